@@ -1,0 +1,159 @@
+/**
+ * The reference backend: the plainest loops that compute each kernel's definition.
+ * It is the truth the fast backends are tested against, not a production path.
+ * Array layouts and lengths are documented on the Kernels interface (../types.ts).
+ */
+import { halfToFloat } from '../fp16.js'
+import type { F32, Kernels } from '../types.js'
+
+function l2sqr(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  let s = 0
+  for (let t = 0; t < d; t++) {
+    const diff = a[aOff + t]! - b[bOff + t]!
+    s += diff * diff
+  }
+  return s
+}
+
+function innerProduct(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  let s = 0
+  for (let t = 0; t < d; t++) s += a[aOff + t]! * b[bOff + t]!
+  return s
+}
+
+function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  const na = innerProduct(a, aOff, a, aOff, d)
+  const nb = innerProduct(b, bOff, b, bOff, d)
+  if (na === 0 || nb === 0) return 0
+  return innerProduct(a, aOff, b, bOff, d) / Math.sqrt(na * nb)
+}
+
+/** Reads sub-code j (nbits wide, packed LSB first) of the code starting at byte off. */
+function readSubCode(codes: Uint8Array, off: number, j: number, nbits: number): number {
+  let v = 0
+  for (let b = 0; b < nbits; b++) {
+    const bit = j * nbits + b
+    v |= ((codes[off + (bit >>> 3)]! >>> (bit & 7)) & 1) << b
+  }
+  return v
+}
+
+function nibble(codes: Uint8Array, off: number, t: number): number {
+  const byte = codes[off + (t >>> 1)]!
+  return t & 1 ? byte >>> 4 : byte & 15
+}
+
+export const referenceKernels: Kernels = {
+  name: 'reference',
+  l2sqr,
+  innerProduct,
+  cosineSimilarity,
+  l2sqrMany(q, qOff, x, n, d, out) {
+    for (let i = 0; i < n; i++) out[i] = l2sqr(q, qOff, x, i * d, d)
+  },
+  innerProductMany(q, qOff, x, n, d, out) {
+    for (let i = 0; i < n; i++) out[i] = innerProduct(q, qOff, x, i * d, d)
+  },
+  cosineSimilarityMany(q, qOff, x, n, d, out) {
+    for (let i = 0; i < n; i++) out[i] = cosineSimilarity(q, qOff, x, i * d, d)
+  },
+  normsL2sqr(x, n, d, out) {
+    for (let i = 0; i < n; i++) out[i] = innerProduct(x, i * d, x, i * d, d)
+  },
+  innerProductMatrix(x, nx, y, ny, d, out) {
+    for (let i = 0; i < nx; i++) {
+      for (let j = 0; j < ny; j++) out[i * ny + j] = innerProduct(x, i * d, y, j * d, d)
+    }
+  },
+  nearestL2(x, nx, y, ny, d, _yNorms, outIdx, outDist) {
+    for (let i = 0; i < nx; i++) {
+      let best = Infinity
+      let arg = -1
+      for (let j = 0; j < ny; j++) {
+        const s = l2sqr(x, i * d, y, j * d, d)
+        if (s < best) {
+          best = s
+          arg = j
+        }
+      }
+      outIdx[i] = arg
+      outDist[i] = best
+    }
+  },
+  pqTableL2(q, qOff, centroids, m, ksub, dsub, out) {
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < ksub; c++) {
+        out[j * ksub + c] = l2sqr(q, qOff + j * dsub, centroids, (j * ksub + c) * dsub, dsub)
+      }
+    }
+  },
+  pqTableIP(q, qOff, centroids, m, ksub, dsub, out) {
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < ksub; c++) {
+        out[j * ksub + c] = innerProduct(q, qOff + j * dsub, centroids, (j * ksub + c) * dsub, dsub)
+      }
+    }
+  },
+  pqScan(codes, n, m, nbits, table, out) {
+    const ksub = 1 << nbits
+    const codeSize = Math.ceil((m * nbits) / 8)
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < m; j++) s += table[j * ksub + readSubCode(codes, i * codeSize, j, nbits)]!
+      out[i] = s
+    }
+  },
+  sq8L2(qShift, step, codes, n, d, out) {
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let t = 0; t < d; t++) {
+        const diff = qShift[t]! - step[t]! * codes[i * d + t]!
+        s += diff * diff
+      }
+      out[i] = s
+    }
+  },
+  sq8Dot(w, bias, codes, n, d, out) {
+    for (let i = 0; i < n; i++) {
+      let s = bias
+      for (let t = 0; t < d; t++) s += w[t]! * codes[i * d + t]!
+      out[i] = s
+    }
+  },
+  sq4L2(qShift, step, codes, n, d, out) {
+    const cs = (d + 1) >>> 1
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let t = 0; t < d; t++) {
+        const diff = qShift[t]! - step[t]! * nibble(codes, i * cs, t)
+        s += diff * diff
+      }
+      out[i] = s
+    }
+  },
+  sq4Dot(w, bias, codes, n, d, out) {
+    const cs = (d + 1) >>> 1
+    for (let i = 0; i < n; i++) {
+      let s = bias
+      for (let t = 0; t < d; t++) s += w[t]! * nibble(codes, i * cs, t)
+      out[i] = s
+    }
+  },
+  fp16L2(q, qOff, codes, n, d, out) {
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let t = 0; t < d; t++) {
+        const diff = q[qOff + t]! - halfToFloat(codes[i * d + t]!)
+        s += diff * diff
+      }
+      out[i] = s
+    }
+  },
+  fp16Dot(q, qOff, codes, n, d, out) {
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let t = 0; t < d; t++) s += q[qOff + t]! * halfToFloat(codes[i * d + t]!)
+      out[i] = s
+    }
+  },
+}

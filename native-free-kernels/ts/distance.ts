@@ -1,0 +1,206 @@
+/**
+ * Distance kernels in plain TypeScript, written for V8: several independent
+ * accumulators break the floating-point add chain, and the many-to-many kernels work
+ * on 4x4 register tiles inside cache blocks so that each loaded value feeds four
+ * multiply-adds. Layouts and lengths: see ../types.ts.
+ */
+import type { F32 } from '../types.js'
+
+/** Squared L2 distance, four accumulators. */
+export function l2sqr(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  let s0 = 0
+  let s1 = 0
+  let s2 = 0
+  let s3 = 0
+  let t = 0
+  for (; t + 4 <= d; t += 4) {
+    const e0 = a[aOff + t]! - b[bOff + t]!
+    const e1 = a[aOff + t + 1]! - b[bOff + t + 1]!
+    const e2 = a[aOff + t + 2]! - b[bOff + t + 2]!
+    const e3 = a[aOff + t + 3]! - b[bOff + t + 3]!
+    s0 += e0 * e0
+    s1 += e1 * e1
+    s2 += e2 * e2
+    s3 += e3 * e3
+  }
+  for (; t < d; t++) {
+    const e = a[aOff + t]! - b[bOff + t]!
+    s0 += e * e
+  }
+  return s0 + s1 + (s2 + s3)
+}
+
+/** Inner product, four accumulators. */
+export function innerProduct(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  let s0 = 0
+  let s1 = 0
+  let s2 = 0
+  let s3 = 0
+  let t = 0
+  for (; t + 4 <= d; t += 4) {
+    s0 += a[aOff + t]! * b[bOff + t]!
+    s1 += a[aOff + t + 1]! * b[bOff + t + 1]!
+    s2 += a[aOff + t + 2]! * b[bOff + t + 2]!
+    s3 += a[aOff + t + 3]! * b[bOff + t + 3]!
+  }
+  for (; t < d; t++) s0 += a[aOff + t]! * b[bOff + t]!
+  return s0 + s1 + (s2 + s3)
+}
+
+/** Cosine similarity; 0 when either vector is zero. */
+export function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+  const na = innerProduct(a, aOff, a, aOff, d)
+  const nb = innerProduct(b, bOff, b, bOff, d)
+  if (na === 0 || nb === 0) return 0
+  return innerProduct(a, aOff, b, bOff, d) / Math.sqrt(na * nb)
+}
+
+export function l2sqrMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
+  for (let i = 0; i < n; i++) out[i] = l2sqr(q, qOff, x, i * d, d)
+}
+
+export function innerProductMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
+  for (let i = 0; i < n; i++) out[i] = innerProduct(q, qOff, x, i * d, d)
+}
+
+export function cosineSimilarityMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
+  const nq = innerProduct(q, qOff, q, qOff, d)
+  for (let i = 0; i < n; i++) {
+    const nx = innerProduct(x, i * d, x, i * d, d)
+    out[i] = nq === 0 || nx === 0 ? 0 : innerProduct(q, qOff, x, i * d, d) / Math.sqrt(nq * nx)
+  }
+}
+
+export function normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array): void {
+  for (let i = 0; i < n; i++) out[i] = innerProduct(x, i * d, x, i * d, d)
+}
+
+/**
+ * Inner products of rows [x0, x0+nx) of x against rows [y0, y0+ny) of y (both with row
+ * length d), written to out[outOff + i*outStride + j]. The body is a 4x4 register tile:
+ * per step t it loads 4 values of x and 4 of y and does 16 multiply-adds.
+ */
+export function dotBlock(
+  x: F32, x0: number, nx: number,
+  y: F32, y0: number, ny: number,
+  d: number, out: F32 | Float64Array, outOff: number, outStride: number,
+): void {
+  const nx4 = nx & ~3
+  const ny4 = ny & ~3
+  let i = 0
+  for (; i < nx4; i += 4) {
+    const xa = (x0 + i) * d
+    const xb = xa + d
+    const xc = xb + d
+    const xd = xc + d
+    const o = outOff + i * outStride
+    let j = 0
+    for (; j < ny4; j += 4) {
+      const ya = (y0 + j) * d
+      const yb = ya + d
+      const yc = yb + d
+      const yd = yc + d
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0
+      for (let t = 0; t < d; t++) {
+        const v0 = y[ya + t]!
+        const v1 = y[yb + t]!
+        const v2 = y[yc + t]!
+        const v3 = y[yd + t]!
+        let u = x[xa + t]!
+        a0 += u * v0; a1 += u * v1; a2 += u * v2; a3 += u * v3
+        u = x[xb + t]!
+        b0 += u * v0; b1 += u * v1; b2 += u * v2; b3 += u * v3
+        u = x[xc + t]!
+        c0 += u * v0; c1 += u * v1; c2 += u * v2; c3 += u * v3
+        u = x[xd + t]!
+        d0 += u * v0; d1 += u * v1; d2 += u * v2; d3 += u * v3
+      }
+      const p = o + j
+      out[p] = a0; out[p + 1] = a1; out[p + 2] = a2; out[p + 3] = a3
+      const q = p + outStride
+      out[q] = b0; out[q + 1] = b1; out[q + 2] = b2; out[q + 3] = b3
+      const r = q + outStride
+      out[r] = c0; out[r + 1] = c1; out[r + 2] = c2; out[r + 3] = c3
+      const s = r + outStride
+      out[s] = d0; out[s + 1] = d1; out[s + 2] = d2; out[s + 3] = d3
+    }
+    for (; j < ny; j++) {
+      const yo = (y0 + j) * d
+      const p = o + j
+      out[p] = innerProduct(x, xa, y, yo, d)
+      out[p + outStride] = innerProduct(x, xb, y, yo, d)
+      out[p + 2 * outStride] = innerProduct(x, xc, y, yo, d)
+      out[p + 3 * outStride] = innerProduct(x, xd, y, yo, d)
+    }
+  }
+  for (; i < nx; i++) {
+    const xo = (x0 + i) * d
+    const o = outOff + i * outStride
+    for (let j = 0; j < ny; j++) out[o + j] = innerProduct(x, xo, y, (y0 + j) * d, d)
+  }
+}
+
+/** Rows of x per cache block in the many-to-many kernels. */
+const X_BLOCK = 64
+/** Rows of y per cache block in the many-to-many kernels. */
+const Y_BLOCK = 256
+/** Scratch tile reused by nearestL2 (X_BLOCK * Y_BLOCK doubles, so no rounding before the compare). */
+const tile = new Float64Array(X_BLOCK * Y_BLOCK)
+/** Per-call scratch for the running minima, grown on demand. */
+let bestScratch = new Float64Array(X_BLOCK)
+
+export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: number, out: F32): void {
+  for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
+    const bx = Math.min(X_BLOCK, nx - i0)
+    for (let j0 = 0; j0 < ny; j0 += Y_BLOCK) {
+      const by = Math.min(Y_BLOCK, ny - j0)
+      dotBlock(x, i0, bx, y, j0, by, d, out, i0 * ny + j0, ny)
+    }
+  }
+}
+
+/**
+ * k-means assignment: ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y>, where the inner
+ * products come from dotBlock over cache blocks of X_BLOCK x Y_BLOCK rows. Only the
+ * term ||y||^2 - 2<x, y> is compared; ||x||^2 is added to the winner at the end.
+ */
+export function nearestL2(
+  x: F32, nx: number, y: F32, ny: number, d: number,
+  yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32,
+): void {
+  if (bestScratch.length < X_BLOCK) bestScratch = new Float64Array(X_BLOCK)
+  const best = bestScratch
+  for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
+    const bx = Math.min(X_BLOCK, nx - i0)
+    best.fill(Infinity, 0, bx)
+    for (let i = 0; i < bx; i++) outIdx[i0 + i] = -1
+    for (let j0 = 0; j0 < ny; j0 += Y_BLOCK) {
+      const by = Math.min(Y_BLOCK, ny - j0)
+      dotBlock(x, i0, bx, y, j0, by, d, tile, 0, by)
+      for (let i = 0; i < bx; i++) {
+        let b = best[i]!
+        let arg = -1
+        const o = i * by
+        for (let j = 0; j < by; j++) {
+          const s = yNorms[j0 + j]! - 2 * tile[o + j]!
+          if (s < b) {
+            b = s
+            arg = j
+          }
+        }
+        if (arg >= 0) {
+          best[i] = b
+          outIdx[i0 + i] = j0 + arg
+        }
+      }
+    }
+    for (let i = 0; i < bx; i++) {
+      const xo = (i0 + i) * d
+      const s = innerProduct(x, xo, x, xo, d) + best[i]!
+      outDist[i0 + i] = s > 0 ? s : 0
+    }
+  }
+}
