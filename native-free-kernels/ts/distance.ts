@@ -83,7 +83,7 @@ export function normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array
 export function dotBlock(
   x: F32, x0: number, nx: number,
   y: F32, y0: number, ny: number,
-  d: number, out: F32 | Float64Array, outOff: number, outStride: number,
+  d: number, out: F32, outOff: number, outStride: number,
 ): void {
   const nx4 = nx & ~3
   const ny4 = ny & ~3
@@ -147,10 +147,6 @@ export function dotBlock(
 const X_BLOCK = 64
 /** Rows of y per cache block in the many-to-many kernels. */
 const Y_BLOCK = 256
-/** Scratch tile reused by nearestL2 (X_BLOCK * Y_BLOCK doubles, so no rounding before the compare). */
-const tile = new Float64Array(X_BLOCK * Y_BLOCK)
-/** Per-call scratch for the running minima, grown on demand. */
-let bestScratch = new Float64Array(X_BLOCK)
 
 export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: number, out: F32): void {
   for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
@@ -162,44 +158,117 @@ export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: nu
   }
 }
 
+/** Per-call scratch of nearestL2: running minima and arg-minima of one x block. */
+let bestScratch = new Float64Array(X_BLOCK)
+let argScratch = new Int32Array(X_BLOCK)
+
 /**
- * k-means assignment: ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y>, where the inner
- * products come from dotBlock over cache blocks of X_BLOCK x Y_BLOCK rows. Only the
- * term ||y||^2 - 2<x, y> is compared; ||x||^2 is added to the winner at the end.
+ * k-means assignment: ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y>, of which only
+ * ||y||^2 - 2<x, y> is compared; ||x||^2 is added to the winner at the end. The inner
+ * products come from 4x4 register tiles, compared against the four running minima in
+ * registers as soon as a tile is done (no tile is stored). Cache blocking: a block of
+ * X_BLOCK rows of x meets y in blocks of Y_BLOCK rows, so a y block stays in cache while
+ * every x row of the block passes over it, whatever the size of y.
  */
 export function nearestL2(
   x: F32, nx: number, y: F32, ny: number, d: number,
   yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32,
 ): void {
-  if (bestScratch.length < X_BLOCK) bestScratch = new Float64Array(X_BLOCK)
+  if (bestScratch.length < X_BLOCK) {
+    bestScratch = new Float64Array(X_BLOCK)
+    argScratch = new Int32Array(X_BLOCK)
+  }
   const best = bestScratch
+  const arg = argScratch
   for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
     const bx = Math.min(X_BLOCK, nx - i0)
     best.fill(Infinity, 0, bx)
-    for (let i = 0; i < bx; i++) outIdx[i0 + i] = -1
+    arg.fill(-1, 0, bx)
     for (let j0 = 0; j0 < ny; j0 += Y_BLOCK) {
-      const by = Math.min(Y_BLOCK, ny - j0)
-      dotBlock(x, i0, bx, y, j0, by, d, tile, 0, by)
-      for (let i = 0; i < bx; i++) {
-        let b = best[i]!
-        let arg = -1
-        const o = i * by
-        for (let j = 0; j < by; j++) {
-          const s = yNorms[j0 + j]! - 2 * tile[o + j]!
-          if (s < b) {
-            b = s
-            arg = j
+      const j1 = Math.min(ny, j0 + Y_BLOCK)
+      const j4 = j0 + ((j1 - j0) & ~3)
+      let i = 0
+      for (; i + 4 <= bx; i += 4) {
+        const xa = (i0 + i) * d
+        const xb = xa + d
+        const xc = xb + d
+        const xd = xc + d
+        let m0 = best[i]!, m1 = best[i + 1]!, m2 = best[i + 2]!, m3 = best[i + 3]!
+        let g0 = arg[i]!, g1 = arg[i + 1]!, g2 = arg[i + 2]!, g3 = arg[i + 3]!
+        let j = j0
+        for (; j < j4; j += 4) {
+          const ya = j * d
+          const yb = ya + d
+          const yc = yb + d
+          const yd = yc + d
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0
+          let b0 = 0, b1 = 0, b2 = 0, b3 = 0
+          let c0 = 0, c1 = 0, c2 = 0, c3 = 0
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0
+          for (let t = 0; t < d; t++) {
+            const v0 = y[ya + t]!
+            const v1 = y[yb + t]!
+            const v2 = y[yc + t]!
+            const v3 = y[yd + t]!
+            let u = x[xa + t]!
+            a0 += u * v0; a1 += u * v1; a2 += u * v2; a3 += u * v3
+            u = x[xb + t]!
+            b0 += u * v0; b1 += u * v1; b2 += u * v2; b3 += u * v3
+            u = x[xc + t]!
+            c0 += u * v0; c1 += u * v1; c2 += u * v2; c3 += u * v3
+            u = x[xd + t]!
+            d0 += u * v0; d1 += u * v1; d2 += u * v2; d3 += u * v3
+          }
+          const n0 = yNorms[j]!, n1 = yNorms[j + 1]!, n2 = yNorms[j + 2]!, n3 = yNorms[j + 3]!
+          let s: number
+          s = n0 - 2 * a0; if (s < m0) { m0 = s; g0 = j }
+          s = n1 - 2 * a1; if (s < m0) { m0 = s; g0 = j + 1 }
+          s = n2 - 2 * a2; if (s < m0) { m0 = s; g0 = j + 2 }
+          s = n3 - 2 * a3; if (s < m0) { m0 = s; g0 = j + 3 }
+          s = n0 - 2 * b0; if (s < m1) { m1 = s; g1 = j }
+          s = n1 - 2 * b1; if (s < m1) { m1 = s; g1 = j + 1 }
+          s = n2 - 2 * b2; if (s < m1) { m1 = s; g1 = j + 2 }
+          s = n3 - 2 * b3; if (s < m1) { m1 = s; g1 = j + 3 }
+          s = n0 - 2 * c0; if (s < m2) { m2 = s; g2 = j }
+          s = n1 - 2 * c1; if (s < m2) { m2 = s; g2 = j + 1 }
+          s = n2 - 2 * c2; if (s < m2) { m2 = s; g2 = j + 2 }
+          s = n3 - 2 * c3; if (s < m2) { m2 = s; g2 = j + 3 }
+          s = n0 - 2 * d0; if (s < m3) { m3 = s; g3 = j }
+          s = n1 - 2 * d1; if (s < m3) { m3 = s; g3 = j + 1 }
+          s = n2 - 2 * d2; if (s < m3) { m3 = s; g3 = j + 2 }
+          s = n3 - 2 * d3; if (s < m3) { m3 = s; g3 = j + 3 }
+        }
+        for (; j < j1; j++) {
+          const yo = j * d
+          const nj = yNorms[j]!
+          let s: number
+          s = nj - 2 * innerProduct(x, xa, y, yo, d); if (s < m0) { m0 = s; g0 = j }
+          s = nj - 2 * innerProduct(x, xb, y, yo, d); if (s < m1) { m1 = s; g1 = j }
+          s = nj - 2 * innerProduct(x, xc, y, yo, d); if (s < m2) { m2 = s; g2 = j }
+          s = nj - 2 * innerProduct(x, xd, y, yo, d); if (s < m3) { m3 = s; g3 = j }
+        }
+        best[i] = m0; best[i + 1] = m1; best[i + 2] = m2; best[i + 3] = m3
+        arg[i] = g0; arg[i + 1] = g1; arg[i + 2] = g2; arg[i + 3] = g3
+      }
+      for (; i < bx; i++) {
+        const xo = (i0 + i) * d
+        let m = best[i]!
+        let g = arg[i]!
+        for (let j = j0; j < j1; j++) {
+          const s = yNorms[j]! - 2 * innerProduct(x, xo, y, j * d, d)
+          if (s < m) {
+            m = s
+            g = j
           }
         }
-        if (arg >= 0) {
-          best[i] = b
-          outIdx[i0 + i] = j0 + arg
-        }
+        best[i] = m
+        arg[i] = g
       }
     }
     for (let i = 0; i < bx; i++) {
       const xo = (i0 + i) * d
       const s = innerProduct(x, xo, x, xo, d) + best[i]!
+      outIdx[i0 + i] = arg[i]!
       outDist[i0 + i] = s > 0 ? s : 0
     }
   }

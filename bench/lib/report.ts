@@ -1,0 +1,64 @@
+/** Shared helpers of the bench scripts: recall, machine info, JSON output, FAISS runner. */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { dirname } from 'node:path'
+
+/**
+ * recall@k: the mean over queries of |returned top-k ∩ true top-k| / k.
+ * found: nq*kFound labels (row-major); truth: nq*gtK labels, nearest first.
+ */
+export function recallAtK(found: ArrayLike<number>, kFound: number, truth: ArrayLike<number>, gtK: number, nq: number, k: number): number {
+  let sum = 0
+  for (let i = 0; i < nq; i++) {
+    const want = new Set<number>()
+    for (let j = 0; j < k; j++) want.add(truth[i * gtK + j]!)
+    let hit = 0
+    for (let j = 0; j < Math.min(k, kFound); j++) if (want.has(found[i * kFound + j]!)) hit++
+    sum += hit / k
+  }
+  return sum / nq
+}
+
+/** What the figures were measured on. */
+export function machineInfo(): Record<string, unknown> {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+  }
+}
+
+/** Writes JSON (pretty) to path, creating folders. */
+export function saveJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** Debian's python3 with FAISS (never the pyenv python on PATH). */
+export const FAISS_PYTHON = '/usr/bin/python3'
+
+/** True when FAISS is importable by FAISS_PYTHON. */
+export function faissAvailable(): boolean {
+  const r = spawnSync(FAISS_PYTHON, ['-c', 'import faiss'], { stdio: 'ignore' })
+  return r.status === 0
+}
+
+/**
+ * Runs a FAISS script (bench/faiss/*.py) and returns its JSON lines. Its stderr passes
+ * through so FAISS warnings are visible.
+ */
+export function runFaiss(script: string, args: string[], env: Record<string, string> = {}): Record<string, unknown>[] {
+  const r = spawnSync(FAISS_PYTHON, [script, ...args], {
+    encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28,
+  })
+  if (r.status !== 0) throw new Error(`${script} exited with ${r.status}`)
+  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/** Seconds since t0 (from performance.now()). */
+export function since(t0: number): number {
+  return (performance.now() - t0) / 1000
+}

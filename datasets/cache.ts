@@ -1,0 +1,10 @@
+/** Where converted datasets are cached: $VQLITE_CACHE_DIR, else $XDG_CACHE_HOME/vqlite, else ~/.cache/vqlite. */
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+export function defaultCacheDir(): string {
+  const env = process.env
+  if (env['VQLITE_CACHE_DIR']) return env['VQLITE_CACHE_DIR']
+  if (env['XDG_CACHE_HOME']) return join(env['XDG_CACHE_HOME'], 'vqlite')
+  return join(homedir(), '.cache', 'vqlite')
+}

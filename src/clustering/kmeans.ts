@@ -1,0 +1,309 @@
+/**
+ * k-means clustering (Lloyd's algorithm) with k-means++ or random initialisation.
+ *
+ * Memory stays O(n + k*d): the assignment step runs the blocked nearestL2 kernel over
+ * chunks of points and keeps one centroid index and one distance per point, never an
+ * n*k matrix. Large training sets are subsampled to k*maxPointsPerCentroid points first
+ * (FAISS's default of 256). Everything random comes from one seeded generator, so the
+ * same input and seed give the same centroids.
+ */
+import type { Kernels } from '../../native-free-kernels/index.js'
+import { getKernels } from '../../native-free-kernels/index.js'
+import { VqInputError, type VqWarning } from '../errors.js'
+import { Rng } from '../util/random.js'
+
+/** How to pick the starting centroids. */
+export type KMeansInit = 'kmeans++' | 'random'
+
+/** Progress of a k-means run, passed to `onProgress`. */
+export interface KMeansProgress {
+  /** 'init': seeding centroids (centroid = how many are chosen); 'iterate': one Lloyd step done. */
+  readonly phase: 'init' | 'iterate'
+  /** Lloyd iterations finished so far (0 during init). */
+  readonly iteration: number
+  /** The iteration budget. */
+  readonly iterations: number
+  /** Sum of squared distances of the training points to their nearest centroid at the last assignment (NaN during init). */
+  readonly objective: number
+}
+
+/** Options of trainKMeans. All optional. */
+export interface KMeansOptions {
+  /** Maximum Lloyd iterations. Default 25. */
+  iterations?: number
+  /**
+   * Stop early when an iteration lowers the objective by less than this fraction of it.
+   * Default 1e-4; 0 runs all iterations.
+   */
+  tolerance?: number
+  /** Initialisation. Default 'kmeans++' (D^2 sampling), or 'random' (k distinct training points, as FAISS). */
+  init?: KMeansInit
+  /** Seed of every random choice. Default 1234. */
+  seed?: number
+  /** Subsample to at most k * this many points. Default 256 (FAISS). Infinity keeps all. */
+  maxPointsPerCentroid?: number
+  /** Warn (through onWarning) below this many points per centroid. Default 39 (FAISS). */
+  minPointsPerCentroid?: number
+  /** Called after initialisation progress and after every iteration. */
+  onProgress?: (p: KMeansProgress) => void
+  /** Called for non-fatal problems, e.g. too few training points per centroid. */
+  onWarning?: (w: VqWarning) => void
+  /** Kernel backend. Default: getKernels(). */
+  kernels?: Kernels
+}
+
+/** Result of trainKMeans. */
+export interface KMeansResult {
+  /** The centroids, row-major, k*d floats. */
+  readonly centroids: Float32Array
+  /**
+   * Sum of squared distances of the (possibly subsampled) training points to their
+   * nearest centroid, at the last assignment step (the FAISS convention).
+   */
+  readonly objective: number
+  /** Objective at each iteration's assignment step, length = iterations run. */
+  readonly objectives: Float64Array
+  /** Lloyd iterations run. */
+  readonly iterations: number
+  /** Training points actually used after subsampling. */
+  readonly pointsUsed: number
+  /** Empty clusters repaired over the run. */
+  readonly emptyClustersRepaired: number
+}
+
+const DEFAULTS = {
+  iterations: 25,
+  tolerance: 1e-4,
+  init: 'kmeans++' as KMeansInit,
+  seed: 1234,
+  maxPointsPerCentroid: 256,
+  minPointsPerCentroid: 39,
+}
+
+/** Points per call of the assignment kernel. */
+const ASSIGN_CHUNK = 16384
+
+/**
+ * Assigns each of the n rows of x (n*d) to its nearest centroid (k*d, squared norms in
+ * cNorms), writing assign[i] and dist[i]. Works in chunks so the kernel's blocks stay hot.
+ */
+export function assignNearest(
+  kernels: Kernels, x: Float32Array, n: number, d: number,
+  centroids: Float32Array, k: number, cNorms: Float64Array,
+  assign: Int32Array, dist: Float32Array,
+): void {
+  for (let i0 = 0; i0 < n; i0 += ASSIGN_CHUNK) {
+    const c = Math.min(ASSIGN_CHUNK, n - i0)
+    kernels.nearestL2(
+      x.subarray(i0 * d, (i0 + c) * d), c, centroids, k, d, cNorms,
+      assign.subarray(i0, i0 + c), dist.subarray(i0, i0 + c),
+    )
+  }
+}
+
+/**
+ * Clusters n points of dimension d (x: row-major, length >= n*d) into k clusters.
+ * Throws VqInputError when n is 0 (EMPTY_TRAINING_SET) or n < k (TOO_FEW_TRAINING_POINTS).
+ */
+export function trainKMeans(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions = {}): KMeansResult {
+  const o = { ...DEFAULTS, ...stripUndefined(options) }
+  const kernels = options.kernels ?? getKernels()
+  if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'k-means needs at least one training point, got 0')
+  if (n < k) {
+    throw new VqInputError('TOO_FEW_TRAINING_POINTS',
+      `k-means with k = ${k} needs at least ${k} training points, got ${n}`)
+  }
+  if (n < k * o.minPointsPerCentroid) {
+    options.onWarning?.({
+      code: 'FEW_TRAINING_POINTS',
+      message: `clustering ${n} points into ${k} centroids: ${(n / k).toFixed(1)} points per centroid, `
+        + `below the ${o.minPointsPerCentroid} recommended; centroids may be poor`,
+    })
+  }
+  const rng = new Rng(o.seed)
+
+  // Subsample large training sets.
+  let data = x
+  let nt = n
+  const cap = k * o.maxPointsPerCentroid
+  if (n > cap) {
+    nt = Math.floor(cap)
+    const pick = rng.sample(n, nt)
+    pick.sort()
+    data = new Float32Array(nt * d)
+    for (let i = 0; i < nt; i++) data.set(x.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
+  }
+
+  const centroids = o.init === 'random'
+    ? initRandom(data, nt, d, k, rng)
+    : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations)
+
+  const assign = new Int32Array(nt)
+  const dist = new Float32Array(nt)
+  const cNorms = new Float64Array(k)
+  const sums = new Float64Array(k * d)
+  const counts = new Float64Array(k)
+  const objectives = new Float64Array(o.iterations)
+  let repaired = 0
+  let it = 0
+  let prev = Infinity
+  while (it < o.iterations) {
+    kernels.normsL2sqr(centroids, k, d, cNorms)
+    assignNearest(kernels, data, nt, d, centroids, k, cNorms, assign, dist)
+    let obj = 0
+    for (let i = 0; i < nt; i++) obj += dist[i]!
+    objectives[it++] = obj
+
+    // Update: centroid = mean of its points.
+    sums.fill(0)
+    counts.fill(0)
+    for (let i = 0; i < nt; i++) {
+      const c = assign[i]!
+      counts[c]! += 1
+      const so = c * d
+      const xo = i * d
+      for (let t = 0; t < d; t++) sums[so + t]! += data[xo + t]!
+    }
+    for (let c = 0; c < k; c++) {
+      const cnt = counts[c]!
+      if (cnt === 0) continue
+      const inv = 1 / cnt
+      for (let t = 0; t < d; t++) centroids[c * d + t] = sums[c * d + t]! * inv
+    }
+    repaired += repairEmpty(data, nt, d, k, centroids, counts, assign, dist, rng)
+
+    options.onProgress?.({ phase: 'iterate', iteration: it, iterations: o.iterations, objective: obj })
+    if (prev - obj < o.tolerance * obj && it > 1) break
+    prev = obj
+  }
+  return {
+    centroids,
+    objective: objectives[it - 1] ?? NaN,
+    objectives: objectives.slice(0, it),
+    iterations: it,
+    pointsUsed: nt,
+    emptyClustersRepaired: repaired,
+  }
+}
+
+/** k distinct training points, in random order. */
+function initRandom(x: Float32Array, n: number, d: number, k: number, rng: Rng): Float32Array {
+  const pick = rng.sample(n, k)
+  const c = new Float32Array(k * d)
+  for (let j = 0; j < k; j++) c.set(x.subarray(pick[j]! * d, (pick[j]! + 1) * d), j * d)
+  return c
+}
+
+/**
+ * k-means++ (Arthur and Vassilvitskii 2007): the first centroid is a uniform point, each
+ * next one a point drawn with probability proportional to its squared distance to the
+ * nearest centroid chosen so far. Cost: n*k*d, one Lloyd iteration's worth.
+ */
+function initPlusPlus(
+  kernels: Kernels, x: Float32Array, n: number, d: number, k: number, rng: Rng,
+  onProgress: KMeansOptions['onProgress'], iterations: number,
+): Float32Array {
+  const c = new Float32Array(k * d)
+  const minDist = new Float64Array(n)
+  const buf = new Float32Array(n)
+  const first = rng.int(n)
+  c.set(x.subarray(first * d, (first + 1) * d), 0)
+  kernels.l2sqrMany(c, 0, x, n, d, buf)
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    minDist[i] = buf[i]!
+    total += buf[i]!
+  }
+  const every = Math.max(1, Math.floor(k / 20))
+  for (let j = 1; j < k; j++) {
+    let pick: number
+    if (total > 0) {
+      // Inverse-CDF draw; the rounding guard falls back to the last point with weight.
+      const r = rng.float() * total
+      let acc = 0
+      pick = -1
+      let lastPositive = 0
+      for (let i = 0; i < n; i++) {
+        const w = minDist[i]!
+        if (w > 0) lastPositive = i
+        acc += w
+        if (acc > r) {
+          pick = i
+          break
+        }
+      }
+      if (pick < 0) pick = lastPositive
+    } else {
+      pick = rng.int(n) // all points coincide with chosen centroids
+    }
+    c.set(x.subarray(pick * d, (pick + 1) * d), j * d)
+    kernels.l2sqrMany(c, j * d, x, n, d, buf)
+    total = 0
+    for (let i = 0; i < n; i++) {
+      const v = buf[i]!
+      if (v < minDist[i]!) minDist[i] = v
+      total += minDist[i]!
+    }
+    if (onProgress && j % every === 0) onProgress({ phase: 'init', iteration: 0, iterations, objective: NaN })
+  }
+  return c
+}
+
+/**
+ * Splits a cluster for every empty one: the cluster to split is drawn with probability
+ * proportional to its share of the objective (its sum of squared distances, so large and
+ * spread-out clusters are split first; clusters whose points all sit on the centroid
+ * never are), and the empty centroid moves to that cluster's point farthest from its
+ * centroid. The next assignment then divides the cluster between the two. `dist` and
+ * `assign` are updated for the moved point. Returns how many clusters were repaired.
+ */
+function repairEmpty(
+  x: Float32Array, n: number, d: number, k: number,
+  centroids: Float32Array, counts: Float64Array, assign: Int32Array, dist: Float32Array, rng: Rng,
+): number {
+  let empty = 0
+  for (let c = 0; c < k; c++) if (counts[c] === 0) empty++
+  if (empty === 0) return 0
+  const sse = new Float64Array(k)
+  for (let i = 0; i < n; i++) sse[assign[i]!]! += dist[i]!
+  let repaired = 0
+  for (let ci = 0; ci < k; ci++) {
+    if (counts[ci]! !== 0) continue
+    let total = 0
+    for (let c = 0; c < k; c++) total += sse[c]!
+    if (!(total > 0)) break // every point sits on its centroid: nothing to split
+    let r = rng.float() * total
+    let cj = 0
+    for (; cj < k - 1; cj++) {
+      r -= sse[cj]!
+      if (r < 0 && sse[cj]! > 0) break
+    }
+    let p = -1
+    let far = -1
+    for (let i = 0; i < n; i++) {
+      if (assign[i] === cj && dist[i]! > far) {
+        far = dist[i]!
+        p = i
+      }
+    }
+    if (p < 0 || !(far > 0)) {
+      sse[cj] = 0
+      ci-- // retry this empty cluster with another one to split
+      continue
+    }
+    centroids.set(x.subarray(p * d, (p + 1) * d), ci * d)
+    sse[cj] = Math.max(0, sse[cj]! - far)
+    assign[p] = ci
+    dist[p] = 0
+    counts[ci] = 1
+    counts[cj] = counts[cj]! - 1
+    repaired++
+  }
+  return repaired
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [key, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[key] = v
+  return out
+}

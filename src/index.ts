@@ -1,0 +1,21 @@
+/** vqlite: embedded vector-quantization similarity search. The public API, as an explicit list. */
+export { VqIndex } from './vq-index.js'
+export { trainKMeans, assignNearest } from './clustering/kmeans.js'
+export { ProductQuantizer } from './quantizers/pq.js'
+export { ScalarQuantizer, Fp16Codec } from './quantizers/sq.js'
+export { FlatCodec } from './quantizers/flat.js'
+export { parseDescription, formatDescription } from './factory/parse.js'
+export { exactKnn, normalizedCopy } from './search/exact.js'
+export { VqError, VqInputError, VqOptionError, VqStateError, VqFormatError } from './errors.js'
+export { readFvecs, readIvecs, readBvecs, streamVecs, writeVecs, vecsInfo, bytesToFloat32 } from '../datasets/texmex.js'
+export { getKernels } from '../native-free-kernels/index.js'
+
+export type {
+  Metric, CodecSpec, CreateOptions, TrainOptions, TrainProgress, SearchResult, BatchSearchResult,
+} from './types.js'
+export type { KMeansOptions, KMeansResult, KMeansProgress, KMeansInit } from './clustering/kmeans.js'
+export type { Quantizer, CodeScanner, QuantizerState, InnerMetric } from './quantizers/quantizer.js'
+export type { VqErrorCode, VqWarning } from './errors.js'
+export type { KnnResult } from './search/exact.js'
+export type { VecsBlock, VecsFormat, VecsInfo, ReadVecsOptions } from '../datasets/texmex.js'
+export type { Kernels, KernelBackend } from '../native-free-kernels/index.js'

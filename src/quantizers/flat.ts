@@ -1,0 +1,53 @@
+/** The identity codec: codes are the float32 vectors themselves (4*d bytes). Exact distances. */
+import type { Kernels } from '../../native-free-kernels/index.js'
+import type { CodeScanner, InnerMetric, Quantizer, QuantizerState } from './quantizer.js'
+
+/** Float32 view of a code buffer (which the index keeps 4-byte aligned). */
+function floats(codes: Uint8Array, count: number): Float32Array {
+  if ((codes.byteOffset & 3) === 0) return new Float32Array(codes.buffer, codes.byteOffset, count)
+  return new Float32Array(codes.slice(0, count * 4).buffer)
+}
+
+export class FlatCodec implements Quantizer {
+  readonly dim: number
+  readonly codeSize: number
+  readonly isTrained = true
+  readonly #kernels: Kernels
+
+  constructor(dim: number, kernels: Kernels) {
+    this.dim = dim
+    this.codeSize = 4 * dim
+    this.#kernels = kernels
+  }
+
+  train(): void {}
+
+  encode(x: Float32Array, n: number, out: Uint8Array): void {
+    out.set(new Uint8Array(x.buffer, x.byteOffset, n * this.codeSize))
+  }
+
+  decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    out.set(floats(codes, n * this.dim))
+  }
+
+  scanner(metric: InnerMetric): CodeScanner {
+    const k = this.#kernels
+    const d = this.dim
+    const q = new Float32Array(d)
+    return {
+      setQuery(src, off) {
+        // For 'ip' keep -q, so that the inner product is already the internal distance.
+        for (let t = 0; t < d; t++) q[t] = metric === 'ip' ? -src[off + t]! : src[off + t]!
+      },
+      scan(codes, n, out) {
+        const x = floats(codes, n * d)
+        if (metric === 'l2') k.l2sqrMany(q, 0, x, n, d, out)
+        else k.innerProductMany(q, 0, x, n, d, out)
+      },
+    }
+  }
+
+  exportState(): QuantizerState {
+    return { kind: 'flat', params: { dim: this.dim }, arrays: {} }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Product quantizer (Jegou, Douze, Schmid 2011). A vector of dimension d is cut into m
+ * sub-vectors of dsub = d/m dimensions; sub-vector j is replaced by the index of its
+ * nearest centroid among ksub = 2^nbits learned by k-means on sub-space j. A code is the
+ * m sub-codes packed LSB first: ceil(m*nbits/8) bytes (see native-free-kernels/codes.ts).
+ *
+ * Query time uses asymmetric distance computation (ADC): a table of m*ksub distances
+ * between the query's sub-vectors and every centroid, then one table lookup per
+ * sub-code: ||q - x^||^2 = sum_j ||q_j - c_j[code_j]||^2 exactly, and likewise for <q, x^>.
+ */
+import type { Kernels } from '../../native-free-kernels/index.js'
+import { packCodes, pqCodeSize, unpackCodes } from '../../native-free-kernels/index.js'
+import { trainKMeans } from '../clustering/kmeans.js'
+import { VqInputError, VqOptionError } from '../errors.js'
+import { Rng } from '../util/random.js'
+import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions } from './quantizer.js'
+
+/** Vectors encoded per block, bounding the scratch memory of encode(). */
+const ENCODE_BLOCK = 4096
+
+export class ProductQuantizer implements Quantizer {
+  readonly dim: number
+  /** Number of sub-quantizers. */
+  readonly m: number
+  /** Bits per sub-code (1..8). */
+  readonly nbits: number
+  /** Centroids per sub-space, 2^nbits. */
+  readonly ksub: number
+  /** Dimensions per sub-space, dim/m. */
+  readonly dsub: number
+  readonly codeSize: number
+  /** Centroids, layout (m, ksub, dsub): length m*ksub*dsub. Empty until trained. */
+  centroids: Float32Array
+  readonly #kernels: Kernels
+  #trained = false
+
+  constructor(dim: number, m: number, nbits: number, kernels: Kernels) {
+    if (!Number.isInteger(m) || m < 1) throw new VqOptionError('BAD_OPTION', `PQ m must be a positive integer, got ${m}`)
+    if (dim % m !== 0) {
+      throw new VqOptionError('BAD_OPTION', `PQ m = ${m} must divide the dimension ${dim} (d/m is the sub-vector length)`)
+    }
+    if (!Number.isInteger(nbits) || nbits < 1 || nbits > 8) {
+      throw new VqOptionError('BAD_OPTION', `PQ nbits must be an integer from 1 to 8, got ${nbits}`)
+    }
+    this.dim = dim
+    this.m = m
+    this.nbits = nbits
+    this.ksub = 1 << nbits
+    this.dsub = dim / m
+    this.codeSize = pqCodeSize(m, nbits)
+    this.centroids = new Float32Array(0)
+    this.#kernels = kernels
+  }
+
+  get isTrained(): boolean {
+    return this.#trained
+  }
+
+  /**
+   * Trains the m sub-quantizers with k-means (ksub centroids each) on the same training
+   * subset: at most ksub*maxPointsPerCentroid of the n vectors, sampled with the seed.
+   */
+  train(x: Float32Array, n: number, options: QuantizerTrainOptions = {}): void {
+    const { m, dsub, ksub, dim } = this
+    if (n < ksub) {
+      throw new VqInputError('TOO_FEW_TRAINING_POINTS',
+        `PQ with nbits = ${this.nbits} has ${ksub} centroids per sub-space and needs at least ${ksub} training vectors, got ${n}`)
+    }
+    const seed = options.seed ?? 1234
+    const cap = ksub * (options.maxPointsPerCentroid ?? 256)
+    let rows: Int32Array | undefined
+    let nt = n
+    if (n > cap) {
+      nt = Math.floor(cap)
+      rows = new Rng(seed ^ 0x5eed).sample(n, nt).sort()
+    }
+    const sub = new Float32Array(nt * dsub)
+    const centroids = new Float32Array(m * ksub * dsub)
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < nt; i++) {
+        const src = (rows ? rows[i]! : i) * dim + j * dsub
+        for (let t = 0; t < dsub; t++) sub[i * dsub + t] = x[src + t]!
+      }
+      const { onProgress, ...kmOptions } = options
+      const res = trainKMeans(sub, nt, dsub, ksub, {
+        ...kmOptions,
+        seed: seed + j,
+        maxPointsPerCentroid: Infinity,
+        kernels: this.#kernels,
+        ...(onProgress ? { onProgress: (p) => onProgress(j, m, p) } : {}),
+        // Warn once for the whole PQ, not m times.
+        ...(j > 0 ? { onWarning: undefined } : {}),
+      })
+      centroids.set(res.centroids, j * ksub * dsub)
+    }
+    this.centroids = centroids
+    this.#trained = true
+  }
+
+  /** Sub-codes of n vectors: out[i*m + j] = nearest centroid of sub-vector j of vector i. */
+  computeSubCodes(x: Float32Array, n: number, out: Int32Array): void {
+    const { m, dsub, ksub, dim } = this
+    const k = this.#kernels
+    const block = Math.min(n, ENCODE_BLOCK)
+    const sub = new Float32Array(block * dsub)
+    const idx = new Int32Array(block)
+    const dist = new Float32Array(block)
+    const norms = new Float64Array(ksub)
+    for (let j = 0; j < m; j++) {
+      const cj = this.centroids.subarray(j * ksub * dsub, (j + 1) * ksub * dsub)
+      k.normsL2sqr(cj, ksub, dsub, norms)
+      for (let i0 = 0; i0 < n; i0 += block) {
+        const b = Math.min(block, n - i0)
+        for (let i = 0; i < b; i++) {
+          const src = (i0 + i) * dim + j * dsub
+          for (let t = 0; t < dsub; t++) sub[i * dsub + t] = x[src + t]!
+        }
+        k.nearestL2(sub, b, cj, ksub, dsub, norms, idx, dist)
+        for (let i = 0; i < b; i++) out[(i0 + i) * m + j] = idx[i]!
+      }
+    }
+  }
+
+  encode(x: Float32Array, n: number, out: Uint8Array): void {
+    const subCodes = new Int32Array(n * this.m)
+    this.computeSubCodes(x, n, subCodes)
+    packCodes(subCodes, n, this.m, this.nbits, out)
+  }
+
+  decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    const { m, dsub, ksub } = this
+    const sub = new Int32Array(n * m)
+    unpackCodes(codes, n, m, this.nbits, sub)
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) {
+        const c = (j * ksub + sub[i * m + j]!) * dsub
+        out.set(this.centroids.subarray(c, c + dsub), i * this.dim + j * dsub)
+      }
+    }
+  }
+
+  /**
+   * Distance table for one query: table[j*ksub + c] = ||q_j - c_j[c]||^2 ('l2') or
+   * -<q_j, c_j[c]> ('ip'), so that the ADC sum is the internal distance. out: m*ksub.
+   */
+  computeTable(metric: InnerMetric, q: Float32Array, qOff: number, out: Float32Array): void {
+    const { m, ksub, dsub } = this
+    if (metric === 'l2') {
+      this.#kernels.pqTableL2(q, qOff, this.centroids, m, ksub, dsub, out)
+    } else {
+      this.#kernels.pqTableIP(q, qOff, this.centroids, m, ksub, dsub, out)
+      for (let i = 0; i < m * ksub; i++) out[i] = -out[i]!
+    }
+  }
+
+  scanner(metric: InnerMetric): CodeScanner {
+    const table = new Float32Array(this.m * this.ksub)
+    const { m, nbits } = this
+    const k = this.#kernels
+    return {
+      setQuery: (q, off) => this.computeTable(metric, q, off, table),
+      scan: (codes, n, out) => k.pqScan(codes, n, m, nbits, table, out),
+    }
+  }
+
+  exportState(): QuantizerState {
+    return {
+      kind: 'pq',
+      params: { dim: this.dim, m: this.m, nbits: this.nbits },
+      arrays: { centroids: this.centroids },
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The codec contract. A quantizer turns vectors into fixed-size codes and back, and
+ * makes scanners that compute query-to-code distances. Quantizers hold the math and
+ * call kernels; they never touch storage.
+ *
+ * Internally every distance is "smaller is closer": 'l2' is the squared L2 distance,
+ * 'ip' the negated inner product. (Cosine is 'l2' or 'ip' on normalised vectors; the
+ * index maps it.)
+ */
+import type { KMeansOptions } from '../clustering/kmeans.js'
+
+/** Metric as the codecs see it. */
+export type InnerMetric = 'l2' | 'ip'
+
+/** Training context handed down by the index. */
+export interface QuantizerTrainOptions extends Omit<KMeansOptions, 'onProgress' | 'kernels'> {
+  onProgress?: (part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => void
+}
+
+/** Prepared once per query, then scans many blocks of codes. */
+export interface CodeScanner {
+  /** Prepares for query q[qOff..qOff+d) (e.g. builds the PQ lookup table). */
+  setQuery(q: Float32Array, qOff: number): void
+  /** out[i] = distance from the current query to code i; codes: n*codeSize bytes; out: >= n. */
+  scan(codes: Uint8Array, n: number, out: Float32Array): void
+}
+
+/** Plain data that fully describes a trained quantizer (what storage persists). */
+export interface QuantizerState {
+  readonly kind: string
+  readonly params: Readonly<Record<string, number>>
+  readonly arrays: Readonly<Record<string, Float32Array>>
+}
+
+export interface Quantizer {
+  /** Dimension d of the vectors. */
+  readonly dim: number
+  /** Bytes per code. */
+  readonly codeSize: number
+  /** False until train() succeeds (always true for codecs that need no training). */
+  readonly isTrained: boolean
+  /** Learns the codec from n vectors x (n*dim). Replaces any previous training. */
+  train(x: Float32Array, n: number, options?: QuantizerTrainOptions): void
+  /** Encodes n vectors x (n*dim) into out (n*codeSize bytes). */
+  encode(x: Float32Array, n: number, out: Uint8Array): void
+  /** Decodes n codes (n*codeSize bytes) into out (n*dim floats). */
+  decode(codes: Uint8Array, n: number, out: Float32Array): void
+  /** A new scanner for the metric; one per thread of queries, reused across queries. */
+  scanner(metric: InnerMetric): CodeScanner
+  /** The trained state, as plain typed arrays and numbers. */
+  exportState(): QuantizerState
+}

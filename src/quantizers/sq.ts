@@ -1,0 +1,218 @@
+/**
+ * Scalar quantizers: each dimension on its own.
+ *
+ * 'sq8' / 'sq4': L = 256 or 16 levels per dimension over a range [vmin_t, vmin_t + vdiff_t]
+ * learned at training (min/max of the training data, or quantiles when clipping). The
+ * range is cut into L equal bins and a value decodes to the centre of its bin:
+ *   code = clamp(floor((x - vmin) / vdiff * L), 0, L-1),   x^ = offset + step * code,
+ *   step = vdiff / L,   offset = vmin + step / 2,
+ * so the error is at most step/2 inside the range. Codes: one byte per dimension (sq8),
+ * or two dimensions per byte, low nibble first (sq4: ceil(d/2) bytes).
+ *
+ * 'fp16': IEEE half floats, 2 bytes per dimension, no training.
+ *
+ * Distances are computed on the codes: 'l2' as sum_t (q_t - offset_t - step_t*code_t)^2
+ * with q - offset precomputed per query; 'ip' as bias + sum_t w_t*code_t with
+ * w = -q*step and bias = -<q, offset> (negated, so smaller is closer).
+ */
+import type { Kernels } from '../../native-free-kernels/index.js'
+import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
+import { VqInputError, VqOptionError } from '../errors.js'
+import { Rng } from '../util/random.js'
+import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions } from './quantizer.js'
+
+/** Training vectors used to estimate quantiles when clipping. */
+const QUANTILE_SAMPLE = 65536
+
+export class ScalarQuantizer implements Quantizer {
+  readonly dim: number
+  /** Bits per dimension: 8 or 4. */
+  readonly bits: 8 | 4
+  /** Fraction of training values clipped at each end of every dimension's range. */
+  readonly clip: number
+  readonly codeSize: number
+  /** Per-dimension decode offset (centre of bin 0), length d. Empty until trained. */
+  offset: Float32Array
+  /** Per-dimension bin width, length d. Empty until trained. */
+  step: Float32Array
+  readonly #kernels: Kernels
+
+  constructor(dim: number, bits: 8 | 4, clip: number, kernels: Kernels) {
+    if (!(clip >= 0 && clip < 0.5)) throw new VqOptionError('BAD_OPTION', `SQ clip must be in [0, 0.5), got ${clip}`)
+    this.dim = dim
+    this.bits = bits
+    this.clip = clip
+    this.codeSize = bits === 8 ? dim : (dim + 1) >>> 1
+    this.offset = new Float32Array(0)
+    this.step = new Float32Array(0)
+    this.#kernels = kernels
+  }
+
+  get isTrained(): boolean {
+    return this.step.length === this.dim
+  }
+
+  /** Learns per-dimension ranges: min/max, or the clip and 1-clip quantiles. */
+  train(x: Float32Array, n: number, options: QuantizerTrainOptions = {}): void {
+    const d = this.dim
+    if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'scalar quantizer training needs at least one vector, got 0')
+    const lo = new Float64Array(d).fill(Infinity)
+    const hi = new Float64Array(d).fill(-Infinity)
+    if (this.clip === 0) {
+      for (let i = 0; i < n; i++) {
+        for (let t = 0; t < d; t++) {
+          const v = x[i * d + t]!
+          if (v < lo[t]!) lo[t] = v
+          if (v > hi[t]!) hi[t] = v
+        }
+      }
+    } else {
+      const ns = Math.min(n, QUANTILE_SAMPLE)
+      const rows = ns < n ? new Rng(options.seed ?? 1234).sample(n, ns) : undefined
+      const col = new Float32Array(ns)
+      for (let t = 0; t < d; t++) {
+        for (let i = 0; i < ns; i++) col[i] = x[(rows ? rows[i]! : i) * d + t]!
+        col.sort()
+        lo[t] = col[Math.floor(this.clip * (ns - 1))]!
+        hi[t] = col[Math.ceil((1 - this.clip) * (ns - 1))]!
+      }
+    }
+    const levels = 1 << this.bits
+    const offset = new Float32Array(d)
+    const step = new Float32Array(d)
+    for (let t = 0; t < d; t++) {
+      const s = (hi[t]! - lo[t]!) / levels
+      step[t] = s
+      offset[t] = lo[t]! + s / 2
+    }
+    this.offset = offset
+    this.step = step
+  }
+
+  encode(x: Float32Array, n: number, out: Uint8Array): void {
+    const d = this.dim
+    const levels = 1 << this.bits
+    const top = levels - 1
+    const lo = new Float64Array(d)
+    const inv = new Float64Array(d)
+    for (let t = 0; t < d; t++) {
+      lo[t] = this.offset[t]! - this.step[t]! / 2
+      inv[t] = this.step[t]! > 0 ? 1 / this.step[t]! : 0
+    }
+    const code = (i: number, t: number): number => {
+      const c = Math.floor((x[i * d + t]! - lo[t]!) * inv[t]!)
+      return c < 0 ? 0 : c > top ? top : c
+    }
+    if (this.bits === 8) {
+      for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) out[i * d + t] = code(i, t)
+    } else {
+      const cs = this.codeSize
+      for (let i = 0; i < n; i++) {
+        for (let t = 0; t < d; t += 2) {
+          const hiNib = t + 1 < d ? code(i, t + 1) << 4 : 0
+          out[i * cs + (t >>> 1)] = code(i, t) | hiNib
+        }
+      }
+    }
+  }
+
+  decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    const d = this.dim
+    const cs = this.codeSize
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < d; t++) {
+        const c = this.bits === 8 ? codes[i * cs + t]! : (codes[i * cs + (t >>> 1)]! >>> ((t & 1) * 4)) & 15
+        out[i * d + t] = this.offset[t]! + this.step[t]! * c
+      }
+    }
+  }
+
+  scanner(metric: InnerMetric): CodeScanner {
+    const d = this.dim
+    const k = this.#kernels
+    const a = new Float32Array(d) // l2: q - offset; ip: -q*step
+    let bias = 0
+    const { offset, step } = this
+    const eight = this.bits === 8
+    return {
+      setQuery(q, off) {
+        if (metric === 'l2') {
+          for (let t = 0; t < d; t++) a[t] = q[off + t]! - offset[t]!
+        } else {
+          bias = 0
+          for (let t = 0; t < d; t++) {
+            a[t] = -q[off + t]! * step[t]!
+            bias -= q[off + t]! * offset[t]!
+          }
+        }
+      },
+      scan(codes, n, out) {
+        if (metric === 'l2') {
+          if (eight) k.sq8L2(a, step, codes, n, d, out)
+          else k.sq4L2(a, step, codes, n, d, out)
+        } else if (eight) k.sq8Dot(a, bias, codes, n, d, out)
+        else k.sq4Dot(a, bias, codes, n, d, out)
+      },
+    }
+  }
+
+  exportState(): QuantizerState {
+    return {
+      kind: this.bits === 8 ? 'sq8' : 'sq4',
+      params: { dim: this.dim, clip: this.clip },
+      arrays: { offset: this.offset, step: this.step },
+    }
+  }
+}
+
+/** Half-float codec: 2 bytes per dimension, no training. */
+export class Fp16Codec implements Quantizer {
+  readonly dim: number
+  readonly codeSize: number
+  readonly isTrained = true
+  readonly #kernels: Kernels
+
+  constructor(dim: number, kernels: Kernels) {
+    this.dim = dim
+    this.codeSize = 2 * dim
+    this.#kernels = kernels
+  }
+
+  train(): void {}
+
+  encode(x: Float32Array, n: number, out: Uint8Array): void {
+    const len = n * this.dim
+    for (let i = 0; i < len; i++) {
+      const h = floatToHalf(x[i]!)
+      out[2 * i] = h & 255
+      out[2 * i + 1] = h >>> 8
+    }
+  }
+
+  decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    const len = n * this.dim
+    for (let i = 0; i < len; i++) out[i] = HALF_TO_FLOAT[codes[2 * i]! | (codes[2 * i + 1]! << 8)]!
+  }
+
+  scanner(metric: InnerMetric): CodeScanner {
+    const d = this.dim
+    const k = this.#kernels
+    const q = new Float32Array(d)
+    return {
+      setQuery(src, off) {
+        for (let t = 0; t < d; t++) q[t] = metric === 'ip' ? -src[off + t]! : src[off + t]!
+      },
+      scan(codes, n, out) {
+        const h = (codes.byteOffset & 1) === 0
+          ? new Uint16Array(codes.buffer, codes.byteOffset, n * d)
+          : new Uint16Array(codes.slice(0, n * d * 2).buffer)
+        if (metric === 'l2') k.fp16L2(q, 0, h, n, d, out)
+        else k.fp16Dot(q, 0, h, n, d, out)
+      },
+    }
+  }
+
+  exportState(): QuantizerState {
+    return { kind: 'fp16', params: { dim: this.dim }, arrays: {} }
+  }
+}
