@@ -3,8 +3,10 @@
  *
  * The 8-bit scan reads codes 32 bits at a time (four sub-codes per load) when the code
  * size is a multiple of 4 and the code buffer is 4-byte aligned, with bodies unrolled
- * for m = 4, 8, 16, 32 and 64; 4-bit codes read eight sub-codes per 32-bit load. All
- * other shapes take a byte-wise (nbits = 8, 4) or bit-reader (other nbits) path.
+ * for m = 4, 8 and 16, a loop over groups of 16 sub-codes for m = 32, 64 (any multiple
+ * of 16), and a word loop for other multiples of 4; 4-bit codes read eight sub-codes per
+ * 32-bit load likewise (m = 8, 16 unrolled, groups of 16 for m = 32, 64). All other shapes take
+ * a byte-wise (nbits = 8, 4) or bit-reader (other nbits) path.
  * Layouts: see ../types.ts.
  */
 import type { F32 } from '../types.js'
@@ -42,79 +44,93 @@ function word4(t: F32, base: number, w: number): number {
     + (t[base + 96 + ((w >>> 24) & 15)]! + t[base + 112 + (w >>> 28)]!))
 }
 
-function scan8Words(c: Uint32Array, n: number, m: number, t: F32, out: F32): void {
-  switch (m) {
-    case 4:
-      for (let i = 0; i < n; i++) out[i] = word8(t, 0, c[i]!)
-      return
-    case 8:
-      for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)
-      return
-    case 16:
-      for (let i = 0, o = 0; i < n; i++, o += 4) {
-        out[i] = (word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!))
-      }
-      return
-    case 32:
-      for (let i = 0, o = 0; i < n; i++, o += 8) {
-        out[i] = ((word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!)))
-          + ((word8(t, 4096, c[o + 4]!) + word8(t, 5120, c[o + 5]!)) + (word8(t, 6144, c[o + 6]!) + word8(t, 7168, c[o + 7]!)))
-      }
-      return
-    case 64:
-      for (let i = 0, o = 0; i < n; i++, o += 16) {
-        const a = ((word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!)))
-          + ((word8(t, 4096, c[o + 4]!) + word8(t, 5120, c[o + 5]!)) + (word8(t, 6144, c[o + 6]!) + word8(t, 7168, c[o + 7]!)))
-        const b = ((word8(t, 8192, c[o + 8]!) + word8(t, 9216, c[o + 9]!)) + (word8(t, 10240, c[o + 10]!) + word8(t, 11264, c[o + 11]!)))
-          + ((word8(t, 12288, c[o + 12]!) + word8(t, 13312, c[o + 13]!)) + (word8(t, 14336, c[o + 14]!) + word8(t, 15360, c[o + 15]!)))
-        out[i] = a + b
-      }
-      return
-    default: {
-      const words = m >>> 2
-      for (let i = 0, o = 0; i < n; i++) {
-        let s = 0
-        for (let w = 0, base = 0; w < words; w++, o++, base += 1024) s += word8(t, base, c[o]!)
-        out[i] = s
-      }
-    }
+// One function per unrolled shape: V8 inlines word8/word4 into each loop only while the
+// function stays within its inlining budget, which a single switch over all shapes exceeds.
+
+function scan8m4(c: Uint32Array, n: number, t: F32, out: F32): void {
+  for (let i = 0; i < n; i++) out[i] = word8(t, 0, c[i]!)
+}
+
+function scan8m8(c: Uint32Array, n: number, t: F32, out: F32): void {
+  for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)
+}
+
+function scan8m16(c: Uint32Array, n: number, t: F32, out: F32): void {
+  for (let i = 0, o = 0; i < n; i++, o += 4) {
+    out[i] = (word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!))
   }
 }
 
-function scan8Bytes(codes: Uint8Array, n: number, m: number, t: F32, out: F32): void {
-  for (let i = 0, o = 0; i < n; i++) {
+/** 16 sub-codes (four words) starting at word o, sub-tables from base. */
+function quad8(t: F32, base: number, c: Uint32Array, o: number): number {
+  return (word8(t, base, c[o]!) + word8(t, base + 1024, c[o + 1]!)) + (word8(t, base + 2048, c[o + 2]!) + word8(t, base + 3072, c[o + 3]!))
+}
+
+/** Any m divisible by 16 (m = 32, 64, ...): a loop over groups of 16 sub-codes. */
+function scan8m16k(c: Uint32Array, n: number, m: number, t: F32, out: F32): void {
+  const words = m >>> 2
+  for (let i = 0, o = 0; i < n; i++, o += words) {
     let s = 0
-    for (let j = 0, base = 0; j < m; j++, base += 256) s += t[base + codes[o++]!]!
+    for (let w = 0, base = 0; w < words; w += 4, base += 4096) s += quad8(t, base, c, o + w)
     out[i] = s
   }
 }
 
+/** Any m divisible by 4. */
+function scan8Words(c: Uint32Array, n: number, m: number, t: F32, out: F32): void {
+  const words = m >>> 2
+  for (let i = 0, o = 0; i < n; i++) {
+    let s = 0
+    for (let w = 0, base = 0; w < words; w++, o++, base += 1024) s += word8(t, base, c[o]!)
+    out[i] = s
+  }
+}
+
+function scan8Bytes(codes: Uint8Array, n: number, m: number, t: F32, out: F32): void {
+  const m4 = m & ~3
+  for (let i = 0, o = 0; i < n; i++, o += m) {
+    let s0 = 0
+    let s1 = 0
+    let j = 0
+    for (let base = 0; j < m4; j += 4, base += 1024) {
+      s0 += t[base + codes[o + j]!]! + t[base + 256 + codes[o + j + 1]!]!
+      s1 += t[base + 512 + codes[o + j + 2]!]! + t[base + 768 + codes[o + j + 3]!]!
+    }
+    for (; j < m; j++) s0 += t[j * 256 + codes[o + j]!]!
+    out[i] = s0 + s1
+  }
+}
+
+function scan4m8(c: Uint32Array, n: number, t: F32, out: F32): void {
+  for (let i = 0; i < n; i++) out[i] = word4(t, 0, c[i]!)
+}
+
+function scan4m16(c: Uint32Array, n: number, t: F32, out: F32): void {
+  for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = word4(t, 0, c[o]!) + word4(t, 128, c[o + 1]!)
+}
+
+/** 16 sub-codes (two words) starting at word o, sub-tables from base. */
+function pair4(t: F32, base: number, c: Uint32Array, o: number): number {
+  return word4(t, base, c[o]!) + word4(t, base + 128, c[o + 1]!)
+}
+
+/** Any m divisible by 16 (m = 32, 64, ...): a loop over groups of 16 sub-codes. */
+function scan4m16k(c: Uint32Array, n: number, m: number, t: F32, out: F32): void {
+  const words = m >>> 3
+  for (let i = 0, o = 0; i < n; i++, o += words) {
+    let s = 0
+    for (let w = 0, base = 0; w < words; w += 2, base += 256) s += pair4(t, base, c, o + w)
+    out[i] = s
+  }
+}
+
+/** Any m divisible by 8. */
 function scan4Words(c: Uint32Array, n: number, m: number, t: F32, out: F32): void {
   const words = m >>> 3
-  switch (words) {
-    case 1:
-      for (let i = 0; i < n; i++) out[i] = word4(t, 0, c[i]!)
-      return
-    case 2:
-      for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = word4(t, 0, c[o]!) + word4(t, 128, c[o + 1]!)
-      return
-    case 4:
-      for (let i = 0, o = 0; i < n; i++, o += 4) {
-        out[i] = (word4(t, 0, c[o]!) + word4(t, 128, c[o + 1]!)) + (word4(t, 256, c[o + 2]!) + word4(t, 384, c[o + 3]!))
-      }
-      return
-    case 8:
-      for (let i = 0, o = 0; i < n; i++, o += 8) {
-        out[i] = ((word4(t, 0, c[o]!) + word4(t, 128, c[o + 1]!)) + (word4(t, 256, c[o + 2]!) + word4(t, 384, c[o + 3]!)))
-          + ((word4(t, 512, c[o + 4]!) + word4(t, 640, c[o + 5]!)) + (word4(t, 768, c[o + 6]!) + word4(t, 896, c[o + 7]!)))
-      }
-      return
-    default:
-      for (let i = 0, o = 0; i < n; i++) {
-        let s = 0
-        for (let w = 0, base = 0; w < words; w++, o++, base += 128) s += word4(t, base, c[o]!)
-        out[i] = s
-      }
+  for (let i = 0, o = 0; i < n; i++) {
+    let s = 0
+    for (let w = 0, base = 0; w < words; w++, o++, base += 128) s += word4(t, base, c[o]!)
+    out[i] = s
   }
 }
 
@@ -156,11 +172,20 @@ export function pqScan(codes: Uint8Array, n: number, m: number, nbits: number, t
   if (n === 0) return
   const aligned = LITTLE_ENDIAN && (codes.byteOffset & 3) === 0
   if (nbits === 8) {
-    if (aligned && (m & 3) === 0) scan8Words(new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 2)), n, m, table, out)
-    else scan8Bytes(codes, n, m, table, out)
+    if (!aligned || (m & 3) !== 0) return scan8Bytes(codes, n, m, table, out)
+    const c = new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 2))
+    if (m === 4) scan8m4(c, n, table, out)
+    else if (m === 8) scan8m8(c, n, table, out)
+    else if (m === 16) scan8m16(c, n, table, out)
+    else if ((m & 15) === 0) scan8m16k(c, n, m, table, out)
+    else scan8Words(c, n, m, table, out)
   } else if (nbits === 4) {
-    if (aligned && (m & 7) === 0) scan4Words(new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 3)), n, m, table, out)
-    else scan4Bytes(codes, n, m, table, out)
+    if (!aligned || (m & 7) !== 0) return scan4Bytes(codes, n, m, table, out)
+    const c = new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 3))
+    if (m === 8) scan4m8(c, n, table, out)
+    else if (m === 16) scan4m16(c, n, table, out)
+    else if ((m & 15) === 0) scan4m16k(c, n, m, table, out)
+    else scan4Words(c, n, m, table, out)
   } else {
     scanBits(codes, n, m, nbits, table, out)
   }
