@@ -4,13 +4,14 @@
  * SQ8, SQ4 and SQfp16, next to FAISS 1.7.3 on the same split when it is installed.
  *
  *   npm run build && node dist/bench/glove100-quantizers.js [--configs PQ10,SQ8] [--no-faiss]
+ *     [--seed N] [--iterations N] [--tolerance X] [--max-points-per-centroid N]
  *
  * Writes bench/results/glove100-quantizers.json.
  */
 import { parseArgs } from 'node:util'
 import { join } from 'node:path'
 import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
-import { normalizedCopy, VqIndex } from '../src/index.js'
+import { normalizedCopy, type TrainOptions, VqIndex } from '../src/index.js'
 import { faissAvailable, machineInfo, recallAtK, runFaiss, saveJson, since } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -18,8 +19,19 @@ const { values } = parseArgs({
     configs: { type: 'string', default: 'PQ10,PQ20,PQ25,PQ50,SQ8,SQ4,SQfp16' },
     'no-faiss': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/glove100-quantizers.json' },
+    seed: { type: 'string' },
+    iterations: { type: 'string' },
+    tolerance: { type: 'string' },
+    'max-points-per-centroid': { type: 'string' },
   },
 })
+/** Training options given on the command line (library defaults otherwise). */
+const trainOptions: TrainOptions = {
+  ...(values.seed ? { seed: Number(values.seed) } : {}),
+  ...(values.iterations ? { iterations: Number(values.iterations) } : {}),
+  ...(values.tolerance ? { tolerance: Number(values.tolerance) } : {}),
+  ...(values['max-points-per-centroid'] ? { maxPointsPerCentroid: Number(values['max-points-per-centroid']) } : {}),
+}
 
 const g = await loadGlove100({ onProgress: (m) => console.log(m) })
 const unitBase = normalizedCopy(g.base, g.nb, g.d)
@@ -30,7 +42,7 @@ console.log('config      recall@10   MSE(unit)   train s   add s   search s')
 for (const description of values.configs.split(',')) {
   const index = VqIndex.create(':memory:', { dim: g.d, metric: 'cosine', description })
   let t0 = performance.now()
-  await index.train(g.base)
+  await index.train(g.base, trainOptions)
   const trainS = since(t0)
   t0 = performance.now()
   await index.add(ids, g.base)
@@ -60,7 +72,7 @@ if (!values['no-faiss'] && faissAvailable()) {
 } else {
   console.log('FAISS not run (not installed for /usr/bin/python3, or --no-faiss)')
 }
-saveJson(values.out, { bench: 'glove100-quantizers', machine: machineInfo(), vqlite: rows, faiss })
+saveJson(values.out, { bench: 'glove100-quantizers', machine: machineInfo(), trainOptions, vqlite: rows, faiss })
 console.log(`saved ${values.out}`)
 
 /** Mean over the base of ||x - decode(encode(x))||^2 for the unit vectors x. */
