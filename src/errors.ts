@@ -35,6 +35,7 @@ export type VqErrorCode =
 export class VqError extends Error {
   /** Stable code, for programs. The message is for people. */
   readonly code: VqErrorCode
+  /** code: the stable code; message: what is wrong, for people; options.cause: the underlying error. */
   constructor(code: VqErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code

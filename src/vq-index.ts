@@ -33,6 +33,10 @@ interface IndexConfig {
   readonly kernels: Kernels
 }
 
+/**
+ * The public index: create, train, add, search, searchBatch, close. Vector sets are
+ * row-major Float32Arrays (n*dim); results are typed arrays of k per query.
+ */
 export class VqIndex {
   /** Vector dimension. */
   readonly dim: number
@@ -51,6 +55,7 @@ export class VqIndex {
   /** Scanner of the current codec, made on first search (search is synchronous, so one suffices). */
   #scanner: CodeScanner | undefined
 
+  /** Use VqIndex.create. */
   private constructor(config: IndexConfig) {
     this.dim = config.dim
     this.metric = config.metric

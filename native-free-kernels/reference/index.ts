@@ -43,6 +43,7 @@ function nibble(codes: Uint8Array, off: number, t: number): number {
   return t & 1 ? byte >>> 4 : byte & 15
 }
 
+/** The reference backend (plain loops; layouts as documented on Kernels in ../types.ts). */
 export const referenceKernels: Kernels = {
   name: 'reference',
   l2sqr,

@@ -55,14 +55,17 @@ export function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: 
   return innerProduct(a, aOff, b, bOff, d) / Math.sqrt(na * nb)
 }
 
+/** out[i] = l2sqr(q at qOff, row i of x) for i < n; x: n*d; out: length >= n. */
 export function l2sqrMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
   for (let i = 0; i < n; i++) out[i] = l2sqr(q, qOff, x, i * d, d)
 }
 
+/** out[i] = <q at qOff, row i of x> for i < n; x: n*d; out: length >= n. */
 export function innerProductMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
   for (let i = 0; i < n; i++) out[i] = innerProduct(q, qOff, x, i * d, d)
 }
 
+/** out[i] = cos(q at qOff, row i of x) for i < n (0 for zero vectors); x: n*d; out: length >= n. */
 export function cosineSimilarityMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
   const nq = innerProduct(q, qOff, q, qOff, d)
   for (let i = 0; i < n; i++) {
@@ -71,6 +74,7 @@ export function cosineSimilarityMany(q: F32, qOff: number, x: F32, n: number, d:
   }
 }
 
+/** out[i] = ||row i of x||^2; x: n*d; out: length >= n. */
 export function normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array): void {
   for (let i = 0; i < n; i++) out[i] = innerProduct(x, i * d, x, i * d, d)
 }
@@ -148,6 +152,7 @@ const X_BLOCK = 64
 /** Rows of y per cache block in the many-to-many kernels. */
 const Y_BLOCK = 256
 
+/** out[i*ny + j] = <row i of x, row j of y>; x: nx*d, y: ny*d, out: length >= nx*ny. Cache-blocked dotBlock. */
 export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: number, out: F32): void {
   for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
     const bx = Math.min(X_BLOCK, nx - i0)

@@ -7,6 +7,7 @@ import {
 import { pqScan, pqTableIP, pqTableL2 } from './pq.js'
 import { fp16Dot, fp16L2, sq4Dot, sq4L2, sq8Dot, sq8L2 } from './sq.js'
 
+/** The TypeScript backend (layouts as documented on Kernels in ../types.ts). */
 export const tsKernels: Kernels = {
   name: 'ts',
   l2sqr,

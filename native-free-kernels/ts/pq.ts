@@ -14,6 +14,7 @@ import { innerProduct, l2sqr } from './distance.js'
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
+/** out[j*ksub + c] = ||q sub-vector j - centroid c of sub-space j||^2; centroids: (m, ksub, dsub); out: m*ksub. */
 export function pqTableL2(q: F32, qOff: number, centroids: F32, m: number, ksub: number, dsub: number, out: F32): void {
   for (let j = 0; j < m; j++) {
     const qo = qOff + j * dsub
@@ -22,6 +23,7 @@ export function pqTableL2(q: F32, qOff: number, centroids: F32, m: number, ksub:
   }
 }
 
+/** out[j*ksub + c] = <q sub-vector j, centroid c of sub-space j>; centroids: (m, ksub, dsub); out: m*ksub. */
 export function pqTableIP(q: F32, qOff: number, centroids: F32, m: number, ksub: number, dsub: number, out: F32): void {
   for (let j = 0; j < m; j++) {
     const qo = qOff + j * dsub
@@ -168,6 +170,10 @@ function scanBits(codes: Uint8Array, n: number, m: number, nbits: number, t: F32
   }
 }
 
+/**
+ * ADC: out[i] = sum_j table[j*2^nbits + sub-code j of code i]; codes: n*ceil(m*nbits/8)
+ * bytes packed LSB first; table: m*2^nbits; out: length >= n. Picks the fastest path.
+ */
 export function pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32): void {
   if (n === 0) return
   const aligned = LITTLE_ENDIAN && (codes.byteOffset & 3) === 0

@@ -6,6 +6,7 @@
 import { HALF_TO_FLOAT } from '../fp16.js'
 import type { F32 } from '../types.js'
 
+/** out[i] = sum_t (qShift[t] - step[t]*codes[i*d+t])^2; qShift, step: d; codes: n*d bytes; out: >= n. */
 export function sq8L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: number, out: F32): void {
   const d4 = d & ~3
   for (let i = 0, o = 0; i < n; i++, o += d) {
@@ -29,6 +30,7 @@ export function sq8L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: n
   }
 }
 
+/** out[i] = bias + sum_t w[t]*codes[i*d+t]; w: d; codes: n*d bytes; out: >= n. */
 export function sq8Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: number, out: F32): void {
   const d4 = d & ~3
   for (let i = 0, o = 0; i < n; i++, o += d) {
@@ -45,6 +47,7 @@ export function sq8Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: nu
   }
 }
 
+/** As sq8L2 on 4-bit codes: ceil(d/2) bytes per row, dimension 2t in the low nibble of byte t. */
 export function sq4L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: number, out: F32): void {
   const pairs = d >>> 1
   const cs = (d + 1) >>> 1
@@ -66,6 +69,7 @@ export function sq4L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: n
   }
 }
 
+/** As sq8Dot on 4-bit codes: ceil(d/2) bytes per row, dimension 2t in the low nibble of byte t. */
 export function sq4Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: number, out: F32): void {
   const pairs = d >>> 1
   const cs = (d + 1) >>> 1
@@ -82,6 +86,7 @@ export function sq4Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: nu
   }
 }
 
+/** out[i] = ||q at qOff - half-float row i||^2; codes: n*d half-float bit patterns; out: >= n. */
 export function fp16L2(q: F32, qOff: number, codes: Uint16Array, n: number, d: number, out: F32): void {
   const h = HALF_TO_FLOAT
   const d4 = d & ~3
@@ -106,6 +111,7 @@ export function fp16L2(q: F32, qOff: number, codes: Uint16Array, n: number, d: n
   }
 }
 
+/** out[i] = <q at qOff, half-float row i>; codes: n*d half-float bit patterns; out: >= n. */
 export function fp16Dot(q: F32, qOff: number, codes: Uint16Array, n: number, d: number, out: F32): void {
   const h = HALF_TO_FLOAT
   const d4 = d & ~3

@@ -6,6 +6,7 @@ import type { Quantizer } from '../quantizers/quantizer.js'
 import { Fp16Codec, ScalarQuantizer } from '../quantizers/sq.js'
 import type { CodecSpec } from '../types.js'
 
+/** A new, untrained quantizer for spec and dimension dim (throws VqOptionError on invalid parameters). */
 export function buildQuantizer(spec: CodecSpec, dim: number, kernels: Kernels): Quantizer {
   switch (spec.kind) {
     case 'flat':

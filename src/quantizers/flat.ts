@@ -8,28 +8,37 @@ function floats(codes: Uint8Array, count: number): Float32Array {
   return new Float32Array(codes.slice(0, count * 4).buffer)
 }
 
+/** The identity codec: a code is the vector's 4*dim bytes of float32. */
 export class FlatCodec implements Quantizer {
+  /** Dimension d. */
   readonly dim: number
+  /** 4*dim bytes. */
   readonly codeSize: number
+  /** Always true: nothing to learn. */
   readonly isTrained = true
   readonly #kernels: Kernels
 
+  /** dim: vector dimension; kernels: the backend that computes distances. */
   constructor(dim: number, kernels: Kernels) {
     this.dim = dim
     this.codeSize = 4 * dim
     this.#kernels = kernels
   }
 
+  /** Nothing to learn. */
   train(): void {}
 
+  /** Copies n vectors x (n*dim floats) into out (n*4*dim bytes). */
   encode(x: Float32Array, n: number, out: Uint8Array): void {
     out.set(new Uint8Array(x.buffer, x.byteOffset, n * this.codeSize))
   }
 
+  /** Copies n codes (n*4*dim bytes) into out (n*dim floats). */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
     out.set(floats(codes, n * this.dim))
   }
 
+  /** Exact distances: squared L2 or negated inner product (see CodeScanner). */
   scanner(metric: InnerMetric): CodeScanner {
     const k = this.#kernels
     const d = this.dim
@@ -47,6 +56,7 @@ export class FlatCodec implements Quantizer {
     }
   }
 
+  /** Only the dimension: a Flat codec has no trained arrays. */
   exportState(): QuantizerState {
     return { kind: 'flat', params: { dim: this.dim }, arrays: {} }
   }

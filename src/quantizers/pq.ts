@@ -18,7 +18,9 @@ import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrai
 /** Vectors encoded per block, bounding the scratch memory of encode(). */
 const ENCODE_BLOCK = 4096
 
+/** A product quantizer over vectors of dimension dim (see the module comment). */
 export class ProductQuantizer implements Quantizer {
+  /** Dimension d. */
   readonly dim: number
   /** Number of sub-quantizers. */
   readonly m: number
@@ -28,12 +30,14 @@ export class ProductQuantizer implements Quantizer {
   readonly ksub: number
   /** Dimensions per sub-space, dim/m. */
   readonly dsub: number
+  /** Bytes per code: ceil(m*nbits/8). */
   readonly codeSize: number
   /** Centroids, layout (m, ksub, dsub): length m*ksub*dsub. Empty until trained. */
   centroids: Float32Array
   readonly #kernels: Kernels
   #trained = false
 
+  /** Throws VqOptionError when m does not divide dim or nbits is not in 1..8. */
   constructor(dim: number, m: number, nbits: number, kernels: Kernels) {
     if (!Number.isInteger(m) || m < 1) throw new VqOptionError('BAD_OPTION', `PQ m must be a positive integer, got ${m}`)
     if (dim % m !== 0) {
@@ -52,6 +56,7 @@ export class ProductQuantizer implements Quantizer {
     this.#kernels = kernels
   }
 
+  /** True once train() has succeeded. */
   get isTrained(): boolean {
     return this.#trained
   }
@@ -121,12 +126,14 @@ export class ProductQuantizer implements Quantizer {
     }
   }
 
+  /** Encodes n vectors x (n*dim floats) into out (n*codeSize bytes): nearest centroid per sub-space, packed. */
   encode(x: Float32Array, n: number, out: Uint8Array): void {
     const subCodes = new Int32Array(n * this.m)
     this.computeSubCodes(x, n, subCodes)
     packCodes(subCodes, n, this.m, this.nbits, out)
   }
 
+  /** Decodes n codes (n*codeSize bytes) into out (n*dim floats): the concatenated centroids. */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
     const { m, dsub, ksub } = this
     const sub = new Int32Array(n * m)
@@ -153,6 +160,7 @@ export class ProductQuantizer implements Quantizer {
     }
   }
 
+  /** ADC scanner: setQuery builds the m*ksub table, scan sums one entry per sub-code. */
   scanner(metric: InnerMetric): CodeScanner {
     const table = new Float32Array(this.m * this.ksub)
     const { m, nbits } = this
@@ -163,6 +171,7 @@ export class ProductQuantizer implements Quantizer {
     }
   }
 
+  /** dim, m, nbits and the centroids (m*ksub*dsub floats). */
   exportState(): QuantizerState {
     return {
       kind: 'pq',

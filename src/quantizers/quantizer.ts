@@ -32,6 +32,7 @@ export interface QuantizerState {
   readonly arrays: Readonly<Record<string, Float32Array>>
 }
 
+/** A codec: vectors (row-major n*dim floats) <-> codes (n*codeSize bytes), plus distance scanners. */
 export interface Quantizer {
   /** Dimension d of the vectors. */
   readonly dim: number

@@ -24,12 +24,15 @@ import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrai
 /** Training vectors used to estimate quantiles when clipping. */
 const QUANTILE_SAMPLE = 65536
 
+/** An 8-bit or 4-bit per-dimension scalar quantizer (see the module comment). */
 export class ScalarQuantizer implements Quantizer {
+  /** Dimension d. */
   readonly dim: number
   /** Bits per dimension: 8 or 4. */
   readonly bits: 8 | 4
   /** Fraction of training values clipped at each end of every dimension's range. */
   readonly clip: number
+  /** Bytes per code: d (8 bits) or ceil(d/2) (4 bits). */
   readonly codeSize: number
   /** Per-dimension decode offset (centre of bin 0), length d. Empty until trained. */
   offset: Float32Array
@@ -37,6 +40,7 @@ export class ScalarQuantizer implements Quantizer {
   step: Float32Array
   readonly #kernels: Kernels
 
+  /** Throws VqOptionError when clip is not in [0, 0.5). */
   constructor(dim: number, bits: 8 | 4, clip: number, kernels: Kernels) {
     if (!(clip >= 0 && clip < 0.5)) throw new VqOptionError('BAD_OPTION', `SQ clip must be in [0, 0.5), got ${clip}`)
     this.dim = dim
@@ -48,6 +52,7 @@ export class ScalarQuantizer implements Quantizer {
     this.#kernels = kernels
   }
 
+  /** True once train() has succeeded. */
   get isTrained(): boolean {
     return this.step.length === this.dim
   }
@@ -89,6 +94,7 @@ export class ScalarQuantizer implements Quantizer {
     this.step = step
   }
 
+  /** Encodes n vectors x (n*dim floats) into out (n*codeSize bytes), clamping to the trained range. */
   encode(x: Float32Array, n: number, out: Uint8Array): void {
     const d = this.dim
     const levels = 1 << this.bits
@@ -116,6 +122,7 @@ export class ScalarQuantizer implements Quantizer {
     }
   }
 
+  /** Decodes n codes (n*codeSize bytes) into out (n*dim floats): offset + step*code. */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
     const d = this.dim
     const cs = this.codeSize
@@ -127,6 +134,7 @@ export class ScalarQuantizer implements Quantizer {
     }
   }
 
+  /** Distances on the codes: per-query terms in setQuery, then the sq8/sq4 kernels. */
   scanner(metric: InnerMetric): CodeScanner {
     const d = this.dim
     const k = this.#kernels
@@ -156,6 +164,7 @@ export class ScalarQuantizer implements Quantizer {
     }
   }
 
+  /** dim, clip and the per-dimension offset and step (d floats each). */
   exportState(): QuantizerState {
     return {
       kind: this.bits === 8 ? 'sq8' : 'sq4',
@@ -167,19 +176,25 @@ export class ScalarQuantizer implements Quantizer {
 
 /** Half-float codec: 2 bytes per dimension, no training. */
 export class Fp16Codec implements Quantizer {
+  /** Dimension d. */
   readonly dim: number
+  /** 2*dim bytes. */
   readonly codeSize: number
+  /** Always true: nothing to learn. */
   readonly isTrained = true
   readonly #kernels: Kernels
 
+  /** dim: vector dimension; kernels: the backend that computes distances. */
   constructor(dim: number, kernels: Kernels) {
     this.dim = dim
     this.codeSize = 2 * dim
     this.#kernels = kernels
   }
 
+  /** Nothing to learn. */
   train(): void {}
 
+  /** Encodes n vectors x (n*dim floats) into out (n*2*dim bytes, little-endian halves, nearest-even rounding). */
   encode(x: Float32Array, n: number, out: Uint8Array): void {
     const len = n * this.dim
     for (let i = 0; i < len; i++) {
@@ -189,11 +204,13 @@ export class Fp16Codec implements Quantizer {
     }
   }
 
+  /** Decodes n codes (n*2*dim bytes) into out (n*dim floats). */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
     const len = n * this.dim
     for (let i = 0; i < len; i++) out[i] = HALF_TO_FLOAT[codes[2 * i]! | (codes[2 * i + 1]! << 8)]!
   }
 
+  /** Distances on the half floats directly (fp16L2 / fp16Dot kernels). */
   scanner(metric: InnerMetric): CodeScanner {
     const d = this.dim
     const k = this.#kernels
@@ -212,6 +229,7 @@ export class Fp16Codec implements Quantizer {
     }
   }
 
+  /** Only the dimension: nothing is trained. */
   exportState(): QuantizerState {
     return { kind: 'fp16', params: { dim: this.dim }, arrays: {} }
   }

@@ -10,6 +10,7 @@ const SCAN_BLOCK = 16384
 
 /** Reusable scratch of one searching thread. */
 export class ScanScratch {
+  /** Distances of one scanned block (SCAN_BLOCK floats). */
   readonly dist = new Float32Array(SCAN_BLOCK)
 }
 

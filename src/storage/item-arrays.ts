@@ -4,12 +4,14 @@
  * each position, and the id -> position map. Bytes and rows only; no math.
  */
 export class ItemArrays {
+  /** Bytes per code. */
   readonly codeSize: number
   #codes: Uint8Array
   #ids: Float64Array
   #count = 0
   readonly #pos = new Map<number, number>()
 
+  /** codeSize: bytes per code; capacity: items to reserve room for. */
   constructor(codeSize: number, capacity = 1024) {
     this.codeSize = codeSize
     this.#codes = new Uint8Array(capacity * codeSize)

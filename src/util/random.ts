@@ -7,6 +7,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator'
 
+/** A seeded generator with the draws vqlite needs (integers, floats, normals, samples without replacement). */
 export class Rng {
   readonly #gen: RandomGenerator
   #spare: number | undefined
