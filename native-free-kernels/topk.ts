@@ -24,15 +24,18 @@ function worse(da: number, la: number, db: number, lb: number): boolean {
   return da > db || (da === db && la >>> 0 > lb >>> 0)
 }
 
-/** Replaces the root with (d, l) and sifts it down. Caller checked that (d, l) beats the root. */
-function replaceTop(k: number, dist: Float32Array, label: Int32Array, d: number, l: number): void {
+/**
+ * Places (d, l) at the root of the heap made of the first `size` slots and sifts it down
+ * to where it belongs.
+ */
+function siftDown(size: number, dist: Float32Array, label: Int32Array, d: number, l: number): void {
   let i = 0
   for (;;) {
     const left = 2 * i + 1
-    if (left >= k) break
+    if (left >= size) break
     const right = left + 1
     let child = left
-    if (right < k && worse(dist[right]!, label[right]!, dist[left]!, label[left]!)) child = right
+    if (right < size && worse(dist[right]!, label[right]!, dist[left]!, label[left]!)) child = right
     if (!worse(dist[child]!, label[child]!, d, l)) break
     dist[i] = dist[child]!
     label[i] = label[child]!
@@ -45,7 +48,7 @@ function replaceTop(k: number, dist: Float32Array, label: Int32Array, d: number,
 /** Offers one candidate; returns true when it entered the heap. */
 export function heapPush(k: number, dist: Float32Array, label: Int32Array, d: number, l: number): boolean {
   if (k === 0 || !worse(dist[0]!, label[0]!, d, l)) return false
-  replaceTop(k, dist, label, d, l)
+  siftDown(k, dist, label, d, l)
   return true
 }
 
@@ -78,20 +81,6 @@ export function heapSort(k: number, dist: Float32Array, label: Int32Array): void
     const l = label[end]!
     dist[end] = dist[0]!
     label[end] = label[0]!
-    // Sift (d, l) down from the root within the first `end` slots.
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= end) break
-      const right = left + 1
-      let child = left
-      if (right < end && worse(dist[right]!, label[right]!, dist[left]!, label[left]!)) child = right
-      if (!worse(dist[child]!, label[child]!, d, l)) break
-      dist[i] = dist[child]!
-      label[i] = label[child]!
-      i = child
-    }
-    dist[i] = d
-    label[i] = l
+    siftDown(end, dist, label, d, l)
   }
 }

@@ -12,8 +12,7 @@
  * - 'cosine': the cosine distance, 1 - cos(q, x).
  * With compressed codecs they are the asymmetric estimates computed from the codes.
  */
-import type { KMeansInit, KMeansProgress } from './clustering/kmeans.js'
-import type { VqWarning } from './errors.js'
+import type { KMeansOptions, KMeansProgress } from './clustering/kmeans.js'
 
 /** Similarity metric of an index. */
 export type Metric = 'l2' | 'ip' | 'cosine'
@@ -47,22 +46,14 @@ export interface CreateOptions {
   kernels?: 'ts' | 'reference'
 }
 
-/** Options of VqIndex.train. All optional. */
-export interface TrainOptions {
-  /** Seed of every random choice in training. Default 1234. */
-  seed?: number
-  /** k-means iterations (per sub-quantizer for PQ). Default 25. */
-  iterations?: number
-  /** Stop k-means early when an iteration improves the objective by less than this fraction. Default 1e-4; 0 disables. */
-  tolerance?: number
-  /** k-means initialisation. Default 'kmeans++'. */
-  init?: KMeansInit
-  /** Train on at most (centroids * this) points, sampled with the seed. Default 256, as FAISS. */
-  maxPointsPerCentroid?: number
+/**
+ * Options of VqIndex.train. All optional; the k-means ones (seed, iterations, tolerance,
+ * init, maxPointsPerCentroid, onWarning) are documented on KMeansOptions and apply to
+ * every k-means the codec runs (for PQ, one per sub-quantizer).
+ */
+export type TrainOptions = Pick<KMeansOptions, 'seed' | 'iterations' | 'tolerance' | 'init' | 'maxPointsPerCentroid' | 'onWarning'> & {
   /** Progress of training: which part (e.g. PQ sub-quantizer j of m) and its k-means progress. */
   onProgress?: (p: TrainProgress) => void
-  /** Non-fatal problems (e.g. few training points per centroid). Library code never prints. */
-  onWarning?: (w: VqWarning) => void
 }
 
 /** Progress event of training. */
