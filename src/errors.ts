@@ -4,7 +4,8 @@
  * - VqInputError: the data passed to a call is wrong (dimension, NaN, ids, ...);
  * - VqOptionError: an option or description string is wrong;
  * - VqStateError: the call is not allowed in the index's current state;
- * - VqFormatError: a file (dataset or index) is malformed, truncated or foreign.
+ * - VqFormatError: a file (dataset or index) is malformed, truncated, foreign or too new;
+ * - VqStorageError: the file system or the database refused (exists, read-only, locked, I/O).
  * A rejected call leaves the index exactly as it was.
  */
 
@@ -27,8 +28,21 @@ export type VqErrorCode =
   | 'NOT_EMPTY'
   | 'CLOSED'
   | 'UNSUPPORTED'
+  | 'UNKNOWN_ID'
+  | 'BAD_METADATA'
+  | 'NO_VECTORS'
+  | 'READ_ONLY'
   | 'BAD_FILE'
   | 'TRUNCATED_FILE'
+  | 'NOT_SQLITE'
+  | 'FOREIGN_FILE'
+  | 'NEWER_FORMAT'
+  | 'CORRUPT_FILE'
+  | 'FILE_EXISTS'
+  | 'NOT_FOUND'
+  | 'CANNOT_OPEN'
+  | 'LOCKED'
+  | 'IO_ERROR'
   | 'MISSING_DEPENDENCY'
 
 /** Base class of every error vqlite throws on purpose. */
@@ -51,6 +65,9 @@ export class VqOptionError extends VqError {}
 export class VqStateError extends VqError {}
 /** A file is malformed, truncated or not of the expected kind. */
 export class VqFormatError extends VqError {}
+
+/** The file system or database refused: FILE_EXISTS, NOT_FOUND, READ_ONLY, CANNOT_OPEN, LOCKED, IO_ERROR. */
+export class VqStorageError extends VqError {}
 
 /** A non-fatal condition reported through an `onWarning` callback (library code never prints). */
 export interface VqWarning {

@@ -6,13 +6,15 @@ export { ScalarQuantizer, Fp16Codec } from './quantizers/sq.js'
 export { FlatCodec } from './quantizers/flat.js'
 export { parseDescription, formatDescription } from './factory/parse.js'
 export { exactKnn, normalizedCopy } from './search/exact.js'
-export { VqError, VqInputError, VqOptionError, VqStateError, VqFormatError } from './errors.js'
+export { VqError, VqInputError, VqOptionError, VqStateError, VqFormatError, VqStorageError } from './errors.js'
 export { readFvecs, readIvecs, readBvecs, streamVecs, writeVecs, vecsInfo, bytesToFloat32 } from '../datasets/texmex.js'
 export { getKernels } from '../native-free-kernels/index.js'
 
 export type {
-  Metric, CodecSpec, CreateOptions, TrainOptions, TrainProgress, SearchResult, BatchSearchResult,
+  Metric, CodecSpec, CreateOptions, OpenOptions, ConnectionOptions, TrainOptions, TrainProgress, SearchResult,
+  BatchSearchResult, VectorStorage, Durability, Metadata, StoredItem, DeleteOptions, MemoryUsage,
 } from './types.js'
+export type { Manifest, TrainingRecord } from './manifest.js'
 export type { KMeansOptions, KMeansResult, KMeansProgress, KMeansInit } from './clustering/kmeans.js'
 export type { Quantizer, CodeScanner, QuantizerState, InnerMetric } from './quantizers/quantizer.js'
 export type { VqErrorCode, VqWarning } from './errors.js'

@@ -32,8 +32,33 @@ export type CodecSpec =
   /** IEEE half floats, 2 bytes per dimension, no training. Description "SQfp16". */
   | { kind: 'fp16' }
 
+/**
+ * Full-precision vectors kept on disk beside the codes (for re-ranking, get() and
+ * retrain()): not at all, as float32 (4*d bytes) or as IEEE half floats (2*d bytes).
+ */
+export type VectorStorage = 'none' | 'float32' | 'float16'
+
+/** How each commit reaches the disk: 'full' (SQLite synchronous=FULL, survives power loss) or 'normal' (synchronous=NORMAL in WAL mode: never corrupts, but the last commits may be lost on power loss). */
+export type Durability = 'full' | 'normal'
+
+/** Connection options of create / open / import. */
+export interface ConnectionOptions {
+  /** Default 'full'. */
+  durability?: Durability
+  /** How long a write waits for another connection's lock before failing with LOCKED. Default 5000 ms. */
+  busyTimeoutMs?: number
+  /** Kernel backend: 'ts' (default) or 'reference' (slow; for checks). */
+  kernels?: 'ts' | 'reference'
+}
+
+/** Options of VqIndex.open. */
+export interface OpenOptions extends ConnectionOptions {
+  /** Open for reading only: writes throw READ_ONLY; refresh() picks up other processes' commits. Default false. */
+  readonly?: boolean
+}
+
 /** Options of VqIndex.create. */
-export interface CreateOptions {
+export interface CreateOptions extends ConnectionOptions {
   /** Vector dimension d (integer >= 1). */
   dim: number
   /** Metric. Default 'l2'. With 'cosine' vectors are L2-normalised on the way in and zero vectors are rejected. */
@@ -42,8 +67,37 @@ export interface CreateOptions {
   description?: string
   /** The same choice as a typed object; if both are given they must agree. */
   codec?: CodecSpec
-  /** Kernel backend: 'ts' (default) or 'reference' (slow; for checks). */
-  kernels?: 'ts' | 'reference'
+  /** Keep full-precision vectors on disk. Default 'none'. Needed by get(id).vector and retrain(). */
+  storeVectors?: VectorStorage
+}
+
+/** Metadata of one item: any JSON-serialisable value (stored as JSON text), or null for none. */
+export type Metadata = unknown
+
+/** What get(id) returns. */
+export interface StoredItem {
+  readonly id: number
+  /** The vector as added (not normalised), when the index stores vectors; else null. */
+  readonly vector: Float32Array | null
+  /** The metadata as added, or null. */
+  readonly metadata: Metadata
+}
+
+/** Options of delete(). */
+export interface DeleteOptions {
+  /** Throw UNKNOWN_ID (and delete nothing) when an id is not in the index. Default false: unknown ids are skipped. */
+  strict?: boolean
+}
+
+/** RAM held by an index's in-memory part, in bytes. */
+export interface MemoryUsage {
+  /** Codes (capacity of the code buffer). */
+  readonly codes: number
+  /** Ids (8 bytes each, capacity). */
+  readonly ids: number
+  /** Trained arrays (codebooks, ranges). */
+  readonly trained: number
+  readonly total: number
 }
 
 /**

@@ -176,7 +176,9 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
     rejects(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4', codec: { kind: 'pq', m: 2 } }), VqOptionError, 'BAD_OPTION', /disagree/)
     rejects(() => VqIndex.create(':memory:', { dim: 8, dimension: 3 } as unknown as CreateOptions), VqOptionError, 'UNKNOWN_OPTION', /did you mean "dim"|known options/)
     rejects(() => VqIndex.create(':memory:', { dim: 8, metirc: 'l2' } as unknown as CreateOptions), VqOptionError, 'UNKNOWN_OPTION', /did you mean "metric"/)
-    rejects(() => VqIndex.create('/tmp/x.vqlite', { dim: 8 }), VqOptionError, 'UNSUPPORTED')
+    rejects(() => VqIndex.create(':memory:', { dim: 8, storeVectors: 'float64' as never }), VqOptionError, 'BAD_OPTION', /storeVectors must be one of/)
+    rejects(() => VqIndex.create(':memory:', { dim: 8, durability: 'extra' as never }), VqOptionError, 'BAD_OPTION', /durability/)
+    rejects(() => VqIndex.create('', { dim: 8 }), VqOptionError, 'BAD_OPTION', /path/)
   })
 
   it('training: empty set, too few points for k, wrong dimension, NaN, non-empty index', async () => {
@@ -237,7 +239,7 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
     rejects(() => index.search(new Float32Array(d).fill(1), 2.5), VqInputError, 'BAD_K')
     rejects(() => index.search(new Float32Array(d), 3), VqInputError, 'ZERO_VECTOR')
     await rejectsAsync(index.searchBatch(new Float32Array(3 * d + 2), 3), VqInputError, 'DIMENSION_MISMATCH')
-    rejects(() => index.reconstruct(12345), VqInputError, 'BAD_IDS', /not in the index/)
+    rejects(() => index.reconstruct(12345), VqInputError, 'UNKNOWN_ID', /not in the index/)
   })
 
   it('closed indexes refuse every call', async () => {

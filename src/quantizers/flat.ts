@@ -60,4 +60,7 @@ export class FlatCodec implements Quantizer {
   exportState(): QuantizerState {
     return { kind: 'flat', params: { dim: this.dim }, arrays: {} }
   }
+
+  /** Nothing to restore. */
+  loadState(): void {}
 }

@@ -13,7 +13,7 @@ import { packCodes, pqCodeSize, unpackCodes } from '../../native-free-kernels/in
 import { trainKMeans } from '../clustering/kmeans.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions } from './quantizer.js'
+import { type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions } from './quantizer.js'
 
 /** Vectors encoded per block, bounding the scratch memory of encode(). */
 const ENCODE_BLOCK = 4096
@@ -176,7 +176,13 @@ export class ProductQuantizer implements Quantizer {
     return {
       kind: 'pq',
       params: { dim: this.dim, m: this.m, nbits: this.nbits },
-      arrays: { centroids: this.centroids },
+      arrays: { centroids: { shape: [this.m, this.ksub, this.dsub], data: this.centroids } },
     }
+  }
+
+  /** Restores the centroids (shape [m, ksub, dsub]). */
+  loadState(state: QuantizerState): void {
+    this.centroids = expectArray(state, 'centroids', [this.m, this.ksub, this.dsub]).slice()
+    this.#trained = true
   }
 }

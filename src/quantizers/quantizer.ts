@@ -8,6 +8,7 @@
  * index maps it.)
  */
 import type { KMeansOptions } from '../clustering/kmeans.js'
+import { VqFormatError } from '../errors.js'
 
 /** Metric as the codecs see it. */
 export type InnerMetric = 'l2' | 'ip'
@@ -25,11 +26,30 @@ export interface CodeScanner {
   scan(codes: Uint8Array, n: number, out: Float32Array): void
 }
 
+/** A trained array: its shape (row-major) and values. */
+export interface TrainedArray {
+  readonly shape: readonly number[]
+  readonly data: Float32Array
+}
+
 /** Plain data that fully describes a trained quantizer (what storage persists). */
 export interface QuantizerState {
   readonly kind: string
   readonly params: Readonly<Record<string, number>>
-  readonly arrays: Readonly<Record<string, Float32Array>>
+  readonly arrays: Readonly<Record<string, TrainedArray>>
+}
+
+/**
+ * Checks that state.arrays[name] exists with the expected shape and returns its data;
+ * throws VqFormatError('CORRUPT_FILE') otherwise.
+ */
+export function expectArray(state: QuantizerState, name: string, shape: readonly number[]): Float32Array {
+  const a = state.arrays[name]
+  const size = shape.reduce((x, y) => x * y, 1)
+  if (!a || a.data.length !== size || a.shape.length !== shape.length || a.shape.some((v, i) => v !== shape[i])) {
+    throw new VqFormatError('CORRUPT_FILE', `trained array "${name}" is missing or is not of shape [${shape.join(', ')}]`)
+  }
+  return a.data
 }
 
 /** A codec: vectors (row-major n*dim floats) <-> codes (n*codeSize bytes), plus distance scanners. */
@@ -50,4 +70,6 @@ export interface Quantizer {
   scanner(metric: InnerMetric): CodeScanner
   /** The trained state, as plain typed arrays and numbers. */
   exportState(): QuantizerState
+  /** Restores a trained state from exportState (throws VqFormatError when it does not fit this codec). */
+  loadState(state: QuantizerState): void
 }

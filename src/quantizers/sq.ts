@@ -18,7 +18,7 @@ import type { Kernels } from '../../native-free-kernels/index.js'
 import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import type { CodeScanner, InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions } from './quantizer.js'
+import { type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions } from './quantizer.js'
 
 /** Training vectors used to estimate quantiles when clipping. */
 const QUANTILE_SAMPLE = 65536
@@ -169,8 +169,14 @@ export class ScalarQuantizer implements Quantizer {
     return {
       kind: this.bits === 8 ? 'sq8' : 'sq4',
       params: { dim: this.dim, clip: this.clip },
-      arrays: { offset: this.offset, step: this.step },
+      arrays: { offset: { shape: [this.dim], data: this.offset }, step: { shape: [this.dim], data: this.step } },
     }
+  }
+
+  /** Restores the per-dimension offset and step (shape [d] each). */
+  loadState(state: QuantizerState): void {
+    this.offset = expectArray(state, 'offset', [this.dim]).slice()
+    this.step = expectArray(state, 'step', [this.dim]).slice()
   }
 }
 
@@ -233,4 +239,7 @@ export class Fp16Codec implements Quantizer {
   exportState(): QuantizerState {
     return { kind: 'fp16', params: { dim: this.dim }, arrays: {} }
   }
+
+  /** Nothing to restore. */
+  loadState(): void {}
 }

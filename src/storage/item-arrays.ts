@@ -1,7 +1,10 @@
 /**
- * The in-memory item table of an index: n codes of codeSize bytes in one contiguous,
- * 8-byte-aligned buffer (position i at [i*codeSize, (i+1)*codeSize)), the user id of
- * each position, and the id -> position map. Bytes and rows only; no math.
+ * The in-memory item table of an index: n codes of codeSize bytes in one contiguous
+ * buffer (position i at [i*codeSize, (i+1)*codeSize)) and the user id of each position,
+ * in insertion (seq) order. Bytes and rows only; no math. Deletion compacts in place and
+ * keeps the order, so positions always follow insertion order, in every process that
+ * loads the same file. Memory: n*(codeSize + 8) bytes plus growth slack; there is no
+ * id -> position map (lookups by id are rare and scan the ids, or go to SQLite).
  */
 export class ItemArrays {
   /** Bytes per code. */
@@ -9,7 +12,6 @@ export class ItemArrays {
   #codes: Uint8Array
   #ids: Float64Array
   #count = 0
-  readonly #pos = new Map<number, number>()
 
   /** codeSize: bytes per code; capacity: items to reserve room for. */
   constructor(codeSize: number, capacity = 1024) {
@@ -23,19 +25,19 @@ export class ItemArrays {
     return this.#count
   }
 
-  /** Codes of positions [0, count): count*codeSize bytes (a view; valid until the next append). */
+  /** Codes of positions [0, count): count*codeSize bytes (a view; valid until the next change). */
   get codes(): Uint8Array {
     return this.#codes.subarray(0, this.#count * this.codeSize)
   }
 
-  /** Ids of positions [0, count) (a view; valid until the next append). */
+  /** Ids of positions [0, count) (a view; valid until the next change). */
   get ids(): Float64Array {
     return this.#ids.subarray(0, this.#count)
   }
 
-  /** Position of id, or -1. */
+  /** Position of id, or -1 (a linear scan). */
   positionOf(id: number): number {
-    return this.#pos.get(id) ?? -1
+    return this.ids.indexOf(id)
   }
 
   /** Id at a position. */
@@ -43,14 +45,43 @@ export class ItemArrays {
     return this.#ids[pos]!
   }
 
-  /** Appends n items: ids (length n, not present yet) and codes (n*codeSize bytes). */
+  /** Appends n items: ids (length n) and codes (n*codeSize bytes). */
   append(ids: Float64Array, codes: Uint8Array): void {
     const n = ids.length
     this.#reserve(this.#count + n)
     this.#codes.set(codes.subarray(0, n * this.codeSize), this.#count * this.codeSize)
     this.#ids.set(ids, this.#count)
-    for (let i = 0; i < n; i++) this.#pos.set(ids[i]!, this.#count + i)
     this.#count += n
+  }
+
+  /** Removes the items whose ids are in `ids`, keeping the order of the rest. Returns how many were removed. */
+  remove(ids: ReadonlySet<number>): number {
+    if (ids.size === 0) return 0
+    const cs = this.codeSize
+    const n = this.#count
+    let w = 0
+    let run = -1 // start of the current run of kept items
+    const flush = (end: number): void => {
+      if (run < 0) return
+      if (w !== run) {
+        this.#ids.copyWithin(w, run, end)
+        this.#codes.copyWithin(w * cs, run * cs, end * cs)
+      }
+      w += end - run
+      run = -1
+    }
+    for (let r = 0; r < n; r++) {
+      if (ids.has(this.#ids[r]!)) flush(r)
+      else if (run < 0) run = r
+    }
+    flush(n)
+    this.#count = w
+    return n - w
+  }
+
+  /** Replaces every code (same count, same order): codes is count*codeSize bytes. */
+  replaceCodes(codes: Uint8Array): void {
+    this.#codes.set(codes.subarray(0, this.#count * this.codeSize))
   }
 
   #reserve(n: number): void {

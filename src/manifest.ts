@@ -1,0 +1,91 @@
+/**
+ * The manifest: what an index file says about itself, stored msgpack-encoded in
+ * vq_manifest. Everything needed to rebuild the index object from the file, plus the
+ * counters that every committed write updates.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { VqFormatError } from './errors.js'
+import { normalizeCodec, parseDescription } from './factory/parse.js'
+import type { CodecSpec, Metric, VectorStorage } from './types.js'
+
+/** This package's version, from the nearest package.json above this module (source or built). */
+export const VQLITE_VERSION: string = (() => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const p = join(dir, 'package.json')
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'vqlite') return pkg.version ?? '0.0.0'
+    }
+    if (dirname(dir) === dir) return '0.0.0'
+  }
+})()
+
+/** Training parameters recorded when a codec is trained. */
+export interface TrainingRecord {
+  readonly at: string
+  readonly vectors: number
+  readonly seed: number | null
+  readonly iterations: number | null
+  readonly tolerance: number | null
+  readonly init: string | null
+  readonly maxPointsPerCentroid: number | null
+}
+
+export interface Manifest {
+  /** Index format of the manifest itself (1). */
+  readonly format: 1
+  /** vqlite version that created the file. */
+  readonly createdBy: string
+  readonly createdAt: string
+  readonly dim: number
+  readonly metric: Metric
+  /** Canonical description string. */
+  readonly description: string
+  readonly codec: CodecSpec
+  /** Full-precision vectors kept on disk. */
+  readonly storeVectors: VectorStorage
+  readonly trained: boolean
+  readonly training: TrainingRecord | null
+  /** Next sequence number to hand out (insertions and deletions share it). */
+  readonly nextSeq: number
+  /** Number of items. */
+  readonly count: number
+  /** Bumped by every committed write. */
+  readonly generation: number
+  /** Bumped whenever every code changes (train, retrain). */
+  readonly codesGeneration: number
+}
+
+/** A fresh manifest. */
+export function newManifest(dim: number, metric: Metric, codec: CodecSpec, description: string, storeVectors: VectorStorage): Manifest {
+  return {
+    format: 1, createdBy: VQLITE_VERSION, createdAt: new Date().toISOString(), dim, metric, description, codec,
+    storeVectors, trained: false, training: null, nextSeq: 1, count: 0, generation: 0, codesGeneration: 0,
+  }
+}
+
+/** Checks a manifest read from a file; throws VqFormatError('CORRUPT_FILE') naming the bad field. */
+export function checkManifest(m: unknown, path: string): Manifest {
+  const bad = (what: string): never => {
+    throw new VqFormatError('CORRUPT_FILE', `${path}: the manifest is damaged (${what})`)
+  }
+  if (m === null || typeof m !== 'object') return bad('not an object')
+  const r = m as Record<string, unknown>
+  if (r['format'] !== 1) bad(`format ${String(r['format'])}`)
+  if (!Number.isInteger(r['dim']) || (r['dim'] as number) < 1) bad('dim')
+  if (!['l2', 'ip', 'cosine'].includes(r['metric'] as string)) bad('metric')
+  if (!['none', 'float32', 'float16'].includes(r['storeVectors'] as string)) bad('storeVectors')
+  for (const k of ['nextSeq', 'count', 'generation', 'codesGeneration']) if (!Number.isSafeInteger(r[k])) bad(k)
+  if (typeof r['trained'] !== 'boolean') bad('trained')
+  if (typeof r['description'] !== 'string') bad('description')
+  try {
+    const codec = normalizeCodec(parseDescription(r['description'] as string))
+    if (JSON.stringify(codec) !== JSON.stringify(normalizeCodec(r['codec'] as CodecSpec))) bad('codec and description disagree')
+  } catch (e) {
+    if (e instanceof VqFormatError) throw e
+    bad('description')
+  }
+  return m as Manifest
+}

@@ -1,0 +1,515 @@
+/**
+ * The SQLite file of an index (better-sqlite3). It stores bytes and rows and knows nothing
+ * of quantizer math or kernels: the manifest is an opaque msgpack object, trained arrays
+ * are typed arrays with a dtype and shape, codes and vectors are byte strings.
+ *
+ * File format (PRAGMA application_id = 0x56514C54 "VQLT", PRAGMA user_version = 1):
+ *
+ *   vq_manifest (key TEXT PRIMARY KEY, value BLOB)        'manifest' -> msgpack Manifest
+ *   vq_arrays   (name TEXT PRIMARY KEY, dtype TEXT, shape TEXT, data BLOB)  trained arrays, little-endian
+ *   vq_codes    (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, code BLOB NOT NULL)
+ *   vq_vectors  (id INTEGER PRIMARY KEY, vector BLOB NOT NULL)   full-precision vectors (optional)
+ *   vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL)     user metadata (optional)
+ *   vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL) deletions, for readers' refresh()
+ *
+ * `seq` numbers every insertion (and deletion) from one counter in the manifest: codes are
+ * loaded in seq order, so positions in memory follow insertion order in every process,
+ * and a reader that has loaded up to seq S catches up by applying tombstones and codes
+ * with seq > S. Every write is one transaction that also rewrites the manifest (counters,
+ * generation), so a crash leaves either all of a call or none of it.
+ */
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, rmSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import { Packr } from 'msgpackr'
+import { VqFormatError, VqInputError, VqStateError, VqStorageError } from '../errors.js'
+import type { Durability } from '../types.js'
+
+/** "VQLT": marks a SQLite file as a vqlite index. */
+export const APPLICATION_ID = 0x56514c54
+/** Current file format version (PRAGMA user_version). */
+export const FORMAT_VERSION = 1
+
+
+/** Connection options of a store. */
+export interface StoreOptions {
+  readonly?: boolean
+  durability?: Durability
+  /** How long a write waits for another writer's lock before failing with LOCKED. Default 5000 ms. */
+  busyTimeoutMs?: number
+}
+
+/** A trained array as stored: dtype, shape and the values. */
+export interface StoredArray {
+  readonly dtype: 'float32'
+  readonly shape: readonly number[]
+  readonly data: Float32Array
+}
+
+/** Rows to insert: n items, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
+export interface ItemRows {
+  readonly ids: Float64Array
+  readonly codes: Uint8Array
+  readonly codeSize: number
+  readonly vectors?: Uint8Array | undefined
+  readonly vectorBytes?: number | undefined
+  readonly metadata?: readonly (string | null)[] | undefined
+}
+
+/** Ordered migrations: MIGRATIONS[v] upgrades a file from format v to v + 1. */
+const MIGRATIONS: Record<number, (db: Database.Database) => void> = {}
+
+const SCHEMA = `
+CREATE TABLE vq_manifest (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE vq_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, shape TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE vq_codes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, code BLOB NOT NULL);
+CREATE TABLE vq_vectors (id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+`
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000'
+const packr = new Packr({ moreTypes: true, useRecords: false })
+
+/** Encodes a value as msgpack (typed arrays kept as typed arrays). */
+export function packValue(v: unknown): Buffer {
+  return packr.pack(v)
+}
+
+/** Decodes one msgpack value. */
+export function unpackValue(b: Uint8Array): unknown {
+  return packr.unpack(b)
+}
+
+/** A copy of a BLOB as a Float32Array (BLOB buffers need not be 4-byte aligned). */
+function floatsOf(b: Buffer): Float32Array {
+  const out = new Float32Array(b.length >>> 2)
+  new Uint8Array(out.buffer).set(b)
+  return out
+}
+
+function bytesOf(a: Float32Array | Uint8Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength)
+}
+
+/** Maps a better-sqlite3 error to a typed vqlite error. */
+export function storageError(e: unknown, path: string, doing: string): Error {
+  if (!(e instanceof Database.SqliteError)) return e instanceof Error ? e : new Error(String(e))
+  const code = e.code
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new VqStorageError('LOCKED', `${path}: ${doing}: the database is locked by another connection (waited for the busy timeout)`, { cause: e })
+  }
+  if (code === 'SQLITE_NOTADB') return new VqFormatError('NOT_SQLITE', `${path}: not a SQLite database`, { cause: e })
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_IOERR_SHORT_READ') {
+    return new VqFormatError('CORRUPT_FILE', `${path}: the file is corrupted or truncated (${code})`, { cause: e })
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new VqStorageError('READ_ONLY', `${path}: ${doing}: the file or its folder is read-only (${code}); an index left in WAL mode by a writer that did not close needs a writable folder even to read`, { cause: e })
+  }
+  if (code.startsWith('SQLITE_CANTOPEN')) return new VqStorageError('CANNOT_OPEN', `${path}: ${doing}: cannot open the file (${code})`, { cause: e })
+  if (code === 'SQLITE_FULL') return new VqStorageError('IO_ERROR', `${path}: ${doing}: disk full`, { cause: e })
+  if (code.startsWith('SQLITE_IOERR')) return new VqStorageError('IO_ERROR', `${path}: ${doing}: I/O error (${code})`, { cause: e })
+  return new VqStorageError('IO_ERROR', `${path}: ${doing}: ${e.message} (${code})`, { cause: e })
+}
+
+/** True when this process may write to path (file or folder). */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Reads the first 16 bytes of a file ('' when shorter or unreadable). */
+function fileMagic(path: string): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    const b = Buffer.alloc(16)
+    const n = readSync(fd, b, 0, 16, 0)
+    return b.subarray(0, n).toString('latin1')
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/** Prepared statements of a writable store. */
+interface WriteStatements {
+  insertCode: Database.Statement
+  insertVector: Database.Statement
+  insertMeta: Database.Statement
+  insertTombstone: Database.Statement
+  deleteCode: Database.Statement
+  deleteVector: Database.Statement
+  deleteMeta: Database.Statement
+  putManifest: Database.Statement
+}
+
+/** One index file. All methods are synchronous (better-sqlite3). */
+export class SqliteStore {
+  /** The file path, or ':memory:'. */
+  readonly path: string
+  /** True when opened read-only. */
+  readonly readonly: boolean
+  readonly #db: Database.Database
+  #closed = false
+  #stmt: WriteStatements | undefined
+
+  /** Use SqliteStore.create or SqliteStore.open. */
+  private constructor(path: string, db: Database.Database, readonly: boolean) {
+    this.path = path
+    this.#db = db
+    this.readonly = readonly
+  }
+
+  /**
+   * Creates a new index file (or an in-memory database for ':memory:') holding the given
+   * manifest. Refuses to touch an existing path (FILE_EXISTS). If creation fails half-way,
+   * the files it created are removed.
+   */
+  static create(path: string, manifest: object, options: StoreOptions = {}): SqliteStore {
+    const memory = path === ':memory:'
+    if (!memory) {
+      if (existsSync(path)) {
+        throw new VqStorageError('FILE_EXISTS', `${path} already exists; open it with VqIndex.open, or choose a new path (vqlite never overwrites a file)`)
+      }
+      const dir = dirname(resolve(path))
+      if (!existsSync(dir)) throw new VqStorageError('NOT_FOUND', `cannot create ${path}: folder ${dir} does not exist`)
+      if (!writable(dir)) throw new VqStorageError('READ_ONLY', `cannot create ${path}: folder ${dir} is not writable`)
+    }
+    let db: Database.Database | undefined
+    try {
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 })
+      const store = new SqliteStore(path, configure(db, options, false), false)
+      store.#db.transaction(() => {
+        store.#db.exec(SCHEMA)
+        store.#db.pragma(`application_id = ${APPLICATION_ID}`)
+        store.#db.pragma(`user_version = ${FORMAT_VERSION}`)
+        store.#db.prepare("INSERT INTO vq_manifest (key, value) VALUES ('manifest', ?)").run(packValue(manifest))
+      })()
+      return store
+    } catch (e) {
+      db?.close()
+      if (!memory) for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
+      throw storageError(e, path, 'creating the index')
+    }
+  }
+
+  /**
+   * Opens an existing index file. Checks, before writing anything: that it is SQLite
+   * (NOT_SQLITE), that it is a vqlite index (FOREIGN_FILE), that its format is not newer
+   * than this version (NEWER_FORMAT); older formats are migrated in one transaction.
+   */
+  static open(path: string, options: StoreOptions = {}): SqliteStore {
+    if (!existsSync(path)) throw new VqStorageError('NOT_FOUND', `${path}: no such file`)
+    const magic = fileMagic(path)
+    if (magic !== SQLITE_MAGIC) {
+      throw new VqFormatError(magic.length < 16 && magic.length > 0 ? 'CORRUPT_FILE' : 'NOT_SQLITE',
+        `${path}: not a SQLite database (header ${JSON.stringify(magic.slice(0, 16))}); vqlite indexes are SQLite files`)
+    }
+    const readonly = options.readonly ?? false
+    if (!readonly && (!writable(path) || !writable(dirname(resolve(path))))) {
+      throw new VqStorageError('READ_ONLY',
+        `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
+    }
+    let db: Database.Database | undefined
+    try {
+      // Identify the file on a read-only connection first, so a foreign file is never written.
+      const probe = new Database(path, { readonly: true, fileMustExist: true })
+      let appId: number
+      let version: number
+      try {
+        appId = probe.pragma('application_id', { simple: true }) as number
+        version = probe.pragma('user_version', { simple: true }) as number
+      } finally {
+        probe.close()
+      }
+      if (appId !== APPLICATION_ID) {
+        throw new VqFormatError('FOREIGN_FILE',
+          `${path}: a SQLite database that is not a vqlite index (application_id ${appId >>> 0}, expected ${APPLICATION_ID}); it was not modified`)
+      }
+      if (version > FORMAT_VERSION) {
+        throw new VqFormatError('NEWER_FORMAT', `${path}: index format ${version} is newer than this vqlite (format ${FORMAT_VERSION}); upgrade vqlite to open it`)
+      }
+      db = new Database(path, { readonly, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 })
+      configure(db, options, readonly)
+      if (version < FORMAT_VERSION) {
+        if (readonly) throw new VqFormatError('NEWER_FORMAT', `${path}: index format ${version} needs a migration; open it once for writing`)
+        migrate(db, version)
+      }
+      return new SqliteStore(path, db, readonly)
+    } catch (e) {
+      db?.close()
+      throw storageError(e, path, 'opening the index')
+    }
+  }
+
+  /** Runs fn in one transaction (BEGIN IMMEDIATE for writers: the lock is taken up front). */
+  transaction<T>(fn: () => T, doing: string): T {
+    this.#open()
+    try {
+      const tx = this.#db.transaction(fn)
+      return this.readonly ? tx() : tx.immediate()
+    } catch (e) {
+      throw storageError(e, this.path, doing)
+    }
+  }
+
+  /** The manifest as stored. */
+  readManifest<M>(): M {
+    this.#open()
+    const v = this.#db.prepare("SELECT value FROM vq_manifest WHERE key = 'manifest'").pluck().get() as Buffer | undefined
+    if (!v) throw new VqFormatError('CORRUPT_FILE', `${this.path}: the manifest is missing`)
+    return unpackValue(v) as M
+  }
+
+  /** Replaces the manifest (inside the caller's transaction). */
+  writeManifest(manifest: object): void {
+    this.#writer().putManifest.run(packValue(manifest))
+  }
+
+  /** Replaces all trained arrays (inside the caller's transaction). */
+  writeArrays(arrays: Readonly<Record<string, StoredArray>>): void {
+    this.#writer()
+    this.#db.prepare('DELETE FROM vq_arrays').run()
+    const ins = this.#db.prepare('INSERT INTO vq_arrays (name, dtype, shape, data) VALUES (?, ?, ?, ?)')
+    for (const [name, a] of Object.entries(arrays)) ins.run(name, a.dtype, JSON.stringify(a.shape), bytesOf(a.data))
+  }
+
+  /** All trained arrays. */
+  readArrays(): Record<string, StoredArray> {
+    this.#open()
+    const out: Record<string, StoredArray> = {}
+    const rows = this.#db.prepare('SELECT name, dtype, shape, data FROM vq_arrays').all() as { name: string; dtype: string; shape: string; data: Buffer }[]
+    for (const r of rows) {
+      if (r.dtype !== 'float32') throw new VqFormatError('CORRUPT_FILE', `${this.path}: array ${r.name} has unknown dtype ${r.dtype}`)
+      const shape = JSON.parse(r.shape) as number[]
+      const data = floatsOf(r.data)
+      if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new VqFormatError('CORRUPT_FILE', `${this.path}: array ${r.name} does not match its shape`)
+      out[r.name] = { dtype: 'float32', shape, data }
+    }
+    return out
+  }
+
+  /**
+   * Inserts items with consecutive sequence numbers from firstSeq (inside the caller's
+   * transaction). An id that is already stored fails with ID_EXISTS.
+   */
+  insertItems(rows: ItemRows, firstSeq: number): void {
+    const s = this.#writer()
+    const { ids, codes, codeSize, vectors, vectorBytes = 0, metadata } = rows
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      try {
+        s.insertCode.run(firstSeq + i, id, codes.subarray(i * codeSize, (i + 1) * codeSize))
+      } catch (e) {
+        if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new VqInputError('ID_EXISTS', `id ${id} is already in the index (position ${i} of the batch); use upsert() to replace it`)
+        }
+        throw e
+      }
+      if (vectors) s.insertVector.run(id, vectors.subarray(i * vectorBytes, (i + 1) * vectorBytes))
+      const m = metadata?.[i]
+      if (m !== undefined && m !== null) s.insertMeta.run(id, m)
+    }
+  }
+
+  /**
+   * Deletes the items with these ids that exist (inside the caller's transaction), writing
+   * a tombstone for each with consecutive sequence numbers from firstSeq. Returns the ids
+   * that existed, in the order given.
+   */
+  deleteItems(ids: Float64Array, firstSeq: number): number[] {
+    const s = this.#writer()
+    const gone: number[] = []
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      if (s.deleteCode.run(id).changes === 0) continue
+      s.deleteVector.run(id)
+      s.deleteMeta.run(id)
+      s.insertTombstone.run(firstSeq + gone.length, id)
+      gone.push(id)
+    }
+    return gone
+  }
+
+  /** The ids among `ids` that are stored. */
+  existing(ids: Float64Array): number[] {
+    this.#open()
+    const q = this.#db.prepare('SELECT 1 FROM vq_codes WHERE id = ?').pluck()
+    const out: number[] = []
+    for (const id of ids) if (q.get(id) !== undefined) out.push(id)
+    return out
+  }
+
+  /** Stored vector bytes and metadata of one id, or undefined when the id is unknown. */
+  getItem(id: number): { vector: Buffer | null; metadata: string | null } | undefined {
+    this.#open()
+    const row = this.#db.prepare(
+      'SELECT c.id, v.vector AS vector, m.json AS json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.id = ?',
+    ).get(id) as { vector: Buffer | null; json: string | null } | undefined
+    return row ? { vector: row.vector, metadata: row.json } : undefined
+  }
+
+  /**
+   * Streams (seq, id, code) of items with seq > afterSeq, in seq order, in blocks: visit
+   * receives n ids, their seqs and n*codeSize code bytes.
+   */
+  loadCodes(afterSeq: number, codeSize: number, visit: (ids: Float64Array, seqs: Float64Array, codes: Uint8Array) => void, block = 65536): void {
+    this.#open()
+    const it = this.#db.prepare('SELECT seq, id, code FROM vq_codes WHERE seq > ? ORDER BY seq').raw().iterate(afterSeq) as IterableIterator<[number, number, Buffer]>
+    let ids = new Float64Array(block)
+    let seqs = new Float64Array(block)
+    let codes = new Uint8Array(block * codeSize)
+    let n = 0
+    for (const [seq, id, code] of it) {
+      if (code.length !== codeSize) throw new VqFormatError('CORRUPT_FILE', `${this.path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
+      ids[n] = id
+      seqs[n] = seq
+      codes.set(code, n * codeSize)
+      if (++n === block) {
+        visit(ids, seqs, codes)
+        ids = new Float64Array(block)
+        seqs = new Float64Array(block)
+        codes = new Uint8Array(block * codeSize)
+        n = 0
+      }
+    }
+    if (n > 0) visit(ids.subarray(0, n), seqs.subarray(0, n), codes.subarray(0, n * codeSize))
+  }
+
+  /** Ids deleted with seq > afterSeq. */
+  tombstonesAfter(afterSeq: number): number[] {
+    this.#open()
+    return this.#db.prepare('SELECT id FROM vq_tombstones WHERE seq > ? ORDER BY seq').pluck().all(afterSeq) as number[]
+  }
+
+  /**
+   * Streams stored vectors in seq order (items without a stored vector are skipped): visit
+   * receives the id, its seq and the vector bytes.
+   */
+  forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
+    this.#open()
+    const it = this.#db.prepare('SELECT c.seq, c.id, v.vector FROM vq_codes c JOIN vq_vectors v ON v.id = c.id ORDER BY c.seq').raw().iterate() as IterableIterator<[number, number, Buffer]>
+    for (const [seq, id, v] of it) visit(id, seq, v)
+  }
+
+  /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
+  forEachItem(visit: (rows: { seq: number; id: number; code: Buffer; vector: Buffer | null; json: string | null }[]) => void, block = 4096): void {
+    this.#open()
+    const it = this.#db.prepare(
+      'SELECT c.seq, c.id, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
+    ).raw().iterate() as IterableIterator<[number, number, Buffer, Buffer | null, string | null]>
+    let rows: { seq: number; id: number; code: Buffer; vector: Buffer | null; json: string | null }[] = []
+    for (const [seq, id, code, vector, json] of it) {
+      rows.push({ seq, id, code, vector, json })
+      if (rows.length === block) {
+        visit(rows)
+        rows = []
+      }
+    }
+    if (rows.length > 0) visit(rows)
+  }
+
+  /** Inserts rows with given seqs, codes, vectors and metadata (import; inside the caller's transaction). */
+  insertRaw(rows: readonly { seq: number; id: number; code: Uint8Array; vector: Uint8Array | null; json: string | null }[]): void {
+    const s = this.#writer()
+    for (const r of rows) {
+      s.insertCode.run(r.seq, r.id, r.code)
+      if (r.vector) s.insertVector.run(r.id, r.vector)
+      if (r.json !== null) s.insertMeta.run(r.id, r.json)
+    }
+  }
+
+  /** Replaces the code of each seq (retraining; inside the caller's transaction). codes: seqs.length*codeSize bytes. */
+  updateCodes(seqs: Float64Array, codes: Uint8Array, codeSize: number): void {
+    this.#writer()
+    const up = this.#db.prepare('UPDATE vq_codes SET code = ? WHERE seq = ?')
+    for (let i = 0; i < seqs.length; i++) up.run(codes.subarray(i * codeSize, (i + 1) * codeSize), seqs[i]!)
+  }
+
+  /** Journal mode, synchronous level, format version and file size of this connection's database. */
+  info(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; formatVersion: number; fileBytes: number } {
+    this.#open()
+    const sync = this.#db.pragma('synchronous', { simple: true }) as number
+    const pages = this.#db.pragma('page_count', { simple: true }) as number
+    const pageSize = this.#db.pragma('page_size', { simple: true }) as number
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: (['off', 'normal', 'full', 'extra'] as const)[sync] ?? 'full',
+      formatVersion: this.#db.pragma('user_version', { simple: true }) as number,
+      fileBytes: pages * pageSize,
+    }
+  }
+
+  /** PRAGMA integrity_check: 'ok' or the problems found. */
+  integrityCheck(): string {
+    this.#open()
+    return (this.#db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ')
+  }
+
+  /**
+   * Closes the connection (idempotent). A writer first switches the file back to rollback
+   * journal mode, which checkpoints the WAL and removes the -wal and -shm files: at rest an
+   * index is one file, readable even from a read-only folder. (When other connections are
+   * still open the switch is skipped and the file stays in WAL mode; nothing is lost.)
+   */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (!this.readonly && this.path !== ':memory:') {
+      try {
+        this.#db.pragma('busy_timeout = 0')
+        this.#db.pragma('journal_mode = DELETE')
+      } catch {
+        // another connection is using the file: leave it in WAL mode
+      }
+    }
+    this.#db.close()
+  }
+
+  #open(): void {
+    if (this.#closed) throw new VqStateError('CLOSED', 'the index is closed')
+  }
+
+  /** The write statements, prepared on first use (after the schema exists). */
+  #writer(): WriteStatements {
+    this.#open()
+    if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
+    const db = this.#db
+    return (this.#stmt ??= {
+      insertCode: db.prepare('INSERT INTO vq_codes (seq, id, code) VALUES (?, ?, ?)'),
+      insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
+      insertMeta: db.prepare('INSERT INTO vq_metadata (id, json) VALUES (?, ?)'),
+      insertTombstone: db.prepare('INSERT INTO vq_tombstones (seq, id) VALUES (?, ?)'),
+      deleteCode: db.prepare('DELETE FROM vq_codes WHERE id = ?'),
+      deleteVector: db.prepare('DELETE FROM vq_vectors WHERE id = ?'),
+      deleteMeta: db.prepare('DELETE FROM vq_metadata WHERE id = ?'),
+      putManifest: db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('manifest', ?)"),
+    })
+  }
+}
+
+function configure(db: Database.Database, options: StoreOptions, readonly: boolean): Database.Database {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+  if (!readonly) {
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${(options.durability ?? 'full') === 'full' ? 'FULL' : 'NORMAL'}`)
+  }
+  return db
+}
+
+function migrate(db: Database.Database, from: number): void {
+  db.transaction(() => {
+    for (let v = from; v < FORMAT_VERSION; v++) {
+      const step = MIGRATIONS[v]
+      if (!step) throw new VqFormatError('NEWER_FORMAT', `no migration from index format ${v}`)
+      step(db)
+      db.pragma(`user_version = ${v + 1}`)
+    }
+  }).immediate()
+}
