@@ -12,10 +12,10 @@
  * Every public method validates first, writes one SQLite transaction, and changes the
  * in-memory state only after the commit: a rejected or failed call changes nothing.
  */
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../native-free-kernels/index.js'
 import { floatToHalf, getKernels, HALF_TO_FLOAT } from '../native-free-kernels/index.js'
-import { VqFormatError, VqInputError, VqOptionError, VqStateError } from './errors.js'
+import { VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
 import { buildQuantizer } from './factory/build.js'
 import { formatDescription, normalizeCodec, parseDescription } from './factory/parse.js'
 import { checkManifest, type Manifest, newManifest, type TrainingRecord } from './manifest.js'
@@ -116,7 +116,7 @@ export class VqIndex {
         const manifest = checkManifest(store.readManifest(), path)
         index = new VqIndex(store, manifest, kernels)
         index.#loadAll()
-      }, 'loading the index')
+      }, 'loading the index', 'read')
       return index!
     } catch (e) {
       store.close()
@@ -132,6 +132,9 @@ export class VqIndex {
   static import(snapshotPath: string, path: string, options: ConnectionOptions = {}): VqIndex {
     checkPath(path)
     checkKnownKeys(options, CONNECTION_KEYS, 'import')
+    if (path !== ':memory:' && existsSync(path)) {
+      throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
+    }
     const kernels = getKernels(options.kernels)
     let store: SqliteStore | undefined
     let created = false
@@ -356,7 +359,7 @@ export class VqIndex {
       this.#store.loadCodes(this.#loadedSeq, this.#items.codeSize, (ids, _seqs, codes) => this.#items.append(ids, codes))
       this.#manifest = m
       this.#loadedSeq = m.nextSeq - 1
-    }, 'refreshing')
+    }, 'refreshing', 'read')
     return changed
   }
 

@@ -13,7 +13,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { Packr } from 'msgpackr'
-import { VqFormatError, VqStorageError } from '../errors.js'
+import { VqError, VqFormatError, VqStorageError } from '../errors.js'
 import type { SqliteStore, StoredArray } from './sqlite-store.js'
 
 export const SNAPSHOT_KIND = 'vqlite-snapshot'
@@ -70,7 +70,7 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
         count += n
       }, ITEMS_PER_RECORD)
       put({ kind: 'end', count })
-    }, 'exporting a snapshot')
+    }, 'exporting a snapshot', 'read')
     fsyncSync(fd)
     closeSync(fd)
     renameSync(tmp, path)
@@ -157,7 +157,7 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
       } catch (e) {
         const inc = e as { incomplete?: boolean; lastPosition?: number }
         if (!inc.incomplete || inc.lastPosition === undefined) {
-          if (e instanceof VqFormatError) throw e
+          if (e instanceof VqError) throw e
           bad(`undecodable data (${(e as Error).message})`)
         }
         carry = Buffer.from(buf.subarray(inc.lastPosition))

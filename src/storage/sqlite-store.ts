@@ -18,7 +18,7 @@
  * with seq > S. Every write is one transaction that also rewrites the manifest (counters,
  * generation), so a crash leaves either all of a call or none of it.
  */
-import { accessSync, closeSync, constants, existsSync, openSync, readSync, rmSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, linkSync, openSync, readSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { Packr } from 'msgpackr'
@@ -168,8 +168,8 @@ export class SqliteStore {
 
   /**
    * Creates a new index file (or an in-memory database for ':memory:') holding the given
-   * manifest. Refuses to touch an existing path (FILE_EXISTS). If creation fails half-way,
-   * the files it created are removed.
+   * manifest. Refuses to touch an existing path (FILE_EXISTS). The file appears at `path`
+   * only complete; if creation fails, the temporary file it made is removed.
    */
   static create(path: string, manifest: object, options: StoreOptions = {}): SqliteStore {
     const memory = path === ':memory:'
@@ -181,20 +181,41 @@ export class SqliteStore {
       if (!existsSync(dir)) throw new VqStorageError('NOT_FOUND', `cannot create ${path}: folder ${dir} does not exist`)
       if (!writable(dir)) throw new VqStorageError('READ_ONLY', `cannot create ${path}: folder ${dir} is not writable`)
     }
+    if (memory) {
+      const db = new Database(path)
+      try {
+        initSchema(db, manifest)
+        return new SqliteStore(path, configure(db, options, false), false)
+      } catch (e) {
+        db.close()
+        throw storageError(e, path, 'creating the index')
+      }
+    }
+    // Build the file beside the target and link it into place only when complete, so a
+    // crash during creation never leaves a half-made index at `path` (link, unlike rename,
+    // refuses to replace a file that appeared meanwhile).
+    const tmp = `${path}.creating-${process.pid}-${Date.now()}`
     let db: Database.Database | undefined
     try {
-      db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 })
-      const store = new SqliteStore(path, configure(db, options, false), false)
-      store.#db.transaction(() => {
-        store.#db.exec(SCHEMA)
-        store.#db.pragma(`application_id = ${APPLICATION_ID}`)
-        store.#db.pragma(`user_version = ${FORMAT_VERSION}`)
-        store.#db.prepare("INSERT INTO vq_manifest (key, value) VALUES ('manifest', ?)").run(packValue(manifest))
-      })()
-      return store
+      db = new Database(tmp)
+      initSchema(db, manifest)
+      db.close()
+      db = undefined
+      try {
+        linkSync(tmp, path)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
+        }
+        throw new VqStorageError('IO_ERROR', `cannot create ${path}: ${(e as Error).message}`, { cause: e })
+      } finally {
+        rmSync(tmp, { force: true })
+      }
+      db = new Database(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 })
+      return new SqliteStore(path, configure(db, options, false), false)
     } catch (e) {
       db?.close()
-      if (!memory) for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
+      for (const f of [tmp, `${tmp}-journal`]) rmSync(f, { force: true })
       throw storageError(e, path, 'creating the index')
     }
   }
@@ -248,12 +269,15 @@ export class SqliteStore {
     }
   }
 
-  /** Runs fn in one transaction (BEGIN IMMEDIATE for writers: the lock is taken up front). */
-  transaction<T>(fn: () => T, doing: string): T {
+  /**
+   * Runs fn in one transaction: 'write' takes the write lock up front (BEGIN IMMEDIATE),
+   * 'read' is a consistent snapshot that takes no write lock (BEGIN DEFERRED).
+   */
+  transaction<T>(fn: () => T, doing: string, mode: 'read' | 'write' = 'write'): T {
     this.#open()
     try {
       const tx = this.#db.transaction(fn)
-      return this.readonly ? tx() : tx.immediate()
+      return this.readonly || mode === 'read' ? tx.deferred() : tx.immediate()
     } catch (e) {
       throw storageError(e, this.path, doing)
     }
@@ -492,6 +516,16 @@ export class SqliteStore {
       putManifest: db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('manifest', ?)"),
     })
   }
+}
+
+/** Creates the tables, marks the file as ours and stores the first manifest, in one transaction. */
+function initSchema(db: Database.Database, manifest: object): void {
+  db.transaction(() => {
+    db.exec(SCHEMA)
+    db.pragma(`application_id = ${APPLICATION_ID}`)
+    db.pragma(`user_version = ${FORMAT_VERSION}`)
+    db.prepare("INSERT INTO vq_manifest (key, value) VALUES ('manifest', ?)").run(packValue(manifest))
+  })()
 }
 
 function configure(db: Database.Database, options: StoreOptions, readonly: boolean): Database.Database {

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type VqError, VqIndex, VqStorageError } from '../../src/index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'vqlite-conc-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const writer = join(import.meta.dirname, '../fixtures/writer.mjs')
+const BATCH = 50
+
+/** Every id of the index in search order; checks that only whole batches are visible. */
+function assertWholeBatches(index: VqIndex): number {
+  expect(index.size % BATCH).toBe(0)
+  const q = new Float32Array(8).fill(0.1)
+  const r = index.search(q, Math.max(1, index.size))
+  const ids = Array.from(r.ids).filter((id) => id >= 0).sort((a, b) => a - b)
+  expect(ids).toEqual(Array.from({ length: index.size }, (_, i) => i))
+  return index.size / BATCH
+}
+
+describe('a reader process beside a writer process', () => {
+  it('sees only committed batches, and refresh() picks up new ones', async () => {
+    const path = join(dir, 'shared.vqlite')
+    const child = spawn(process.execPath, [writer, path, String(BATCH), '60', '15'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    const committed = (): number => (out.match(/committed/g) ?? []).length
+    while (committed() < 3) await new Promise((r) => setTimeout(r, 10))
+    const reader = VqIndex.open(path, { readonly: true })
+    let seen = assertWholeBatches(reader)
+    expect(seen).toBeGreaterThanOrEqual(3)
+    const observed = [seen]
+    // Poll while the writer goes on: every refresh shows whole batches, never fewer than before.
+    for (let i = 0; i < 200 && !out.includes('done'); i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      reader.refresh()
+      const now = assertWholeBatches(reader)
+      expect(now).toBeGreaterThanOrEqual(seen)
+      seen = now
+      observed.push(now)
+    }
+    await new Promise((r) => child.once('exit', r))
+    expect(child.exitCode).toBe(0)
+    reader.refresh()
+    expect(assertWholeBatches(reader)).toBe(60)
+    expect(new Set(observed).size).toBeGreaterThan(2) // it really watched the index grow
+    // Metadata and vectors of late batches are readable through the reader's connection.
+    expect(reader.get(59 * BATCH)!.metadata).toEqual({ batch: 59 })
+    expect(reader.refresh()).toBe(false)
+    reader.close()
+  })
+
+  it('refresh() applies deletions and upserts made by the writer, in order', async () => {
+    const path = join(dir, 'edits.vqlite')
+    const w = VqIndex.create(path, { dim: 2, storeVectors: 'float32' })
+    await w.add([1, 2, 3, 4], new Float32Array([0, 0, 1, 1, 2, 2, 3, 3]))
+    const r = VqIndex.open(path, { readonly: true })
+    await w.delete([2])
+    await w.upsert([3, 5], new Float32Array([9, 9, 5, 5]))
+    expect(r.size).toBe(4)
+    expect(r.refresh()).toBe(true)
+    expect(r.size).toBe(w.size)
+    const q = new Float32Array([9, 9])
+    expect(r.search(q, 4)).toEqual(w.search(q, 4))
+    // A retrain-sized change (all codes) makes the reader reload everything.
+    const s = VqIndex.create(join(dir, 'sq.vqlite'), { dim: 2, description: 'SQ8', storeVectors: 'float32' })
+    await s.train(new Float32Array([0, 0, 10, 10]))
+    await s.add([1, 2, 3], new Float32Array([1, 1, 5, 5, 9, 9]))
+    const sr = VqIndex.open(join(dir, 'sq.vqlite'), { readonly: true })
+    await s.retrain()
+    sr.refresh()
+    expect(sr.search(q, 3)).toEqual(s.search(q, 3))
+    for (const i of [w, r, s, sr]) i.close()
+  })
+
+  it('a second writer gets LOCKED after the busy timeout, and nothing is lost', async () => {
+    const path = join(dir, 'locked.vqlite')
+    const a = VqIndex.create(path, { dim: 2 })
+    await a.add([1], new Float32Array([1, 1]))
+    // Another connection holds the write lock.
+    const other = new Database(path)
+    other.prepare('BEGIN IMMEDIATE').run()
+    const t0 = performance.now()
+    const b = VqIndex.open(path, { busyTimeoutMs: 300 })
+    let err: VqError | undefined
+    await b.add([2], new Float32Array([2, 2])).catch((e: VqError) => { err = e })
+    const waited = performance.now() - t0
+    expect(err).toBeInstanceOf(VqStorageError)
+    expect(err!.code).toBe('LOCKED')
+    expect(waited).toBeGreaterThanOrEqual(250)
+    expect(b.size).toBe(1)
+    other.prepare('ROLLBACK').run()
+    other.close()
+    await b.add([2], new Float32Array([2, 2]))
+    b.close()
+    a.close()
+    const c = VqIndex.open(path)
+    expect(c.size).toBe(2)
+    c.close()
+  })
+
+  it('two writers on one file: the stale one is refused instead of diverging', async () => {
+    const path = join(dir, 'two.vqlite')
+    const a = VqIndex.create(path, { dim: 2 })
+    const b = VqIndex.open(path)
+    await a.add([1], new Float32Array([1, 1]))
+    const e = await b.add([2], new Float32Array([2, 2])).catch((x: VqError) => x)
+    expect((e as VqError).code).toBe('READ_ONLY')
+    expect((e as VqError).message).toMatch(/changed by another connection/)
+    a.close()
+    b.close()
+  })
+})
