@@ -33,6 +33,7 @@ export interface TrainingRecord {
   readonly maxPointsPerCentroid: number | null
 }
 
+/** The manifest of an index file (msgpack in vq_manifest). */
 export interface Manifest {
   /** Index format of the manifest itself (1). */
   readonly format: 1

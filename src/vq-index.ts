@@ -37,6 +37,11 @@ const TRAIN_KEYS = ['seed', 'iterations', 'tolerance', 'init', 'maxPointsPerCent
 const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine']
 const VECTOR_STORAGE: readonly VectorStorage[] = ['none', 'float32', 'float16']
 
+/**
+ * The public index: create / open / import, train, add / upsert / delete / get, search /
+ * searchBatch, retrain, refresh, export, close. Vector sets are row-major Float32Arrays
+ * (n*dim); results are typed arrays of k per query.
+ */
 export class VqIndex {
   /** Vector dimension. */
   readonly dim: number

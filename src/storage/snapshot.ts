@@ -16,7 +16,9 @@ import { Packr } from 'msgpackr'
 import { VqError, VqFormatError, VqStorageError } from '../errors.js'
 import type { SqliteStore, StoredArray } from './sqlite-store.js'
 
+/** The `kind` of a snapshot's header record. */
 export const SNAPSHOT_KIND = 'vqlite-snapshot'
+/** Snapshot format version written by this vqlite. */
 export const SNAPSHOT_VERSION = 1
 const ITEMS_PER_RECORD = 4096
 const READ_CHUNK = 8 << 20
