@@ -1,10 +1,14 @@
 /**
  * The demo behind `npm start`: product quantization of the GloVe-6B word vectors
- * installed from npm. Trains PQ25 (25 bytes per vector instead of 400) on the glove100
- * base words, adds them, and prints the nearest words of a few held-out query words next
- * to the exact answer, then recall@10 over all 1,000 query words.
+ * installed from npm, in a local SQLite index file. The first run trains PQ25 (25 bytes
+ * per vector instead of 400) on the glove100 base words and adds them to
+ * <cache>/demo/glove100-PQ25.vqlite; later runs reopen that file (`--fresh` rebuilds it).
+ * Prints the nearest words of a few held-out query words next to the exact answer, then
+ * recall@10 over all 1,000 query words.
  */
-import { loadGlove100 } from '../../datasets/index.js'
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { defaultCacheDir, loadGlove100 } from '../../datasets/index.js'
 import { VqIndex } from '../index.js'
 
 const DESCRIPTION = 'PQ25'
@@ -17,13 +21,23 @@ console.log('vqlite demo: product quantization of GloVe-6B word vectors (wink-em
 const g = await loadGlove100({ onProgress: (m) => console.log(`  ${m}`) })
 console.log(`glove100: ${g.nb.toLocaleString()} base words, ${g.nq.toLocaleString()} held-out query words, d = ${g.d}, cosine (${secs(t0)})`)
 
-const index = VqIndex.create(':memory:', { dim: g.d, metric: 'cosine', description: DESCRIPTION })
+const file = join(defaultCacheDir(), 'demo', `glove100-${DESCRIPTION}.vqlite`)
+if (process.argv.includes('--fresh')) rmSync(file, { force: true })
+let index: VqIndex
 let t = performance.now()
-await index.train(g.base, { iterations: 15, seed: 1 })
-console.log(`trained ${DESCRIPTION} in ${secs(t)}`)
-t = performance.now()
-await index.add(Float64Array.from({ length: g.nb }, (_, i) => i), g.base)
-console.log(`encoded ${index.size.toLocaleString()} words in ${secs(t)}: ${index.codeSize} bytes per vector instead of ${4 * g.d}`)
+if (existsSync(file)) {
+  index = VqIndex.open(file)
+  console.log(`opened ${file}: ${index.size.toLocaleString()} vectors in ${secs(t)} (npm start -- --fresh rebuilds it)`)
+} else {
+  mkdirSync(join(defaultCacheDir(), 'demo'), { recursive: true })
+  index = VqIndex.create(file, { dim: g.d, metric: 'cosine', description: DESCRIPTION })
+  await index.train(g.base, { iterations: 15, seed: 1 })
+  console.log(`trained ${DESCRIPTION} in ${secs(t)}`)
+  t = performance.now()
+  await index.add(Float64Array.from({ length: g.nb }, (_, i) => i), g.base)
+  console.log(`encoded ${index.size.toLocaleString()} words in ${secs(t)} into ${file}`)
+}
+console.log(`${index.codeSize}-byte codes instead of ${4 * g.d}-byte vectors; the index file is ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`)
 
 t = performance.now()
 const res = await index.searchBatch(g.queries, K)
