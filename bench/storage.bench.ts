@@ -66,12 +66,12 @@ try {
 
   // 2. The insert stage alone: what add() does after encoding, on a fresh file.
   const pathB = join(dir, 'insert-only.vqlite')
-  const store = SqliteStore.create(pathB, newManifest(d, 'l2', { kind: 'pq', m: 16, nbits: 8 }, 'PQ16', 'none'))
+  const store = SqliteStore.create(pathB, newManifest(d, 'l2', { codec: { kind: 'pq', m: 16, nbits: 8 } }, 'none'))
   let manifest = store.readManifest<Record<string, number>>()
   t0 = performance.now()
   for (let i0 = 0; i0 < n; i0 += BATCH) {
     store.transaction(() => {
-      store.insertItems({ ids: ids.subarray(i0, i0 + BATCH), codes: codes.subarray(i0 * codeSize, (i0 + BATCH) * codeSize), codeSize }, manifest['nextSeq']!)
+      store.insertItems({ ids: ids.subarray(i0, i0 + BATCH), lists: new Int32Array(BATCH), codes: codes.subarray(i0 * codeSize, (i0 + BATCH) * codeSize), codeSize }, manifest['nextSeq']!)
       manifest = { ...manifest, nextSeq: manifest['nextSeq']! + BATCH, count: manifest['count']! + BATCH, generation: manifest['generation']! + 1 }
       store.writeManifest(manifest)
     }, 'bench insert')

@@ -30,6 +30,7 @@ export type VqErrorCode =
   | 'UNSUPPORTED'
   | 'UNKNOWN_ID'
   | 'BAD_METADATA'
+  | 'BAD_FILTER'
   | 'NO_VECTORS'
   | 'READ_ONLY'
   | 'BAD_FILE'
@@ -44,6 +45,7 @@ export type VqErrorCode =
   | 'LOCKED'
   | 'IO_ERROR'
   | 'MISSING_DEPENDENCY'
+  | 'WORKER_FAILED'
 
 /** Base class of every error vqlite throws on purpose. */
 export class VqError extends Error {

@@ -4,7 +4,10 @@ export { trainKMeans, assignNearest } from './clustering/kmeans.js'
 export { ProductQuantizer } from './quantizers/pq.js'
 export { ScalarQuantizer, Fp16Codec } from './quantizers/sq.js'
 export { FlatCodec } from './quantizers/flat.js'
-export { parseDescription, formatDescription } from './factory/parse.js'
+export { parseDescription, formatDescription, parseIndexDescription, formatIndexDescription } from './factory/parse.js'
+export { OpqTransform } from './transforms/opq.js'
+export { CoarseQuantizer } from './ivf/coarse.js'
+export { IndexModel } from './search/model.js'
 export { exactKnn, normalizedCopy } from './search/exact.js'
 export { VqError, VqInputError, VqOptionError, VqStateError, VqFormatError, VqStorageError } from './errors.js'
 export { readFvecs, readIvecs, readBvecs, streamVecs, writeVecs, vecsInfo, bytesToFloat32 } from '../datasets/texmex.js'
@@ -12,7 +15,8 @@ export { getKernels } from '../native-free-kernels/index.js'
 
 export type {
   Metric, CodecSpec, CreateOptions, OpenOptions, ConnectionOptions, TrainOptions, TrainProgress, SearchResult,
-  BatchSearchResult, VectorStorage, Durability, Metadata, StoredItem, DeleteOptions, MemoryUsage,
+  BatchSearchResult, VectorStorage, Durability, Metadata, StoredItem, DeleteOptions, MemoryUsage, IndexSpec, IvfSpec,
+  TransformSpec, RefineSpec, Filter, FilterValue, FieldOperators, SearchOptions, BatchSearchOptions, IndexStats,
 } from './types.js'
 export type { Manifest, TrainingRecord } from './manifest.js'
 export type { KMeansOptions, KMeansResult, KMeansProgress, KMeansInit } from './clustering/kmeans.js'

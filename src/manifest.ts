@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VqFormatError } from './errors.js'
-import { normalizeCodec, parseDescription } from './factory/parse.js'
-import type { CodecSpec, Metric, VectorStorage } from './types.js'
+import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from './factory/parse.js'
+import type { IndexSpec, Metric, VectorStorage } from './types.js'
 
 /** This package's version, from the nearest package.json above this module (source or built). */
 export const VQLITE_VERSION: string = (() => {
@@ -44,7 +44,8 @@ export interface Manifest {
   readonly metric: Metric
   /** Canonical description string. */
   readonly description: string
-  readonly codec: CodecSpec
+  /** The same composition as a typed spec, every default filled. */
+  readonly spec: IndexSpec
   /** Full-precision vectors kept on disk. */
   readonly storeVectors: VectorStorage
   readonly trained: boolean
@@ -60,9 +61,10 @@ export interface Manifest {
 }
 
 /** A fresh manifest. */
-export function newManifest(dim: number, metric: Metric, codec: CodecSpec, description: string, storeVectors: VectorStorage): Manifest {
+export function newManifest(dim: number, metric: Metric, spec: IndexSpec, storeVectors: VectorStorage): Manifest {
   return {
-    format: 1, createdBy: VQLITE_VERSION, createdAt: new Date().toISOString(), dim, metric, description, codec,
+    format: 1, createdBy: VQLITE_VERSION, createdAt: new Date().toISOString(), dim, metric,
+    description: formatIndexDescription(spec, dim), spec,
     storeVectors, trained: false, training: null, nextSeq: 1, count: 0, generation: 0, codesGeneration: 0,
   }
 }
@@ -82,8 +84,8 @@ export function checkManifest(m: unknown, path: string): Manifest {
   if (typeof r['trained'] !== 'boolean') bad('trained')
   if (typeof r['description'] !== 'string') bad('description')
   try {
-    const codec = normalizeCodec(parseDescription(r['description'] as string))
-    if (JSON.stringify(codec) !== JSON.stringify(normalizeCodec(r['codec'] as CodecSpec))) bad('codec and description disagree')
+    const fromDescription = normalizeIndexSpec(parseIndexDescription(r['description'] as string), r['dim'] as number)
+    if (JSON.stringify(fromDescription) !== JSON.stringify(normalizeIndexSpec(r['spec'] as IndexSpec, r['dim'] as number))) bad('spec and description disagree')
   } catch (e) {
     if (e instanceof VqFormatError) throw e
     bad('description')

@@ -32,6 +32,31 @@ export type CodecSpec =
   /** IEEE half floats, 2 bytes per dimension, no training. Description "SQfp16". */
   | { kind: 'fp16' }
 
+/** Re-ranking stage: exact distances on the stored full vectors ('flat', "RFlat"), or distances from a second, finer codec kept in memory ("Refine(SQ8)"). */
+export type RefineSpec = { kind: 'flat' } | { kind: 'codec'; codec: CodecSpec }
+
+/** A learned rotation in front of the product quantizer (OPQ, Ge et al. 2014): m must equal the PQ's m; dOut (default d) may reduce the dimension. */
+export interface TransformSpec {
+  kind: 'opq'
+  m: number
+  dOut?: number
+}
+
+/** Inverted-file partitioning: nlist lists from a k-means coarse quantizer. */
+export interface IvfSpec {
+  nlist: number
+  /** Encode vectors relative to their list centroid (FAISS by_residual). Default: true for PQ, false for scalar codecs. */
+  byResidual?: boolean
+}
+
+/** The whole index composition, the typed equivalent of a description string. */
+export interface IndexSpec {
+  transform?: TransformSpec
+  ivf?: IvfSpec
+  codec: CodecSpec
+  refine?: RefineSpec
+}
+
 /**
  * Full-precision vectors kept on disk beside the codes (for re-ranking, get() and
  * retrain()): not at all, as float32 (4*d bytes) or as IEEE half floats (2*d bytes).
@@ -49,6 +74,8 @@ export interface ConnectionOptions {
   busyTimeoutMs?: number
   /** Kernel backend: 'ts' (default) or 'reference' (slow; for checks). */
   kernels?: 'ts' | 'reference'
+  /** Worker threads of searchBatch (0: search on the calling thread). Default: the available parallelism. */
+  threads?: number
 }
 
 /** Options of VqIndex.open. */
@@ -63,10 +90,19 @@ export interface CreateOptions extends ConnectionOptions {
   dim: number
   /** Metric. Default 'l2'. With 'cosine' vectors are L2-normalised on the way in and zero vectors are rejected. */
   metric?: Metric
-  /** FAISS-style description of the codec: "Flat", "PQ16", "PQ32x4", "SQ8", "SQ4", "SQfp16". Default "Flat". */
+  /**
+   * FAISS-style description of the index: "Flat", "PQ16", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16",
+   * "IVF4096,PQ32x4", "IVF1024,SQ8,RFlat", "IVF4096,PQ16,Refine(SQ8)". Default "Flat".
+   */
   description?: string
-  /** The same choice as a typed object; if both are given they must agree. */
+  /** The codec as a typed object (with transform, ivf and refine, the equivalent of description; if both are given they must agree). */
   codec?: CodecSpec
+  /** OPQ rotation in front of the PQ codec. */
+  transform?: TransformSpec
+  /** Inverted-file partitioning. */
+  ivf?: IvfSpec
+  /** Re-ranking stage; 'flat' needs storeVectors. */
+  refine?: RefineSpec
   /** Keep full-precision vectors on disk. Default 'none'. Needed by get(id).vector and retrain(). */
   storeVectors?: VectorStorage
 }
@@ -106,7 +142,13 @@ export interface MemoryUsage {
  * every k-means the codec runs (for PQ, one per sub-quantizer).
  */
 export type TrainOptions = Pick<KMeansOptions, 'seed' | 'iterations' | 'tolerance' | 'init' | 'maxPointsPerCentroid' | 'onWarning'> & {
-  /** Progress of training: which part (e.g. PQ sub-quantizer j of m) and its k-means progress. */
+  /** k-means iterations of the IVF coarse quantizer. Default 10. */
+  ivfIterations?: number
+  /** Train the IVF coarse quantizer on at most nlist * this many points. Default 256. */
+  ivfMaxPointsPerCentroid?: number
+  /** OPQ alternations (PQ training / rotation update). Default 20. */
+  opqIterations?: number
+  /** Progress of training: which stage ('opq', 'ivf', 'codec'), which part (e.g. PQ sub-quantizer j of m) and its k-means progress. */
   onProgress?: (p: TrainProgress) => void
 }
 
@@ -137,4 +179,66 @@ export interface BatchSearchResult {
   readonly distances: Float32Array
   /** Views (no copy) of query i's row. */
   row(i: number): SearchResult
+}
+
+/** A scalar a filter compares metadata fields with. */
+export type FilterValue = string | number | boolean | null
+
+/** Conditions on one field; several in one object must all hold. */
+export interface FieldOperators {
+  $eq?: FilterValue
+  $ne?: FilterValue
+  $in?: readonly FilterValue[]
+  $nin?: readonly FilterValue[]
+  $gt?: number | string
+  $gte?: number | string
+  $lt?: number | string
+  $lte?: number | string
+  /** true: the field is present and not null; false: absent or null. */
+  $exists?: boolean
+}
+
+/**
+ * A structured predicate over item metadata (compiled to a parameterised SQL query over
+ * the stored JSON; values are bound, never spliced into SQL). Keys are field paths
+ * ("genre", "author.name") or "$id" for the item id; a bare value means equality. Several
+ * keys must all hold. Example: { genre: 'jazz', year: { $gte: 1960 }, $or: [{ label: 'Blue Note' }, { label: 'Impulse!' }] }.
+ */
+export interface Filter {
+  [field: string]: FilterValue | FieldOperators | readonly Filter[] | Filter | undefined
+  $and?: readonly Filter[]
+  $or?: readonly Filter[]
+  $not?: Filter
+}
+
+/** Options of search() and searchBatch(). */
+export interface SearchOptions {
+  /** IVF lists to probe. Default 20 (capped at nlist); ignored without IVF. */
+  nprobe?: number
+  /** With a refine stage, re-rank k*refineFactor candidates. Default 1 (re-rank the k found). */
+  refineFactor?: number
+  /** Only items whose metadata match (pre-filtering: k results whenever k items match). */
+  filter?: Filter
+}
+
+/** Options of searchBatch(). */
+export interface BatchSearchOptions extends SearchOptions {
+  /** Worker threads for this call: 0 searches on the calling thread. Default: the pool size (available parallelism). */
+  threads?: number
+}
+
+/** List balance of an IVF index, from stats(). */
+export interface IndexStats {
+  readonly count: number
+  readonly nlist: number
+  /** Items per list, length nlist. */
+  readonly listSizes: Int32Array
+  readonly minList: number
+  readonly maxList: number
+  readonly emptyLists: number
+  /**
+   * FAISS's imbalance factor, nlist * sum(size^2) / count^2: 1 for perfectly even lists;
+   * search cost grows with it. Well above ~2, retrain() on the current data.
+   */
+  readonly imbalance: number
 }

@@ -1,7 +1,9 @@
 /**
- * VqIndex: the public index. It composes a codec (Quantizer), the in-memory item table
- * (codes and ids), the exhaustive scan, and the SQLite file that holds everything else
- * (manifest, trained arrays, codes, optional full vectors and metadata).
+ * VqIndex: the public index. It composes the trained model (OPQ, IVF coarse quantizer,
+ * codec, refine codec: search/model.ts), the in-memory inverted lists (codes, ids, seqs:
+ * ivf/inverted-lists.ts), the search procedure (search/searcher.ts), the worker pool
+ * (parallel/pool.ts) and the SQLite file that holds everything else (manifest, trained
+ * arrays, codes, optional full vectors and metadata: storage/).
  *
  * Metric mapping:
  * - 'l2': codecs work on squared L2;
@@ -11,46 +13,54 @@
  *
  * Every public method validates first, writes one SQLite transaction, and changes the
  * in-memory state only after the commit: a rejected or failed call changes nothing.
+ * Writes wait for batch searches in flight, so workers never see lists change under them.
  */
 import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../native-free-kernels/index.js'
 import { floatToHalf, getKernels, HALF_TO_FLOAT } from '../native-free-kernels/index.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
-import { buildQuantizer } from './factory/build.js'
-import { formatDescription, normalizeCodec, parseDescription } from './factory/parse.js'
+import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from './factory/parse.js'
+import { InvertedLists } from './ivf/inverted-lists.js'
 import { checkManifest, type Manifest, newManifest, type TrainingRecord } from './manifest.js'
-import type { CodeScanner, InnerMetric, Quantizer, QuantizerState } from './quantizers/quantizer.js'
-import { ScanScratch, scanAll } from './search/exhaustive.js'
-import { ItemArrays } from './storage/item-arrays.js'
+import { SearchPool } from './parallel/pool.js'
+import type { Quantizer, TrainedArray } from './quantizers/quantizer.js'
+import { IndexModel } from './search/model.js'
+import { type FetchVectors, type FilterBits, type SearchParams, Searcher } from './search/searcher.js'
+import { compileFilter } from './storage/filter-sql.js'
 import { readSnapshot, writeSnapshot } from './storage/snapshot.js'
-import { type ItemRows, SqliteStore, type StoredArray, type StoreOptions } from './storage/sqlite-store.js'
+import { SqliteStore, type StoredArray, type StoreOptions } from './storage/sqlite-store.js'
 import type {
-  BatchSearchResult, CodecSpec, ConnectionOptions, CreateOptions, DeleteOptions, MemoryUsage, Metadata, Metric,
-  OpenOptions, SearchResult, StoredItem, TrainOptions, VectorStorage,
+  BatchSearchOptions, BatchSearchResult, ConnectionOptions, CreateOptions, DeleteOptions, Filter, IndexSpec, IndexStats,
+  MemoryUsage, Metadata, Metric, OpenOptions, SearchOptions, SearchResult, StoredItem, TrainOptions, VectorStorage,
 } from './types.js'
 import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
 
-const CONNECTION_KEYS = ['durability', 'busyTimeoutMs', 'kernels'] as const
-const CREATE_KEYS = ['dim', 'metric', 'description', 'codec', 'storeVectors', ...CONNECTION_KEYS] as const
+const CONNECTION_KEYS = ['durability', 'busyTimeoutMs', 'kernels', 'threads'] as const
+const CREATE_KEYS = ['dim', 'metric', 'description', 'codec', 'transform', 'ivf', 'refine', 'storeVectors', ...CONNECTION_KEYS] as const
 const OPEN_KEYS = ['readonly', ...CONNECTION_KEYS] as const
-const TRAIN_KEYS = ['seed', 'iterations', 'tolerance', 'init', 'maxPointsPerCentroid', 'onProgress', 'onWarning'] as const
+const TRAIN_KEYS = ['seed', 'iterations', 'tolerance', 'init', 'maxPointsPerCentroid', 'onProgress', 'onWarning', 'ivfIterations', 'ivfMaxPointsPerCentroid', 'opqIterations'] as const
+const SEARCH_KEYS = ['nprobe', 'refineFactor', 'filter'] as const
+const BATCH_KEYS = [...SEARCH_KEYS, 'threads'] as const
 const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine']
 const VECTOR_STORAGE: readonly VectorStorage[] = ['none', 'float32', 'float16']
+/** Default nprobe (capped at nlist), as LanceDB's default of 20 probes. */
+export const DEFAULT_NPROBE = 20
+const FILTER_CACHE_SIZE = 16
 
 /**
  * The public index: create / open / import, train, add / upsert / delete / get, search /
- * searchBatch, retrain, refresh, export, close. Vector sets are row-major Float32Arrays
- * (n*dim); results are typed arrays of k per query.
+ * searchBatch, retrain, refresh, stats, export, close. Vector sets are row-major
+ * Float32Arrays (n*dim); results are typed arrays of k per query.
  */
 export class VqIndex {
   /** Vector dimension. */
   readonly dim: number
   /** Metric (see the distance conventions in the README and types.ts). */
   readonly metric: Metric
-  /** Canonical description string of the codec, e.g. "PQ16". */
+  /** Canonical description string, e.g. "IVF1024,PQ16,RFlat". */
   readonly description: string
-  /** The codec as a typed spec, with defaults filled in. */
-  readonly codec: CodecSpec
+  /** The composition as a typed spec, every default filled. */
+  readonly spec: IndexSpec
   /** Full-precision vectors kept on disk. */
   readonly storeVectors: VectorStorage
   /** Where the index lives: a file path or ':memory:'. */
@@ -58,48 +68,52 @@ export class VqIndex {
   /** True when opened read-only. */
   readonly readonly: boolean
   readonly #kernels: Kernels
-  readonly #inner: InnerMetric
   readonly #store: SqliteStore
+  readonly #threads: number | undefined
   #manifest: Manifest
-  #quantizer: Quantizer
-  #items: ItemArrays
+  #model: IndexModel
+  #lists: InvertedLists
+  #searcher: Searcher
+  #pool: SearchPool | undefined
   /** Highest seq reflected in memory. */
   #loadedSeq = 0
   #closed = false
-  readonly #scratch = new ScanScratch()
-  /** Scanner of the current codec, made on first search (search is synchronous, so one suffices). */
-  #scanner: CodeScanner | undefined
+  readonly #filterCache = new Map<string, FilterBits>()
+  /** Batch searches in flight; writes wait for them. */
+  #inFlight = 0
+  #idle: Promise<void> = Promise.resolve()
+  #release: (() => void) | undefined
 
   /** Use VqIndex.create, VqIndex.open or VqIndex.import. */
-  private constructor(store: SqliteStore, manifest: Manifest, kernels: Kernels) {
+  private constructor(store: SqliteStore, manifest: Manifest, kernels: Kernels, threads: number | undefined) {
     this.#store = store
     this.#manifest = manifest
     this.path = store.path
     this.readonly = store.readonly
     this.dim = manifest.dim
     this.metric = manifest.metric
-    this.codec = normalizeCodec(manifest.codec)
+    this.spec = normalizeIndexSpec(manifest.spec, manifest.dim)
     this.description = manifest.description
     this.storeVectors = manifest.storeVectors
     this.#kernels = kernels
-    this.#inner = manifest.metric === 'ip' ? 'ip' : 'l2'
-    this.#quantizer = buildQuantizer(this.codec, this.dim, kernels)
-    this.#items = new ItemArrays(this.#quantizer.codeSize)
+    this.#threads = threads
+    this.#model = new IndexModel(this.spec, this.dim, this.metric, kernels)
+    this.#lists = new InvertedLists(this.#model.coarse.nlist, this.#model.codeSize, this.#model.refineSize)
+    this.#searcher = this.#newSearcher()
   }
 
   /**
    * Creates a new, empty index: a new SQLite file at `path` (which must not exist:
    * FILE_EXISTS), or an in-memory database for ':memory:'. Throws VqOptionError for unknown
-   * or invalid options (dimension, metric, description, PQ m not dividing dim, nbits out
-   * of range, storeVectors), before anything is written.
+   * or invalid options before anything is written.
    */
   static create(path: string, options: CreateOptions): VqIndex {
     checkPath(path)
-    const { dim, metric, codec, storeVectors } = resolveCreateOptions(options)
+    const { dim, metric, spec, storeVectors } = resolveCreateOptions(options)
     const kernels = getKernels(options.kernels)
-    const manifest = newManifest(dim, metric, codec, formatDescription(codec), storeVectors)
+    const manifest = newManifest(dim, metric, spec, storeVectors)
     const store = SqliteStore.create(path, manifest, storeOptions(options))
-    return new VqIndex(store, manifest, kernels)
+    return new VqIndex(store, manifest, kernels, options.threads)
   }
 
   /**
@@ -119,7 +133,7 @@ export class VqIndex {
       let index: VqIndex | undefined
       store.transaction(() => {
         const manifest = checkManifest(store.readManifest(), path)
-        index = new VqIndex(store, manifest, kernels)
+        index = new VqIndex(store, manifest, kernels, options.threads)
         index.#loadAll()
       }, 'loading the index', 'read')
       return index!
@@ -149,7 +163,8 @@ export class VqIndex {
       readSnapshot(snapshotPath, {
         header: (m) => {
           const manifest = checkManifest(m, snapshotPath)
-          cs = buildQuantizer(normalizeCodec(manifest.codec), manifest.dim, kernels).codeSize
+          const model = new IndexModel(normalizeIndexSpec(manifest.spec, manifest.dim), manifest.dim, manifest.metric, kernels)
+          cs = model.codeSize + model.refineSize
           vb = vectorBytes(manifest.storeVectors, manifest.dim)
           store = SqliteStore.create(path, manifest, storeOptions(options))
           created = true
@@ -162,6 +177,7 @@ export class VqIndex {
           store!.transaction(() => store!.insertRaw(Array.from(b.ids, (id, i) => ({
             seq: b.seqs[i]!,
             id,
+            list: b.lists[i]!,
             code: b.codes.subarray(i * cs, (i + 1) * cs),
             vector: b.vectors ? b.vectors.subarray(i * vb, (i + 1) * vb) : null,
             json: b.metadata[i] ?? null,
@@ -170,7 +186,7 @@ export class VqIndex {
       })
       if (!store) throw new VqFormatError('BAD_FILE', `${snapshotPath}: empty snapshot`)
       const manifest = checkManifest(store.readManifest(), path)
-      const index = new VqIndex(store, manifest, kernels)
+      const index = new VqIndex(store, manifest, kernels, options.threads)
       index.#loadAll()
       return index
     } catch (e) {
@@ -182,27 +198,37 @@ export class VqIndex {
 
   /** Number of vectors in the index. */
   get size(): number {
-    return this.#items.count
+    return this.#lists.count
   }
 
   /** Same as size. */
   get count(): number {
-    return this.#items.count
+    return this.#lists.count
   }
 
-  /** True when the codec is trained (always for Flat and SQfp16). */
+  /** True when every trained part is trained (always for Flat and SQfp16 without IVF). */
   get isTrained(): boolean {
-    return this.#quantizer.isTrained
+    return this.#model.isTrained
   }
 
-  /** Bytes per stored code. */
+  /** Bytes per stored code (the main codec; a refine codec adds refineCodeSize). */
   get codeSize(): number {
-    return this.#quantizer.codeSize
+    return this.#model.codeSize
   }
 
-  /** The codec (read-only use: decode, distance tables, exported state). */
+  /** Bytes per refine code (0 without a Refine(codec) stage). */
+  get refineCodeSize(): number {
+    return this.#model.refineSize
+  }
+
+  /** The main codec (read-only use: decode, distance tables, exported state). */
   get quantizer(): Quantizer {
-    return this.#quantizer
+    return this.#model.codec
+  }
+
+  /** The trained model (read-only use). */
+  get model(): IndexModel {
+    return this.#model
   }
 
   /** The manifest as last committed (a copy). */
@@ -211,40 +237,45 @@ export class VqIndex {
   }
 
   /**
-   * Trains the codec on x (row-major n*dim, n >= 1) and stores the trained arrays. Allowed
-   * only while the index is empty (NOT_EMPTY otherwise: use retrain(), which re-encodes the
-   * stored vectors). Training a codec that needs none (Flat, SQfp16) only validates x.
+   * Trains every stage (OPQ, IVF, codec, refine codec) on x (row-major n*dim, n >= 1) and
+   * stores the trained arrays. Allowed only while the index is empty (NOT_EMPTY otherwise:
+   * use retrain(), which re-encodes the stored vectors).
    */
   async train(x: Float32Array, options: TrainOptions = {}): Promise<void> {
     this.#writable()
     checkKnownKeys(options, TRAIN_KEYS, 'train')
     const { x: v, n } = checkVectors(x, this.dim, 'training vectors')
     if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
-    if (this.#items.count > 0) {
+    if (this.#lists.count > 0) {
       throw new VqStateError('NOT_EMPTY',
-        `train() on an index holding ${this.#items.count} vectors would invalidate their codes; use retrain(), or train before adding`)
+        `train() on an index holding ${this.#lists.count} vectors would invalidate their codes; use retrain(), or train before adding`)
     }
-    const q = this.#trainQuantizer(this.#prepare(v, n, 'training vectors'), n, options)
-    this.#commit('saving the trained codec', (m) => {
-      this.#store.writeArrays(storedArrays(q.exportState()))
+    await this.#idle
+    const model = this.#trainModel(this.#prepare(v, n, 'training vectors'), n, options)
+    this.#commit('saving the trained model', (m) => {
+      this.#store.writeArrays(storedArrays(model.exportArrays()))
       return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
     })
-    this.#setQuantizer(q)
+    this.#setModel(model, new InvertedLists(model.coarse.nlist, model.codeSize, model.refineSize))
   }
 
   /**
    * Adds n vectors x (n*dim) under ids (length n; non-negative safe integers, unique in the
    * batch and not yet in the index: ID_EXISTS otherwise), with optional metadata (length n;
-   * any JSON-serialisable values, null for none). All or nothing, in one transaction.
+   * any JSON-serialisable values, null for none). Vectors go to their nearest IVF list;
+   * nothing is retrained. All or nothing, in one transaction.
    */
   async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    const rows = this.#checkedRows(ids, x, metadata)
-    if (rows.ids.length === 0) return
+    const batch = this.#checkedBatch(ids, x, metadata)
+    await this.#idle
+    if (batch.ids.length === 0) return
+    let first = 0
     this.#commit('adding vectors', (m) => {
-      this.#store.insertItems(rows, m.nextSeq)
-      return { ...m, nextSeq: m.nextSeq + rows.ids.length, count: m.count + rows.ids.length }
+      first = m.nextSeq
+      this.#store.insertItems(batch.rows, first)
+      return { ...m, nextSeq: first + batch.ids.length, count: m.count + batch.ids.length }
     })
-    this.#items.append(rows.ids, rows.codes)
+    this.#appendBatch(batch, first)
   }
 
   /**
@@ -252,17 +283,19 @@ export class VqIndex {
    * to the end of the insertion order), the others are added. All or nothing.
    */
   async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    const rows = this.#checkedRows(ids, x, metadata)
-    if (rows.ids.length === 0) return
+    const batch = this.#checkedBatch(ids, x, metadata)
+    await this.#idle
+    if (batch.ids.length === 0) return
     let gone: number[] = []
+    let first = 0
     this.#commit('upserting vectors', (m) => {
-      gone = this.#store.deleteItems(rows.ids, m.nextSeq)
-      const first = m.nextSeq + gone.length
-      this.#store.insertItems(rows, first)
-      return { ...m, nextSeq: first + rows.ids.length, count: m.count - gone.length + rows.ids.length }
+      gone = this.#store.deleteItems(batch.ids, m.nextSeq)
+      first = m.nextSeq + gone.length
+      this.#store.insertItems(batch.rows, first)
+      return { ...m, nextSeq: first + batch.ids.length, count: m.count - gone.length + batch.ids.length }
     })
-    this.#items.remove(new Set(gone))
-    this.#items.append(rows.ids, rows.codes)
+    this.#lists.remove(new Set(gone))
+    this.#appendBatch(batch, first)
   }
 
   /**
@@ -273,6 +306,7 @@ export class VqIndex {
     this.#writable()
     checkKnownKeys(options, ['strict'], 'delete')
     const idv = checkIds(ids, ids?.length ?? -1)
+    await this.#idle
     if (idv.length === 0) return 0
     let gone: number[] = []
     this.#commit('deleting vectors', (m) => {
@@ -286,7 +320,7 @@ export class VqIndex {
       gone = this.#store.deleteItems(idv, m.nextSeq)
       return { ...m, nextSeq: m.nextSeq + gone.length, count: m.count - gone.length }
     })
-    this.#items.remove(new Set(gone))
+    this.#lists.remove(new Set(gone))
     return gone.length
   }
 
@@ -310,9 +344,9 @@ export class VqIndex {
   }
 
   /**
-   * Re-trains the codec on the stored full-precision vectors and re-encodes every item, in
-   * one transaction (NO_VECTORS when the index stores none). Searches keep the old codec
-   * until the commit.
+   * Re-trains every stage on the stored full-precision vectors and re-encodes every item
+   * (new lists too), in one transaction (NO_VECTORS when the index stores none). Searches
+   * keep the old model until the commit.
    */
   async retrain(options: TrainOptions = {}): Promise<void> {
     this.#writable()
@@ -320,28 +354,30 @@ export class VqIndex {
     if (this.storeVectors === 'none') {
       throw new VqStateError('NO_VECTORS', 'retrain() needs the full vectors, but this index was created with storeVectors: "none"')
     }
-    const n = this.#items.count
+    await this.#idle
+    const n = this.#lists.count
     if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
     const x = new Float32Array(n * this.dim)
-    const seqs = new Float64Array(n)
+    const seqs = new Uint32Array(n)
+    const ids = new Float64Array(n)
     let i = 0
     this.#store.forEachVector((id, seq, bytes) => {
-      if (i >= n || this.#items.idAt(i) !== id) throw new VqFormatError('CORRUPT_FILE', `${this.path}: stored vectors and loaded codes disagree at id ${id}`)
+      if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${this.path}: more stored vectors than items`)
       x.set(decodeVector(bytes, this.storeVectors, this.dim), i * this.dim)
-      seqs[i++] = seq
+      seqs[i] = seq
+      ids[i++] = id
     })
     if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
     const prepared = this.#prepare(x, n, 'stored vectors')
-    const q = this.#trainQuantizer(prepared, n, options)
-    const codes = new Uint8Array(n * q.codeSize)
-    q.encode(prepared, n, codes)
+    const model = this.#trainModel(prepared, n, options)
+    const enc = model.encode(prepared, n)
+    const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
     this.#commit('retraining', (m) => {
-      this.#store.writeArrays(storedArrays(q.exportState()))
-      this.#store.updateCodes(seqs, codes, q.codeSize)
+      this.#store.writeArrays(storedArrays(model.exportArrays()))
+      this.#store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
       return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
     })
-    this.#setQuantizer(q)
-    this.#items.replaceCodes(codes)
+    this.#setModel(model, InvertedLists.build(model.coarse.nlist, model.codeSize, model.refineSize, enc.lists, ids, seqs, enc.codes, enc.refine))
   }
 
   /**
@@ -360,10 +396,15 @@ export class VqIndex {
         this.#loadAll()
         return
       }
-      this.#items.remove(new Set(this.#store.tombstonesAfter(this.#loadedSeq)))
-      this.#store.loadCodes(this.#loadedSeq, this.#items.codeSize, (ids, _seqs, codes) => this.#items.append(ids, codes))
+      this.#lists.remove(new Set(this.#store.tombstonesAfter(this.#loadedSeq)))
+      const cs = this.#model.codeSize
+      const rs = this.#model.refineSize
+      const fresh = this.#store.loadCodes(this.#loadedSeq, cs + rs, m.count)
+      const { codes, refine } = splitCodes(fresh.codes, fresh.ids.length, cs, rs)
+      this.#lists.append(fresh.lists, fresh.ids, fresh.seqs, codes, refine)
       this.#manifest = m
       this.#loadedSeq = m.nextSeq - 1
+      this.#filterCache.clear()
     }, 'refreshing', 'read')
     return changed
   }
@@ -371,7 +412,7 @@ export class VqIndex {
   /** Writes a portable snapshot of the whole index to a new file (FILE_EXISTS if it exists); returns the item count. */
   async export(path: string): Promise<number> {
     this.#open()
-    return writeSnapshot(this.#store, path, this.#quantizer.codeSize)
+    return writeSnapshot(this.#store, path, this.#model.codeSize + this.#model.refineSize)
   }
 
   /** The file's journal mode ('wal'), synchronous level ('full' / 'normal'), format version and size in bytes (pages). */
@@ -385,81 +426,206 @@ export class VqIndex {
     return this.#store.integrityCheck()
   }
 
-  /** The decoded (approximate, for lossy codecs) vector stored under id; for cosine, the normalised vector. */
+  /** List sizes and balance (for IVF indexes; one list otherwise), to know when to retrain(). */
+  stats(): IndexStats {
+    this.#open()
+    const nlist = this.#lists.nlist
+    const listSizes = new Int32Array(nlist)
+    let sq = 0
+    let min = Infinity
+    let max = 0
+    let empty = 0
+    for (let l = 0; l < nlist; l++) {
+      const s = this.#lists.size(l)
+      listSizes[l] = s
+      sq += s * s
+      if (s < min) min = s
+      if (s > max) max = s
+      if (s === 0) empty++
+    }
+    const n = this.#lists.count
+    return { count: n, nlist, listSizes, minList: min, maxList: max, emptyLists: empty, imbalance: n === 0 ? 1 : (nlist * sq) / (n * n) }
+  }
+
+  /** The decoded (approximate, for lossy codecs) vector stored under id; for cosine, of the normalised vector. */
   reconstruct(id: number): Float32Array {
     this.#open()
-    const pos = this.#items.positionOf(id)
-    if (pos < 0) throw new VqInputError('UNKNOWN_ID', `id ${id} is not in the index`)
-    const cs = this.#quantizer.codeSize
+    const slot = this.#lists.slotOf(id)
+    if (slot < 0) throw new VqInputError('UNKNOWN_ID', `id ${id} is not in the index`)
+    let list = 0
+    const view = this.#lists.view()
+    for (let l = 0; l < view.nlist; l++) if (slot >= view.start[l]! && slot < view.start[l]! + view.size[l]!) list = l
+    const model = this.#model
+    const y = new Float32Array(model.dCoded)
+    model.codec.decode(this.#lists.codeAt(slot), 1, y)
+    if (model.byResidual) for (let t = 0; t < model.dCoded; t++) y[t] = y[t]! + model.coarse.centroids[list * model.dCoded + t]!
+    if (!model.transform) return y
     const out = new Float32Array(this.dim)
-    this.#quantizer.decode(this.#items.codes.subarray(pos * cs, (pos + 1) * cs), 1, out)
+    model.transform.reverse(y, 1, out)
     return out
   }
 
-  /** RAM held in memory by this index: codes, ids and trained arrays (vectors and metadata stay on disk). */
+  /** RAM held in memory by this index: codes, ids, seqs, trained arrays (vectors and metadata stay on disk). */
   memoryUsage(): MemoryUsage {
-    const codes = this.#items.bytes - this.#items.ids.buffer.byteLength
-    const ids = this.#items.ids.buffer.byteLength
-    let trained = 0
-    for (const a of Object.values(this.#quantizer.exportState().arrays)) trained += a.data.byteLength
+    const b = this.#lists.bytes
+    const codes = b.codes + b.refine
+    const ids = b.ids + b.seqs + b.lists
+    const trained = this.#model.trainedBytes
     return { codes, ids, trained, total: codes + ids + trained }
   }
 
   /**
    * The k nearest stored vectors to q (one vector, length dim), nearest first. Results
-   * are padded with id -1 and distance Infinity when the index holds fewer than k.
+   * are padded with id -1 and distance Infinity when fewer than k items qualify.
    */
-  search(q: Float32Array, k: number): SearchResult {
+  search(q: Float32Array, k: number, options: SearchOptions = {}): SearchResult {
     this.#open()
     const query = checkQuery(q, this.dim)
     checkK(k)
+    checkKnownKeys(options, SEARCH_KEYS, 'search')
     this.#requireTrained('search')
+    const params = this.#params(k, options)
     const ids = new Float64Array(k)
     const distances = new Float32Array(k)
-    this.#searchOne(this.#prepare(query, 1, 'query'), 0, k, ids, distances, new Int32Array(k))
+    this.#searcher.search(this.#lists.view(), this.#prepare(query, 1, 'query'), 0, params, ids, distances)
     return { ids, distances }
   }
 
   /**
-   * Searches nq queries (row-major nq*dim) at once. Row i of the result equals search()
-   * of query i.
+   * Searches nq queries (row-major nq*dim). Row i of the result equals search() of query i.
+   * With threads > 0 (default: the pool size), the queries are split over worker threads
+   * that read the same lists through shared memory.
    */
-  async searchBatch(queries: Float32Array, k: number): Promise<BatchSearchResult> {
+  async searchBatch(queries: Float32Array, k: number, options: BatchSearchOptions = {}): Promise<BatchSearchResult> {
     this.#open()
     const { x, n: nq } = checkVectors(queries, this.dim, 'queries')
     checkK(k)
+    checkKnownKeys(options, BATCH_KEYS, 'searchBatch')
     this.#requireTrained('search')
+    const { threads, ...searchOptions } = options
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
+      throw new VqOptionError('BAD_OPTION', `threads must be an integer >= 0, got ${String(threads)}`)
+    }
+    const params = this.#params(k, searchOptions)
     const prepared = this.#prepare(x, nq, 'queries')
     const ids = new Float64Array(nq * k)
     const distances = new Float32Array(nq * k)
-    const pos = new Int32Array(k)
-    for (let i = 0; i < nq; i++) {
-      this.#searchOne(prepared, i * this.dim, k, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k), pos)
+    const poolThreads = threads ?? this.#threads ?? SearchPool.defaultThreads()
+    if (poolThreads > 0 && nq >= 2 * poolThreads) {
+      this.#enter()
+      try {
+        const pool = this.#ensurePool(poolThreads)
+        await pool.search({
+          version: `${this.#manifest.codesGeneration}:${this.#lists.version}`,
+          model: this.#model,
+          lists: this.#lists.view(),
+          path: this.path,
+          storeVectors: this.storeVectors,
+        }, prepared, nq, params, ids, distances, poolThreads)
+      } finally {
+        this.#leave()
+      }
+    } else {
+      const view = this.#lists.view()
+      for (let i = 0; i < nq; i++) {
+        this.#searcher.search(view, prepared, i * this.dim, params, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
+      }
     }
     return batchResult(nq, k, ids, distances)
   }
 
-  /** Closes the file; every later call throws VqStateError('CLOSED'). Idempotent. */
-  close(): void {
+  /** Closes the file and the worker pool; every later call throws VqStateError('CLOSED'). Idempotent. */
+  async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    const pool = this.#pool
+    this.#pool = undefined
     this.#store.close()
-    this.#items = new ItemArrays(this.#quantizer.codeSize, 0)
+    this.#lists = new InvertedLists(this.#lists.nlist, this.#model.codeSize, this.#model.refineSize, 0)
+    await pool?.close()
+  }
+
+  // ---- internals ----
+
+  /** Resolves search options into per-query parameters (including the filter bitset). */
+  #params(k: number, o: SearchOptions): SearchParams {
+    const nprobe = o.nprobe ?? DEFAULT_NPROBE
+    if (!(Number.isInteger(nprobe) && nprobe >= 1)) throw new VqOptionError('BAD_OPTION', `nprobe must be a positive integer, got ${String(o.nprobe)}`)
+    const refineFactor = o.refineFactor ?? 1
+    if (!(Number.isInteger(refineFactor) && refineFactor >= 1)) throw new VqOptionError('BAD_OPTION', `refineFactor must be a positive integer, got ${String(o.refineFactor)}`)
+    return { k, nprobe, refineFactor, filter: o.filter === undefined ? null : this.#filterBits(o.filter) }
+  }
+
+  /** The items a filter allows, as a bitset over seq (cached per filter until the next write). */
+  #filterBits(filter: Filter): FilterBits {
+    const key = `${this.#manifest.generation}:${JSON.stringify(filter)}`
+    const hit = this.#filterCache.get(key)
+    if (hit) return hit
+    const { sql, params } = compileFilter(filter)
+    const seqs = this.#store.seqsWhere(sql, params)
+    const bits = new Uint8Array(new SharedArrayBuffer((this.#manifest.nextSeq >>> 3) + 1))
+    for (const s of seqs) bits[s >>> 3]! |= 1 << (s & 7)
+    const out = { bits, count: seqs.length }
+    if (this.#filterCache.size >= FILTER_CACHE_SIZE) this.#filterCache.delete(this.#filterCache.keys().next().value!)
+    this.#filterCache.set(key, out)
+    return out
+  }
+
+  #newSearcher(): Searcher {
+    const fetch: FetchVectors | null = this.spec.refine?.kind === 'flat' ? (ids, n, out) => this.#fetchVectors(ids, n, out) : null
+    return new Searcher(this.#model, fetch)
+  }
+
+  /** Reads the stored vectors of n ids (one statement) into out; a flag per id. */
+  #fetchVectors(ids: Float64Array, n: number, out: Float32Array): Uint8Array {
+    const rows = this.#store.readVectors(ids, n)
+    const found = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      const b = rows.get(ids[i]!)
+      if (!b) continue
+      out.set(decodeVector(b, this.storeVectors, this.dim), i * this.dim)
+      found[i] = 1
+    }
+    return found
+  }
+
+  #ensurePool(threads: number): SearchPool {
+    if (!this.#pool || this.#pool.threads !== threads) {
+      void this.#pool?.close()
+      this.#pool = new SearchPool(threads)
+    }
+    return this.#pool
+  }
+
+  #enter(): void {
+    if (this.#inFlight++ === 0) this.#idle = new Promise((r) => { this.#release = r })
+  }
+
+  #leave(): void {
+    if (--this.#inFlight === 0) this.#release?.()
   }
 
   /** Loads trained arrays and every code (inside the caller's read transaction). */
   #loadAll(): void {
     const m = this.#manifest
-    const q = buildQuantizer(this.codec, this.dim, this.#kernels)
-    if (m.trained) {
-      const arrays = this.#store.readArrays()
-      q.loadState({ kind: this.codec.kind, params: {}, arrays })
+    const model = new IndexModel(this.spec, this.dim, this.metric, this.#kernels)
+    if (m.trained) model.loadArrays(this.#store.readArrays())
+    const cs = model.codeSize
+    const rs = model.refineSize
+    const all = this.#store.loadCodes(0, cs + rs, m.count)
+    const { codes, refine } = splitCodes(all.codes, all.ids.length, cs, rs)
+    for (const l of all.lists) {
+      if (!(l >= 0 && l < model.coarse.nlist)) throw new VqFormatError('CORRUPT_FILE', `${this.path}: an item is in list ${l}, outside 0..${model.coarse.nlist - 1}`)
     }
-    const items = new ItemArrays(q.codeSize, Math.max(1024, m.count))
-    this.#store.loadCodes(0, q.codeSize, (ids, _seqs, codes) => items.append(ids, codes))
-    this.#setQuantizer(q)
-    this.#items = items
+    this.#setModel(model, InvertedLists.build(model.coarse.nlist, cs, rs, all.lists, all.ids, all.seqs, codes, refine))
     this.#loadedSeq = m.nextSeq - 1
+  }
+
+  #setModel(model: IndexModel, lists: InvertedLists): void {
+    this.#model = model
+    this.#lists = lists
+    this.#searcher = this.#newSearcher()
+    this.#filterCache.clear()
   }
 
   /**
@@ -480,52 +646,47 @@ export class VqIndex {
     }, doing)
     this.#manifest = next!
     this.#loadedSeq = next!.nextSeq - 1
+    this.#filterCache.clear()
   }
 
   /** Validates and encodes a batch for add/upsert. */
-  #checkedRows(ids: ArrayLike<number>, x: Float32Array, metadata: readonly Metadata[] | undefined): ItemRows {
+  #checkedBatch(ids: ArrayLike<number>, x: Float32Array, metadata: readonly Metadata[] | undefined): EncodedBatch {
     this.#writable()
     const { x: v, n } = checkVectors(x, this.dim, 'vectors')
     const idv = checkIds(ids, n)
     const meta = checkMetadata(metadata, n)
-    if (!this.#quantizer.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.description} codec must be trained before adding vectors`)
+    if (!this.#model.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.description} index must be trained before adding vectors`)
     const prepared = this.#prepare(v, n, 'vectors')
-    const codes = new Uint8Array(n * this.#quantizer.codeSize)
-    if (n > 0) this.#quantizer.encode(prepared, n, codes)
+    const enc = this.#model.encode(prepared, n)
+    const cs = this.#model.codeSize
+    const rs = this.#model.refineSize
     const vb = vectorBytes(this.storeVectors, this.dim)
     return {
-      ids: idv, codes, codeSize: this.#quantizer.codeSize,
-      vectors: vb > 0 ? encodeVectors(v, n * this.dim, this.storeVectors) : undefined,
-      vectorBytes: vb, metadata: meta,
+      ids: idv,
+      enc,
+      rows: {
+        ids: idv, lists: enc.lists, codes: joinCodes(enc.codes, enc.refine, n, cs, rs), codeSize: cs + rs,
+        vectors: vb > 0 ? encodeVectors(v, n * this.dim, this.storeVectors) : undefined, vectorBytes: vb, metadata: meta,
+      },
     }
   }
 
-  #trainQuantizer(x: Float32Array, n: number, options: TrainOptions): Quantizer {
-    const q = buildQuantizer(this.codec, this.dim, this.#kernels)
+  /** Appends a committed batch to the lists, with seqs from `first`. */
+  #appendBatch(batch: EncodedBatch, first: number): void {
+    const n = batch.ids.length
+    const seqs = new Uint32Array(n)
+    for (let i = 0; i < n; i++) seqs[i] = first + i
+    this.#lists.append(batch.enc.lists, batch.ids, seqs, batch.enc.codes, batch.enc.refine)
+  }
+
+  #trainModel(x: Float32Array, n: number, options: TrainOptions): IndexModel {
+    const model = new IndexModel(this.spec, this.dim, this.metric, this.#kernels)
     const { onProgress, ...rest } = options
-    q.train(x, n, {
+    model.train(x, n, {
       ...rest,
-      ...(onProgress ? { onProgress: (part, parts, p) => onProgress({ ...p, stage: this.codec.kind, part, parts }) } : {}),
+      ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
     })
-    return q
-  }
-
-  #setQuantizer(q: Quantizer): void {
-    this.#quantizer = q
-    this.#scanner = undefined
-  }
-
-  #searchOne(q: Float32Array, qOff: number, k: number, ids: Float64Array, dist: Float32Array, pos: Int32Array): void {
-    const scanner = (this.#scanner ??= this.#quantizer.scanner(this.#inner))
-    scanner.setQuery(q, qOff)
-    const items = this.#items
-    scanAll(scanner, items.codes, items.count, items.codeSize, k, dist, pos, this.#scratch)
-    const cosine = this.metric === 'cosine'
-    for (let j = 0; j < k; j++) {
-      const p = pos[j]!
-      ids[j] = p < 0 ? -1 : items.idAt(p)
-      if (cosine && p >= 0) dist[j] = dist[j]! / 2
-    }
+    return model
   }
 
   /** Applies the metric's input transform: a normalised copy for cosine, else x itself. */
@@ -543,7 +704,7 @@ export class VqIndex {
   }
 
   #requireTrained(what: string): void {
-    if (!this.#quantizer.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.description} codec must be trained before ${what}()`)
+    if (!this.#model.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.description} index must be trained before ${what}()`)
   }
 
   #open(): void {
@@ -556,6 +717,13 @@ export class VqIndex {
   }
 }
 
+/** A validated, encoded add/upsert batch. */
+interface EncodedBatch {
+  readonly ids: Float64Array
+  readonly enc: ReturnType<IndexModel['encode']>
+  readonly rows: Parameters<SqliteStore['insertItems']>[0]
+}
+
 function batchResult(nq: number, k: number, ids: Float64Array, distances: Float32Array): BatchSearchResult {
   return {
     nq,
@@ -564,6 +732,29 @@ function batchResult(nq: number, k: number, ids: Float64Array, distances: Float3
     distances,
     row: (i: number) => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) }),
   }
+}
+
+/** Code bytes as stored: each item's code followed by its refine code. */
+function joinCodes(codes: Uint8Array, refine: Uint8Array | null, n: number, cs: number, rs: number): Uint8Array {
+  if (!refine || rs === 0) return codes
+  const out = new Uint8Array(n * (cs + rs))
+  for (let i = 0; i < n; i++) {
+    out.set(codes.subarray(i * cs, (i + 1) * cs), i * (cs + rs))
+    out.set(refine.subarray(i * rs, (i + 1) * rs), i * (cs + rs) + cs)
+  }
+  return out
+}
+
+/** Inverse of joinCodes. */
+function splitCodes(joined: Uint8Array, n: number, cs: number, rs: number): { codes: Uint8Array; refine: Uint8Array | null } {
+  if (rs === 0) return { codes: joined, refine: null }
+  const codes = new Uint8Array(n * cs)
+  const refine = new Uint8Array(n * rs)
+  for (let i = 0; i < n; i++) {
+    codes.set(joined.subarray(i * (cs + rs), i * (cs + rs) + cs), i * cs)
+    refine.set(joined.subarray(i * (cs + rs) + cs, (i + 1) * (cs + rs)), i * rs)
+  }
+  return { codes, refine }
 }
 
 function checkPath(path: unknown): void {
@@ -577,6 +768,9 @@ function storeOptions(o: ConnectionOptions): StoreOptions {
   if (o.busyTimeoutMs !== undefined && !(Number.isFinite(o.busyTimeoutMs) && o.busyTimeoutMs >= 0)) {
     throw new VqOptionError('BAD_OPTION', `busyTimeoutMs must be a number >= 0, got ${String(o.busyTimeoutMs)}`)
   }
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 0)) {
+    throw new VqOptionError('BAD_OPTION', `threads must be an integer >= 0, got ${String(o.threads)}`)
+  }
   return {
     ...(o.durability !== undefined ? { durability: o.durability } : {}),
     ...(o.busyTimeoutMs !== undefined ? { busyTimeoutMs: o.busyTimeoutMs } : {}),
@@ -588,9 +782,9 @@ function removeCreated(path: string): void {
   for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
 }
 
-function storedArrays(state: QuantizerState): Record<string, StoredArray> {
+function storedArrays(arrays: Record<string, TrainedArray>): Record<string, StoredArray> {
   const out: Record<string, StoredArray> = {}
-  for (const [name, a] of Object.entries(state.arrays)) out[name] = { dtype: 'float32', shape: a.shape, data: a.data }
+  for (const [name, a] of Object.entries(arrays)) out[name] = { dtype: 'float32', shape: a.shape, data: a.data }
   return out
 }
 
@@ -607,7 +801,7 @@ function trainingRecord(n: number, o: TrainOptions): TrainingRecord {
 }
 
 /** Bytes per stored full vector. */
-function vectorBytes(s: VectorStorage, dim: number): number {
+export function vectorBytes(s: VectorStorage, dim: number): number {
   return s === 'float32' ? 4 * dim : s === 'float16' ? 2 * dim : 0
 }
 
@@ -623,8 +817,8 @@ function encodeVectors(x: Float32Array, len: number, s: VectorStorage): Uint8Arr
   return out
 }
 
-/** Decodes one stored vector. */
-function decodeVector(b: Uint8Array, s: VectorStorage, dim: number): Float32Array {
+/** Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim. */
+export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number): Float32Array {
   const out = new Float32Array(dim)
   if (s === 'float32') new Uint8Array(out.buffer).set(b.subarray(0, dim * 4))
   else for (let t = 0; t < dim; t++) out[t] = HALF_TO_FLOAT[b[2 * t]! | (b[2 * t + 1]! << 8)]!
@@ -649,7 +843,7 @@ function checkMetadata(metadata: readonly Metadata[] | undefined, n: number): (s
   })
 }
 
-function resolveCreateOptions(options: CreateOptions): { dim: number; metric: Metric; codec: CodecSpec; storeVectors: VectorStorage } {
+function resolveCreateOptions(options: CreateOptions): { dim: number; metric: Metric; spec: IndexSpec; storeVectors: VectorStorage } {
   if (options === null || typeof options !== 'object') throw new VqOptionError('BAD_OPTION', 'create() needs an options object with at least { dim }')
   checkKnownKeys(options, CREATE_KEYS, 'create')
   const { dim } = options
@@ -662,24 +856,33 @@ function resolveCreateOptions(options: CreateOptions): { dim: number; metric: Me
   if (!VECTOR_STORAGE.includes(storeVectors)) {
     throw new VqOptionError('BAD_OPTION', `storeVectors must be one of ${VECTOR_STORAGE.join(', ')}; got "${String(storeVectors)}"`)
   }
-  let codec: CodecSpec
-  if (options.description !== undefined) {
-    if (typeof options.description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', 'description must be a string such as "PQ16"')
-    codec = normalizeCodec(parseDescription(options.description))
-    if (options.codec !== undefined && JSON.stringify(normalizeCodec(options.codec)) !== JSON.stringify(codec)) {
-      throw new VqOptionError('BAD_OPTION',
-        `description "${options.description}" and codec ${JSON.stringify(options.codec)} disagree; give one of them`)
+  const typed: IndexSpec | undefined = options.codec !== undefined || options.ivf !== undefined || options.transform !== undefined || options.refine !== undefined
+    ? {
+      codec: options.codec ?? { kind: 'flat' },
+      ...(options.transform ? { transform: options.transform } : {}),
+      ...(options.ivf ? { ivf: options.ivf } : {}),
+      ...(options.refine ? { refine: options.refine } : {}),
     }
-  } else if (options.codec !== undefined) {
-    codec = normalizeCodec(options.codec)
-    if (!['flat', 'pq', 'sq8', 'sq4', 'fp16'].includes(codec.kind)) {
-      throw new VqOptionError('BAD_OPTION', `codec.kind must be one of flat, pq, sq8, sq4, fp16; got "${String(codec.kind)}"`)
+    : undefined
+  if (typed && !['flat', 'pq', 'sq8', 'sq4', 'fp16'].includes((typed.codec as { kind: string }).kind)) {
+    throw new VqOptionError('BAD_OPTION', `codec.kind must be one of flat, pq, sq8, sq4, fp16; got "${String((typed.codec as { kind: string }).kind)}"`)
+  }
+  let spec: IndexSpec
+  if (options.description !== undefined) {
+    if (typeof options.description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', 'description must be a string such as "IVF1024,PQ16"')
+    spec = normalizeIndexSpec(parseIndexDescription(options.description), dim)
+    if (typed && JSON.stringify(normalizeIndexSpec(typed, dim)) !== JSON.stringify(spec)) {
+      throw new VqOptionError('BAD_OPTION',
+        `description "${options.description}" and the typed options (${formatIndexDescription(normalizeIndexSpec(typed, dim), dim)}) disagree; give one of them`)
     }
   } else {
-    codec = { kind: 'flat' }
+    spec = normalizeIndexSpec(typed ?? { codec: { kind: 'flat' } }, dim)
   }
-  // Build once to validate the codec's own constraints (m divides dim, nbits range, clip).
-  buildQuantizer(codec, dim, getKernels(options.kernels))
+  if (spec.refine?.kind === 'flat' && storeVectors === 'none') {
+    throw new VqOptionError('BAD_OPTION', 'RFlat re-ranks on the stored full vectors: create the index with storeVectors "float32" or "float16"')
+  }
+  // Build once to validate every stage's own constraints (m divides d, nbits, nlist, OPQ dims).
+  new IndexModel(spec, dim, metric, getKernels(options.kernels))
   storeOptions(options)
-  return { dim, metric, codec, storeVectors }
+  return { dim, metric, spec, storeVectors }
 }

@@ -50,6 +50,8 @@ export interface KMeansOptions {
   onWarning?: (w: VqWarning) => void
   /** Kernel backend. Default: getKernels(). */
   kernels?: Kernels
+  /** Start from these centroids (k*d floats) instead of seeding: a warm start, as OPQ's inner PQ uses. */
+  initialCentroids?: Float32Array
 }
 
 /** Result of trainKMeans. */
@@ -134,9 +136,11 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
     for (let i = 0; i < nt; i++) data.set(x.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
   }
 
-  const centroids = o.init === 'random'
-    ? initRandom(data, nt, d, k, rng)
-    : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations)
+  const centroids = options.initialCentroids
+    ? options.initialCentroids.slice(0, k * d)
+    : o.init === 'random'
+      ? initRandom(data, nt, d, k, rng)
+      : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations)
 
   const assign = new Int32Array(nt)
   const dist = new Float32Array(nt)

@@ -1,32 +1,88 @@
 /**
- * FAISS-style description strings <-> typed codec specs.
+ * FAISS-style description strings <-> typed index specs. Stages are separated by commas
+ * and read left to right:
  *
- *   description := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16"
+ *   description := [transform ","] [coarse ","] codec ["," refine]
+ *   transform   := "OPQ" m ["_" dOut]          learned rotation (to dOut dimensions), before PQ
+ *   coarse      := "IVF" nlist ["k"]           inverted file with nlist lists (IVF4k = 4096)
+ *   codec       := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16"
+ *   refine      := "RFlat" | "Refine(" codec ")"   re-rank on stored full vectors, or on a second codec
  *
- * (Later stages such as IVF and re-ranking extend this grammar.)
+ * Examples: "PQ16", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16", "IVF4096,PQ32x4", "IVF256,SQ4,RFlat",
+ * "IVF4096,PQ16,Refine(SQ8)".
  */
 import { VqOptionError } from '../errors.js'
-import type { CodecSpec } from '../types.js'
+import type { CodecSpec, IndexSpec, RefineSpec } from '../types.js'
 
-const FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16'
+const CODEC_FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16'
+const FORMS = `[OPQ<m>[_<d>],][IVF<nlist>,]<codec>[,RFlat|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
 
-/** Parses a description string into a codec spec; throws VqOptionError('BAD_DESCRIPTION') on anything else. */
-export function parseDescription(description: string): CodecSpec {
-  const s = description.trim()
+function bad(description: string, why: string): never {
+  throw new VqOptionError('BAD_DESCRIPTION', `invalid index description "${description}": ${why}; expected ${FORMS}`)
+}
+
+/** Parses one codec stage ("PQ16", "SQ8", ...), or returns undefined. */
+function parseCodec(s: string): CodecSpec | undefined {
   if (s === 'Flat') return { kind: 'flat' }
   if (s === 'SQ8') return { kind: 'sq8' }
   if (s === 'SQ4') return { kind: 'sq4' }
   if (s === 'SQfp16') return { kind: 'fp16' }
   const pq = /^PQ(\d+)(?:x(\d+))?$/.exec(s)
-  if (pq) {
-    const m = Number(pq[1])
-    const nbits = pq[2] === undefined ? 8 : Number(pq[2])
-    return { kind: 'pq', m, nbits }
-  }
-  throw new VqOptionError('BAD_DESCRIPTION', `unknown index description "${description}": expected one of ${FORMS}`)
+  if (pq) return { kind: 'pq', m: Number(pq[1]), nbits: pq[2] === undefined ? 8 : Number(pq[2]) }
+  return undefined
 }
 
-/** The canonical description string of a codec spec (inverse of parseDescription). */
+/** Parses a description string into an index spec; throws VqOptionError('BAD_DESCRIPTION') on anything else. */
+export function parseIndexDescription(description: string): IndexSpec {
+  if (typeof description !== 'string') bad(String(description), 'not a string')
+  // Split on commas outside parentheses.
+  const stages = description.trim().split(/,(?![^(]*\))/).map((p) => p.trim())
+  let i = 0
+  let transform: IndexSpec['transform']
+  const opq = /^OPQ(\d+)(?:_(\d+))?$/.exec(stages[i] ?? '')
+  if (opq) {
+    transform = { kind: 'opq', m: Number(opq[1]), ...(opq[2] !== undefined ? { dOut: Number(opq[2]) } : {}) }
+    i++
+  }
+  let ivf: IndexSpec['ivf']
+  const iv = /^IVF(\d+)(k?)$/.exec(stages[i] ?? '')
+  if (iv) {
+    ivf = { nlist: Number(iv[1]) * (iv[2] === 'k' ? 1024 : 1) }
+    i++
+  }
+  const codec = parseCodec(stages[i] ?? '')
+  if (!codec) bad(description, stages[i] === undefined ? 'no codec stage' : `unknown stage "${stages[i]}"`)
+  i++
+  let refine: RefineSpec | undefined
+  const r = stages[i]
+  if (r !== undefined) {
+    if (r === 'RFlat') refine = { kind: 'flat' }
+    else {
+      const m = /^Refine\((.+)\)$/.exec(r)
+      const inner = m ? parseCodec(m[1]!) : undefined
+      if (!inner) bad(description, `unknown refine stage "${r}"`)
+      refine = inner.kind === 'flat' ? { kind: 'flat' } : { kind: 'codec', codec: inner }
+    }
+    i++
+  }
+  if (i < stages.length) bad(description, `unexpected stage "${stages[i]}"`)
+  if (transform && codec.kind !== 'pq') bad(description, 'OPQ must be followed by a PQ codec')
+  return {
+    ...(transform ? { transform } : {}),
+    ...(ivf ? { ivf } : {}),
+    codec,
+    ...(refine ? { refine } : {}),
+  }
+}
+
+/** Parses a description that must be a single codec stage (kept for callers that only want the codec). */
+export function parseDescription(description: string): CodecSpec {
+  const spec = parseIndexDescription(description)
+  if (spec.transform || spec.ivf || spec.refine) bad(description, 'expected a codec alone')
+  return spec.codec
+}
+
+/** The canonical description string of a codec spec. */
 export function formatDescription(spec: CodecSpec): string {
   switch (spec.kind) {
     case 'flat':
@@ -42,7 +98,20 @@ export function formatDescription(spec: CodecSpec): string {
   }
 }
 
-/** Fills defaults so that two specs that mean the same compare equal. */
+/** The canonical description string of an index spec for vectors of dimension dim (inverse of parseIndexDescription). */
+export function formatIndexDescription(spec: IndexSpec, dim: number): string {
+  const parts: string[] = []
+  if (spec.transform) {
+    const { m, dOut } = spec.transform
+    parts.push(dOut !== undefined && dOut !== dim ? `OPQ${m}_${dOut}` : `OPQ${m}`)
+  }
+  if (spec.ivf) parts.push(`IVF${spec.ivf.nlist}`)
+  parts.push(formatDescription(spec.codec))
+  if (spec.refine) parts.push(spec.refine.kind === 'flat' ? 'RFlat' : `Refine(${formatDescription(spec.refine.codec)})`)
+  return parts.join(',')
+}
+
+/** Fills defaults so that two codec specs that mean the same compare equal. */
 export function normalizeCodec(spec: CodecSpec): CodecSpec {
   switch (spec.kind) {
     case 'pq':
@@ -52,5 +121,22 @@ export function normalizeCodec(spec: CodecSpec): CodecSpec {
       return { kind: spec.kind, clip: spec.clip ?? 0 }
     default:
       return { kind: spec.kind }
+  }
+}
+
+/**
+ * Fills every default so that two index specs that mean the same compare equal:
+ * OPQ dOut = dim; IVF byResidual = true for PQ codecs (as FAISS), false for the others
+ * (scalar codecs are trained and scanned on the vectors themselves).
+ */
+export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
+  const codec = normalizeCodec(spec.codec)
+  return {
+    ...(spec.transform ? { transform: { kind: 'opq' as const, m: spec.transform.m, dOut: spec.transform.dOut ?? dim } } : {}),
+    ...(spec.ivf ? { ivf: { nlist: spec.ivf.nlist, byResidual: spec.ivf.byResidual ?? codec.kind === 'pq' } } : {}),
+    codec,
+    ...(spec.refine
+      ? { refine: spec.refine.kind === 'flat' ? { kind: 'flat' as const } : { kind: 'codec' as const, codec: normalizeCodec(spec.refine.codec) } }
+      : {}),
   }
 }

@@ -86,9 +86,11 @@ export class ProductQuantizer implements Quantizer {
         const src = (rows ? rows[i]! : i) * dim + j * dsub
         for (let t = 0; t < dsub; t++) sub[i * dsub + t] = x[src + t]!
       }
-      const { onProgress, ...kmOptions } = options
+      const { onProgress, initialCentroids, ...kmOptions } = options
       const res = trainKMeans(sub, nt, dsub, ksub, {
         ...kmOptions,
+        // A warm start gives the whole (m, ksub, dsub) codebook; sub-space j uses its slice.
+        ...(initialCentroids ? { initialCentroids: initialCentroids.subarray(j * ksub * dsub, (j + 1) * ksub * dsub) } : {}),
         seed: seed + j,
         maxPointsPerCentroid: Infinity,
         kernels: this.#kernels,

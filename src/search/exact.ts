@@ -40,7 +40,7 @@ export function exactKnn(
   const q = metric === 'cosine' ? normalizedCopy(queries, nq, d, kernels) : queries
   const bNorms = new Float64Array(nb)
   if (metric === 'l2') kernels.normsL2sqr(b, nb, d, bNorms)
-  const labels = new Int32Array(nq * k)
+  const heapLabels = new Float64Array(nq * k)
   const distances = new Float32Array(nq * k)
   const tile = new Float32Array(Q_BLOCK * B_BLOCK)
   for (let q0 = 0; q0 < nq; q0 += Q_BLOCK) {
@@ -48,7 +48,7 @@ export function exactKnn(
     const qb = q.subarray(q0 * d, (q0 + bq) * d)
     const qNorms = new Float64Array(bq)
     if (metric === 'l2') kernels.normsL2sqr(qb, bq, d, qNorms)
-    for (let i = 0; i < bq; i++) heapInit(k, distances.subarray((q0 + i) * k), labels.subarray((q0 + i) * k))
+    for (let i = 0; i < bq; i++) heapInit(k, distances.subarray((q0 + i) * k), heapLabels.subarray((q0 + i) * k))
     for (let j0 = 0; j0 < nb; j0 += B_BLOCK) {
       const bb = Math.min(B_BLOCK, nb - j0)
       kernels.innerProductMatrix(qb, bq, b.subarray(j0 * d, (j0 + bb) * d), bb, d, tile)
@@ -63,15 +63,15 @@ export function exactKnn(
         } else {
           for (let j = 0; j < bb; j++) row[j] = -row[j]!
         }
-        heapPushMany(k, distances.subarray((q0 + i) * k, (q0 + i + 1) * k), labels.subarray((q0 + i) * k, (q0 + i + 1) * k), row, bb, j0)
+        heapPushMany(k, distances.subarray((q0 + i) * k, (q0 + i + 1) * k), heapLabels.subarray((q0 + i) * k, (q0 + i + 1) * k), row, bb, j0)
       }
     }
     for (let i = 0; i < bq; i++) {
       const dv = distances.subarray((q0 + i) * k, (q0 + i + 1) * k)
-      heapSort(k, dv, labels.subarray((q0 + i) * k, (q0 + i + 1) * k))
+      heapSort(k, dv, heapLabels.subarray((q0 + i) * k, (q0 + i + 1) * k))
       if (metric === 'cosine') for (let j = 0; j < k; j++) dv[j] = 1 + dv[j]!
     }
     options.onProgress?.(q0 + bq, nq)
   }
-  return { labels, distances }
+  return { labels: Int32Array.from(heapLabels), distances }
 }

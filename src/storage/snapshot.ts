@@ -5,7 +5,7 @@
  *
  *   { kind: 'vqlite-snapshot', version: 1, manifest }
  *   { kind: 'arrays', arrays: { name: { dtype, shape, data } } }
- *   { kind: 'items', seqs: Float64Array, ids: Float64Array, codes: Uint8Array,
+ *   { kind: 'items', seqs: Float64Array, ids: Float64Array, lists: Int32Array, codes: Uint8Array,
  *     vectors: Uint8Array | null, metadata: (string | null)[] }      (repeated, up to 4096 items each)
  *   { kind: 'end', count }
  *
@@ -28,6 +28,7 @@ const packr = new Packr({ moreTypes: true, useRecords: false })
 export interface SnapshotItems {
   readonly seqs: Float64Array
   readonly ids: Float64Array
+  readonly lists: Int32Array
   /** n*codeSize bytes. */
   readonly codes: Uint8Array
   /** n*vectorBytes bytes, or null when the index stores no vectors. */
@@ -58,17 +59,19 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
         const vb = rows[0]!.vector?.length ?? 0
         const seqs = new Float64Array(n)
         const ids = new Float64Array(n)
+        const lists = new Int32Array(n)
         const codes = new Uint8Array(n * codeSize)
         const vectors = vb > 0 ? new Uint8Array(n * vb) : null
         const metadata: (string | null)[] = []
         rows.forEach((r, i) => {
           seqs[i] = r.seq
           ids[i] = r.id
+          lists[i] = r.list
           codes.set(r.code, i * codeSize)
           if (vectors && r.vector) vectors.set(r.vector, i * vb)
           metadata.push(r.json)
         })
-        put({ kind: 'items', seqs, ids, codes, vectors, metadata })
+        put({ kind: 'items', seqs, ids, lists, codes, vectors, metadata })
         count += n
       }, ITEMS_PER_RECORD)
       put({ kind: 'end', count })
@@ -131,11 +134,12 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
       visit.arrays(arrays)
       state = 'items'
     } else if (r['kind'] === 'items') {
-      const { seqs, ids, codes, vectors, metadata } = r as unknown as SnapshotItems
-      if (!(seqs instanceof Float64Array) || !(ids instanceof Float64Array) || !(codes instanceof Uint8Array)
+      const { seqs, ids, lists, codes, vectors, metadata } = r as unknown as SnapshotItems
+      if (!(seqs instanceof Float64Array) || !(ids instanceof Float64Array) || !(lists instanceof Int32Array) || lists.length !== ids.length
+        || !(codes instanceof Uint8Array)
         || seqs.length !== ids.length || !Array.isArray(metadata) || metadata.length !== ids.length
         || (vectors !== null && !(vectors instanceof Uint8Array))) bad('malformed items record')
-      visit.items({ seqs, ids, codes, vectors, metadata })
+      visit.items({ seqs, ids, lists, codes, vectors, metadata })
       count += ids.length
     } else if (r['kind'] === 'end') {
       declared = typeof r['count'] === 'number' ? r['count'] : -2

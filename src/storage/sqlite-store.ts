@@ -7,7 +7,7 @@
  *
  *   vq_manifest (key TEXT PRIMARY KEY, value BLOB)        'manifest' -> msgpack Manifest
  *   vq_arrays   (name TEXT PRIMARY KEY, dtype TEXT, shape TEXT, data BLOB)  trained arrays, little-endian
- *   vq_codes    (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, code BLOB NOT NULL)
+ *   vq_codes    (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, list INTEGER NOT NULL, code BLOB NOT NULL)
  *   vq_vectors  (id INTEGER PRIMARY KEY, vector BLOB NOT NULL)   full-precision vectors (optional)
  *   vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL)     user metadata (optional)
  *   vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL) deletions, for readers' refresh()
@@ -46,9 +46,11 @@ export interface StoredArray {
   readonly data: Float32Array
 }
 
-/** Rows to insert: n items, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
+/** Rows to insert: n items with their list, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
 export interface ItemRows {
   readonly ids: Float64Array
+  /** IVF list of each item (0 without IVF). */
+  readonly lists: Int32Array
   readonly codes: Uint8Array
   readonly codeSize: number
   readonly vectors?: Uint8Array | undefined
@@ -62,7 +64,7 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {}
 const SCHEMA = `
 CREATE TABLE vq_manifest (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE vq_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, shape TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE vq_codes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, code BLOB NOT NULL);
+CREATE TABLE vq_codes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, list INTEGER NOT NULL, code BLOB NOT NULL);
 CREATE TABLE vq_vectors (id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL);
@@ -137,6 +139,16 @@ function fileMagic(path: string): string {
   }
 }
 
+/** One stored item, as export/import move it. */
+export interface RawItem {
+  readonly seq: number
+  readonly id: number
+  readonly list: number
+  readonly code: Uint8Array
+  readonly vector: Uint8Array | null
+  readonly json: string | null
+}
+
 /** Prepared statements of a writable store. */
 interface WriteStatements {
   insertCode: Database.Statement
@@ -158,6 +170,7 @@ export class SqliteStore {
   readonly #db: Database.Database
   #closed = false
   #stmt: WriteStatements | undefined
+  #readVectors: Database.Statement | undefined
 
   /** Use SqliteStore.create or SqliteStore.open. */
   private constructor(path: string, db: Database.Database, readonly: boolean) {
@@ -325,11 +338,11 @@ export class SqliteStore {
    */
   insertItems(rows: ItemRows, firstSeq: number): void {
     const s = this.#writer()
-    const { ids, codes, codeSize, vectors, vectorBytes = 0, metadata } = rows
+    const { ids, lists, codes, codeSize, vectors, vectorBytes = 0, metadata } = rows
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       try {
-        s.insertCode.run(firstSeq + i, id, codes.subarray(i * codeSize, (i + 1) * codeSize))
+        s.insertCode.run(firstSeq + i, id, lists[i]!, codes.subarray(i * codeSize, (i + 1) * codeSize))
       } catch (e) {
         if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
           throw new VqInputError('ID_EXISTS', `id ${id} is already in the index (position ${i} of the batch); use upsert() to replace it`)
@@ -380,30 +393,57 @@ export class SqliteStore {
   }
 
   /**
-   * Streams (seq, id, code) of items with seq > afterSeq, in seq order, in blocks: visit
-   * receives n ids, their seqs and n*codeSize code bytes.
+   * Reads every item with seq > afterSeq, in seq order: ids, seqs, lists (n each) and
+   * n*codeSize code bytes. `expected` (an upper bound of the count, e.g. the manifest's)
+   * sizes the arrays up front.
    */
-  loadCodes(afterSeq: number, codeSize: number, visit: (ids: Float64Array, seqs: Float64Array, codes: Uint8Array) => void, block = 65536): void {
+  loadCodes(afterSeq: number, codeSize: number, expected: number): { ids: Float64Array; seqs: Uint32Array; lists: Int32Array; codes: Uint8Array } {
     this.#open()
-    const it = this.#db.prepare('SELECT seq, id, code FROM vq_codes WHERE seq > ? ORDER BY seq').raw().iterate(afterSeq) as IterableIterator<[number, number, Buffer]>
-    let ids = new Float64Array(block)
-    let seqs = new Float64Array(block)
-    let codes = new Uint8Array(block * codeSize)
+    let cap = Math.max(16, expected)
+    let ids = new Float64Array(cap)
+    let seqs = new Uint32Array(cap)
+    let lists = new Int32Array(cap)
+    let codes = new Uint8Array(cap * codeSize)
     let n = 0
-    for (const [seq, id, code] of it) {
+    const it = this.#db.prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq').raw().iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
+    for (const [seq, id, list, code] of it) {
       if (code.length !== codeSize) throw new VqFormatError('CORRUPT_FILE', `${this.path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
+      if (n === cap) {
+        cap *= 2
+        const grow = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, size: number): T => {
+          const b = new (a.constructor as new (len: number) => T)(size)
+          b.set(a)
+          return b
+        }
+        ids = grow(ids, cap)
+        seqs = grow(seqs, cap)
+        lists = grow(lists, cap)
+        codes = grow(codes, cap * codeSize)
+      }
       ids[n] = id
       seqs[n] = seq
+      lists[n] = list
       codes.set(code, n * codeSize)
-      if (++n === block) {
-        visit(ids, seqs, codes)
-        ids = new Float64Array(block)
-        seqs = new Float64Array(block)
-        codes = new Uint8Array(block * codeSize)
-        n = 0
-      }
+      n++
     }
-    if (n > 0) visit(ids.subarray(0, n), seqs.subarray(0, n), codes.subarray(0, n * codeSize))
+    return { ids: ids.subarray(0, n), seqs: seqs.subarray(0, n), lists: lists.subarray(0, n), codes: codes.subarray(0, n * codeSize) }
+  }
+
+  /**
+   * The stored vectors of n ids, as raw bytes by id (one statement for the batch); ids
+   * without a stored vector are absent from the map.
+   */
+  readVectors(ids: Float64Array, n: number): Map<number, Buffer> {
+    this.#open()
+    this.#readVectors ??= this.#db.prepare('SELECT v.id, v.vector FROM vq_vectors v WHERE v.id IN (SELECT value FROM json_each(?))').raw()
+    const rows = this.#readVectors.all(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, Buffer][]
+    return new Map(rows)
+  }
+
+  /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
+  seqsWhere(where: string, params: readonly unknown[]): number[] {
+    this.#open()
+    return this.#db.prepare(`SELECT c.seq FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where}`).pluck().all(...params) as number[]
   }
 
   /** Ids deleted with seq > afterSeq. */
@@ -423,14 +463,14 @@ export class SqliteStore {
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
-  forEachItem(visit: (rows: { seq: number; id: number; code: Buffer; vector: Buffer | null; json: string | null }[]) => void, block = 4096): void {
+  forEachItem(visit: (rows: RawItem[]) => void, block = 4096): void {
     this.#open()
     const it = this.#db.prepare(
-      'SELECT c.seq, c.id, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
-    ).raw().iterate() as IterableIterator<[number, number, Buffer, Buffer | null, string | null]>
-    let rows: { seq: number; id: number; code: Buffer; vector: Buffer | null; json: string | null }[] = []
-    for (const [seq, id, code, vector, json] of it) {
-      rows.push({ seq, id, code, vector, json })
+      'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
+    ).raw().iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null]>
+    let rows: RawItem[] = []
+    for (const [seq, id, list, code, vector, json] of it) {
+      rows.push({ seq, id, list, code, vector, json })
       if (rows.length === block) {
         visit(rows)
         rows = []
@@ -439,21 +479,21 @@ export class SqliteStore {
     if (rows.length > 0) visit(rows)
   }
 
-  /** Inserts rows with given seqs, codes, vectors and metadata (import; inside the caller's transaction). */
-  insertRaw(rows: readonly { seq: number; id: number; code: Uint8Array; vector: Uint8Array | null; json: string | null }[]): void {
+  /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */
+  insertRaw(rows: readonly RawItem[]): void {
     const s = this.#writer()
     for (const r of rows) {
-      s.insertCode.run(r.seq, r.id, r.code)
+      s.insertCode.run(r.seq, r.id, r.list, r.code)
       if (r.vector) s.insertVector.run(r.id, r.vector)
       if (r.json !== null) s.insertMeta.run(r.id, r.json)
     }
   }
 
-  /** Replaces the code of each seq (retraining; inside the caller's transaction). codes: seqs.length*codeSize bytes. */
-  updateCodes(seqs: Float64Array, codes: Uint8Array, codeSize: number): void {
+  /** Replaces the list and code of each seq (retraining; inside the caller's transaction). codes: seqs.length*codeSize bytes. */
+  updateCodes(seqs: ArrayLike<number>, lists: Int32Array, codes: Uint8Array, codeSize: number): void {
     this.#writer()
-    const up = this.#db.prepare('UPDATE vq_codes SET code = ? WHERE seq = ?')
-    for (let i = 0; i < seqs.length; i++) up.run(codes.subarray(i * codeSize, (i + 1) * codeSize), seqs[i]!)
+    const up = this.#db.prepare('UPDATE vq_codes SET list = ?, code = ? WHERE seq = ?')
+    for (let i = 0; i < seqs.length; i++) up.run(lists[i]!, codes.subarray(i * codeSize, (i + 1) * codeSize), seqs[i]!)
   }
 
   /** Journal mode, synchronous level, format version and file size of this connection's database. */
@@ -506,7 +546,7 @@ export class SqliteStore {
     if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
     const db = this.#db
     return (this.#stmt ??= {
-      insertCode: db.prepare('INSERT INTO vq_codes (seq, id, code) VALUES (?, ?, ?)'),
+      insertCode: db.prepare('INSERT INTO vq_codes (seq, id, list, code) VALUES (?, ?, ?, ?)'),
       insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
       insertMeta: db.prepare('INSERT INTO vq_metadata (id, json) VALUES (?, ?)'),
       insertTombstone: db.prepare('INSERT INTO vq_tombstones (seq, id) VALUES (?, ?)'),

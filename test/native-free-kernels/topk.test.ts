@@ -22,7 +22,7 @@ describe('bounded top-k heap', () => {
     const values = fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.float({ min: -100, max: 100, noNaN: true })), { maxLength: 200 })
     fc.assert(fc.property(values, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 7 }), (vals, k, chunks) => {
       const dist = new Float32Array(k)
-      const label = new Int32Array(k)
+      const label = new Float64Array(k)
       heapInit(k, dist, label)
       const cand = Float32Array.from(vals)
       // Push in several chunks with label offsets, as a scan over blocks does.

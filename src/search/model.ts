@@ -1,0 +1,223 @@
+/**
+ * IndexModel: the trained math of an index, composed from its spec:
+ *   [OPQ rotation] -> [IVF coarse quantizer] -> codec (on residuals for PQ) [-> refine codec]
+ * It trains, encodes (list number, code, refine code per vector), exports and restores its
+ * arrays, and makes list scanners. It holds no items and does no I/O.
+ *
+ * Vectors reach the model already prepared by the index (L2-normalised for cosine).
+ */
+import type { Kernels } from '../../native-free-kernels/index.js'
+import type { KMeansOptions } from '../clustering/kmeans.js'
+import { buildQuantizer } from '../factory/build.js'
+import { CoarseQuantizer } from '../ivf/coarse.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
+import type { InnerMetric, Quantizer, QuantizerState, TrainedArray } from '../quantizers/quantizer.js'
+import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
+import type { IndexSpec, Metric } from '../types.js'
+
+/** Precomputed IVF-PQ tables are built when they take at most this many bytes. */
+export const PRECOMPUTED_TABLE_MAX_BYTES = 256 * 2 ** 20
+
+/** Training options the model understands (k-means ones apply to the codec, coarse ones to IVF). */
+export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onProgress'> {
+  /** Iterations of the IVF coarse k-means. Default 10. */
+  ivfIterations?: number
+  /** Points per coarse centroid used to train IVF. Default 256. */
+  ivfMaxPointsPerCentroid?: number
+  /** OPQ alternations. Default 20. */
+  opqIterations?: number
+  onProgress?: (stage: string, part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => void
+}
+
+/** The result of encoding n vectors. */
+export interface Encoded {
+  /** List of each vector (all 0 without IVF). */
+  readonly lists: Int32Array
+  /** n*codeSize bytes. */
+  readonly codes: Uint8Array
+  /** n*refineSize bytes, or null without a refine codec. */
+  readonly refine: Uint8Array | null
+}
+
+export class IndexModel {
+  /** Normalised spec (every default filled). */
+  readonly spec: IndexSpec
+  /** Input dimension. */
+  readonly dim: number
+  /** Dimension the coarse quantizer and codec see (after OPQ). */
+  readonly dCoded: number
+  readonly metric: Metric
+  /** Metric as codecs see it: 'ip' for ip, 'l2' for l2 and cosine. */
+  readonly inner: InnerMetric
+  readonly transform: OpqTransform | null
+  readonly coarse: CoarseQuantizer
+  readonly codec: Quantizer
+  readonly refineCodec: Quantizer | null
+  /** Codes are of x - centroid(list). */
+  readonly byResidual: boolean
+  /**
+   * IVF-PQ L2 precomputed term, layout (nlist, m, ksub): ||r||^2 + 2<c_l, r> for every list
+   * centroid c_l and sub-centroid r (sub-vector j of c_l against centroid c of sub-space j).
+   */
+  precomputed: Float32Array | null = null
+  readonly kernels: Kernels
+
+  /** An untrained model for a normalised spec (see normalizeIndexSpec). */
+  constructor(spec: IndexSpec, dim: number, metric: Metric, kernels: Kernels) {
+    this.spec = spec
+    this.dim = dim
+    this.metric = metric
+    this.inner = metric === 'ip' ? 'ip' : 'l2'
+    this.kernels = kernels
+    this.transform = spec.transform ? new OpqTransform(dim, spec.transform.dOut ?? dim, spec.transform.m, kernels) : null
+    this.dCoded = this.transform ? this.transform.dOut : dim
+    this.coarse = new CoarseQuantizer(spec.ivf?.nlist ?? 1, this.dCoded, this.inner, kernels)
+    this.codec = buildQuantizer(spec.codec, this.dCoded, kernels)
+    this.byResidual = (spec.ivf?.byResidual ?? false) && this.coarse.nlist > 1
+    this.refineCodec = spec.refine?.kind === 'codec' ? buildQuantizer(spec.refine.codec, dim, kernels) : null
+  }
+
+  /** True when every part is trained. */
+  get isTrained(): boolean {
+    return (this.transform?.isTrained ?? true) && this.coarse.isTrained && this.codec.isTrained && (this.refineCodec?.isTrained ?? true)
+  }
+
+  /** Bytes per code. */
+  get codeSize(): number {
+    return this.codec.codeSize
+  }
+
+  /** Bytes per refine code (0 without a refine codec). */
+  get refineSize(): number {
+    return this.refineCodec?.codeSize ?? 0
+  }
+
+  /** Trains every part on n prepared vectors x (n*dim), in pipeline order. */
+  train(x: Float32Array, n: number, options: ModelTrainOptions = {}): void {
+    const { onProgress, ivfIterations, ivfMaxPointsPerCentroid, opqIterations, ...km } = options
+    let xt = x
+    if (this.transform) {
+      const opq: OpqTrainOptions = { iterations: opqIterations ?? 20, ...(km.seed !== undefined ? { seed: km.seed } : {}) }
+      if (onProgress) opq.onProgress = (it, total, mse) => onProgress('opq', it - 1, total, { phase: 'iterate', iteration: it, iterations: total, objective: mse })
+      this.transform.train(x, n, (this.spec.codec as { nbits?: number }).nbits ?? 8, opq)
+      xt = new Float32Array(n * this.dCoded)
+      this.transform.apply(x, n, xt)
+    }
+    let lists: Int32Array | undefined
+    if (this.coarse.nlist > 1) {
+      this.coarse.train(xt, n, {
+        ...(km.seed !== undefined ? { seed: km.seed } : {}),
+        iterations: ivfIterations ?? 10,
+        maxPointsPerCentroid: ivfMaxPointsPerCentroid ?? 256,
+        ...(km.onWarning ? { onWarning: km.onWarning } : {}),
+        ...(onProgress ? { onProgress: (p) => onProgress('ivf', 0, 1, p) } : {}),
+      })
+      if (this.byResidual) {
+        lists = new Int32Array(n)
+        this.coarse.assign(xt, n, lists, new Float32Array(n))
+      }
+    }
+    const codecInput = lists ? this.#residuals(xt, n, lists) : xt
+    this.codec.train(codecInput, n, { ...km, ...(onProgress ? { onProgress: (part, parts, p) => onProgress('codec', part, parts, p) } : {}) })
+    this.refineCodec?.train(x, n, { ...km })
+    this.#buildPrecomputed()
+  }
+
+  /** x - centroid(list) for n coded vectors (n*dCoded). */
+  #residuals(xt: Float32Array, n: number, lists: Int32Array): Float32Array {
+    const d = this.dCoded
+    const r = new Float32Array(n * d)
+    const c = this.coarse.centroids
+    for (let i = 0; i < n; i++) {
+      const co = lists[i]! * d
+      for (let t = 0; t < d; t++) r[i * d + t] = xt[i * d + t]! - c[co + t]!
+    }
+    return r
+  }
+
+  /** Encodes n prepared vectors x (n*dim): list, code and refine code of each. */
+  encode(x: Float32Array, n: number): Encoded {
+    let xt = x
+    if (this.transform) {
+      xt = new Float32Array(n * this.dCoded)
+      this.transform.apply(x, n, xt)
+    }
+    const lists = new Int32Array(n)
+    this.coarse.assign(xt, n, lists, new Float32Array(n))
+    const codes = new Uint8Array(n * this.codeSize)
+    if (n > 0) this.codec.encode(this.byResidual ? this.#residuals(xt, n, lists) : xt, n, codes)
+    let refine: Uint8Array | null = null
+    if (this.refineCodec) {
+      refine = new Uint8Array(n * this.refineSize)
+      if (n > 0) this.refineCodec.encode(x, n, refine)
+    }
+    return { lists, codes, refine }
+  }
+
+  /**
+   * Builds the IVF-PQ precomputed term for L2 with residuals, when it fits in
+   * PRECOMPUTED_TABLE_MAX_BYTES (FAISS's use_precomputed_table):
+   *   ||q - c - r||^2 = ||q - c||^2 + sum_j (||r_j||^2 + 2<c_j, r_j>) - 2 sum_j <q_j, r_j>
+   * The middle term depends on the list and the code only, so it is tabulated per list.
+   */
+  #buildPrecomputed(): void {
+    this.precomputed = null
+    if (!this.byResidual || this.inner !== 'l2' || !(this.codec instanceof ProductQuantizer)) return
+    const pq = this.codec
+    const { m, ksub, dsub } = pq
+    const nlist = this.coarse.nlist
+    if (nlist * m * ksub * 4 > PRECOMPUTED_TABLE_MAX_BYTES) return
+    const table = new Float32Array(nlist * m * ksub)
+    const rNorms = new Float32Array(m * ksub)
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < ksub; c++) {
+        const o = (j * ksub + c) * dsub
+        rNorms[j * ksub + c] = this.kernels.innerProduct(pq.centroids, o, pq.centroids, o, dsub)
+      }
+    }
+    const ip = new Float32Array(m * ksub)
+    for (let l = 0; l < nlist; l++) {
+      // <c_l sub-vector j, r_jc> for all j, c: the PQ inner-product table of the centroid.
+      pq.computeTable('ip', this.coarse.centroids, l * this.dCoded, ip)
+      // computeTable('ip') negates (smaller is closer); undo that here.
+      const base = l * m * ksub
+      for (let i = 0; i < m * ksub; i++) table[base + i] = rNorms[i]! - 2 * ip[i]!
+    }
+    this.precomputed = table
+  }
+
+  /** Every trained array, with prefixed names ("opq.R", "ivf.centroids", "codec.centroids", "refine.step", ...). */
+  exportArrays(): Record<string, TrainedArray> {
+    const out: Record<string, TrainedArray> = {}
+    const add = (prefix: string, s: QuantizerState | undefined): void => {
+      if (!s) return
+      for (const [name, a] of Object.entries(s.arrays)) out[`${prefix}.${name}`] = a
+    }
+    add('opq', this.transform?.exportState())
+    add('ivf', this.coarse.exportState())
+    add('codec', this.codec.exportState())
+    add('refine', this.refineCodec?.exportState())
+    return out
+  }
+
+  /** Restores every part from exportArrays() output (throws VqFormatError when something does not fit). */
+  loadArrays(arrays: Readonly<Record<string, TrainedArray>>): void {
+    const part = (prefix: string): QuantizerState => {
+      const a: Record<string, TrainedArray> = {}
+      for (const [name, v] of Object.entries(arrays)) if (name.startsWith(`${prefix}.`)) a[name.slice(prefix.length + 1)] = v
+      return { kind: prefix, params: {}, arrays: a }
+    }
+    this.transform?.loadState(part('opq'))
+    this.coarse.loadState(part('ivf'))
+    this.codec.loadState(part('codec'))
+    this.refineCodec?.loadState(part('refine'))
+    this.#buildPrecomputed()
+  }
+
+  /** Bytes of every trained array, plus the precomputed table. */
+  get trainedBytes(): number {
+    let b = this.precomputed?.byteLength ?? 0
+    for (const a of Object.values(this.exportArrays())) b += a.data.byteLength
+    return b
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The search procedure, one query at a time, over a model and a view of the lists. The
+ * same code runs on the main thread and in the worker threads.
+ *
+ * 1. Rotate the (prepared) query with OPQ when there is one.
+ * 2. Probe the nprobe nearest lists. With a filter, lists are taken nearest first until at
+ *    least nprobe are probed and enough allowed items were scanned (see FILTER_FACTOR), so
+ *    a selective filter still finds k results whenever k allowed items exist.
+ * 3. Scan each probed list's codes (ListScanner) and keep the best candidates in a bounded
+ *    heap labelled list*2^32 + offset; filtered-out items (a bit per seq) never enter it.
+ * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
+ *    the refine codec or, for RFlat, exactly on the stored full vectors (fetched by id in
+ *    one batch), and the best k are kept.
+ * Distances are returned in the public convention (see types.ts).
+ */
+import { heapInit, heapPush, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
+import { type ListsView, LIST_STRIDE } from '../ivf/inverted-lists.js'
+import type { CodeScanner } from '../quantizers/quantizer.js'
+import { ListScanner } from './list-scanner.js'
+import type { IndexModel } from './model.js'
+
+/** Codes scanned per block inside a list. */
+const SCAN_BLOCK = 16384
+/**
+ * A filtered search keeps probing lists (nearest first, beyond nprobe) until it has
+ * scanned at least FILTER_FACTOR * (candidates wanted) allowed items.
+ */
+export const FILTER_FACTOR = 4
+
+/** Allowed items, as one bit per seq (bit seq & 7 of byte seq >> 3), and how many there are. */
+export interface FilterBits {
+  readonly bits: Uint8Array
+  readonly count: number
+}
+
+/** Per-query search parameters, resolved. */
+export interface SearchParams {
+  readonly k: number
+  readonly nprobe: number
+  /** Candidates re-ranked = k * refineFactor (only with a refine stage). */
+  readonly refineFactor: number
+  readonly filter: FilterBits | null
+}
+
+/** Fetches the stored vectors of n ids into out (n*dim floats, as added); returns a flag per id (1 found, 0 missing). */
+export type FetchVectors = (ids: Float64Array, n: number, out: Float32Array) => Uint8Array
+
+/** Search statistics of the last query (for benches and tests). */
+export interface QueryStats {
+  listsProbed: number
+  codesScanned: number
+  allowedScanned: number
+}
+
+export class Searcher {
+  readonly #model: IndexModel
+  readonly #fetch: FetchVectors | null
+  readonly #scanner: ListScanner
+  readonly #refineScanner: CodeScanner | null
+  #qt: Float32Array
+  #probeList = new Float64Array(0)
+  #probeDist = new Float32Array(0)
+  #dist = new Float32Array(SCAN_BLOCK)
+  #heapDist = new Float32Array(0)
+  #heapLabel = new Float64Array(0)
+  /** Stats of the last query. */
+  readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
+
+  /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
+  constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
+    this.#model = model
+    this.#fetch = fetchVectors
+    this.#scanner = new ListScanner(model)
+    this.#refineScanner = model.refineCodec ? model.refineCodec.scanner(model.inner) : null
+    this.#qt = new Float32Array(model.dCoded)
+  }
+
+  /**
+   * Searches one prepared query q[qOff..qOff+dim) over the lists; writes k ids (-1 padded)
+   * and public distances (Infinity padded) to outIds / outDist.
+   */
+  search(lists: ListsView, q: Float32Array, qOff: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): void {
+    const model = this.#model
+    const { k } = p
+    const refine = model.spec.refine
+    const kc = refine ? k * Math.max(1, p.refineFactor) : k
+    if (this.#heapDist.length < kc) {
+      this.#heapDist = new Float32Array(kc)
+      this.#heapLabel = new Float64Array(kc)
+    }
+    const hd = this.#heapDist.subarray(0, kc)
+    const hl = this.#heapLabel.subarray(0, kc)
+
+    // 1. Query in the coded space.
+    let qt = q
+    let qtOff = qOff
+    if (model.transform) {
+      model.transform.apply(q.subarray(qOff, qOff + model.dim), 1, this.#qt)
+      qt = this.#qt
+      qtOff = 0
+    }
+
+    // 2. Probe.
+    const nlist = model.coarse.nlist
+    const filter = p.filter
+    const want = filter ? nlist : Math.min(p.nprobe, nlist)
+    if (this.#probeList.length < want) {
+      this.#probeList = new Float64Array(want)
+      this.#probeDist = new Float32Array(want)
+    }
+    const probed = model.coarse.probe(qt, qtOff, want, this.#probeList, this.#probeDist)
+
+    // 3. Scan.
+    this.#scanner.setQuery(qt, qtOff)
+    heapInit(kc, hd, hl)
+    const stats = this.stats
+    stats.listsProbed = 0
+    stats.codesScanned = 0
+    stats.allowedScanned = 0
+    const minAllowed = filter ? Math.min(filter.count, FILTER_FACTOR * kc) : 0
+    for (let pi = 0; pi < probed; pi++) {
+      if (filter && pi >= p.nprobe && stats.allowedScanned >= minAllowed) break
+      const l = this.#probeList[pi]!
+      const n = lists.size[l]!
+      stats.listsProbed++
+      if (n === 0) continue
+      const start = lists.start[l]!
+      this.#scanner.setList(l, this.#probeDist[pi]!)
+      for (let o = 0; o < n; o += SCAN_BLOCK) {
+        const b = Math.min(SCAN_BLOCK, n - o)
+        const s0 = start + o
+        this.#scanner.scan(lists.codes.subarray(s0 * lists.codeSize, (s0 + b) * lists.codeSize), b, this.#dist)
+        stats.codesScanned += b
+        if (filter) stats.allowedScanned += pushFiltered(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o, lists.seqs, s0, filter.bits)
+        else heapPushMany(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o)
+      }
+    }
+    heapSort(kc, hd, hl)
+
+    // 4. Re-rank, or map the candidates straight to the output.
+    if (refine && kc > 0) {
+      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, kc, hd, hl)
+      else this.#refineCodec(lists, q, qOff, kc, hd, hl)
+    }
+    const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
+    for (let j = 0; j < k; j++) {
+      const label = j < kc ? hl[j]! : -1
+      if (label < 0) {
+        outIds[j] = -1
+        outDist[j] = Infinity
+        continue
+      }
+      outIds[j] = lists.ids[slotOf(lists, label)]!
+      outDist[j] = cosineHalf ? hd[j]! / 2 : hd[j]!
+    }
+  }
+
+  /** Rescores the kc candidates with the refine codec (on the prepared query) and keeps them sorted. */
+  #refineCodec(lists: ListsView, q: Float32Array, qOff: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+    const rs = lists.refineSize
+    const codes = new Uint8Array(kc * rs)
+    let n = 0
+    for (let j = 0; j < kc && hl[j]! >= 0; j++, n++) {
+      const slot = slotOf(lists, hl[j]!)
+      codes.set(lists.refine!.subarray(slot * rs, (slot + 1) * rs), j * rs)
+    }
+    const scores = new Float32Array(n)
+    this.#refineScanner!.setQuery(q, qOff)
+    this.#refineScanner!.scan(codes, n, scores)
+    rerank(kc, n, scores, hd, hl)
+  }
+
+  /** Rescores the kc candidates exactly on their stored vectors (as added) and keeps them sorted. */
+  #refineFlat(lists: ListsView, q: Float32Array, qOff: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+    const model = this.#model
+    const d = model.dim
+    let n = 0
+    while (n < kc && hl[n]! >= 0) n++
+    const ids = new Float64Array(n)
+    for (let j = 0; j < n; j++) ids[j] = lists.ids[slotOf(lists, hl[j]!)]!
+    const vecs = new Float32Array(n * d)
+    const found = this.#fetch!(ids, n, vecs)
+    const scores = new Float32Array(n)
+    const K = model.kernels
+    for (let j = 0; j < n; j++) {
+      if (!found[j]) {
+        scores[j] = Infinity
+        continue
+      }
+      if (model.metric === 'l2') scores[j] = K.l2sqr(q, qOff, vecs, j * d, d)
+      else if (model.metric === 'ip') scores[j] = -K.innerProduct(q, qOff, vecs, j * d, d)
+      else scores[j] = 1 - K.cosineSimilarity(q, qOff, vecs, j * d, d)
+    }
+    rerank(kc, n, scores, hd, hl)
+  }
+}
+
+/** Arena slot of a candidate label (list * 2^32 + offset). */
+function slotOf(lists: ListsView, label: number): number {
+  const l = Math.floor(label / LIST_STRIDE)
+  return lists.start[l]! + (label - l * LIST_STRIDE)
+}
+
+/**
+ * Offers n candidates like heapPushMany, but only those whose seq has its bit set in
+ * `bits`; seqs of the candidates are seqs[s0 .. s0+n). Returns how many were allowed.
+ */
+function pushFiltered(
+  k: number, hd: Float32Array, hl: Float64Array, cand: Float32Array, n: number, labelOffset: number,
+  seqs: Uint32Array, s0: number, bits: Uint8Array,
+): number {
+  let allowed = 0
+  let top = hd[0]!
+  for (let i = 0; i < n; i++) {
+    const s = seqs[s0 + i]!
+    if ((bits[s >>> 3]! & (1 << (s & 7))) === 0) continue
+    allowed++
+    const d = cand[i]!
+    if (d > top) continue
+    if (heapPush(k, hd, hl, d, labelOffset + i)) top = hd[0]!
+  }
+  return allowed
+}
+
+/**
+ * Replaces the first n sorted candidates' distances by `scores` and re-sorts them by
+ * (score, label); the remaining kc - n slots stay empty.
+ */
+function rerank(kc: number, n: number, scores: Float32Array, hd: Float32Array, hl: Float64Array): void {
+  const labels = hl.slice(0, n)
+  heapInit(kc, hd, hl)
+  for (let j = 0; j < n; j++) heapPush(kc, hd, hl, scores[j]!, labels[j]!)
+  heapSort(kc, hd, hl)
+}
