@@ -511,7 +511,9 @@ export class VqIndex {
     const ids = new Float64Array(nq * k)
     const distances = new Float32Array(nq * k)
     const poolThreads = threads ?? this.#threads ?? SearchPool.defaultThreads()
-    if (poolThreads > 0 && nq >= 2 * poolThreads) {
+    // RFlat reads stored vectors; workers open the file read-only, which ':memory:' cannot offer.
+    const shareable = !(this.spec.refine?.kind === 'flat' && this.path === ':memory:')
+    if (poolThreads > 0 && nq >= 2 * poolThreads && shareable) {
       this.#enter()
       try {
         const pool = this.#ensurePool(poolThreads)

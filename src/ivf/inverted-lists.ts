@@ -79,7 +79,7 @@ export class InvertedLists {
     for (let i = 0; i < n; i++) sizes[lists[i]!]!++
     let total = 0
     for (let l = 0; l < nlist; l++) total += sizes[l]! === 0 ? 0 : Math.ceil(sizes[l]! * (1 + slack))
-    const out = new InvertedLists(nlist, codeSize, refineSize, Math.ceil(total * 1.1) + 16)
+    const out = new InvertedLists(nlist, codeSize, refineSize, Math.ceil(total * 1.05) + 16)
     let at = 0
     for (let l = 0; l < nlist; l++) {
       out.#start[l] = at
@@ -167,17 +167,18 @@ export class InvertedLists {
 
   /**
    * Re-lays out every list compactly into new arenas with room for the pending additions
-   * plus 25% slack per list, and 50% spare slots at the end for lists that move later.
+   * plus 10% slack per list, and 20% spare slots at the end for lists that move later
+   * (so memory stays within ~1.3x of the items even after bulk adds).
    */
   #relayout(pending: Int32Array): void {
     let need = 0
     const caps = new Int32Array(this.nlist)
     for (let l = 0; l < this.nlist; l++) {
       const want = this.#size[l]! + pending[l]!
-      caps[l] = want === 0 ? 0 : Math.max(8, Math.ceil(want * 1.25))
+      caps[l] = want === 0 ? 0 : Math.max(8, Math.ceil(want * 1.1))
       need += caps[l]!
     }
-    const slots = Math.max(Math.ceil(need * 1.5), 16)
+    const slots = Math.max(Math.ceil(need * 1.2), 16)
     const codes = sharedBytes(slots * this.codeSize)
     const refine = this.#refine ? sharedBytes(slots * this.refineSize) : null
     const ids = new Float64Array(new SharedArrayBuffer(slots * 8))

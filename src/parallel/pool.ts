@@ -50,11 +50,19 @@ function shared(a: Float32Array): Float32Array {
   return s
 }
 
+/** Pools not yet closed. */
+const LIVE = new Set<SearchPool>()
+
 export class SearchPool {
   /** Worker threads. */
   readonly threads: number
   readonly #piscina: Piscina<SearchTask, number>
   #model: { version: string; shared: SharedModel } | undefined
+
+  /** Pools currently running, oldest first (diagnostics, tests). */
+  static live(): SearchPool[] {
+    return [...LIVE]
+  }
 
   /** The default pool size: the available parallelism. */
   static defaultThreads(): number {
@@ -65,6 +73,7 @@ export class SearchPool {
   constructor(threads: number) {
     this.threads = threads
     this.#piscina = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 })
+    LIVE.add(this)
   }
 
   /** The piscina workers (for tests and diagnostics). */
@@ -114,6 +123,7 @@ export class SearchPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    LIVE.delete(this)
     await this.#piscina.destroy()
   }
 }

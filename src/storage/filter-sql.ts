@@ -85,7 +85,9 @@ function compile(filter: Filter, params: unknown[], depth: number): string {
       if (!Array.isArray(v) || v.length === 0) bad(`${key} takes a non-empty array of filters`)
       parts.push(`(${(v as Filter[]).map((f) => compile(f, params, depth + 1)).join(key === '$and' ? ' AND ' : ' OR ')})`)
     } else if (key === '$not') {
-      parts.push(`NOT (${compile(v as Filter, params, depth + 1)})`)
+      // A comparison with a missing field is NULL (unknown); count it as false before negating,
+      // so { $not: { genre: 'jazz' } } also matches items without a genre.
+      parts.push(`NOT COALESCE(${compile(v as Filter, params, depth + 1)}, 0)`)
     } else if (key.startsWith('$') && key !== '$id') {
       bad(`unknown operator "${key}" at the top of a filter (known: $and, $or, $not, $id)`)
     } else {
