@@ -98,7 +98,7 @@ export class VqIndex {
     this.#kernels = kernels
     this.#threads = threads
     this.#model = new IndexModel(this.spec, this.dim, this.metric, kernels)
-    this.#lists = new InvertedLists(this.#model.coarse.nlist, this.#model.codeSize, this.#model.refineSize)
+    this.#lists = new InvertedLists(this.#model.coarse.nlist, this.#model.scanCodeSize, this.#model.refineSize, this.#model.usesTerms)
     this.#searcher = this.#newSearcher()
   }
 
@@ -256,7 +256,7 @@ export class VqIndex {
       this.#store.writeArrays(storedArrays(model.exportArrays()))
       return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
     })
-    this.#setModel(model, new InvertedLists(model.coarse.nlist, model.codeSize, model.refineSize))
+    this.#setModel(model, new InvertedLists(model.coarse.nlist, model.scanCodeSize, model.refineSize, model.usesTerms))
   }
 
   /**
@@ -377,7 +377,7 @@ export class VqIndex {
       this.#store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
       return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
     })
-    this.#setModel(model, InvertedLists.build(model.coarse.nlist, model.codeSize, model.refineSize, enc.lists, ids, seqs, enc.codes, enc.refine))
+    this.#setModel(model, InvertedLists.build(model.coarse.nlist, model.scanCodeSize, model.refineSize, enc.lists, ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms))
   }
 
   /**
@@ -401,7 +401,9 @@ export class VqIndex {
       const rs = this.#model.refineSize
       const fresh = this.#store.loadCodes(this.#loadedSeq, cs + rs, m.count)
       const { codes, refine } = splitCodes(fresh.codes, fresh.ids.length, cs, rs)
-      this.#lists.append(fresh.lists, fresh.ids, fresh.seqs, codes, refine)
+      const nf = fresh.ids.length
+      const terms = this.#model.usesTerms ? this.#model.residualTerms(fresh.lists, codes, nf) : null
+      this.#lists.append(fresh.lists, fresh.ids, fresh.seqs, this.#model.padCodes(codes, nf), refine, terms)
       this.#manifest = m
       this.#loadedSeq = m.nextSeq - 1
       this.#filterCache.clear()
@@ -457,7 +459,7 @@ export class VqIndex {
     for (let l = 0; l < view.nlist; l++) if (slot >= view.start[l]! && slot < view.start[l]! + view.size[l]!) list = l
     const model = this.#model
     const y = new Float32Array(model.dCoded)
-    model.codec.decode(this.#lists.codeAt(slot), 1, y)
+    model.codec.decode(this.#lists.codeAt(slot).subarray(0, model.codeSize), 1, y)
     if (model.byResidual) for (let t = 0; t < model.dCoded; t++) y[t] = y[t]! + model.coarse.centroids[list * model.dCoded + t]!
     if (!model.transform) return y
     const out = new Float32Array(this.dim)
@@ -468,7 +470,7 @@ export class VqIndex {
   /** RAM held in memory by this index: codes, ids, seqs, trained arrays (vectors and metadata stay on disk). */
   memoryUsage(): MemoryUsage {
     const b = this.#lists.bytes
-    const codes = b.codes + b.refine
+    const codes = b.codes + b.refine + b.terms
     const ids = b.ids + b.seqs + b.lists
     const trained = this.#model.trainedBytes
     return { codes, ids, trained, total: codes + ids + trained }
@@ -543,7 +545,7 @@ export class VqIndex {
     const pool = this.#pool
     this.#pool = undefined
     this.#store.close()
-    this.#lists = new InvertedLists(this.#lists.nlist, this.#model.codeSize, this.#model.refineSize, 0)
+    this.#lists = new InvertedLists(this.#lists.nlist, this.#model.scanCodeSize, this.#model.refineSize, false, 0)
     await pool?.close()
   }
 
@@ -619,7 +621,9 @@ export class VqIndex {
     for (const l of all.lists) {
       if (!(l >= 0 && l < model.coarse.nlist)) throw new VqFormatError('CORRUPT_FILE', `${this.path}: an item is in list ${l}, outside 0..${model.coarse.nlist - 1}`)
     }
-    this.#setModel(model, InvertedLists.build(model.coarse.nlist, cs, rs, all.lists, all.ids, all.seqs, codes, refine))
+    const n = all.ids.length
+    const terms = model.usesTerms ? model.residualTerms(all.lists, codes, n) : null
+    this.#setModel(model, InvertedLists.build(model.coarse.nlist, model.scanCodeSize, rs, all.lists, all.ids, all.seqs, model.padCodes(codes, n), refine, terms))
     this.#loadedSeq = m.nextSeq - 1
   }
 
@@ -678,7 +682,7 @@ export class VqIndex {
     const n = batch.ids.length
     const seqs = new Uint32Array(n)
     for (let i = 0; i < n; i++) seqs[i] = first + i
-    this.#lists.append(batch.enc.lists, batch.ids, seqs, batch.enc.codes, batch.enc.refine)
+    this.#lists.append(batch.enc.lists, batch.ids, seqs, this.#model.padCodes(batch.enc.codes, n), batch.enc.refine, batch.enc.terms)
   }
 
   #trainModel(x: Float32Array, n: number, options: TrainOptions): IndexModel {

@@ -2,9 +2,10 @@
  * Inverted lists: the in-memory item table of an index, partitioned into nlist lists
  * (one list for an exhaustive index). Bytes and rows only; no math.
  *
- * Layout: four arenas on SharedArrayBuffers, indexed by slot: codes (codeSize bytes per
- * slot), refine codes (refineSize bytes per slot, optional), ids (float64) and seqs
- * (uint32, the insertion sequence number from the file). List l owns the slots
+ * Layout: arenas on SharedArrayBuffers, indexed by slot: codes (codeSize bytes per slot),
+ * refine codes (refineSize bytes per slot, optional), residual terms (one float32 per
+ * slot, optional: see IndexModel), ids (float64) and seqs (uint32, the insertion sequence
+ * number from the file). List l owns the slots
  * [start[l], start[l] + size[l]) inside a reserved range of cap[l] slots, so each list
  * is contiguous and can be scanned in one pass. A list that outgrows its range moves to
  * the end of the arena with 1.5x room; when the arena is full it is re-laid out compactly
@@ -28,6 +29,8 @@ export interface ListsView {
   readonly size: Int32Array
   readonly codes: Uint8Array
   readonly refine: Uint8Array | null
+  /** Per-item additive distance term (IVF residual L2), or null. */
+  readonly terms: Float32Array | null
   readonly ids: Float64Array
   readonly seqs: Uint32Array
 }
@@ -39,11 +42,14 @@ export class InvertedLists {
   readonly nlist: number
   readonly codeSize: number
   readonly refineSize: number
+  /** True when the lists keep a float32 term per item. */
+  readonly hasTerms: boolean
   readonly #start: Int32Array
   readonly #size: Int32Array
   readonly #cap: Int32Array
   #codes: Uint8Array
   #refine: Uint8Array | null
+  #terms: Float32Array | null
   #ids: Float64Array
   #seqs: Uint32Array
   /** Slots handed out so far (reserved ranges end here). */
@@ -51,17 +57,19 @@ export class InvertedLists {
   #count = 0
   #version = 0
 
-  /** nlist lists of codeSize-byte codes (plus refineSize-byte refine codes), room for `capacity` items. */
-  constructor(nlist: number, codeSize: number, refineSize: number, capacity = 1024) {
+  /** nlist lists of codeSize-byte codes (plus refineSize-byte refine codes, plus a term per item), room for `capacity` items. */
+  constructor(nlist: number, codeSize: number, refineSize: number, hasTerms: boolean, capacity = 1024) {
     this.nlist = nlist
     this.codeSize = codeSize
     this.refineSize = refineSize
+    this.hasTerms = hasTerms
     this.#start = new Int32Array(nlist)
     this.#size = new Int32Array(nlist)
     this.#cap = new Int32Array(nlist)
     const slots = Math.max(capacity, 16)
     this.#codes = sharedBytes(slots * codeSize)
     this.#refine = refineSize > 0 ? sharedBytes(slots * refineSize) : null
+    this.#terms = hasTerms ? new Float32Array(new SharedArrayBuffer(slots * 4)) : null
     this.#ids = new Float64Array(new SharedArrayBuffer(slots * 8))
     this.#seqs = new Uint32Array(new SharedArrayBuffer(slots * 4))
   }
@@ -72,14 +80,15 @@ export class InvertedLists {
    */
   static build(
     nlist: number, codeSize: number, refineSize: number,
-    lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array, refine: Uint8Array | null, slack = 0.1,
+    lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array, refine: Uint8Array | null,
+    terms: Float32Array | null, slack = 0.1,
   ): InvertedLists {
     const n = ids.length
     const sizes = new Int32Array(nlist)
     for (let i = 0; i < n; i++) sizes[lists[i]!]!++
     let total = 0
     for (let l = 0; l < nlist; l++) total += sizes[l]! === 0 ? 0 : Math.ceil(sizes[l]! * (1 + slack))
-    const out = new InvertedLists(nlist, codeSize, refineSize, Math.ceil(total * 1.05) + 16)
+    const out = new InvertedLists(nlist, codeSize, refineSize, terms !== null, Math.ceil(total * 1.05) + 16)
     let at = 0
     for (let l = 0; l < nlist; l++) {
       out.#start[l] = at
@@ -87,7 +96,7 @@ export class InvertedLists {
       at += out.#cap[l]!
     }
     out.#used = at
-    out.append(lists, ids, seqs, codes, refine)
+    out.append(lists, ids, seqs, codes, refine, terms)
     return out
   }
 
@@ -113,10 +122,13 @@ export class InvertedLists {
 
   /**
    * Appends n items: lists (n list numbers), ids (n), seqs (n), codes (n*codeSize bytes),
-   * refine codes (n*refineSize bytes, when the lists have them). Within each list the
-   * items keep the batch order.
+   * refine codes (n*refineSize bytes) and terms (n floats) when the lists have them.
+   * Within each list the items keep the batch order.
    */
-  append(lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array, refine: Uint8Array | null): void {
+  append(
+    lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array,
+    refine: Uint8Array | null, terms: Float32Array | null,
+  ): void {
     const n = ids.length
     if (n === 0) return
     const add = new Int32Array(this.nlist)
@@ -132,6 +144,7 @@ export class InvertedLists {
       const slot = this.#start[l]! + this.#size[l]!
       this.#codes.set(codes.subarray(i * cs, (i + 1) * cs), slot * cs)
       if (this.#refine && refine) this.#refine.set(refine.subarray(i * rs, (i + 1) * rs), slot * rs)
+      if (this.#terms && terms) this.#terms[slot] = terms[i]!
       this.#ids[slot] = ids[i]!
       this.#seqs[slot] = seqs[i]!
       this.#size[l]!++
@@ -161,6 +174,7 @@ export class InvertedLists {
     const rs = this.refineSize
     this.#codes.copyWithin(to * cs, from * cs, (from + count) * cs)
     if (this.#refine) this.#refine.copyWithin(to * rs, from * rs, (from + count) * rs)
+    if (this.#terms) this.#terms.copyWithin(to, from, from + count)
     this.#ids.copyWithin(to, from, from + count)
     this.#seqs.copyWithin(to, from, from + count)
   }
@@ -181,6 +195,7 @@ export class InvertedLists {
     const slots = Math.max(Math.ceil(need * 1.2), 16)
     const codes = sharedBytes(slots * this.codeSize)
     const refine = this.#refine ? sharedBytes(slots * this.refineSize) : null
+    const terms = this.#terms ? new Float32Array(new SharedArrayBuffer(slots * 4)) : null
     const ids = new Float64Array(new SharedArrayBuffer(slots * 8))
     const seqs = new Uint32Array(new SharedArrayBuffer(slots * 4))
     let at = 0
@@ -191,6 +206,7 @@ export class InvertedLists {
       const n = this.#size[l]!
       codes.set(this.#codes.subarray(s * cs, (s + n) * cs), at * cs)
       if (refine && this.#refine) refine.set(this.#refine.subarray(s * rs, (s + n) * rs), at * rs)
+      if (terms && this.#terms) terms.set(this.#terms.subarray(s, s + n), at)
       ids.set(this.#ids.subarray(s, s + n), at)
       seqs.set(this.#seqs.subarray(s, s + n), at)
       this.#start[l] = at
@@ -199,6 +215,7 @@ export class InvertedLists {
     }
     this.#codes = codes
     this.#refine = refine
+    this.#terms = terms
     this.#ids = ids
     this.#seqs = seqs
     this.#used = at
@@ -268,16 +285,18 @@ export class InvertedLists {
       size: this.#size.slice(),
       codes: this.#codes,
       refine: this.#refine,
+      terms: this.#terms,
       ids: this.#ids,
       seqs: this.#seqs,
     }
   }
 
   /** Bytes held by the arenas (capacity) and the per-list arrays. */
-  get bytes(): { codes: number; refine: number; ids: number; seqs: number; lists: number } {
+  get bytes(): { codes: number; refine: number; terms: number; ids: number; seqs: number; lists: number } {
     return {
       codes: this.#codes.byteLength,
       refine: this.#refine?.byteLength ?? 0,
+      terms: this.#terms?.byteLength ?? 0,
       ids: this.#ids.byteLength,
       seqs: this.#seqs.byteLength,
       lists: this.#start.byteLength * 3,

@@ -18,6 +18,7 @@ function fetcher(task: SearchTask): FetchVectors {
     if (!db || db.path !== task.path) {
       db?.conn.close()
       const conn = new Database(task.path, { readonly: true, fileMustExist: true })
+      conn.pragma('mmap_size = 8589934592')
       db = { path: task.path, conn, stmt: conn.prepare('SELECT id, vector FROM vq_vectors WHERE id IN (SELECT value FROM json_each(?))').raw() }
     }
     const rows = new Map(db.stmt.all(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, Buffer][])

@@ -14,6 +14,10 @@ export class FlatCodec implements Quantizer {
   readonly dim: number
   /** 4*dim bytes. */
   readonly codeSize: number
+  /** Codes are scanned as stored. */
+  get scanCodeSize(): number {
+    return this.codeSize
+  }
   /** Always true: nothing to learn. */
   readonly isTrained = true
   readonly #kernels: Kernels

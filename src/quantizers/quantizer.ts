@@ -22,7 +22,7 @@ export interface QuantizerTrainOptions extends Omit<KMeansOptions, 'onProgress' 
 export interface CodeScanner {
   /** Prepares for query q[qOff..qOff+d) (e.g. builds the PQ lookup table). */
   setQuery(q: Float32Array, qOff: number): void
-  /** out[i] = distance from the current query to code i; codes: n*codeSize bytes; out: >= n. */
+  /** out[i] = distance from the current query to code i; codes: n*scanCodeSize bytes; out: >= n. */
   scan(codes: Uint8Array, n: number, out: Float32Array): void
 }
 
@@ -58,6 +58,12 @@ export interface Quantizer {
   readonly dim: number
   /** Bytes per code. */
   readonly codeSize: number
+  /**
+   * Bytes per code as scanners read them (>= codeSize): a codec may want codes padded in
+   * memory (8-bit PQ pads to a multiple of 4 bytes so the scan reads 32-bit words). The
+   * pad bytes are zero and follow the code; stored codes are never padded.
+   */
+  readonly scanCodeSize: number
   /** False until train() succeeds (always true for codecs that need no training). */
   readonly isTrained: boolean
   /** Learns the codec from n vectors x (n*dim). Replaces any previous training. */

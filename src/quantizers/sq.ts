@@ -33,6 +33,10 @@ export class ScalarQuantizer implements Quantizer {
   readonly clip: number
   /** Bytes per code: d (8 bits) or ceil(d/2) (4 bits). */
   readonly codeSize: number
+  /** Codes are scanned as stored. */
+  get scanCodeSize(): number {
+    return this.codeSize
+  }
   /** Per-dimension decode offset (centre of bin 0), length d. Empty until trained. */
   offset: Float32Array
   /** Per-dimension bin width, length d. Empty until trained. */
@@ -186,6 +190,10 @@ export class Fp16Codec implements Quantizer {
   readonly dim: number
   /** 2*dim bytes. */
   readonly codeSize: number
+  /** Codes are scanned as stored. */
+  get scanCodeSize(): number {
+    return this.codeSize
+  }
   /** Always true: nothing to learn. */
   readonly isTrained = true
   readonly #kernels: Kernels

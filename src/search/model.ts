@@ -10,13 +10,9 @@ import type { Kernels } from '../../native-free-kernels/index.js'
 import type { KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
 import { CoarseQuantizer } from '../ivf/coarse.js'
-import { ProductQuantizer } from '../quantizers/pq.js'
 import type { InnerMetric, Quantizer, QuantizerState, TrainedArray } from '../quantizers/quantizer.js'
 import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
-
-/** Precomputed IVF-PQ tables are built when they take at most this many bytes. */
-export const PRECOMPUTED_TABLE_MAX_BYTES = 256 * 2 ** 20
 
 /** Training options the model understands (k-means ones apply to the codec, coarse ones to IVF). */
 export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onProgress'> {
@@ -37,6 +33,8 @@ export interface Encoded {
   readonly codes: Uint8Array
   /** n*refineSize bytes, or null without a refine codec. */
   readonly refine: Uint8Array | null
+  /** Per-item distance terms (n floats) when usesTerms, else null. */
+  readonly terms: Float32Array | null
 }
 
 export class IndexModel {
@@ -55,11 +53,6 @@ export class IndexModel {
   readonly refineCodec: Quantizer | null
   /** Codes are of x - centroid(list). */
   readonly byResidual: boolean
-  /**
-   * IVF-PQ L2 precomputed term, layout (nlist, m, ksub): ||r||^2 + 2<c_l, r> for every list
-   * centroid c_l and sub-centroid r (sub-vector j of c_l against centroid c of sub-space j).
-   */
-  precomputed: Float32Array | null = null
   readonly kernels: Kernels
 
   /** An untrained model for a normalised spec (see normalizeIndexSpec). */
@@ -85,6 +78,21 @@ export class IndexModel {
   /** Bytes per code. */
   get codeSize(): number {
     return this.codec.codeSize
+  }
+
+  /** Bytes per code in memory, as the scanner reads it (see Quantizer.scanCodeSize). */
+  get scanCodeSize(): number {
+    return this.codec.scanCodeSize
+  }
+
+  /** n stored codes (n*codeSize bytes) in the scan layout (n*scanCodeSize bytes, zero-padded); the same array when no padding is needed. */
+  padCodes(codes: Uint8Array, n: number): Uint8Array {
+    const cs = this.codeSize
+    const ss = this.scanCodeSize
+    if (ss === cs) return codes
+    const out = new Uint8Array(n * ss)
+    for (let i = 0; i < n; i++) out.set(codes.subarray(i * cs, (i + 1) * cs), i * ss)
+    return out
   }
 
   /** Bytes per refine code (0 without a refine codec). */
@@ -120,7 +128,6 @@ export class IndexModel {
     const codecInput = lists ? this.#residuals(xt, n, lists) : xt
     this.codec.train(codecInput, n, { ...km, ...(onProgress ? { onProgress: (part, parts, p) => onProgress('codec', part, parts, p) } : {}) })
     this.refineCodec?.train(x, n, { ...km })
-    this.#buildPrecomputed()
   }
 
   /** x - centroid(list) for n coded vectors (n*dCoded). */
@@ -151,39 +158,39 @@ export class IndexModel {
       refine = new Uint8Array(n * this.refineSize)
       if (n > 0) this.refineCodec.encode(x, n, refine)
     }
-    return { lists, codes, refine }
+    return { lists, codes, refine, terms: this.usesTerms ? this.residualTerms(lists, codes, n) : null }
+  }
+
+  /** True when search adds a per-item term: IVF with residual codes under L2 (see residualTerms). */
+  get usesTerms(): boolean {
+    return this.byResidual && this.inner === 'l2'
   }
 
   /**
-   * Builds the IVF-PQ precomputed term for L2 with residuals, when it fits in
-   * PRECOMPUTED_TABLE_MAX_BYTES (FAISS's use_precomputed_table):
-   *   ||q - c - r||^2 = ||q - c||^2 + sum_j (||r_j||^2 + 2<c_j, r_j>) - 2 sum_j <q_j, r_j>
-   * The middle term depends on the list and the code only, so it is tabulated per list.
+   * The query-independent part of the L2 distance to each of n residual-coded items:
+   *   ||q - c - r||^2 = ||q - c||^2 + (||r||^2 + 2<c, r>) - 2<q, r>
+   * with c the item's list centroid and r its decoded residual. The middle term depends on
+   * the item only, so it is computed once (here, when items are encoded or loaded) and kept
+   * as one float per item; a query then needs one inner-product table for -2<q, r> and the
+   * probe distance ||q - c||^2, and no per-list table (FAISS tabulates this term per list
+   * and sub-code instead: nlist*m*ksub floats). lists: n; codes: n*codeSize bytes.
    */
-  #buildPrecomputed(): void {
-    this.precomputed = null
-    if (!this.byResidual || this.inner !== 'l2' || !(this.codec instanceof ProductQuantizer)) return
-    const pq = this.codec
-    const { m, ksub, dsub } = pq
-    const nlist = this.coarse.nlist
-    if (nlist * m * ksub * 4 > PRECOMPUTED_TABLE_MAX_BYTES) return
-    const table = new Float32Array(nlist * m * ksub)
-    const rNorms = new Float32Array(m * ksub)
-    for (let j = 0; j < m; j++) {
-      for (let c = 0; c < ksub; c++) {
-        const o = (j * ksub + c) * dsub
-        rNorms[j * ksub + c] = this.kernels.innerProduct(pq.centroids, o, pq.centroids, o, dsub)
+  residualTerms(lists: Int32Array, codes: Uint8Array, n: number): Float32Array {
+    const d = this.dCoded
+    const cs = this.codeSize
+    const out = new Float32Array(n)
+    const block = 4096
+    const r = new Float32Array(block * d)
+    const K = this.kernels
+    const c = this.coarse.centroids
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const b = Math.min(block, n - i0)
+      this.codec.decode(codes.subarray(i0 * cs, (i0 + b) * cs), b, r)
+      for (let i = 0; i < b; i++) {
+        out[i0 + i] = K.innerProduct(r, i * d, r, i * d, d) + 2 * K.innerProduct(c, lists[i0 + i]! * d, r, i * d, d)
       }
     }
-    const ip = new Float32Array(m * ksub)
-    for (let l = 0; l < nlist; l++) {
-      // <c_l sub-vector j, r_jc> for all j, c: the PQ inner-product table of the centroid.
-      pq.computeTable('ip', this.coarse.centroids, l * this.dCoded, ip)
-      // computeTable('ip') negates (smaller is closer); undo that here.
-      const base = l * m * ksub
-      for (let i = 0; i < m * ksub; i++) table[base + i] = rNorms[i]! - 2 * ip[i]!
-    }
-    this.precomputed = table
+    return out
   }
 
   /** Every trained array, with prefixed names ("opq.R", "ivf.centroids", "codec.centroids", "refine.step", ...). */
@@ -211,12 +218,11 @@ export class IndexModel {
     this.coarse.loadState(part('ivf'))
     this.codec.loadState(part('codec'))
     this.refineCodec?.loadState(part('refine'))
-    this.#buildPrecomputed()
   }
 
-  /** Bytes of every trained array, plus the precomputed table. */
+  /** Bytes of every trained array. */
   get trainedBytes(): number {
-    let b = this.precomputed?.byteLength ?? 0
+    let b = 0
     for (const a of Object.values(this.exportArrays())) b += a.data.byteLength
     return b
   }

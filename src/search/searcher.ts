@@ -125,11 +125,12 @@ export class Searcher {
       stats.listsProbed++
       if (n === 0) continue
       const start = lists.start[l]!
-      this.#scanner.setList(l, this.#probeDist[pi]!)
+      this.#scanner.setList(this.#probeDist[pi]!)
       for (let o = 0; o < n; o += SCAN_BLOCK) {
         const b = Math.min(SCAN_BLOCK, n - o)
         const s0 = start + o
-        this.#scanner.scan(lists.codes.subarray(s0 * lists.codeSize, (s0 + b) * lists.codeSize), b, this.#dist)
+        this.#scanner.scan(lists.codes.subarray(s0 * lists.codeSize, (s0 + b) * lists.codeSize), b, this.#dist,
+          lists.terms ? lists.terms.subarray(s0, s0 + b) : null)
         stats.codesScanned += b
         if (filter) stats.allowedScanned += pushFiltered(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o, lists.seqs, s0, filter.bits)
         else heapPushMany(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o)
@@ -158,11 +159,12 @@ export class Searcher {
   /** Rescores the kc candidates with the refine codec (on the prepared query) and keeps them sorted. */
   #refineCodec(lists: ListsView, q: Float32Array, qOff: number, kc: number, hd: Float32Array, hl: Float64Array): void {
     const rs = lists.refineSize
-    const codes = new Uint8Array(kc * rs)
+    const stride = this.#model.refineCodec!.scanCodeSize
+    const codes = new Uint8Array(kc * stride)
     let n = 0
     for (let j = 0; j < kc && hl[j]! >= 0; j++, n++) {
       const slot = slotOf(lists, hl[j]!)
-      codes.set(lists.refine!.subarray(slot * rs, (slot + 1) * rs), j * rs)
+      codes.set(lists.refine!.subarray(slot * rs, (slot + 1) * rs), j * stride)
     }
     const scores = new Float32Array(n)
     this.#refineScanner!.setQuery(q, qOff)

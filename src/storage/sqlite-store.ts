@@ -568,8 +568,16 @@ function initSchema(db: Database.Database, manifest: object): void {
   })()
 }
 
+/**
+ * Memory-mapped I/O window (PRAGMA mmap_size): reads of stored vectors for re-ranking go
+ * through the OS page cache without a read() call and a copy per page (about 2x faster
+ * for random reads). It reserves address space, not memory.
+ */
+const MMAP_BYTES = 2 ** 33
+
 function configure(db: Database.Database, options: StoreOptions, readonly: boolean): Database.Database {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+  db.pragma(`mmap_size = ${MMAP_BYTES}`)
   if (!readonly) {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${(options.durability ?? 'full') === 'full' ? 'FULL' : 'NORMAL'}`)
