@@ -22,9 +22,9 @@ import { VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageErro
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from './factory/parse.js'
 import { InvertedLists } from './ivf/inverted-lists.js'
 import { checkManifest, type Manifest, newManifest, type TrainingRecord } from './manifest.js'
-import { SearchPool } from './parallel/pool.js'
+import { WorkerPool } from './parallel/pool.js'
 import type { Quantizer, TrainedArray } from './quantizers/quantizer.js'
-import { IndexModel } from './search/model.js'
+import { IndexModel, type Parallel } from './search/model.js'
 import { type FetchVectors, type FilterBits, type SearchParams, Searcher } from './search/searcher.js'
 import { compileFilter } from './storage/filter-sql.js'
 import { readSnapshot, writeSnapshot } from './storage/snapshot.js'
@@ -74,7 +74,7 @@ export class VqIndex {
   #model: IndexModel
   #lists: InvertedLists
   #searcher: Searcher
-  #pool: SearchPool | undefined
+  #pool: WorkerPool | undefined
   /** Highest seq reflected in memory. */
   #loadedSeq = 0
   #closed = false
@@ -82,6 +82,8 @@ export class VqIndex {
   /** Batch searches in flight; writes wait for them. */
   #inFlight = 0
   #idle: Promise<void> = Promise.resolve()
+  /** Tail of the queue of writes. */
+  #writes: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
 
   /** Use VqIndex.create, VqIndex.open or VqIndex.import. */
@@ -250,13 +252,16 @@ export class VqIndex {
       throw new VqStateError('NOT_EMPTY',
         `train() on an index holding ${this.#lists.count} vectors would invalidate their codes; use retrain(), or train before adding`)
     }
-    await this.#idle
-    const model = this.#trainModel(this.#prepare(v, n, 'training vectors'), n, options)
-    this.#commit('saving the trained model', (m) => {
-      this.#store.writeArrays(storedArrays(model.exportArrays()))
-      return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+    const prepared = this.#prepare(v, n, 'training vectors')
+    await this.#exclusive(async () => {
+      if (this.#lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
+      const model = await this.#trainModel(prepared, n, options)
+      this.#commit('saving the trained model', (m) => {
+        this.#store.writeArrays(storedArrays(model.exportArrays()))
+        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+      })
+      this.#setModel(model, new InvertedLists(model.coarse.nlist, model.scanCodeSize, model.refineSize, model.usesTerms))
     })
-    this.#setModel(model, new InvertedLists(model.coarse.nlist, model.scanCodeSize, model.refineSize, model.usesTerms))
   }
 
   /**
@@ -266,16 +271,18 @@ export class VqIndex {
    * nothing is retrained. All or nothing, in one transaction.
    */
   async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    const batch = this.#checkedBatch(ids, x, metadata)
-    await this.#idle
-    if (batch.ids.length === 0) return
-    let first = 0
-    this.#commit('adding vectors', (m) => {
-      first = m.nextSeq
-      this.#store.insertItems(batch.rows, first)
-      return { ...m, nextSeq: first + batch.ids.length, count: m.count + batch.ids.length }
+    const input = this.#checkedInput(ids, x, metadata)
+    await this.#exclusive(async () => {
+      const batch = await this.#encodeBatch(input)
+      if (batch.ids.length === 0) return
+      let first = 0
+      this.#commit('adding vectors', (m) => {
+        first = m.nextSeq
+        this.#store.insertItems(batch.rows, first)
+        return { ...m, nextSeq: first + batch.ids.length, count: m.count + batch.ids.length }
+      })
+      this.#appendBatch(batch, first)
     })
-    this.#appendBatch(batch, first)
   }
 
   /**
@@ -283,19 +290,21 @@ export class VqIndex {
    * to the end of the insertion order), the others are added. All or nothing.
    */
   async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    const batch = this.#checkedBatch(ids, x, metadata)
-    await this.#idle
-    if (batch.ids.length === 0) return
-    let gone: number[] = []
-    let first = 0
-    this.#commit('upserting vectors', (m) => {
-      gone = this.#store.deleteItems(batch.ids, m.nextSeq)
-      first = m.nextSeq + gone.length
-      this.#store.insertItems(batch.rows, first)
-      return { ...m, nextSeq: first + batch.ids.length, count: m.count - gone.length + batch.ids.length }
+    const input = this.#checkedInput(ids, x, metadata)
+    await this.#exclusive(async () => {
+      const batch = await this.#encodeBatch(input)
+      if (batch.ids.length === 0) return
+      let gone: number[] = []
+      let first = 0
+      this.#commit('upserting vectors', (m) => {
+        gone = this.#store.deleteItems(batch.ids, m.nextSeq)
+        first = m.nextSeq + gone.length
+        this.#store.insertItems(batch.rows, first)
+        return { ...m, nextSeq: first + batch.ids.length, count: m.count - gone.length + batch.ids.length }
+      })
+      this.#lists.remove(new Set(gone))
+      this.#appendBatch(batch, first)
     })
-    this.#lists.remove(new Set(gone))
-    this.#appendBatch(batch, first)
   }
 
   /**
@@ -306,8 +315,11 @@ export class VqIndex {
     this.#writable()
     checkKnownKeys(options, ['strict'], 'delete')
     const idv = checkIds(ids, ids?.length ?? -1)
-    await this.#idle
     if (idv.length === 0) return 0
+    return this.#exclusive(async () => this.#deleteNow(idv, options))
+  }
+
+  #deleteNow(idv: Float64Array, options: DeleteOptions): number {
     let gone: number[] = []
     this.#commit('deleting vectors', (m) => {
       if (options.strict) {
@@ -354,7 +366,10 @@ export class VqIndex {
     if (this.storeVectors === 'none') {
       throw new VqStateError('NO_VECTORS', 'retrain() needs the full vectors, but this index was created with storeVectors: "none"')
     }
-    await this.#idle
+    return this.#exclusive(() => this.#retrainNow(options))
+  }
+
+  async #retrainNow(options: TrainOptions): Promise<void> {
     const n = this.#lists.count
     if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
     const x = new Float32Array(n * this.dim)
@@ -369,8 +384,8 @@ export class VqIndex {
     })
     if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
     const prepared = this.#prepare(x, n, 'stored vectors')
-    const model = this.#trainModel(prepared, n, options)
-    const enc = model.encode(prepared, n)
+    const model = await this.#trainModel(prepared, n, options)
+    const enc = await model.encodeWith(prepared, n, this.#parallel())
     const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
     this.#commit('retraining', (m) => {
       this.#store.writeArrays(storedArrays(model.exportArrays()))
@@ -512,20 +527,15 @@ export class VqIndex {
     const prepared = this.#prepare(x, nq, 'queries')
     const ids = new Float64Array(nq * k)
     const distances = new Float32Array(nq * k)
-    const poolThreads = threads ?? this.#threads ?? SearchPool.defaultThreads()
+    const poolThreads = threads ?? this.#threads ?? WorkerPool.defaultThreads()
     // RFlat reads stored vectors; workers open the file read-only, which ':memory:' cannot offer.
     const shareable = !(this.spec.refine?.kind === 'flat' && this.path === ':memory:')
     if (poolThreads > 0 && nq >= 2 * poolThreads && shareable) {
       this.#enter()
       try {
         const pool = this.#ensurePool(poolThreads)
-        await pool.search({
-          version: `${this.#manifest.codesGeneration}:${this.#lists.version}`,
-          model: this.#model,
-          lists: this.#lists.view(),
-          path: this.path,
-          storeVectors: this.storeVectors,
-        }, prepared, nq, params, ids, distances, poolThreads)
+        await pool.search({ model: this.#model, lists: this.#lists.view(), path: this.path, storeVectors: this.storeVectors },
+          prepared, nq, params, ids, distances)
       } finally {
         this.#leave()
       }
@@ -593,12 +603,45 @@ export class VqIndex {
     return found
   }
 
-  #ensurePool(threads: number): SearchPool {
+  #ensurePool(threads: number): WorkerPool {
     if (!this.#pool || this.#pool.threads !== threads) {
       void this.#pool?.close()
-      this.#pool = new SearchPool(threads)
+      this.#pool = new WorkerPool(threads)
     }
     return this.#pool
+  }
+
+  /**
+   * Training and encoding work for the pool when the index has more than one thread; the
+   * pool itself starts only when some work is large enough to use it.
+   */
+  #parallel(): Parallel | undefined {
+    const threads = this.#threads ?? WorkerPool.defaultThreads()
+    if (threads <= 1) return undefined
+    const pool = (): WorkerPool => this.#ensurePool(threads)
+    return {
+      threads,
+      assign: (r) => pool().assign(r),
+      trainPq: (pq, x, n, o) => pool().trainPq(pq, x, n, o),
+      encode: (model, x, n) => pool().encode(model, x, n),
+    }
+  }
+
+  /**
+   * Runs a write exclusively: after the writes queued before it and after the batch
+   * searches in flight, so no write sees or leaves a half-updated index.
+   */
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const prior = this.#writes
+    let done!: () => void
+    this.#writes = new Promise((r) => { done = r })
+    try {
+      await prior
+      await this.#idle
+      return await fn()
+    } finally {
+      done()
+    }
   }
 
   #enter(): void {
@@ -655,15 +698,20 @@ export class VqIndex {
     this.#filterCache.clear()
   }
 
-  /** Validates and encodes a batch for add/upsert. */
-  #checkedBatch(ids: ArrayLike<number>, x: Float32Array, metadata: readonly Metadata[] | undefined): EncodedBatch {
+  /** Validates an add/upsert batch (before anything waits or changes). */
+  #checkedInput(ids: ArrayLike<number>, x: Float32Array, metadata: readonly Metadata[] | undefined): CheckedInput {
     this.#writable()
     const { x: v, n } = checkVectors(x, this.dim, 'vectors')
     const idv = checkIds(ids, n)
     const meta = checkMetadata(metadata, n)
     if (!this.#model.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.description} index must be trained before adding vectors`)
-    const prepared = this.#prepare(v, n, 'vectors')
-    const enc = this.#model.encode(prepared, n)
+    return { v, n, ids: idv, meta, prepared: this.#prepare(v, n, 'vectors') }
+  }
+
+  /** Encodes a validated batch (on the pool when it is large) into rows for the store. */
+  async #encodeBatch(input: CheckedInput): Promise<EncodedBatch> {
+    const { v, n, ids: idv, meta, prepared } = input
+    const enc = await this.#model.encodeWith(prepared, n, this.#parallel())
     const cs = this.#model.codeSize
     const rs = this.#model.refineSize
     const vb = vectorBytes(this.storeVectors, this.dim)
@@ -685,13 +733,13 @@ export class VqIndex {
     this.#lists.append(batch.enc.lists, batch.ids, seqs, this.#model.padCodes(batch.enc.codes, n), batch.enc.refine, batch.enc.terms)
   }
 
-  #trainModel(x: Float32Array, n: number, options: TrainOptions): IndexModel {
+  async #trainModel(x: Float32Array, n: number, options: TrainOptions): Promise<IndexModel> {
     const model = new IndexModel(this.spec, this.dim, this.metric, this.#kernels)
     const { onProgress, ...rest } = options
-    model.train(x, n, {
+    await model.train(x, n, {
       ...rest,
       ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
-    })
+    }, this.#parallel())
     return model
   }
 
@@ -721,6 +769,16 @@ export class VqIndex {
     this.#open()
     if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
   }
+}
+
+/** A validated add/upsert batch. */
+interface CheckedInput {
+  readonly v: Float32Array
+  readonly n: number
+  readonly ids: Float64Array
+  readonly meta: (string | null)[] | undefined
+  /** The vectors after the metric's input transform. */
+  readonly prepared: Float32Array
 }
 
 /** A validated, encoded add/upsert batch. */

@@ -104,10 +104,27 @@ export function assignNearest(
 }
 
 /**
- * Clusters n points of dimension d (x: row-major, length >= n*d) into k clusters.
- * Throws VqInputError when n is 0 (EMPTY_TRAINING_SET) or n < k (TOO_FEW_TRAINING_POINTS).
+ * One assignment step requested by the Lloyd loop: assign each of the n points (data, n*d)
+ * to its nearest of the k centroids (k*d, squared norms in norms), writing assign[i] and
+ * dist[i]. Whoever drives the loop performs it, on this thread or on workers.
  */
-export function trainKMeans(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions = {}): KMeansResult {
+export interface AssignRequest {
+  readonly data: Float32Array
+  readonly n: number
+  readonly d: number
+  readonly centroids: Float32Array
+  readonly k: number
+  readonly norms: Float64Array
+  readonly assign: Int32Array
+  readonly dist: Float32Array
+}
+
+/**
+ * The Lloyd loop as a generator: it yields an AssignRequest per iteration and resumes once
+ * the request is fulfilled, so the same loop runs with the assignment done in place
+ * (trainKMeans) or on worker threads (trainKMeansWith).
+ */
+function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions): Generator<AssignRequest, KMeansResult, void> {
   const o = { ...DEFAULTS, ...stripUndefined(options) }
   const kernels = options.kernels ?? getKernels()
   if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'k-means needs at least one training point, got 0')
@@ -124,7 +141,7 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
   }
   const rng = new Rng(o.seed)
 
-  // Subsample large training sets.
+  // Subsample large training sets (into shared memory, so workers can read them).
   let data = x
   let nt = n
   const cap = k * o.maxPointsPerCentroid
@@ -132,19 +149,20 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
     nt = Math.floor(cap)
     const pick = rng.sample(n, nt)
     pick.sort()
-    data = new Float32Array(nt * d)
+    data = new Float32Array(new SharedArrayBuffer(nt * d * 4))
     for (let i = 0; i < nt; i++) data.set(x.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
   }
 
-  const centroids = options.initialCentroids
-    ? options.initialCentroids.slice(0, k * d)
+  const centroids = new Float32Array(new SharedArrayBuffer(k * d * 4))
+  centroids.set(options.initialCentroids
+    ? options.initialCentroids.subarray(0, k * d)
     : o.init === 'random'
       ? initRandom(data, nt, d, k, rng)
-      : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations)
+      : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations))
 
-  const assign = new Int32Array(nt)
-  const dist = new Float32Array(nt)
-  const cNorms = new Float64Array(k)
+  const assign = new Int32Array(new SharedArrayBuffer(nt * 4))
+  const dist = new Float32Array(new SharedArrayBuffer(nt * 4))
+  const cNorms = new Float64Array(new SharedArrayBuffer(k * 8))
   const sums = new Float64Array(k * d)
   const counts = new Float64Array(k)
   const objectives = new Float64Array(o.iterations)
@@ -153,7 +171,7 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
   let prev = Infinity
   while (it < o.iterations) {
     kernels.normsL2sqr(centroids, k, d, cNorms)
-    assignNearest(kernels, data, nt, d, centroids, k, cNorms, assign, dist)
+    yield { data, n: nt, d, centroids, k, norms: cNorms, assign, dist }
     let obj = 0
     for (let i = 0; i < nt; i++) obj += dist[i]!
     objectives[it++] = obj
@@ -181,12 +199,41 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
     prev = obj
   }
   return {
-    centroids,
+    centroids: centroids.slice(),
     objective: objectives[it - 1] ?? NaN,
     objectives: objectives.slice(0, it),
     iterations: it,
     pointsUsed: nt,
     emptyClustersRepaired: repaired,
+  }
+}
+
+/**
+ * Clusters n points of dimension d (x: row-major, length >= n*d) into k clusters.
+ * Throws VqInputError when n is 0 (EMPTY_TRAINING_SET) or n < k (TOO_FEW_TRAINING_POINTS).
+ */
+export function trainKMeans(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions = {}): KMeansResult {
+  const kernels = options.kernels ?? getKernels()
+  const loop = lloyd(x, n, d, k, options)
+  for (let step = loop.next(); ; step = loop.next()) {
+    if (step.done) return step.value
+    const r = step.value
+    assignNearest(kernels, r.data, r.n, r.d, r.centroids, r.k, r.norms, r.assign, r.dist)
+  }
+}
+
+/**
+ * trainKMeans with the assignment step done by `assign` (for example split over worker
+ * threads: the request's arrays live in shared memory). Same results as trainKMeans when
+ * `assign` computes what assignNearest computes.
+ */
+export async function trainKMeansWith(
+  x: Float32Array, n: number, d: number, k: number, options: KMeansOptions, assign: (r: AssignRequest) => Promise<void>,
+): Promise<KMeansResult> {
+  const loop = lloyd(x, n, d, k, options)
+  for (let step = loop.next(); ; step = loop.next()) {
+    if (step.done) return step.value
+    await assign(step.value)
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { heapInit, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
-import { type KMeansOptions, trainKMeans } from '../clustering/kmeans.js'
+import { type AssignRequest, type KMeansOptions, trainKMeans, trainKMeansWith } from '../clustering/kmeans.js'
 import { VqOptionError } from '../errors.js'
 import { expectArray, type InnerMetric, type QuantizerState } from '../quantizers/quantizer.js'
 
@@ -54,6 +54,13 @@ export class CoarseQuantizer {
   train(x: Float32Array, n: number, options: Omit<KMeansOptions, 'kernels'> = {}): void {
     if (this.nlist === 1) return
     const res = trainKMeans(x, n, this.d, this.nlist, { ...COARSE_DEFAULTS, ...options, kernels: this.#kernels })
+    this.#set(res.centroids)
+  }
+
+  /** train() with the k-means assignment steps done by `assign` (e.g. on worker threads); the same centroids. */
+  async trainWith(x: Float32Array, n: number, options: Omit<KMeansOptions, 'kernels'>, assign: (r: AssignRequest) => Promise<void>): Promise<void> {
+    if (this.nlist === 1) return
+    const res = await trainKMeansWith(x, n, this.d, this.nlist, { ...COARSE_DEFAULTS, ...options, kernels: this.#kernels }, assign)
     this.#set(res.centroids)
   }
 

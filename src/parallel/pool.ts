@@ -1,26 +1,29 @@
 /**
- * The search pool: piscina worker threads that run batch searches on shared memory.
- * Per index version the trained arrays are copied once into SharedArrayBuffers (the list
- * arenas already live in shared memory); per call, the prepared queries and the result
- * arrays are shared buffers and each task carries only its row range and buffer handles.
- * A worker that dies fails its call with a typed error (WORKER_FAILED); piscina replaces
- * it, so the next call works.
+ * The worker pool: piscina threads that run batch searches, k-means assignment steps,
+ * PQ sub-quantizer training and the encoding of large batches, on shared memory.
+ * A trained model is copied into SharedArrayBuffers once (workers rebuild it once per
+ * model); the list arenas already live in shared memory; inputs and outputs of a call are
+ * shared buffers, and each task carries only its range and buffer handles. A worker that
+ * dies fails its call with a typed error (WORKER_FAILED); piscina replaces it, so the next
+ * call works. Results are identical to the single-threaded code: the workers run it.
  */
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
+import type { AssignRequest } from '../clustering/kmeans.js'
 import { VqError } from '../errors.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
-import type { IndexModel } from '../search/model.js'
+import type { ProductQuantizer } from '../quantizers/pq.js'
+import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
+import type { Encoded, IndexModel, Parallel } from '../search/model.js'
 import type { SearchParams } from '../search/searcher.js'
 import type { VectorStorage } from '../types.js'
-import type { SearchTask, SharedModel } from './protocol.js'
+import type { SharedModel, Task } from './protocol.js'
 
 /** What a batch search needs from the index. */
 export interface PoolSnapshot {
-  readonly version: string
   readonly model: IndexModel
   readonly lists: ListsView
   readonly path: string
@@ -29,6 +32,9 @@ export interface PoolSnapshot {
 
 /** Tasks per thread for a call: enough to balance uneven chunks, few enough to keep overhead low. */
 const TASKS_PER_THREAD = 4
+
+/** Pools not yet closed. */
+const LIVE = new Set<WorkerPool>()
 
 /** The compiled worker script (the sources run under a TypeScript loader only on the main thread). */
 function workerFile(): string {
@@ -43,24 +49,32 @@ function workerFile(): string {
   throw new VqError('MISSING_DEPENDENCY', 'the worker script dist/src/parallel/worker.js is missing: run npm run build')
 }
 
-function shared(a: Float32Array): Float32Array {
+/** A shared copy of a (possibly unshared) float array. */
+function shared<T extends Float32Array | Float64Array | Int32Array | Uint8Array>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a
-  const s = new Float32Array(new SharedArrayBuffer(a.byteLength))
-  s.set(a)
+  const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength))
+  s.set(a as never)
   return s
 }
 
-/** Pools not yet closed. */
-const LIVE = new Set<SearchPool>()
+/** Splits [0, n) into about `parts` ranges. */
+function ranges(n: number, parts: number): [number, number][] {
+  const per = Math.ceil(n / Math.max(1, Math.min(n, parts)))
+  const out: [number, number][] = []
+  for (let from = 0; from < n; from += per) out.push([from, Math.min(n, from + per)])
+  return out
+}
 
-export class SearchPool {
+export class WorkerPool implements Parallel {
   /** Worker threads. */
   readonly threads: number
-  readonly #piscina: Piscina<SearchTask, number>
-  #model: { version: string; shared: SharedModel } | undefined
+  readonly #piscina: Piscina<Task, number>
+  #shared: { model: IndexModel; shared: SharedModel } | undefined
+  /** Shared copies of inputs reused across calls (k-means data across iterations). */
+  #sharedInputs = new WeakMap<object, Float32Array>()
 
   /** Pools currently running, oldest first (diagnostics, tests). */
-  static live(): SearchPool[] {
+  static live(): WorkerPool[] {
     return [...LIVE]
   }
 
@@ -81,44 +95,86 @@ export class SearchPool {
     return this.#piscina.threads
   }
 
-  /**
-   * Searches nq prepared queries (nq*dim) and writes nq*k ids and distances, exactly as
-   * the main-thread Searcher would.
-   */
-  async search(
-    snap: PoolSnapshot, queries: Float32Array, nq: number, p: SearchParams,
-    outIds: Float64Array, outDist: Float32Array, threads: number,
-  ): Promise<void> {
-    if (!this.#model || this.#model.version !== snap.version) {
-      const arrays: SharedModel['arrays'] = {}
-      for (const [name, a] of Object.entries(snap.model.exportArrays())) arrays[name] = { shape: a.shape, data: shared(a.data) }
-      this.#model = {
-        version: snap.version,
-        shared: { spec: snap.model.spec, dim: snap.model.dim, metric: snap.model.metric, kernels: snap.model.kernels.name, arrays },
-      }
-    }
-    const d = snap.model.dim
-    const q = shared(queries.subarray(0, nq * d))
-    const ids = new Float64Array(new SharedArrayBuffer(nq * p.k * 8))
-    const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
-    const tasks = Math.min(nq, Math.max(1, threads * TASKS_PER_THREAD))
-    const per = Math.ceil(nq / tasks)
-    const runs: Promise<number>[] = []
-    for (let from = 0; from < nq; from += per) {
-      runs.push(this.#piscina.run({
-        version: snap.version, model: this.#model.shared, lists: snap.lists, path: snap.path, storeVectors: snap.storeVectors,
-        queries: q, from, to: Math.min(nq, from + per), k: p.k, nprobe: p.nprobe, refineFactor: p.refineFactor, filter: p.filter,
-        outIds: ids, outDist: dist,
-      }))
-    }
+  /** Runs tasks and waits for all; a failure becomes WORKER_FAILED after every task settled. */
+  async #all(tasks: Task[]): Promise<void> {
+    const runs = tasks.map((t) => this.#piscina.run(t))
     try {
       await Promise.all(runs)
     } catch (cause) {
       await Promise.allSettled(runs)
-      throw new VqError('WORKER_FAILED', `a search worker failed: ${(cause as Error)?.message ?? String(cause)}; the pool replaces it`, { cause })
+      throw new VqError('WORKER_FAILED', `a worker thread failed: ${(cause as Error)?.message ?? String(cause)}; the pool replaces it`, { cause })
     }
+  }
+
+  /** The model as workers receive it (trained arrays copied into shared memory once per model). */
+  #sharedModel(model: IndexModel): SharedModel {
+    if (this.#shared?.model !== model) {
+      const arrays: SharedModel['arrays'] = {}
+      for (const [name, a] of Object.entries(model.exportArrays())) arrays[name] = { shape: a.shape, data: shared(a.data) }
+      this.#shared = {
+        model,
+        shared: { uid: model.uid, spec: model.spec, dim: model.dim, metric: model.metric, kernels: model.kernels.name, arrays },
+      }
+    }
+    return this.#shared.shared
+  }
+
+  /**
+   * Searches nq prepared queries (nq*dim) and writes nq*k ids and distances, exactly as
+   * the main-thread Searcher would.
+   */
+  async search(snap: PoolSnapshot, queries: Float32Array, nq: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): Promise<void> {
+    const d = snap.model.dim
+    const model = this.#sharedModel(snap.model)
+    const q = shared(queries.subarray(0, nq * d))
+    const ids = new Float64Array(new SharedArrayBuffer(nq * p.k * 8))
+    const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
+    await this.#all(ranges(nq, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+      kind: 'search', model, lists: snap.lists, path: snap.path, storeVectors: snap.storeVectors,
+      queries: q, from, to, k: p.k, nprobe: p.nprobe, refineFactor: p.refineFactor, filter: p.filter, outIds: ids, outDist: dist,
+    })))
     outIds.set(ids)
     outDist.set(dist)
+  }
+
+  /** One k-means assignment step, split over the workers (the request's arrays are shared). */
+  async assign(r: AssignRequest): Promise<void> {
+    let data = this.#sharedInputs.get(r.data)
+    if (!data) {
+      data = shared(r.data.subarray(0, r.n * r.d))
+      this.#sharedInputs.set(r.data, data)
+    }
+    await this.#all(ranges(r.n, this.threads).map(([from, to]) => ({
+      kind: 'assign', kernels: 'ts', data, d: r.d, from, to, centroids: shared(r.centroids), k: r.k,
+      norms: shared(r.norms), assign: r.assign, dist: r.dist,
+    })))
+  }
+
+  /** Trains a PQ's sub-quantizers split over the workers; returns the codebook (m, ksub, dsub). */
+  async trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions): Promise<Float32Array> {
+    const subset = pq.trainingRows(n, options)
+    const out = new Float32Array(new SharedArrayBuffer(pq.m * pq.ksub * pq.dsub * 4))
+    const { onProgress: _p, onWarning: _w, ...plain } = options
+    const xs = shared(x.subarray(0, n * pq.dim))
+    await this.#all(ranges(pq.m, this.threads).map(([j0, j1]) => ({
+      kind: 'trainPq', kernels: 'ts', dim: pq.dim, m: pq.m, nbits: pq.nbits, x: xs, n, rows: subset.rows ? shared(subset.rows) : null,
+      j0, j1, options: plain, out,
+    })))
+    return out.slice()
+  }
+
+  /** Encodes n prepared vectors (n*dim) with a trained model, split over the workers. */
+  async encode(model: IndexModel, x: Float32Array, n: number): Promise<Encoded> {
+    const m = this.#sharedModel(model)
+    const lists = new Int32Array(new SharedArrayBuffer(n * 4))
+    const codes = new Uint8Array(new SharedArrayBuffer(Math.max(1, n * model.codeSize)))
+    const refine = model.refineSize > 0 ? new Uint8Array(new SharedArrayBuffer(n * model.refineSize)) : null
+    const terms = model.usesTerms ? new Float32Array(new SharedArrayBuffer(n * 4)) : null
+    const xs = shared(x.subarray(0, n * model.dim))
+    await this.#all(ranges(n, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+      kind: 'encode', model: m, x: xs, from, to, lists, codes, refine, terms,
+    })))
+    return { lists: lists.slice(), codes: codes.slice(0, n * model.codeSize), refine: refine?.slice() ?? null, terms: terms?.slice() ?? null }
   }
 
   /** Stops the workers. */

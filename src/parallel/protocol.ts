@@ -1,14 +1,17 @@
 /**
- * Messages between the search pool and its worker threads. Every large array travels as a
- * view on a SharedArrayBuffer: the inverted-list arenas are shared as they are, the
- * trained arrays are copied into shared buffers once per index version, and the queries
- * and result arrays of a call are shared too. Nothing but small objects is copied per task.
+ * Messages between the worker pool and its threads. Every large array travels as a view on
+ * a SharedArrayBuffer: the inverted-list arenas are shared as they are, trained arrays are
+ * copied into shared buffers once per model, inputs and outputs of a call are shared too.
+ * Nothing but small objects is copied per task.
  */
-import type { IndexSpec, Metric, VectorStorage } from '../types.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
+import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
+import type { IndexSpec, Metric, VectorStorage } from '../types.js'
 
-/** Everything a worker needs to rebuild the index's model for one version. */
+/** Everything a worker needs to rebuild a trained model. */
 export interface SharedModel {
+  /** Process-unique id of the model: workers rebuild only when it changes. */
+  readonly uid: number
   readonly spec: IndexSpec
   readonly dim: number
   readonly metric: Metric
@@ -17,16 +20,15 @@ export interface SharedModel {
   readonly arrays: Record<string, { shape: readonly number[]; data: Float32Array }>
 }
 
-/** One chunk of queries. */
+/** Search queries [from, to) of a shared batch. */
 export interface SearchTask {
-  /** Index version: the worker rebuilds its model only when this changes. */
-  readonly version: string
+  readonly kind: 'search'
   readonly model: SharedModel
   readonly lists: ListsView
-  /** File to read stored vectors from for RFlat (':memory:' cannot be shared: RFlat runs in the caller). */
+  /** File to read stored vectors from for RFlat. */
   readonly path: string
   readonly storeVectors: VectorStorage
-  /** Prepared queries, nq*dim, shared; this task does rows [from, to). */
+  /** Prepared queries, nq*dim. */
   readonly queries: Float32Array
   readonly from: number
   readonly to: number
@@ -34,7 +36,55 @@ export interface SearchTask {
   readonly nprobe: number
   readonly refineFactor: number
   readonly filter: { bits: Uint8Array; count: number } | null
-  /** Results, nq*k, shared; the worker writes rows [from, to). */
+  /** Results, nq*k; the worker writes rows [from, to). */
   readonly outIds: Float64Array
   readonly outDist: Float32Array
 }
+
+/** The k-means assignment of points [from, to). */
+export interface AssignTask {
+  readonly kind: 'assign'
+  readonly kernels: string
+  readonly data: Float32Array
+  readonly d: number
+  readonly from: number
+  readonly to: number
+  readonly centroids: Float32Array
+  readonly k: number
+  readonly norms: Float64Array
+  readonly assign: Int32Array
+  readonly dist: Float32Array
+}
+
+/** Encoding of prepared vectors [from, to) with a trained model. */
+export interface EncodeTask {
+  readonly kind: 'encode'
+  readonly model: SharedModel
+  readonly x: Float32Array
+  readonly from: number
+  readonly to: number
+  readonly lists: Int32Array
+  /** n*codeSize bytes (stored layout). */
+  readonly codes: Uint8Array
+  readonly refine: Uint8Array | null
+  readonly terms: Float32Array | null
+}
+
+/** Training of PQ sub-quantizers j0..j1-1. */
+export interface TrainPqTask {
+  readonly kind: 'trainPq'
+  readonly kernels: string
+  readonly dim: number
+  readonly m: number
+  readonly nbits: number
+  readonly x: Float32Array
+  readonly n: number
+  readonly rows: Int32Array | null
+  readonly j0: number
+  readonly j1: number
+  readonly options: Omit<QuantizerTrainOptions, 'onProgress' | 'onWarning'>
+  /** Centroids, layout (m, ksub, dsub); the worker writes sub-spaces j0..j1-1. */
+  readonly out: Float32Array
+}
+
+export type Task = SearchTask | AssignTask | EncodeTask | TrainPqTask

@@ -1,17 +1,28 @@
 /**
- * Worker thread of the search pool (piscina). It keeps the model of the last index version
- * it saw, and for RFlat its own read-only connection to the index file, and runs the same
- * Searcher as the main thread on its chunk of queries, writing into the shared results.
+ * Worker thread of the pool (piscina). It keeps the model it last rebuilt (by uid), and
+ * for RFlat its own read-only connection to the index file, and runs the same code as the
+ * main thread on its share of a call, writing into shared outputs.
  */
 import Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
+import { assignNearest } from '../clustering/kmeans.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
 import { decodeVector } from '../vq-index.js'
-import type { SearchTask } from './protocol.js'
+import type { SearchTask, SharedModel, Task } from './protocol.js'
 
-let cached: { version: string; searcher: Searcher } | undefined
+let cachedModel: { uid: number; model: IndexModel; searcher: Searcher | undefined } | undefined
 let db: { path: string; conn: Database.Database; stmt: Database.Statement } | undefined
+
+function modelOf(m: SharedModel): NonNullable<typeof cachedModel> {
+  if (!cachedModel || cachedModel.uid !== m.uid) {
+    const model = new IndexModel(m.spec, m.dim, m.metric, getKernels(m.kernels as KernelBackend))
+    model.loadArrays(m.arrays)
+    cachedModel = { uid: m.uid, model, searcher: undefined }
+  }
+  return cachedModel
+}
 
 function fetcher(task: SearchTask): FetchVectors {
   return (ids, n, out) => {
@@ -34,19 +45,41 @@ function fetcher(task: SearchTask): FetchVectors {
   }
 }
 
-/** Searches queries [from, to) of the task; returns how many were searched. */
-export default function searchChunk(task: SearchTask): number {
-  if (!cached || cached.version !== task.version) {
-    const m = task.model
-    const model = new IndexModel(m.spec, m.dim, m.metric, getKernels(m.kernels as KernelBackend))
-    model.loadArrays(m.arrays)
-    cached = { version: task.version, searcher: new Searcher(model, m.spec.refine?.kind === 'flat' ? fetcher(task) : null) }
+/** Runs one task; returns how many items it handled. */
+export default function run(task: Task): number {
+  switch (task.kind) {
+    case 'search': {
+      const c = modelOf(task.model)
+      c.searcher ??= new Searcher(c.model, task.model.spec.refine?.kind === 'flat' ? fetcher(task) : null)
+      const { k, from, to } = task
+      const d = task.model.dim
+      const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
+      for (let i = from; i < to; i++) {
+        c.searcher.search(task.lists, task.queries, i * d, params, task.outIds.subarray(i * k, (i + 1) * k), task.outDist.subarray(i * k, (i + 1) * k))
+      }
+      return to - from
+    }
+    case 'assign': {
+      const { d, from, to } = task
+      assignNearest(getKernels(task.kernels as KernelBackend), task.data.subarray(from * d, to * d), to - from, d,
+        task.centroids, task.k, task.norms, task.assign.subarray(from, to), task.dist.subarray(from, to))
+      return to - from
+    }
+    case 'encode': {
+      const { model } = modelOf(task.model)
+      const { from, to } = task
+      const n = to - from
+      const enc = model.encode(task.x.subarray(from * model.dim, to * model.dim), n)
+      task.lists.set(enc.lists, from)
+      task.codes.set(enc.codes, from * model.codeSize)
+      if (task.refine && enc.refine) task.refine.set(enc.refine, from * model.refineSize)
+      if (task.terms && enc.terms) task.terms.set(enc.terms, from)
+      return n
+    }
+    case 'trainPq': {
+      const pq = new ProductQuantizer(task.dim, task.m, task.nbits, getKernels(task.kernels as KernelBackend))
+      pq.trainSubspaces(task.x, { n: task.n, rows: task.rows }, task.j0, task.j1, task.options, task.out)
+      return task.j1 - task.j0
+    }
   }
-  const { k, from, to } = task
-  const d = task.model.dim
-  const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
-  for (let i = from; i < to; i++) {
-    cached.searcher.search(task.lists, task.queries, i * d, params, task.outIds.subarray(i * k, (i + 1) * k), task.outDist.subarray(i * k, (i + 1) * k))
-  }
-  return to - from
 }

@@ -73,27 +73,45 @@ export class ProductQuantizer implements Quantizer {
    * subset: at most ksub*maxPointsPerCentroid of the n vectors, sampled with the seed.
    */
   train(x: Float32Array, n: number, options: QuantizerTrainOptions = {}): void {
-    const { m, dsub, ksub, dim } = this
+    const rows = this.trainingRows(n, options)
+    const centroids = new Float32Array(this.m * this.ksub * this.dsub)
+    this.trainSubspaces(x, rows, 0, this.m, options, centroids)
+    this.setCentroids(centroids)
+  }
+
+  /**
+   * The training subset for n vectors: null for all of them, else the sorted rows of a
+   * seeded sample of ksub*maxPointsPerCentroid. Throws TOO_FEW_TRAINING_POINTS when n < ksub.
+   */
+  trainingRows(n: number, options: QuantizerTrainOptions = {}): { n: number; rows: Int32Array | null } {
+    const { ksub } = this
     if (n < ksub) {
       throw new VqInputError('TOO_FEW_TRAINING_POINTS',
         `PQ with nbits = ${this.nbits} has ${ksub} centroids per sub-space and needs at least ${ksub} training vectors, got ${n}`)
     }
-    const seed = options.seed ?? 1234
     const cap = ksub * (options.maxPointsPerCentroid ?? 256)
-    let rows: Int32Array | undefined
-    let nt = n
-    if (n > cap) {
-      nt = Math.floor(cap)
-      rows = new Rng(seed ^ 0x5eed).sample(n, nt).sort()
-    }
+    if (n <= cap) return { n, rows: null }
+    return { n, rows: new Rng((options.seed ?? 1234) ^ 0x5eed).sample(n, Math.floor(cap)).sort() }
+  }
+
+  /**
+   * Trains sub-quantizers j0..j1-1 on the training subset of x (n*dim, subset from
+   * trainingRows) and writes their centroids into out (layout (m, ksub, dsub)). Sub-space j
+   * always uses seed + j, so any split of the sub-spaces (over worker threads, say) gives
+   * the same codebook.
+   */
+  trainSubspaces(x: Float32Array, subset: { n: number; rows: Int32Array | null }, j0: number, j1: number, options: QuantizerTrainOptions, out: Float32Array): void {
+    const { m, dsub, ksub, dim } = this
+    const { rows } = subset
+    const nt = rows ? rows.length : subset.n
+    const seed = options.seed ?? 1234
     const sub = new Float32Array(nt * dsub)
-    const centroids = new Float32Array(m * ksub * dsub)
-    for (let j = 0; j < m; j++) {
+    const { onProgress, initialCentroids, ...kmOptions } = options
+    for (let j = j0; j < j1; j++) {
       for (let i = 0; i < nt; i++) {
         const src = (rows ? rows[i]! : i) * dim + j * dsub
         for (let t = 0; t < dsub; t++) sub[i * dsub + t] = x[src + t]!
       }
-      const { onProgress, initialCentroids, ...kmOptions } = options
       const res = trainKMeans(sub, nt, dsub, ksub, {
         ...kmOptions,
         // A warm start gives the whole (m, ksub, dsub) codebook; sub-space j uses its slice.
@@ -105,8 +123,12 @@ export class ProductQuantizer implements Quantizer {
         // Warn once for the whole PQ, not m times.
         ...(j > 0 ? { onWarning: undefined } : {}),
       })
-      centroids.set(res.centroids, j * ksub * dsub)
+      out.set(res.centroids, j * ksub * dsub)
     }
+  }
+
+  /** Installs a trained codebook (layout (m, ksub, dsub)). */
+  setCentroids(centroids: Float32Array): void {
     this.centroids = centroids
     this.#trained = true
   }

@@ -7,10 +7,11 @@
  * Vectors reach the model already prepared by the index (L2-normalised for cosine).
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
-import type { KMeansOptions } from '../clustering/kmeans.js'
+import { type AssignRequest, type KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
 import { CoarseQuantizer } from '../ivf/coarse.js'
-import type { InnerMetric, Quantizer, QuantizerState, TrainedArray } from '../quantizers/quantizer.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
+import type { InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions, TrainedArray } from '../quantizers/quantizer.js'
 import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
 
@@ -24,6 +25,26 @@ export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onPr
   opqIterations?: number
   onProgress?: (stage: string, part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => void
 }
+
+/**
+ * Work the model can hand to worker threads (implemented by the worker pool). Every
+ * method computes exactly what the single-threaded code computes.
+ */
+export interface Parallel {
+  /** Worker threads available. */
+  readonly threads: number
+  /** One k-means assignment step. */
+  assign(r: AssignRequest): Promise<void>
+  /** Trains all sub-quantizers of pq on n vectors x (n*pq.dim); returns the codebook. */
+  trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions): Promise<Float32Array>
+  /** Encodes n prepared vectors. */
+  encode(model: IndexModel, x: Float32Array, n: number): Promise<Encoded>
+}
+
+/** Work below these sizes stays on the calling thread (the hand-off would cost more than it saves). */
+const PARALLEL_MIN_WORK = 2 ** 27
+const PARALLEL_MIN_ENCODE = 16384
+let nextUid = 1
 
 /** The result of encoding n vectors. */
 export interface Encoded {
@@ -54,6 +75,8 @@ export class IndexModel {
   /** Codes are of x - centroid(list). */
   readonly byResidual: boolean
   readonly kernels: Kernels
+  /** Process-unique id (worker threads cache rebuilt models by it). */
+  readonly uid = nextUid++
 
   /** An untrained model for a normalised spec (see normalizeIndexSpec). */
   constructor(spec: IndexSpec, dim: number, metric: Metric, kernels: Kernels) {
@@ -100,8 +123,11 @@ export class IndexModel {
     return this.refineCodec?.codeSize ?? 0
   }
 
-  /** Trains every part on n prepared vectors x (n*dim), in pipeline order. */
-  train(x: Float32Array, n: number, options: ModelTrainOptions = {}): void {
+  /**
+   * Trains every part on n prepared vectors x (n*dim), in pipeline order. With `parallel`,
+   * the IVF k-means assignment steps and the PQ sub-quantizers run on worker threads.
+   */
+  async train(x: Float32Array, n: number, options: ModelTrainOptions = {}, parallel?: Parallel): Promise<void> {
     const { onProgress, ivfIterations, ivfMaxPointsPerCentroid, opqIterations, ...km } = options
     let xt = x
     if (this.transform) {
@@ -113,20 +139,32 @@ export class IndexModel {
     }
     let lists: Int32Array | undefined
     if (this.coarse.nlist > 1) {
-      this.coarse.train(xt, n, {
+      const ivfOptions: Omit<KMeansOptions, 'kernels'> = {
         ...(km.seed !== undefined ? { seed: km.seed } : {}),
         iterations: ivfIterations ?? 10,
         maxPointsPerCentroid: ivfMaxPointsPerCentroid ?? 256,
         ...(km.onWarning ? { onWarning: km.onWarning } : {}),
         ...(onProgress ? { onProgress: (p) => onProgress('ivf', 0, 1, p) } : {}),
-      })
+      }
+      const nt = Math.min(n, this.coarse.nlist * (ivfOptions.maxPointsPerCentroid ?? 256))
+      if (parallel && parallel.threads > 1 && nt * this.coarse.nlist * this.dCoded >= PARALLEL_MIN_WORK) {
+        await this.coarse.trainWith(xt, n, ivfOptions, (r) => parallel.assign(r))
+      } else {
+        this.coarse.train(xt, n, ivfOptions)
+      }
       if (this.byResidual) {
         lists = new Int32Array(n)
         this.coarse.assign(xt, n, lists, new Float32Array(n))
       }
     }
     const codecInput = lists ? this.#residuals(xt, n, lists) : xt
-    this.codec.train(codecInput, n, { ...km, ...(onProgress ? { onProgress: (part, parts, p) => onProgress('codec', part, parts, p) } : {}) })
+    const codecOptions = { ...km, ...(onProgress ? { onProgress: (part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => onProgress('codec', part, parts, p) } : {}) }
+    const pq = this.codec instanceof ProductQuantizer ? this.codec : null
+    if (pq && parallel && parallel.threads > 1 && Math.min(n, pq.ksub * (km.maxPointsPerCentroid ?? 256)) * pq.ksub * this.dCoded >= PARALLEL_MIN_WORK) {
+      pq.setCentroids(await parallel.trainPq(pq, codecInput, n, codecOptions))
+    } else {
+      this.codec.train(codecInput, n, codecOptions)
+    }
     this.refineCodec?.train(x, n, { ...km })
   }
 
@@ -140,6 +178,12 @@ export class IndexModel {
       for (let t = 0; t < d; t++) r[i * d + t] = xt[i * d + t]! - c[co + t]!
     }
     return r
+  }
+
+  /** encode() on worker threads for large batches (the same result). */
+  async encodeWith(x: Float32Array, n: number, parallel?: Parallel): Promise<Encoded> {
+    if (parallel && parallel.threads > 1 && n >= PARALLEL_MIN_ENCODE) return parallel.encode(this, x, n)
+    return this.encode(x, n)
   }
 
   /** Encodes n prepared vectors x (n*dim): list, code and refine code of each. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type VqError, VqIndex } from '../../src/index.js'
+import { WorkerPool } from '../../src/parallel/pool.js'
 import { clusteredVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-pool-'))
@@ -37,6 +38,26 @@ describe('searchBatch on the worker pool', () => {
     }
   })
 
+  it('training (IVF k-means assignment, PQ sub-quantizers) and encoding on the pool give the same index', async () => {
+    const big = clusteredVectors(40000, d, 200, 44, 0.4)
+    const bigIds = Array.from({ length: 40000 }, (_, i) => i)
+    const results = []
+    for (const threads of [0, 2]) {
+      const index = VqIndex.create(':memory:', { dim: d, description: 'IVF256,PQ8', threads })
+      const before = WorkerPool.live().length
+      await index.train(big, { seed: 5 })
+      // With threads: 2 the training really went to a pool.
+      expect(WorkerPool.live().length).toBe(before + (threads > 1 ? 1 : 0))
+      await index.add(bigIds, big)
+      results.push({ arrays: index.model.exportArrays(), r: await index.searchBatch(queries, 10, { threads: 0 }) })
+      await index.close()
+    }
+    expect(results[1]!.arrays['ivf.centroids']!.data).toEqual(results[0]!.arrays['ivf.centroids']!.data)
+    expect(results[1]!.arrays['codec.centroids']!.data).toEqual(results[0]!.arrays['codec.centroids']!.data)
+    expect(results[1]!.r.ids).toEqual(results[0]!.r.ids)
+    expect(results[1]!.r.distances).toEqual(results[0]!.r.distances)
+  })
+
   it('a worker that dies fails its call with WORKER_FAILED, and the pool recovers', async () => {
     const index = VqIndex.create(':memory:', { dim: d, description: 'IVF16,SQ8', threads: 2 })
     await index.train(x)
@@ -59,8 +80,8 @@ describe('searchBatch on the worker pool', () => {
 
 /** The pool's worker threads (through the pool object the index keeps). */
 async function workersOf(index: VqIndex): Promise<readonly import('node:worker_threads').Worker[]> {
-  const { SearchPool } = await import('../../src/parallel/pool.js')
+  const { WorkerPool } = await import('../../src/parallel/pool.js')
   void index
-  const pools = SearchPool.live()
+  const pools = WorkerPool.live()
   return pools[pools.length - 1]!.workers
 }
