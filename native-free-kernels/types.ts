@@ -54,11 +54,12 @@ export interface Kernels {
    * For each row i of x (nx*d) finds the row j of y (ny*d) that minimises the squared
    * distance; ties go to the smaller j. yNorms: squared norms of the rows of y (length
    * ny), as produced by normsL2sqr. Writes outIdx[i] = j and outDist[i] = the squared
-   * distance (clamped at 0). Uses memory O(d + block), never nx*ny.
+   * distance (clamped at 0), and with outSecond the second-smallest squared distance of
+   * row i (Infinity when ny = 1). Uses memory O(d + block), never nx*ny.
    */
   nearestL2(
     x: F32, nx: number, y: F32, ny: number, d: number,
-    yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32,
+    yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
   ): void
 
   /**

@@ -144,7 +144,7 @@ export interface MemoryUsage {
 export type TrainOptions = Pick<KMeansOptions, 'seed' | 'iterations' | 'tolerance' | 'init' | 'maxPointsPerCentroid' | 'onWarning'> & {
   /** k-means iterations of the IVF coarse quantizer. Default 10. */
   ivfIterations?: number
-  /** Train the IVF coarse quantizer on at most nlist * this many points. Default 256. */
+  /** Train the IVF coarse quantizer on at most nlist * this many points. Default 64. */
   ivfMaxPointsPerCentroid?: number
   /** OPQ alternations (PQ training / rotation update). Default 20. */
   opqIterations?: number

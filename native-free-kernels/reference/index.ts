@@ -66,19 +66,24 @@ export const referenceKernels: Kernels = {
       for (let j = 0; j < ny; j++) out[i * ny + j] = innerProduct(x, i * d, y, j * d, d)
     }
   },
-  nearestL2(x, nx, y, ny, d, _yNorms, outIdx, outDist) {
+  nearestL2(x, nx, y, ny, d, _yNorms, outIdx, outDist, outSecond) {
     for (let i = 0; i < nx; i++) {
       let best = Infinity
+      let second = Infinity
       let arg = -1
       for (let j = 0; j < ny; j++) {
         const s = l2sqr(x, i * d, y, j * d, d)
         if (s < best) {
+          second = best
           best = s
           arg = j
+        } else if (s < second) {
+          second = s
         }
       }
       outIdx[i] = arg
       outDist[i] = best
+      if (outSecond) outSecond[i] = second
     }
   },
   pqTableL2(q, qOff, centroids, m, ksub, dsub, out) {

@@ -163,31 +163,36 @@ export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: nu
   }
 }
 
-/** Per-call scratch of nearestL2: running minima and arg-minima of one x block. */
+/** Per-call scratch of nearestL2: running minima, second minima and arg-minima of one x block. */
 let bestScratch = new Float64Array(X_BLOCK)
+let secondScratch = new Float64Array(X_BLOCK)
 let argScratch = new Int32Array(X_BLOCK)
 
 /**
  * k-means assignment: ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y>, of which only
- * ||y||^2 - 2<x, y> is compared; ||x||^2 is added to the winner at the end. The inner
+ * ||y||^2 - 2<x, y> is compared; ||x||^2 is added to the winners at the end. The inner
  * products come from 4x4 register tiles, compared against the four running minima in
  * registers as soon as a tile is done (no tile is stored). Cache blocking: a block of
  * X_BLOCK rows of x meets y in blocks of Y_BLOCK rows, so a y block stays in cache while
- * every x row of the block passes over it, whatever the size of y.
+ * every x row of the block passes over it, whatever the size of y. With outSecond, the
+ * second-smallest distance of each row is tracked too (for k-means bounds).
  */
 export function nearestL2(
   x: F32, nx: number, y: F32, ny: number, d: number,
-  yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32,
+  yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
 ): void {
   if (bestScratch.length < X_BLOCK) {
     bestScratch = new Float64Array(X_BLOCK)
+    secondScratch = new Float64Array(X_BLOCK)
     argScratch = new Int32Array(X_BLOCK)
   }
   const best = bestScratch
+  const second = secondScratch
   const arg = argScratch
   for (let i0 = 0; i0 < nx; i0 += X_BLOCK) {
     const bx = Math.min(X_BLOCK, nx - i0)
     best.fill(Infinity, 0, bx)
+    second.fill(Infinity, 0, bx)
     arg.fill(-1, 0, bx)
     for (let j0 = 0; j0 < ny; j0 += Y_BLOCK) {
       const j1 = Math.min(ny, j0 + Y_BLOCK)
@@ -199,6 +204,7 @@ export function nearestL2(
         const xc = xb + d
         const xd = xc + d
         let m0 = best[i]!, m1 = best[i + 1]!, m2 = best[i + 2]!, m3 = best[i + 3]!
+        let s0 = second[i]!, s1 = second[i + 1]!, s2 = second[i + 2]!, s3 = second[i + 3]!
         let g0 = arg[i]!, g1 = arg[i + 1]!, g2 = arg[i + 2]!, g3 = arg[i + 3]!
         let j = j0
         for (; j < j4; j += 4) {
@@ -226,55 +232,67 @@ export function nearestL2(
           }
           const n0 = yNorms[j]!, n1 = yNorms[j + 1]!, n2 = yNorms[j + 2]!, n3 = yNorms[j + 3]!
           let s: number
-          s = n0 - 2 * a0; if (s < m0) { m0 = s; g0 = j }
-          s = n1 - 2 * a1; if (s < m0) { m0 = s; g0 = j + 1 }
-          s = n2 - 2 * a2; if (s < m0) { m0 = s; g0 = j + 2 }
-          s = n3 - 2 * a3; if (s < m0) { m0 = s; g0 = j + 3 }
-          s = n0 - 2 * b0; if (s < m1) { m1 = s; g1 = j }
-          s = n1 - 2 * b1; if (s < m1) { m1 = s; g1 = j + 1 }
-          s = n2 - 2 * b2; if (s < m1) { m1 = s; g1 = j + 2 }
-          s = n3 - 2 * b3; if (s < m1) { m1 = s; g1 = j + 3 }
-          s = n0 - 2 * c0; if (s < m2) { m2 = s; g2 = j }
-          s = n1 - 2 * c1; if (s < m2) { m2 = s; g2 = j + 1 }
-          s = n2 - 2 * c2; if (s < m2) { m2 = s; g2 = j + 2 }
-          s = n3 - 2 * c3; if (s < m2) { m2 = s; g2 = j + 3 }
-          s = n0 - 2 * d0; if (s < m3) { m3 = s; g3 = j }
-          s = n1 - 2 * d1; if (s < m3) { m3 = s; g3 = j + 1 }
-          s = n2 - 2 * d2; if (s < m3) { m3 = s; g3 = j + 2 }
-          s = n3 - 2 * d3; if (s < m3) { m3 = s; g3 = j + 3 }
+          // Row a: running minimum m0 (index g0) and second minimum s0.
+          s = n0 - 2 * a0; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j } else s0 = s }
+          s = n1 - 2 * a1; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 1 } else s0 = s }
+          s = n2 - 2 * a2; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 2 } else s0 = s }
+          s = n3 - 2 * a3; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 3 } else s0 = s }
+          s = n0 - 2 * b0; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j } else s1 = s }
+          s = n1 - 2 * b1; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 1 } else s1 = s }
+          s = n2 - 2 * b2; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 2 } else s1 = s }
+          s = n3 - 2 * b3; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 3 } else s1 = s }
+          s = n0 - 2 * c0; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j } else s2 = s }
+          s = n1 - 2 * c1; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 1 } else s2 = s }
+          s = n2 - 2 * c2; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 2 } else s2 = s }
+          s = n3 - 2 * c3; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 3 } else s2 = s }
+          s = n0 - 2 * d0; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j } else s3 = s }
+          s = n1 - 2 * d1; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 1 } else s3 = s }
+          s = n2 - 2 * d2; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 2 } else s3 = s }
+          s = n3 - 2 * d3; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 3 } else s3 = s }
         }
         for (; j < j1; j++) {
           const yo = j * d
           const nj = yNorms[j]!
           let s: number
-          s = nj - 2 * innerProduct(x, xa, y, yo, d); if (s < m0) { m0 = s; g0 = j }
-          s = nj - 2 * innerProduct(x, xb, y, yo, d); if (s < m1) { m1 = s; g1 = j }
-          s = nj - 2 * innerProduct(x, xc, y, yo, d); if (s < m2) { m2 = s; g2 = j }
-          s = nj - 2 * innerProduct(x, xd, y, yo, d); if (s < m3) { m3 = s; g3 = j }
+          s = nj - 2 * innerProduct(x, xa, y, yo, d); if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j } else s0 = s }
+          s = nj - 2 * innerProduct(x, xb, y, yo, d); if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j } else s1 = s }
+          s = nj - 2 * innerProduct(x, xc, y, yo, d); if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j } else s2 = s }
+          s = nj - 2 * innerProduct(x, xd, y, yo, d); if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j } else s3 = s }
         }
         best[i] = m0; best[i + 1] = m1; best[i + 2] = m2; best[i + 3] = m3
+        second[i] = s0; second[i + 1] = s1; second[i + 2] = s2; second[i + 3] = s3
         arg[i] = g0; arg[i + 1] = g1; arg[i + 2] = g2; arg[i + 3] = g3
       }
       for (; i < bx; i++) {
         const xo = (i0 + i) * d
         let m = best[i]!
+        let s2 = second[i]!
         let g = arg[i]!
         for (let j = j0; j < j1; j++) {
           const s = yNorms[j]! - 2 * innerProduct(x, xo, y, j * d, d)
-          if (s < m) {
-            m = s
-            g = j
+          if (s < s2) {
+            if (s < m) {
+              s2 = m
+              m = s
+              g = j
+            } else s2 = s
           }
         }
         best[i] = m
+        second[i] = s2
         arg[i] = g
       }
     }
     for (let i = 0; i < bx; i++) {
       const xo = (i0 + i) * d
-      const s = innerProduct(x, xo, x, xo, d) + best[i]!
+      const xn = innerProduct(x, xo, x, xo, d)
+      const s = xn + best[i]!
       outIdx[i0 + i] = arg[i]!
       outDist[i0 + i] = s > 0 ? s : 0
+      if (outSecond) {
+        const s2 = xn + second[i]!
+        outSecond[i0 + i] = s2 > 0 ? s2 : 0
+      }
     }
   }
 }

@@ -88,6 +88,7 @@ const ASSIGN_CHUNK = 16384
 /**
  * Assigns each of the n rows of x (n*d) to its nearest centroid (k*d, squared norms in
  * cNorms), writing assign[i] and dist[i]. Works in chunks so the kernel's blocks stay hot.
+ * (Plain Lloyd assignment, without bounds: for one-off assignments such as scoring.)
  */
 export function assignNearest(
   kernels: Kernels, x: Float32Array, n: number, d: number,
@@ -104,9 +105,12 @@ export function assignNearest(
 }
 
 /**
- * One assignment step requested by the Lloyd loop: assign each of the n points (data, n*d)
- * to its nearest of the k centroids (k*d, squared norms in norms), writing assign[i] and
- * dist[i]. Whoever drives the loop performs it, on this thread or on workers.
+ * One assignment step requested by the Lloyd loop: for each of `count` points (the rows
+ * listed in `rows`, or points 0..count-1 when rows is null) of data (n*d), find the nearest
+ * and second-nearest of the k centroids (k*d, squared norms in norms), writing assign[i],
+ * dist[i] (squared distance to the nearest) and second[i] (squared distance to the second
+ * nearest) at the point's index i. Whoever drives the loop performs it, on this thread or
+ * on workers (all arrays are shared memory).
  */
 export interface AssignRequest {
   readonly data: Float32Array
@@ -115,14 +119,57 @@ export interface AssignRequest {
   readonly centroids: Float32Array
   readonly k: number
   readonly norms: Float64Array
+  readonly rows: Int32Array | null
+  readonly count: number
   readonly assign: Int32Array
   readonly dist: Float32Array
+  readonly second: Float32Array
+}
+
+/** Rows per gathered block in assignRows. */
+const GATHER_BLOCK = 4096
+
+/** Performs rows [from, to) of an assignment request (all of them by default). */
+export function assignRows(kernels: Kernels, r: AssignRequest, from = 0, to = r.count): void {
+  const { d } = r
+  if (!r.rows) {
+    for (let i0 = from; i0 < to; i0 += ASSIGN_CHUNK) {
+      const c = Math.min(ASSIGN_CHUNK, to - i0)
+      kernels.nearestL2(r.data.subarray(i0 * d, (i0 + c) * d), c, r.centroids, r.k, d, r.norms,
+        r.assign.subarray(i0, i0 + c), r.dist.subarray(i0, i0 + c), r.second.subarray(i0, i0 + c))
+    }
+    return
+  }
+  const buf = new Float32Array(Math.min(GATHER_BLOCK, to - from) * d)
+  const idx = new Int32Array(GATHER_BLOCK)
+  const dist = new Float32Array(GATHER_BLOCK)
+  const second = new Float32Array(GATHER_BLOCK)
+  for (let i0 = from; i0 < to; i0 += GATHER_BLOCK) {
+    const c = Math.min(GATHER_BLOCK, to - i0)
+    for (let i = 0; i < c; i++) buf.set(r.data.subarray(r.rows[i0 + i]! * d, (r.rows[i0 + i]! + 1) * d), i * d)
+    kernels.nearestL2(buf, c, r.centroids, r.k, d, r.norms, idx, dist, second)
+    for (let i = 0; i < c; i++) {
+      const p = r.rows[i0 + i]!
+      r.assign[p] = idx[i]!
+      r.dist[p] = dist[i]!
+      r.second[p] = second[i]!
+    }
+  }
 }
 
 /**
  * The Lloyd loop as a generator: it yields an AssignRequest per iteration and resumes once
  * the request is fulfilled, so the same loop runs with the assignment done in place
  * (trainKMeans) or on worker threads (trainKMeansWith).
+ *
+ * It skips provably useless distance computations with Hamerly's bounds (Hamerly 2010,
+ * "Making k-means even faster"): each point keeps a lower bound l on its distance to the
+ * second-nearest centroid, lowered by the largest centroid move after each update; each
+ * centroid j has s_j, half the distance to its nearest other centroid. A point whose exact
+ * distance to its centroid is at most max(s_j, l) cannot have a nearer centroid, so only the
+ * other points are searched against all k centroids. The assignments are those of plain
+ * Lloyd iterations (up to exact distance ties), at a fraction of the cost once the
+ * centroids settle.
  */
 function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions): Generator<AssignRequest, KMeansResult, void> {
   const o = { ...DEFAULTS, ...stripUndefined(options) }
@@ -153,7 +200,8 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
     for (let i = 0; i < nt; i++) data.set(x.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
   }
 
-  const centroids = new Float32Array(new SharedArrayBuffer(k * d * 4))
+  const sharedF32 = (len: number): Float32Array => new Float32Array(new SharedArrayBuffer(len * 4))
+  const centroids = sharedF32(k * d)
   centroids.set(options.initialCentroids
     ? options.initialCentroids.subarray(0, k * d)
     : o.init === 'random'
@@ -161,22 +209,51 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
       : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations))
 
   const assign = new Int32Array(new SharedArrayBuffer(nt * 4))
-  const dist = new Float32Array(new SharedArrayBuffer(nt * 4))
+  const dist = sharedF32(nt)
+  const second = sharedF32(nt)
   const cNorms = new Float64Array(new SharedArrayBuffer(k * 8))
+  const lower = new Float64Array(nt) // lower bound on the distance to the second-nearest centroid
+  const half = new Float64Array(k) // s_j: half the distance from centroid j to its nearest other
+  const prev = new Float32Array(k * d)
+  const move = new Float64Array(k)
+  const cIdx = new Int32Array(k)
+  const cDist = new Float32Array(k)
+  const cSecond = new Float32Array(k)
+  const rows = new Int32Array(new SharedArrayBuffer(nt * 4))
   const sums = new Float64Array(k * d)
   const counts = new Float64Array(k)
   const objectives = new Float64Array(o.iterations)
   let repaired = 0
   let it = 0
-  let prev = Infinity
+  let prevObj = Infinity
   while (it < o.iterations) {
     kernels.normsL2sqr(centroids, k, d, cNorms)
-    yield { data, n: nt, d, centroids, k, norms: cNorms, assign, dist }
+    if (it === 0) {
+      yield { data, n: nt, d, centroids, k, norms: cNorms, rows: null, count: nt, assign, dist, second }
+      for (let i = 0; i < nt; i++) lower[i] = Math.sqrt(second[i]!)
+    } else {
+      // s_j from each centroid's nearest other centroid (its nearest is itself).
+      kernels.nearestL2(centroids, k, centroids, k, d, cNorms, cIdx, cDist, cSecond)
+      for (let j = 0; j < k; j++) half[j] = Math.sqrt(cSecond[j]!) / 2
+      // Exact distance to the current centroid; points that fail the bound are searched.
+      let count = 0
+      for (let i = 0; i < nt; i++) {
+        const a = assign[i]!
+        const e = kernels.l2sqr(data, i * d, centroids, a * d, d)
+        dist[i] = e
+        if (Math.sqrt(e) > Math.max(half[a]!, lower[i]!)) rows[count++] = i
+      }
+      if (count > 0) {
+        yield { data, n: nt, d, centroids, k, norms: cNorms, rows, count, assign, dist, second }
+        for (let r = 0; r < count; r++) lower[rows[r]!] = Math.sqrt(second[rows[r]!]!)
+      }
+    }
     let obj = 0
     for (let i = 0; i < nt; i++) obj += dist[i]!
     objectives[it++] = obj
 
     // Update: centroid = mean of its points.
+    prev.set(centroids)
     sums.fill(0)
     counts.fill(0)
     for (let i = 0; i < nt; i++) {
@@ -192,11 +269,27 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
       const inv = 1 / cnt
       for (let t = 0; t < d; t++) centroids[c * d + t] = sums[c * d + t]! * inv
     }
-    repaired += repairEmpty(data, nt, d, k, centroids, counts, assign, dist, rng)
+    const fixed = repairEmpty(data, nt, d, k, centroids, counts, assign, dist, rng)
+    repaired += fixed
+
+    // Lower the bounds by how far the centroids moved (all the way, after a repair).
+    let max1 = 0
+    let max2 = 0
+    let arg1 = -1
+    for (let c = 0; c < k; c++) {
+      const mv = Math.sqrt(kernels.l2sqr(centroids, c * d, prev, c * d, d))
+      move[c] = mv
+      if (mv > max1) {
+        max2 = max1
+        max1 = mv
+        arg1 = c
+      } else if (mv > max2) max2 = mv
+    }
+    for (let i = 0; i < nt; i++) lower[i] = fixed > 0 ? 0 : lower[i]! - (assign[i] === arg1 ? max2 : max1)
 
     options.onProgress?.({ phase: 'iterate', iteration: it, iterations: o.iterations, objective: obj })
-    if (prev - obj < o.tolerance * obj && it > 1) break
-    prev = obj
+    if (prevObj - obj < o.tolerance * obj && it > 1) break
+    prevObj = obj
   }
   return {
     centroids: centroids.slice(),
@@ -217,8 +310,7 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
   const loop = lloyd(x, n, d, k, options)
   for (let step = loop.next(); ; step = loop.next()) {
     if (step.done) return step.value
-    const r = step.value
-    assignNearest(kernels, r.data, r.n, r.d, r.centroids, r.k, r.norms, r.assign, r.dist)
+    assignRows(kernels, step.value)
   }
 }
 

@@ -12,8 +12,12 @@ import { type AssignRequest, type KMeansOptions, trainKMeans, trainKMeansWith } 
 import { VqOptionError } from '../errors.js'
 import { expectArray, type InnerMetric, type QuantizerState } from '../quantizers/quantizer.js'
 
-/** Default k-means settings of the coarse quantizer (FAISS trains it with 10 iterations too). */
-export const COARSE_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 256 }
+/**
+ * Default k-means settings of the coarse quantizer: 10 iterations from random seeding, as
+ * FAISS trains IVF quantizers, on at most 64 points per list (above the 39 FAISS asks for;
+ * a coarse quantizer needs far fewer points than a codebook to place its centroids).
+ */
+export const COARSE_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 64, init: 'random' as const }
 
 export class CoarseQuantizer {
   /** Number of lists. */

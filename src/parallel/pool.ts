@@ -144,10 +144,8 @@ export class WorkerPool implements Parallel {
       data = shared(r.data.subarray(0, r.n * r.d))
       this.#sharedInputs.set(r.data, data)
     }
-    await this.#all(ranges(r.n, this.threads).map(([from, to]) => ({
-      kind: 'assign', kernels: 'ts', data, d: r.d, from, to, centroids: shared(r.centroids), k: r.k,
-      norms: shared(r.norms), assign: r.assign, dist: r.dist,
-    })))
+    const request: AssignRequest = { ...r, data }
+    await this.#all(ranges(r.count, this.threads).map(([from, to]) => ({ kind: 'assign', kernels: 'ts', request, from, to })))
   }
 
   /** Trains a PQ's sub-quantizers split over the workers; returns the codebook (m, ksub, dsub). */

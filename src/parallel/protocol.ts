@@ -4,6 +4,7 @@
  * copied into shared buffers once per model, inputs and outputs of a call are shared too.
  * Nothing but small objects is copied per task.
  */
+import type { AssignRequest } from '../clustering/kmeans.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
 import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
 import type { IndexSpec, Metric, VectorStorage } from '../types.js'
@@ -41,19 +42,13 @@ export interface SearchTask {
   readonly outDist: Float32Array
 }
 
-/** The k-means assignment of points [from, to). */
+/** Rows [from, to) of a k-means assignment request (see AssignRequest; all arrays shared). */
 export interface AssignTask {
   readonly kind: 'assign'
   readonly kernels: string
-  readonly data: Float32Array
-  readonly d: number
+  readonly request: AssignRequest
   readonly from: number
   readonly to: number
-  readonly centroids: Float32Array
-  readonly k: number
-  readonly norms: Float64Array
-  readonly assign: Int32Array
-  readonly dist: Float32Array
 }
 
 /** Encoding of prepared vectors [from, to) with a trained model. */

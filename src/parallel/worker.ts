@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
-import { assignNearest } from '../clustering/kmeans.js'
+import { assignRows } from '../clustering/kmeans.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
@@ -59,12 +59,9 @@ export default function run(task: Task): number {
       }
       return to - from
     }
-    case 'assign': {
-      const { d, from, to } = task
-      assignNearest(getKernels(task.kernels as KernelBackend), task.data.subarray(from * d, to * d), to - from, d,
-        task.centroids, task.k, task.norms, task.assign.subarray(from, to), task.dist.subarray(from, to))
-      return to - from
-    }
+    case 'assign':
+      assignRows(getKernels(task.kernels as KernelBackend), task.request, task.from, task.to)
+      return task.to - task.from
     case 'encode': {
       const { model } = modelOf(task.model)
       const { from, to } = task

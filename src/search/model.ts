@@ -9,7 +9,7 @@
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { type AssignRequest, type KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
-import { CoarseQuantizer } from '../ivf/coarse.js'
+import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import type { InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions, TrainedArray } from '../quantizers/quantizer.js'
 import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
@@ -19,7 +19,7 @@ import type { IndexSpec, Metric } from '../types.js'
 export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onProgress'> {
   /** Iterations of the IVF coarse k-means. Default 10. */
   ivfIterations?: number
-  /** Points per coarse centroid used to train IVF. Default 256. */
+  /** Points per coarse centroid used to train IVF. Default 64. */
   ivfMaxPointsPerCentroid?: number
   /** OPQ alternations. Default 20. */
   opqIterations?: number
@@ -141,12 +141,13 @@ export class IndexModel {
     if (this.coarse.nlist > 1) {
       const ivfOptions: Omit<KMeansOptions, 'kernels'> = {
         ...(km.seed !== undefined ? { seed: km.seed } : {}),
-        iterations: ivfIterations ?? 10,
-        maxPointsPerCentroid: ivfMaxPointsPerCentroid ?? 256,
+        iterations: ivfIterations ?? COARSE_DEFAULTS.iterations,
+        maxPointsPerCentroid: ivfMaxPointsPerCentroid ?? COARSE_DEFAULTS.maxPointsPerCentroid,
+        init: COARSE_DEFAULTS.init,
         ...(km.onWarning ? { onWarning: km.onWarning } : {}),
         ...(onProgress ? { onProgress: (p) => onProgress('ivf', 0, 1, p) } : {}),
       }
-      const nt = Math.min(n, this.coarse.nlist * (ivfOptions.maxPointsPerCentroid ?? 256))
+      const nt = Math.min(n, this.coarse.nlist * (ivfOptions.maxPointsPerCentroid ?? COARSE_DEFAULTS.maxPointsPerCentroid))
       if (parallel && parallel.threads > 1 && nt * this.coarse.nlist * this.dCoded >= PARALLEL_MIN_WORK) {
         await this.coarse.trainWith(xt, n, ivfOptions, (r) => parallel.assign(r))
       } else {

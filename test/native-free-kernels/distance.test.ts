@@ -77,8 +77,10 @@ describe('many-to-many kernels', () => {
       const wantDist = new Float32Array(nx)
       const gotIdx = new Int32Array(nx)
       const gotDist = new Float32Array(nx)
-      ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist)
-      fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist)
+      const wantSecond = new Float32Array(nx)
+      const gotSecond = new Float32Array(nx)
+      ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist, wantSecond)
+      fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist, gotSecond)
       for (let i = 0; i < nx; i++) {
         const j = gotIdx[i]!
         expect(j).toBeGreaterThanOrEqual(0)
@@ -88,6 +90,9 @@ describe('many-to-many kernels', () => {
         // ||x||^2 + ||y||^2 - 2<x,y> in float64 (data in [-1,1]: below 1e-9 observed).
         expect(exact - wantDist[i]!).toBeLessThanOrEqual(1e-6 * Math.max(1, wantDist[i]!))
         expect(Math.abs(gotDist[i]! - exact)).toBeLessThanOrEqual(1e-5 * Math.max(1, exact))
+        // The second-smallest distance matches the reference (Infinity with one row).
+        if (ny === 1) expect(gotSecond[i]).toBe(Infinity)
+        else expect(Math.abs(gotSecond[i]! - wantSecond[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, wantSecond[i]!))
       }
     }), { numRuns: 60 })
   })
