@@ -37,7 +37,7 @@ def main():
     build = time.time() - t0
     print(json.dumps({"system": "faiss", "version": faiss.__version__, "config": f"IVF{nlist},PQ{m},RFlat",
                       "build_s": build, "bytes_per_vector_ivfpq": m + 8}), flush=True)
-    ivf_ps = faiss.extract_index_ivf(index)
+    ivf_ps = faiss.extract_index_ivf(ivf)
     for nprobe in nprobes:
         ivf_ps.nprobe = nprobe
         for kf in kfactors:
