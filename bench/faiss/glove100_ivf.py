@@ -15,7 +15,7 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vecs import fvecs, ivecs  # noqa: E402
+from vecs import load_eval_set  # noqa: E402
 
 
 def main():
@@ -23,11 +23,7 @@ def main():
     nprobes = [int(v) for v in sys.argv[4].split(",")]
     kfactors = [int(v) for v in sys.argv[5].split(",")]
     faiss.omp_set_num_threads(1)
-    base = fvecs(os.path.join(root, "base.fvecs"))
-    queries = fvecs(os.path.join(root, "query.fvecs"))
-    gt = ivecs(os.path.join(root, "groundtruth.ivecs"))[:, :10]
-    faiss.normalize_L2(base)
-    faiss.normalize_L2(queries)
+    base, queries, gt = load_eval_set(root)
     d = base.shape[1]
     t0 = time.time()
     ivf = faiss.index_factory(d, f"IVF{nlist},PQ{m}")

@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vecs import fvecs, ivecs  # noqa: E402
+from vecs import load_eval_set  # noqa: E402
 
 
 def main():
@@ -26,11 +26,7 @@ def main():
     metric = faiss.METRIC_INNER_PRODUCT if metric_name == "ip" else faiss.METRIC_L2
     threads = int(os.environ.get("FAISS_THREADS", "1"))
     faiss.omp_set_num_threads(threads)
-    base = fvecs(os.path.join(root, "base.fvecs"))
-    queries = fvecs(os.path.join(root, "query.fvecs"))
-    gt = ivecs(os.path.join(root, "groundtruth.ivecs"))[:, :10]
-    faiss.normalize_L2(base)
-    faiss.normalize_L2(queries)
+    base, queries, gt = load_eval_set(root)
     d = base.shape[1]
     for cfg in configs:
         index = faiss.index_factory(d, cfg, metric)
