@@ -1,10 +1,11 @@
 """FAISS 1.7.3 IVF-PQ + IndexRefineFlat on glove100, one thread, one query at a time.
 
-Usage: /usr/bin/python3 bench/faiss/glove100_ivf.py DATASET_DIR NLIST M NPROBES KFACTORS
-(NPROBES and KFACTORS comma-separated). Vectors are L2-normalised (angular metric, L2 on
-unit vectors, as vqlite). Prints one JSON line per (nprobe, k_factor) with recall@10 and
-QPS, and one with the build time (train + add) and bytes per vector of the IVF-PQ part
-(codes + ids; the refine index keeps the float vectors in RAM too).
+Usage: /usr/bin/python3 bench/faiss/glove100_ivf.py DATASET_DIR NLIST M
+Builds IVF{NLIST},PQ{M} wrapped in IndexRefineFlat on the L2-normalised base (angular
+metric as L2 on unit vectors, as vqlite), prints one JSON line with the build time, then
+serves measurements so that the caller can interleave them with its own: each stdin line
+"NPROBE KFACTOR" is answered by one JSON line with recall@10 and QPS (the 1,000 queries
+searched one at a time); "quit" ends.
 """
 import json
 import os
@@ -20,8 +21,6 @@ from vecs import load_eval_set  # noqa: E402
 
 def main():
     root, nlist, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    nprobes = [int(v) for v in sys.argv[4].split(",")]
-    kfactors = [int(v) for v in sys.argv[5].split(",")]
     faiss.omp_set_num_threads(1)
     base, queries, gt = load_eval_set(root)
     d = base.shape[1]
@@ -32,21 +31,24 @@ def main():
     index.add(base)
     build = time.time() - t0
     print(json.dumps({"system": "faiss", "version": faiss.__version__, "config": f"IVF{nlist},PQ{m},RFlat",
-                      "build_s": build, "bytes_per_vector_ivfpq": m + 8}), flush=True)
+                      "build_s": build}), flush=True)
     ivf_ps = faiss.extract_index_ivf(ivf)
-    for nprobe in nprobes:
+    truth = [set(row) for row in gt]
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        nprobe, kf = int(words[0]), int(words[1])
         ivf_ps.nprobe = nprobe
-        for kf in kfactors:
-            index.k_factor = kf
-            found = np.empty((len(queries), 10), dtype=np.int64)
-            t = time.time()
-            for i in range(len(queries)):
-                _, ids = index.search(queries[i:i + 1], 10)
-                found[i] = ids[0]
-            secs = time.time() - t
-            recall = float(np.mean([len(set(found[i]) & set(gt[i])) / 10 for i in range(len(gt))]))
-            print(json.dumps({"system": "faiss", "config": f"IVF{nlist},PQ{m},RFlat", "nprobe": nprobe, "k_factor": kf,
-                              "recall10": recall, "qps": len(queries) / secs}), flush=True)
+        index.k_factor = kf
+        found = np.empty((len(queries), 10), dtype=np.int64)
+        t = time.time()
+        for i in range(len(queries)):
+            _, ids = index.search(queries[i:i + 1], 10)
+            found[i] = ids[0]
+        secs = time.time() - t
+        recall = float(np.mean([len(set(found[i]) & truth[i]) / 10 for i in range(len(truth))]))
+        print(json.dumps({"nprobe": nprobe, "k_factor": kf, "recall10": recall, "qps": len(queries) / secs}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /** Shared helpers of the bench scripts: recall, machine info, JSON output, FAISS runner. */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname } from 'node:path'
@@ -56,6 +56,53 @@ export function runFaiss(script: string, args: string[], env: Record<string, str
   })
   if (r.status !== 0) throw new Error(`${script} exited with ${r.status}`)
   return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/**
+ * A long-running FAISS script that answers one JSON line per input line (see
+ * bench/faiss/glove100_ivf.py), so measurements can be interleaved with ours.
+ */
+export class FaissServer {
+  readonly #child: import('node:child_process').ChildProcessWithoutNullStreams
+  readonly #lines: string[] = []
+  readonly #waiters: ((line: string) => void)[] = []
+
+  constructor(script: string, args: string[], env: Record<string, string> = {}) {
+    this.#child = spawn(FAISS_PYTHON, [script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.#child.stderr.on('data', (b: Buffer) => process.stderr.write(b))
+    let buf = ''
+    this.#child.stdout.on('data', (b: Buffer) => {
+      buf += b.toString()
+      let nl: number
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        const w = this.#waiters.shift()
+        if (w) w(line)
+        else this.#lines.push(line)
+      }
+    })
+  }
+
+  /** The next JSON line the script prints. */
+  next(): Promise<Record<string, unknown>> {
+    const line = this.#lines.shift()
+    if (line !== undefined) return Promise.resolve(JSON.parse(line) as Record<string, unknown>)
+    return new Promise((resolve, reject) => {
+      this.#child.once('exit', (code) => reject(new Error(`FAISS script exited with ${code}`)))
+      this.#waiters.push((l) => resolve(JSON.parse(l) as Record<string, unknown>))
+    })
+  }
+
+  /** Sends one command line and returns the answer. */
+  ask(command: string): Promise<Record<string, unknown>> {
+    this.#child.stdin.write(`${command}\n`)
+    return this.next()
+  }
+
+  close(): void {
+    this.#child.stdin.end('quit\n')
+  }
 }
 
 /** Seconds since t0 (from performance.now()). */

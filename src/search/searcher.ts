@@ -3,9 +3,11 @@
  * same code runs on the main thread and in the worker threads.
  *
  * 1. Rotate the (prepared) query with OPQ when there is one.
- * 2. Probe the nprobe nearest lists. With a filter, lists are taken nearest first until at
- *    least nprobe are probed and enough allowed items were scanned (see FILTER_FACTOR), so
- *    a selective filter still finds k results whenever k allowed items exist.
+ * 2. Probe the nprobe nearest lists. With a filter that allows no more items than an
+ *    unfiltered search would scan, every list is visited but only its allowed items are
+ *    scored (one bit test per item); with a broader filter, lists are taken nearest first
+ *    until at least nprobe are probed and enough allowed items were scanned (see
+ *    FILTER_FACTOR). Either way k results come back whenever k allowed items exist.
  * 3. Scan each probed list's codes (ListScanner) and keep the best candidates in a bounded
  *    heap labelled list*2^32 + offset; filtered-out items (a bit per seq) never enter it.
  * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
@@ -63,6 +65,10 @@ export class Searcher {
   #dist = new Float32Array(SCAN_BLOCK)
   #heapDist = new Float32Array(0)
   #heapLabel = new Float64Array(0)
+  /** Gather buffers for scoring only allowed items. */
+  #gCodes = new Uint8Array(0)
+  #gTerms = new Float32Array(0)
+  #gOffsets = new Int32Array(0)
   /** Stats of the last query. */
   readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
 
@@ -117,15 +123,25 @@ export class Searcher {
     stats.listsProbed = 0
     stats.codesScanned = 0
     stats.allowedScanned = 0
+    // A selective filter (no more allowed items than an unfiltered search would scan) is
+    // served by scoring exactly the allowed items of every list: as accurate as probing
+    // every list, for the cost of one bit test per item. Otherwise lists are probed nearest
+    // first until enough allowed items were seen.
+    const unfilteredScan = (Math.min(p.nprobe, nlist) * lists.count) / nlist
+    const allowedOnly = filter !== null && filter.count <= unfilteredScan
     const minAllowed = filter ? Math.min(filter.count, FILTER_FACTOR * kc) : 0
     for (let pi = 0; pi < probed; pi++) {
-      if (filter && pi >= p.nprobe && stats.allowedScanned >= minAllowed) break
+      if (filter && !allowedOnly && pi >= p.nprobe && stats.allowedScanned >= minAllowed) break
       const l = this.#probeList[pi]!
       const n = lists.size[l]!
       stats.listsProbed++
       if (n === 0) continue
       const start = lists.start[l]!
       this.#scanner.setList(this.#probeDist[pi]!)
+      if (allowedOnly) {
+        stats.allowedScanned += this.#scanAllowed(lists, l, start, n, filter!.bits, kc, hd, hl)
+        continue
+      }
       for (let o = 0; o < n; o += SCAN_BLOCK) {
         const b = Math.min(SCAN_BLOCK, n - o)
         const s0 = start + o
@@ -154,6 +170,50 @@ export class Searcher {
       outIds[j] = lists.ids[slotOf(lists, label)]!
       outDist[j] = cosineHalf ? hd[j]! / 2 : hd[j]!
     }
+  }
+
+  /**
+   * Scores only the allowed items of list l (slots start..start+n): gathers their codes
+   * and terms, scans them in one go and offers them to the heap. Returns how many there were.
+   */
+  #scanAllowed(lists: ListsView, l: number, start: number, n: number, bits: Uint8Array, kc: number, hd: Float32Array, hl: Float64Array): number {
+    const cs = lists.codeSize
+    let count = 0
+    for (let o = 0; o < n; o++) {
+      const seq = lists.seqs[start + o]!
+      if ((bits[seq >>> 3]! & (1 << (seq & 7))) === 0) continue
+      if (count === this.#gOffsets.length) this.#growGather()
+      this.#gOffsets[count] = o
+      this.#gCodes.set(lists.codes.subarray((start + o) * cs, (start + o + 1) * cs), count * cs)
+      if (lists.terms) this.#gTerms[count] = lists.terms[start + o]!
+      count++
+    }
+    if (count === 0) return 0
+    if (this.#dist.length < count) this.#dist = new Float32Array(count)
+    this.#scanner.scan(this.#gCodes.subarray(0, count * cs), count, this.#dist, lists.terms ? this.#gTerms : null)
+    this.stats.codesScanned += count
+    let top = hd[0]!
+    for (let i = 0; i < count; i++) {
+      const d = this.#dist[i]!
+      if (d > top) continue
+      if (heapPush(kc, hd, hl, d, l * LIST_STRIDE + this.#gOffsets[i]!)) top = hd[0]!
+    }
+    return count
+  }
+
+  /** Doubles the gather buffers of #scanAllowed. */
+  #growGather(): void {
+    const cap = Math.max(256, this.#gOffsets.length * 2)
+    const cs = this.#model.scanCodeSize
+    const codes = new Uint8Array(cap * cs)
+    codes.set(this.#gCodes)
+    const terms = new Float32Array(cap)
+    terms.set(this.#gTerms)
+    const offsets = new Int32Array(cap)
+    offsets.set(this.#gOffsets)
+    this.#gCodes = codes
+    this.#gTerms = terms
+    this.#gOffsets = offsets
   }
 
   /** Rescores the kc candidates with the refine codec (on the prepared query) and keeps them sorted. */
