@@ -65,7 +65,7 @@ export function runFaiss(script: string, args: string[], env: Record<string, str
 export class FaissServer {
   readonly #child: import('node:child_process').ChildProcessWithoutNullStreams
   readonly #lines: string[] = []
-  readonly #waiters: ((line: string) => void)[] = []
+  readonly #waiters: { resolve: (line: string) => void; reject: (e: Error) => void }[] = []
 
   constructor(script: string, args: string[], env: Record<string, string> = {}) {
     this.#child = spawn(FAISS_PYTHON, [script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -78,9 +78,12 @@ export class FaissServer {
         const line = buf.slice(0, nl)
         buf = buf.slice(nl + 1)
         const w = this.#waiters.shift()
-        if (w) w(line)
+        if (w) w.resolve(line)
         else this.#lines.push(line)
       }
+    })
+    this.#child.once('exit', (code) => {
+      for (const w of this.#waiters.splice(0)) w.reject(new Error(`FAISS script exited with ${code}`))
     })
   }
 
@@ -89,8 +92,7 @@ export class FaissServer {
     const line = this.#lines.shift()
     if (line !== undefined) return Promise.resolve(JSON.parse(line) as Record<string, unknown>)
     return new Promise((resolve, reject) => {
-      this.#child.once('exit', (code) => reject(new Error(`FAISS script exited with ${code}`)))
-      this.#waiters.push((l) => resolve(JSON.parse(l) as Record<string, unknown>))
+      this.#waiters.push({ resolve: (l) => resolve(JSON.parse(l) as Record<string, unknown>), reject })
     })
   }
 
