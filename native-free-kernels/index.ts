@@ -1,15 +1,23 @@
 /**
  * native-free-kernels: the hot loops of vqlite as pure functions over typed arrays,
- * with no native addon. Two backends implement the same Kernels contract:
+ * with no native addon. Three backends implement the same Kernels contract:
  * - `reference`: the plainest loops, the truth for tests;
- * - `ts`: unrolled, blocked TypeScript, the default.
+ * - `ts`: unrolled, blocked TypeScript, which runs everywhere;
+ * - `wasm`: WebAssembly SIMD (wasm/), the default wherever the engine validates it; it
+ *   adds the 4-bit PQ fast-scan (createFastScan).
  * Top-k selection, code packing and half-float conversion are backend-independent.
  */
 import { referenceKernels } from './reference/index.js'
 import { tsKernels } from './ts/index.js'
 import type { Kernels } from './types.js'
+import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.js'
 
-export type { F32, Kernels } from './types.js'
+export type { F32, FastScan, FastScanMode, Kernels } from './types.js'
+export { wasmAvailable } from './wasm/index.js'
+export {
+  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanQuantize, fastScanReference, fastScanThreshold,
+  type LutScale,
+} from './fastscan.js'
 export { referenceKernels } from './reference/index.js'
 export { tsKernels } from './ts/index.js'
 export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
@@ -17,20 +25,28 @@ export { packCodes, pqCodeSize, unpackCodes } from './codes.js'
 export { floatToHalf, halfToFloat, HALF_TO_FLOAT } from './fp16.js'
 
 /** Kernel backends by name. */
-export type KernelBackend = 'reference' | 'ts'
+export type KernelBackend = 'reference' | 'ts' | 'wasm'
 
 /**
- * Returns the kernels of the named backend; with no name, the fastest available
- * (today the TypeScript backend; `VQLITE_KERNELS=reference` forces the reference one).
+ * Returns the kernels of the named backend; with no name, the one named by the
+ * VQLITE_KERNELS environment variable, else the fastest available: WebAssembly SIMD when
+ * this engine validates it, the TypeScript backend otherwise. Asking for 'wasm' where it
+ * cannot run throws, saying why.
  */
 export function getKernels(backend?: KernelBackend): Kernels {
-  const name = backend ?? (process.env['VQLITE_KERNELS'] as KernelBackend | undefined) ?? 'ts'
+  const env = process.env['VQLITE_KERNELS']
+  const name = backend ?? (env ? (env as KernelBackend) : wasmAvailable() ? 'wasm' : 'ts')
   switch (name) {
     case 'reference':
       return referenceKernels
     case 'ts':
       return tsKernels
+    case 'wasm': {
+      const k = wasmKernels()
+      if (!k) throw new Error(`the WebAssembly kernel backend is unavailable: ${wasmUnavailableReason}`)
+      return k
+    }
     default:
-      throw new RangeError(`unknown kernel backend "${String(name)}": expected "reference" or "ts"`)
+      throw new RangeError(`unknown kernel backend "${String(name)}": expected "reference", "ts" or "wasm"`)
   }
 }

@@ -15,6 +15,39 @@
 /** Any typed array of 32-bit floats that a kernel reads. */
 export type F32 = Float32Array
 
+/** How a fast-scan table scores a sub-vector: squared L2, or negated inner product. */
+export type FastScanMode = 'l2' | 'ip'
+
+/**
+ * 4-bit PQ fast-scan over codes held by a SIMD backend (layout, byte tables and the
+ * survivor guarantee: see fastscan.ts). Codes live in the backend's memory as segments (an
+ * IVF list, or all codes), each packed by fastScanPack and replaced as a whole when it
+ * changes. A query sets its tables per segment, then scans ranges of it and gets back the
+ * positions of the codes that may beat the current k-th distance; the caller scores those
+ * exactly.
+ */
+export interface FastScan {
+  /** Stores segment seg: n codes packed by fastScanPack (fastScanPackedSize(n, m) bytes). */
+  setSegment(seg: number, packed: Uint8Array, n: number): void
+  /** Sets the query, q[qOff..qOff + m*dsub) in the coded space. */
+  setQuery(q: F32, qOff: number): void
+  /**
+   * Builds the tables for the following scans: sub-vector distances against
+   * q - cen[cenOff..cenOff + m*dsub), or against q when cen is null.
+   */
+  setTables(cen: F32 | null, cenOff: number): void
+  /**
+   * Scans codes [from, to) of segment seg (from a multiple of 32) and writes to out the
+   * positions i (from <= i < to) whose distance plus bias may be <= top; returns how many.
+   * out: length >= to - from.
+   */
+  scan(seg: number, from: number, to: number, bias: number, top: number, out: Int32Array): number
+  /** Bytes held in the backend's memory. */
+  readonly bytes: number
+  /** Releases the backend memory. */
+  free(): void
+}
+
 /**
  * Stateless math over typed arrays. Every backend implements all of it; the tests
  * compare each implementation against the naive reference backend.
@@ -107,4 +140,16 @@ export interface Kernels {
   fp16L2(q: F32, qOff: number, codes: Uint16Array, n: number, d: number, out: F32): void
   /** Inner product between q[qOff..qOff+d) and n half-float vectors (layout as fp16L2). */
   fp16Dot(q: F32, qOff: number, codes: Uint16Array, n: number, d: number, out: F32): void
+
+  /**
+   * Optional: keeps a copy of `a` where this backend reads fastest, so that later calls
+   * passing the same array object skip copying it. The caller must never change `a`
+   * afterwards. Backends that read typed arrays in place do not define it.
+   */
+  pin?(a: F32 | Uint8Array): void
+  /**
+   * Optional (SIMD backends): a fast-scan engine for 4-bit PQ codes of m sub-quantizers of
+   * dimension dsub; centroids: layout (m, 16, dsub).
+   */
+  createFastScan?(centroids: F32, m: number, dsub: number, mode: FastScanMode): FastScan
 }

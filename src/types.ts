@@ -72,8 +72,12 @@ export interface ConnectionOptions {
   durability?: Durability
   /** How long a write waits for another connection's lock before failing with LOCKED. Default 5000 ms. */
   busyTimeoutMs?: number
-  /** Kernel backend: 'ts' (default) or 'reference' (slow; for checks). */
-  kernels?: 'ts' | 'reference'
+  /**
+   * Kernel backend: 'wasm' (WebAssembly SIMD, the default where the engine supports it;
+   * adds 4-bit PQ fast-scan), 'ts' (plain TypeScript, the fallback) or 'reference' (slow;
+   * for checks). Default: the VQLITE_KERNELS environment variable, else the fastest available.
+   */
+  kernels?: 'wasm' | 'ts' | 'reference'
   /** Worker threads of searchBatch (0: search on the calling thread). Default: the available parallelism. */
   threads?: number
 }
@@ -133,6 +137,12 @@ export interface MemoryUsage {
   readonly ids: number
   /** Trained arrays (codebooks, ranges). */
   readonly trained: number
+  /**
+   * The fast-scan copies of 4-bit PQ codes in the WebAssembly backend's memory (packed in
+   * blocks of 32; filled as lists are first searched; 0 without fast-scan). Each worker
+   * thread of searchBatch holds its own copy, not counted here.
+   */
+  readonly fastScan: number
   readonly total: number
 }
 

@@ -488,7 +488,13 @@ export class VqIndex {
     const codes = b.codes + b.refine + b.terms
     const ids = b.ids + b.seqs + b.lists
     const trained = this.#model.trainedBytes
-    return { codes, ids, trained, total: codes + ids + trained }
+    const fastScan = this.#searcher.fastScanBytes
+    return { codes, ids, trained, fastScan, total: codes + ids + trained + fastScan }
+  }
+
+  /** Name of the kernel backend this index computes with ('wasm', 'ts' or 'reference'). */
+  get kernelBackend(): string {
+    return this.#kernels.name
   }
 
   /**
@@ -621,8 +627,8 @@ export class VqIndex {
     const pool = (): WorkerPool => this.#ensurePool(threads)
     return {
       threads,
-      assign: (r) => pool().assign(r),
-      trainPq: (pq, x, n, o) => pool().trainPq(pq, x, n, o),
+      assign: (r) => pool().assign(r, this.#kernels.name),
+      trainPq: (pq, x, n, o) => pool().trainPq(pq, x, n, o, this.#kernels.name),
       encode: (model, x, n) => pool().encode(model, x, n),
     }
   }

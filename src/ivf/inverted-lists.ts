@@ -33,7 +33,13 @@ export interface ListsView {
   readonly terms: Float32Array | null
   readonly ids: Float64Array
   readonly seqs: Uint32Array
+  /** Process-unique id of the InvertedLists this view is of. */
+  readonly uid: number
+  /** Per list, the version at which its content last changed (a copy, length nlist). */
+  readonly stamps: Uint32Array
 }
+
+let nextUid = 1
 
 /** Labels of search candidates: list * 2^32 + offset in the list (exact in a float64). */
 export const LIST_STRIDE = 4294967296
@@ -56,6 +62,10 @@ export class InvertedLists {
   #used = 0
   #count = 0
   #version = 0
+  /** Per list, the version at which its items last changed. */
+  readonly #stamps: Uint32Array
+  /** Process-unique id (caches of derived layouts are keyed by it and the stamps). */
+  readonly uid = nextUid++
 
   /** nlist lists of codeSize-byte codes (plus refineSize-byte refine codes, plus a term per item), room for `capacity` items. */
   constructor(nlist: number, codeSize: number, refineSize: number, hasTerms: boolean, capacity = 1024) {
@@ -66,6 +76,7 @@ export class InvertedLists {
     this.#start = new Int32Array(nlist)
     this.#size = new Int32Array(nlist)
     this.#cap = new Int32Array(nlist)
+    this.#stamps = new Uint32Array(nlist)
     const slots = Math.max(capacity, 16)
     this.#codes = sharedBytes(slots * codeSize)
     this.#refine = refineSize > 0 ? sharedBytes(slots * refineSize) : null
@@ -151,6 +162,7 @@ export class InvertedLists {
     }
     this.#count += n
     this.#version++
+    for (let l = 0; l < this.nlist; l++) if (add[l]! > 0) this.#stamps[l] = this.#version
   }
 
   /** Gives list l a range of `cap` slots at the end of the arena, re-laying out the arena if it is full. */
@@ -243,6 +255,7 @@ export class InvertedLists {
       flush(n)
       removed += n - w
       this.#size[l] = w
+      if (w !== n) this.#stamps[l] = this.#version + 1
     }
     if (removed > 0) {
       this.#count -= removed
@@ -288,6 +301,8 @@ export class InvertedLists {
       terms: this.#terms,
       ids: this.#ids,
       seqs: this.#seqs,
+      uid: this.uid,
+      stamps: this.#stamps.slice(),
     }
   }
 

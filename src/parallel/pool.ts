@@ -17,7 +17,7 @@ import { VqError } from '../errors.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
 import type { ProductQuantizer } from '../quantizers/pq.js'
 import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
-import type { Encoded, IndexModel, Parallel } from '../search/model.js'
+import type { Encoded, IndexModel } from '../search/model.js'
 import type { SearchParams } from '../search/searcher.js'
 import type { VectorStorage } from '../types.js'
 import type { SharedModel, Task } from './protocol.js'
@@ -65,7 +65,7 @@ function ranges(n: number, parts: number): [number, number][] {
   return out
 }
 
-export class WorkerPool implements Parallel {
+export class WorkerPool {
   /** Worker threads. */
   readonly threads: number
   readonly #piscina: Piscina<Task, number>
@@ -137,25 +137,25 @@ export class WorkerPool implements Parallel {
     outDist.set(dist)
   }
 
-  /** One k-means assignment step, split over the workers (the request's arrays are shared). */
-  async assign(r: AssignRequest): Promise<void> {
+  /** One k-means assignment step, split over the workers (the request's arrays are shared), on the named kernel backend. */
+  async assign(r: AssignRequest, kernels: string): Promise<void> {
     let data = this.#sharedInputs.get(r.data)
     if (!data) {
       data = shared(r.data.subarray(0, r.n * r.d))
       this.#sharedInputs.set(r.data, data)
     }
     const request: AssignRequest = { ...r, data }
-    await this.#all(ranges(r.count, this.threads).map(([from, to]) => ({ kind: 'assign', kernels: 'ts', request, from, to })))
+    await this.#all(ranges(r.count, this.threads).map(([from, to]) => ({ kind: 'assign', kernels, request, from, to })))
   }
 
-  /** Trains a PQ's sub-quantizers split over the workers; returns the codebook (m, ksub, dsub). */
-  async trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions): Promise<Float32Array> {
+  /** Trains a PQ's sub-quantizers split over the workers on the named kernel backend; returns the codebook (m, ksub, dsub). */
+  async trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions, kernels: string): Promise<Float32Array> {
     const subset = pq.trainingRows(n, options)
     const out = new Float32Array(new SharedArrayBuffer(pq.m * pq.ksub * pq.dsub * 4))
     const { onProgress: _p, onWarning: _w, ...plain } = options
     const xs = shared(x.subarray(0, n * pq.dim))
     await this.#all(ranges(pq.m, this.threads).map(([j0, j1]) => ({
-      kind: 'trainPq', kernels: 'ts', dim: pq.dim, m: pq.m, nbits: pq.nbits, x: xs, n, rows: subset.rows ? shared(subset.rows) : null,
+      kind: 'trainPq', kernels, dim: pq.dim, m: pq.m, nbits: pq.nbits, x: xs, n, rows: subset.rows ? shared(subset.rows) : null,
       j0, j1, options: plain, out,
     })))
     return out.slice()

@@ -10,19 +10,28 @@
  *    FILTER_FACTOR). Either way k results come back whenever k allowed items exist.
  * 3. Scan each probed list's codes (ListScanner) and keep the best candidates in a bounded
  *    heap labelled list*2^32 + offset; filtered-out items (a bit per seq) never enter it.
+ *    4-bit PQ codes on a SIMD backend go through fast-scan instead (unfiltered searches):
+ *    the backend scans a packed copy of each list with byte tables and returns the items
+ *    that may beat the current k-th candidate; only those are scored with the ListScanner,
+ *    so the candidates and their distances are exactly those of the plain scan.
  * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
  *    the refine codec or, for RFlat, exactly on the stored full vectors (fetched by id in
  *    one batch), and the best k are kept.
  * Distances are returned in the public convention (see types.ts).
  */
-import { heapInit, heapPush, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
+import {
+  type FastScan, fastScanPack, fastScanPackedSize, heapInit, heapPush, heapPushMany, heapSort,
+} from '../../native-free-kernels/index.js'
 import { type ListsView, LIST_STRIDE } from '../ivf/inverted-lists.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
 import type { CodeScanner } from '../quantizers/quantizer.js'
 import { ListScanner } from './list-scanner.js'
 import type { IndexModel } from './model.js'
 
 /** Codes scanned per block inside a list. */
 const SCAN_BLOCK = 16384
+/** Codes per fast-scan call once the heap is full (the k-th distance is re-read between calls). */
+const FAST_BLOCK = 8192
 /**
  * A filtered search keeps probing lists (nearest first, beyond nprobe) until it has
  * scanned at least FILTER_FACTOR * (candidates wanted) allowed items.
@@ -71,6 +80,17 @@ export class Searcher {
   #gOffsets = new Int32Array(0)
   /** Stats of the last query. */
   readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
+  /** The fast-scan engine (4-bit PQ on a SIMD backend), or null. */
+  readonly #fs: FastScan | null = null
+  /** Fast-scan tables are built against q - coarse centroid (IVF residual L2). */
+  readonly #fsResidualL2: boolean = false
+  /** Fast-scan distances need the list's probe distance added (IVF residual inner product). */
+  readonly #fsBias: boolean = false
+  /** Lists uid and per-list stamps of the segments loaded into #fs (-1: none). */
+  #fsUid = -1
+  #fsStamps = new Float64Array(0)
+  #fsPacked = new Uint8Array(0)
+  #fsOut = new Int32Array(0)
 
   /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
   constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
@@ -79,6 +99,22 @@ export class Searcher {
     this.#scanner = new ListScanner(model)
     this.#refineScanner = model.refineCodec ? model.refineCodec.scanner(model.inner) : null
     this.#qt = new Float32Array(model.dCoded)
+    const codec = model.codec
+    if (codec instanceof ProductQuantizer && codec.nbits === 4 && model.kernels.createFastScan && codec.isTrained) {
+      this.#fs = model.kernels.createFastScan(codec.centroids, codec.m, codec.dsub, model.inner)
+      this.#fsResidualL2 = model.byResidual && model.inner === 'l2'
+      this.#fsBias = model.byResidual && model.inner === 'ip'
+    }
+  }
+
+  /** True when unfiltered scans use fast-scan. */
+  get fastScan(): boolean {
+    return this.#fs !== null
+  }
+
+  /** Bytes of the fast-scan copies of the lists held by the kernel backend (0 without fast-scan). */
+  get fastScanBytes(): number {
+    return this.#fs?.bytes ?? 0
   }
 
   /**
@@ -118,6 +154,8 @@ export class Searcher {
 
     // 3. Scan.
     this.#scanner.setQuery(qt, qtOff)
+    const fast = this.#fs !== null && filter === null
+    if (fast) this.#fs!.setQuery(qt, qtOff)
     heapInit(kc, hd, hl)
     const stats = this.stats
     stats.listsProbed = 0
@@ -140,6 +178,10 @@ export class Searcher {
       this.#scanner.setList(this.#probeDist[pi]!)
       if (allowedOnly) {
         stats.allowedScanned += this.#scanAllowed(lists, l, start, n, filter!.bits, kc, hd, hl)
+        continue
+      }
+      if (fast) {
+        this.#scanFast(lists, l, start, n, this.#probeDist[pi]!, kc, hd, hl)
         continue
       }
       for (let o = 0; o < n; o += SCAN_BLOCK) {
@@ -173,32 +215,82 @@ export class Searcher {
   }
 
   /**
-   * Scores only the allowed items of list l (slots start..start+n): gathers their codes
-   * and terms, scans them in one go and offers them to the heap. Returns how many there were.
+   * Scores only the allowed items of list l (slots start..start+n) and offers them to the
+   * heap. Returns how many there were.
    */
   #scanAllowed(lists: ListsView, l: number, start: number, n: number, bits: Uint8Array, kc: number, hd: Float32Array, hl: Float64Array): number {
-    const cs = lists.codeSize
     let count = 0
     for (let o = 0; o < n; o++) {
       const seq = lists.seqs[start + o]!
       if ((bits[seq >>> 3]! & (1 << (seq & 7))) === 0) continue
       if (count === this.#gOffsets.length) this.#growGather()
-      this.#gOffsets[count] = o
-      this.#gCodes.set(lists.codes.subarray((start + o) * cs, (start + o + 1) * cs), count * cs)
-      if (lists.terms) this.#gTerms[count] = lists.terms[start + o]!
-      count++
+      this.#gOffsets[count++] = o
     }
-    if (count === 0) return 0
+    this.#scoreSelected(lists, l, start, this.#gOffsets, count, kc, hd, hl)
+    return count
+  }
+
+  /**
+   * Fast-scan of list l (slots start..start+n): brings the list's packed copy up to date,
+   * builds the byte tables, then scans in blocks, scoring the survivors of each block
+   * exactly before the next one reads the k-th distance again. The first block is no
+   * larger than the heap while the heap is not full, since everything survives then.
+   */
+  #scanFast(lists: ListsView, l: number, start: number, n: number, probeDist: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+    const fs = this.#fs!
+    this.#syncSegment(lists, l, start, n)
+    fs.setTables(this.#fsResidualL2 ? this.#model.coarse.centroids : null, l * this.#model.dCoded)
+    const bias = this.#fsBias ? probeDist : 0
+    if (this.#fsOut.length < Math.min(n, FAST_BLOCK)) this.#fsOut = new Int32Array(Math.min(n, FAST_BLOCK))
+    for (let from = 0; from < n;) {
+      const block = hd[0] === Infinity ? Math.max(32, Math.ceil(kc / 32) * 32) : FAST_BLOCK
+      const to = Math.min(n, from + block)
+      if (this.#fsOut.length < to - from) this.#fsOut = new Int32Array(to - from)
+      const count = fs.scan(l, from, to, bias, hd[0]!, this.#fsOut)
+      this.stats.codesScanned += to - from
+      if (count > 0) this.#scoreSelected(lists, l, start, this.#fsOut, count, kc, hd, hl)
+      from = to
+    }
+  }
+
+  /** Loads list l into the fast-scan engine when its content changed since it was loaded. */
+  #syncSegment(lists: ListsView, l: number, start: number, n: number): void {
+    if (this.#fsUid !== lists.uid || this.#fsStamps.length !== lists.nlist) {
+      this.#fsUid = lists.uid
+      this.#fsStamps = new Float64Array(lists.nlist).fill(-1)
+    }
+    if (this.#fsStamps[l] === lists.stamps[l]) return
+    const codec = this.#model.codec as ProductQuantizer
+    const bytes = fastScanPackedSize(n, codec.m)
+    if (this.#fsPacked.length < bytes) this.#fsPacked = new Uint8Array(Math.max(bytes, this.#fsPacked.length * 2))
+    fastScanPack(lists.codes, start * lists.codeSize, lists.codeSize, n, codec.m, this.#fsPacked, 0)
+    this.#fs!.setSegment(l, this.#fsPacked, n)
+    this.#fsStamps[l] = lists.stamps[l]!
+  }
+
+  /**
+   * Scores the items at positions offsets[0..count) of list l (slots from start) with the
+   * ListScanner (gathering their codes and terms) and offers them to the heap.
+   */
+  #scoreSelected(lists: ListsView, l: number, start: number, offsets: Int32Array, count: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+    if (count === 0) return
+    const cs = lists.codeSize
+    while (this.#gOffsets.length < count) this.#growGather()
+    for (let i = 0; i < count; i++) {
+      const o = offsets[i]!
+      this.#gOffsets[i] = o
+      this.#gCodes.set(lists.codes.subarray((start + o) * cs, (start + o + 1) * cs), i * cs)
+      if (lists.terms) this.#gTerms[i] = lists.terms[start + o]!
+    }
     if (this.#dist.length < count) this.#dist = new Float32Array(count)
     this.#scanner.scan(this.#gCodes.subarray(0, count * cs), count, this.#dist, lists.terms ? this.#gTerms : null)
-    this.stats.codesScanned += count
+    this.stats.codesScanned += offsets === this.#fsOut ? 0 : count
     let top = hd[0]!
     for (let i = 0; i < count; i++) {
       const d = this.#dist[i]!
       if (d > top) continue
       if (heapPush(kc, hd, hl, d, l * LIST_STRIDE + this.#gOffsets[i]!)) top = hd[0]!
     }
-    return count
   }
 
   /** Doubles the gather buffers of #scanAllowed. */

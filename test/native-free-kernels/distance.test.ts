@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { referenceKernels as ref, tsKernels as fast } from '../../native-free-kernels/index.js'
+import { referenceKernels as ref } from '../../native-free-kernels/index.js'
+import { fastBackends } from '../helpers/backends.js'
 import { maxRelErr, randomVectors } from '../helpers/data.js'
 
 /** Dimensions the issue names, plus random small ones. */
@@ -9,104 +10,105 @@ const counts = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }))
 const seeds = fc.integer({ min: 1, max: 2 ** 30 })
 // Reference and fast kernels sum in different orders in float64 and then round to
 // float32; observed worst relative difference ~1.2e-7 (one float32 ulp).
-const TOL = 1e-6
 
-describe('one-to-one kernels', () => {
-  it('l2sqr, innerProduct and cosineSimilarity match the reference', () => {
-    fc.assert(fc.property(dims, seeds, (d, seed) => {
-      const a = randomVectors(3, d, seed)
-      const b = randomVectors(2, d, seed + 1)
-      for (const f of ['l2sqr', 'innerProduct', 'cosineSimilarity'] as const) {
-        const r = ref[f](a, d, b, d, d)
-        const v = fast[f](a, d, b, d, d)
-        expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
-      }
-    }))
+describe.each(fastBackends)('$name backend', ({ kernels: fast, tol }) => {
+  describe('one-to-one kernels', () => {
+    it('l2sqr, innerProduct and cosineSimilarity match the reference', () => {
+      fc.assert(fc.property(dims, seeds, (d, seed) => {
+        const a = randomVectors(3, d, seed)
+        const b = randomVectors(2, d, seed + 1)
+        for (const f of ['l2sqr', 'innerProduct', 'cosineSimilarity'] as const) {
+          const r = ref[f](a, d, b, d, d)
+          const v = fast[f](a, d, b, d, d)
+          expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
+        }
+      }))
+    })
+
+    it('cosine of a zero vector is 0, not NaN', () => {
+      const z = new Float32Array(5)
+      const a = new Float32Array([1, 2, 3, 4, 5])
+      expect(fast.cosineSimilarity(z, 0, a, 0, 5)).toBe(0)
+      expect(ref.cosineSimilarity(a, 0, z, 0, 5)).toBe(0)
+    })
   })
 
-  it('cosine of a zero vector is 0, not NaN', () => {
-    const z = new Float32Array(5)
-    const a = new Float32Array([1, 2, 3, 4, 5])
-    expect(fast.cosineSimilarity(z, 0, a, 0, 5)).toBe(0)
-    expect(ref.cosineSimilarity(a, 0, z, 0, 5)).toBe(0)
-  })
-})
-
-describe('one-to-many kernels', () => {
-  it('l2sqrMany, innerProductMany, cosineSimilarityMany and normsL2sqr match the reference', () => {
-    fc.assert(fc.property(dims, counts, seeds, (d, n, seed) => {
-      const q = randomVectors(2, d, seed)
-      const x = randomVectors(n, d, seed + 7)
-      const want = new Float32Array(n + 1).fill(-7)
-      const got = new Float32Array(n + 1).fill(-7)
-      for (const f of ['l2sqrMany', 'innerProductMany', 'cosineSimilarityMany'] as const) {
-        ref[f](q, d, x, n, d, want)
-        fast[f](q, d, x, n, d, got)
-        expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
-        expect(got[n]).toBe(-7) // nothing written past n
-      }
-      ref.normsL2sqr(x, n, d, want)
-      fast.normsL2sqr(x, n, d, got)
-      expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
-    }))
-  })
-})
-
-describe('many-to-many kernels', () => {
-  it('innerProductMatrix matches the reference for every tile shape and tail', () => {
-    const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(64, 65, 256, 257))
-    fc.assert(fc.property(dims, sizes, fc.integer({ min: 0, max: 300 }), seeds, (d, nx, ny, seed) => {
-      const x = randomVectors(nx, d, seed)
-      const y = randomVectors(ny, d, seed + 3)
-      const want = new Float32Array(nx * ny)
-      const got = new Float32Array(nx * ny)
-      ref.innerProductMatrix(x, nx, y, ny, d, want)
-      fast.innerProductMatrix(x, nx, y, ny, d, got)
-      expect(maxRelErr(got, want, nx * ny)).toBeLessThanOrEqual(TOL)
-    }), { numRuns: 60 })
+  describe('one-to-many kernels', () => {
+    it('l2sqrMany, innerProductMany, cosineSimilarityMany and normsL2sqr match the reference', () => {
+      fc.assert(fc.property(dims, counts, seeds, (d, n, seed) => {
+        const q = randomVectors(2, d, seed)
+        const x = randomVectors(n, d, seed + 7)
+        const want = new Float32Array(n + 1).fill(-7)
+        const got = new Float32Array(n + 1).fill(-7)
+        for (const f of ['l2sqrMany', 'innerProductMany', 'cosineSimilarityMany'] as const) {
+          ref[f](q, d, x, n, d, want)
+          fast[f](q, d, x, n, d, got)
+          expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
+          expect(got[n]).toBe(-7) // nothing written past n
+        }
+        ref.normsL2sqr(x, n, d, want)
+        fast.normsL2sqr(x, n, d, got)
+        expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
+      }))
+    })
   })
 
-  it('nearestL2 finds a nearest row (ties and rounding aside) and reports its distance', () => {
-    const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(63, 64, 65, 130))
-    fc.assert(fc.property(dims, sizes, fc.integer({ min: 1, max: 600 }), seeds, (d, nx, ny, seed) => {
-      const x = randomVectors(nx, d, seed)
-      const y = randomVectors(ny, d, seed + 5)
-      const yn = new Float64Array(ny)
-      fast.normsL2sqr(y, ny, d, yn)
-      const wantIdx = new Int32Array(nx)
-      const wantDist = new Float32Array(nx)
-      const gotIdx = new Int32Array(nx)
-      const gotDist = new Float32Array(nx)
-      const wantSecond = new Float32Array(nx)
-      const gotSecond = new Float32Array(nx)
-      ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist, wantSecond)
-      fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist, gotSecond)
-      for (let i = 0; i < nx; i++) {
-        const j = gotIdx[i]!
-        expect(j).toBeGreaterThanOrEqual(0)
-        expect(j).toBeLessThan(ny)
-        const exact = ref.l2sqr(x, i * d, y, j * d, d)
-        // The chosen row is as near as the true nearest up to the cancellation error of
-        // ||x||^2 + ||y||^2 - 2<x,y> in float64 (data in [-1,1]: below 1e-9 observed).
-        expect(exact - wantDist[i]!).toBeLessThanOrEqual(1e-6 * Math.max(1, wantDist[i]!))
-        expect(Math.abs(gotDist[i]! - exact)).toBeLessThanOrEqual(1e-5 * Math.max(1, exact))
-        // The second-smallest distance matches the reference (Infinity with one row).
-        if (ny === 1) expect(gotSecond[i]).toBe(Infinity)
-        else expect(Math.abs(gotSecond[i]! - wantSecond[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, wantSecond[i]!))
-      }
-    }), { numRuns: 60 })
-  })
+  describe('many-to-many kernels', () => {
+    it('innerProductMatrix matches the reference for every tile shape and tail', () => {
+      const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(64, 65, 256, 257))
+      fc.assert(fc.property(dims, sizes, fc.integer({ min: 0, max: 300 }), seeds, (d, nx, ny, seed) => {
+        const x = randomVectors(nx, d, seed)
+        const y = randomVectors(ny, d, seed + 3)
+        const want = new Float32Array(nx * ny)
+        const got = new Float32Array(nx * ny)
+        ref.innerProductMatrix(x, nx, y, ny, d, want)
+        fast.innerProductMatrix(x, nx, y, ny, d, got)
+        expect(maxRelErr(got, want, nx * ny)).toBeLessThanOrEqual(tol)
+      }), { numRuns: 60 })
+    })
 
-  it('nearestL2 picks the first of exactly tied rows', () => {
-    const d = 3
-    const y = new Float32Array([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1])
-    const x = new Float32Array([1, 0, 0, 0, 0, 1])
-    const yn = new Float64Array(4)
-    fast.normsL2sqr(y, 4, d, yn)
-    const idx = new Int32Array(2)
-    const dist = new Float32Array(2)
-    fast.nearestL2(x, 2, y, 4, d, yn, idx, dist)
-    expect(Array.from(idx)).toEqual([0, 3])
-    expect(Array.from(dist)).toEqual([0, 0])
+    it('nearestL2 finds a nearest row (ties and rounding aside) and reports its distance', () => {
+      const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(63, 64, 65, 130))
+      fc.assert(fc.property(dims, sizes, fc.integer({ min: 1, max: 600 }), seeds, (d, nx, ny, seed) => {
+        const x = randomVectors(nx, d, seed)
+        const y = randomVectors(ny, d, seed + 5)
+        const yn = new Float64Array(ny)
+        fast.normsL2sqr(y, ny, d, yn)
+        const wantIdx = new Int32Array(nx)
+        const wantDist = new Float32Array(nx)
+        const gotIdx = new Int32Array(nx)
+        const gotDist = new Float32Array(nx)
+        const wantSecond = new Float32Array(nx)
+        const gotSecond = new Float32Array(nx)
+        ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist, wantSecond)
+        fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist, gotSecond)
+        for (let i = 0; i < nx; i++) {
+          const j = gotIdx[i]!
+          expect(j).toBeGreaterThanOrEqual(0)
+          expect(j).toBeLessThan(ny)
+          const exact = ref.l2sqr(x, i * d, y, j * d, d)
+          // The chosen row is as near as the true nearest up to the cancellation error of
+          // ||x||^2 + ||y||^2 - 2<x,y> in float64 (data in [-1,1]: below 1e-9 observed).
+          expect(exact - wantDist[i]!).toBeLessThanOrEqual(1e-6 * Math.max(1, wantDist[i]!))
+          expect(Math.abs(gotDist[i]! - exact)).toBeLessThanOrEqual(1e-5 * Math.max(1, exact))
+          // The second-smallest distance matches the reference (Infinity with one row).
+          if (ny === 1) expect(gotSecond[i]).toBe(Infinity)
+          else expect(Math.abs(gotSecond[i]! - wantSecond[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, wantSecond[i]!))
+        }
+      }), { numRuns: 60 })
+    })
+
+    it('nearestL2 picks the first of exactly tied rows', () => {
+      const d = 3
+      const y = new Float32Array([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1])
+      const x = new Float32Array([1, 0, 0, 0, 0, 1])
+      const yn = new Float64Array(4)
+      fast.normsL2sqr(y, 4, d, yn)
+      const idx = new Int32Array(2)
+      const dist = new Float32Array(2)
+      fast.nearestL2(x, 2, y, 4, d, yn, idx, dist)
+      expect(Array.from(idx)).toEqual([0, 3])
+      expect(Array.from(dist)).toEqual([0, 0])
+    })
   })
 })

@@ -1,0 +1,543 @@
+// vqlite WebAssembly SIMD kernels (AssemblyScript source; compiled by `npm run build:wasm`).
+//
+// Every function works on raw addresses into the module's own linear memory; the
+// TypeScript side (../index.ts) owns the layout, copies operands in when they do not
+// already live here, and checks sizes. Layouts are those of ../../types.ts. Floats are
+// accumulated in f32x4 lanes (the TypeScript kernels accumulate in f64), so results agree
+// with them to about 1e-6 relative, not bit for bit.
+//
+// No managed objects are created: the runtime is only used for its allocator
+// (heap.alloc / heap.free, exported below).
+
+/** Allocates size bytes (16-byte aligned); returns the address. */
+export function alloc(size: usize): usize {
+  return heap.alloc(size)
+}
+
+/** Frees an address returned by alloc. */
+export function release(ptr: usize): void {
+  heap.free(ptr)
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3))
+}
+
+/** Squared L2 between d floats at a and at b. */
+// @ts-ignore: decorator
+@inline function l2sqrAt(a: usize, b: usize, d: i32): f32 {
+  let acc0 = f32x4.splat(0)
+  let acc1 = f32x4.splat(0)
+  let t = 0
+  for (; t + 8 <= d; t += 8) {
+    const o = <usize>t << 2
+    const e0 = f32x4.sub(v128.load(a + o), v128.load(b + o))
+    const e1 = f32x4.sub(v128.load(a + o, 16), v128.load(b + o, 16))
+    acc0 = f32x4.add(acc0, f32x4.mul(e0, e0))
+    acc1 = f32x4.add(acc1, f32x4.mul(e1, e1))
+  }
+  if (t + 4 <= d) {
+    const o = <usize>t << 2
+    const e0 = f32x4.sub(v128.load(a + o), v128.load(b + o))
+    acc0 = f32x4.add(acc0, f32x4.mul(e0, e0))
+    t += 4
+  }
+  let s = hsum(f32x4.add(acc0, acc1))
+  for (; t < d; t++) {
+    const e = load<f32>(a + (<usize>t << 2)) - load<f32>(b + (<usize>t << 2))
+    s += e * e
+  }
+  return s
+}
+
+/** Inner product of d floats at a and at b. */
+// @ts-ignore: decorator
+@inline function dotAt(a: usize, b: usize, d: i32): f32 {
+  let acc0 = f32x4.splat(0)
+  let acc1 = f32x4.splat(0)
+  let t = 0
+  for (; t + 8 <= d; t += 8) {
+    const o = <usize>t << 2
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)))
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)))
+  }
+  if (t + 4 <= d) {
+    const o = <usize>t << 2
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)))
+    t += 4
+  }
+  let s = hsum(f32x4.add(acc0, acc1))
+  for (; t < d; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2))
+  return s
+}
+
+export function l2sqr(a: usize, b: usize, d: i32): f32 {
+  return l2sqrAt(a, b, d)
+}
+
+export function innerProduct(a: usize, b: usize, d: i32): f32 {
+  return dotAt(a, b, d)
+}
+
+/** out[i] = ||q - x_i||^2 for n rows of d floats at x. */
+export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
+  const row = <usize>d << 2
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), l2sqrAt(q, x + <usize>i * row, d))
+}
+
+/** out[i] = <q, x_i> for n rows of d floats at x. */
+export function innerProductMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
+  const row = <usize>d << 2
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
+}
+
+/** out[i] = ||x_i||^2 (f32). */
+export function normsL2sqr(x: usize, n: i32, d: i32, out: usize): void {
+  const row = <usize>d << 2
+  for (let i = 0; i < n; i++) {
+    const r = x + <usize>i * row
+    store<f32>(out + (<usize>i << 2), dotAt(r, r, d))
+  }
+}
+
+/**
+ * Transposes ny rows of d floats at y into yt, in panels of 8 rows: panel p holds, for
+ * each t < d, the 8 floats y[8p + 0..8)[t] (rows past ny are zero). yt: ceil(ny/8)*8*d floats.
+ */
+export function panelize8(y: usize, ny: i32, d: i32, yt: usize): void {
+  const panels = (ny + 7) >> 3
+  for (let p = 0; p < panels; p++) {
+    const base = yt + (<usize>(p * 8 * d) << 2)
+    for (let r = 0; r < 8; r++) {
+      const j = p * 8 + r
+      for (let t = 0; t < d; t++) {
+        const v: f32 = j < ny ? load<f32>(y + (<usize>(j * d + t) << 2)) : 0
+        store<f32>(base + (<usize>(t * 8 + r) << 2), v)
+      }
+    }
+  }
+}
+
+/**
+ * Dot products of 4 rows of x (at x0, stride d) against one panel of 8 rows (see
+ * panelize8): returns them in the 8 accumulators written to acc (32 floats: row r, lanes
+ * for panel rows 0..3 then 4..7).
+ */
+// @ts-ignore: decorator
+@inline function tile4x8(x0: usize, rows: i32, d: i32, panel: usize, acc: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0)
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0)
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0)
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0)
+  const stride = <usize>d << 2
+  const x1 = rows > 1 ? x0 + stride : x0
+  const x2 = rows > 2 ? x0 + 2 * stride : x0
+  const x3 = rows > 3 ? x0 + 3 * stride : x0
+  for (let t = 0; t < d; t++) {
+    const o = <usize>t << 2
+    const p = panel + (<usize>t << 5)
+    const y0 = v128.load(p)
+    const y1 = v128.load(p, 16)
+    const s0 = v128.load32_splat(x0 + o)
+    const s1 = v128.load32_splat(x1 + o)
+    const s2 = v128.load32_splat(x2 + o)
+    const s3 = v128.load32_splat(x3 + o)
+    a00 = f32x4.add(a00, f32x4.mul(s0, y0)); a01 = f32x4.add(a01, f32x4.mul(s0, y1))
+    a10 = f32x4.add(a10, f32x4.mul(s1, y0)); a11 = f32x4.add(a11, f32x4.mul(s1, y1))
+    a20 = f32x4.add(a20, f32x4.mul(s2, y0)); a21 = f32x4.add(a21, f32x4.mul(s2, y1))
+    a30 = f32x4.add(a30, f32x4.mul(s3, y0)); a31 = f32x4.add(a31, f32x4.mul(s3, y1))
+  }
+  v128.store(acc, a00); v128.store(acc, a01, 16)
+  v128.store(acc, a10, 32); v128.store(acc, a11, 48)
+  v128.store(acc, a20, 64); v128.store(acc, a21, 80)
+  v128.store(acc, a30, 96); v128.store(acc, a31, 112)
+}
+
+/** out[i*ny + j] = <x_i, y_j>; yt: y panelized by panelize8; acc: 128 bytes of scratch. */
+export function innerProductMatrix(x: usize, nx: i32, yt: usize, ny: i32, d: i32, out: usize, acc: usize): void {
+  const panels = (ny + 7) >> 3
+  const panelBytes = <usize>(8 * d) << 2
+  for (let i0 = 0; i0 < nx; i0 += 4) {
+    const rows = min(4, nx - i0)
+    const xr = x + (<usize>(i0 * d) << 2)
+    for (let p = 0; p < panels; p++) {
+      tile4x8(xr, rows, d, yt + <usize>p * panelBytes, acc)
+      const jn = min(8, ny - p * 8)
+      for (let r = 0; r < rows; r++) {
+        const o = out + (<usize>((i0 + r) * ny + p * 8) << 2)
+        for (let c = 0; c < jn; c++) store<f32>(o + (<usize>c << 2), load<f32>(acc + (<usize>(r * 8 + c) << 2)))
+      }
+    }
+  }
+}
+
+/**
+ * k-means assignment: for each of nx rows of x, the nearest of ny rows of y under squared
+ * L2, ties to the smaller index. yt: y panelized by panelize8; yNorms: ||y_j||^2 (f32, ny
+ * floats, padded with +inf to a multiple of 8). Writes outIdx (i32), outDist (f32, clamped
+ * at 0) and, when outSecond is not 0, the second-smallest squared distance (f32, +inf when
+ * ny = 1). acc: 128 bytes of scratch.
+ *
+ * Distances are ||x||^2 + (||y||^2 - 2<x, y>); the bracket is tracked per lane of 4 panel
+ * rows (best, second best, best index), then the lanes are merged.
+ */
+export function nearestL2(
+  x: usize, nx: i32, yt: usize, yNorms: usize, ny: i32, d: i32,
+  outIdx: usize, outDist: usize, outSecond: usize, acc: usize,
+): void {
+  const panels = (ny + 7) >> 3
+  const panelBytes = <usize>(8 * d) << 2
+  const inf = f32x4.splat(Infinity)
+  const two = f32x4.splat(2)
+  for (let i0 = 0; i0 < nx; i0 += 4) {
+    const rows = min(4, nx - i0)
+    const xr = x + (<usize>(i0 * d) << 2)
+    // Per row: best / second / index vectors over lanes (lane = panel row mod 4).
+    let b0 = inf, s0 = inf, k0 = i32x4.splat(0)
+    let b1 = inf, s1 = inf, k1 = i32x4.splat(0)
+    let b2 = inf, s2 = inf, k2 = i32x4.splat(0)
+    let b3 = inf, s3 = inf, k3 = i32x4.splat(0)
+    let jLo = i32x4(0, 1, 2, 3)
+    let jHi = i32x4(4, 5, 6, 7)
+    const eight = i32x4.splat(8)
+    for (let p = 0; p < panels; p++) {
+      tile4x8(xr, rows, d, yt + <usize>p * panelBytes, acc)
+      const nLo = v128.load(yNorms + (<usize>p << 5))
+      const nHi = v128.load(yNorms + (<usize>p << 5), 16)
+      // Row 0
+      let v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc)))
+      let lt = f32x4.lt(v, b0)
+      s0 = f32x4.min(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jLo, k0, lt); b0 = v128.bitselect(v, b0, lt)
+      v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 16)))
+      lt = f32x4.lt(v, b0)
+      s0 = f32x4.min(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jHi, k0, lt); b0 = v128.bitselect(v, b0, lt)
+      // Row 1
+      v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 32)))
+      lt = f32x4.lt(v, b1)
+      s1 = f32x4.min(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jLo, k1, lt); b1 = v128.bitselect(v, b1, lt)
+      v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 48)))
+      lt = f32x4.lt(v, b1)
+      s1 = f32x4.min(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jHi, k1, lt); b1 = v128.bitselect(v, b1, lt)
+      // Row 2
+      v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 64)))
+      lt = f32x4.lt(v, b2)
+      s2 = f32x4.min(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jLo, k2, lt); b2 = v128.bitselect(v, b2, lt)
+      v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 80)))
+      lt = f32x4.lt(v, b2)
+      s2 = f32x4.min(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jHi, k2, lt); b2 = v128.bitselect(v, b2, lt)
+      // Row 3
+      v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 96)))
+      lt = f32x4.lt(v, b3)
+      s3 = f32x4.min(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jLo, k3, lt); b3 = v128.bitselect(v, b3, lt)
+      v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 112)))
+      lt = f32x4.lt(v, b3)
+      s3 = f32x4.min(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jHi, k3, lt); b3 = v128.bitselect(v, b3, lt)
+      jLo = i32x4.add(jLo, eight)
+      jHi = i32x4.add(jHi, eight)
+    }
+    finishRow(xr, d, b0, s0, k0, i0, outIdx, outDist, outSecond)
+    if (rows > 1) finishRow(xr + (<usize>d << 2), d, b1, s1, k1, i0 + 1, outIdx, outDist, outSecond)
+    if (rows > 2) finishRow(xr + (<usize>(2 * d) << 2), d, b2, s2, k2, i0 + 2, outIdx, outDist, outSecond)
+    if (rows > 3) finishRow(xr + (<usize>(3 * d) << 2), d, b3, s3, k3, i0 + 3, outIdx, outDist, outSecond)
+  }
+}
+
+/** Merges the four lanes of one row's best / second / index and stores the results of row i. */
+// @ts-ignore: decorator
+@inline function finishRow(xrow: usize, d: i32, b: v128, s: v128, k: v128, i: i32, outIdx: usize, outDist: usize, outSecond: usize): void {
+  let best: f32 = Infinity
+  let bestIdx: i32 = 0x7fffffff
+  let second: f32 = Infinity
+  for (let lane = 0; lane < 4; lane++) {
+    let lb: f32, ls: f32, lk: i32
+    if (lane == 0) { lb = f32x4.extract_lane(b, 0); ls = f32x4.extract_lane(s, 0); lk = i32x4.extract_lane(k, 0) }
+    else if (lane == 1) { lb = f32x4.extract_lane(b, 1); ls = f32x4.extract_lane(s, 1); lk = i32x4.extract_lane(k, 1) }
+    else if (lane == 2) { lb = f32x4.extract_lane(b, 2); ls = f32x4.extract_lane(s, 2); lk = i32x4.extract_lane(k, 2) }
+    else { lb = f32x4.extract_lane(b, 3); ls = f32x4.extract_lane(s, 3); lk = i32x4.extract_lane(k, 3) }
+    if (ls < second) second = ls
+    if (lb < best || (lb == best && lk < bestIdx)) {
+      if (best < second) second = best
+      best = lb
+      bestIdx = lk
+    } else if (lb < second) {
+      second = lb
+    }
+  }
+  const xn = dotAt(xrow, xrow, d)
+  const o = <usize>i << 2
+  store<i32>(outIdx + o, bestIdx == 0x7fffffff ? 0 : bestIdx)
+  const dist = xn + best
+  store<f32>(outDist + o, dist > 0 ? dist : 0)
+  if (outSecond != 0) {
+    const ds = xn + second
+    store<f32>(outSecond + o, ds > 0 ? ds : 0)
+  }
+}
+
+/**
+ * SQ8 squared L2: out[i] = sum_t (qShift[t] - step[t]*codes[i*d + t])^2, 16 dimensions
+ * per step (bytes widened to f32x4 lanes).
+ */
+export function sq8L2(qShift: usize, step: usize, codes: usize, n: i32, d: i32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const c = codes + <usize>i * <usize>d
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
+    let t = 0
+    for (; t + 16 <= d; t += 16) {
+      const b = v128.load(c + t)
+      const lo = i16x8.extend_low_i8x16_u(b)
+      const hi = i16x8.extend_high_i8x16_u(b)
+      const o = <usize>t << 2
+      const e0 = f32x4.sub(v128.load(qShift + o), f32x4.mul(v128.load(step + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo))))
+      const e1 = f32x4.sub(v128.load(qShift + o, 16), f32x4.mul(v128.load(step + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo))))
+      const e2 = f32x4.sub(v128.load(qShift + o, 32), f32x4.mul(v128.load(step + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi))))
+      const e3 = f32x4.sub(v128.load(qShift + o, 48), f32x4.mul(v128.load(step + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi))))
+      a0 = f32x4.add(a0, f32x4.mul(e0, e0)); a1 = f32x4.add(a1, f32x4.mul(e1, e1))
+      a2 = f32x4.add(a2, f32x4.mul(e2, e2)); a3 = f32x4.add(a3, f32x4.mul(e3, e3))
+    }
+    let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)))
+    for (; t < d; t++) {
+      const e = load<f32>(qShift + (<usize>t << 2)) - load<f32>(step + (<usize>t << 2)) * <f32>load<u8>(c + t)
+      s += e * e
+    }
+    store<f32>(out + (<usize>i << 2), s)
+  }
+}
+
+/** SQ8 weighted sum: out[i] = bias + sum_t w[t] * codes[i*d + t]. */
+export function sq8Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const c = codes + <usize>i * <usize>d
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
+    let t = 0
+    for (; t + 16 <= d; t += 16) {
+      const b = v128.load(c + t)
+      const lo = i16x8.extend_low_i8x16_u(b)
+      const hi = i16x8.extend_high_i8x16_u(b)
+      const o = <usize>t << 2
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(w + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo))))
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(w + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo))))
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(w + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi))))
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(w + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi))))
+    }
+    let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)))
+    for (; t < d; t++) s += load<f32>(w + (<usize>t << 2)) * <f32>load<u8>(c + t)
+    store<f32>(out + (<usize>i << 2), bias + s)
+  }
+}
+
+/**
+ * Widens 8 bytes at c (16 nibbles: dimension 2u in the low nibble of byte u) to 16 f32 in
+ * dimension order, as four vectors written to tmp (64 bytes).
+ */
+// @ts-ignore: decorator
+@inline function nibbles16(c: usize, tmp: usize): void {
+  const b = v128.load64_zero(c)
+  const lo = v128.and(b, i8x16.splat(15))
+  const hi = i8x16.shr_u(b, 4)
+  // interleave: lo0 hi0 lo1 hi1 ... (dimension order)
+  const z = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+  const w0 = i16x8.extend_low_i8x16_u(z)
+  const w1 = i16x8.extend_high_i8x16_u(z)
+  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w0)))
+  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w0)), 16)
+  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w1)), 32)
+  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w1)), 48)
+}
+
+/** Code value of dimension t of the 4-bit code at c. */
+// @ts-ignore: decorator
+@inline function nibbleAt(c: usize, t: i32): f32 {
+  const b = load<u8>(c + (t >> 1))
+  return <f32>((t & 1) != 0 ? b >> 4 : b & 15)
+}
+
+/** SQ4 squared L2 (layout as sq4L2 in ../../types.ts); tmp: 64 bytes of scratch. */
+export function sq4L2(qShift: usize, step: usize, codes: usize, n: i32, d: i32, out: usize, tmp: usize): void {
+  const cs = (d + 1) >> 1
+  for (let i = 0; i < n; i++) {
+    const c = codes + <usize>i * <usize>cs
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0)
+    let t = 0
+    for (; t + 16 <= d; t += 16) {
+      nibbles16(c + (t >> 1), tmp)
+      const o = <usize>t << 2
+      const e0 = f32x4.sub(v128.load(qShift + o), f32x4.mul(v128.load(step + o), v128.load(tmp)))
+      const e1 = f32x4.sub(v128.load(qShift + o, 16), f32x4.mul(v128.load(step + o, 16), v128.load(tmp, 16)))
+      const e2 = f32x4.sub(v128.load(qShift + o, 32), f32x4.mul(v128.load(step + o, 32), v128.load(tmp, 32)))
+      const e3 = f32x4.sub(v128.load(qShift + o, 48), f32x4.mul(v128.load(step + o, 48), v128.load(tmp, 48)))
+      a0 = f32x4.add(a0, f32x4.add(f32x4.mul(e0, e0), f32x4.mul(e1, e1)))
+      a1 = f32x4.add(a1, f32x4.add(f32x4.mul(e2, e2), f32x4.mul(e3, e3)))
+    }
+    let s = hsum(f32x4.add(a0, a1))
+    for (; t < d; t++) {
+      const e = load<f32>(qShift + (<usize>t << 2)) - load<f32>(step + (<usize>t << 2)) * nibbleAt(c, t)
+      s += e * e
+    }
+    store<f32>(out + (<usize>i << 2), s)
+  }
+}
+
+/** SQ4 weighted sum (layout as sq4Dot in ../../types.ts); tmp: 64 bytes of scratch. */
+export function sq4Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: usize, tmp: usize): void {
+  const cs = (d + 1) >> 1
+  for (let i = 0; i < n; i++) {
+    const c = codes + <usize>i * <usize>cs
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0)
+    let t = 0
+    for (; t + 16 <= d; t += 16) {
+      nibbles16(c + (t >> 1), tmp)
+      const o = <usize>t << 2
+      a0 = f32x4.add(a0, f32x4.add(f32x4.mul(v128.load(w + o), v128.load(tmp)), f32x4.mul(v128.load(w + o, 16), v128.load(tmp, 16))))
+      a1 = f32x4.add(a1, f32x4.add(f32x4.mul(v128.load(w + o, 32), v128.load(tmp, 32)), f32x4.mul(v128.load(w + o, 48), v128.load(tmp, 48))))
+    }
+    let s = hsum(f32x4.add(a0, a1))
+    for (; t < d; t++) s += load<f32>(w + (<usize>t << 2)) * nibbleAt(c, t)
+    store<f32>(out + (<usize>i << 2), bias + s)
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4-bit PQ fast-scan.
+//
+// Packed layout (see ../../fastscan.ts): blocks of 32 codes; block b holds, for each
+// sub-quantizer j < m, 16 bytes: byte t = code_j(vector 32b + t) | code_j(vector 32b + 16 + t) << 4.
+// A block is m*16 bytes. The query's float table (m x 16) is quantized to bytes per
+// sub-quantizer: lut[j][c] = round((T[j][c] - min_j) * a), a = 255 / max_j (max_j - min_j),
+// so that every sum of m entries fits a u16 lane (m <= 257).
+
+/**
+ * Builds the float table of one list into ftab (m*16 f32) and its byte version into lut
+ * (m*16 bytes); returns a (the scale) and writes the sum of the per-sub-quantizer minima
+ * to meta[0] and a to meta[1].
+ *
+ * mode 0 (L2): T[j][c] = ||(q - cen)_j - e_jc||^2 (cen = 0 means no coarse centroid);
+ * mode 1 (IP): T[j][c] = -<q_j, e_jc>.
+ * centT: the sub-quantizer centroids transposed to (m, dsub, 16).
+ */
+export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, dsub: i32, ftab: usize, lut: usize, meta: usize): void {
+  let sumMin: f32 = 0
+  let range: f32 = 0
+  for (let j = 0; j < m; j++) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
+    for (let t = 0; t < dsub; t++) {
+      const o = <usize>(j * dsub + t) << 2
+      let u = load<f32>(q + o)
+      if (cen != 0) u -= load<f32>(cen + o)
+      const s = f32x4.splat(u)
+      const e = centT + (<usize>(j * dsub + t) << 6)
+      if (mode == 0) {
+        const d0 = f32x4.sub(s, v128.load(e)), d1 = f32x4.sub(s, v128.load(e, 16))
+        const d2 = f32x4.sub(s, v128.load(e, 32)), d3 = f32x4.sub(s, v128.load(e, 48))
+        a0 = f32x4.add(a0, f32x4.mul(d0, d0)); a1 = f32x4.add(a1, f32x4.mul(d1, d1))
+        a2 = f32x4.add(a2, f32x4.mul(d2, d2)); a3 = f32x4.add(a3, f32x4.mul(d3, d3))
+      } else {
+        a0 = f32x4.sub(a0, f32x4.mul(s, v128.load(e))); a1 = f32x4.sub(a1, f32x4.mul(s, v128.load(e, 16)))
+        a2 = f32x4.sub(a2, f32x4.mul(s, v128.load(e, 32))); a3 = f32x4.sub(a3, f32x4.mul(s, v128.load(e, 48)))
+      }
+    }
+    const ft = ftab + (<usize>j << 6)
+    v128.store(ft, a0); v128.store(ft, a1, 16); v128.store(ft, a2, 32); v128.store(ft, a3, 48)
+    const mn4 = f32x4.min(f32x4.min(a0, a1), f32x4.min(a2, a3))
+    const mx4 = f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, a3))
+    const mn = min(min(f32x4.extract_lane(mn4, 0), f32x4.extract_lane(mn4, 1)), min(f32x4.extract_lane(mn4, 2), f32x4.extract_lane(mn4, 3)))
+    const mx = max(max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)), max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)))
+    store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
+    sumMin += mn
+    if (mx - mn > range) range = mx - mn
+  }
+  const a: f32 = range > 0 ? <f32>255 / range : 0
+  const av = f32x4.splat(a)
+  for (let j = 0; j < m; j++) {
+    const ft = ftab + (<usize>j << 6)
+    const mn = f32x4.splat(load<f32>(lut + (<usize>j << 4)))
+    const q0 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft), mn), av)))
+    const q1 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 16), mn), av)))
+    const q2 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 32), mn), av)))
+    const q3 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 48), mn), av)))
+    const w0 = i16x8.narrow_i32x4_u(q0, q1)
+    const w1 = i16x8.narrow_i32x4_u(q2, q3)
+    v128.store(lut + (<usize>j << 4), i8x16.narrow_i16x8_u(w0, w1))
+  }
+  store<f32>(meta, sumMin)
+  store<f32>(meta, a, 4)
+}
+
+/**
+ * Scans n packed codes (ceil(n/32) blocks at codes) with the byte table lut (m*16) and
+ * writes the positions i < n whose u16 sum is <= thr to out (i32); returns how many.
+ */
+export function fsScan(codes: usize, n: i32, m: i32, lut: usize, thr: i32, out: usize): i32 {
+  const blocks = (n + 31) >> 5
+  const mask = i8x16.splat(15)
+  const t = i16x8.splat(<i16>thr)
+  const blockBytes = <usize>m << 4
+  let count = 0
+  for (let b = 0; b < blocks; b++) {
+    const base = codes + <usize>b * blockBytes
+    let acc0 = i16x8.splat(0), acc1 = i16x8.splat(0), acc2 = i16x8.splat(0), acc3 = i16x8.splat(0)
+    for (let j = 0; j < m; j++) {
+      const v = v128.load(base + (<usize>j << 4))
+      const tab = v128.load(lut + (<usize>j << 4))
+      const rlo = i8x16.swizzle(tab, v128.and(v, mask))
+      const rhi = i8x16.swizzle(tab, i8x16.shr_u(v, 4))
+      acc0 = i16x8.add(acc0, i16x8.extend_low_i8x16_u(rlo))
+      acc1 = i16x8.add(acc1, i16x8.extend_high_i8x16_u(rlo))
+      acc2 = i16x8.add(acc2, i16x8.extend_low_i8x16_u(rhi))
+      acc3 = i16x8.add(acc3, i16x8.extend_high_i8x16_u(rhi))
+    }
+    let bits = <u32>i16x8.bitmask(i16x8.le_u(acc0, t))
+      | (<u32>i16x8.bitmask(i16x8.le_u(acc1, t)) << 8)
+      | (<u32>i16x8.bitmask(i16x8.le_u(acc2, t)) << 16)
+      | (<u32>i16x8.bitmask(i16x8.le_u(acc3, t)) << 24)
+    while (bits != 0) {
+      const r = <i32>ctz(bits)
+      bits &= bits - 1
+      const i = (b << 5) + r
+      if (i < n) {
+        store<i32>(out + (<usize>count << 2), i)
+        count++
+      }
+    }
+  }
+  return count
+}
+
+/** Entry j of the table picked by byte c (sub-tables of 1 KiB from table). */
+// @ts-ignore: decorator
+@inline function gather4(t: usize, c: usize, st: usize): v128 {
+  let v = v128.load32_zero(t + (<usize>load<u8>(c) << 2))
+  v = v128.load32_lane(t + (<usize>load<u8>(c + st) << 2), v, 1)
+  v = v128.load32_lane(t + (<usize>load<u8>(c + 2 * st) << 2), v, 2)
+  return v128.load32_lane(t + (<usize>load<u8>(c + 3 * st) << 2), v, 3)
+}
+
+/**
+ * 8-bit ADC: out[i] = sum_j table[j*256 + codes[i*stride + j]] for n codes of stride bytes
+ * (m <= stride sub-codes used). Four codes at a time, one per f32x4 lane: each sub-code's
+ * entry is loaded into its code's lane (v128.load32_lane), two sub-codes per step.
+ */
+export function pqScan8(codes: usize, n: i32, m: i32, stride: i32, table: usize, out: usize): void {
+  const st = <usize>stride
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    const c0 = codes + <usize>i * st
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0)
+    let j = 0
+    for (; j + 2 <= m; j += 2) {
+      const t = table + (<usize>j << 10)
+      const c = c0 + <usize>j
+      a0 = f32x4.add(a0, gather4(t, c, st))
+      a1 = f32x4.add(a1, gather4(t + 1024, c + 1, st))
+    }
+    if (j < m) a0 = f32x4.add(a0, gather4(table + (<usize>j << 10), c0 + <usize>j, st))
+    v128.store(out + (<usize>i << 2), f32x4.add(a0, a1))
+  }
+  for (; i < n; i++) {
+    const c = codes + <usize>i * st
+    let s: f32 = 0
+    for (let j = 0; j < m; j++) s += load<f32>(table + (<usize>j << 10) + (<usize>load<u8>(c + j) << 2))
+    store<f32>(out + (<usize>i << 2), s)
+  }
+}

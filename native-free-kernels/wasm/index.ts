@@ -1,0 +1,490 @@
+/**
+ * The WebAssembly SIMD backend: loads kernels.wasm (compiled from assembly/kernels.ts by
+ * `npm run build:wasm`), and exposes it as a Kernels object plus the fast-scan engine.
+ *
+ * Memory: the module owns one linear memory. Operands that are not already there are
+ * copied into a scratch region for the call, and outputs copied back; arrays that the
+ * caller promises never to change again can be pinned (copied in once, freed when the
+ * array is garbage collected) so later calls read them in place: trained centroids are.
+ * JavaScript never keeps a view of the memory across a call, since growing the memory
+ * detaches such views.
+ *
+ * Kernels where a call costs more than it saves (one-to-one distances on short vectors,
+ * half floats, table building) stay with the TypeScript backend.
+ */
+import { readFileSync } from 'node:fs'
+import { fastScanPackedSize, fastScanThreshold, type LutScale } from '../fastscan.js'
+import { tsKernels } from '../ts/index.js'
+import type { F32, FastScan, FastScanMode, Kernels } from '../types.js'
+
+/** The parts of the WebAssembly API used here (the TypeScript lib for Node has no typings for it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: unknown }
+}
+
+const WASM = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+interface Exports {
+  readonly memory: { readonly buffer: ArrayBuffer }
+  alloc(size: number): number
+  release(ptr: number): void
+  l2sqrMany(q: number, x: number, n: number, d: number, out: number): void
+  innerProductMany(q: number, x: number, n: number, d: number, out: number): void
+  panelize8(y: number, ny: number, d: number, yt: number): void
+  innerProductMatrix(x: number, nx: number, yt: number, ny: number, d: number, out: number, acc: number): void
+  nearestL2(x: number, nx: number, yt: number, yNorms: number, ny: number, d: number, outIdx: number, outDist: number, outSecond: number, acc: number): void
+  pqScan8(codes: number, n: number, m: number, stride: number, table: number, out: number): void
+  sq8L2(qShift: number, step: number, codes: number, n: number, d: number, out: number): void
+  sq8Dot(w: number, bias: number, codes: number, n: number, d: number, out: number): void
+  sq4L2(qShift: number, step: number, codes: number, n: number, d: number, out: number, tmp: number): void
+  sq4Dot(w: number, bias: number, codes: number, n: number, d: number, out: number, tmp: number): void
+  fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number): void
+  fsScan(codes: number, n: number, m: number, lut: number, thr: number, out: number): number
+}
+
+/** The compiled module, or null when the file is missing or this engine lacks WebAssembly SIMD. */
+let compiled: object | null | undefined
+
+/** Why the backend is unavailable (for error messages), once load() has run. */
+export let wasmUnavailableReason = ''
+
+function load(): object | null {
+  if (compiled !== undefined) return compiled
+  compiled = null
+  let bytes: Uint8Array
+  try {
+    bytes = readFileSync(new URL('./kernels.wasm', import.meta.url))
+  } catch {
+    wasmUnavailableReason = 'kernels.wasm is missing (run `npm run build:wasm`)'
+    return null
+  }
+  if (!WASM || !WASM.validate(bytes)) {
+    wasmUnavailableReason = 'this JavaScript engine does not support WebAssembly SIMD'
+    return null
+  }
+  compiled = new WASM.Module(bytes)
+  return compiled
+}
+
+/** True when the WebAssembly SIMD backend can run here. */
+export function wasmAvailable(): boolean {
+  return load() !== null
+}
+
+type Typed = Float32Array | Uint8Array | Int32Array | Float64Array | Uint16Array
+
+interface Pinned {
+  readonly ptr: number
+  readonly bytes: number
+}
+
+/** One instance of the module with its memory, scratch region and pinned arrays. */
+export class WasmRuntime {
+  readonly x: Exports
+  #scratch = 0
+  #scratchBytes = 0
+  readonly #pinned = new WeakMap<object, Pinned>()
+  readonly #panels = new WeakMap<object, Pinned>()
+  readonly #registry = new FinalizationRegistry<number>((ptr) => this.x.release(ptr))
+
+  constructor(module: object) {
+    const instance = new WASM!.Instance(module, { env: { abort: wasmAbort } })
+    this.x = instance.exports as unknown as Exports
+  }
+
+  /** Allocates bytes (16-byte aligned). */
+  alloc(bytes: number): number {
+    const p = this.x.alloc(Math.max(16, bytes))
+    if (p === 0) throw new RangeError(`WebAssembly memory exhausted allocating ${bytes} bytes`)
+    return p
+  }
+
+  free(ptr: number): void {
+    if (ptr !== 0) this.x.release(ptr)
+  }
+
+  /** A fresh view of memory (valid until the next allocation). */
+  u8(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.x.memory.buffer, ptr, n)
+  }
+
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.x.memory.buffer, ptr, n)
+  }
+
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.x.memory.buffer, ptr, n)
+  }
+
+  /** Copies bytes of a typed array to ptr. */
+  put(ptr: number, a: Typed, bytes = a.byteLength): void {
+    new Uint8Array(this.x.memory.buffer, ptr, bytes).set(new Uint8Array(a.buffer, a.byteOffset, bytes))
+  }
+
+  /** Copies bytes from ptr into a typed array. */
+  get(ptr: number, a: Typed, bytes = a.byteLength): void {
+    new Uint8Array(a.buffer, a.byteOffset, bytes).set(new Uint8Array(this.x.memory.buffer, ptr, bytes))
+  }
+
+  /** Keeps a copy of `a` in memory for as long as `a` lives; the caller must not change `a` afterwards. */
+  pin(a: Typed): void {
+    if (this.#pinned.has(a)) return
+    const ptr = this.alloc(a.byteLength)
+    this.put(ptr, a)
+    this.#pinned.set(a, { ptr, bytes: a.byteLength })
+    this.#registry.register(a, ptr)
+  }
+
+  /** The address of a pinned array (at least `bytes` long), or -1. */
+  pinnedAt(a: Typed, bytes: number): number {
+    const p = this.#pinned.get(a)
+    return p && p.bytes >= bytes ? p.ptr : -1
+  }
+
+  /** The panelized copy (see panelize8) of a pinned matrix, made on first use; -1 when `a` is not pinned. */
+  panelsOf(a: Typed, rows: number, d: number): number {
+    const cached = this.#panels.get(a)
+    if (cached) return cached.ptr
+    const src = this.pinnedAt(a, rows * d * 4)
+    if (src < 0) return -1
+    const ptr = this.alloc(Math.ceil(rows / 8) * 8 * d * 4)
+    this.x.panelize8(src, rows, d, ptr)
+    this.#panels.set(a, { ptr, bytes: 0 })
+    this.#registry.register(a, ptr)
+    return ptr
+  }
+
+  /**
+   * A scratch region of at least `bytes` (its content is lost at the next call). Grows by
+   * reallocation, which may grow the memory: take pinned addresses after, copy in after.
+   */
+  scratch(bytes: number): number {
+    if (bytes > this.#scratchBytes) {
+      this.free(this.#scratch)
+      this.#scratchBytes = Math.max(bytes, this.#scratchBytes * 2, 1 << 16)
+      this.#scratch = this.alloc(this.#scratchBytes)
+    }
+    return this.#scratch
+  }
+}
+
+function wasmAbort(): never {
+  throw new Error('vqlite WebAssembly kernel aborted')
+}
+
+/** Rounds up to 16 bytes. */
+const al = (b: number): number => (b + 15) & ~15
+
+/** Lays out scratch operands: each add() reserves an aligned slot and returns its offset. */
+class Frame {
+  size = 0
+  add(bytes: number): number {
+    const o = this.size
+    this.size += al(bytes)
+    return o
+  }
+}
+
+/** Builds the WebAssembly kernels over one runtime. */
+export function createWasmKernels(rt: WasmRuntime): Kernels {
+  const x = rt.x
+
+  /** Scratch base plus the address of operand a: its pinned copy, or a slot to copy it into. */
+  function operand(a: Typed, bytes: number, base: number, slot: number, copy: boolean): number {
+    const p = rt.pinnedAt(a, bytes)
+    if (p >= 0) return p
+    if (copy) rt.put(base + slot, a, bytes)
+    return base + slot
+  }
+
+  function many(kind: 'l2' | 'ip', q: F32, qOff: number, xs: F32, n: number, d: number, out: F32): void {
+    if (n === 0) return
+    const f = new Frame()
+    const sq = f.add(d * 4)
+    const sx = rt.pinnedAt(xs, n * d * 4) >= 0 ? 0 : f.add(n * d * 4)
+    const so = f.add(n * 4)
+    const base = rt.scratch(f.size)
+    rt.put(base + sq, q.subarray(qOff, qOff + d))
+    const px = operand(xs, n * d * 4, base, sx, true)
+    if (kind === 'l2') x.l2sqrMany(base + sq, px, n, d, base + so)
+    else x.innerProductMany(base + sq, px, n, d, base + so)
+    rt.get(base + so, out, n * 4)
+  }
+
+  /** Operands of a many-to-many call: the panelized y (pinned, or panelized into the frame). */
+  function panels(y: F32, ny: number, d: number, f: Frame): { pinned: number; slot: number; raw: number } {
+    const pinned = rt.panelsOf(y, ny, d)
+    if (pinned >= 0) return { pinned, slot: 0, raw: 0 }
+    return { pinned: -1, raw: f.add(ny * d * 4), slot: f.add(Math.ceil(ny / 8) * 8 * d * 4) }
+  }
+
+  function panelAddr(y: F32, ny: number, d: number, base: number, p: { pinned: number; slot: number; raw: number }): number {
+    if (p.pinned >= 0) return p.pinned
+    rt.put(base + p.raw, y, ny * d * 4)
+    x.panelize8(base + p.raw, ny, d, base + p.slot)
+    return base + p.slot
+  }
+
+  /** Rows of x per call of the many-to-many kernels, so that scratch stays bounded. */
+  const rowsPerCall = (d: number): number => Math.max(4, Math.floor((4 << 20) / (d * 4)) & ~3)
+
+  const kernels: Kernels = {
+    ...tsKernels,
+    name: 'wasm',
+    l2sqrMany(q, qOff, xs, n, d, out) {
+      many('l2', q, qOff, xs, n, d, out)
+    },
+    innerProductMany(q, qOff, xs, n, d, out) {
+      many('ip', q, qOff, xs, n, d, out)
+    },
+    innerProductMatrix(xs, nx, y, ny, d, out) {
+      if (nx === 0 || ny === 0) return
+      const step = rowsPerCall(d)
+      for (let i0 = 0; i0 < nx; i0 += step) {
+        const rows = Math.min(step, nx - i0)
+        const f = new Frame()
+        const pn = panels(y, ny, d, f)
+        const sx = f.add(rows * d * 4)
+        const so = f.add(rows * ny * 4)
+        const acc = f.add(128)
+        const base = rt.scratch(f.size)
+        const yt = panelAddr(y, ny, d, base, pn)
+        rt.put(base + sx, xs.subarray(i0 * d, (i0 + rows) * d))
+        x.innerProductMatrix(base + sx, rows, yt, ny, d, base + so, base + acc)
+        rt.get(base + so, out.subarray(i0 * ny, (i0 + rows) * ny))
+      }
+    },
+    nearestL2(xs, nx, y, ny, d, yNorms, outIdx, outDist, outSecond) {
+      if (nx === 0) return
+      const step = rowsPerCall(d)
+      const nyPad = Math.ceil(ny / 8) * 8
+      for (let i0 = 0; i0 < nx; i0 += step) {
+        const rows = Math.min(step, nx - i0)
+        const f = new Frame()
+        const pn = panels(y, ny, d, f)
+        const sn = f.add(nyPad * 4)
+        const sx = f.add(rows * d * 4)
+        const si = f.add(rows * 4)
+        const sd = f.add(rows * 4)
+        const ss = f.add(rows * 4)
+        const acc = f.add(128)
+        const base = rt.scratch(f.size)
+        const yt = panelAddr(y, ny, d, base, pn)
+        const norms = rt.f32(base + sn, nyPad)
+        for (let j = 0; j < ny; j++) norms[j] = yNorms[j]!
+        norms.fill(Infinity, ny)
+        rt.put(base + sx, xs.subarray(i0 * d, (i0 + rows) * d))
+        x.nearestL2(base + sx, rows, yt, base + sn, ny, d, base + si, base + sd, outSecond ? base + ss : 0, base + acc)
+        rt.get(base + si, outIdx.subarray(i0, i0 + rows))
+        rt.get(base + sd, outDist.subarray(i0, i0 + rows))
+        if (outSecond) rt.get(base + ss, outSecond.subarray(i0, i0 + rows))
+      }
+    },
+    pqScan(codes, n, m, nbits, table, out) {
+      if (nbits !== 8) return tsKernels.pqScan(codes, n, m, nbits, table, out)
+      if (n === 0) return
+      const f = new Frame()
+      const sc = f.add(n * m)
+      const st = f.add(m * 256 * 4)
+      const so = f.add(n * 4)
+      const base = rt.scratch(f.size)
+      const pc = operand(codes, n * m, base, sc, true)
+      rt.put(base + st, table, m * 256 * 4)
+      x.pqScan8(pc, n, m, m, base + st, base + so)
+      rt.get(base + so, out, n * 4)
+    },
+    sq8L2(qShift, step, codes, n, d, out) {
+      sqCall(0, qShift, step, 0, codes, n, d, d, out)
+    },
+    sq8Dot(w, bias, codes, n, d, out) {
+      sqCall(1, w, null, bias, codes, n, d, d, out)
+    },
+    sq4L2(qShift, step, codes, n, d, out) {
+      sqCall(2, qShift, step, 0, codes, n, d, Math.ceil(d / 2), out)
+    },
+    sq4Dot(w, bias, codes, n, d, out) {
+      sqCall(3, w, null, bias, codes, n, d, Math.ceil(d / 2), out)
+    },
+    pin(a) {
+      rt.pin(a)
+    },
+    createFastScan(centroids, m, dsub, mode) {
+      return new WasmFastScan(rt, centroids, m, dsub, mode)
+    },
+  }
+
+  function sqCall(kind: number, w: F32, step: F32 | null, bias: number, codes: Uint8Array, n: number, d: number, cs: number, out: F32): void {
+    if (n === 0) return
+    const f = new Frame()
+    const sw = f.add(d * 4)
+    const sst = f.add(d * 4)
+    const sc = f.add(n * cs)
+    const so = f.add(n * 4)
+    const tmp = f.add(64)
+    const base = rt.scratch(f.size)
+    const pc = operand(codes, n * cs, base, sc, true)
+    rt.put(base + sw, w, d * 4)
+    if (step) rt.put(base + sst, step, d * 4)
+    if (kind === 0) x.sq8L2(base + sw, base + sst, pc, n, d, base + so)
+    else if (kind === 1) x.sq8Dot(base + sw, bias, pc, n, d, base + so)
+    else if (kind === 2) x.sq4L2(base + sw, base + sst, pc, n, d, base + so, base + tmp)
+    else x.sq4Dot(base + sw, bias, pc, n, d, base + so, base + tmp)
+    rt.get(base + so, out, n * 4)
+  }
+
+  return kernels
+}
+
+/** The allocations of a fast-scan engine (freed by free(), or when the engine is garbage collected). */
+interface FastScanMemory {
+  segPtr: Float64Array
+  out: number
+  state: number
+}
+
+const fastScanRegistry = new FinalizationRegistry<{ rt: WasmRuntime; mem: FastScanMemory }>(({ rt, mem }) => releaseFastScan(rt, mem))
+
+function releaseFastScan(rt: WasmRuntime, mem: FastScanMemory): void {
+  for (let s = 0; s < mem.segPtr.length; s++) rt.free(mem.segPtr[s]!)
+  rt.free(mem.out)
+  rt.free(mem.state)
+  mem.segPtr = new Float64Array(0)
+  mem.out = 0
+  mem.state = 0
+}
+
+/** Fast-scan over 4-bit PQ codes held in this module's memory, one allocation per segment. */
+class WasmFastScan implements FastScan {
+  readonly #rt: WasmRuntime
+  readonly #m: number
+  readonly #dsub: number
+  readonly #mode: number
+  /** Allocation holding centT, q, cen, ftab, lut, meta. */
+  readonly #state: number
+  readonly #centT: number
+  readonly #q: number
+  readonly #cen: number
+  readonly #ftab: number
+  readonly #lut: number
+  readonly #meta: number
+  readonly #mem: FastScanMemory
+  /** Capacity (bytes) of each segment (addresses in #mem.segPtr). */
+  #segCap: Float64Array = new Float64Array(0)
+  #outCap = 0
+  #bytes = 0
+  /** Scale of the current tables. */
+  readonly #scale: LutScale = { sumMin: 0, a: 0 }
+
+  constructor(rt: WasmRuntime, centroids: F32, m: number, dsub: number, mode: FastScanMode) {
+    this.#rt = rt
+    this.#m = m
+    this.#dsub = dsub
+    this.#mode = mode === 'l2' ? 0 : 1
+    const d = m * dsub
+    const f = new Frame()
+    const sCent = f.add(m * dsub * 16 * 4)
+    const sq = f.add(d * 4)
+    const sc = f.add(d * 4)
+    const sf = f.add(m * 16 * 4)
+    const sl = f.add(m * 16)
+    const sm = f.add(16)
+    this.#state = rt.alloc(f.size)
+    this.#mem = { segPtr: new Float64Array(0), out: 0, state: this.#state }
+    fastScanRegistry.register(this, { rt, mem: this.#mem }, this)
+    this.#bytes = f.size
+    this.#centT = this.#state + sCent
+    this.#q = this.#state + sq
+    this.#cen = this.#state + sc
+    this.#ftab = this.#state + sf
+    this.#lut = this.#state + sl
+    this.#meta = this.#state + sm
+    // centroids (m, 16, dsub) -> (m, dsub, 16)
+    const t = rt.f32(this.#centT, m * dsub * 16)
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < 16; c++) {
+        for (let s = 0; s < dsub; s++) t[(j * dsub + s) * 16 + c] = centroids[(j * 16 + c) * dsub + s]!
+      }
+    }
+  }
+
+  setSegment(seg: number, packed: Uint8Array, n: number): void {
+    const mem = this.#mem
+    if (seg >= mem.segPtr.length) {
+      const cap = Math.max(seg + 1, mem.segPtr.length * 2)
+      const p = new Float64Array(cap)
+      p.set(mem.segPtr)
+      const c = new Float64Array(cap)
+      c.set(this.#segCap)
+      mem.segPtr = p
+      this.#segCap = c
+    }
+    const bytes = fastScanPackedSize(n, this.#m)
+    if (bytes > this.#segCap[seg]!) {
+      this.#rt.free(mem.segPtr[seg]!)
+      this.#bytes -= this.#segCap[seg]!
+      const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5 / (this.#m * 16)) * this.#m * 16)
+      mem.segPtr[seg] = this.#rt.alloc(cap)
+      this.#segCap[seg] = cap
+      this.#bytes += cap
+    }
+    if (bytes > 0) this.#rt.put(mem.segPtr[seg]!, packed, bytes)
+  }
+
+  setQuery(q: F32, qOff: number): void {
+    this.#rt.put(this.#q, q.subarray(qOff, qOff + this.#m * this.#dsub))
+  }
+
+  setTables(cen: F32 | null, cenOff: number): void {
+    const rt = this.#rt
+    if (cen) rt.put(this.#cen, cen.subarray(cenOff, cenOff + this.#m * this.#dsub))
+    rt.x.fsTables(this.#q, cen ? this.#cen : 0, this.#mode, this.#centT, this.#m, this.#dsub, this.#ftab, this.#lut, this.#meta)
+    const meta = rt.f32(this.#meta, 2)
+    this.#scale.sumMin = meta[0]!
+    this.#scale.a = meta[1]!
+  }
+
+  scan(seg: number, from: number, to: number, bias: number, top: number, out: Int32Array): number {
+    const n = to - from
+    const thr = fastScanThreshold(top, bias, this.#scale, this.#m)
+    if (thr < 0 || n <= 0) return 0
+    const rt = this.#rt
+    const mem = this.#mem
+    if (this.#outCap < n) {
+      rt.free(mem.out)
+      this.#bytes -= this.#outCap * 4
+      this.#outCap = Math.max(n, 1024)
+      mem.out = rt.alloc(this.#outCap * 4)
+      this.#bytes += this.#outCap * 4
+    }
+    const codes = mem.segPtr[seg]! + (from / 32) * this.#m * 16
+    const count = rt.x.fsScan(codes, n, this.#m, this.#lut, thr, mem.out)
+    const got = rt.i32(mem.out, count)
+    for (let i = 0; i < count; i++) out[i] = got[i]! + from
+    return count
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  free(): void {
+    fastScanRegistry.unregister(this)
+    releaseFastScan(this.#rt, this.#mem)
+    this.#segCap = new Float64Array(0)
+    this.#outCap = 0
+    this.#bytes = 0
+  }
+}
+
+let shared: Kernels | null = null
+
+/** The WebAssembly kernels of this thread (one runtime per thread), or null when unavailable. */
+export function wasmKernels(): Kernels | null {
+  if (shared) return shared
+  const module = load()
+  if (!module) return null
+  shared = createWasmKernels(new WasmRuntime(module))
+  return shared
+}

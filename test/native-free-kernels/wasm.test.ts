@@ -1,0 +1,301 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import {
+  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanQuantize, fastScanReference, fastScanThreshold,
+  getKernels, packCodes, referenceKernels as ref, tsKernels, wasmAvailable,
+} from '../../native-free-kernels/index.js'
+import { WasmRuntime } from '../../native-free-kernels/wasm/index.js'
+import { Rng } from '../../src/util/random.js'
+import { maxRelErr, randomVectors } from '../helpers/data.js'
+
+const run = wasmAvailable() ? describe : describe.skip
+
+/** Sizes 0..65 (every tail of the 4-, 8-, 16- and 32-wide loops). */
+const ALL = Array.from({ length: 66 }, (_, i) => i)
+const SOME = [0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65]
+
+function bytes(len: number, max: number, seed: number): Uint8Array {
+  const rng = new Rng(seed)
+  const out = new Uint8Array(len)
+  for (let i = 0; i < len; i++) out[i] = rng.int(max + 1)
+  return out
+}
+
+run('WebAssembly kernels against the reference, every size 0..65', () => {
+  const w = wasmAvailable() ? getKernels('wasm') : tsKernels
+  // Observed worst relative error (float32 lane sums vs float64): ~1e-6; asserted 1e-5.
+  const TOL = 1e-5
+
+  const grid: Array<[number, number]> = []
+  for (const d of ALL) for (const n of SOME) grid.push([d, n])
+  for (const n of ALL) for (const d of [1, 16, 17, 100]) grid.push([d, n])
+
+  it('l2sqrMany / innerProductMany, nothing written past n', () => {
+    for (const [d, n] of grid) {
+      const q = randomVectors(1, d, d * 100 + n)
+      const x = randomVectors(n, d, d * 100 + n + 1)
+      for (const f of ['l2sqrMany', 'innerProductMany'] as const) {
+        const want = new Float32Array(n + 1).fill(-3)
+        const got = new Float32Array(n + 1).fill(-3)
+        ref[f](q, 0, x, n, d, want)
+        w[f](q, 0, x, n, d, got)
+        expect(maxRelErr(got, want, n), `${f} d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
+        expect(got[n]).toBe(-3)
+      }
+    }
+  })
+
+  it('nearestL2 and innerProductMatrix on every tile tail', () => {
+    for (const nx of SOME) {
+      for (const ny of [1, 2, 7, 8, 9, 16, 17, 33]) {
+        for (const d of [1, 3, 4, 17]) {
+          const x = randomVectors(nx, d, nx * 7 + ny)
+          const y = randomVectors(ny, d, nx * 7 + ny + 1)
+          const want = new Float32Array(nx * ny)
+          const got = new Float32Array(nx * ny)
+          ref.innerProductMatrix(x, nx, y, ny, d, want)
+          w.innerProductMatrix(x, nx, y, ny, d, got)
+          expect(maxRelErr(got, want, nx * ny)).toBeLessThanOrEqual(TOL)
+          const yn = new Float64Array(ny)
+          ref.normsL2sqr(y, ny, d, yn)
+          const idx = new Int32Array(nx)
+          const dist = new Float32Array(nx)
+          const second = new Float32Array(nx)
+          w.nearestL2(x, nx, y, ny, d, yn, idx, dist, second)
+          for (let i = 0; i < nx; i++) {
+            const all = Array.from({ length: ny }, (_, j) => ref.l2sqr(x, i * d, y, j * d, d)).sort((a, b) => a - b)
+            const chosen = ref.l2sqr(x, i * d, y, idx[i]! * d, d)
+            expect(chosen - all[0]!).toBeLessThanOrEqual(1e-5)
+            expect(Math.abs(dist[i]! - all[0]!)).toBeLessThanOrEqual(1e-5)
+            if (ny === 1) expect(second[i]).toBe(Infinity)
+            else expect(Math.abs(second[i]! - all[1]!)).toBeLessThanOrEqual(1e-5)
+          }
+        }
+      }
+    }
+  })
+
+  it('SQ8 / SQ4 distances', () => {
+    for (const [d, n] of grid) {
+      const qs = randomVectors(1, d, d + 31 * n)
+      const step = randomVectors(1, d, d + 31 * n + 1, 0, 0.01)
+      for (const [kind, cs] of [['sq8', d], ['sq4', Math.ceil(d / 2)]] as const) {
+        const codes = bytes(n * cs, 255, d * 3 + n)
+        const want = new Float32Array(n)
+        const got = new Float32Array(n)
+        if (kind === 'sq8') {
+          ref.sq8L2(qs, step, codes, n, d, want)
+          w.sq8L2(qs, step, codes, n, d, got)
+          expect(maxRelErr(got, want, n), `sq8L2 d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
+          ref.sq8Dot(step, 0.5, codes, n, d, want)
+          w.sq8Dot(step, 0.5, codes, n, d, got)
+          expect(maxRelErr(got, want, n), `sq8Dot d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
+        } else {
+          ref.sq4L2(qs, step, codes, n, d, want)
+          w.sq4L2(qs, step, codes, n, d, got)
+          expect(maxRelErr(got, want, n), `sq4L2 d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
+          ref.sq4Dot(step, -2, codes, n, d, want)
+          w.sq4Dot(step, -2, codes, n, d, got)
+          expect(maxRelErr(got, want, n), `sq4Dot d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
+        }
+      }
+    }
+  })
+
+  it('8-bit ADC scan for every m and n tail', () => {
+    for (const m of [1, 2, 3, 4, 5, 8, 16, 17, 25, 28]) {
+      for (const n of ALL) {
+        const table = randomVectors(m * 256, 1, m * 1000 + n, 0, 1)
+        const codes = bytes(n * m, 255, m + n)
+        const want = new Float32Array(n)
+        const got = new Float32Array(n)
+        ref.pqScan(codes, n, m, 8, table, want)
+        w.pqScan(codes, n, m, 8, table, got)
+        expect(maxRelErr(got, want, n), `m=${m} n=${n}`).toBeLessThanOrEqual(TOL)
+      }
+    }
+  })
+
+  it('extreme values: huge, tiny (subnormal) and zero components', () => {
+    const d = 37
+    const n = 9
+    const rng = new Rng(5)
+    const pick = [0, 1e15, -1e15, 1e-40, -1e-40, 3.4e18, 1, -1]
+    const x = new Float32Array(n * d).map(() => pick[rng.int(pick.length)]!)
+    const q = new Float32Array(d).map(() => pick[rng.int(pick.length)]!)
+    for (const f of ['l2sqrMany', 'innerProductMany'] as const) {
+      const want = new Float32Array(n)
+      const got = new Float32Array(n)
+      ref[f](q, 0, x, n, d, want)
+      w[f](q, 0, x, n, d, got)
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(want[i]!)) {
+          expect(got[i]).toBe(want[i])
+          continue
+        }
+        // A float32 sum is accurate relative to the sum of the magnitudes of its terms.
+        let scale = 0
+        for (let t = 0; t < d; t++) {
+          const a = q[t]!
+          const b = x[i * d + t]!
+          scale += f === 'l2sqrMany' ? (a - b) * (a - b) : Math.abs(a * b)
+        }
+        expect(Math.abs(got[i]! - want[i]!), `${f} row ${i}`).toBeLessThanOrEqual(1e-5 * Math.max(1, scale))
+      }
+    }
+  })
+
+  it('pinned arrays are read in place and give the same results', () => {
+    const d = 24
+    const n = 300
+    const x = randomVectors(n, d, 4)
+    const q = randomVectors(1, d, 5)
+    const before = new Float32Array(n)
+    w.l2sqrMany(q, 0, x, n, d, before)
+    w.pin!(x)
+    const after = new Float32Array(n)
+    w.l2sqrMany(q, 0, x, n, d, after)
+    expect(after).toEqual(before)
+  })
+})
+
+run('4-bit fast-scan', () => {
+  /** A runtime of our own (the module compiled again), so that raw kernel calls keep their memory apart. */
+  const rt = (): WasmRuntime => {
+    const bytes = readFileSync(new URL('../../native-free-kernels/wasm/kernels.wasm', import.meta.url))
+    const api = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly
+    return new WasmRuntime(new api.Module(bytes))
+  }
+
+  it('pack / unpack round-trip for every n 0..65 and odd m', () => {
+    for (const m of [1, 2, 3, 16, 17]) {
+      for (const n of ALL) {
+        const sub = new Int32Array(n * m).map((_, i) => (i * 7 + m) % 16)
+        const cs = Math.ceil(m / 2)
+        const codes = new Uint8Array(n * cs)
+        packCodes(sub, n, m, 4, codes)
+        const packed = new Uint8Array(fastScanPackedSize(n, m) + 3)
+        fastScanPack(codes, 0, cs, n, m, packed, 3)
+        for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) expect(fastScanCodeAt(packed, 3, m, i, j)).toBe(sub[i * m + j])
+      }
+    }
+  })
+
+  it('the SIMD scan keeps exactly the codes the reference keeps (byte tables given)', () => {
+    const r = rt()
+    for (const m of [1, 2, 5, 16, 17, 50]) {
+      for (const n of [...ALL, 1000]) {
+        const cs = Math.ceil(m / 2)
+        const codes = bytes(n * cs, 255, m * 77 + n)
+        const packed = new Uint8Array(fastScanPackedSize(n, m))
+        fastScanPack(codes, 0, cs, n, m, packed, 0)
+        const lut = bytes(m * 16, 255, m + n)
+        const thr = (m * 255) >> 1
+        const want = new Int32Array(n)
+        const nw = fastScanReference(packed, 0, n, m, lut, thr, want)
+        const pc = r.alloc(packed.length)
+        r.put(pc, packed)
+        const pl = r.alloc(lut.length)
+        r.put(pl, lut)
+        const po = r.alloc(n * 4)
+        const ng = r.x.fsScan(pc, n, m, pl, thr, po)
+        expect(ng, `m=${m} n=${n}`).toBe(nw)
+        expect(Array.from(r.i32(po, ng))).toEqual(Array.from(want.subarray(0, nw)))
+        for (const p of [pc, pl, po]) r.free(p)
+      }
+    }
+  })
+
+  it('SIMD tables match pqTableL2 / pqTableIP and their byte versions match fastScanQuantize', () => {
+    const r = rt()
+    for (const [m, dsub] of [[1, 1], [4, 3], [16, 8], [50, 2]] as const) {
+      const d = m * dsub
+      const cent = randomVectors(m * 16, dsub, m + dsub)
+      const q = randomVectors(1, d, 9)
+      const cen = randomVectors(1, d, 10, -0.1, 0.1)
+      const centT = new Float32Array(m * dsub * 16)
+      for (let j = 0; j < m; j++) for (let c = 0; c < 16; c++) for (let s = 0; s < dsub; s++) centT[(j * dsub + s) * 16 + c] = cent[(j * 16 + c) * dsub + s]!
+      const pT = r.alloc(centT.byteLength); r.put(pT, centT)
+      const pq = r.alloc(d * 4); r.put(pq, q)
+      const pcen = r.alloc(d * 4); r.put(pcen, cen)
+      const pf = r.alloc(m * 64)
+      const pl = r.alloc(m * 16)
+      const pm = r.alloc(16)
+      for (const mode of [0, 1]) {
+        r.x.fsTables(pq, mode === 0 ? pcen : 0, mode, pT, m, dsub, pf, pl, pm)
+        const want = new Float32Array(m * 16)
+        if (mode === 0) {
+          const u = q.map((v, t) => v - cen[t]!)
+          ref.pqTableL2(u, 0, cent, m, 16, dsub, want)
+        } else {
+          ref.pqTableIP(q, 0, cent, m, 16, dsub, want)
+          for (let i = 0; i < want.length; i++) want[i] = -want[i]!
+        }
+        expect(maxRelErr(r.f32(pf, m * 16), want, m * 16)).toBeLessThanOrEqual(1e-5)
+        const lut = new Uint8Array(m * 16)
+        const scale = fastScanQuantize(want, m, lut)
+        const got = r.u8(pl, m * 16)
+        for (let i = 0; i < m * 16; i++) expect(Math.abs(got[i]! - lut[i]!)).toBeLessThanOrEqual(1)
+        expect(r.f32(pm, 2)[1]).toBeCloseTo(scale.a, 2)
+      }
+    }
+  })
+
+  it('every code at distance <= top survives (bias, residual tables, all tails), and few others do', () => {
+    const k = getKernels('wasm')
+    const rng = new Rng(12)
+    for (const [m, dsub, mode] of [[8, 2, 'l2'], [16, 1, 'ip'], [17, 3, 'l2'], [50, 2, 'l2']] as const) {
+      const d = m * dsub
+      const cent = randomVectors(m * 16, dsub, m * 3)
+      const fs = k.createFastScan!(cent, m, dsub, mode)
+      for (const n of [0, 1, 31, 32, 33, 65, 2000]) {
+        const cs = Math.ceil(m / 2)
+        const codes = bytes(n * cs, 255, n + m)
+        const packed = new Uint8Array(fastScanPackedSize(n, m))
+        fastScanPack(codes, 0, cs, n, m, packed, 0)
+        fs.setSegment(3, packed, n)
+        const q = randomVectors(1, d, n + 1)
+        const cen = mode === 'l2' ? randomVectors(1, d, n + 2, -0.2, 0.2) : null
+        fs.setQuery(q, 0)
+        fs.setTables(cen, 0)
+        // exact float ADC of each code against q - cen (or -<q, .>), from the reference kernels
+        const table = new Float32Array(m * 16)
+        if (mode === 'l2') ref.pqTableL2(q.map((v, t) => v - cen![t]!), 0, cent, m, 16, dsub, table)
+        else {
+          ref.pqTableIP(q, 0, cent, m, 16, dsub, table)
+          for (let i = 0; i < table.length; i++) table[i] = -table[i]!
+        }
+        const exact = new Float32Array(n)
+        ref.pqScan(codes, n, m, 4, table, exact)
+        const bias = rng.float() - 0.5
+        const sorted = Array.from(exact).sort((a, b) => a - b)
+        for (const top of [Infinity, sorted[Math.min(n - 1, 9)]! + bias, sorted[0]! + bias - 1e-3, -1e9]) {
+          if (n === 0 && Number.isFinite(top)) continue
+          const from = n > 64 ? 32 : 0
+          const out = new Int32Array(n)
+          const count = fs.scan(3, from, n, bias, top, out)
+          const kept = new Set(Array.from(out.subarray(0, count)))
+          let must = 0
+          for (let i = from; i < n; i++) {
+            if (exact[i]! + bias <= top) {
+              must++
+              expect(kept.has(i), `m=${m} n=${n} i=${i}`).toBe(true)
+            }
+          }
+          for (const i of kept) expect(i >= from && i < n).toBe(true)
+          if (top === Infinity) expect(count).toBe(n - from)
+          // With 10 wanted the byte tables let through a small multiple of them.
+          if (n === 2000 && top === sorted[9]! + bias) expect(count).toBeLessThan(200)
+          expect(count).toBeGreaterThanOrEqual(must)
+        }
+      }
+      fs.free()
+    }
+  })
+
+  it('fastScanThreshold: -1 when nothing can qualify, 65535 for an open heap', () => {
+    expect(fastScanThreshold(Infinity, 0, { sumMin: 0, a: 1 }, 16)).toBe(65535)
+    expect(fastScanThreshold(-100, 0, { sumMin: 0, a: 1 }, 16)).toBe(-1)
+    expect(fastScanThreshold(10, 2, { sumMin: 1, a: 2 }, 4)).toBe(Math.floor(7 * 2 + 2 + 1 + 1e-5 * 2 * 13))
+  })
+})
