@@ -1,39 +1,52 @@
 /**
- * Micro-benchmarks of the native-free kernels (tinybench), one core:
- * - ADC scan of 8-bit PQ codes, m = 16 (codes/s), against the reference loop;
- * - ADC scan of 4-bit codes, m = 16 and m = 32;
- * - squared L2 one-to-many (floats/s);
- * - k-means assignment: the blocked many-to-many kernel against a plain one-to-many loop;
- * - SQ8 distances on codes; one full k-means iteration (n = 100,000, d = 100, k = 1,024).
+ * Micro-benchmarks of the native-free kernels, one core, backends side by side: each
+ * round runs every task once per backend (tinybench, a short time budget each), and the
+ * figures are medians over rounds, so that both sides of a ratio see the same machine load.
  *
- *   npm run build && node dist/bench/kernels.bench.js [--quick]
+ * - ADC scan of 8-bit PQ codes, m = 16, 1M codes (wasm vs ts vs reference);
+ * - SQ8 squared L2, d = 100, 100k codes; squared L2 one-to-many, d = 100, 100k vectors;
+ * - k-means assignment (blocked nearest-centroid kernel), 4,096 x 1,024, d = 100, and one
+ *   full assignment at the acceptance size (n = 100,000, k = 1,024);
+ * - 4-bit PQ fast-scan, m = 16 (8 bytes per code), 1M codes: an exhaustive k = 10 search
+ *   through VqIndex (fast-scan, exact re-scoring of the survivors, top-k heap), against the
+ *   same index on the TypeScript backend (plain 4-bit ADC scan); and the raw SIMD scan.
+ *
+ *   npm run build && node dist/bench/kernels.bench.js [--quick] [--rounds 5]
  *
  * Prints a table and writes bench/results/kernels.json.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Bench } from 'tinybench'
-import { getKernels, packCodes, referenceKernels } from '../native-free-kernels/index.js'
-import { assignNearest, trainKMeans } from '../src/clustering/kmeans.js'
+import {
+  fastScanPack, fastScanPackedSize, getKernels, type Kernels, packCodes, referenceKernels,
+} from '../native-free-kernels/index.js'
+import { assignNearest } from '../src/clustering/kmeans.js'
+import { VqIndex } from '../src/index.js'
 import { Rng } from '../src/util/random.js'
 import { machineInfo, saveJson } from './lib/report.js'
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench/results/kernels.json' } } })
-const K = getKernels()
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '5' },
+    out: { type: 'string', default: 'bench/results/kernels.json' },
+  },
+})
+const rounds = values.quick ? 2 : Number(values.rounds)
+const time = values.quick ? 150 : 400
+const TS = getKernels('ts')
+const WASM = getKernels('wasm')
 const rng = new Rng(7)
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.float() * 2 - 1)
-const time = values.quick ? 300 : 2000
 
 // ADC scan inputs: 1,000,000 codes.
 const nCodes = 1_000_000
 const codes8 = new Uint8Array(nCodes * 16)
 for (let i = 0; i < codes8.length; i++) codes8[i] = rng.int(256)
 const table8 = rand(16 * 256)
-const codes4x16 = new Uint8Array(nCodes * 8)
-packCodes(Int32Array.from({ length: nCodes * 16 }, () => rng.int(16)), nCodes, 16, 4, codes4x16)
-const codes4x32 = new Uint8Array(nCodes * 16)
-packCodes(Int32Array.from({ length: nCodes * 32 }, () => rng.int(16)), nCodes, 32, 4, codes4x32)
-const table4x16 = rand(16 * 16)
-const table4x32 = rand(32 * 16)
 const out = new Float32Array(nCodes)
 
 // Distances: 100,000 vectors of d = 100.
@@ -45,82 +58,142 @@ const sq8 = new Uint8Array(nVec * d)
 for (let i = 0; i < sq8.length; i++) sq8[i] = rng.int(256)
 const step = Float32Array.from({ length: d }, () => 0.01)
 
-// Assignment: 4,096 points against 1,024 centroids, d = 100.
+// Assignment: 4,096 points against 1,024 centroids, d = 100; and 100,000 points.
 const nAssign = 4096
 const kc = 1024
 const pts = rand(nAssign * d)
 const cents = rand(kc * d)
 const cNorms = new Float64Array(kc)
-K.normsL2sqr(cents, kc, d, cNorms)
-const aIdx = new Int32Array(nAssign)
-const aDist = new Float32Array(nAssign)
-const row = new Float32Array(kc)
-/** The plain loop: the one-to-many kernel per point, then an arg-min. */
-function assignOneToMany(): void {
-  for (let i = 0; i < nAssign; i++) {
-    K.l2sqrMany(pts, i * d, cents, kc, d, row)
-    let best = Infinity
-    let arg = -1
-    for (let j = 0; j < kc; j++) if (row[j]! < best) { best = row[j]!; arg = j }
-    aIdx[i] = arg
-    aDist[i] = best
+TS.normsL2sqr(cents, kc, d, cNorms)
+const aIdx = new Int32Array(100_000)
+const aDist = new Float32Array(100_000)
+const nKm = 100_000
+const kmData = rand(nKm * d)
+
+// Fast-scan: 1,000,000 codes of PQ16x4 (dimension 64, 8 bytes per code), one file, two backends.
+console.log('building a 1M-code PQ16x4 index for the fast-scan bench ...')
+const fsDim = 64
+const fsIndex = VqIndex.create(':memory:', { dim: fsDim, description: 'PQ16x4', threads: 0, kernels: 'wasm' })
+{
+  const train = rand(20_000 * fsDim)
+  await fsIndex.train(train, { seed: 1 })
+  const chunk = 100_000
+  for (let s = 0; s < nCodes; s += chunk) {
+    const x = rand(chunk * fsDim)
+    await fsIndex.add(Array.from({ length: chunk }, (_, i) => s + i), x)
+  }
+}
+const snapshot = join(mkdtempSync(join(tmpdir(), 'vqlite-kbench-')), 'pq16x4.snapshot')
+await fsIndex.export(snapshot)
+const fsIndexTs = VqIndex.import(snapshot, ':memory:', { kernels: 'ts', threads: 0 })
+rmSync(dirname(snapshot), { recursive: true, force: true })
+const fsQueries = rand(64 * fsDim)
+let fsQ = 0
+const fsSearch = (ix: VqIndex) => (): void => {
+  ix.search(fsQueries.subarray(fsQ * fsDim, (fsQ + 1) * fsDim), 10)
+  fsQ = (fsQ + 1) % 64
+}
+fsSearch(fsIndex)() // loads the packed codes
+// The raw SIMD scan over 1M packed codes with a threshold that lets ~200 codes through.
+const raw = WASM.createFastScan!(rand(16 * 16 * 4), 16, 4, 'l2')
+const rawCodes = new Uint8Array(nCodes * 8)
+packCodes(Int32Array.from({ length: nCodes * 16 }, () => rng.int(16)), nCodes, 16, 4, rawCodes)
+const packed = new Uint8Array(fastScanPackedSize(nCodes, 16))
+fastScanPack(rawCodes, 0, 8, nCodes, 16, packed, 0)
+raw.setSegment(0, packed, nCodes)
+raw.setQuery(rand(64), 0)
+raw.setTables(null, 0)
+const survivors = new Int32Array(nCodes)
+const survivorDist = new Float32Array(nCodes)
+let rawTop = 0
+{
+  let lo = 0
+  let hi = 1000
+  for (let it = 0; it < 50; it++) {
+    const mid = (lo + hi) / 2
+    if (raw.scan(0, 0, nCodes, 0, mid, survivors, survivorDist) > 200) hi = mid
+    else lo = mid
+  }
+  rawTop = lo
+}
+
+interface Task {
+  readonly name: string
+  readonly run: (k: Kernels) => void
+  /** Work units per call, and their name. */
+  readonly units: number
+  readonly unit: string
+  readonly backends: readonly Kernels[]
+}
+
+const tasks: Task[] = [
+  { name: 'pqScan 8-bit m=16, 1M codes', units: nCodes, unit: 'M codes/s', backends: [WASM, TS, referenceKernels], run: (k) => k.pqScan(codes8, nCodes, 16, 8, table8, out) },
+  { name: 'sq8L2 d=100, 100k codes', units: nVec, unit: 'M codes/s', backends: [WASM, TS], run: (k) => k.sq8L2(q, step, sq8, nVec, d, out) },
+  { name: 'l2sqrMany d=100, 100k vectors', units: nVec, unit: 'M vectors/s', backends: [WASM, TS], run: (k) => k.l2sqrMany(q, 0, base, nVec, d, out) },
+  { name: 'nearestL2 4096 x 1024, d=100', units: nAssign * kc * d / 1e3, unit: 'G mult-adds/s', backends: [WASM, TS], run: (k) => k.nearestL2(pts, nAssign, cents, kc, d, cNorms, aIdx, aDist) },
+  { name: 'k-means assignment n=100k, k=1024, d=100', units: 1, unit: 'per s', backends: [WASM, TS], run: (k) => assignNearest(k, kmData, nKm, d, cents, kc, cNorms, aIdx, aDist) },
+]
+
+/** Seconds per call, per task and backend, one entry per round. */
+const samples = new Map<string, number[]>()
+const key = (t: string, b: string): string => `${t} [${b}]`
+const add = (k: string, v: number): void => {
+  if (!samples.has(k)) samples.set(k, [])
+  samples.get(k)!.push(v)
+}
+
+for (let r = 0; r < rounds; r++) {
+  console.log(`round ${r + 1} of ${rounds}`)
+  const bench = new Bench({ time, iterations: 2, warmupIterations: 1 })
+  for (const t of tasks) for (const b of t.backends) bench.add(key(t.name, b.name), () => t.run(b))
+  bench.add(key('fast-scan search m=16, 1M codes, k=10', 'wasm'), fsSearch(fsIndex))
+  bench.add(key('fast-scan search m=16, 1M codes, k=10', 'ts'), fsSearch(fsIndexTs))
+  bench.add(key('raw fast-scan m=16, 1M codes, ~200 survivors', 'wasm'), () => raw.scan(0, 0, nCodes, 0, rawTop, survivors, survivorDist))
+  await bench.run()
+  for (const task of bench.tasks) {
+    const res = task.result
+    if (!('latency' in res)) throw new Error(`task ${task.name} did not complete`)
+    add(task.name, res.latency.mean / 1000)
   }
 }
 
-// One k-means iteration at the acceptance size.
-const nKm = 100_000
-const kmData = rand(nKm * d)
-const kmCents = kmData.slice(0, kc * d)
-const kmNorms = new Float64Array(kc)
-const kmIdx = new Int32Array(nKm)
-const kmDist = new Float32Array(nKm)
-
-const bench = new Bench({ name: 'native-free kernels (ts backend)', time, iterations: 3, warmupIterations: 2 })
-bench
-  .add('pqScan 8-bit m=16 (1M codes)', () => K.pqScan(codes8, nCodes, 16, 8, table8, out))
-  .add('pqScan 8-bit m=16 reference (1M codes)', () => referenceKernels.pqScan(codes8, nCodes, 16, 8, table8, out))
-  .add('pqScan 4-bit m=16 (1M codes)', () => K.pqScan(codes4x16, nCodes, 16, 4, table4x16, out))
-  .add('pqScan 4-bit m=32 (1M codes)', () => K.pqScan(codes4x32, nCodes, 32, 4, table4x32, out))
-  .add('l2sqrMany d=100 (100k vectors)', () => K.l2sqrMany(q, 0, base, nVec, d, out))
-  .add('sq8L2 d=100 (100k codes)', () => K.sq8L2(q, step, sq8, nVec, d, out))
-  .add('assign blocked nearestL2 (4096 x 1024, d=100)', () => K.nearestL2(pts, nAssign, cents, kc, d, cNorms, aIdx, aDist))
-  .add('assign one-to-many loop (4096 x 1024, d=100)', assignOneToMany)
-  .add('assign reference double loop (4096 x 1024, d=100)', () => referenceKernels.nearestL2(pts, nAssign, cents, kc, d, cNorms, aIdx, aDist))
-  .add('k-means iteration (n=100k, d=100, k=1024)', () => {
-    K.normsL2sqr(kmCents, kc, d, kmNorms)
-    assignNearest(K, kmData, nKm, d, kmCents, kc, kmNorms, kmIdx, kmDist)
-  })
-
-if (!values.quick) {
-  bench.add('trainKMeans 1 iteration incl. update (n=100k, d=100, k=1024)', () => {
-    trainKMeans(kmData, nKm, d, kc, { iterations: 1, init: 'random', tolerance: 0 })
-  })
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
-
-await bench.run()
-
-const mean = (name: string): number => {
-  const t = bench.getTask(name)?.result
-  if (!t || !('latency' in t)) throw new Error(`task ${name} did not complete`)
-  return t.latency.mean / 1000 // seconds
+const sec = (t: string, b: string): number => median(samples.get(key(t, b))!)
+const rows: Record<string, string | number>[] = []
+for (const t of tasks) {
+  for (const b of t.backends) rows.push({ task: t.name, backend: b.name, rate: +(t.units / sec(t.name, b.name) / 1e6 * (t.unit === 'per s' ? 1e6 : 1)).toFixed(3), unit: t.unit })
 }
+const fsName = 'fast-scan search m=16, 1M codes, k=10'
+const rawName = 'raw fast-scan m=16, 1M codes, ~200 survivors'
+rows.push({ task: fsName, backend: 'wasm', rate: +(nCodes / sec(fsName, 'wasm') / 1e6).toFixed(1), unit: 'M codes/s' })
+rows.push({ task: fsName, backend: 'ts', rate: +(nCodes / sec(fsName, 'ts') / 1e6).toFixed(1), unit: 'M codes/s' })
+rows.push({ task: rawName, backend: 'wasm', rate: +(nCodes / sec(rawName, 'wasm') / 1e6).toFixed(1), unit: 'M codes/s' })
+const ratio = (t: string, a = 'wasm', b = 'ts'): number => sec(t, b) / sec(t, a)
 const figures = {
-  adc8_m16_Mcodes_s: nCodes / mean('pqScan 8-bit m=16 (1M codes)') / 1e6,
-  adc8_m16_reference_Mcodes_s: nCodes / mean('pqScan 8-bit m=16 reference (1M codes)') / 1e6,
-  adc4_m16_Mcodes_s: nCodes / mean('pqScan 4-bit m=16 (1M codes)') / 1e6,
-  adc4_m32_Mcodes_s: nCodes / mean('pqScan 4-bit m=32 (1M codes)') / 1e6,
-  l2_Gfloats_s: (nVec * d) / mean('l2sqrMany d=100 (100k vectors)') / 1e9,
-  sq8_Mcodes_s: nVec / mean('sq8L2 d=100 (100k codes)') / 1e6,
-  assign_blocked_Gmadd_s: (nAssign * kc * d) / mean('assign blocked nearestL2 (4096 x 1024, d=100)') / 1e9,
-  assign_speedup_vs_one_to_many: mean('assign one-to-many loop (4096 x 1024, d=100)') / mean('assign blocked nearestL2 (4096 x 1024, d=100)'),
-  assign_speedup_vs_reference: mean('assign reference double loop (4096 x 1024, d=100)') / mean('assign blocked nearestL2 (4096 x 1024, d=100)'),
-  kmeans_assign_iteration_s: mean('k-means iteration (n=100k, d=100, k=1024)'),
+  fastscan_m16_search_Mcodes_s: nCodes / sec(fsName, 'wasm') / 1e6,
+  fastscan_m16_fraction_of_bandwidth: nCodes / sec(fsName, 'wasm') / 3.4e9,
+  fastscan_m16_raw_Mcodes_s: nCodes / sec(rawName, 'wasm') / 1e6,
+  fastscan_vs_ts_adc4_search: ratio(fsName),
+  adc8_m16_wasm_Mcodes_s: nCodes / sec(tasks[0]!.name, 'wasm') / 1e6,
+  adc8_m16_ts_Mcodes_s: nCodes / sec(tasks[0]!.name, 'ts') / 1e6,
+  adc8_wasm_vs_ts: ratio(tasks[0]!.name),
+  sq8_wasm_vs_ts: ratio(tasks[1]!.name),
+  l2_many_wasm_vs_ts: ratio(tasks[2]!.name),
+  assign_block_wasm_vs_ts: ratio(tasks[3]!.name),
+  assign_100k_wasm_vs_ts: ratio(tasks[4]!.name),
+  assign_100k_wasm_s: sec(tasks[4]!.name, 'wasm'),
+  assign_100k_ts_s: sec(tasks[4]!.name, 'ts'),
 }
-console.log(bench.name)
-console.table(bench.table())
-for (const [key, v] of Object.entries(figures)) console.log(`${key.padEnd(34)} ${v.toFixed(2)}`)
+console.table(rows)
+for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(36)} ${v.toFixed(3)}`)
 saveJson(values.out, {
-  bench: 'kernels', machine: machineInfo(), figures,
-  tasks: bench.tasks.map((t) => ({ name: t.name, mean_ms: 'latency' in t.result ? t.result.latency.mean : null, samples: 'latency' in t.result ? t.result.latency.samplesCount : null })),
+  bench: 'kernels', rounds, machine: machineInfo(), figures, rows,
+  samples_s: Object.fromEntries(samples),
 })
 console.log(`saved ${values.out}`)
+raw.free()
+await fsIndex.close()
+await fsIndexTs.close()

@@ -53,7 +53,7 @@ const rows: Record<string, unknown>[] = []
 console.log(`k-means: n = ${n}, d = ${d}, k = ${k}, ${iterations} iterations, one thread`)
 for (const init of values.init.split(',') as KMeansInit[]) {
   const t0 = performance.now()
-  const res = trainKMeans(x, n, d, k, { iterations, tolerance: 0, init, seed, maxPointsPerCentroid: Infinity })
+  const res = trainKMeans(x, n, d, k, { iterations, tolerance: -1, init, seed, maxPointsPerCentroid: Infinity })
   const seconds = since(t0)
   const finalSse = sse(res.centroids)
   rows.push({ system: 'vqlite', init, seconds, objective: res.objective, final_sse: finalSse, iterations: res.iterations, empty_repaired: res.emptyClustersRepaired })

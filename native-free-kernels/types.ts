@@ -23,8 +23,8 @@ export type FastScanMode = 'l2' | 'ip'
  * survivor guarantee: see fastscan.ts). Codes live in the backend's memory as segments (an
  * IVF list, or all codes), each packed by fastScanPack and replaced as a whole when it
  * changes. A query sets its tables per segment, then scans ranges of it and gets back the
- * positions of the codes that may beat the current k-th distance; the caller scores those
- * exactly.
+ * codes that may beat the current k-th distance, with their distances from the float
+ * tables (the same ADC distance a plain scan computes, up to float32 rounding).
  */
 export interface FastScan {
   /** Stores segment seg: n codes packed by fastScanPack (fastScanPackedSize(n, m) bytes). */
@@ -37,11 +37,20 @@ export interface FastScan {
    */
   setTables(cen: F32 | null, cenOff: number): void
   /**
-   * Scans codes [from, to) of segment seg (from a multiple of 32) and writes to out the
-   * positions i (from <= i < to) whose distance plus bias may be <= top; returns how many.
-   * out: length >= to - from.
+   * Scans codes [from, to) of segment seg (from a multiple of 32). For each code whose
+   * distance plus bias may be <= top, writes its position i (from <= i < to) to outIdx and
+   * its distance (float tables, summed in float32) plus bias to outDist; returns how many.
+   * outIdx, outDist: length >= to - from.
    */
-  scan(seg: number, from: number, to: number, bias: number, top: number, out: Int32Array): number
+  scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number
+  /**
+   * Scans whole segments in one call: segments segs[0..nl) (their numbers are the IVF list
+   * numbers), tables built per segment against q - cen[seg*m*dsub ..] (cen null: against q),
+   * distances plus bias[s], candidates offered to the heap hd / hl of k entries (the heap
+   * of topk.ts, labels seg*2^32 + position), the byte threshold following its k-th
+   * distance. Returns the number of codes scanned. cen must not change after the first call.
+   */
+  search(segs: Int32Array, nl: number, bias: F32, cen: F32 | null, k: number, hd: F32, hl: Float64Array): number
   /** Bytes held in the backend's memory. */
   readonly bytes: number
   /** Releases the backend memory. */

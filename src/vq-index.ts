@@ -598,15 +598,7 @@ export class VqIndex {
 
   /** Reads the stored vectors of n ids (one statement) into out; a flag per id. */
   #fetchVectors(ids: Float64Array, n: number, out: Float32Array): Uint8Array {
-    const rows = this.#store.readVectors(ids, n)
-    const found = new Uint8Array(n)
-    for (let i = 0; i < n; i++) {
-      const b = rows.get(ids[i]!)
-      if (!b) continue
-      out.set(decodeVector(b, this.storeVectors, this.dim), i * this.dim)
-      found[i] = 1
-    }
-    return found
+    return fillVectors(this.#store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
   }
 
   #ensurePool(threads: number): WorkerPool {
@@ -888,6 +880,23 @@ function encodeVectors(x: Float32Array, len: number, s: VectorStorage): Uint8Arr
 }
 
 /** Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim. */
+/**
+ * Decodes the stored vectors of n ids (raw bytes by id, as readVectors returns them) into
+ * out (n*dim floats); returns a flag per id (1 found, 0 missing).
+ */
+export function fillVectors(rows: Map<number, Uint8Array>, ids: Float64Array, n: number, s: VectorStorage, dim: number, out: Float32Array): Uint8Array {
+  const found = new Uint8Array(n)
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, n * dim * 4)
+  for (let i = 0; i < n; i++) {
+    const b = rows.get(ids[i]!)
+    if (!b) continue
+    if (s === 'float32') bytes.set(b.subarray(0, dim * 4), i * dim * 4)
+    else for (let t = 0; t < dim; t++) out[i * dim + t] = HALF_TO_FLOAT[b[2 * t]! | (b[2 * t + 1]! << 8)]!
+    found[i] = 1
+  }
+  return found
+}
+
 export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number): Float32Array {
   const out = new Float32Array(dim)
   if (s === 'float32') new Uint8Array(out.buffer).set(b.subarray(0, dim * 4))

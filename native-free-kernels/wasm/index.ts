@@ -41,7 +41,10 @@ interface Exports {
   sq4L2(qShift: number, step: number, codes: number, n: number, d: number, out: number, tmp: number): void
   sq4Dot(w: number, bias: number, codes: number, n: number, d: number, out: number, tmp: number): void
   fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number): void
-  fsScan(codes: number, n: number, m: number, lut: number, thr: number, out: number): number
+  fsScan(codes: number, n: number, m: number, lut: number, thr: number, ftab: number, outIdx: number, outDist: number): number
+  fsSearch(q: number, cen: number, d: number, mode: number, centT: number, m: number, dsub: number,
+    list: number, segPtr: number, segN: number, bias: number, nl: number,
+    ftab: number, lut: number, meta: number, k: number, hd: number, hl: number): number
 }
 
 /** The compiled module, or null when the file is missing or this engine lacks WebAssembly SIMD. */
@@ -342,6 +345,8 @@ interface FastScanMemory {
   segPtr: Float64Array
   out: number
   state: number
+  /** Per-call arrays of search(). */
+  call: number
 }
 
 const fastScanRegistry = new FinalizationRegistry<{ rt: WasmRuntime; mem: FastScanMemory }>(({ rt, mem }) => releaseFastScan(rt, mem))
@@ -350,9 +355,11 @@ function releaseFastScan(rt: WasmRuntime, mem: FastScanMemory): void {
   for (let s = 0; s < mem.segPtr.length; s++) rt.free(mem.segPtr[s]!)
   rt.free(mem.out)
   rt.free(mem.state)
+  rt.free(mem.call)
   mem.segPtr = new Float64Array(0)
   mem.out = 0
   mem.state = 0
+  mem.call = 0
 }
 
 /** Fast-scan over 4-bit PQ codes held in this module's memory, one allocation per segment. */
@@ -370,8 +377,13 @@ class WasmFastScan implements FastScan {
   readonly #lut: number
   readonly #meta: number
   readonly #mem: FastScanMemory
-  /** Capacity (bytes) of each segment (addresses in #mem.segPtr). */
+  /** Capacity (bytes) and size (codes) of each segment (addresses in #mem.segPtr). */
   #segCap: Float64Array = new Float64Array(0)
+  #segN: Float64Array = new Float64Array(0)
+  #callCap = 0
+  /** The coarse centroids' address (pinned) for search(), and the array it is of. */
+  #cenArray: F32 | null = null
+  #cenPtr = 0
   #outCap = 0
   #bytes = 0
   /** Scale of the current tables. */
@@ -391,7 +403,7 @@ class WasmFastScan implements FastScan {
     const sl = f.add(m * 16)
     const sm = f.add(16)
     this.#state = rt.alloc(f.size)
-    this.#mem = { segPtr: new Float64Array(0), out: 0, state: this.#state }
+    this.#mem = { segPtr: new Float64Array(0), out: 0, state: this.#state, call: 0 }
     fastScanRegistry.register(this, { rt, mem: this.#mem }, this)
     this.#bytes = f.size
     this.#centT = this.#state + sCent
@@ -417,9 +429,13 @@ class WasmFastScan implements FastScan {
       p.set(mem.segPtr)
       const c = new Float64Array(cap)
       c.set(this.#segCap)
+      const z = new Float64Array(cap)
+      z.set(this.#segN)
       mem.segPtr = p
       this.#segCap = c
+      this.#segN = z
     }
+    this.#segN[seg] = n
     const bytes = fastScanPackedSize(n, this.#m)
     if (bytes > this.#segCap[seg]!) {
       this.#rt.free(mem.segPtr[seg]!)
@@ -445,7 +461,7 @@ class WasmFastScan implements FastScan {
     this.#scale.a = meta[1]!
   }
 
-  scan(seg: number, from: number, to: number, bias: number, top: number, out: Int32Array): number {
+  scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number {
     const n = to - from
     const thr = fastScanThreshold(top, bias, this.#scale, this.#m)
     if (thr < 0 || n <= 0) return 0
@@ -453,16 +469,68 @@ class WasmFastScan implements FastScan {
     const mem = this.#mem
     if (this.#outCap < n) {
       rt.free(mem.out)
-      this.#bytes -= this.#outCap * 4
+      this.#bytes -= this.#outCap * 8
       this.#outCap = Math.max(n, 1024)
-      mem.out = rt.alloc(this.#outCap * 4)
-      this.#bytes += this.#outCap * 4
+      mem.out = rt.alloc(this.#outCap * 8)
+      this.#bytes += this.#outCap * 8
     }
     const codes = mem.segPtr[seg]! + (from / 32) * this.#m * 16
-    const count = rt.x.fsScan(codes, n, this.#m, this.#lut, thr, mem.out)
-    const got = rt.i32(mem.out, count)
-    for (let i = 0; i < count; i++) out[i] = got[i]! + from
+    const pDist = mem.out + this.#outCap * 4
+    const count = rt.x.fsScan(codes, n, this.#m, this.#lut, thr, this.#ftab, mem.out, pDist)
+    const idx = rt.i32(mem.out, count)
+    const dist = rt.f32(pDist, count)
+    for (let i = 0; i < count; i++) {
+      outIdx[i] = idx[i]! + from
+      outDist[i] = dist[i]! + bias
+    }
     return count
+  }
+
+  search(segs: Int32Array, nl: number, bias: F32, cen: F32 | null, k: number, hd: F32, hl: Float64Array): number {
+    const rt = this.#rt
+    const mem = this.#mem
+    // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64).
+    const f = new Frame()
+    const sList = f.add(nl * 4)
+    const sPtr = f.add(nl * 4)
+    const sN = f.add(nl * 4)
+    const sBias = f.add(nl * 4)
+    const sHd = f.add(k * 4)
+    const sHl = f.add(k * 8)
+    if (f.size > this.#callCap) {
+      rt.free(mem.call)
+      this.#bytes -= this.#callCap
+      this.#callCap = Math.max(f.size, this.#callCap * 2)
+      mem.call = rt.alloc(this.#callCap)
+      this.#bytes += this.#callCap
+    }
+    let cenPtr = 0
+    if (cen) {
+      if (cen !== this.#cenArray) {
+        rt.pin(cen)
+        this.#cenArray = cen
+        this.#cenPtr = rt.pinnedAt(cen, cen.byteLength)
+      }
+      cenPtr = this.#cenPtr
+    }
+    const base = mem.call
+    const list = rt.i32(base + sList, nl)
+    const ptr = rt.i32(base + sPtr, nl)
+    const cnt = rt.i32(base + sN, nl)
+    for (let s = 0; s < nl; s++) {
+      const seg = segs[s]!
+      list[s] = seg
+      ptr[s] = mem.segPtr[seg]!
+      cnt[s] = this.#segN[seg]!
+    }
+    rt.put(base + sBias, bias, nl * 4)
+    rt.put(base + sHd, hd, k * 4)
+    rt.put(base + sHl, hl, k * 8)
+    const scanned = rt.x.fsSearch(this.#q, cenPtr, this.#m * this.#dsub, this.#mode, this.#centT, this.#m, this.#dsub,
+      base + sList, base + sPtr, base + sN, base + sBias, nl, this.#ftab, this.#lut, this.#meta, k, base + sHd, base + sHl)
+    rt.get(base + sHd, hd, k * 4)
+    rt.get(base + sHl, hl, k * 8)
+    return scanned
   }
 
   get bytes(): number {

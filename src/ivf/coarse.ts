@@ -70,6 +70,8 @@ export class CoarseQuantizer {
 
   #set(c: Float32Array): void {
     this.centroids = c
+    // Never changed from here on: backends that copy operands keep one copy (probe, assign).
+    this.#kernels.pin?.(c)
     this.norms = new Float64Array(this.nlist)
     this.#kernels.normsL2sqr(c, this.nlist, this.d, this.norms)
     this.#trained = true

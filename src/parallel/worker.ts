@@ -9,7 +9,8 @@ import { assignRows } from '../clustering/kmeans.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
-import { decodeVector } from '../vq-index.js'
+import { prepareReadVectors, readVectorBlobs } from '../storage/sqlite-store.js'
+import { fillVectors } from '../vq-index.js'
 import type { SearchTask, SharedModel, Task } from './protocol.js'
 
 let cachedModel: { uid: number; model: IndexModel; searcher: Searcher | undefined } | undefined
@@ -30,18 +31,9 @@ function fetcher(task: SearchTask): FetchVectors {
       db?.conn.close()
       const conn = new Database(task.path, { readonly: true, fileMustExist: true })
       conn.pragma('mmap_size = 8589934592')
-      db = { path: task.path, conn, stmt: conn.prepare('SELECT id, vector FROM vq_vectors WHERE id IN (SELECT value FROM json_each(?))').raw() }
+      db = { path: task.path, conn, stmt: prepareReadVectors(conn) }
     }
-    const rows = new Map(db.stmt.all(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, Buffer][])
-    const found = new Uint8Array(n)
-    const d = task.model.dim
-    for (let i = 0; i < n; i++) {
-      const b = rows.get(ids[i]!)
-      if (!b) continue
-      out.set(decodeVector(b, task.storeVectors, d), i * d)
-      found[i] = 1
-    }
-    return found
+    return fillVectors(readVectorBlobs(db.stmt, ids, n), ids, n, task.storeVectors, task.model.dim, out)
   }
 }
 

@@ -206,9 +206,18 @@ export class IndexModel {
     return { lists, codes, refine, terms: this.usesTerms ? this.residualTerms(lists, codes, n) : null }
   }
 
-  /** True when search adds a per-item term: IVF with residual codes under L2 (see residualTerms). */
+  /**
+   * True when search adds a per-item term: IVF with residual codes under L2 (see
+   * residualTerms), except for 4-bit PQ, whose 16-entry sub-tables are cheap enough to build
+   * per probed list against q - c (the fast-scan layout needs such tables anyway).
+   */
   get usesTerms(): boolean {
-    return this.byResidual && this.inner === 'l2'
+    return this.byResidual && this.inner === 'l2' && !this.perListTables
+  }
+
+  /** True when residual L2 search builds a table per probed list instead of using terms. */
+  get perListTables(): boolean {
+    return this.byResidual && this.inner === 'l2' && this.codec instanceof ProductQuantizer && this.codec.nbits === 4
   }
 
   /**

@@ -12,8 +12,9 @@
  *    heap labelled list*2^32 + offset; filtered-out items (a bit per seq) never enter it.
  *    4-bit PQ codes on a SIMD backend go through fast-scan instead (unfiltered searches):
  *    the backend scans a packed copy of each list with byte tables and returns the items
- *    that may beat the current k-th candidate; only those are scored with the ListScanner,
- *    so the candidates and their distances are exactly those of the plain scan.
+ *    that may beat the current k-th candidate, with their float-table distances (the
+ *    plain scan's distances up to float32 rounding), so the candidates are those of the
+ *    plain scan.
  * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
  *    the refine codec or, for RFlat, exactly on the stored full vectors (fetched by id in
  *    one batch), and the best k are kept.
@@ -30,8 +31,6 @@ import type { IndexModel } from './model.js'
 
 /** Codes scanned per block inside a list. */
 const SCAN_BLOCK = 16384
-/** Codes per fast-scan call once the heap is full (the k-th distance is re-read between calls). */
-const FAST_BLOCK = 8192
 /**
  * A filtered search keeps probing lists (nearest first, beyond nprobe) until it has
  * scanned at least FILTER_FACTOR * (candidates wanted) allowed items.
@@ -90,7 +89,8 @@ export class Searcher {
   #fsUid = -1
   #fsStamps = new Float64Array(0)
   #fsPacked = new Uint8Array(0)
-  #fsOut = new Int32Array(0)
+  #fsSegs = new Int32Array(0)
+  #fsBiases = new Float32Array(0)
 
   /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
   constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
@@ -153,14 +153,14 @@ export class Searcher {
     const probed = model.coarse.probe(qt, qtOff, want, this.#probeList, this.#probeDist)
 
     // 3. Scan.
-    this.#scanner.setQuery(qt, qtOff)
     const fast = this.#fs !== null && filter === null
-    if (fast) this.#fs!.setQuery(qt, qtOff)
     heapInit(kc, hd, hl)
     const stats = this.stats
     stats.listsProbed = 0
     stats.codesScanned = 0
     stats.allowedScanned = 0
+    if (fast) this.#searchFast(lists, qt, qtOff, probed, kc, hd, hl)
+    else this.#scanner.setQuery(qt, qtOff)
     // A selective filter (no more allowed items than an unfiltered search would scan) is
     // served by scoring exactly the allowed items of every list: as accurate as probing
     // every list, for the cost of one bit test per item. Otherwise lists are probed nearest
@@ -168,20 +168,16 @@ export class Searcher {
     const unfilteredScan = (Math.min(p.nprobe, nlist) * lists.count) / nlist
     const allowedOnly = filter !== null && filter.count <= unfilteredScan
     const minAllowed = filter ? Math.min(filter.count, FILTER_FACTOR * kc) : 0
-    for (let pi = 0; pi < probed; pi++) {
+    for (let pi = 0; pi < (fast ? 0 : probed); pi++) {
       if (filter && !allowedOnly && pi >= p.nprobe && stats.allowedScanned >= minAllowed) break
       const l = this.#probeList[pi]!
       const n = lists.size[l]!
       stats.listsProbed++
       if (n === 0) continue
       const start = lists.start[l]!
-      this.#scanner.setList(this.#probeDist[pi]!)
+      this.#scanner.setList(this.#probeDist[pi]!, l)
       if (allowedOnly) {
         stats.allowedScanned += this.#scanAllowed(lists, l, start, n, filter!.bits, kc, hd, hl)
-        continue
-      }
-      if (fast) {
-        this.#scanFast(lists, l, start, n, this.#probeDist[pi]!, kc, hd, hl)
         continue
       }
       for (let o = 0; o < n; o += SCAN_BLOCK) {
@@ -231,26 +227,28 @@ export class Searcher {
   }
 
   /**
-   * Fast-scan of list l (slots start..start+n): brings the list's packed copy up to date,
-   * builds the byte tables, then scans in blocks, scoring the survivors of each block
-   * exactly before the next one reads the k-th distance again. The first block is no
-   * larger than the heap while the heap is not full, since everything survives then.
+   * Fast-scan of the probed lists: brings their packed copies up to date, then lets the
+   * backend scan them all in one call with the heap in its memory (tables per list, byte
+   * threshold following the k-th distance, survivors scored with the float tables).
    */
-  #scanFast(lists: ListsView, l: number, start: number, n: number, probeDist: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+  #searchFast(lists: ListsView, qt: Float32Array, qtOff: number, probed: number, kc: number, hd: Float32Array, hl: Float64Array): void {
     const fs = this.#fs!
-    this.#syncSegment(lists, l, start, n)
-    fs.setTables(this.#fsResidualL2 ? this.#model.coarse.centroids : null, l * this.#model.dCoded)
-    const bias = this.#fsBias ? probeDist : 0
-    if (this.#fsOut.length < Math.min(n, FAST_BLOCK)) this.#fsOut = new Int32Array(Math.min(n, FAST_BLOCK))
-    for (let from = 0; from < n;) {
-      const block = hd[0] === Infinity ? Math.max(32, Math.ceil(kc / 32) * 32) : FAST_BLOCK
-      const to = Math.min(n, from + block)
-      if (this.#fsOut.length < to - from) this.#fsOut = new Int32Array(to - from)
-      const count = fs.scan(l, from, to, bias, hd[0]!, this.#fsOut)
-      this.stats.codesScanned += to - from
-      if (count > 0) this.#scoreSelected(lists, l, start, this.#fsOut, count, kc, hd, hl)
-      from = to
+    if (this.#fsSegs.length < probed) {
+      this.#fsSegs = new Int32Array(probed)
+      this.#fsBiases = new Float32Array(probed)
     }
+    let nl = 0
+    for (let pi = 0; pi < probed; pi++) {
+      const l = this.#probeList[pi]!
+      const n = lists.size[l]!
+      this.stats.listsProbed++
+      if (n === 0) continue
+      this.#syncSegment(lists, l, lists.start[l]!, n)
+      this.#fsSegs[nl] = l
+      this.#fsBiases[nl++] = this.#fsBias ? this.#probeDist[pi]! : 0
+    }
+    fs.setQuery(qt, qtOff)
+    this.stats.codesScanned += fs.search(this.#fsSegs, nl, this.#fsBiases, this.#fsResidualL2 ? this.#model.coarse.centroids : null, kc, hd, hl)
   }
 
   /** Loads list l into the fast-scan engine when its content changed since it was loaded. */
@@ -284,7 +282,7 @@ export class Searcher {
     }
     if (this.#dist.length < count) this.#dist = new Float32Array(count)
     this.#scanner.scan(this.#gCodes.subarray(0, count * cs), count, this.#dist, lists.terms ? this.#gTerms : null)
-    this.stats.codesScanned += offsets === this.#fsOut ? 0 : count
+    this.stats.codesScanned += count
     let top = hd[0]!
     for (let i = 0; i < count; i++) {
       const d = this.#dist[i]!

@@ -435,9 +435,8 @@ export class SqliteStore {
    */
   readVectors(ids: Float64Array, n: number): Map<number, Buffer> {
     this.#open()
-    this.#readVectors ??= this.#db.prepare('SELECT v.id, v.vector FROM vq_vectors v WHERE v.id IN (SELECT value FROM json_each(?))').raw()
-    const rows = this.#readVectors.all(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, Buffer][]
-    return new Map(rows)
+    this.#readVectors ??= prepareReadVectors(this.#db)
+    return readVectorBlobs(this.#readVectors, ids, n)
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
@@ -594,4 +593,28 @@ function migrate(db: Database.Database, from: number): void {
       db.pragma(`user_version = ${v + 1}`)
     }
   }).immediate()
+}
+
+/**
+ * The statement behind readVectors. It returns one row, not one per vector: the ids as text
+ * and the vectors concatenated into one blob in the same order, which halves the cost of a
+ * re-ranking fetch against a Buffer per row. Also used by the worker threads' own
+ * read-only connections.
+ */
+export function prepareReadVectors(db: Database.Database): Database.Statement {
+  return db.prepare(
+    "SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB) FROM vq_vectors v WHERE v.id IN (SELECT value FROM json_each(?))",
+  ).raw()
+}
+
+/** Runs a prepareReadVectors statement for n ids: raw vector bytes by id (missing ids absent). */
+export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): Map<number, Buffer> {
+  const [count, idText, blob] = stmt.get(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, string | null, Buffer | null]
+  const out = new Map<number, Buffer>()
+  if (count === 0 || idText === null || blob === null) return out
+  const found = idText.split(',')
+  // Every stored vector of an index has the same size.
+  const size = blob.length / count
+  for (let i = 0; i < count; i++) out.set(Number(found[i]), blob.subarray(i * size, (i + 1) * size))
+  return out
 }

@@ -181,7 +181,7 @@ run('4-bit fast-scan', () => {
     }
   })
 
-  it('the SIMD scan keeps exactly the codes the reference keeps (byte tables given)', () => {
+  it('the SIMD scan keeps exactly the codes the reference keeps (byte tables given), with their float-table distances', () => {
     const r = rt()
     for (const m of [1, 2, 5, 16, 17, 50]) {
       for (const n of [...ALL, 1000]) {
@@ -193,15 +193,23 @@ run('4-bit fast-scan', () => {
         const thr = (m * 255) >> 1
         const want = new Int32Array(n)
         const nw = fastScanReference(packed, 0, n, m, lut, thr, want)
+        const ftab = randomVectors(m * 16, 1, m + 2 * n)
         const pc = r.alloc(packed.length)
         r.put(pc, packed)
         const pl = r.alloc(lut.length)
         r.put(pl, lut)
+        const pf = r.alloc(ftab.byteLength)
+        r.put(pf, ftab)
         const po = r.alloc(n * 4)
-        const ng = r.x.fsScan(pc, n, m, pl, thr, po)
+        const pd = r.alloc(n * 4)
+        const ng = r.x.fsScan(pc, n, m, pl, thr, pf, po, pd)
         expect(ng, `m=${m} n=${n}`).toBe(nw)
         expect(Array.from(r.i32(po, ng))).toEqual(Array.from(want.subarray(0, nw)))
-        for (const p of [pc, pl, po]) r.free(p)
+        const adc = new Float32Array(n)
+        ref.pqScan(codes, n, m, 4, ftab, adc)
+        const dist = r.f32(pd, ng)
+        for (let i = 0; i < ng; i++) expect(Math.abs(dist[i]! - adc[want[i]!]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(adc[want[i]!]!)))
+        for (const p of [pc, pl, pf, po, pd]) r.free(p)
       }
     }
   })
@@ -273,8 +281,13 @@ run('4-bit fast-scan', () => {
           if (n === 0 && Number.isFinite(top)) continue
           const from = n > 64 ? 32 : 0
           const out = new Int32Array(n)
-          const count = fs.scan(3, from, n, bias, top, out)
+          const dist = new Float32Array(n)
+          const count = fs.scan(3, from, n, bias, top, out, dist)
           const kept = new Set(Array.from(out.subarray(0, count)))
+          for (let i = 0; i < count; i++) {
+            const want = exact[out[i]!]! + bias
+            expect(Math.abs(dist[i]! - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)))
+          }
           let must = 0
           for (let i = from; i < n; i++) {
             if (exact[i]! + bias <= top) {

@@ -208,31 +208,31 @@ export function nearestL2(
       // Row 0
       let v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc)))
       let lt = f32x4.lt(v, b0)
-      s0 = f32x4.min(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jLo, k0, lt); b0 = v128.bitselect(v, b0, lt)
+      s0 = f32x4.pmin(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jLo, k0, lt); b0 = v128.bitselect(v, b0, lt)
       v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 16)))
       lt = f32x4.lt(v, b0)
-      s0 = f32x4.min(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jHi, k0, lt); b0 = v128.bitselect(v, b0, lt)
+      s0 = f32x4.pmin(s0, v128.bitselect(b0, v, lt)); k0 = v128.bitselect(jHi, k0, lt); b0 = v128.bitselect(v, b0, lt)
       // Row 1
       v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 32)))
       lt = f32x4.lt(v, b1)
-      s1 = f32x4.min(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jLo, k1, lt); b1 = v128.bitselect(v, b1, lt)
+      s1 = f32x4.pmin(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jLo, k1, lt); b1 = v128.bitselect(v, b1, lt)
       v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 48)))
       lt = f32x4.lt(v, b1)
-      s1 = f32x4.min(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jHi, k1, lt); b1 = v128.bitselect(v, b1, lt)
+      s1 = f32x4.pmin(s1, v128.bitselect(b1, v, lt)); k1 = v128.bitselect(jHi, k1, lt); b1 = v128.bitselect(v, b1, lt)
       // Row 2
       v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 64)))
       lt = f32x4.lt(v, b2)
-      s2 = f32x4.min(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jLo, k2, lt); b2 = v128.bitselect(v, b2, lt)
+      s2 = f32x4.pmin(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jLo, k2, lt); b2 = v128.bitselect(v, b2, lt)
       v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 80)))
       lt = f32x4.lt(v, b2)
-      s2 = f32x4.min(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jHi, k2, lt); b2 = v128.bitselect(v, b2, lt)
+      s2 = f32x4.pmin(s2, v128.bitselect(b2, v, lt)); k2 = v128.bitselect(jHi, k2, lt); b2 = v128.bitselect(v, b2, lt)
       // Row 3
       v = f32x4.sub(nLo, f32x4.mul(two, v128.load(acc, 96)))
       lt = f32x4.lt(v, b3)
-      s3 = f32x4.min(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jLo, k3, lt); b3 = v128.bitselect(v, b3, lt)
+      s3 = f32x4.pmin(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jLo, k3, lt); b3 = v128.bitselect(v, b3, lt)
       v = f32x4.sub(nHi, f32x4.mul(two, v128.load(acc, 112)))
       lt = f32x4.lt(v, b3)
-      s3 = f32x4.min(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jHi, k3, lt); b3 = v128.bitselect(v, b3, lt)
+      s3 = f32x4.pmin(s3, v128.bitselect(b3, v, lt)); k3 = v128.bitselect(jHi, k3, lt); b3 = v128.bitselect(v, b3, lt)
       jLo = i32x4.add(jLo, eight)
       jHi = i32x4.add(jHi, eight)
     }
@@ -421,87 +421,260 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   let range: f32 = 0
   for (let j = 0; j < m; j++) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
-    for (let t = 0; t < dsub; t++) {
-      const o = <usize>(j * dsub + t) << 2
-      let u = load<f32>(q + o)
-      if (cen != 0) u -= load<f32>(cen + o)
-      const s = f32x4.splat(u)
-      const e = centT + (<usize>(j * dsub + t) << 6)
-      if (mode == 0) {
+    if (mode == 0) {
+      for (let t = 0; t < dsub; t++) {
+        const o = <usize>(j * dsub + t) << 2
+        const s = f32x4.splat(cen != 0 ? load<f32>(q + o) - load<f32>(cen + o) : load<f32>(q + o))
+        const e = centT + (o << 4)
         const d0 = f32x4.sub(s, v128.load(e)), d1 = f32x4.sub(s, v128.load(e, 16))
         const d2 = f32x4.sub(s, v128.load(e, 32)), d3 = f32x4.sub(s, v128.load(e, 48))
         a0 = f32x4.add(a0, f32x4.mul(d0, d0)); a1 = f32x4.add(a1, f32x4.mul(d1, d1))
         a2 = f32x4.add(a2, f32x4.mul(d2, d2)); a3 = f32x4.add(a3, f32x4.mul(d3, d3))
-      } else {
+      }
+    } else {
+      for (let t = 0; t < dsub; t++) {
+        const o = <usize>(j * dsub + t) << 2
+        const s = f32x4.splat(load<f32>(q + o))
+        const e = centT + (o << 4)
         a0 = f32x4.sub(a0, f32x4.mul(s, v128.load(e))); a1 = f32x4.sub(a1, f32x4.mul(s, v128.load(e, 16)))
         a2 = f32x4.sub(a2, f32x4.mul(s, v128.load(e, 32))); a3 = f32x4.sub(a3, f32x4.mul(s, v128.load(e, 48)))
       }
     }
     const ft = ftab + (<usize>j << 6)
     v128.store(ft, a0); v128.store(ft, a1, 16); v128.store(ft, a2, 32); v128.store(ft, a3, 48)
-    const mn4 = f32x4.min(f32x4.min(a0, a1), f32x4.min(a2, a3))
-    const mx4 = f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, a3))
-    const mn = min(min(f32x4.extract_lane(mn4, 0), f32x4.extract_lane(mn4, 1)), min(f32x4.extract_lane(mn4, 2), f32x4.extract_lane(mn4, 3)))
-    const mx = max(max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)), max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)))
+    // pmin / pmax: plain comparisons (one instruction each; no NaN or signed-zero rules).
+    let mn4 = f32x4.pmin(f32x4.pmin(a0, a1), f32x4.pmin(a2, a3))
+    let mx4 = f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3))
+    mn4 = f32x4.pmin(mn4, i32x4.shuffle(mn4, mn4, 2, 3, 0, 1))
+    mx4 = f32x4.pmax(mx4, i32x4.shuffle(mx4, mx4, 2, 3, 0, 1))
+    const m0 = f32x4.extract_lane(mn4, 0), m1 = f32x4.extract_lane(mn4, 1)
+    const x0 = f32x4.extract_lane(mx4, 0), x1 = f32x4.extract_lane(mx4, 1)
+    const mn = m1 < m0 ? m1 : m0
+    const mx = x1 > x0 ? x1 : x0
     store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
     sumMin += mn
     if (mx - mn > range) range = mx - mn
   }
   const a: f32 = range > 0 ? <f32>255 / range : 0
   const av = f32x4.splat(a)
+  const half = f32x4.splat(0.5)
   for (let j = 0; j < m; j++) {
     const ft = ftab + (<usize>j << 6)
     const mn = f32x4.splat(load<f32>(lut + (<usize>j << 4)))
-    const q0 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft), mn), av)))
-    const q1 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 16), mn), av)))
-    const q2 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 32), mn), av)))
-    const q3 = i32x4.trunc_sat_f32x4_u(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(ft, 48), mn), av)))
-    const w0 = i16x8.narrow_i32x4_u(q0, q1)
-    const w1 = i16x8.narrow_i32x4_u(q2, q3)
+    // round((T - min) * a) for values in [0, 255]: truncate (x + 0.5); signed conversions
+    // and narrowing are single instructions on x86, unlike their unsigned forms.
+    const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(v128.load(ft), mn), av), half))
+    const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(v128.load(ft, 16), mn), av), half))
+    const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(v128.load(ft, 32), mn), av), half))
+    const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(v128.load(ft, 48), mn), av), half))
+    const w0 = i16x8.narrow_i32x4_s(q0, q1)
+    const w1 = i16x8.narrow_i32x4_s(q2, q3)
     v128.store(lut + (<usize>j << 4), i8x16.narrow_i16x8_u(w0, w1))
   }
   store<f32>(meta, sumMin)
   store<f32>(meta, a, 4)
 }
 
+/** Spreads the 8 low bits of x to the even bit positions 0, 2, ..., 14. */
+// @ts-ignore: decorator
+@inline function spread8(x: u32): u32 {
+  x = (x | (x << 4)) & 0x0f0f
+  x = (x | (x << 2)) & 0x3333
+  return (x | (x << 1)) & 0x5555
+}
+
 /**
- * Scans n packed codes (ceil(n/32) blocks at codes) with the byte table lut (m*16) and
- * writes the positions i < n whose u16 sum is <= thr to out (i32); returns how many.
+ * The u16 sums of the 32 codes of the block at base (m sub-quantizers) compared with thr:
+ * bit r of the result is set when code r's sum is <= thr.
+ *
+ * Each table lookup gives 16 bytes (one per code); instead of widening them to u16, they
+ * are added as eight u16 lanes (low byte: even code, high byte: odd code, the carries
+ * spilling upwards) and, shifted down by 8, to an odd-codes accumulator; the even sums are
+ * recovered at the end as total - (odd << 8) (mod 2^16, exact since every sum < 2^16).
  */
-export function fsScan(codes: usize, n: i32, m: i32, lut: usize, thr: i32, out: usize): i32 {
-  const blocks = (n + 31) >> 5
+// @ts-ignore: decorator
+@inline function blockMask(base: usize, m: i32, lut: usize, t: v128): u32 {
   const mask = i8x16.splat(15)
+  let e0 = i16x8.splat(0), o0 = i16x8.splat(0), e1 = i16x8.splat(0), o1 = i16x8.splat(0)
+  let j = 0
+  for (; j + 2 <= m; j += 2) {
+    const at = base + (<usize>j << 4)
+    const lt = lut + (<usize>j << 4)
+    const v = v128.load(at)
+    const w = v128.load(at, 16)
+    const ta = v128.load(lt)
+    const tb = v128.load(lt, 16)
+    const ra = i8x16.swizzle(ta, v128.and(v, mask))
+    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    const rc = i8x16.swizzle(tb, v128.and(w, mask))
+    const rd = i8x16.swizzle(tb, i8x16.shr_u(w, 4))
+    const lo = i16x8.add(ra, rc)
+    const hi = i16x8.add(rb, rd)
+    e0 = i16x8.add(e0, lo)
+    o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
+    e1 = i16x8.add(e1, hi)
+    o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), i16x8.shr_u(rd, 8)))
+  }
+  if (j < m) {
+    const v = v128.load(base + (<usize>j << 4))
+    const ta = v128.load(lut + (<usize>j << 4))
+    const ra = i8x16.swizzle(ta, v128.and(v, mask))
+    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    e0 = i16x8.add(e0, ra)
+    o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
+    e1 = i16x8.add(e1, rb)
+    o1 = i16x8.add(o1, i16x8.shr_u(rb, 8))
+  }
+  e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
+  e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
+  const be0 = <u32>i16x8.bitmask(i16x8.le_u(e0, t))
+  const bo0 = <u32>i16x8.bitmask(i16x8.le_u(o0, t))
+  const be1 = <u32>i16x8.bitmask(i16x8.le_u(e1, t))
+  const bo1 = <u32>i16x8.bitmask(i16x8.le_u(o1, t))
+  if ((be0 | bo0 | be1 | bo1) == 0) return 0
+  return spread8(be0) | (spread8(bo0) << 1) | ((spread8(be1) | (spread8(bo1) << 1)) << 16)
+}
+
+/** Float-table distance of code r of the block at base (sub-codes summed in order). */
+// @ts-ignore: decorator
+@inline function codeDistance(base: usize, r: i32, m: i32, ftab: usize): f32 {
+  const at = base + <usize>(r & 15)
+  const shift: u32 = r < 16 ? 0 : 4
+  let s: f32 = 0
+  for (let j = 0; j < m; j++) {
+    const c = (<u32>load<u8>(at + (<usize>j << 4)) >> shift) & 15
+    s += load<f32>(ftab + (<usize>((j << 4) + c) << 2))
+  }
+  return s
+}
+
+/**
+ * Scans n packed codes (ceil(n/32) blocks at codes) with the byte table lut (m*16): for each
+ * code whose u16 sum is <= thr, writes its position i < n to outIdx (i32) and its distance
+ * with the float table ftab (m*16 f32, summed in sub-quantizer order) to outDist (f32).
+ * Returns how many.
+ */
+export function fsScan(codes: usize, n: i32, m: i32, lut: usize, thr: i32, ftab: usize, outIdx: usize, outDist: usize): i32 {
+  const blocks = (n + 31) >> 5
   const t = i16x8.splat(<i16>thr)
   const blockBytes = <usize>m << 4
   let count = 0
   for (let b = 0; b < blocks; b++) {
     const base = codes + <usize>b * blockBytes
-    let acc0 = i16x8.splat(0), acc1 = i16x8.splat(0), acc2 = i16x8.splat(0), acc3 = i16x8.splat(0)
-    for (let j = 0; j < m; j++) {
-      const v = v128.load(base + (<usize>j << 4))
-      const tab = v128.load(lut + (<usize>j << 4))
-      const rlo = i8x16.swizzle(tab, v128.and(v, mask))
-      const rhi = i8x16.swizzle(tab, i8x16.shr_u(v, 4))
-      acc0 = i16x8.add(acc0, i16x8.extend_low_i8x16_u(rlo))
-      acc1 = i16x8.add(acc1, i16x8.extend_high_i8x16_u(rlo))
-      acc2 = i16x8.add(acc2, i16x8.extend_low_i8x16_u(rhi))
-      acc3 = i16x8.add(acc3, i16x8.extend_high_i8x16_u(rhi))
-    }
-    let bits = <u32>i16x8.bitmask(i16x8.le_u(acc0, t))
-      | (<u32>i16x8.bitmask(i16x8.le_u(acc1, t)) << 8)
-      | (<u32>i16x8.bitmask(i16x8.le_u(acc2, t)) << 16)
-      | (<u32>i16x8.bitmask(i16x8.le_u(acc3, t)) << 24)
+    let bits = blockMask(base, m, lut, t)
     while (bits != 0) {
       const r = <i32>ctz(bits)
       bits &= bits - 1
       const i = (b << 5) + r
-      if (i < n) {
-        store<i32>(out + (<usize>count << 2), i)
-        count++
-      }
+      if (i >= n) break
+      store<i32>(outIdx + (<usize>count << 2), i)
+      store<f32>(outDist + (<usize>count << 2), codeDistance(base, r, m, ftab))
+      count++
     }
   }
   return count
+}
+
+// ---- A bounded max-heap of (distance f32, label f64), as native-free-kernels/topk.ts ----
+
+/** True when (da, la) ranks after (db, lb); label -1 (empty) ranks last at equal distance. */
+// @ts-ignore: decorator
+@inline function worse(da: f32, la: f64, db: f32, lb: f64): bool {
+  if (da != db) return da > db
+  const a = la < 0 ? Infinity : la
+  const b = lb < 0 ? Infinity : lb
+  return a > b
+}
+
+/** Offers (d, l) to the heap of k entries at hd (f32) / hl (f64); true when it entered. */
+function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
+  if (k == 0 || !worse(load<f32>(hd), load<f64>(hl), d, l)) return false
+  let i = 0
+  while (true) {
+    const left = 2 * i + 1
+    if (left >= k) break
+    const right = left + 1
+    let child = left
+    if (right < k && worse(load<f32>(hd + (<usize>right << 2)), load<f64>(hl + (<usize>right << 3)), load<f32>(hd + (<usize>left << 2)), load<f64>(hl + (<usize>left << 3)))) child = right
+    const cd = load<f32>(hd + (<usize>child << 2))
+    const cl = load<f64>(hl + (<usize>child << 3))
+    if (!worse(cd, cl, d, l)) break
+    store<f32>(hd + (<usize>i << 2), cd)
+    store<f64>(hl + (<usize>i << 3), cl)
+    i = child
+  }
+  store<f32>(hd + (<usize>i << 2), d)
+  store<f64>(hl + (<usize>i << 3), l)
+  return true
+}
+
+/** fastScanThreshold of ../../fastscan.ts: the byte-sum bound for a k-th distance `top`. */
+// @ts-ignore: decorator
+@inline function threshold(top: f32, bias: f32, sumMin: f32, a: f32, m: i32): i32 {
+  if (top == Infinity) return 65535
+  const t = <f64>top, bi = <f64>bias, sm = <f64>sumMin, sa = <f64>a
+  const slack = 1 + 1e-5 * sa * (Math.abs(t) + Math.abs(bi) + Math.abs(sm))
+  const x = (t - bi - sm) * sa + <f64>m / 2 + slack
+  if (isNaN(x)) return 65535
+  if (x < 0) return -1
+  return x >= 65535 ? 65535 : <i32>Math.floor(x)
+}
+
+/**
+ * Fast-scan search over nl segments (IVF lists) in one call. For segment s: its codes at
+ * segPtr[s] (i32), its size segN[s] (i32), its list number list[s] (i32, labels are
+ * list * 2^32 + position), and bias[s] (f32, added to its distances). Tables are built per
+ * segment as fsTables does, against q - (cen + list*d floats) when cen != 0. Candidates go
+ * to the heap hd / hl of k entries (kept across segments), and the byte threshold follows
+ * its k-th distance. Returns the number of codes scanned.
+ */
+export function fsSearch(
+  q: usize, cen: usize, d: i32, mode: i32, centT: usize, m: i32, dsub: i32,
+  list: usize, segPtr: usize, segN: usize, bias: usize, nl: i32,
+  ftab: usize, lut: usize, meta: usize, k: i32, hd: usize, hl: usize,
+): i32 {
+  let scanned = 0
+  const blockBytes = <usize>m << 4
+  for (let s = 0; s < nl; s++) {
+    const n = load<i32>(segN + (<usize>s << 2))
+    if (n == 0) continue
+    const l = load<i32>(list + (<usize>s << 2))
+    const bi = load<f32>(bias + (<usize>s << 2))
+    fsTables(q, cen != 0 ? cen + (<usize>l * <usize>d << 2) : 0, mode, centT, m, dsub, ftab, lut, meta)
+    const sumMin = load<f32>(meta)
+    const a = load<f32>(meta, 4)
+    let top = load<f32>(hd)
+    let thr = threshold(top, bi, sumMin, a, m)
+    if (thr < 0) continue
+    let t = i16x8.splat(<i16>thr)
+    const codes = load<i32>(segPtr + (<usize>s << 2))
+    const blocks = (n + 31) >> 5
+    const label0 = <f64>l * 4294967296.0
+    scanned += n
+    for (let b = 0; b < blocks; b++) {
+      const base = <usize>codes + <usize>b * blockBytes
+      let bits = blockMask(base, m, lut, t)
+      let changed = false
+      while (bits != 0) {
+        const r = <i32>ctz(bits)
+        bits &= bits - 1
+        const i = (b << 5) + r
+        if (i >= n) break
+        const dist = codeDistance(base, r, m, ftab) + bi
+        if (dist > top) continue
+        if (heapPush(k, hd, hl, dist, label0 + <f64>i)) {
+          top = load<f32>(hd)
+          changed = true
+        }
+      }
+      if (changed) {
+        thr = threshold(top, bi, sumMin, a, m)
+        if (thr < 0) break
+        t = i16x8.splat(<i16>thr)
+      }
+    }
+  }
+  return scanned
 }
 
 /** Entry j of the table picked by byte c (sub-tables of 1 KiB from table). */
