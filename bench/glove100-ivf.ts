@@ -1,7 +1,9 @@
 /**
  * The search layer on glove100 (cosine), side by side in one run:
  * - vqlite IVF-PQ with re-ranking from the SQLite file (RFlat), nprobe x refineFactor sweep:
- *   recall@10, single-thread QPS (queries one at a time), RAM per vector, build time;
+ *   recall@10, single-thread QPS (queries one at a time), RAM per vector, build time; by
+ *   default two configurations: IVF{nlist},PQ{m},RFlat (8-bit codes, the FAISS comparison)
+ *   and IVF{nlist},PQ{m4}x4,RFlat (4-bit codes: fast-scan on the WebAssembly backend);
  * - FAISS 1.7.3 IVF-PQ + IndexRefineFlat (one thread, one query at a time), when installed;
  * - hnswlib-node (M = 16, efConstruction = 200, efSearch sweep), built in this run unless
  *   a cached build is allowed (--reuse-hnsw);
@@ -12,7 +14,7 @@
  *   PQ (same codes: byResidual off), searchBatch throughput with 2 workers against 1, and a
  *   1%-selective metadata filter against exact search restricted to the matching items.
  *
- *   npm run build && node dist/bench/glove100-ivf.js [--nlist 1024] [--m 25] [--nprobe 16,32,64,128]
+ *   npm run build && node dist/bench/glove100-ivf.js [--nlist 1024] [--m 25] [--m4 50] [--nprobe 16,32,64,128]
  *     [--refine 1,5,10,20] [--ef 50,100,200,400] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss] [--skip-checks]
  *
  * Writes bench/results/glove100-ivf.json.
@@ -31,6 +33,7 @@ const { values } = parseArgs({
   options: {
     nlist: { type: 'string', default: '1024' },
     m: { type: 'string', default: '25' },
+    m4: { type: 'string', default: '50' },
     nprobe: { type: 'string', default: '16,24,32,48,64,96,128' },
     refine: { type: 'string', default: '1,5,10,20' },
     ef: { type: 'string', default: '40,60,80,100,150,200,300,400' },
@@ -46,6 +49,7 @@ const nums = (s: string): number[] => s.split(',').map(Number)
 const nlist = Number(values.nlist)
 const m = Number(values.m)
 const description = `IVF${nlist},PQ${m},RFlat`
+const descriptions = [description, ...(Number(values.m4) > 0 ? [`IVF${nlist},PQ${values.m4}x4,RFlat`] : [])]
 const g = await loadGlove100({ onProgress: (msg) => console.log(msg) })
 const k = 10
 const ids = Float64Array.from({ length: g.nb }, (_, i) => i)
@@ -75,17 +79,32 @@ function record(key: Omit<Point, 'recall10' | 'qps'>, r: { recall10: number; qps
 
 try {
   // ---- Builds ----
-  const index = VqIndex.create(join(dir, 'glove.vqlite'), { dim: g.d, metric: 'cosine', description, storeVectors: 'float32' })
-  let t0 = performance.now()
-  await index.train(g.base, { seed: 1 })
-  const trainS = since(t0)
-  t0 = performance.now()
-  await index.add(ids, g.base)
-  const addS = since(t0)
-  const mem = index.memoryUsage()
-  const vq = { trainS, addS, buildS: trainS + addS, ramBytesPerVector: mem.total / g.nb, memory: mem, imbalance: index.stats().imbalance }
-  out['vqlite'] = vq
-  console.log(`vqlite ${description}: build ${vq.buildS.toFixed(1)} s (train ${trainS.toFixed(1)}, add ${addS.toFixed(1)}), RAM ${vq.ramBytesPerVector.toFixed(1)} bytes/vector`)
+  const built: { description: string; index: VqIndex }[] = []
+  const vqBuilds: Record<string, unknown> = {}
+  for (const desc of descriptions) {
+    const ix = VqIndex.create(join(dir, `glove-${built.length}.vqlite`), { dim: g.d, metric: 'cosine', description: desc, storeVectors: 'float32' })
+    let t0 = performance.now()
+    await ix.train(g.base, { seed: 1 })
+    const trainS = since(t0)
+    t0 = performance.now()
+    await ix.add(ids, g.base)
+    const addS = since(t0)
+    // Search once so that fast-scan has packed every list (its copies count in memoryUsage).
+    await ix.searchBatch(g.queries, k, { nprobe: nlist, threads: 0 })
+    const mem = ix.memoryUsage()
+    const codeBytes = ix.spec.codec.kind === 'pq' ? Math.ceil(ix.spec.codec.m * (ix.spec.codec.nbits ?? 8) / 8) : 0
+    const vq = {
+      trainS, addS, buildS: trainS + addS, kernels: ix.kernelBackend, ramBytesPerVector: mem.total / g.nb,
+      // The issue's "codes + ids": the live code bytes (plus the fast-scan copy) and the 8-byte ids.
+      codesIdsBytesPerVector: codeBytes + 8 + mem.fastScan / g.nb, memory: mem, imbalance: ix.stats().imbalance,
+    }
+    vqBuilds[desc] = vq
+    built.push({ description: desc, index: ix })
+    console.log(`vqlite ${desc} (${ix.kernelBackend} kernels): build ${vq.buildS.toFixed(1)} s (train ${trainS.toFixed(1)}, add ${addS.toFixed(1)}), RAM ${vq.ramBytesPerVector.toFixed(1)} bytes/vector (codes + ids ${vq.codesIdsBytesPerVector.toFixed(1)})`)
+  }
+  out['vqlite'] = vqBuilds
+  const index = built[0]!.index
+  const vq = vqBuilds[description] as { buildS: number; ramBytesPerVector: number }
   const h = values['skip-hnsw'] ? undefined
     : hnswIndex('glove100', g.base, g.nb, g.d, 'cosine', 16, 200, !values['reuse-hnsw'], (i) => process.stdout.write(`\r  hnswlib: ${i} points`))
   if (h) {
@@ -106,7 +125,9 @@ try {
     console.log(`round ${round} of ${rounds}`)
     for (const nprobe of nums(values.nprobe)) {
       for (const refineFactor of nums(values.refine)) {
-        record({ system: 'vqlite', config: description, nprobe, refineFactor }, measure((q) => index.search(q, k, { nprobe, refineFactor }).ids))
+        for (const b of built) {
+          record({ system: 'vqlite', config: b.description, nprobe, refineFactor }, measure((q) => b.index.search(q, k, { nprobe, refineFactor }).ids))
+        }
         if (faiss) {
           const r = await faiss.ask(`${nprobe} ${refineFactor}`)
           record({ system: 'faiss', config: description, nprobe, refineFactor }, { recall10: r['recall10'] as number, qps: r['qps'] as number })
@@ -123,25 +144,25 @@ try {
   faiss?.close()
   for (const p of points) {
     const knob = p.system === 'hnswlib' ? `ef ${p['ef']}` : `nprobe ${p['nprobe']} refine ${p['refineFactor']}`
-    console.log(`  ${p.system.padEnd(7)} ${knob.padEnd(22)} recall@10 ${p.recall10.toFixed(4)}  QPS ${p.qps.toFixed(0)}`)
+    console.log(`  ${p.system.padEnd(7)} ${p.config.padEnd(22)} ${knob.padEnd(22)} recall@10 ${p.recall10.toFixed(4)}  QPS ${p.qps.toFixed(0)}`)
   }
   out['points'] = points
 
   // ---- Summary at the recall targets ----
   const summary: Record<string, unknown> = {}
+  const systems = [...descriptions.map((d) => ({ key: `vqlite ${d}`, match: (p: Point) => p.system === 'vqlite' && p.config === d })),
+    { key: 'faiss', match: (p: Point) => p.system === 'faiss' }, { key: 'hnswlib', match: (p: Point) => p.system === 'hnswlib' }]
   for (const target of [0.9, 0.95, 0.99]) {
-    const row: Record<string, unknown> = {}
-    for (const system of ['vqlite', 'faiss', 'hnswlib']) {
-      const ok = points.filter((p) => p.system === system && p.recall10 >= target).sort((a, b) => b.qps - a.qps)[0]
-      row[system] = ok ?? null
-    }
+    const row: Record<string, Point | null> = {}
+    for (const sys of systems) row[sys.key] = points.filter((p) => sys.match(p) && p.recall10 >= target).sort((a, b) => b.qps - a.qps)[0] ?? null
     summary[String(target)] = row
-    const v = row['vqlite'] as Point | null
-    const f = row['faiss'] as Point | null
-    const h = row['hnswlib'] as Point | null
-    console.log(`recall >= ${target}: vqlite ${v ? `${v.qps.toFixed(0)} QPS (nprobe ${v['nprobe']}, refine ${v['refineFactor']})` : 'not reached'}`
-      + `, FAISS ${f ? `${f.qps.toFixed(0)} QPS` : '-'}, hnswlib ${h ? `${h.qps.toFixed(0)} QPS (ef ${h['ef']})` : '-'}`
-      + (v && f ? `; vqlite/FAISS ${(v.qps / f.qps).toFixed(2)}x` : '') + (v && h ? `; vqlite/hnswlib ${(v.qps / h.qps).toFixed(2)}x` : ''))
+    const h = row['hnswlib']
+    const f = row['faiss']
+    const parts = descriptions.map((d) => {
+      const v = row[`vqlite ${d}`]
+      return `${d} ${v ? `${v.qps.toFixed(0)} QPS (nprobe ${v['nprobe']}, refine ${v['refineFactor']})${f ? ` = ${(v.qps / f.qps).toFixed(2)}x FAISS` : ''}${h ? ` = ${(v.qps / h.qps).toFixed(2)}x hnswlib` : ''}` : 'not reached'}`
+    })
+    console.log(`recall >= ${target}: ${parts.join('; ')}; FAISS ${f ? `${f.qps.toFixed(0)} QPS` : '-'}; hnswlib ${h ? `${h.qps.toFixed(0)} QPS (ef ${h['ef']})` : '-'}`)
   }
   out['summary'] = summary
   const hn = out['hnswlib'] as { buildS: number; bytesPerVector: number } | undefined
@@ -175,7 +196,7 @@ try {
     for (let r = 0; r < 10; r++) many.set(g.queries, r * g.nq * g.d)
     const opts = { nprobe: 64, refineFactor: 10 }
     await index.searchBatch(many.subarray(0, 200 * g.d), k, { ...opts, threads: 1 })
-    t0 = performance.now()
+    let t0 = performance.now()
     await index.searchBatch(many, k, { ...opts, threads: 1 })
     const one = since(t0)
     await index.searchBatch(many.subarray(0, 200 * g.d), k, { ...opts, threads: 2 })
@@ -212,7 +233,7 @@ try {
     await filtered.close()
     out['checks'] = checks
   }
-  await index.close()
+  for (const b of built) await b.index.close()
   saveJson(values.out, out)
   console.log(`saved ${values.out}`)
 } finally {

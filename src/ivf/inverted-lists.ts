@@ -193,8 +193,8 @@ export class InvertedLists {
 
   /**
    * Re-lays out every list compactly into new arenas with room for the pending additions
-   * plus 10% slack per list, and 20% spare slots at the end for lists that move later
-   * (so memory stays within ~1.3x of the items even after bulk adds).
+   * plus 10% slack per list, and 5% spare slots at the end for lists that move later
+   * (so memory stays within ~1.16x of the items after bulk adds).
    */
   #relayout(pending: Int32Array): void {
     let need = 0
@@ -204,7 +204,7 @@ export class InvertedLists {
       caps[l] = want === 0 ? 0 : Math.max(8, Math.ceil(want * 1.1))
       need += caps[l]!
     }
-    const slots = Math.max(Math.ceil(need * 1.2), 16)
+    const slots = Math.max(Math.ceil(need * 1.05), 16)
     const codes = sharedBytes(slots * this.codeSize)
     const refine = this.#refine ? sharedBytes(slots * this.refineSize) : null
     const terms = this.#terms ? new Float32Array(new SharedArrayBuffer(slots * 4)) : null

@@ -334,15 +334,24 @@ export class Searcher {
     const found = this.#fetch!(ids, n, vecs)
     const scores = new Float32Array(n)
     const K = model.kernels
-    for (let j = 0; j < n; j++) {
-      if (!found[j]) {
-        scores[j] = Infinity
-        continue
+    // One one-to-many kernel call for all candidates.
+    if (model.metric === 'l2') {
+      K.l2sqrMany(q, qOff, vecs, n, d, scores)
+    } else {
+      K.innerProductMany(q, qOff, vecs, n, d, scores)
+      if (model.metric === 'ip') {
+        for (let j = 0; j < n; j++) scores[j] = -scores[j]!
+      } else {
+        const norms = new Float64Array(n)
+        K.normsL2sqr(vecs, n, d, norms)
+        const qn = Math.sqrt(K.innerProduct(q, qOff, q, qOff, d))
+        for (let j = 0; j < n; j++) {
+          const den = qn * Math.sqrt(norms[j]!)
+          scores[j] = 1 - (den > 0 ? scores[j]! / den : 0)
+        }
       }
-      if (model.metric === 'l2') scores[j] = K.l2sqr(q, qOff, vecs, j * d, d)
-      else if (model.metric === 'ip') scores[j] = -K.innerProduct(q, qOff, vecs, j * d, d)
-      else scores[j] = 1 - K.cosineSimilarity(q, qOff, vecs, j * d, d)
     }
+    for (let j = 0; j < n; j++) if (!found[j]) scores[j] = Infinity
     rerank(kc, n, scores, hd, hl)
   }
 }

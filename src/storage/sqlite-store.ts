@@ -609,7 +609,9 @@ export function prepareReadVectors(db: Database.Database): Database.Statement {
 
 /** Runs a prepareReadVectors statement for n ids: raw vector bytes by id (missing ids absent). */
 export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): Map<number, Buffer> {
-  const [count, idText, blob] = stmt.get(JSON.stringify(Array.from(ids.subarray(0, n)))) as [number, string | null, Buffer | null]
+  // Ascending ids visit the table's B-tree in order (fewer page changes).
+  const sorted = Array.from(ids.subarray(0, n)).sort((a, b) => a - b)
+  const [count, idText, blob] = stmt.get(JSON.stringify(sorted)) as [number, string | null, Buffer | null]
   const out = new Map<number, Buffer>()
   if (count === 0 || idText === null || blob === null) return out
   const found = idText.split(',')

@@ -1,4 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
   fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanQuantize, fastScanReference, fastScanThreshold,
@@ -230,7 +235,7 @@ run('4-bit fast-scan', () => {
       const pl = r.alloc(m * 16)
       const pm = r.alloc(16)
       for (const mode of [0, 1]) {
-        r.x.fsTables(pq, mode === 0 ? pcen : 0, mode, pT, m, dsub, pf, pl, pm)
+        r.x.fsTables(pq, mode === 0 ? pcen : 0, mode, pT, m, dsub, pf, pl, pm, 0)
         const want = new Float32Array(m * 16)
         if (mode === 0) {
           const u = q.map((v, t) => v - cen[t]!)
@@ -311,4 +316,21 @@ run('4-bit fast-scan', () => {
     expect(fastScanThreshold(-100, 0, { sumMin: 0, a: 1 }, 16)).toBe(-1)
     expect(fastScanThreshold(10, 2, { sumMin: 1, a: 2 }, 4)).toBe(Math.floor(7 * 2 + 2 + 1 + 1e-5 * 2 * 13))
   })
+})
+
+describe('the WebAssembly build', () => {
+  it('is reproducible: compiling the sources again gives the same bytes', () => {
+    const root = new URL('../../', import.meta.url)
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }
+    const built = new URL('native-free-kernels/wasm/kernels.wasm', root)
+    const dir = mkdtempSync(join(tmpdir(), 'vqlite-wasm-'))
+    try {
+      const out = join(dir, 'kernels.wasm')
+      const args = pkg.scripts['build:wasm']!.split(/\s+/).slice(1).map((a) => (a === 'native-free-kernels/wasm/kernels.wasm' ? out : a))
+      execFileSync(process.execPath, [fileURLToPath(new URL('node_modules/assemblyscript/bin/asc.js', root)), ...args], { cwd: fileURLToPath(root), stdio: 'pipe' })
+      expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(createHash('sha256').update(readFileSync(built)).digest('hex'))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

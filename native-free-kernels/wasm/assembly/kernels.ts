@@ -416,9 +416,12 @@ export function sq4Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: u
  * mode 1 (IP): T[j][c] = -<q_j, e_jc>.
  * centT: the sub-quantizer centroids transposed to (m, dsub, 16).
  */
-export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, dsub: i32, ftab: usize, lut: usize, meta: usize): void {
+export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, dsub: i32, ftab: usize, lut: usize, meta: usize, scale: f32): void {
   let sumMin: f32 = 0
   let range: f32 = 0
+  const fixed = scale > 0
+  const sv = f32x4.splat(scale)
+  const hv = f32x4.splat(0.5)
   for (let j = 0; j < m; j++) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
     if (mode == 0) {
@@ -451,9 +454,25 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const x0 = f32x4.extract_lane(mx4, 0), x1 = f32x4.extract_lane(mx4, 1)
     const mn = m1 < m0 ? m1 : m0
     const mx = x1 > x0 ? x1 : x0
-    store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
     sumMin += mn
-    if (mx - mn > range) range = mx - mn
+    if (fixed) {
+      // One pass with a given scale: entries above 255 saturate, which only lowers them
+      // (the survivor bound needs lut <= a (T - min) + 1/2, which still holds).
+      const mv = f32x4.splat(mn)
+      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a0, mv), sv), hv))
+      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a1, mv), sv), hv))
+      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a2, mv), sv), hv))
+      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a3, mv), sv), hv))
+      v128.store(lut + (<usize>j << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)))
+    } else {
+      store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
+      if (mx - mn > range) range = mx - mn
+    }
+  }
+  if (fixed) {
+    store<f32>(meta, sumMin)
+    store<f32>(meta, scale, 4)
+    return
   }
   const a: f32 = range > 0 ? <f32>255 / range : 0
   const av = f32x4.splat(a)
@@ -634,15 +653,18 @@ export function fsSearch(
   ftab: usize, lut: usize, meta: usize, k: i32, hd: usize, hl: usize,
 ): i32 {
   let scanned = 0
+  let scale: f32 = 0
   const blockBytes = <usize>m << 4
   for (let s = 0; s < nl; s++) {
     const n = load<i32>(segN + (<usize>s << 2))
     if (n == 0) continue
     const l = load<i32>(list + (<usize>s << 2))
     const bi = load<f32>(bias + (<usize>s << 2))
-    fsTables(q, cen != 0 ? cen + (<usize>l * <usize>d << 2) : 0, mode, centT, m, dsub, ftab, lut, meta)
+    // The first list's byte scale serves the whole query (one pass per later list).
+    fsTables(q, cen != 0 ? cen + (<usize>l * <usize>d << 2) : 0, mode, centT, m, dsub, ftab, lut, meta, scale)
     const sumMin = load<f32>(meta)
     const a = load<f32>(meta, 4)
+    scale = a
     let top = load<f32>(hd)
     let thr = threshold(top, bi, sumMin, a, m)
     if (thr < 0) continue
