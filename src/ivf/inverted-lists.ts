@@ -92,14 +92,14 @@ export class InvertedLists {
   static build(
     nlist: number, codeSize: number, refineSize: number,
     lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array, refine: Uint8Array | null,
-    terms: Float32Array | null, slack = 0.1,
+    terms: Float32Array | null, slack = 0.05,
   ): InvertedLists {
     const n = ids.length
     const sizes = new Int32Array(nlist)
     for (let i = 0; i < n; i++) sizes[lists[i]!]!++
     let total = 0
     for (let l = 0; l < nlist; l++) total += sizes[l]! === 0 ? 0 : Math.ceil(sizes[l]! * (1 + slack))
-    const out = new InvertedLists(nlist, codeSize, refineSize, terms !== null, Math.ceil(total * 1.05) + 16)
+    const out = new InvertedLists(nlist, codeSize, refineSize, terms !== null, Math.ceil(total * 1.02) + 16)
     let at = 0
     for (let l = 0; l < nlist; l++) {
       out.#start[l] = at
@@ -193,18 +193,19 @@ export class InvertedLists {
 
   /**
    * Re-lays out every list compactly into new arenas with room for the pending additions
-   * plus 10% slack per list, and 5% spare slots at the end for lists that move later
-   * (so memory stays within ~1.16x of the items after bulk adds).
+   * plus 5% slack per list, and 2% spare slots at the end for lists that move later
+   * (so memory stays within ~1.07x of the items after bulk adds; a list that outgrows its
+   * range moves with 1.5x room, so growth is amortised).
    */
   #relayout(pending: Int32Array): void {
     let need = 0
     const caps = new Int32Array(this.nlist)
     for (let l = 0; l < this.nlist; l++) {
       const want = this.#size[l]! + pending[l]!
-      caps[l] = want === 0 ? 0 : Math.max(8, Math.ceil(want * 1.1))
+      caps[l] = want === 0 ? 0 : Math.max(8, Math.ceil(want * 1.05))
       need += caps[l]!
     }
-    const slots = Math.max(Math.ceil(need * 1.05), 16)
+    const slots = Math.max(Math.ceil(need * 1.02), 16)
     const codes = sharedBytes(slots * this.codeSize)
     const refine = this.#refine ? sharedBytes(slots * this.refineSize) : null
     const terms = this.#terms ? new Float32Array(new SharedArrayBuffer(slots * 4)) : null

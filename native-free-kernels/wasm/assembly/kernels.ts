@@ -713,7 +713,116 @@ export function fsSearch(
  * (m <= stride sub-codes used). Four codes at a time, one per f32x4 lane: each sub-code's
  * entry is loaded into its code's lane (v128.load32_lane), two sub-codes per step.
  */
+/**
+ * 8-bit ADC for m = 16 (the common 16-byte code), fully unrolled: the sub-table offsets and
+ * the byte offsets are constants folded into the load instructions.
+ */
+function pqScan8m16(codes: usize, n: i32, stride: i32, table: usize, out: usize): void {
+  const st = <usize>stride
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    const c0 = codes + <usize>i * st
+    const c1 = c0 + st
+    const c2 = c1 + st
+    const c3 = c2 + st
+    let v: v128
+    let a0 = f32x4.splat(0)
+    let a1 = f32x4.splat(0)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 0) << 2), 0)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 0) << 2), v, 1, 0)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 0) << 2), v, 2, 0)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 0) << 2), v, 3, 0)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 1) << 2), 1024)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 1) << 2), v, 1, 1024)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 1) << 2), v, 2, 1024)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 1) << 2), v, 3, 1024)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 2) << 2), 2048)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 2) << 2), v, 1, 2048)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 2) << 2), v, 2, 2048)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 2) << 2), v, 3, 2048)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 3) << 2), 3072)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 3) << 2), v, 1, 3072)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 3) << 2), v, 2, 3072)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 3) << 2), v, 3, 3072)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 4) << 2), 4096)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 4) << 2), v, 1, 4096)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 4) << 2), v, 2, 4096)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 4) << 2), v, 3, 4096)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 5) << 2), 5120)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 5) << 2), v, 1, 5120)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 5) << 2), v, 2, 5120)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 5) << 2), v, 3, 5120)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 6) << 2), 6144)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 6) << 2), v, 1, 6144)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 6) << 2), v, 2, 6144)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 6) << 2), v, 3, 6144)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 7) << 2), 7168)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 7) << 2), v, 1, 7168)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 7) << 2), v, 2, 7168)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 7) << 2), v, 3, 7168)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 8) << 2), 8192)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 8) << 2), v, 1, 8192)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 8) << 2), v, 2, 8192)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 8) << 2), v, 3, 8192)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 9) << 2), 9216)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 9) << 2), v, 1, 9216)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 9) << 2), v, 2, 9216)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 9) << 2), v, 3, 9216)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 10) << 2), 10240)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 10) << 2), v, 1, 10240)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 10) << 2), v, 2, 10240)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 10) << 2), v, 3, 10240)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 11) << 2), 11264)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 11) << 2), v, 1, 11264)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 11) << 2), v, 2, 11264)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 11) << 2), v, 3, 11264)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 12) << 2), 12288)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 12) << 2), v, 1, 12288)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 12) << 2), v, 2, 12288)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 12) << 2), v, 3, 12288)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 13) << 2), 13312)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 13) << 2), v, 1, 13312)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 13) << 2), v, 2, 13312)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 13) << 2), v, 3, 13312)
+    a1 = f32x4.add(a1, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 14) << 2), 14336)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 14) << 2), v, 1, 14336)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 14) << 2), v, 2, 14336)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 14) << 2), v, 3, 14336)
+    a0 = f32x4.add(a0, v)
+    v = v128.load32_zero(table + (<usize>load<u8>(c0, 15) << 2), 15360)
+    v = v128.load32_lane(table + (<usize>load<u8>(c1, 15) << 2), v, 1, 15360)
+    v = v128.load32_lane(table + (<usize>load<u8>(c2, 15) << 2), v, 2, 15360)
+    v = v128.load32_lane(table + (<usize>load<u8>(c3, 15) << 2), v, 3, 15360)
+    a1 = f32x4.add(a1, v)
+    v128.store(out + (<usize>i << 2), f32x4.add(a0, a1))
+  }
+  for (; i < n; i++) {
+    const c = codes + <usize>i * st
+    let s: f32 = 0
+    for (let j = 0; j < 16; j++) s += load<f32>(table + (<usize>j << 10) + (<usize>load<u8>(c + j) << 2))
+    store<f32>(out + (<usize>i << 2), s)
+  }
+}
+
 export function pqScan8(codes: usize, n: i32, m: i32, stride: i32, table: usize, out: usize): void {
+  if (m == 16) {
+    pqScan8m16(codes, n, stride, table, out)
+    return
+  }
   const st = <usize>stride
   let i = 0
   for (; i + 4 <= n; i += 4) {
