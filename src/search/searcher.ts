@@ -107,11 +107,6 @@ export class Searcher {
     }
   }
 
-  /** True when unfiltered scans use fast-scan. */
-  get fastScan(): boolean {
-    return this.#fs !== null
-  }
-
   /** Bytes of the fast-scan copies of the lists held by the kernel backend (0 without fast-scan). */
   get fastScanBytes(): number {
     return this.#fs?.bytes ?? 0
@@ -168,7 +163,7 @@ export class Searcher {
     const unfilteredScan = (Math.min(p.nprobe, nlist) * lists.count) / nlist
     const allowedOnly = filter !== null && filter.count <= unfilteredScan
     const minAllowed = filter ? Math.min(filter.count, FILTER_FACTOR * kc) : 0
-    for (let pi = 0; pi < (fast ? 0 : probed); pi++) {
+    for (let pi = 0; !fast && pi < probed; pi++) {
       if (filter && !allowedOnly && pi >= p.nprobe && stats.allowedScanned >= minAllowed) break
       const l = this.#probeList[pi]!
       const n = lists.size[l]!
@@ -276,7 +271,6 @@ export class Searcher {
     while (this.#gOffsets.length < count) this.#growGather()
     for (let i = 0; i < count; i++) {
       const o = offsets[i]!
-      this.#gOffsets[i] = o
       this.#gCodes.set(lists.codes.subarray((start + o) * cs, (start + o + 1) * cs), i * cs)
       if (lists.terms) this.#gTerms[i] = lists.terms[start + o]!
     }
@@ -287,7 +281,7 @@ export class Searcher {
     for (let i = 0; i < count; i++) {
       const d = this.#dist[i]!
       if (d > top) continue
-      if (heapPush(kc, hd, hl, d, l * LIST_STRIDE + this.#gOffsets[i]!)) top = hd[0]!
+      if (heapPush(kc, hd, hl, d, l * LIST_STRIDE + offsets[i]!)) top = hd[0]!
     }
   }
 
