@@ -77,6 +77,10 @@ export function checkManifest(m: unknown, path: string): Manifest {
   if (m === null || typeof m !== 'object') return bad('not an object')
   const r = m as Record<string, unknown>
   if (r['format'] !== 1) bad(`format ${String(r['format'])}`)
+  if (r['spec'] === undefined && r['codec'] !== undefined) {
+    // Written by a pre-release vqlite 0.1 (before IVF): a different table layout.
+    throw new VqFormatError('UNSUPPORTED', `${path} was written by a pre-release vqlite (before IVF) whose file layout this version does not read: rebuild the index`)
+  }
   if (!Number.isInteger(r['dim']) || (r['dim'] as number) < 1) bad('dim')
   if (!['l2', 'ip', 'cosine'].includes(r['metric'] as string)) bad('metric')
   if (!['none', 'float32', 'float16'].includes(r['storeVectors'] as string)) bad('storeVectors')

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { defaultCacheDir, loadGlove100 } from '../../datasets/index.js'
-import { VqIndex } from '../index.js'
+import { VqFormatError, VqIndex } from '../index.js'
 
 const DESCRIPTION = 'PQ25'
 const SHOW = ['think', 'job', 'agriculture', 'businessman', 'hybrid']
@@ -25,9 +25,19 @@ const file = join(defaultCacheDir(), 'demo', `glove100-${DESCRIPTION}.vqlite`)
 if (process.argv.includes('--fresh')) rmSync(file, { force: true })
 let index: VqIndex
 let t = performance.now()
+let cached: VqIndex | null = null
 if (existsSync(file)) {
-  index = VqIndex.open(file)
-  console.log(`opened ${file}: ${index.size.toLocaleString()} vectors in ${secs(t)} (npm start -- --fresh rebuilds it)`)
+  try {
+    cached = VqIndex.open(file)
+    console.log(`opened ${file}: ${cached.size.toLocaleString()} vectors in ${secs(t)} (npm start -- --fresh rebuilds it)`)
+  } catch (e) {
+    if (!(e instanceof VqFormatError)) throw e
+    console.log(`cannot reuse ${file} (${e.message}); rebuilding it`)
+    rmSync(file, { force: true })
+  }
+}
+if (cached) {
+  index = cached
 } else {
   mkdirSync(join(defaultCacheDir(), 'demo'), { recursive: true })
   index = VqIndex.create(file, { dim: g.d, metric: 'cosine', description: DESCRIPTION })

@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type VqError, VqFormatError, VqIndex, VqStorageError } from '../../src/index.js'
 import { clusteredVectors } from '../helpers/data.js'
@@ -86,6 +87,21 @@ describe('bad files get their own typed errors, and vqlite never writes to them'
     copyFileSync(good, p)
     truncateSync(p, 10)
     rejectsUntouched(p, () => VqIndex.open(p), VqFormatError, 'CORRUPT_FILE')
+  })
+
+  it('a file from a pre-release vqlite (a codec, no spec, in its manifest)', () => {
+    const p = join(dir, 'prerelease.vqlite')
+    copyFileSync(good, p)
+    const db = new Database(p)
+    const row = db.prepare("SELECT value FROM vq_manifest WHERE key = 'manifest'").get() as { value: Buffer }
+    const packr = new Packr({ moreTypes: true, useRecords: false })
+    const { spec, ...rest } = packr.unpack(row.value) as Record<string, unknown> & { spec: { codec: unknown } }
+    db.prepare("UPDATE vq_manifest SET value = ? WHERE key = 'manifest'").run(packr.pack({ ...rest, codec: spec.codec }))
+    db.close()
+    const e = rejectsUntouched(p, () => VqIndex.open(p, { readonly: true }), VqFormatError, 'UNSUPPORTED')
+    expect(e.message).toMatch(/pre-release vqlite .* rebuild the index/)
+    // A writer gets the same error (its only change is the journal mode).
+    expect(caught(() => VqIndex.open(p)).code).toBe('UNSUPPORTED')
   })
 
   it('a file with overwritten pages', () => {
