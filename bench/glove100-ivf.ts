@@ -106,7 +106,7 @@ try {
   const index = built[0]!.index
   const vq = vqBuilds[description] as { buildS: number; ramBytesPerVector: number }
   const h = values['skip-hnsw'] ? undefined
-    : hnswIndex('glove100', g.base, g.nb, g.d, 'cosine', 16, 200, !values['reuse-hnsw'], (i) => process.stdout.write(`\r  hnswlib: ${i} points`))
+    : await hnswIndex('glove100', g.base, g.nb, g.d, 'cosine', 16, 200, !values['reuse-hnsw'], (i) => process.stdout.write(`\r  hnswlib: ${i} points`))
   if (h) {
     out['hnswlib'] = { buildS: h.buildSeconds, builtThisRun: h.builtNow, bytesPerVector: h.bytesPerVector }
     console.log(`\nhnswlib-node M=16 efC=200: build ${h.buildSeconds.toFixed(1)} s${h.builtNow ? '' : ' (cached build)'}, ${h.bytesPerVector.toFixed(1)} bytes/vector`)

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
 import { normalizedCopy, type TrainOptions, VqIndex } from '../src/index.js'
 import { faissAvailable, machineInfo, recallAtK, runFaiss, saveJson, since } from './lib/report.js'
+import { reconstructionMse } from './suite/rate-distortion.js'
 
 const { values } = parseArgs({
   options: {
@@ -74,23 +75,3 @@ if (!values['no-faiss'] && faissAvailable()) {
 }
 saveJson(values.out, { bench: 'glove100-quantizers', machine: machineInfo(), trainOptions, vqlite: rows, faiss })
 console.log(`saved ${values.out}`)
-
-/** Mean over the base of ||x - decode(encode(x))||^2 for the unit vectors x. */
-function reconstructionMse(index: VqIndex, x: Float32Array, n: number, d: number): number {
-  const q = index.quantizer
-  const block = 8192
-  const codes = new Uint8Array(block * q.codeSize)
-  const rec = new Float32Array(block * d)
-  let sum = 0
-  for (let i0 = 0; i0 < n; i0 += block) {
-    const b = Math.min(block, n - i0)
-    const xs = x.subarray(i0 * d, (i0 + b) * d)
-    q.encode(xs, b, codes)
-    q.decode(codes, b, rec)
-    for (let i = 0; i < b * d; i++) {
-      const e = xs[i]! - rec[i]!
-      sum += e * e
-    }
-  }
-  return sum / n
-}

@@ -9,3 +9,8 @@ export {
   bytesToFloat32, readBvecs, readFvecs, readIvecs, type ReadVecsOptions, streamVecs, type VecsBlock, type VecsFormat,
   vecsFormatOf, type VecsInfo, vecsInfo, writeVecs,
 } from './texmex.js'
+export { CATALOGUE, type CatalogueEntry, catalogueEntry, type DatasetSource } from './catalogue.js'
+export { type DownloadOptions, type DownloadProgress, downloadDataset, downloadedPath, downloadUrl, isDownloaded } from './download.js'
+export { type AnnBenchmarksData, metricOfAnnDistance, readAnnBenchmarks, readAnnBenchmarksShape, writeAnnBenchmarks } from './hdf5.js'
+export { loadDataset, type LoadDatasetOptions, trueDistances } from './load.js'
+export { type SyntheticData, syntheticMixture, type SyntheticOptions } from './synthetic.js'

@@ -5,7 +5,8 @@
  * - VqOptionError: an option or description string is wrong;
  * - VqStateError: the call is not allowed in the index's current state;
  * - VqFormatError: a file (dataset or index) is malformed, truncated, foreign or too new;
- * - VqStorageError: the file system or the database refused (exists, read-only, locked, I/O).
+ * - VqStorageError: the file system, the database or the network refused (exists, read-only,
+ *   locked, I/O, no network).
  * A rejected call leaves the index exactly as it was.
  */
 
@@ -46,6 +47,8 @@ export type VqErrorCode =
   | 'IO_ERROR'
   | 'MISSING_DEPENDENCY'
   | 'WORKER_FAILED'
+  | 'NETWORK'
+  | 'NOT_DOWNLOADED'
 
 /** Base class of every error vqlite throws on purpose. */
 export class VqError extends Error {

@@ -28,7 +28,7 @@ import { IndexModel, type Parallel } from './search/model.js'
 import { type FetchVectors, type FilterBits, type SearchParams, Searcher } from './search/searcher.js'
 import { compileFilter } from './storage/filter-sql.js'
 import { readSnapshot, writeSnapshot } from './storage/snapshot.js'
-import { SqliteStore, type StoredArray, type StoreOptions } from './storage/sqlite-store.js'
+import { SqliteStore, type StoredArray, type StoreOptions, type VectorRows } from './storage/sqlite-store.js'
 import type {
   BatchSearchOptions, BatchSearchResult, ConnectionOptions, CreateOptions, DeleteOptions, Filter, IndexSpec, IndexStats,
   MemoryUsage, Metadata, Metric, OpenOptions, SearchOptions, SearchResult, StoredItem, TrainOptions, VectorStorage,
@@ -879,24 +879,37 @@ function encodeVectors(x: Float32Array, len: number, s: VectorStorage): Uint8Arr
   return out
 }
 
-/** Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim. */
 /**
- * Decodes the stored vectors of n ids (raw bytes by id, as readVectors returns them) into
- * out (n*dim floats); returns a flag per id (1 found, 0 missing).
+ * Decodes the stored vectors of n ids (as readVectors returns them) into out (n*dim
+ * floats); returns a flag per id (1 found, 0 missing).
  */
-export function fillVectors(rows: Map<number, Uint8Array>, ids: Float64Array, n: number, s: VectorStorage, dim: number, out: Float32Array): Uint8Array {
+export function fillVectors(rows: VectorRows, ids: Float64Array, n: number, s: VectorStorage, dim: number, out: Float32Array): Uint8Array {
   const found = new Uint8Array(n)
+  const have = rows.ids
   const bytes = new Uint8Array(out.buffer, out.byteOffset, n * dim * 4)
   for (let i = 0; i < n; i++) {
-    const b = rows.get(ids[i]!)
-    if (!b) continue
-    if (s === 'float32') bytes.set(b.subarray(0, dim * 4), i * dim * 4)
-    else for (let t = 0; t < dim; t++) out[i * dim + t] = HALF_TO_FLOAT[b[2 * t]! | (b[2 * t + 1]! << 8)]!
+    // binary search of ids[i] in the ascending ids found
+    const id = ids[i]!
+    let lo = 0
+    let hi = have.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (have[mid]! < id) lo = mid + 1
+      else hi = mid
+    }
+    if (lo === have.length || have[lo] !== id) continue
+    const at = lo * rows.size
+    if (s === 'float32') bytes.set(rows.blob.subarray(at, at + dim * 4), i * dim * 4)
+    else {
+      const b = rows.blob
+      for (let t = 0; t < dim; t++) out[i * dim + t] = HALF_TO_FLOAT[b[at + 2 * t]! | (b[at + 2 * t + 1]! << 8)]!
+    }
     found[i] = 1
   }
   return found
 }
 
+/** Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim. */
 export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number): Float32Array {
   const out = new Float32Array(dim)
   if (s === 'float32') new Uint8Array(out.buffer).set(b.subarray(0, dim * 4))

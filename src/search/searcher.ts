@@ -77,6 +77,11 @@ export class Searcher {
   #gCodes = new Uint8Array(0)
   #gTerms = new Float32Array(0)
   #gOffsets = new Int32Array(0)
+  /** Re-ranking buffers (RFlat): candidate ids, their vectors, scores and norms. */
+  #rIds = new Float64Array(0)
+  #rVecs = new Float32Array(0)
+  #rScores = new Float32Array(0)
+  #rNorms = new Float64Array(0)
   /** Stats of the last query. */
   readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
   /** The fast-scan engine (4-bit PQ on a SIMD backend), or null. */
@@ -322,11 +327,17 @@ export class Searcher {
     const d = model.dim
     let n = 0
     while (n < kc && hl[n]! >= 0) n++
-    const ids = new Float64Array(n)
+    if (this.#rIds.length < n) {
+      this.#rIds = new Float64Array(n)
+      this.#rVecs = new Float32Array(n * d)
+      this.#rScores = new Float32Array(n)
+      this.#rNorms = new Float64Array(n)
+    }
+    const ids = this.#rIds
+    const vecs = this.#rVecs
+    const scores = this.#rScores
     for (let j = 0; j < n; j++) ids[j] = lists.ids[slotOf(lists, hl[j]!)]!
-    const vecs = new Float32Array(n * d)
     const found = this.#fetch!(ids, n, vecs)
-    const scores = new Float32Array(n)
     const K = model.kernels
     // One one-to-many kernel call for all candidates.
     if (model.metric === 'l2') {
@@ -336,7 +347,7 @@ export class Searcher {
       if (model.metric === 'ip') {
         for (let j = 0; j < n; j++) scores[j] = -scores[j]!
       } else {
-        const norms = new Float64Array(n)
+        const norms = this.#rNorms
         K.normsL2sqr(vecs, n, d, norms)
         const qn = Math.sqrt(K.innerProduct(q, qOff, q, qOff, d))
         for (let j = 0; j < n; j++) {

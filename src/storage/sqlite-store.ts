@@ -433,7 +433,7 @@ export class SqliteStore {
    * The stored vectors of n ids, as raw bytes by id (one statement for the batch); ids
    * without a stored vector are absent from the map.
    */
-  readVectors(ids: Float64Array, n: number): Map<number, Buffer> {
+  readVectors(ids: Float64Array, n: number): VectorRows {
     this.#open()
     this.#readVectors ??= prepareReadVectors(this.#db)
     return readVectorBlobs(this.#readVectors, ids, n)
@@ -607,16 +607,40 @@ export function prepareReadVectors(db: Database.Database): Database.Statement {
   ).raw()
 }
 
-/** Runs a prepareReadVectors statement for n ids: raw vector bytes by id (missing ids absent). */
-export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): Map<number, Buffer> {
+/** Stored vectors read by readVectorBlobs: rows with ids ascending, their bytes back to back. */
+export interface VectorRows {
+  /** The ids found, ascending. */
+  readonly ids: Float64Array
+  /** ids.length vectors of `size` bytes each, in the order of ids. */
+  readonly blob: Uint8Array
+  readonly size: number
+}
+
+const NO_ROWS: VectorRows = { ids: new Float64Array(0), blob: new Uint8Array(0), size: 0 }
+
+/** Runs a prepareReadVectors statement for n ids: the stored vectors found (missing ids absent). */
+export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): VectorRows {
   // Ascending ids visit the table's B-tree in order (fewer page changes).
-  const sorted = Array.from(ids.subarray(0, n)).sort((a, b) => a - b)
-  const [count, idText, blob] = stmt.get(JSON.stringify(sorted)) as [number, string | null, Buffer | null]
-  const out = new Map<number, Buffer>()
-  if (count === 0 || idText === null || blob === null) return out
-  const found = idText.split(',')
+  const sorted = ids.slice(0, n).sort()
+  const [count, idText, blob] = stmt.get(JSON.stringify(Array.from(sorted))) as [number, string | null, Buffer | null]
+  if (count === 0 || idText === null || blob === null) return NO_ROWS
+  const text = idText.split(',')
+  const found = new Float64Array(count)
+  let ascending = true
+  for (let i = 0; i < count; i++) {
+    found[i] = Number(text[i])
+    if (i > 0 && found[i]! <= found[i - 1]!) ascending = false
+  }
   // Every stored vector of an index has the same size.
   const size = blob.length / count
-  for (let i = 0; i < count; i++) out.set(Number(found[i]), blob.subarray(i * size, (i + 1) * size))
-  return out
+  if (ascending) return { ids: found, blob, size }
+  // SQLite returns them in index order; should a plan ever differ, sort them here.
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => found[a]! - found[b]!)
+  const outIds = new Float64Array(count)
+  const outBlob = new Uint8Array(blob.length)
+  order.forEach((from, i) => {
+    outIds[i] = found[from]!
+    outBlob.set(blob.subarray(from * size, (from + 1) * size), i * size)
+  })
+  return { ids: outIds, blob: outBlob, size }
 }
