@@ -576,6 +576,80 @@ export class VqIndex {
     return { k, nprobe, refineFactor, filter: o.filter === undefined ? null : this.#filterBits(o.filter) }
   }
 
+  /** A property stored in the index file by setProperty (undefined when absent). */
+  getProperty(name: string): unknown {
+    this.#open()
+    return this.#store.getProperty(name)
+  }
+
+  /** Stores a named, msgpack-serialisable property in the index file (one transaction). */
+  async setProperty(name: string, value: unknown): Promise<void> {
+    this.#writable()
+    await this.#exclusive(async () => {
+      this.#commit(`setting property ${name}`, (m) => {
+        this.#store.setProperty(name, value)
+        return m
+      })
+    })
+  }
+
+  /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
+  find(filter: Filter, limit = 1000): { id: number; metadata: Metadata }[] {
+    this.#open()
+    const { sql, params } = compileFilter(filter)
+    return this.#store.itemsWhere(sql, params, limit).map((r) => ({ id: r.id, metadata: r.json === null ? null : (JSON.parse(r.json) as Metadata) }))
+  }
+
+  /** The largest id stored, or -1 when the index is empty. */
+  maxId(): number {
+    this.#open()
+    return this.#store.maxId()
+  }
+
+  /** The metadata field with a keyword index (createTextIndex), or null. */
+  get textField(): string | null {
+    this.#open()
+    return this.#store.textField
+  }
+
+  /**
+   * Creates a keyword index (SQLite FTS5, BM25 ranking, Porter stemming) over the string
+   * metadata field `field` (a dotted path, default "text") of every item, stored and kept
+   * current by later add / upsert / delete. One text field per index; creating it again
+   * with the same field does nothing.
+   */
+  async createTextIndex(field = 'text'): Promise<void> {
+    this.#writable()
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(field)) {
+      throw new VqOptionError('BAD_OPTION', `text field must be a dotted path of names, got ${JSON.stringify(field)}`)
+    }
+    const have = this.#store.textField
+    if (have === field) return
+    if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
+    await this.#exclusive(async () => {
+      this.#commit('creating the text index', (m) => {
+        this.#store.createTextIndex(field)
+        return m
+      })
+    })
+  }
+
+  /**
+   * Keyword search over the text index: the words of `query` (letters and digits; any of
+   * them may match, BM25 ranks) against the indexed field, optionally restricted by a
+   * metadata filter. Returns up to k ids, best first, with BM25 scores (lower is better).
+   */
+  keywordSearch(query: string, k: number, options: { filter?: Filter } = {}): { ids: Float64Array; scores: Float32Array } {
+    this.#open()
+    checkK(k)
+    const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
+    if (words.length === 0) return { ids: new Float64Array(0), scores: new Float32Array(0) }
+    const match = [...new Set(words)].map((w) => `"${w}"`).join(' OR ')
+    const cond = options.filter === undefined ? { sql: '1', params: [] as unknown[] } : compileFilter(options.filter)
+    const r = this.#store.keywordSearch(match, k, cond.sql, cond.params)
+    return { ids: Float64Array.from(r.ids), scores: Float32Array.from(r.scores) }
+  }
+
   /** The items a filter allows, as a bitset over seq (cached per filter until the next write). */
   #filterBits(filter: Filter): FilterBits {
     const key = `${this.#manifest.generation}:${JSON.stringify(filter)}`

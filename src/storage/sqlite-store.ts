@@ -11,6 +11,9 @@
  *   vq_vectors  (id INTEGER PRIMARY KEY, vector BLOB NOT NULL)   full-precision vectors (optional)
  *   vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL)     user metadata (optional)
  *   vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL) deletions, for readers' refresh()
+ *   vq_fts      FTS5 (text), rowid = id                         optional keyword index of one metadata
+ *                                                               field (createTextIndex); vq_manifest key
+ *                                                               'text_field' names the field
  *
  * `seq` numbers every insertion (and deletion) from one counter in the manifest: codes are
  * loaded in seq order, so positions in memory follow insertion order in every process,
@@ -158,6 +161,8 @@ interface WriteStatements {
   deleteCode: Database.Statement
   deleteVector: Database.Statement
   deleteMeta: Database.Statement
+  insertText?: Database.Statement
+  deleteText?: Database.Statement
   putManifest: Database.Statement
 }
 
@@ -171,6 +176,9 @@ export class SqliteStore {
   #closed = false
   #stmt: WriteStatements | undefined
   #readVectors: Database.Statement | undefined
+  /** The keyword-indexed metadata field and its JSON path (undefined: not read yet). */
+  #textField: string | null | undefined
+  #textPath: string | null = null
 
   /** Use SqliteStore.create or SqliteStore.open. */
   private constructor(path: string, db: Database.Database, readonly: boolean) {
@@ -351,7 +359,10 @@ export class SqliteStore {
       }
       if (vectors) s.insertVector.run(id, vectors.subarray(i * vectorBytes, (i + 1) * vectorBytes))
       const m = metadata?.[i]
-      if (m !== undefined && m !== null) s.insertMeta.run(id, m)
+      if (m !== undefined && m !== null) {
+        s.insertMeta.run(id, m)
+        if (s.insertText) s.insertText.run(id, m, this.#textPath, m, this.#textPath)
+      }
     }
   }
 
@@ -368,6 +379,7 @@ export class SqliteStore {
       if (s.deleteCode.run(id).changes === 0) continue
       s.deleteVector.run(id)
       s.deleteMeta.run(id)
+      s.deleteText?.run(id)
       s.insertTombstone.run(firstSeq + gone.length, id)
       gone.push(id)
     }
@@ -437,6 +449,81 @@ export class SqliteStore {
     this.#open()
     this.#readVectors ??= prepareReadVectors(this.#db)
     return readVectorBlobs(this.#readVectors, ids, n)
+  }
+
+  /** The metadata field with a keyword index (createTextIndex), or null. */
+  get textField(): string | null {
+    this.#open()
+    return this.#loadTextField()
+  }
+
+  #loadTextField(): string | null {
+    if (this.#textField === undefined) {
+      const v = this.#db.prepare("SELECT value FROM vq_manifest WHERE key = 'text_field'").pluck().get() as Buffer | undefined
+      this.#textField = v ? String(unpackValue(v)) : null
+      this.#textPath = this.#textField === null ? null : `$.${this.#textField}`
+    }
+    return this.#textField
+  }
+
+  /**
+   * Creates the FTS5 keyword index over the string metadata field `field` (a dotted path),
+   * filling it from the items stored; later inserts and deletes keep it current. Inside the
+   * caller's transaction.
+   */
+  createTextIndex(field: string): void {
+    this.#open()
+    if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
+    const db = this.#db
+    const path = `$.${field}`
+    db.exec("CREATE VIRTUAL TABLE vq_fts USING fts5(text, content='', contentless_delete=1, tokenize='porter unicode61')")
+    db.prepare("INSERT INTO vq_fts (rowid, text) SELECT id, json_extract(json, ?) FROM vq_metadata WHERE json_type(json, ?) = 'text'").run(path, path)
+    db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('text_field', ?)").run(packValue(field))
+    this.#textField = field
+    this.#textPath = path
+    this.#stmt = undefined
+  }
+
+  /**
+   * Keyword search (BM25) of an FTS5 MATCH expression over the text index, restricted to
+   * stored items matching `where` over vq_codes c LEFT JOIN vq_metadata m: up to k ids, best
+   * first, with their BM25 scores (lower is better, as SQLite's bm25()).
+   */
+  keywordSearch(match: string, k: number, where = '1', params: readonly unknown[] = []): { ids: number[]; scores: number[] } {
+    this.#open()
+    if (this.#loadTextField() === null) throw new VqStateError('UNSUPPORTED', 'this index has no text index (createTextIndex)')
+    const rows = this.#db.prepare(
+      `SELECT f.rowid AS id, bm25(vq_fts) AS score FROM vq_fts f JOIN vq_codes c ON c.id = f.rowid LEFT JOIN vq_metadata m ON m.id = c.id
+       WHERE vq_fts MATCH ? AND (${where}) ORDER BY score, f.rowid LIMIT ?`,
+    ).raw().all(match, ...params, k) as [number, number][]
+    return { ids: rows.map((r) => r[0]), scores: rows.map((r) => r[1]) }
+  }
+
+  /** A named property (msgpack value) stored beside the manifest, or undefined. */
+  getProperty(name: string): unknown {
+    this.#open()
+    const v = this.#db.prepare('SELECT value FROM vq_manifest WHERE key = ?').pluck().get(`prop:${name}`) as Buffer | undefined
+    return v === undefined ? undefined : unpackValue(v)
+  }
+
+  /** Sets a named property (inside the caller's transaction). */
+  setProperty(name: string, value: unknown): void {
+    this.#open()
+    if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
+    this.#db.prepare('INSERT OR REPLACE INTO vq_manifest (key, value) VALUES (?, ?)').run(`prop:${name}`, packValue(value))
+  }
+
+  /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
+  itemsWhere(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
+    this.#open()
+    return this.#db.prepare(`SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`)
+      .all(...params, limit) as { id: number; json: string | null }[]
+  }
+
+  /** The largest stored id, or -1. */
+  maxId(): number {
+    this.#open()
+    return (this.#db.prepare('SELECT max(id) FROM vq_codes').pluck().get() as number | null) ?? -1
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
@@ -544,6 +631,7 @@ export class SqliteStore {
     this.#open()
     if (this.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
     const db = this.#db
+    this.#loadTextField()
     return (this.#stmt ??= {
       insertCode: db.prepare('INSERT INTO vq_codes (seq, id, list, code) VALUES (?, ?, ?, ?)'),
       insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
@@ -552,6 +640,10 @@ export class SqliteStore {
       deleteCode: db.prepare('DELETE FROM vq_codes WHERE id = ?'),
       deleteVector: db.prepare('DELETE FROM vq_vectors WHERE id = ?'),
       deleteMeta: db.prepare('DELETE FROM vq_metadata WHERE id = ?'),
+      ...(this.#textPath !== null ? {
+        insertText: db.prepare("INSERT INTO vq_fts (rowid, text) SELECT ?, json_extract(?, ?) WHERE json_type(?, ?) = 'text'"),
+        deleteText: db.prepare('DELETE FROM vq_fts WHERE rowid = ?'),
+      } : {}),
       putManifest: db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('manifest', ?)"),
     })
   }

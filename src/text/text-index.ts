@@ -1,0 +1,235 @@
+/**
+ * Local semantic search over documents: a VqIndex whose items are text chunks. Each chunk
+ * stores { text, source, start, end, hash, chunk } as metadata (plus `line` for JSONL
+ * records); its vector is the embedder's, L2-normalised and searched by inner product
+ * (= cosine; a chunk with no word the embedder knows keeps a zero vector and is found by
+ * keywords only). The chunk text also goes into the index's FTS5 keyword index.
+ *
+ * Search modes: 'vector' (embedding similarity), 'keyword' (BM25 over the chunk text) and
+ * 'hybrid' (default): both rankings fused by reciprocal rank, score = sum 1 / (60 + rank).
+ * All three honour the same metadata filter.
+ *
+ * Re-indexing a file whose content hash is unchanged does nothing; a changed file's old
+ * chunks are replaced. A JSONL line that is not JSON (or lacks the text field) stops that
+ * file: none of its lines are indexed, and the report names the file and line; other
+ * files are indexed.
+ */
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { extname, resolve } from 'node:path'
+import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
+import type { Filter } from '../types.js'
+import { VqIndex } from '../vq-index.js'
+import { type ChunkOptions, chunkText } from './chunk.js'
+import type { Embedder } from './embedder.js'
+
+export type TextSearchMode = 'hybrid' | 'vector' | 'keyword'
+
+/** One search result. */
+export interface TextHit {
+  readonly id: number
+  /** hybrid: fused reciprocal-rank score; vector: cosine similarity; keyword: -BM25. Higher is better. */
+  readonly score: number
+  readonly source: string
+  readonly text: string
+  readonly start: number
+  readonly end: number
+  readonly line?: number
+}
+
+export interface IndexTextOptions {
+  /** JSONL: the field holding the text. Default "text". */
+  readonly field?: string
+  readonly chunk?: ChunkOptions
+  readonly onProgress?: (file: string, done: number, total: number) => void
+}
+
+/** What indexFiles did. */
+export interface IndexTextReport {
+  readonly filesIndexed: number
+  readonly filesUnchanged: number
+  readonly chunksAdded: number
+  readonly chunksRemoved: number
+  /** Files not indexed, with the reason (e.g. "line 7: not JSON"). */
+  readonly errors: readonly { file: string; message: string }[]
+}
+
+/** Reciprocal-rank fusion constant (Cormack et al.). */
+export const RRF_K = 60
+const PROP = 'text-index'
+const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.text', '.jsonl', '.ndjson'])
+
+interface Doc {
+  readonly text: string
+  readonly line?: number
+}
+
+export class TextIndex {
+  readonly index: VqIndex
+  readonly embedder: Embedder
+
+  private constructor(index: VqIndex, embedder: Embedder) {
+    this.index = index
+    this.embedder = embedder
+  }
+
+  /** Creates a text index file (description of the vector index: default "SQ8"). */
+  static async create(path: string, embedder: Embedder, options: { description?: string } = {}): Promise<TextIndex> {
+    const index = VqIndex.create(path, { dim: embedder.dim, metric: 'ip', description: options.description ?? 'SQ8', storeVectors: 'float32' })
+    try {
+      await index.setProperty(PROP, { embedder: embedder.name, dim: embedder.dim })
+      await index.createTextIndex('text')
+    } catch (e) {
+      await index.close()
+      throw e
+    }
+    return new TextIndex(index, embedder)
+  }
+
+  /** Opens a text index file; the embedder must be the one it was built with. */
+  static async open(path: string, embedder: Embedder, options: { readonly?: boolean } = {}): Promise<TextIndex> {
+    const index = VqIndex.open(path, { readonly: options.readonly ?? false })
+    const prop = index.getProperty(PROP) as { embedder?: string; dim?: number } | undefined
+    if (!prop || index.textField !== 'text') {
+      await index.close()
+      throw new VqFormatError('BAD_FILE', `${path} is a vqlite index but not a text index (made by vqlite index-text)`)
+    }
+    if (prop.embedder !== embedder.name || prop.dim !== embedder.dim) {
+      await index.close()
+      throw new VqStateError('UNSUPPORTED',
+        `${path} was built with the embedder ${prop.embedder} (${prop.dim}-d); searching it with ${embedder.name} (${embedder.dim}-d) would give meaningless results`)
+    }
+    return new TextIndex(index, embedder)
+  }
+
+  /** Indexes .md / .txt / .jsonl files (see the module comment for re-indexing and errors). */
+  async indexFiles(paths: readonly string[], options: IndexTextOptions = {}): Promise<IndexTextReport> {
+    let filesIndexed = 0
+    let filesUnchanged = 0
+    let chunksAdded = 0
+    let chunksRemoved = 0
+    const errors: { file: string; message: string }[] = []
+    for (const [fi, p] of paths.entries()) {
+      const source = resolve(p)
+      options.onProgress?.(source, fi, paths.length)
+      let bytes: Buffer
+      try {
+        bytes = await readFile(source)
+      } catch (e) {
+        errors.push({ file: source, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
+        continue
+      }
+      const ext = extname(source).toLowerCase()
+      if (!TEXT_EXTENSIONS.has(ext)) {
+        errors.push({ file: source, message: `not a .md, .txt or .jsonl file` })
+        continue
+      }
+      const hash = createHash('sha256').update(bytes).digest('hex')
+      const old = this.index.find({ source }, 1_000_000)
+      if (old.length > 0 && old.every((o) => (o.metadata as { hash?: string } | null)?.hash === hash)) {
+        filesUnchanged++
+        continue
+      }
+      let docs: Doc[]
+      try {
+        docs = ext === '.jsonl' || ext === '.ndjson' ? jsonlDocs(bytes.toString('utf8'), options.field ?? 'text') : [{ text: bytes.toString('utf8') }]
+      } catch (e) {
+        errors.push({ file: source, message: (e as Error).message })
+        continue
+      }
+      const chunks: { text: string; meta: Record<string, unknown> }[] = []
+      for (const doc of docs) {
+        chunkText(doc.text, options.chunk).forEach((c, i) => chunks.push({
+          text: c.text,
+          meta: { text: c.text, source, start: c.start, end: c.end, hash, chunk: i, ...(doc.line !== undefined ? { line: doc.line } : {}) },
+        }))
+      }
+      const vectors = normalizeRows(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
+      if (old.length > 0) chunksRemoved += await this.index.delete(old.map((o) => o.id))
+      if (chunks.length > 0) {
+        if (!this.index.isTrained) await this.index.train(vectors)
+        const first = this.index.maxId() + 1
+        await this.index.add(chunks.map((_, i) => first + i), vectors, chunks.map((c) => c.meta))
+      }
+      chunksAdded += chunks.length
+      filesIndexed++
+    }
+    // The codec was trained on the first file indexed; once the index has doubled since
+    // its training, retrain on everything (the stored vectors) so that the codes fit the corpus.
+    const trainedOn = this.index.manifest.training?.vectors ?? 0
+    if (this.index.isTrained && this.index.count >= 2 * trainedOn && this.index.count > 0) await this.index.retrain()
+    options.onProgress?.('', paths.length, paths.length)
+    return { filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, errors }
+  }
+
+  /** Searches the chunks (default: hybrid, k = 10). */
+  async search(query: string, options: { k?: number; mode?: TextSearchMode; filter?: Filter; nprobe?: number } = {}): Promise<TextHit[]> {
+    const k = options.k ?? 10
+    const mode = options.mode ?? 'hybrid'
+    if (!['hybrid', 'vector', 'keyword'].includes(mode)) throw new VqOptionError('BAD_OPTION', `mode must be hybrid, vector or keyword, got ${String(mode)}`)
+    if (typeof query !== 'string' || query.trim() === '') throw new VqInputError('BAD_VECTORS', 'the query text is empty')
+    if (this.index.count === 0) return []
+    const depth = mode === 'hybrid' ? Math.max(50, 5 * k) : k
+    const filter = options.filter
+    const vector = mode === 'keyword' ? null : await this.#vectorHits(query, depth, filter, options.nprobe)
+    const keyword = mode === 'vector' ? null : this.index.keywordSearch(query, depth, filter ? { filter } : {})
+    let ranked: { id: number; score: number }[]
+    if (mode === 'vector') ranked = vector!
+    else if (mode === 'keyword') ranked = Array.from(keyword!.ids, (id, i) => ({ id, score: -keyword!.scores[i]! }))
+    else {
+      const fused = new Map<number, number>()
+      vector!.forEach((h, r) => fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (RRF_K + r + 1)))
+      keyword!.ids.forEach((id, r) => fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + r + 1)))
+      ranked = [...fused].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id)
+    }
+    return ranked.slice(0, k).map((h) => {
+      const m = (this.index.get(h.id)?.metadata ?? {}) as { source?: string; text?: string; start?: number; end?: number; line?: number }
+      return { id: h.id, score: h.score, source: m.source ?? '', text: m.text ?? '', start: m.start ?? 0, end: m.end ?? 0, ...(m.line !== undefined ? { line: m.line } : {}) }
+    })
+  }
+
+  async #vectorHits(query: string, k: number, filter: Filter | undefined, nprobe: number | undefined): Promise<{ id: number; score: number }[]> {
+    const q = normalizeRows(await this.embedder.embed([query]), 1, this.embedder.dim)
+    if (q.every((v) => v === 0)) return []
+    const r = this.index.search(q, k, { ...(filter ? { filter } : {}), ...(nprobe ? { nprobe } : {}) })
+    const out: { id: number; score: number }[] = []
+    // metric 'ip' distances are -<q, x>: the similarity is their negation
+    for (let i = 0; i < k; i++) if (r.ids[i]! >= 0) out.push({ id: r.ids[i]!, score: -r.distances[i]! })
+    return out
+  }
+
+  async close(): Promise<void> {
+    await this.index.close()
+  }
+}
+
+/** The records of a JSONL file (blank lines skipped); throws naming the first bad line. */
+function jsonlDocs(content: string, field: string): Doc[] {
+  const docs: Doc[] = []
+  content.split('\n').forEach((raw, i) => {
+    const line = raw.trim()
+    if (line === '') return
+    let rec: unknown
+    try {
+      rec = JSON.parse(line)
+    } catch {
+      throw new VqFormatError('BAD_FILE', `line ${i + 1}: not JSON; no line of this file was indexed`)
+    }
+    const text = field.split('.').reduce<unknown>((o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), rec)
+    if (typeof text !== 'string') throw new VqFormatError('BAD_FILE', `line ${i + 1}: no string field "${field}"; no line of this file was indexed`)
+    docs.push({ text, line: i + 1 })
+  })
+  return docs
+}
+
+/** Scales each row to unit length (zero rows stay zero). */
+function normalizeRows(x: Float32Array, n: number, d: number): Float32Array {
+  for (let i = 0; i < n; i++) {
+    let s = 0
+    for (let j = 0; j < d; j++) s += x[i * d + j]! * x[i * d + j]!
+    if (s === 0) continue
+    const inv = 1 / Math.sqrt(s)
+    for (let j = 0; j < d; j++) x[i * d + j] = x[i * d + j]! * inv
+  }
+  return x
+}
