@@ -15,13 +15,12 @@ import cliProgress from 'cli-progress'
 import { CATALOGUE } from '../../datasets/catalogue.js'
 import { downloadDataset, isDownloaded } from '../../datasets/download.js'
 import { loadDataset } from '../../datasets/load.js'
-import { type BenchProgress, type BenchRow, runBench } from '../../bench/suite/run.js'
-import { markdownReport, recallQpsSvg } from '../../bench/suite/report.js'
-import { nonMonotoneFamilies, rateDistortion, rateDistortionMarkdown, rateDistortionSvg } from '../../bench/suite/rate-distortion.js'
+import type { BenchProgress, BenchRow } from '../../bench/suite/run.js'
 import { VqError, VqInputError } from '../errors.js'
 import type { Metric } from '../types.js'
 import { VqIndex } from '../vq-index.js'
 import { readBvecs, readFvecs, bytesToFloat32 } from '../../datasets/texmex.js'
+import { readNpy } from '../../datasets/npy.js'
 import { createSifGloveEmbedder } from '../text/sif-glove.js'
 import { TextIndex, type TextSearchMode } from '../text/text-index.js'
 
@@ -97,8 +96,16 @@ const mb = (bytes: number): string => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)
 /** Exit codes: 0 done, 1 bad input or data (a VqError), 2 usage error, 3 internal failure, 130 interrupted. */
 export const EXIT = { ok: 0, badInput: 1, usage: 2, internal: 3, interrupted: 130 } as const
 
-/** Reads vectors from .fvecs / .bvecs, or JSONL lines {"id"?, "vector": [...], "metadata"?}. */
+/**
+ * Reads vectors from .fvecs / .bvecs / .npy, CSV (numbers per row; a header row may name an
+ * "id" column), or JSONL lines {"id"?, "vector": [...], "metadata"?}.
+ */
 async function readVectorFile(path: string): Promise<{ x: Float32Array; n: number; d: number; ids: number[] | null; metadata: unknown[] | null }> {
+  if (/\.npy$/i.test(path)) {
+    const r = await readNpy(path)
+    return { x: r.data, n: r.n, d: r.d, ids: null, metadata: null }
+  }
+  if (/\.csv$/i.test(path)) return readCsvVectors(path)
   if (/\.(fvecs|bvecs)$/i.test(path)) {
     const r = /\.bvecs$/i.test(path) ? await readBvecs(path) : await readFvecs(path)
     return { x: r.data instanceof Uint8Array ? bytesToFloat32(r.data) : r.data, n: r.n, d: r.d, ids: null, metadata: null }
@@ -134,7 +141,34 @@ async function readVectorFile(path: string): Promise<{ x: Float32Array; n: numbe
     if (withIds !== 0 && withIds !== rows.length) throw new VqInputError('BAD_IDS', `${path}: give an "id" on every line or on none`)
     return { x, n: rows.length, d, ids: withIds ? ids : null, metadata }
   }
-  throw new VqInputError('BAD_VECTORS', `${path}: expected a .fvecs, .bvecs or .jsonl file`)
+  throw new VqInputError('BAD_VECTORS', `${path}: expected a .fvecs, .bvecs, .npy, .csv or .jsonl file`)
+}
+
+/** CSV rows of numbers; a first row that is not numeric is a header, whose "id" column (if any) gives the ids. */
+async function readCsvVectors(path: string): Promise<{ x: Float32Array; n: number; d: number; ids: number[] | null; metadata: null }> {
+  const { readFile } = await import('node:fs/promises')
+  const { parse } = await import('csv-parse/sync')
+  let rows: string[][]
+  try {
+    rows = parse(await readFile(path, 'utf8'), { skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][]
+  } catch (e) {
+    throw new VqInputError('BAD_VECTORS', `${path}: ${(e as Error).message}; nothing was added`)
+  }
+  const numeric = (r: string[]): boolean => r.every((c) => c !== '' && Number.isFinite(Number(c)))
+  const header = rows.length > 0 && !numeric(rows[0]!) ? rows.shift()! : null
+  const idCol = header ? header.findIndex((h) => h.toLowerCase() === 'id') : -1
+  const d = (rows[0]?.length ?? 0) - (idCol >= 0 ? 1 : 0)
+  const x = new Float32Array(rows.length * d)
+  const ids: number[] = []
+  rows.forEach((r, i) => {
+    if (!numeric(r)) throw new VqInputError('BAD_VECTORS', `${path} row ${i + 1 + (header ? 1 : 0)}: not all numbers; nothing was added`)
+    let t = 0
+    r.forEach((c, j) => {
+      if (j === idCol) ids.push(Number(c))
+      else x[i * d + t++] = Number(c)
+    })
+  })
+  return { x, n: rows.length, d, ids: idCol >= 0 ? ids : null, metadata: null }
 }
 
 /** Prints a value as JSON (--json) or as text. */
@@ -161,7 +195,8 @@ export function program(): Command {
   const cmd = new Command('vqlite').description('vqlite: vector-quantization similarity search in a SQLite file').showHelpAfterError()
   const datasets = cmd.command('datasets').description('the public and offline evaluation sets')
 
-  datasets.command('list').description('list the catalogue and what is downloaded').action(() => {
+  datasets.command('list').description('list the catalogue and what is downloaded')
+    .addHelpText('after', '\nExample:\n  vqlite datasets list').action(() => {
     const rows = CATALOGUE.map((e) => [
       e.name, e.source.kind, e.metric, e.d ? String(e.d) : '-', e.nb ? e.nb.toLocaleString('en-US') : '-', e.nq ? e.nq.toLocaleString('en-US') : '-',
       e.approxMB ? `${e.approxMB} MB` : 'offline', e.source.kind === 'hdf5' || e.source.kind === 'texmex' ? (isDownloaded(e) ? 'yes' : 'no') : '-',
@@ -174,6 +209,7 @@ export function program(): Command {
 
   datasets.command('download').argument('<name>', 'a catalogue name (vqlite datasets list)')
     .description('download a set into the cache (resumes an interrupted download, then verifies it)')
+    .addHelpText('after', '\nExample:\n  vqlite datasets download sift-128-euclidean')
     .action(async (name: string) => {
       const progress = new Progress()
       const ac = interruptible(progress, 'the download (it resumes next time)')
@@ -186,6 +222,7 @@ export function program(): Command {
     })
 
   cmd.command('bench').description('benchmark vqlite index configurations against hnswlib-node and exact search on one dataset')
+    .addHelpText('after', '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion')
     .requiredOption('--dataset <name|path>', 'catalogue name, synthetic:N:D[:NQ[:SEED]], .hdf5 file or X_base.fvecs file')
     .option('--index <description>', 'vqlite index description, e.g. IVF1024,PQ25,RFlat (repeat for several)', collect, [])
     .option('--nprobe <list>', 'IVF lists probed, e.g. 1,4,16,64', intList, [1, 4, 16, 64])
@@ -210,6 +247,10 @@ export function program(): Command {
       metric?: Metric; ef: number[]; hnswM: number; hnswEfConstruction: number; reuseHnsw: boolean; hnsw: boolean; flat: boolean
       rateDistortion: boolean; seed: number; out?: string
     }) => {
+      // Loaded here: vega and the suite are only needed by this command.
+      const { runBench } = await import('../../bench/suite/run.js')
+      const { markdownReport, recallQpsSvg } = await import('../../bench/suite/report.js')
+      const { nonMonotoneFamilies, rateDistortion, rateDistortionMarkdown, rateDistortionSvg } = await import('../../bench/suite/rate-distortion.js')
       const progress = new Progress()
       const ac = interruptible(progress, 'the benchmark')
       const t0 = performance.now()
@@ -270,7 +311,7 @@ export function program(): Command {
       await ix.close()
     })
 
-  cmd.command('add').argument('<file>', 'index file').argument('<vectors>', '.fvecs, .bvecs or .jsonl ({"id", "vector", "metadata"} per line)')
+  cmd.command('add').argument('<file>', 'index file').argument('<vectors>', '.fvecs, .bvecs, .npy, .csv or .jsonl ({"id", "vector", "metadata"} per line)')
     .description('add vectors (trains the index on them first when it is untrained); all or nothing')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExamples:\n  vqlite add sift.vqlite sift_base.fvecs\n  vqlite add docs.vqlite items.jsonl')
@@ -298,6 +339,7 @@ export function program(): Command {
 
   cmd.command('info').argument('<file>', 'index file').description('what an index holds')
     .option('--json', 'JSON output', false)
+    .addHelpText('after', '\nExample:\n  vqlite info sift.vqlite --json')
     .action(async (file: string, o: { json: boolean }) => {
       const ix = VqIndex.open(file, { readonly: true })
       try {
@@ -322,6 +364,7 @@ export function program(): Command {
 
   cmd.command('get').argument('<file>', 'index file').argument('<id>', 'item id', positiveInt).description('print one item (vector and metadata)')
     .option('--json', 'JSON output', false)
+    .addHelpText('after', '\nExample:\n  vqlite get docs.vqlite 42 --json')
     .action(async (file: string, id: number, o: { json: boolean }) => {
       const ix = VqIndex.open(file, { readonly: true })
       try {
@@ -335,6 +378,7 @@ export function program(): Command {
 
   cmd.command('delete').argument('<file>', 'index file').argument('<ids...>', 'item ids').description('delete items by id')
     .option('--json', 'JSON output', false)
+    .addHelpText('after', '\nExample:\n  vqlite delete docs.vqlite 7 8 9')
     .action(async (file: string, idArgs: string[], o: { json: boolean }) => {
       const ids = idArgs.map((a) => positiveInt(a))
       const ix = VqIndex.open(file)
@@ -347,6 +391,7 @@ export function program(): Command {
     })
 
   cmd.command('retrain').argument('<file>', 'index file').description('retrain the codec on the stored vectors and re-encode them')
+    .addHelpText('after', '\nExample (the index must store full vectors):\n  vqlite retrain docs.vqlite')
     .action(async (file: string) => {
       const ix = VqIndex.open(file)
       try {
@@ -359,6 +404,7 @@ export function program(): Command {
 
   cmd.command('import').argument('<snapshot>', 'snapshot written by export').argument('<file>', 'new index file')
     .description('rebuild an index file from a snapshot')
+    .addHelpText('after', '\nExample:\n  vqlite import backup.snapshot restored.vqlite')
     .action(async (snapshot: string, file: string) => {
       const ix = VqIndex.import(snapshot, file)
       console.log(`imported ${ix.count} vectors into ${file}`)
@@ -367,6 +413,7 @@ export function program(): Command {
 
   cmd.command('export').argument('<file>', 'index file').argument('<to>', 'snapshot file to write')
     .description('write a portable snapshot of an index (codes, trained arrays, vectors, metadata; read back by import)')
+    .addHelpText('after', '\nExample:\n  vqlite export docs.vqlite backup.snapshot')
     .action(async (file: string, to: string) => {
       const ix = VqIndex.open(file, { readonly: true })
       try {

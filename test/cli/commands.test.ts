@@ -26,17 +26,31 @@ describe('vector commands', () => {
     expect(JSON.parse(add.stdout)).toMatchObject({ added: 500, count: 500 })
     writeFileSync(join(dir, 'more.jsonl'), '{"id": 1000, "vector": [1,2,3,4,5,6,7,8], "metadata": {"tag": "x"}}\n')
     expect(run('add', 'v.vqlite', 'more.jsonl').stdout).toContain('added 1 vectors')
+    // .npy (float32, version 1 header) and CSV with an id column
+    const hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), }"
+    const pad = 64 - ((10 + hdr.length + 1) % 64)
+    const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.alloc(2), Buffer.from(hdr + ' '.repeat(pad) + '\n', 'latin1')])
+    head.writeUInt16LE(hdr.length + pad + 1, 8)
+    writeFileSync(join(dir, 'two.npy'), Buffer.concat([head, Buffer.from(randomVectors(2, 8, 5).buffer)]))
+    expect(run('add', 'v.vqlite', 'two.npy').stdout).toContain('added 2 vectors')
+    writeFileSync(join(dir, 'rows.csv'), 'id,a,b,c,d,e,f,g,h\n2000,1,2,3,4,5,6,7,8\n2001,8,7,6,5,4,3,2,1\n')
+    expect(run('add', 'v.vqlite', 'rows.csv').stdout).toContain('added 2 vectors')
+    expect(run('get', 'v.vqlite', '2001', '--json').stdout).toContain('"id": 2001')
+    writeFileSync(join(dir, 'cut.npy'), Buffer.concat([head, Buffer.alloc(20)]))
+    const cut = run('add', 'v.vqlite', 'cut.npy')
+    expect(cut.status).toBe(1)
+    expect(cut.stderr).toContain('TRUNCATED_FILE')
     const info = JSON.parse(run('info', 'v.vqlite', '--json').stdout) as Record<string, unknown>
-    expect(info).toMatchObject({ count: 501, dim: 8, nlist: 4, formatVersion: 1, trained: true })
+    expect(info).toMatchObject({ count: 505, dim: 8, nlist: 4, formatVersion: 1, trained: true })
     expect(JSON.parse(run('get', 'v.vqlite', '1000', '--json').stdout)).toMatchObject({ id: 1000, metadata: { tag: 'x' }, vector: [1, 2, 3, 4, 5, 6, 7, 8] })
     const s = JSON.parse(run('search', '--index', 'v.vqlite', '--vectors', 'q.fvecs', '--k', '5', '--nprobe', '4', '--refine', '10', '--json').stdout) as { ids: number[] }[]
     expect(s.length).toBe(3)
     expect(s[0]!.ids.length).toBe(5)
-    expect(run('delete', 'v.vqlite', '1000', '7').stdout).toContain('deleted 2 of 2 ids (499 left)')
-    expect(run('retrain', 'v.vqlite').stdout).toContain('retrained v.vqlite on 499 vectors')
-    expect(run('export', 'v.vqlite', 'copy.vqlite').stdout).toContain('exported 499 vectors')
-    expect(run('import', 'copy.vqlite', 'back.vqlite').stdout).toContain('imported 499 vectors into back.vqlite')
-    expect(JSON.parse(run('info', 'back.vqlite', '--json').stdout)).toMatchObject({ count: 499, nlist: 4 })
+    expect(run('delete', 'v.vqlite', '1000', '7').stdout).toContain('deleted 2 of 2 ids (503 left)')
+    expect(run('retrain', 'v.vqlite').stdout).toContain('retrained v.vqlite on 503 vectors')
+    expect(run('export', 'v.vqlite', 'copy.vqlite').stdout).toContain('exported 503 vectors')
+    expect(run('import', 'copy.vqlite', 'back.vqlite').stdout).toContain('imported 503 vectors into back.vqlite')
+    expect(JSON.parse(run('info', 'back.vqlite', '--json').stdout)).toMatchObject({ count: 503, nlist: 4 })
   }, 60_000)
 
   it('bad input: exit 1 with a message; usage errors: exit 2; nothing stored is lost', async () => {
@@ -60,9 +74,11 @@ describe('vector commands', () => {
     expect(run('get', 'b.vqlite', '42').stderr).toContain('id 42 is not in b.vqlite')
     expect(run('frobnicate').status).toBe(2)
     expect(run('create', 'c.vqlite').status).toBe(2) // --dim is required
-    const help = run('search', '--help')
-    expect(help.status).toBe(0)
-    expect(help.stdout).toContain('Examples:')
+    for (const c of ['create', 'add', 'search', 'index-text', 'info', 'get', 'delete', 'retrain', 'export', 'import', 'bench']) {
+      const help = run(c, '--help')
+      expect(help.status, c).toBe(0)
+      expect(help.stdout, c).toMatch(/Examples?[ (:]/)
+    }
   }, 60_000)
 })
 
