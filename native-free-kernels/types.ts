@@ -119,9 +119,11 @@ export interface Kernels {
    * codes: n*codeSize bytes, codeSize = ceil(m*nbits/8); sub-codes are packed
    * least-significant bit first (nbits = 8: one byte each; nbits = 4: sub-code 2t in
    * the low nibble of byte t, 2t+1 in the high nibble). table: length m*ksub.
-   * out: length >= n.
+   * out: length >= n. tableVersion (optional): a caller that passes the same table array
+   * with the same version promises the same contents as in its previous call, so a
+   * backend may reuse its copy of the table (a query's table serves every IVF list).
    */
-  pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32): void
+  pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32, tableVersion?: number): void
 
   /**
    * Scalar-quantizer squared L2 on 8-bit codes, without decoding to a buffer.

@@ -202,6 +202,24 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     return base + slot
   }
 
+  /**
+   * The address of a lookup table in module memory: copied into a slot of its own, unless
+   * the same array with the same version was copied last time (Kernels.pqScan).
+   */
+  const lastTable = { array: null as F32 | null, version: -1, ptr: 0, cap: 0 }
+  function residentTable(table: F32, bytes: number, version: number | undefined): number {
+    if (version !== undefined && lastTable.array === table && lastTable.version === version && lastTable.cap >= bytes) return lastTable.ptr
+    if (lastTable.cap < bytes) {
+      rt.free(lastTable.ptr)
+      lastTable.ptr = rt.alloc(bytes)
+      lastTable.cap = bytes
+    }
+    rt.put(lastTable.ptr, table, bytes)
+    lastTable.array = table
+    lastTable.version = version ?? -1
+    return lastTable.ptr
+  }
+
   function many(kind: 'l2' | 'ip', q: F32, qOff: number, xs: F32, n: number, d: number, out: F32): void {
     if (n === 0) return
     const f = new Frame()
@@ -285,17 +303,15 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
         if (outSecond) rt.get(base + ss, outSecond.subarray(i0, i0 + rows))
       }
     },
-    pqScan(codes, n, m, nbits, table, out) {
+    pqScan(codes, n, m, nbits, table, out, tableVersion) {
       if (nbits !== 8) return tsKernels.pqScan(codes, n, m, nbits, table, out)
       if (n === 0) return
       const f = new Frame()
       const sc = f.add(n * m)
-      const st = f.add(m * 256 * 4)
       const so = f.add(n * 4)
       const base = rt.scratch(f.size)
       const pc = operand(codes, n * m, base, sc, true)
-      rt.put(base + st, table, m * 256 * 4)
-      x.pqScan8(pc, n, m, m, base + st, base + so)
+      x.pqScan8(pc, n, m, m, residentTable(table, m * 256 * 4, tableVersion), base + so)
       rt.get(base + so, out, n * 4)
     },
     sq8L2(qShift, step, codes, n, d, out) {

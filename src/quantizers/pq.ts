@@ -198,9 +198,14 @@ export class ProductQuantizer implements Quantizer {
     // Rows m..mScan-1 stay zero: the pad sub-codes add nothing.
     const table = new Float32Array(mScan * ksub)
     const k = this.#kernels
+    // A new version per query: the backend may keep its copy of the table between lists.
+    let version = 0
     return {
-      setQuery: (q, off) => this.computeTable(metric, q, off, table),
-      scan: (codes, n, out) => k.pqScan(codes, n, mScan, nbits, table, out),
+      setQuery: (q, off) => {
+        this.computeTable(metric, q, off, table)
+        version = nextTableVersion()
+      },
+      scan: (codes, n, out) => k.pqScan(codes, n, mScan, nbits, table, out, version),
     }
   }
 
@@ -218,4 +223,11 @@ export class ProductQuantizer implements Quantizer {
     this.centroids = expectArray(state, 'centroids', [this.m, this.ksub, this.dsub]).slice()
     this.#trained = true
   }
+}
+
+let tableVersions = 0
+
+/** A number never handed out before in this thread (versions of lookup tables, see Kernels.pqScan). */
+export function nextTableVersion(): number {
+  return ++tableVersions
 }

@@ -121,6 +121,33 @@ run('WebAssembly kernels against the reference, every size 0..65', () => {
     }
   })
 
+  it('a versioned table is reused while its version stays, and copied again when it changes', () => {
+    const m = 16
+    const n = 40
+    const table = randomVectors(m * 256, 1, 77, 0, 1)
+    const codes = bytes(n * m, 255, 78)
+    const want = new Float32Array(n)
+    const got = new Float32Array(n)
+    ref.pqScan(codes, n, m, 8, table, want)
+    w.pqScan(codes, n, m, 8, table, got, 1)
+    expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
+    // new contents under a new version: the new table is used
+    table.set(randomVectors(m * 256, 1, 79, 0, 1))
+    ref.pqScan(codes, n, m, 8, table, want)
+    w.pqScan(codes, n, m, 8, table, got, 2)
+    expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
+    // same version, other codes: still the version-2 table
+    const codes2 = bytes(n * m, 255, 80)
+    ref.pqScan(codes2, n, m, 8, table, want)
+    w.pqScan(codes2, n, m, 8, table, got, 2)
+    expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
+    // no version: always copied
+    table.fill(0.5)
+    ref.pqScan(codes2, n, m, 8, table, want)
+    w.pqScan(codes2, n, m, 8, table, got)
+    expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(TOL)
+  })
+
   it('extreme values: huge, tiny (subnormal) and zero components', () => {
     const d = 37
     const n = 9
