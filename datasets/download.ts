@@ -7,7 +7,7 @@
  * that says so. Progress goes through a callback (the CLI draws the bar).
  */
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -67,7 +67,7 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
     if (!files.some((f) => f.endsWith('_base.fvecs') || f.endsWith('_base.bvecs'))) {
       throw new VqStorageError('IO_ERROR', `${archive}: the archive holds no *_base.fvecs file (${files.join(', ')})`)
     }
-    await (await import('node:fs/promises')).writeFile(join(target, '.complete'), new Date().toISOString())
+    await writeFile(join(target, '.complete'), new Date().toISOString())
   } else {
     // Opening checks the signature and the superblock's length against the file.
     const { readAnnBenchmarksShape } = await import('./hdf5.js')

@@ -440,7 +440,7 @@ export function program(): Command {
       const ix = existsSync(o.index) ? await TextIndex.open(o.index, embedder) : await TextIndex.create(o.index, embedder, { description: o.description })
       try {
         const r = await ix.indexFiles(paths, {
-          field: o.field, chunk: { size: o.chunkSize, overlap: o.overlap }, onProgress: (f, done, total) => progress.update('indexing', done, total),
+          field: o.field, chunk: { size: o.chunkSize, overlap: o.overlap }, onProgress: (_file, done, total) => progress.update('indexing', done, total),
         })
         progress.stop()
         for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
