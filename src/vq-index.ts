@@ -161,9 +161,11 @@ export class VqIndex {
     let created = false
     let cs = 0
     let vb = 0
+    let extra: { properties: Record<string, unknown>; textField: string | null } = { properties: {}, textField: null }
     try {
       readSnapshot(snapshotPath, {
-        header: (m) => {
+        header: (m, more) => {
+          extra = more
           const manifest = checkManifest(m, snapshotPath)
           const model = new IndexModel(normalizeIndexSpec(manifest.spec, manifest.dim), manifest.dim, manifest.metric, kernels)
           cs = model.codeSize + model.refineSize
@@ -187,6 +189,11 @@ export class VqIndex {
         },
       })
       if (!store) throw new VqFormatError('BAD_FILE', `${snapshotPath}: empty snapshot`)
+      const s = store as SqliteStore
+      s.transaction(() => {
+        for (const [name, value] of Object.entries(extra.properties)) s.setProperty(name, value)
+        if (extra.textField !== null) s.createTextIndex(extra.textField)
+      }, 'importing properties and the text index')
       const manifest = checkManifest(store.readManifest(), path)
       const index = new VqIndex(store, manifest, kernels, options.threads)
       index.#loadAll()

@@ -3,7 +3,9 @@
  * typed arrays as typed arrays), readable by any msgpack decoder that handles msgpackr's
  * typed-array extension:
  *
- *   { kind: 'vqlite-snapshot', version: 1, manifest }
+ *   { kind: 'vqlite-snapshot', version: 1, manifest, properties?, textField? }
+ *     (properties: the named values of setProperty; textField: the field of the FTS5
+ *     keyword index, rebuilt from the metadata on import)
  *   { kind: 'arrays', arrays: { name: { dtype, shape, data } } }
  *   { kind: 'items', seqs: Float64Array, ids: Float64Array, lists: Int32Array, codes: Uint8Array,
  *     vectors: Uint8Array | null, metadata: (string | null)[] }      (repeated, up to 4096 items each)
@@ -52,7 +54,7 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
     }
     // One read transaction: the snapshot is a consistent point in time.
     store.transaction(() => {
-      put({ kind: SNAPSHOT_KIND, version: SNAPSHOT_VERSION, manifest: store.readManifest() })
+      put({ kind: SNAPSHOT_KIND, version: SNAPSHOT_VERSION, manifest: store.readManifest(), properties: store.readProperties(), textField: store.textField })
       put({ kind: 'arrays', arrays: store.readArrays() })
       store.forEachItem((rows) => {
         const n = rows.length
@@ -93,7 +95,7 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
 
 /** What readSnapshot hands to its visitor, record by record. */
 export interface SnapshotVisitor {
-  header(manifest: unknown): void
+  header(manifest: unknown, extra: { properties: Record<string, unknown>; textField: string | null }): void
   arrays(arrays: Record<string, StoredArray>): void
   items(items: SnapshotItems): void
 }
@@ -122,7 +124,10 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
       if (typeof r['version'] !== 'number' || r['version'] > SNAPSHOT_VERSION) {
         throw new VqFormatError('NEWER_FORMAT', `${path}: snapshot version ${String(r['version'])} is newer than this vqlite reads (${SNAPSHOT_VERSION})`)
       }
-      visit.header(r['manifest'])
+      visit.header(r['manifest'], {
+        properties: (r['properties'] ?? {}) as Record<string, unknown>,
+        textField: typeof r['textField'] === 'string' ? r['textField'] : null,
+      })
       state = 'arrays'
     } else if (state === 'arrays') {
       if (r['kind'] !== 'arrays' || typeof r['arrays'] !== 'object' || r['arrays'] === null) bad('missing arrays record')

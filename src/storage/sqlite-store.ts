@@ -506,6 +506,13 @@ export class SqliteStore {
     return v === undefined ? undefined : unpackValue(v)
   }
 
+  /** Every named property. */
+  readProperties(): Record<string, unknown> {
+    this.#open()
+    const rows = this.#db.prepare("SELECT key, value FROM vq_manifest WHERE key LIKE 'prop:%'").raw().all() as [string, Buffer][]
+    return Object.fromEntries(rows.map(([k, v]) => [k.slice(5), unpackValue(v)]))
+  }
+
   /** Sets a named property (inside the caller's transaction). */
   setProperty(name: string, value: unknown): void {
     this.#open()

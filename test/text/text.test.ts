@@ -59,7 +59,13 @@ describe('TextIndex', () => {
       expect(hits[0]!.source.endsWith('b.txt'), mode).toBe(true)
     }
     expect((await ix.search('cats', { k: 3, mode: 'keyword', filter: { source: a } })).length).toBe(0)
+    // a snapshot carries the embedder's name and the keyword index
+    await ix.index.export(join(dir, 't.snapshot'))
     await ix.close()
+    ;(await VqIndex.import(join(dir, 't.snapshot'), join(dir, 'back.vqlite')).close())
+    const back = await TextIndex.open(join(dir, 'back.vqlite'), toyEmbedder())
+    expect((await back.search('market', { k: 1, mode: 'keyword' }))[0]!.source.endsWith('c.txt')).toBe(true)
+    await back.close()
     await expect(TextIndex.open(path, toyEmbedder('other/v2'))).rejects.toThrow(/built with the embedder toy\/v1/)
     const plain = VqIndex.create(join(dir, 'plain.vqlite'), { dim: 2 })
     await plain.close()
