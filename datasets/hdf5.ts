@@ -81,8 +81,8 @@ async function checkHeader(path: string): Promise<void> {
   }
 }
 
-/** Reads an ann-benchmarks HDF5 file whole. */
-export async function readAnnBenchmarks(path: string): Promise<AnnBenchmarksData> {
+/** Reads an ann-benchmarks HDF5 file whole (in blocks of rows: blockRows, default about 32 MB each). */
+export async function readAnnBenchmarks(path: string, options: { blockRows?: number } = {}): Promise<AnnBenchmarksData> {
   await checkHeader(path)
   const H = await lib()
   const file = openFile(H, path)
@@ -95,15 +95,23 @@ export async function readAnnBenchmarks(path: string): Promise<AnnBenchmarksData
       }
       const shape = ds.shape ?? []
       if (shape.length !== 2) throw new VqFormatError('BAD_FILE', `${path}: dataset "${name}" has shape [${shape.join(', ')}], expected 2-D`)
-      let value: unknown
-      try {
-        value = ds.value
-      } catch (e) {
-        throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" cannot be read (${(e as Error).message}); the file is truncated or corrupt`)
-      }
       const [rows, cols] = shape as [number, number]
-      const data = want === 'f' ? toFloat32(value, path, name) : toInt32(value, path, name)
-      if (data.length !== rows * cols) throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" holds ${data.length} values, its shape says ${rows * cols}`)
+      // Read in blocks of rows: a whole large set (GIST, Deep1B's 10M) would not fit the
+      // WebAssembly heap of HDF5 at once.
+      const data = want === 'f' ? new Float32Array(rows * cols) : new Int32Array(rows * cols)
+      const block = Math.max(1, options.blockRows ?? Math.floor((32 << 20) / Math.max(1, cols * 8)))
+      for (let r0 = 0; r0 < rows; r0 += block) {
+        const r1 = Math.min(rows, r0 + block)
+        let value: unknown
+        try {
+          value = ds.slice([[r0, r1], [0, cols]])
+        } catch (e) {
+          throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" cannot be read (${(e as Error).message.split('\n')[0]}); the file is truncated or corrupt`)
+        }
+        const part = want === 'f' ? toFloat32(value, path, name) : toInt32(value, path, name)
+        if (part.length !== (r1 - r0) * cols) throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" rows ${r0}..${r1} hold ${part.length} values, expected ${(r1 - r0) * cols}`)
+        data.set(part, r0 * cols)
+      }
       return { data, rows, cols }
     }
     const train = matrix('train', 'f', true)!

@@ -37,6 +37,10 @@ describe('ann-benchmarks HDF5 files', () => {
     expect(Array.from(r.test)).toEqual(Array.from(s.test))
     expect(Array.from(r.neighbors!)).toEqual(Array.from(s.neighbors))
     expect(await readAnnBenchmarksShape(path)).toEqual({ d: 8, nb: 300, nq: 20, gtK: 10, metric: 'l2' })
+    // read in blocks of 7 rows (large sets are read block by block)
+    const blocked = await readAnnBenchmarks(path, { blockRows: 7 })
+    expect(Array.from(blocked.train)).toEqual(Array.from(s.train))
+    expect(Array.from(blocked.neighbors!)).toEqual(Array.from(s.neighbors))
   })
 
   it('the distance attribute maps to a metric (angular -> cosine, dot -> ip)', async () => {
