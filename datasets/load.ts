@@ -167,7 +167,7 @@ async function finish(
   return { name, metric, d, base, nb, queries: q, nq, groundTruth: gt, groundTruthDistances: trueDistances(base, q, nq, d, gt, gtK, metric), gtK }
 }
 
-/** Exact distances (vqlite conventions) of the listed neighbours; Infinity for -1 entries. */
+/** Exact distances (vqlite conventions) of the listed base rows, k per query; Infinity for -1 or out-of-range entries. */
 export function trueDistances(base: Float32Array, queries: Float32Array, nq: number, d: number, ids: ArrayLike<number>, k: number, metric: Metric): Float32Array {
   const K = getKernels()
   const out = new Float32Array(nq * k)
@@ -175,7 +175,7 @@ export function trueDistances(base: Float32Array, queries: Float32Array, nq: num
   for (let i = 0; i < nq; i++) {
     for (let j = 0; j < k; j++) {
       const id = ids[i * k + j]!
-      if (id < 0) {
+      if (id < 0 || (id + 1) * d > base.length) {
         out[i * k + j] = Infinity
         continue
       }

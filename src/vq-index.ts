@@ -26,7 +26,7 @@ import { WorkerPool } from './parallel/pool.js'
 import type { Quantizer, TrainedArray } from './quantizers/quantizer.js'
 import { IndexModel, type Parallel } from './search/model.js'
 import { type FetchVectors, type FilterBits, type SearchParams, Searcher } from './search/searcher.js'
-import { compileFilter } from './storage/filter-sql.js'
+import { compileFilter, FIELD } from './storage/filter-sql.js'
 import { readSnapshot, writeSnapshot } from './storage/snapshot.js'
 import { SqliteStore, type StoredArray, type StoreOptions, type VectorRows } from './storage/sqlite-store.js'
 import type {
@@ -627,7 +627,7 @@ export class VqIndex {
    */
   async createTextIndex(field = 'text'): Promise<void> {
     this.#writable()
-    if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(field)) {
+    if (!FIELD.test(field)) {
       throw new VqOptionError('BAD_OPTION', `text field must be a dotted path of names, got ${JSON.stringify(field)}`)
     }
     const have = this.#store.textField

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
 import type { Filter } from '../types.js'
+import { normalizedCopy } from '../search/exact.js'
 import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
 import type { Embedder } from './embedder.js'
@@ -144,7 +145,7 @@ export class TextIndex {
           meta: { text: c.text, source, start: c.start, end: c.end, hash, chunk: i, ...(doc.line !== undefined ? { line: doc.line } : {}) },
         }))
       }
-      const vectors = normalizeRows(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
+      const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
       if (old.length > 0) chunksRemoved += await this.index.delete(old.map((o) => o.id))
       if (chunks.length > 0) {
         if (!this.index.isTrained) await this.index.train(vectors)
@@ -189,7 +190,7 @@ export class TextIndex {
   }
 
   async #vectorHits(query: string, k: number, filter: Filter | undefined, nprobe: number | undefined): Promise<{ id: number; score: number }[]> {
-    const q = normalizeRows(await this.embedder.embed([query]), 1, this.embedder.dim)
+    const q = normalizedCopy(await this.embedder.embed([query]), 1, this.embedder.dim)
     if (q.every((v) => v === 0)) return []
     const r = this.index.search(q, k, { ...(filter ? { filter } : {}), ...(nprobe ? { nprobe } : {}) })
     const out: { id: number; score: number }[] = []
@@ -220,16 +221,4 @@ function jsonlDocs(content: string, field: string): Doc[] {
     docs.push({ text, line: i + 1 })
   })
   return docs
-}
-
-/** Scales each row to unit length (zero rows stay zero). */
-function normalizeRows(x: Float32Array, n: number, d: number): Float32Array {
-  for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let j = 0; j < d; j++) s += x[i * d + j]! * x[i * d + j]!
-    if (s === 0) continue
-    const inv = 1 / Math.sqrt(s)
-    for (let j = 0; j < d; j++) x[i * d + j] = x[i * d + j]! * inv
-  }
-  return x
 }
