@@ -23,17 +23,18 @@ export function fastScanPackedSize(n: number, m: number): number {
 /**
  * Packs n 4-bit PQ codes (per-vector layout: sub-code 2t in the low nibble of byte t, 2t+1
  * in the high nibble; `stride` bytes per code starting at codes[off]) into the blocked
- * layout at out[outOff..). Unused bytes of a partial block are zero.
+ * layout at out[outOff..), with `columns` >= m sub-codes per block (the columns after the
+ * m-th are left zero, for fastScanPackTerms). Unused bytes of a partial block are zero.
  */
-export function fastScanPack(codes: Uint8Array, off: number, stride: number, n: number, m: number, out: Uint8Array, outOff: number): void {
+export function fastScanPack(codes: Uint8Array, off: number, stride: number, n: number, m: number, out: Uint8Array, outOff: number, columns = m): void {
   const blocks = Math.ceil(n / 32)
-  out.fill(0, outOff, outOff + blocks * m * 16)
+  out.fill(0, outOff, outOff + blocks * columns * 16)
   for (let i = 0; i < n; i++) {
     const b = i >>> 5
     const r = i & 31
     const t = r & 15
     const shift = r < 16 ? 0 : 4
-    const base = outOff + b * m * 16 + t
+    const base = outOff + b * columns * 16 + t
     const c = off + i * stride
     for (let j = 0; j < m; j++) {
       const byte = codes[c + (j >>> 1)]!
@@ -43,7 +44,39 @@ export function fastScanPack(codes: Uint8Array, off: number, stride: number, n: 
   }
 }
 
-/** Sub-code j of packed code i (the inverse of fastScanPack for one entry). */
+/** How fastScanPackTerms quantized a segment's terms: level v stands for low + v * step. */
+export interface TermLevels {
+  low: number
+  step: number
+}
+
+/**
+ * Writes a 4-bit level of each of n per-item terms into the last of `columns` columns of
+ * packed blocks at out[outOff..) (laid out by fastScanPack with that many columns): level
+ * floor((term - low) / step) of 16 over [min, max] of the terms, so that low + level * step
+ * never exceeds the term. A search adds the levels through a 16-entry byte row (a lower
+ * bound of each item's term), which keeps the byte sums a bound on the full distance.
+ */
+export function fastScanPackTerms(terms: Float32Array, n: number, columns: number, out: Uint8Array, outOff: number): TermLevels {
+  let low = Infinity
+  let high = -Infinity
+  for (let i = 0; i < n; i++) {
+    const v = terms[i]!
+    if (v < low) low = v
+    if (v > high) high = v
+  }
+  if (n === 0) return { low: 0, step: 0 }
+  const step = high > low ? (high - low) / 15 : 0
+  const j = columns - 1
+  for (let i = 0; i < n; i++) {
+    const level = step > 0 ? Math.max(0, Math.min(15, Math.floor((terms[i]! - low) / step))) : 0
+    const at = outOff + (i >>> 5) * columns * 16 + j * 16 + (i & 15)
+    out[at] = out[at]! | (level << ((i & 31) < 16 ? 0 : 4))
+  }
+  return { low, step }
+}
+
+/** Sub-code j of packed code i (the inverse of fastScanPack for one entry); m: the columns per block. */
 export function fastScanCodeAt(packed: Uint8Array, off: number, m: number, i: number, j: number): number {
   const r = i & 31
   const byte = packed[off + (i >>> 5) * m * 16 + j * 16 + (r & 15)]!

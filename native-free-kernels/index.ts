@@ -15,8 +15,8 @@ import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.
 export type { F32, FastScan, FastScanMode, Kernels } from './types.js'
 export { wasmAvailable } from './wasm/index.js'
 export {
-  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanQuantize, fastScanReference, fastScanThreshold,
-  type LutScale,
+  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanPackTerms, fastScanQuantize, fastScanReference, fastScanThreshold,
+  type LutScale, type TermLevels,
 } from './fastscan.js'
 export { referenceKernels } from './reference/index.js'
 export { tsKernels } from './ts/index.js'

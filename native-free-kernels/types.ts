@@ -22,35 +22,48 @@ export type FastScanMode = 'l2' | 'ip'
  * 4-bit PQ fast-scan over codes held by a SIMD backend (layout, byte tables and the
  * survivor guarantee: see fastscan.ts). Codes live in the backend's memory as segments (an
  * IVF list, or all codes), each packed by fastScanPack and replaced as a whole when it
- * changes. A query sets its tables per segment, then scans ranges of it and gets back the
- * codes that may beat the current k-th distance, with their distances from the float
- * tables (the same ADC distance a plain scan computes, up to float32 rounding).
+ * changes. A search builds one table for the query and scans whole segments, keeping the
+ * codes that may beat the current k-th distance, scored with the float table (the same
+ * ADC distance a plain scan computes, up to float32 rounding).
+ *
+ * An engine created with terms holds a float per item beside its codes, added to the
+ * item's distance. This is how IVF residual codes are searched under L2 without a table
+ * per list: ||q - c - r||^2 = ||q - c||^2 + (||r||^2 + 2<c, r>) + (-2<q, r>), with the
+ * probe distance ||q - c||^2 as the segment's bias, the middle term per item, and the last
+ * from an inner-product table for 2q (see IndexModel.residualTerms).
  */
 export interface FastScan {
-  /** Stores segment seg: n codes packed by fastScanPack (fastScanPackedSize(n, m) bytes). */
-  setSegment(seg: number, packed: Uint8Array, n: number): void
+  /** Columns of the packed layout this engine reads: m, or m + 1 with terms (their 4-bit levels). */
+  readonly columns: number
+  /**
+   * Stores segment seg: n codes packed by fastScanPack with `columns` columns
+   * (fastScanPackedSize(n, columns) bytes), and, for an engine with terms, their n terms
+   * (the engine writes their levels into the last column, see fastScanPackTerms).
+   */
+  setSegment(seg: number, packed: Uint8Array, n: number, terms?: F32): void
   /** Sets the query, q[qOff..qOff + m*dsub) in the coded space. */
   setQuery(q: F32, qOff: number): void
   /**
-   * Builds the tables for the following scans: sub-vector distances against
-   * q - cen[cenOff..cenOff + m*dsub), or against q when cen is null.
+   * Builds the tables for scan(): sub-vector distances against q - cen[cenOff..cenOff +
+   * m*dsub), or against q when cen is null.
    */
   setTables(cen: F32 | null, cenOff: number): void
   /**
-   * Scans codes [from, to) of segment seg (from a multiple of 32). For each code whose
-   * distance plus bias may be <= top, writes its position i (from <= i < to) to outIdx and
-   * its distance (float tables, summed in float32) plus bias to outDist; returns how many.
-   * outIdx, outDist: length >= to - from.
+   * Scans codes [from, to) of segment seg (from a multiple of 32) with the tables of
+   * setTables (engines without terms). For each code whose distance plus bias may be <= top,
+   * writes its position i (from <= i < to) to outIdx and its distance (float tables,
+   * summed in float32) plus bias to outDist; returns how many. outIdx, outDist: length
+   * >= to - from.
    */
   scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number
   /**
-   * Scans whole segments in one call: segments segs[0..nl) (their numbers are the IVF list
-   * numbers), tables built per segment against q - cen[seg*m*dsub ..] (cen null: against q),
-   * distances plus bias[s], candidates offered to the heap hd / hl of k entries (the heap
-   * of topk.ts, labels seg*2^32 + position), the byte threshold following its k-th
-   * distance. Returns the number of codes scanned. cen must not change after the first call.
+   * Scans whole segments in one call, with one table built against the query: segments
+   * segs[0..nl) (their numbers are the IVF list numbers), distances plus bias[s] (plus each
+   * item's term), candidates offered to the heap hd / hl of k entries (the heap of
+   * topk.ts, labels seg*2^32 + position), the byte threshold following its k-th distance.
+   * Returns the number of codes scanned.
    */
-  search(segs: Int32Array, nl: number, bias: F32, cen: F32 | null, k: number, hd: F32, hl: Float64Array): number
+  search(segs: Int32Array, nl: number, bias: F32, k: number, hd: F32, hl: Float64Array): number
   /** Bytes held in the backend's memory. */
   readonly bytes: number
   /** Releases the backend memory. */
@@ -160,7 +173,7 @@ export interface Kernels {
   pin?(a: F32 | Uint8Array): void
   /**
    * Optional (SIMD backends): a fast-scan engine for 4-bit PQ codes of m sub-quantizers of
-   * dimension dsub; centroids: layout (m, 16, dsub).
+   * dimension dsub; centroids: layout (m, 16, dsub). terms: segments carry a term per item.
    */
-  createFastScan?(centroids: F32, m: number, dsub: number, mode: FastScanMode): FastScan
+  createFastScan?(centroids: F32, m: number, dsub: number, mode: FastScanMode, terms?: boolean): FastScan
 }

@@ -13,7 +13,7 @@
  * half floats, table building) stay with the TypeScript backend.
  */
 import { readFileSync } from 'node:fs'
-import { fastScanPackedSize, fastScanThreshold, type LutScale } from '../fastscan.js'
+import { fastScanPackedSize, fastScanPackTerms, fastScanThreshold, type LutScale } from '../fastscan.js'
 import { tsKernels } from '../ts/index.js'
 import type { F32, FastScan, FastScanMode, Kernels } from '../types.js'
 
@@ -42,8 +42,8 @@ interface Exports {
   sq4Dot(w: number, bias: number, codes: number, n: number, d: number, out: number, tmp: number): void
   fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number, scale: number): void
   fsScan(codes: number, n: number, m: number, lut: number, thr: number, ftab: number, outIdx: number, outDist: number): number
-  fsSearch(q: number, cen: number, d: number, mode: number, centT: number, m: number, dsub: number,
-    list: number, segPtr: number, segN: number, bias: number, nl: number,
+  fsSearch(q: number, mode: number, centT: number, m: number, dsub: number,
+    list: number, segPtr: number, segN: number, bias: number, nl: number, terms: number,
     ftab: number, lut: number, meta: number, k: number, hd: number, hl: number): number
 }
 
@@ -329,8 +329,8 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     pin(a) {
       rt.pin(a)
     },
-    createFastScan(centroids, m, dsub, mode) {
-      return new WasmFastScan(rt, centroids, m, dsub, mode)
+    createFastScan(centroids, m, dsub, mode, terms = false) {
+      return new WasmFastScan(rt, centroids, m, dsub, mode, terms)
     },
   }
 
@@ -384,6 +384,12 @@ class WasmFastScan implements FastScan {
   readonly #m: number
   readonly #dsub: number
   readonly #mode: number
+  /**
+   * Segments carry a term per item: their levels in a last column, and after the packed
+   * blocks the levels' low and step (f32) and the terms (f32).
+   */
+  readonly #terms: boolean
+  readonly columns: number
   /** Allocation holding centT, q, cen, ftab, lut, meta. */
   readonly #state: number
   readonly #centT: number
@@ -397,26 +403,25 @@ class WasmFastScan implements FastScan {
   #segCap: Float64Array = new Float64Array(0)
   #segN: Float64Array = new Float64Array(0)
   #callCap = 0
-  /** The coarse centroids' address (pinned) for search(), and the array it is of. */
-  #cenArray: F32 | null = null
-  #cenPtr = 0
   #outCap = 0
   #bytes = 0
   /** Scale of the current tables. */
   readonly #scale: LutScale = { sumMin: 0, a: 0 }
 
-  constructor(rt: WasmRuntime, centroids: F32, m: number, dsub: number, mode: FastScanMode) {
+  constructor(rt: WasmRuntime, centroids: F32, m: number, dsub: number, mode: FastScanMode, terms: boolean) {
     this.#rt = rt
     this.#m = m
     this.#dsub = dsub
     this.#mode = mode === 'l2' ? 0 : 1
+    this.#terms = terms
+    this.columns = terms ? m + 1 : m
     const d = m * dsub
     const f = new Frame()
     const sCent = f.add(m * dsub * 16 * 4)
     const sq = f.add(d * 4)
     const sc = f.add(d * 4)
     const sf = f.add(m * 16 * 4)
-    const sl = f.add(m * 16)
+    const sl = f.add((m + 1) * 16)
     const sm = f.add(16)
     this.#state = rt.alloc(f.size)
     this.#mem = { segPtr: new Float64Array(0), out: 0, state: this.#state, call: 0 }
@@ -437,7 +442,8 @@ class WasmFastScan implements FastScan {
     }
   }
 
-  setSegment(seg: number, packed: Uint8Array, n: number): void {
+  setSegment(seg: number, packed: Uint8Array, n: number, terms?: F32): void {
+    if (this.#terms !== (terms !== undefined)) throw new RangeError(`setSegment: this engine ${this.#terms ? 'needs' : 'takes no'} terms`)
     const mem = this.#mem
     if (seg >= mem.segPtr.length) {
       const cap = Math.max(seg + 1, mem.segPtr.length * 2)
@@ -452,16 +458,25 @@ class WasmFastScan implements FastScan {
       this.#segN = z
     }
     this.#segN[seg] = n
-    const bytes = fastScanPackedSize(n, this.#m)
+    const codeBytes = fastScanPackedSize(n, this.columns)
+    const bytes = codeBytes + (terms ? 4 * (n + 2) : 0)
     if (bytes > this.#segCap[seg]!) {
       this.#rt.free(mem.segPtr[seg]!)
       this.#bytes -= this.#segCap[seg]!
-      const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5 / (this.#m * 16)) * this.#m * 16)
+      const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5))
       mem.segPtr[seg] = this.#rt.alloc(cap)
       this.#segCap[seg] = cap
       this.#bytes += cap
     }
-    if (bytes > 0) this.#rt.put(mem.segPtr[seg]!, packed, bytes)
+    if (codeBytes > 0) this.#rt.put(mem.segPtr[seg]!, packed, codeBytes)
+    if (terms) {
+      const at = mem.segPtr[seg]!
+      const levels = fastScanPackTerms(terms, n, this.columns, this.#rt.u8(at, codeBytes), 0)
+      const t = this.#rt.f32(at + codeBytes, n + 2)
+      t[0] = levels.low
+      t[1] = levels.step
+      t.set(terms.subarray(0, n), 2)
+    }
   }
 
   setQuery(q: F32, qOff: number): void {
@@ -478,6 +493,7 @@ class WasmFastScan implements FastScan {
   }
 
   scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number {
+    if (this.#terms) throw new RangeError('scan: this engine has terms; use search()')
     const n = to - from
     const thr = fastScanThreshold(top, bias, this.#scale, this.#m)
     if (thr < 0 || n <= 0) return 0
@@ -502,7 +518,7 @@ class WasmFastScan implements FastScan {
     return count
   }
 
-  search(segs: Int32Array, nl: number, bias: F32, cen: F32 | null, k: number, hd: F32, hl: Float64Array): number {
+  search(segs: Int32Array, nl: number, bias: F32, k: number, hd: F32, hl: Float64Array): number {
     const rt = this.#rt
     const mem = this.#mem
     // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64).
@@ -520,15 +536,6 @@ class WasmFastScan implements FastScan {
       mem.call = rt.alloc(this.#callCap)
       this.#bytes += this.#callCap
     }
-    let cenPtr = 0
-    if (cen) {
-      if (cen !== this.#cenArray) {
-        rt.pin(cen)
-        this.#cenArray = cen
-        this.#cenPtr = rt.pinnedAt(cen, cen.byteLength)
-      }
-      cenPtr = this.#cenPtr
-    }
     const base = mem.call
     const list = rt.i32(base + sList, nl)
     const ptr = rt.i32(base + sPtr, nl)
@@ -542,8 +549,8 @@ class WasmFastScan implements FastScan {
     rt.put(base + sBias, bias, nl * 4)
     rt.put(base + sHd, hd, k * 4)
     rt.put(base + sHl, hl, k * 8)
-    const scanned = rt.x.fsSearch(this.#q, cenPtr, this.#m * this.#dsub, this.#mode, this.#centT, this.#m, this.#dsub,
-      base + sList, base + sPtr, base + sN, base + sBias, nl, this.#ftab, this.#lut, this.#meta, k, base + sHd, base + sHl)
+    const scanned = rt.x.fsSearch(this.#q, this.#mode, this.#centT, this.#m, this.#dsub,
+      base + sList, base + sPtr, base + sN, base + sBias, nl, this.#terms ? 1 : 0, this.#ftab, this.#lut, this.#meta, k, base + sHd, base + sHl)
     rt.get(base + sHd, hd, k * 4)
     rt.get(base + sHl, hl, k * 8)
     return scanned

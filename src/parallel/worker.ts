@@ -25,16 +25,19 @@ function modelOf(m: SharedModel): NonNullable<typeof cachedModel> {
   return cachedModel
 }
 
-function fetcher(task: SearchTask): FetchVectors {
-  return (ids, n, out) => {
-    if (!db || db.path !== task.path) {
-      db?.conn.close()
-      const conn = new Database(task.path, { readonly: true, fileMustExist: true })
-      conn.pragma('mmap_size = 8589934592')
-      db = { path: task.path, conn, stmt: prepareReadVectors(conn) }
-    }
-    return fillVectors(readVectorBlobs(db.stmt, ids, n), ids, n, task.storeVectors, task.model.dim, out)
+/** The worker's read-only connection to the index file of a task (opened on first use). */
+function connection(task: SearchTask): NonNullable<typeof db> {
+  if (!db || db.path !== task.path) {
+    db?.conn.close()
+    const conn = new Database(task.path, { readonly: true, fileMustExist: true })
+    conn.pragma('mmap_size = 8589934592')
+    db = { path: task.path, conn, stmt: prepareReadVectors(conn) }
   }
+  return db
+}
+
+function fetcher(task: SearchTask): FetchVectors {
+  return (ids, n, out) => fillVectors(readVectorBlobs(connection(task).stmt, ids, n), ids, n, task.storeVectors, task.model.dim, out)
 }
 
 /** Runs one task; returns how many items it handled. */
@@ -46,9 +49,15 @@ export default function run(task: Task): number {
       const { k, from, to } = task
       const d = task.model.dim
       const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
-      for (let i = from; i < to; i++) {
-        c.searcher.search(task.lists, task.queries, i * d, params, task.outIds.subarray(i * k, (i + 1) * k), task.outDist.subarray(i * k, (i + 1) * k))
+      const searchAll = (): void => {
+        for (let i = from; i < to; i++) {
+          c.searcher!.search(task.lists, task.queries, i * d, params, task.outIds.subarray(i * k, (i + 1) * k), task.outDist.subarray(i * k, (i + 1) * k))
+        }
       }
+      // One read transaction for the share's re-ranking reads, instead of one per query
+      // (see SqliteStore.readVectors).
+      if (task.model.spec.refine?.kind === 'flat') connection(task).conn.transaction(searchAll).deferred()
+      else searchAll()
       return to - from
     }
     case 'assign':

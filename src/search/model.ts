@@ -207,9 +207,10 @@ export class IndexModel {
   }
 
   /**
-   * True when search adds a per-item term: IVF with residual codes under L2 (see
-   * residualTerms), except for 4-bit PQ, whose 16-entry sub-tables are cheap enough to build
-   * per probed list against q - c (the fast-scan layout needs such tables anyway).
+   * True when the lists keep a per-item term: IVF with residual codes under L2 (see
+   * residualTerms), except for 4-bit PQ. Its plain scan builds 16-entry sub-tables per probed
+   * list against q - c instead, and its fast-scan engine keeps the terms of the lists it
+   * holds itself (see Searcher), so they are not held twice.
    */
   get usesTerms(): boolean {
     return this.byResidual && this.inner === 'l2' && !this.perListTables

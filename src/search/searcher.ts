@@ -14,7 +14,8 @@
  *    the backend scans a packed copy of each list with byte tables and returns the items
  *    that may beat the current k-th candidate, with their float-table distances (the
  *    plain scan's distances up to float32 rounding), so the candidates are those of the
- *    plain scan.
+ *    plain scan. One table serves all lists: residual L2 codes are scored as
+ *    ||q - c||^2 + term + (-2<q, r>), with each item's term held beside its packed code.
  * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
  *    the refine codec or, for RFlat, exactly on the stored full vectors (fetched by id in
  *    one batch), and the best k are kept.
@@ -86,10 +87,15 @@ export class Searcher {
   readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
   /** The fast-scan engine (4-bit PQ on a SIMD backend), or null. */
   readonly #fs: FastScan | null = null
-  /** Fast-scan tables are built against q - coarse centroid (IVF residual L2). */
-  readonly #fsResidualL2: boolean = false
-  /** Fast-scan distances need the list's probe distance added (IVF residual inner product). */
+  /**
+   * IVF residual L2: fast-scan segments carry each item's term and the query's table is an
+   * inner-product one for 2q (see FastScan), so no table is built per list.
+   */
+  readonly #fsTerms: boolean = false
+  /** Fast-scan distances need the list's probe distance added (IVF residual codes). */
   readonly #fsBias: boolean = false
+  /** 2q for #fsTerms. */
+  #fsQuery = new Float32Array(0)
   /** Lists uid and per-list stamps of the segments loaded into #fs (-1: none). */
   #fsUid = -1
   #fsStamps = new Float64Array(0)
@@ -106,9 +112,10 @@ export class Searcher {
     this.#qt = new Float32Array(model.dCoded)
     const codec = model.codec
     if (codec instanceof ProductQuantizer && codec.nbits === 4 && model.kernels.createFastScan && codec.isTrained) {
-      this.#fs = model.kernels.createFastScan(codec.centroids, codec.m, codec.dsub, model.inner)
-      this.#fsResidualL2 = model.byResidual && model.inner === 'l2'
-      this.#fsBias = model.byResidual && model.inner === 'ip'
+      this.#fsTerms = model.byResidual && model.inner === 'l2'
+      this.#fsBias = model.byResidual
+      this.#fs = model.kernels.createFastScan(codec.centroids, codec.m, codec.dsub, this.#fsTerms ? 'ip' : model.inner, this.#fsTerms)
+      this.#fsQuery = new Float32Array(this.#fsTerms ? model.dCoded : 0)
     }
   }
 
@@ -247,8 +254,14 @@ export class Searcher {
       this.#fsSegs[nl] = l
       this.#fsBiases[nl++] = this.#fsBias ? this.#probeDist[pi]! : 0
     }
-    fs.setQuery(qt, qtOff)
-    this.stats.codesScanned += fs.search(this.#fsSegs, nl, this.#fsBiases, this.#fsResidualL2 ? this.#model.coarse.centroids : null, kc, hd, hl)
+    if (this.#fsTerms) {
+      const q2 = this.#fsQuery
+      for (let t = 0; t < q2.length; t++) q2[t] = 2 * qt[qtOff + t]!
+      fs.setQuery(q2, 0)
+    } else {
+      fs.setQuery(qt, qtOff)
+    }
+    this.stats.codesScanned += fs.search(this.#fsSegs, nl, this.#fsBiases, kc, hd, hl)
   }
 
   /** Loads list l into the fast-scan engine when its content changed since it was loaded. */
@@ -259,10 +272,14 @@ export class Searcher {
     }
     if (this.#fsStamps[l] === lists.stamps[l]) return
     const codec = this.#model.codec as ProductQuantizer
-    const bytes = fastScanPackedSize(n, codec.m)
+    const columns = this.#fs!.columns
+    const bytes = fastScanPackedSize(n, columns)
     if (this.#fsPacked.length < bytes) this.#fsPacked = new Uint8Array(Math.max(bytes, this.#fsPacked.length * 2))
-    fastScanPack(lists.codes, start * lists.codeSize, lists.codeSize, n, codec.m, this.#fsPacked, 0)
-    this.#fs!.setSegment(l, this.#fsPacked, n)
+    fastScanPack(lists.codes, start * lists.codeSize, lists.codeSize, n, codec.m, this.#fsPacked, 0, columns)
+    const terms = this.#fsTerms
+      ? this.#model.residualTerms(new Int32Array(n).fill(l), lists.codes.subarray(start * lists.codeSize, (start + n) * lists.codeSize), n)
+      : undefined
+    this.#fs!.setSegment(l, this.#fsPacked, n, terms)
     this.#fsStamps[l] = lists.stamps[l]!
   }
 

@@ -34,6 +34,9 @@ export const APPLICATION_ID = 0x56514c54
 export const FORMAT_VERSION = 1
 
 
+/** Longest time a read snapshot is held across re-ranking reads (see SqliteStore.readVectors). */
+const SNAPSHOT_MS = 50
+
 /** Connection options of a store. */
 export interface StoreOptions {
   readonly?: boolean
@@ -176,6 +179,11 @@ export class SqliteStore {
   #closed = false
   #stmt: WriteStatements | undefined
   #readVectors: Database.Statement | undefined
+  /** When the read snapshot of readVectors began (performance.now()), or -1 when none is held. */
+  #snapshotSince = -1
+  #snapshotRelease = false
+  #begin: Database.Statement | undefined
+  #commit: Database.Statement | undefined
   /** The keyword-indexed metadata field and its JSON path (undefined: not read yet). */
   #textField: string | null | undefined
   #textPath: string | null = null
@@ -296,6 +304,7 @@ export class SqliteStore {
    */
   transaction<T>(fn: () => T, doing: string, mode: 'read' | 'write' = 'write'): T {
     this.#open()
+    this.#endSnapshot()
     try {
       const tx = this.#db.transaction(fn)
       return this.readonly || mode === 'read' ? tx.deferred() : tx.immediate()
@@ -447,8 +456,44 @@ export class SqliteStore {
    */
   readVectors(ids: Float64Array, n: number): VectorRows {
     this.#open()
+    this.#holdSnapshot()
     this.#readVectors ??= prepareReadVectors(this.#db)
     return readVectorBlobs(this.#readVectors, ids, n)
+  }
+
+  /**
+   * Re-ranking runs one statement per query. Outside a transaction, every statement begins
+   * and ends a read transaction of its own, and the file locking and checks of that cost
+   * system calls that take longer than the read itself. So consecutive readVectors calls
+   * share one read transaction (a consistent snapshot, as any read), held until the event
+   * loop next turns or for at most SNAPSHOT_MS, and always ended before any other
+   * transaction or close(). Nothing is held inside a caller's transaction.
+   */
+  #holdSnapshot(): void {
+    const now = performance.now()
+    if (this.#snapshotSince >= 0) {
+      if (now - this.#snapshotSince < SNAPSHOT_MS) return
+      this.#endSnapshot()
+    }
+    if (this.#db.inTransaction) return
+    this.#begin ??= this.#db.prepare('BEGIN DEFERRED')
+    this.#commit ??= this.#db.prepare('COMMIT')
+    this.#begin.run()
+    this.#snapshotSince = now
+    if (!this.#snapshotRelease) {
+      this.#snapshotRelease = true
+      setImmediate(() => {
+        this.#snapshotRelease = false
+        if (!this.#closed) this.#endSnapshot()
+      }).unref()
+    }
+  }
+
+  /** Ends the read transaction held by #holdSnapshot, if any. */
+  #endSnapshot(): void {
+    if (this.#snapshotSince < 0) return
+    this.#snapshotSince = -1
+    if (this.#db.inTransaction) this.#commit!.run()
   }
 
   /** The metadata field with a keyword index (createTextIndex), or null. */
@@ -617,6 +662,7 @@ export class SqliteStore {
    */
   close(): void {
     if (this.#closed) return
+    this.#endSnapshot()
     this.#closed = true
     if (!this.readonly && this.path !== ':memory:') {
       try {

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
-  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanQuantize, fastScanReference, fastScanThreshold,
-  getKernels, packCodes, referenceKernels as ref, tsKernels, wasmAvailable,
+  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanPackTerms, fastScanQuantize, fastScanReference, fastScanThreshold,
+  getKernels, heapInit, heapSort, packCodes, referenceKernels as ref, tsKernels, wasmAvailable,
 } from '../../native-free-kernels/index.js'
 import { WasmRuntime } from '../../native-free-kernels/wasm/index.js'
 import { Rng } from '../../src/util/random.js'
@@ -335,6 +335,97 @@ run('4-bit fast-scan', () => {
         }
       }
       fs.free()
+    }
+  })
+
+  it('fastScanPackTerms: 4-bit levels in the last column, never above the term, within one step of it', () => {
+    const rng = new Rng(5)
+    for (const n of [0, 1, 16, 31, 32, 33, 65, 300]) {
+      for (const spread of [0, 1e-3, 2, 50]) {
+        const terms = Float32Array.from({ length: n }, () => 0.7 + spread * (rng.float() - 0.5))
+        const columns = 5
+        const packed = new Uint8Array(fastScanPackedSize(n, columns))
+        const { low, step } = fastScanPackTerms(terms, n, columns, packed, 0)
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < columns - 1; j++) expect(fastScanCodeAt(packed, 0, columns, i, j)).toBe(0)
+          const v = fastScanCodeAt(packed, 0, columns, i, columns - 1)
+          const eps = 1e-6 * Math.max(1, Math.abs(terms[i]!))
+          expect(low + v * step).toBeLessThanOrEqual(terms[i]! + eps)
+          expect(terms[i]! - (low + v * step)).toBeLessThanOrEqual(step + eps)
+        }
+      }
+    }
+  })
+
+  it('search over several segments returns the top k of exact ADC + bias (+ term), every tail, k beyond n', () => {
+    const k = getKernels('wasm')
+    for (const withTerms of [false, true]) {
+      for (const [m, dsub, mode] of [[8, 2, 'l2'], [17, 3, 'ip'], [50, 2, 'ip'], [1, 4, 'l2']] as const) {
+        const d = m * dsub
+        const cent = randomVectors(m * 16, dsub, m * 5 + (withTerms ? 1 : 0))
+        const fs = k.createFastScan!(cent, m, dsub, mode, withTerms)
+        expect(fs.columns).toBe(withTerms ? m + 1 : m)
+        const rng = new Rng(m + dsub)
+        const cs = Math.ceil(m / 2)
+        const sizes = [0, 1, 31, 32, 33, 65, 700]
+        const segCodes: Uint8Array[] = []
+        const segTerms: Float32Array[] = []
+        sizes.forEach((n, s) => {
+          const codes = bytes(n * cs, 255, 100 * s + m)
+          // Terms: some segments constant, some wide, some negative.
+          const terms = Float32Array.from({ length: n }, () => (s % 3 === 0 ? 0.25 : (s % 3 === 1 ? 4 : -1) * rng.float()))
+          const packed = new Uint8Array(fastScanPackedSize(n, fs.columns))
+          fastScanPack(codes, 0, cs, n, m, packed, 0, fs.columns)
+          fs.setSegment(10 + s, packed, n, withTerms ? terms : undefined)
+          segCodes.push(codes)
+          segTerms.push(terms)
+        })
+        const table = new Float32Array(m * 16)
+        for (let trial = 0; trial < 4; trial++) {
+          const q = randomVectors(1, d, 1000 * trial + m)
+          if (mode === 'l2') ref.pqTableL2(q, 0, cent, m, 16, dsub, table)
+          else {
+            ref.pqTableIP(q, 0, cent, m, 16, dsub, table)
+            for (let i = 0; i < table.length; i++) table[i] = -table[i]!
+          }
+          const bias = Float32Array.from(sizes, () => rng.float() * 2 - 1)
+          const all: Array<[number, number]> = []
+          sizes.forEach((n, s) => {
+            const exact = new Float32Array(n)
+            ref.pqScan(segCodes[s]!, n, m, 4, table, exact)
+            for (let i = 0; i < n; i++) all.push([exact[i]! + bias[s]! + (withTerms ? segTerms[s]![i]! : 0), (10 + s) * 2 ** 32 + i])
+          })
+          all.sort((x, y) => x[0] - y[0] || x[1] - y[1])
+          for (const kk of [1, 10, 100, all.length + 3]) {
+            const hd = new Float32Array(kk)
+            const hl = new Float64Array(kk)
+            heapInit(kk, hd, hl)
+            fs.setQuery(q, 0)
+            const scanned = fs.search(Int32Array.from(sizes, (_, s) => 10 + s), sizes.length, bias, kk, hd, hl)
+            expect(scanned).toBeLessThanOrEqual(all.length)
+            heapSort(kk, hd, hl)
+            const want = all.slice(0, kk)
+            for (let j = 0; j < kk; j++) {
+              if (j >= want.length) {
+                expect(hl[j]).toBe(-1)
+                continue
+              }
+              // Equal labels, except where float32 rounding reorders near-equal distances.
+              const w = want[j]!
+              expect(Math.abs(hd[j]! - w[0])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(w[0])))
+              if (hl[j] !== w[1]) expect(Math.abs(hd[j]! - w[0])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(w[0])))
+            }
+            // An item may be missing only as a near-tie of the k-th distance.
+            const got = new Set(Array.from(hl.subarray(0, want.length)))
+            const last = want[want.length - 1]![0]
+            for (const w of want) {
+              if (!got.has(w[1])) expect(Math.abs(w[0] - last), `m=${m} k=${kk} terms=${withTerms}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(last)))
+            }
+          }
+        }
+        if (withTerms) expect(() => fs.setSegment(1, new Uint8Array(0), 0)).toThrow(RangeError)
+        fs.free()
+      }
     }
   })
 

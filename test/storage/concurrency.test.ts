@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -74,6 +74,37 @@ describe('a reader process beside a writer process', () => {
     sr.refresh()
     expect(sr.search(q, 3)).toEqual(s.search(q, 3))
     for (const i of [w, r, s, sr]) i.close()
+  })
+
+  it('re-ranking reads share a read snapshot, which writes, refresh() and close() end first', async () => {
+    const path = join(dir, 'snapshot.vqlite')
+    const w = VqIndex.create(path, { dim: 2, description: 'SQ8,RFlat', storeVectors: 'float32' })
+    await w.train(new Float32Array([0, 0, 10, 10]))
+    await w.add([1, 2, 3], new Float32Array([1, 1, 5, 5, 9, 9]))
+    const r = VqIndex.open(path, { readonly: true })
+    const q = new Float32Array([8, 8])
+    // Everything below runs before the event loop turns, so no snapshot ends by itself.
+    expect(Array.from(r.search(q, 3).ids)).toEqual([3, 2, 1])
+    expect(Array.from(w.search(q, 3).ids)).toEqual([3, 2, 1])
+    // The writer's own snapshot does not hold back its write: a third connection sees it.
+    await w.add([4], new Float32Array([8, 8]))
+    const third = VqIndex.open(path, { readonly: true })
+    expect(third.size).toBe(4)
+    // The reader's refresh() reads past its snapshot, and re-ranking then finds the new vector.
+    expect(r.refresh()).toBe(true)
+    const hit = r.search(q, 1)
+    expect(hit.ids[0]).toBe(4)
+    expect(hit.distances[0]).toBe(0)
+    // A write right after a search, then close, leave one file at rest.
+    w.search(q, 2)
+    await w.delete([1])
+    w.search(q, 2)
+    await Promise.all([r.close(), third.close()])
+    await w.close()
+    expect(existsSync(`${path}-wal`)).toBe(false)
+    const again = VqIndex.open(path)
+    expect(Array.from(again.search(q, 4).ids)).toEqual([4, 3, 2, -1])
+    await again.close()
   })
 
   it('a second writer gets LOCKED after the busy timeout, and nothing is lost', async () => {

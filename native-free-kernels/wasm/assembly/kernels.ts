@@ -640,49 +640,71 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
 }
 
 /**
- * Fast-scan search over nl segments (IVF lists) in one call. For segment s: its codes at
- * segPtr[s] (i32), its size segN[s] (i32), its list number list[s] (i32, labels are
- * list * 2^32 + position), and bias[s] (f32, added to its distances). Tables are built per
- * segment as fsTables does, against q - (cen + list*d floats) when cen != 0. Candidates go
- * to the heap hd / hl of k entries (kept across segments), and the byte threshold follows
- * its k-th distance. Returns the number of codes scanned.
+ * Fast-scan search over nl segments (IVF lists) in one call, with one table for the query:
+ * built here as fsTables does against q (mode 0: L2, 1: inner product). For segment s: its
+ * codes at segPtr[s] (i32), its size segN[s] (i32), its list number list[s] (i32, labels
+ * are list * 2^32 + position), and bias[s] (f32, added to its distances).
+ *
+ * With terms != 0 each item also has a term added to its distance (the residual L2
+ * decomposition of ../../types.ts FastScan). Blocks then have m + 1 columns, the last one
+ * holding each item's term level v (low + v * step <= term), and after the blocks come
+ * low, step and the n terms (f32). Row m of the byte table is set per segment to
+ * floor(a * v * step), so that byte sums stay a lower bound of a * (distance - ...), as
+ * without terms, and the threshold uses low.
+ *
+ * Candidates go to the heap hd / hl of k entries (kept across segments), and the byte
+ * threshold follows its k-th distance. Returns the number of codes scanned.
  */
 export function fsSearch(
-  q: usize, cen: usize, d: i32, mode: i32, centT: usize, m: i32, dsub: i32,
-  list: usize, segPtr: usize, segN: usize, bias: usize, nl: i32,
+  q: usize, mode: i32, centT: usize, m: i32, dsub: i32,
+  list: usize, segPtr: usize, segN: usize, bias: usize, nl: i32, terms: i32,
   ftab: usize, lut: usize, meta: usize, k: i32, hd: usize, hl: usize,
 ): i32 {
   let scanned = 0
-  let scale: f32 = 0
-  const blockBytes = <usize>m << 4
+  const columns = terms != 0 ? m + 1 : m
+  const blockBytes = <usize>columns << 4
+  fsTables(q, 0, mode, centT, m, dsub, ftab, lut, meta, 0)
+  const sumMin = load<f32>(meta)
+  const a = load<f32>(meta, 4)
+  const levels = f32x4(0, 1, 2, 3)
   for (let s = 0; s < nl; s++) {
     const n = load<i32>(segN + (<usize>s << 2))
     if (n == 0) continue
     const l = load<i32>(list + (<usize>s << 2))
     const bi = load<f32>(bias + (<usize>s << 2))
-    // The first list's byte scale serves the whole query (one pass per later list).
-    fsTables(q, cen != 0 ? cen + (<usize>l * <usize>d << 2) : 0, mode, centT, m, dsub, ftab, lut, meta, scale)
-    const sumMin = load<f32>(meta)
-    const a = load<f32>(meta, 4)
-    scale = a
+    const codes = <usize>load<i32>(segPtr + (<usize>s << 2))
+    const blocks = (n + 31) >> 5
+    let tp: usize = 0
+    let low = bi
+    if (terms != 0) {
+      tp = codes + <usize>blocks * blockBytes
+      low = bi + load<f32>(tp)
+      // Row m: floor(a * v * step) for v = 0..15 (saturating at 255).
+      const st = f32x4.splat(a * load<f32>(tp, 4))
+      const r0 = i32x4.trunc_sat_f32x4_s(f32x4.mul(levels, st))
+      const r1 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(4)), st))
+      const r2 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(8)), st))
+      const r3 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(12)), st))
+      v128.store(lut + (<usize>m << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3)))
+      tp += 8
+    }
     let top = load<f32>(hd)
-    let thr = threshold(top, bi, sumMin, a, m)
+    let thr = threshold(top, low, sumMin, a, m)
     if (thr < 0) continue
     let t = i16x8.splat(<i16>thr)
-    const codes = load<i32>(segPtr + (<usize>s << 2))
-    const blocks = (n + 31) >> 5
     const label0 = <f64>l * 4294967296.0
     scanned += n
     for (let b = 0; b < blocks; b++) {
-      const base = <usize>codes + <usize>b * blockBytes
-      let bits = blockMask(base, m, lut, t)
+      const base = codes + <usize>b * blockBytes
+      let bits = blockMask(base, columns, lut, t)
       let changed = false
       while (bits != 0) {
         const r = <i32>ctz(bits)
         bits &= bits - 1
         const i = (b << 5) + r
         if (i >= n) break
-        const dist = codeDistance(base, r, m, ftab) + bi
+        let dist = codeDistance(base, r, m, ftab) + bi
+        if (terms != 0) dist += load<f32>(tp + (<usize>i << 2))
         if (dist > top) continue
         if (heapPush(k, hd, hl, dist, label0 + <f64>i)) {
           top = load<f32>(hd)
@@ -690,7 +712,7 @@ export function fsSearch(
         }
       }
       if (changed) {
-        thr = threshold(top, bi, sumMin, a, m)
+        thr = threshold(top, low, sumMin, a, m)
         if (thr < 0) break
         t = i16x8.splat(<i16>thr)
       }
