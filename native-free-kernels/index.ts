@@ -12,7 +12,7 @@ import { tsKernels } from './ts/index.js'
 import type { Kernels } from './types.js'
 import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.js'
 
-export type { F32, FastScan, FastScanMode, Kernels } from './types.js'
+export type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from './types.js'
 export { wasmAvailable } from './wasm/index.js'
 export {
   fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanPackTerms, fastScanQuantize, fastScanReference, fastScanThreshold,

@@ -71,6 +71,27 @@ export interface FastScan {
 }
 
 /**
+ * Codes that a backend with memory of its own keeps between calls, so that an IVF list
+ * searched again is not copied again (Kernels.createResidentCodes). One per searcher; its
+ * copies are freed by free() or when it is garbage collected.
+ */
+export interface ResidentCodes {
+  /** Bytes held in the backend's memory. */
+  readonly bytes: number
+  /** Releases them. */
+  free(): void
+}
+
+/** Names the resident copy of the codes of one call (see Kernels.pqScan). */
+export interface ResidentRef {
+  readonly store: ResidentCodes
+  /** A slot of the caller's choosing (e.g. an IVF list). */
+  key: number
+  /** Changes whenever the codes of that slot change. */
+  version: number
+}
+
+/**
  * Stateless math over typed arrays. Every backend implements all of it; the tests
  * compare each implementation against the naive reference backend.
  */
@@ -135,8 +156,10 @@ export interface Kernels {
    * out: length >= n. tableVersion (optional): a caller that passes the same table array
    * with the same version promises the same contents as in its previous call, so a
    * backend may reuse its copy of the table (a query's table serves every IVF list).
+   * resident (optional): a caller that passes the same key and version again promises the
+   * same codes, so a backend may keep its copy of them in resident.store and skip copying.
    */
-  pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32, tableVersion?: number): void
+  pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32, tableVersion?: number, resident?: ResidentRef): void
 
   /**
    * Scalar-quantizer squared L2 on 8-bit codes, without decoding to a buffer.
@@ -176,4 +199,6 @@ export interface Kernels {
    * dimension dsub; centroids: layout (m, 16, dsub). terms: segments carry a term per item.
    */
   createFastScan?(centroids: F32, m: number, dsub: number, mode: FastScanMode, terms?: boolean): FastScan
+  /** Optional (backends with memory of their own): a store for pqScan's resident copies. */
+  createResidentCodes?(): ResidentCodes
 }

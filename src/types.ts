@@ -143,6 +143,12 @@ export interface MemoryUsage {
    * thread of searchBatch holds its own copy, not counted here.
    */
   readonly fastScan: number
+  /**
+   * The other codes' copies in the WebAssembly backend's memory (8-bit PQ and SQ8 lists,
+   * copied when a list is first scanned and again only when it changes; 0 on the plain
+   * TypeScript kernels). Not counted for worker threads either.
+   */
+  readonly residentCodes: number
   readonly total: number
 }
 

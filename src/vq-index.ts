@@ -496,7 +496,8 @@ export class VqIndex {
     const ids = b.ids + b.seqs + b.lists
     const trained = this.#model.trainedBytes
     const fastScan = this.#searcher.fastScanBytes
-    return { codes, ids, trained, fastScan, total: codes + ids + trained + fastScan }
+    const residentCodes = this.#searcher.residentBytes
+    return { codes, ids, trained, fastScan, residentCodes, total: codes + ids + trained + fastScan + residentCodes }
   }
 
   /** Name of the kernel backend this index computes with ('wasm', 'ts' or 'reference'). */

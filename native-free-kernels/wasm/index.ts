@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs'
 import { fastScanPackedSize, fastScanPackTerms, fastScanThreshold, type LutScale } from '../fastscan.js'
 import { tsKernels } from '../ts/index.js'
-import type { F32, FastScan, FastScanMode, Kernels } from '../types.js'
+import type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from '../types.js'
 
 /** The parts of the WebAssembly API used here (the TypeScript lib for Node has no typings for it). */
 interface WasmApi {
@@ -303,14 +303,15 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
         if (outSecond) rt.get(base + ss, outSecond.subarray(i0, i0 + rows))
       }
     },
-    pqScan(codes, n, m, nbits, table, out, tableVersion) {
+    pqScan(codes, n, m, nbits, table, out, tableVersion, resident) {
       if (nbits !== 8) return tsKernels.pqScan(codes, n, m, nbits, table, out)
       if (n === 0) return
+      const own = resident?.store instanceof WasmResidentCodes ? resident.store : null
       const f = new Frame()
-      const sc = f.add(n * m)
+      const sc = own ? 0 : f.add(n * m)
       const so = f.add(n * 4)
       const base = rt.scratch(f.size)
-      const pc = operand(codes, n * m, base, sc, true)
+      const pc = own ? own.address(resident!, codes, n * m) : operand(codes, n * m, base, sc, true)
       x.pqScan8(pc, n, m, m, residentTable(table, m * 256 * 4, tableVersion), base + so)
       rt.get(base + so, out, n * 4)
     },
@@ -331,6 +332,9 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     },
     createFastScan(centroids, m, dsub, mode, terms = false) {
       return new WasmFastScan(rt, centroids, m, dsub, mode, terms)
+    },
+    createResidentCodes() {
+      return new WasmResidentCodes(rt)
     },
   }
 
@@ -354,6 +358,63 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
   }
 
   return kernels
+}
+
+/** One resident copy: its address, capacity, length and version. */
+interface ResidentSlot {
+  ptr: number
+  cap: number
+  len: number
+  version: number
+}
+
+const residentRegistry = new FinalizationRegistry<{ rt: WasmRuntime; slots: Map<number, ResidentSlot> }>(({ rt, slots }) => {
+  for (const s of slots.values()) rt.free(s.ptr)
+  slots.clear()
+})
+
+/** Resident copies of codes in this module's memory, one per key, updated when its version changes. */
+class WasmResidentCodes implements ResidentCodes {
+  readonly #rt: WasmRuntime
+  readonly #slots = new Map<number, ResidentSlot>()
+  #bytes = 0
+
+  constructor(rt: WasmRuntime) {
+    this.#rt = rt
+    residentRegistry.register(this, { rt, slots: this.#slots }, this)
+  }
+
+  /** The address of the first len bytes of codes in module memory, copied only when the slot's version or length changed. */
+  address(ref: ResidentRef, codes: Uint8Array, len: number): number {
+    let s = this.#slots.get(ref.key)
+    if (s && s.version === ref.version && s.len === len) return s.ptr
+    if (!s) {
+      s = { ptr: 0, cap: 0, len: 0, version: -1 }
+      this.#slots.set(ref.key, s)
+    }
+    if (s.cap < len) {
+      this.#rt.free(s.ptr)
+      this.#bytes -= s.cap
+      s.cap = Math.max(len, Math.ceil(s.cap * 1.5))
+      s.ptr = this.#rt.alloc(s.cap)
+      this.#bytes += s.cap
+    }
+    this.#rt.put(s.ptr, codes, len)
+    s.len = len
+    s.version = ref.version
+    return s.ptr
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  free(): void {
+    residentRegistry.unregister(this)
+    for (const s of this.#slots.values()) this.#rt.free(s.ptr)
+    this.#slots.clear()
+    this.#bytes = 0
+  }
 }
 
 /** The allocations of a fast-scan engine (freed by free(), or when the engine is garbage collected). */

@@ -13,7 +13,9 @@ import { packCodes, pqCodeSize, unpackCodes } from '../../native-free-kernels/in
 import { trainKMeans } from '../clustering/kmeans.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import { type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions } from './quantizer.js'
+import {
+  type CodeScanner, expectArray, type InnerMetric, nextTableVersion, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
+} from './quantizer.js'
 
 /** Vectors encoded per block, bounding the scratch memory of encode(). */
 const ENCODE_BLOCK = 4096
@@ -205,7 +207,7 @@ export class ProductQuantizer implements Quantizer {
         this.computeTable(metric, q, off, table)
         version = nextTableVersion()
       },
-      scan: (codes, n, out) => k.pqScan(codes, n, mScan, nbits, table, out, version),
+      scan: (codes, n, out, resident) => k.pqScan(codes, n, mScan, nbits, table, out, version, resident),
     }
   }
 
@@ -223,11 +225,4 @@ export class ProductQuantizer implements Quantizer {
     this.centroids = expectArray(state, 'centroids', [this.m, this.ksub, this.dsub]).slice()
     this.#trained = true
   }
-}
-
-let tableVersions = 0
-
-/** A number never handed out before in this thread (versions of lookup tables, see Kernels.pqScan). */
-export function nextTableVersion(): number {
-  return ++tableVersions
 }

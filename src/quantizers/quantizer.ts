@@ -8,6 +8,7 @@
  * index maps it.)
  */
 import type { KMeansOptions } from '../clustering/kmeans.js'
+import type { ResidentRef } from '../../native-free-kernels/index.js'
 import { VqFormatError } from '../errors.js'
 
 /** Metric as the codecs see it. */
@@ -22,8 +23,11 @@ export interface QuantizerTrainOptions extends Omit<KMeansOptions, 'onProgress' 
 export interface CodeScanner {
   /** Prepares for query q[qOff..qOff+d) (e.g. builds the PQ lookup table). */
   setQuery(q: Float32Array, qOff: number): void
-  /** out[i] = distance from the current query to code i; codes: n*scanCodeSize bytes; out: >= n. */
-  scan(codes: Uint8Array, n: number, out: Float32Array): void
+  /**
+   * out[i] = distance from the current query to code i; codes: n*scanCodeSize bytes; out:
+   * >= n. resident: lets the kernels keep a copy of these codes (see Kernels.pqScan).
+   */
+  scan(codes: Uint8Array, n: number, out: Float32Array, resident?: ResidentRef): void
 }
 
 /** A trained array: its shape (row-major) and values. */
@@ -78,4 +82,11 @@ export interface Quantizer {
   exportState(): QuantizerState
   /** Restores a trained state from exportState (throws VqFormatError when it does not fit this codec). */
   loadState(state: QuantizerState): void
+}
+
+let tableVersions = 0
+
+/** A number never handed out before in this thread (versions of lookup tables, see Kernels.pqScan). */
+export function nextTableVersion(): number {
+  return ++tableVersions
 }

@@ -18,7 +18,9 @@ import type { Kernels } from '../../native-free-kernels/index.js'
 import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import { type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions } from './quantizer.js'
+import {
+  type CodeScanner, expectArray, type InnerMetric, nextTableVersion, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
+} from './quantizer.js'
 
 /** Training vectors used to estimate quantiles when clipping. */
 const QUANTILE_SAMPLE = 65536
@@ -151,8 +153,11 @@ export class ScalarQuantizer implements Quantizer {
     const levels = 1 << bits
     const table = new Float32Array(d * levels)
     const { offset, step } = this
+    // A new version per query: the backend may keep its copy of the table between lists.
+    let version = 0
     return {
       setQuery(q, off) {
+        version = nextTableVersion()
         for (let t = 0; t < d; t++) {
           const qt = q[off + t]!
           const base = t * levels
@@ -162,8 +167,8 @@ export class ScalarQuantizer implements Quantizer {
           }
         }
       },
-      scan(codes, n, out) {
-        k.pqScan(codes, n, d, bits, table, out)
+      scan(codes, n, out, resident) {
+        k.pqScan(codes, n, d, bits, table, out, version, resident)
       },
     }
   }

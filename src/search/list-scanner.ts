@@ -13,6 +13,7 @@
  * - residual, L2, per-list tables (4-bit PQ: IndexModel.perListTables): the codec's L2
  *   scanner set on q - c for each probed list; no terms.
  */
+import type { ResidentRef } from '../../native-free-kernels/index.js'
 import type { CodeScanner } from '../quantizers/quantizer.js'
 import type { IndexModel } from './model.js'
 
@@ -66,9 +67,12 @@ export class ListScanner {
     this.#bias = this.#mode === 'direct' ? 0 : coarseDist
   }
 
-  /** out[i] = distance to code i of the current list; codes: n*codeSize bytes; terms: the items' terms (residual L2). */
-  scan(codes: Uint8Array, n: number, out: Float32Array, terms: Float32Array | null): void {
-    this.#inner.scan(codes, n, out)
+  /**
+   * out[i] = distance to code i of the current list; codes: n*codeSize bytes; terms: the
+   * items' terms (residual L2); resident: see Kernels.pqScan.
+   */
+  scan(codes: Uint8Array, n: number, out: Float32Array, terms: Float32Array | null, resident?: ResidentRef): void {
+    this.#inner.scan(codes, n, out, resident)
     const b = this.#bias
     if (this.#mode === 'residual-l2' && terms) {
       for (let i = 0; i < n; i++) out[i] = out[i]! + terms[i]! + b

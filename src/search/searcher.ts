@@ -22,7 +22,7 @@
  * Distances are returned in the public convention (see types.ts).
  */
 import {
-  type FastScan, fastScanPack, fastScanPackedSize, heapInit, heapPush, heapPushMany, heapSort,
+  type FastScan, fastScanPack, fastScanPackedSize, heapInit, heapPush, heapPushMany, heapSort, type ResidentRef,
 } from '../../native-free-kernels/index.js'
 import { type ListsView, LIST_STRIDE } from '../ivf/inverted-lists.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
@@ -102,6 +102,11 @@ export class Searcher {
   #fsPacked = new Uint8Array(0)
   #fsSegs = new Int32Array(0)
   #fsBiases = new Float32Array(0)
+  /**
+   * The kernels' resident copies of the lists' codes (backends with memory of their own),
+   * one per list block, versioned by the lists' uid and the list's stamp; null otherwise.
+   */
+  readonly #resident: ResidentRef | null
 
   /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
   constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
@@ -110,6 +115,8 @@ export class Searcher {
     this.#scanner = new ListScanner(model)
     this.#refineScanner = model.refineCodec ? model.refineCodec.scanner(model.inner) : null
     this.#qt = new Float32Array(model.dCoded)
+    const store = model.kernels.createResidentCodes?.()
+    this.#resident = store ? { store, key: 0, version: 0 } : null
     const codec = model.codec
     if (codec instanceof ProductQuantizer && codec.nbits === 4 && model.kernels.createFastScan && codec.isTrained) {
       this.#fsTerms = model.byResidual && model.inner === 'l2'
@@ -122,6 +129,11 @@ export class Searcher {
   /** Bytes of the fast-scan copies of the lists held by the kernel backend (0 without fast-scan). */
   get fastScanBytes(): number {
     return this.#fs?.bytes ?? 0
+  }
+
+  /** Bytes of the other codes' copies held by the kernel backend (see Kernels.pqScan). */
+  get residentBytes(): number {
+    return this.#resident?.store.bytes ?? 0
   }
 
   /**
@@ -190,8 +202,13 @@ export class Searcher {
       for (let o = 0; o < n; o += SCAN_BLOCK) {
         const b = Math.min(SCAN_BLOCK, n - o)
         const s0 = start + o
+        const resident = this.#resident
+        if (resident) {
+          resident.key = l * LIST_STRIDE + o
+          resident.version = lists.uid * LIST_STRIDE + lists.stamps[l]!
+        }
         this.#scanner.scan(lists.codes.subarray(s0 * lists.codeSize, (s0 + b) * lists.codeSize), b, this.#dist,
-          lists.terms ? lists.terms.subarray(s0, s0 + b) : null)
+          lists.terms ? lists.terms.subarray(s0, s0 + b) : null, resident ?? undefined)
         stats.codesScanned += b
         if (filter) stats.allowedScanned += pushFiltered(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o, lists.seqs, s0, filter.bits)
         else heapPushMany(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o)

@@ -191,6 +191,41 @@ run('WebAssembly kernels against the reference, every size 0..65', () => {
   })
 })
 
+run('resident codes (Kernels.pqScan)', () => {
+  it('a resident copy gives the results of a copied call, is kept while key and version match, and is replaced when the version changes', () => {
+    const k = getKernels('wasm')
+    const m = 12
+    const n = 300
+    const codes = bytes(n * m, 255, 7)
+    const table = randomVectors(m * 256, 1, 8)
+    const want = new Float32Array(n)
+    k.pqScan(codes, n, m, 8, table, want)
+    const store = k.createResidentCodes!()
+    const ref = { store, key: 3, version: 1 }
+    const got = new Float32Array(n)
+    k.pqScan(codes, n, m, 8, table, got, undefined, ref)
+    expect(Array.from(got)).toEqual(Array.from(want))
+    expect(store.bytes).toBeGreaterThanOrEqual(n * m)
+    // Same key and version: the copy is used (the caller broke its promise, so the old codes are scored).
+    const changed = codes.slice()
+    changed.fill(0, 0, m)
+    k.pqScan(changed, n, m, 8, table, got, undefined, ref)
+    expect(got[0]).toBe(want[0])
+    // A new version: copied again.
+    ref.version = 2
+    k.pqScan(changed, n, m, 8, table, got, undefined, ref)
+    const fresh = new Float32Array(n)
+    k.pqScan(changed, n, m, 8, table, fresh)
+    expect(Array.from(got)).toEqual(Array.from(fresh))
+    // Another key, fewer codes: a slot of its own.
+    k.pqScan(codes, 17, m, 8, table, got, undefined, { store, key: 4, version: 2 })
+    k.pqScan(codes, 17, m, 8, table, fresh)
+    expect(Array.from(got.subarray(0, 17))).toEqual(Array.from(fresh.subarray(0, 17)))
+    store.free()
+    expect(store.bytes).toBe(0)
+  })
+})
+
 run('4-bit fast-scan', () => {
   /** A runtime of our own (the module compiled again), so that raw kernel calls keep their memory apart. */
   const rt = (): WasmRuntime => {

@@ -73,6 +73,9 @@ run('one index file, searched with the WebAssembly backend forced on and forced 
       if (description.includes('x4')) expect(on.memoryUsage().fastScan).toBeGreaterThan(0)
       else expect(on.memoryUsage().fastScan).toBe(0)
       expect(off.memoryUsage().fastScan).toBe(0)
+      // 8-bit PQ and SQ8 lists are copied into the module's memory once, not per query.
+      if (/(^|,)PQ\d+(,|$)|SQ8/.test(description)) expect(on.memoryUsage().residentCodes).toBeGreaterThan(0)
+      expect(off.memoryUsage().residentCodes).toBe(0)
       // Lists that change are re-packed: add, delete, search again.
       for (const ix of [on, off]) {
         await ix.add([1e9, 1e9 + 1], queries.subarray(0, 2 * d))
