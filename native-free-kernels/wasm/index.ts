@@ -40,7 +40,7 @@ interface Exports {
   sq8Dot(w: number, bias: number, codes: number, n: number, d: number, out: number): void
   sq4L2(qShift: number, step: number, codes: number, n: number, d: number, out: number, tmp: number): void
   sq4Dot(w: number, bias: number, codes: number, n: number, d: number, out: number, tmp: number): void
-  fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number, scale: number): void
+  fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number): void
   fsScan(codes: number, n: number, m: number, lut: number, thr: number, ftab: number, outIdx: number, outDist: number): number
   fsSearch(q: number, mode: number, centT: number, m: number, dsub: number,
     list: number, segPtr: number, segN: number, bias: number, nl: number, terms: number,
@@ -547,7 +547,7 @@ class WasmFastScan implements FastScan {
   setTables(cen: F32 | null, cenOff: number): void {
     const rt = this.#rt
     if (cen) rt.put(this.#cen, cen.subarray(cenOff, cenOff + this.#m * this.#dsub))
-    rt.x.fsTables(this.#q, cen ? this.#cen : 0, this.#mode, this.#centT, this.#m, this.#dsub, this.#ftab, this.#lut, this.#meta, 0)
+    rt.x.fsTables(this.#q, cen ? this.#cen : 0, this.#mode, this.#centT, this.#m, this.#dsub, this.#ftab, this.#lut, this.#meta)
     const meta = rt.f32(this.#meta, 2)
     this.#scale.sumMin = meta[0]!
     this.#scale.a = meta[1]!

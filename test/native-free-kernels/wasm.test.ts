@@ -297,7 +297,7 @@ run('4-bit fast-scan', () => {
       const pl = r.alloc(m * 16)
       const pm = r.alloc(16)
       for (const mode of [0, 1]) {
-        r.x.fsTables(pq, mode === 0 ? pcen : 0, mode, pT, m, dsub, pf, pl, pm, 0)
+        r.x.fsTables(pq, mode === 0 ? pcen : 0, mode, pT, m, dsub, pf, pl, pm)
         const want = new Float32Array(m * 16)
         if (mode === 0) {
           const u = q.map((v, t) => v - cen[t]!)

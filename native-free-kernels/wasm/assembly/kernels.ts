@@ -408,20 +408,17 @@ export function sq4Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: u
 // so that every sum of m entries fits a u16 lane (m <= 257).
 
 /**
- * Builds the float table of one list into ftab (m*16 f32) and its byte version into lut
- * (m*16 bytes); returns a (the scale) and writes the sum of the per-sub-quantizer minima
- * to meta[0] and a to meta[1].
+ * Builds the float table of a query (against q - cen when cen != 0) into ftab (m*16 f32)
+ * and its byte version into lut (m*16 bytes); writes the sum of the per-sub-quantizer
+ * minima to meta[0] and the scale a to meta[1].
  *
  * mode 0 (L2): T[j][c] = ||(q - cen)_j - e_jc||^2 (cen = 0 means no coarse centroid);
  * mode 1 (IP): T[j][c] = -<q_j, e_jc>.
  * centT: the sub-quantizer centroids transposed to (m, dsub, 16).
  */
-export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, dsub: i32, ftab: usize, lut: usize, meta: usize, scale: f32): void {
+export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, dsub: i32, ftab: usize, lut: usize, meta: usize): void {
   let sumMin: f32 = 0
   let range: f32 = 0
-  const fixed = scale > 0
-  const sv = f32x4.splat(scale)
-  const hv = f32x4.splat(0.5)
   for (let j = 0; j < m; j++) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
     if (mode == 0) {
@@ -455,24 +452,8 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const mn = m1 < m0 ? m1 : m0
     const mx = x1 > x0 ? x1 : x0
     sumMin += mn
-    if (fixed) {
-      // One pass with a given scale: entries above 255 saturate, which only lowers them
-      // (the survivor bound needs lut <= a (T - min) + 1/2, which still holds).
-      const mv = f32x4.splat(mn)
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a0, mv), sv), hv))
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a1, mv), sv), hv))
-      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a2, mv), sv), hv))
-      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(a3, mv), sv), hv))
-      v128.store(lut + (<usize>j << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)))
-    } else {
-      store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
-      if (mx - mn > range) range = mx - mn
-    }
-  }
-  if (fixed) {
-    store<f32>(meta, sumMin)
-    store<f32>(meta, scale, 4)
-    return
+    store<f32>(lut + (<usize>j << 4), mn) // the minimum, parked in the byte table until the scale is known
+    if (mx - mn > range) range = mx - mn
   }
   const a: f32 = range > 0 ? <f32>255 / range : 0
   const av = f32x4.splat(a)
@@ -663,7 +644,7 @@ export function fsSearch(
   let scanned = 0
   const columns = terms != 0 ? m + 1 : m
   const blockBytes = <usize>columns << 4
-  fsTables(q, 0, mode, centT, m, dsub, ftab, lut, meta, 0)
+  fsTables(q, 0, mode, centT, m, dsub, ftab, lut, meta)
   const sumMin = load<f32>(meta)
   const a = load<f32>(meta, 4)
   const levels = f32x4(0, 1, 2, 3)
