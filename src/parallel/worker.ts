@@ -3,13 +3,13 @@
  * for RFlat its own read-only connection to the index file, and runs the same code as the
  * main thread on its share of a call, writing into shared outputs.
  */
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
 import { assignRows } from '../clustering/kmeans.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
-import { prepareReadVectors, readVectorBlobs } from '../storage/sqlite-store.js'
+import { openVectorReader, readVectorBlobs } from '../storage/sqlite-store.js'
 import { fillVectors } from '../vq-index.js'
 import type { SearchTask, SharedModel, Task } from './protocol.js'
 
@@ -29,9 +29,7 @@ function modelOf(m: SharedModel): NonNullable<typeof cachedModel> {
 function connection(task: SearchTask): NonNullable<typeof db> {
   if (!db || db.path !== task.path) {
     db?.conn.close()
-    const conn = new Database(task.path, { readonly: true, fileMustExist: true })
-    conn.pragma('mmap_size = 8589934592')
-    db = { path: task.path, conn, stmt: prepareReadVectors(conn) }
+    db = { path: task.path, ...openVectorReader(task.path) }
   }
   return db
 }

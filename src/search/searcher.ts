@@ -104,9 +104,9 @@ export class Searcher {
   #fsBiases = new Float32Array(0)
   /**
    * The kernels' resident copies of the lists' codes (backends with memory of their own),
-   * one per list block, versioned by the lists' uid and the list's stamp; null otherwise.
+   * one per list block, versioned by the lists' uid and the list's stamp; undefined otherwise.
    */
-  readonly #resident: ResidentRef | null
+  readonly #resident: ResidentRef | undefined
 
   /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
   constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
@@ -116,7 +116,7 @@ export class Searcher {
     this.#refineScanner = model.refineCodec ? model.refineCodec.scanner(model.inner) : null
     this.#qt = new Float32Array(model.dCoded)
     const store = model.kernels.createResidentCodes?.()
-    this.#resident = store ? { store, key: 0, version: 0 } : null
+    this.#resident = store ? { store, key: 0, version: 0 } : undefined
     const codec = model.codec
     if (codec instanceof ProductQuantizer && codec.nbits === 4 && model.kernels.createFastScan && codec.isTrained) {
       this.#fsTerms = model.byResidual && model.inner === 'l2'
@@ -208,7 +208,7 @@ export class Searcher {
           resident.version = lists.uid * LIST_STRIDE + lists.stamps[l]!
         }
         this.#scanner.scan(lists.codes.subarray(s0 * lists.codeSize, (s0 + b) * lists.codeSize), b, this.#dist,
-          lists.terms ? lists.terms.subarray(s0, s0 + b) : null, resident ?? undefined)
+          lists.terms ? lists.terms.subarray(s0, s0 + b) : null, resident)
         stats.codesScanned += b
         if (filter) stats.allowedScanned += pushFiltered(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o, lists.seqs, s0, filter.bits)
         else heapPushMany(kc, hd, hl, this.#dist, b, l * LIST_STRIDE + o)

@@ -741,6 +741,16 @@ function migrate(db: Database.Database, from: number): void {
 }
 
 /**
+ * A read-only connection of its own to an index file, for reading stored vectors (the
+ * worker threads' re-ranking): memory-mapped like a store's, with the readVectors statement.
+ */
+export function openVectorReader(path: string): { conn: Database.Database; stmt: Database.Statement } {
+  const conn = new Database(path, { readonly: true, fileMustExist: true })
+  conn.pragma(`mmap_size = ${MMAP_BYTES}`)
+  return { conn, stmt: prepareReadVectors(conn) }
+}
+
+/**
  * The statement behind readVectors. It returns one row, not one per vector: the ids as text
  * and the vectors concatenated into one blob in the same order, which halves the cost of a
  * re-ranking fetch against a Buffer per row. The ids come as a JSON array, looked up one
