@@ -1,7 +1,7 @@
 /**
- * Portable snapshots: an index as a stream of concatenated msgpack values (msgpackr,
- * typed arrays as typed arrays), readable by any msgpack decoder that handles msgpackr's
- * typed-array extension:
+ * Portable snapshots: an index as a stream of concatenated msgpack values (the storage
+ * layer's one codec, msgpack.ts: msgpackr, typed arrays as typed arrays), readable by any
+ * msgpack decoder that handles msgpackr's typed-array extension:
  *
  *   { kind: 'vqlite-snapshot', version: 1, manifest, properties?, textField? }
  *     (properties: the named values of setProperty; textField: the field of the FTS5
@@ -14,9 +14,10 @@
  * Bytes and rows only, like the rest of storage/.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { Packr } from 'msgpackr'
 import { VqError, VqFormatError, VqStorageError } from '../errors.js'
-import type { SqliteStore, StoredArray } from './sqlite-store.js'
+import type { StoredArray } from './meta.js'
+import { packValue, unpackMultiple } from './msgpack.js'
+import type { SqliteStore } from './sqlite-store.js'
 
 /** The `kind` of a snapshot's header record. */
 export const SNAPSHOT_KIND = 'vqlite-snapshot'
@@ -24,7 +25,6 @@ export const SNAPSHOT_KIND = 'vqlite-snapshot'
 export const SNAPSHOT_VERSION = 1
 const ITEMS_PER_RECORD = 4096
 const READ_CHUNK = 8 << 20
-const packr = new Packr({ moreTypes: true, useRecords: false })
 
 /** One block of items as a snapshot carries it. */
 export interface SnapshotItems {
@@ -49,7 +49,7 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
   let count = 0
   try {
     const put = (v: unknown): void => {
-      const b = packr.pack(v)
+      const b = packValue(v)
       writeSync(fd, b, 0, b.length)
     }
     // One read transaction: the snapshot is a consistent point in time.
@@ -161,9 +161,7 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
       if (got === 0) break
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got)
       try {
-        packr.unpackMultiple(buf, (v: unknown) => {
-          onRecord(v)
-        })
+        unpackMultiple(buf, onRecord)
         carry = Buffer.alloc(0)
       } catch (e) {
         const inc = e as { incomplete?: boolean; lastPosition?: number }

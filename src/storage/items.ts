@@ -1,0 +1,243 @@
+/**
+ * The items of an index file: codes with their seq and IVF list (vq_codes), stored vectors
+ * (vq_vectors), metadata JSON (vq_metadata) and tombstones of deletions (vq_tombstones).
+ *
+ * `seq` numbers every insertion (and deletion) from one counter in the manifest: codes are
+ * loaded in seq order, so positions in memory follow insertion order in every process,
+ * and a reader that has loaded up to seq S catches up by applying tombstones and codes
+ * with seq > S.
+ */
+import type Database from 'better-sqlite3'
+import { VqFormatError, VqInputError } from '../errors.js'
+import { isUniqueViolation } from './error-mapping.js'
+import type { KeywordIndex } from './keyword-index.js'
+
+/** Rows to insert: n items with their list, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
+export interface ItemRows {
+  readonly ids: Float64Array
+  /** IVF list of each item (0 without IVF). */
+  readonly lists: Int32Array
+  readonly codes: Uint8Array
+  readonly codeSize: number
+  readonly vectors?: Uint8Array | undefined
+  readonly vectorBytes?: number | undefined
+  readonly metadata?: readonly (string | null)[] | undefined
+}
+
+/** One stored item, as export/import move it. */
+export interface RawItem {
+  readonly seq: number
+  readonly id: number
+  readonly list: number
+  readonly code: Uint8Array
+  readonly vector: Uint8Array | null
+  readonly json: string | null
+}
+
+/** Codes, lists and ids read by loadCodes (n each; codes n*codeSize bytes). */
+export interface LoadedCodes {
+  ids: Float64Array
+  seqs: Uint32Array
+  lists: Int32Array
+  codes: Uint8Array
+}
+
+/** Prepared write statements. */
+interface WriteStatements {
+  insertCode: Database.Statement
+  insertVector: Database.Statement
+  insertMeta: Database.Statement
+  insertTombstone: Database.Statement
+  deleteCode: Database.Statement
+  deleteVector: Database.Statement
+  deleteMeta: Database.Statement
+}
+
+/** A typed array of the same kind, `size` long, starting with a's values. */
+function grow<T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (len: number) => T)(size)
+  b.set(a)
+  return b
+}
+
+/** Item statements of one connection. Writes keep the keyword index current. */
+export class ItemTables {
+  readonly #db: Database.Database
+  readonly #path: string
+  readonly #keywords: KeywordIndex
+  #stmt: WriteStatements | undefined
+
+  constructor(db: Database.Database, path: string, keywords: KeywordIndex) {
+    this.#db = db
+    this.#path = path
+    this.#keywords = keywords
+  }
+
+  /** The write statements, prepared on first use. */
+  #writer(): WriteStatements {
+    const db = this.#db
+    return (this.#stmt ??= {
+      insertCode: db.prepare('INSERT INTO vq_codes (seq, id, list, code) VALUES (?, ?, ?, ?)'),
+      insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
+      insertMeta: db.prepare('INSERT INTO vq_metadata (id, json) VALUES (?, ?)'),
+      insertTombstone: db.prepare('INSERT INTO vq_tombstones (seq, id) VALUES (?, ?)'),
+      deleteCode: db.prepare('DELETE FROM vq_codes WHERE id = ?'),
+      deleteVector: db.prepare('DELETE FROM vq_vectors WHERE id = ?'),
+      deleteMeta: db.prepare('DELETE FROM vq_metadata WHERE id = ?'),
+    })
+  }
+
+  /**
+   * Inserts items with consecutive sequence numbers from firstSeq (inside the caller's
+   * transaction). An id that is already stored fails with ID_EXISTS.
+   */
+  insert(rows: ItemRows, firstSeq: number): void {
+    const s = this.#writer()
+    const text = this.#keywords.writer()
+    const { ids, lists, codes, codeSize, vectors, vectorBytes = 0, metadata } = rows
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      try {
+        s.insertCode.run(firstSeq + i, id, lists[i]!, codes.subarray(i * codeSize, (i + 1) * codeSize))
+      } catch (e) {
+        if (isUniqueViolation(e)) {
+          throw new VqInputError('ID_EXISTS', `id ${id} is already in the index (position ${i} of the batch); use upsert() to replace it`)
+        }
+        throw e
+      }
+      if (vectors) s.insertVector.run(id, vectors.subarray(i * vectorBytes, (i + 1) * vectorBytes))
+      const m = metadata?.[i]
+      if (m !== undefined && m !== null) {
+        s.insertMeta.run(id, m)
+        text?.insert(id, m)
+      }
+    }
+  }
+
+  /**
+   * Deletes the items with these ids that exist (inside the caller's transaction), writing
+   * a tombstone for each with consecutive sequence numbers from firstSeq. Returns the ids
+   * that existed, in the order given.
+   */
+  delete(ids: Float64Array, firstSeq: number): number[] {
+    const s = this.#writer()
+    const text = this.#keywords.writer()
+    const gone: number[] = []
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      if (s.deleteCode.run(id).changes === 0) continue
+      s.deleteVector.run(id)
+      s.deleteMeta.run(id)
+      text?.remove(id)
+      s.insertTombstone.run(firstSeq + gone.length, id)
+      gone.push(id)
+    }
+    return gone
+  }
+
+  /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */
+  insertRaw(rows: readonly RawItem[]): void {
+    const s = this.#writer()
+    for (const r of rows) {
+      s.insertCode.run(r.seq, r.id, r.list, r.code)
+      if (r.vector) s.insertVector.run(r.id, r.vector)
+      if (r.json !== null) s.insertMeta.run(r.id, r.json)
+    }
+  }
+
+  /** Replaces the list and code of each seq (retraining; inside the caller's transaction). codes: seqs.length*codeSize bytes. */
+  updateCodes(seqs: ArrayLike<number>, lists: Int32Array, codes: Uint8Array, codeSize: number): void {
+    const up = this.#db.prepare('UPDATE vq_codes SET list = ?, code = ? WHERE seq = ?')
+    for (let i = 0; i < seqs.length; i++) up.run(lists[i]!, codes.subarray(i * codeSize, (i + 1) * codeSize), seqs[i]!)
+  }
+
+  /** The ids among `ids` that are stored. */
+  existing(ids: Float64Array): number[] {
+    const q = this.#db.prepare('SELECT 1 FROM vq_codes WHERE id = ?').pluck()
+    const out: number[] = []
+    for (const id of ids) if (q.get(id) !== undefined) out.push(id)
+    return out
+  }
+
+  /** Stored vector bytes and metadata of one id, or undefined when the id is unknown. */
+  get(id: number): { vector: Buffer | null; metadata: string | null } | undefined {
+    const row = this.#db.prepare(
+      'SELECT c.id, v.vector AS vector, m.json AS json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.id = ?',
+    ).get(id) as { vector: Buffer | null; json: string | null } | undefined
+    return row ? { vector: row.vector, metadata: row.json } : undefined
+  }
+
+  /**
+   * Reads every item with seq > afterSeq, in seq order: ids, seqs, lists (n each) and
+   * n*codeSize code bytes. `expected` (an upper bound of the count, e.g. the manifest's)
+   * sizes the arrays up front.
+   */
+  loadCodes(afterSeq: number, codeSize: number, expected: number): LoadedCodes {
+    let cap = Math.max(16, expected)
+    let ids = new Float64Array(cap)
+    let seqs = new Uint32Array(cap)
+    let lists = new Int32Array(cap)
+    let codes = new Uint8Array(cap * codeSize)
+    let n = 0
+    const it = this.#db.prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq').raw().iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
+    for (const [seq, id, list, code] of it) {
+      if (code.length !== codeSize) throw new VqFormatError('CORRUPT_FILE', `${this.#path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
+      if (n === cap) {
+        cap *= 2
+        ids = grow(ids, cap)
+        seqs = grow(seqs, cap)
+        lists = grow(lists, cap)
+        codes = grow(codes, cap * codeSize)
+      }
+      ids[n] = id
+      seqs[n] = seq
+      lists[n] = list
+      codes.set(code, n * codeSize)
+      n++
+    }
+    return { ids: ids.subarray(0, n), seqs: seqs.subarray(0, n), lists: lists.subarray(0, n), codes: codes.subarray(0, n * codeSize) }
+  }
+
+  /** Ids deleted with seq > afterSeq. */
+  tombstonesAfter(afterSeq: number): number[] {
+    return this.#db.prepare('SELECT id FROM vq_tombstones WHERE seq > ? ORDER BY seq').pluck().all(afterSeq) as number[]
+  }
+
+  /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
+  where(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
+    return this.#db.prepare(`SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`)
+      .all(...params, limit) as { id: number; json: string | null }[]
+  }
+
+  /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
+  seqsWhere(where: string, params: readonly unknown[]): number[] {
+    return this.#db.prepare(`SELECT c.seq FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where}`).pluck().all(...params) as number[]
+  }
+
+  /** The largest stored id, or -1. */
+  maxId(): number {
+    return (this.#db.prepare('SELECT max(id) FROM vq_codes').pluck().get() as number | null) ?? -1
+  }
+
+  /** Streams stored vectors in seq order (items without a stored vector are skipped). */
+  forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
+    const it = this.#db.prepare('SELECT c.seq, c.id, v.vector FROM vq_codes c JOIN vq_vectors v ON v.id = c.id ORDER BY c.seq').raw().iterate() as IterableIterator<[number, number, Buffer]>
+    for (const [seq, id, v] of it) visit(id, seq, v)
+  }
+
+  /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
+  forEachItem(visit: (rows: RawItem[]) => void, block: number): void {
+    const it = this.#db.prepare(
+      'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
+    ).raw().iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null]>
+    let rows: RawItem[] = []
+    for (const [seq, id, list, code, vector, json] of it) {
+      rows.push({ seq, id, list, code, vector, json })
+      if (rows.length === block) {
+        visit(rows)
+        rows = []
+      }
+    }
+    if (rows.length > 0) visit(rows)
+  }
+}
