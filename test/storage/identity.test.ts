@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { VqFormatError } from '../../src/errors.js'
+import { APPLICATION_ID, checkSqliteHeader, FORMAT_VERSION, identify, migrate } from '../../src/storage/identity.js'
+import { unpackValue } from '../../src/storage/msgpack.js'
+import { initSchema } from '../../src/storage/schema.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'vqlite-identity-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function caught(fn: () => unknown): VqFormatError {
+  try {
+    fn()
+  } catch (e) {
+    expect(e).toBeInstanceOf(VqFormatError)
+    return e as VqFormatError
+  }
+  throw new Error('expected an error')
+}
+
+/** A database file at p, set up by fn. */
+function dbFile(name: string, fn: (db: Database.Database) => void): string {
+  const p = join(dir, name)
+  const db = new Database(p)
+  try {
+    fn(db)
+  } finally {
+    db.close()
+  }
+  return p
+}
+
+describe('file identity, schema and migrations', () => {
+  it('a new schema marks the file as a vqlite index of the current format, with its tables and manifest', () => {
+    const p = dbFile('new.vqlite', (db) => initSchema(db, { dim: 4 }))
+    expect(identify(p)).toBe(FORMAT_VERSION)
+    const db = new Database(p, { readonly: true })
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID)
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()
+    expect(tables).toEqual(['vq_arrays', 'vq_codes', 'vq_manifest', 'vq_metadata', 'vq_tombstones', 'vq_vectors'])
+    const m = db.prepare("SELECT value FROM vq_manifest WHERE key = 'manifest'").pluck().get() as Buffer
+    expect(unpackValue(m)).toEqual({ dim: 4 })
+    db.close()
+  })
+
+  it('checks the SQLite header: another kind of file is NOT_SQLITE, a header cut short CORRUPT_FILE', () => {
+    const text = join(dir, 'notes.txt')
+    writeFileSync(text, 'hello, this is not a database\n'.repeat(10))
+    expect(caught(() => checkSqliteHeader(text)).code).toBe('NOT_SQLITE')
+    const empty = join(dir, 'empty')
+    writeFileSync(empty, '')
+    expect(caught(() => checkSqliteHeader(empty)).code).toBe('NOT_SQLITE')
+    const cut = join(dir, 'cut')
+    writeFileSync(cut, 'SQLite for')
+    expect(caught(() => checkSqliteHeader(cut)).code).toBe('CORRUPT_FILE')
+    const good = dbFile('good.db', (db) => db.exec('CREATE TABLE t (x)'))
+    expect(() => checkSqliteHeader(good)).not.toThrow()
+  })
+
+  it('refuses a foreign database and a newer format', () => {
+    const foreign = dbFile('app.db', (db) => db.exec('CREATE TABLE users (name)'))
+    const f = caught(() => identify(foreign))
+    expect(f.code).toBe('FOREIGN_FILE')
+    expect(f.message).toContain('application_id 0')
+    const newer = dbFile('newer.vqlite', (db) => {
+      initSchema(db, {})
+      db.pragma(`user_version = ${FORMAT_VERSION + 1}`)
+    })
+    expect(caught(() => identify(newer)).code).toBe('NEWER_FORMAT')
+  })
+
+  it('a format with no migration path fails NEWER_FORMAT and leaves the version as it was', () => {
+    const p = dbFile('old.vqlite', (db) => {
+      initSchema(db, {})
+      db.pragma('user_version = 0')
+    })
+    expect(identify(p)).toBe(0)
+    const db = new Database(p)
+    const e = caught(() => migrate(db, 0))
+    expect(e.code).toBe('NEWER_FORMAT')
+    expect(e.message).toContain('no migration from index format 0')
+    expect(db.pragma('user_version', { simple: true })).toBe(0)
+    db.close()
+  })
+
+  it('migrating from the current format is a no-op', () => {
+    const p = dbFile('current.vqlite', (db) => initSchema(db, {}))
+    const db = new Database(p)
+    migrate(db, FORMAT_VERSION)
+    expect(db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION)
+    db.close()
+  })
+})
