@@ -11,14 +11,10 @@ import { initSchema } from '../../src/storage/schema.js'
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-identity-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function caught(fn: () => unknown): VqFormatError {
-  try {
-    fn()
-  } catch (e) {
-    expect(e).toBeInstanceOf(VqFormatError)
-    return e as VqFormatError
-  }
-  throw new Error('expected an error')
+/** Asserts that fn throws a VqFormatError with this code (and a message containing `text`). */
+function failsWith(fn: () => unknown, code: string, text = ''): void {
+  expect(fn).toThrow(VqFormatError)
+  expect(fn).toThrow(expect.objectContaining({ code, message: expect.stringContaining(text) }))
 }
 
 /** A database file at p, set up by fn. */
@@ -49,27 +45,25 @@ describe('file identity, schema and migrations', () => {
   it('checks the SQLite header: another kind of file is NOT_SQLITE, a header cut short CORRUPT_FILE', () => {
     const text = join(dir, 'notes.txt')
     writeFileSync(text, 'hello, this is not a database\n'.repeat(10))
-    expect(caught(() => checkSqliteHeader(text)).code).toBe('NOT_SQLITE')
+    failsWith(() => checkSqliteHeader(text), 'NOT_SQLITE')
     const empty = join(dir, 'empty')
     writeFileSync(empty, '')
-    expect(caught(() => checkSqliteHeader(empty)).code).toBe('NOT_SQLITE')
+    failsWith(() => checkSqliteHeader(empty), 'NOT_SQLITE')
     const cut = join(dir, 'cut')
     writeFileSync(cut, 'SQLite for')
-    expect(caught(() => checkSqliteHeader(cut)).code).toBe('CORRUPT_FILE')
+    failsWith(() => checkSqliteHeader(cut), 'CORRUPT_FILE')
     const good = dbFile('good.db', (db) => db.exec('CREATE TABLE t (x)'))
     expect(() => checkSqliteHeader(good)).not.toThrow()
   })
 
   it('refuses a foreign database and a newer format', () => {
     const foreign = dbFile('app.db', (db) => db.exec('CREATE TABLE users (name)'))
-    const f = caught(() => identify(foreign))
-    expect(f.code).toBe('FOREIGN_FILE')
-    expect(f.message).toContain('application_id 0')
+    failsWith(() => identify(foreign), 'FOREIGN_FILE', 'application_id 0')
     const newer = dbFile('newer.vqlite', (db) => {
       initSchema(db, {})
       db.pragma(`user_version = ${FORMAT_VERSION + 1}`)
     })
-    expect(caught(() => identify(newer)).code).toBe('NEWER_FORMAT')
+    failsWith(() => identify(newer), 'NEWER_FORMAT', `index format ${FORMAT_VERSION + 1} is newer`)
   })
 
   it('a format with no migration path fails NEWER_FORMAT and leaves the version as it was', () => {
@@ -79,9 +73,7 @@ describe('file identity, schema and migrations', () => {
     })
     expect(identify(p)).toBe(0)
     const db = new Database(p)
-    const e = caught(() => migrate(db, 0))
-    expect(e.code).toBe('NEWER_FORMAT')
-    expect(e.message).toContain('no migration from index format 0')
+    failsWith(() => migrate(db, 0), 'NEWER_FORMAT', 'no migration from index format 0')
     expect(db.pragma('user_version', { simple: true })).toBe(0)
     db.close()
   })
