@@ -441,7 +441,7 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
   return true
 }
 
-/** fastScanThreshold of ../../fastscan.ts: the byte-sum bound for a k-th distance `top`. */
+/** fastScanThreshold of ../../reference/fastscan.ts: the byte-sum bound for a k-th distance `top`. */
 // @ts-ignore: decorator
 @inline function threshold(top: f32, bias: f32, sumMin: f32, a: f32, m: i32): i32 {
   if (top == Infinity) return 65535
