@@ -3,6 +3,10 @@
  * floats travel as their 16-bit patterns in a Uint16Array.
  */
 
+/**
+ * floatToHalf's view of a float32's bits: module-level scratch, written and read within
+ * one call only (so sharing it is safe on this thread; every thread has its own).
+ */
 const f32 = new Float32Array(1)
 const u32 = new Uint32Array(f32.buffer)
 
@@ -48,7 +52,10 @@ export function floatToHalf(x: number): number {
   return sign | rounded
 }
 
-/** HALF_TO_FLOAT[h] is the value of half-float bit pattern h (65,536 entries, 256 KiB). */
+/**
+ * HALF_TO_FLOAT[h] is the value of half-float bit pattern h (65,536 entries, 256 KiB).
+ * Built once when this module loads and never written afterwards (a constant table).
+ */
 export const HALF_TO_FLOAT: Float32Array = (() => {
   const t = new Float32Array(65536)
   for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h)

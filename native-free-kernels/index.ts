@@ -1,11 +1,23 @@
 /**
  * native-free-kernels: the hot loops of vqlite as pure functions over typed arrays,
  * with no native addon. Three backends implement the same Kernels contract:
- * - `reference`: the plainest loops, the truth for tests;
+ * - `reference`: the plainest loops, the truth for tests (with the test oracles beside it:
+ *   cosineSimilarity, and the fast-scan reference of reference/fastscan.ts);
  * - `ts`: unrolled, blocked TypeScript, which runs everywhere;
  * - `wasm`: WebAssembly SIMD (wasm/), the default wherever the engine validates it; it
- *   adds the 4-bit PQ fast-scan (createFastScan).
+ *   adds the 4-bit PQ fast-scan (createFastScan) and resident code copies.
  * Top-k selection, code packing and half-float conversion are backend-independent.
+ * This module imports nothing from the rest of vqlite.
+ *
+ * Choosing a backend: getKernels(name) returns the named one. Without a name it returns
+ * the default backend, fixed when this module is loaded: the VQLITE_KERNELS environment
+ * variable as it is at that moment ('reference', 'ts' or 'wasm'; read once, here; later
+ * changes to process.env are not seen), else 'wasm' where available, else 'ts'.
+ *
+ * Module-level state: that one reading of the environment; the backend objects themselves
+ * (the reference and TypeScript backends are stateless constants; the WebAssembly backend
+ * is one module instance per thread, made on first use, see wasm/index.ts); and
+ * module-level scratch buffers used within one call only (ts/distance.ts, fp16.ts).
  */
 import { referenceKernels } from './reference/index.js'
 import { tsKernels } from './ts/index.js'
@@ -14,11 +26,11 @@ import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.
 
 export type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from './types.js'
 export { wasmAvailable } from './wasm/index.js'
+export { fastScanPack, fastScanPackedSize, fastScanPackTerms, type TermLevels } from './fastscan.js'
 export {
-  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanPackTerms, fastScanQuantize, fastScanReference, fastScanThreshold,
-  type LutScale, type TermLevels,
-} from './fastscan.js'
-export { referenceKernels } from './reference/index.js'
+  fastScanCodeAt, fastScanQuantize, fastScanReference, fastScanThreshold, type LutScale,
+} from './reference/fastscan.js'
+export { cosineSimilarity, referenceKernels, type ReferenceKernels } from './reference/index.js'
 export { tsKernels } from './ts/index.js'
 export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
 export { packCodes, pqCodeSize, unpackCodes } from './codes.js'
@@ -27,26 +39,39 @@ export { floatToHalf, halfToFloat, HALF_TO_FLOAT } from './fp16.js'
 /** Kernel backends by name. */
 export type KernelBackend = 'reference' | 'ts' | 'wasm'
 
+/** VQLITE_KERNELS when this module was loaded ('' when unset): the only reading of the environment. */
+const ENV_BACKEND = process.env['VQLITE_KERNELS'] ?? ''
+
 /**
- * Returns the kernels of the named backend; with no name, the one named by the
- * VQLITE_KERNELS environment variable, else the fastest available: WebAssembly SIMD when
- * this engine validates it, the TypeScript backend otherwise. Asking for 'wasm' where it
- * cannot run throws, saying why.
+ * The backend getKernels() returns without a name: VQLITE_KERNELS as read when this module
+ * was loaded, else 'wasm' where this engine validates it, else 'ts'. Throws a RangeError
+ * when VQLITE_KERNELS names no backend.
  */
-export function getKernels(backend?: KernelBackend): Kernels {
-  const env = process.env['VQLITE_KERNELS']
-  const name = backend ?? (env ? (env as KernelBackend) : wasmAvailable() ? 'wasm' : 'ts')
-  switch (name) {
+export function defaultKernelBackend(): KernelBackend {
+  if (ENV_BACKEND !== '') return checkBackend(ENV_BACKEND, 'VQLITE_KERNELS')
+  return wasmAvailable() ? 'wasm' : 'ts'
+}
+
+function checkBackend(name: string, source: string): KernelBackend {
+  if (name === 'reference' || name === 'ts' || name === 'wasm') return name
+  throw new RangeError(`unknown kernel backend "${name}" (${source}): expected "reference", "ts" or "wasm"`)
+}
+
+/**
+ * Returns the kernels of the named backend, by default defaultKernelBackend() (see the
+ * module comment). The same backend always gives the same object. Asking for 'wasm' where
+ * it cannot run throws, saying why.
+ */
+export function getKernels(backend: KernelBackend = defaultKernelBackend()): Kernels {
+  switch (checkBackend(String(backend), 'getKernels')) {
     case 'reference':
       return referenceKernels
     case 'ts':
       return tsKernels
     case 'wasm': {
       const k = wasmKernels()
-      if (!k) throw new Error(`the WebAssembly kernel backend is unavailable: ${wasmUnavailableReason}`)
+      if (!k) throw new Error(`the WebAssembly kernel backend is unavailable: ${wasmUnavailableReason()}`)
       return k
     }
-    default:
-      throw new RangeError(`unknown kernel backend "${String(name)}": expected "reference", "ts" or "wasm"`)
   }
 }

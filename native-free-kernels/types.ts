@@ -1,5 +1,6 @@
 /**
- * The kernel contract shared by every backend (plain TypeScript today; WebAssembly SIMD later).
+ * The kernel contract shared by every backend (plain TypeScript and WebAssembly SIMD; the
+ * reference backend is the truth both are tested against).
  *
  * Conventions, stated once for the whole module:
  * - Vectors are row-major: vector i of a set of n vectors of dimension d occupies
@@ -19,8 +20,8 @@ export type F32 = Float32Array
 export type FastScanMode = 'l2' | 'ip'
 
 /**
- * 4-bit PQ fast-scan over codes held by a SIMD backend (layout, byte tables and the
- * survivor guarantee: see fastscan.ts). Codes live in the backend's memory as segments (an
+ * 4-bit PQ fast-scan over codes held by a SIMD backend (layout: fastscan.ts; byte tables
+ * and the survivor guarantee: reference/fastscan.ts). Codes live in the backend's memory as segments (an
  * IVF list, or all codes), each packed by fastScanPack and replaced as a whole when it
  * changes. A search builds one table for the query and scans whole segments, keeping the
  * codes that may beat the current k-th distance, scored with the float table (the same
@@ -43,19 +44,6 @@ export interface FastScan {
   setSegment(seg: number, packed: Uint8Array, n: number, terms?: F32): void
   /** Sets the query, q[qOff..qOff + m*dsub) in the coded space. */
   setQuery(q: F32, qOff: number): void
-  /**
-   * Builds the tables for scan(): sub-vector distances against q - cen[cenOff..cenOff +
-   * m*dsub), or against q when cen is null.
-   */
-  setTables(cen: F32 | null, cenOff: number): void
-  /**
-   * Scans codes [from, to) of segment seg (from a multiple of 32) with the tables of
-   * setTables (engines without terms). For each code whose distance plus bias may be <= top,
-   * writes its position i (from <= i < to) to outIdx and its distance (float tables,
-   * summed in float32) plus bias to outDist; returns how many. outIdx, outDist: length
-   * >= to - from.
-   */
-  scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number
   /**
    * Scans whole segments in one call, with one table built against the query: segments
    * segs[0..nl) (their numbers are the IVF list numbers), distances plus bias[s] (plus each
@@ -92,8 +80,10 @@ export interface ResidentRef {
 }
 
 /**
- * Stateless math over typed arrays. Every backend implements all of it; the tests
- * compare each implementation against the naive reference backend.
+ * Stateless math over typed arrays: exactly the kernels the library calls. Every backend
+ * implements all of it; the tests compare each implementation against the naive reference
+ * backend. Oracles that only the tests use (cosine similarity, the fast-scan reference
+ * scan) live beside that backend in reference/, not here.
  */
 export interface Kernels {
   /** Name of the backend, e.g. "reference" or "ts". */
@@ -103,18 +93,11 @@ export interface Kernels {
   l2sqr(a: F32, aOff: number, b: F32, bOff: number, d: number): number
   /** Inner product of a[aOff..aOff+d) and b[bOff..bOff+d). */
   innerProduct(a: F32, aOff: number, b: F32, bOff: number, d: number): number
-  /**
-   * Cosine similarity of a[aOff..aOff+d) and b[bOff..bOff+d); 0 when either vector
-   * has zero norm.
-   */
-  cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number
 
   /** out[i] = l2sqr(q[qOff..], x row i) for i < n. x: n*d; out: length >= n. */
   l2sqrMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void
   /** out[i] = innerProduct(q[qOff..], x row i) for i < n. x: n*d; out: length >= n. */
   innerProductMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void
-  /** out[i] = cosineSimilarity(q[qOff..], x row i) for i < n. x: n*d; out: length >= n. */
-  cosineSimilarityMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void
 
   /** out[i] = squared norm of row i of x (n*d); out: length >= n. */
   normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array): void
@@ -161,25 +144,6 @@ export interface Kernels {
    */
   pqScan(codes: Uint8Array, n: number, m: number, nbits: number, table: F32, out: F32, tableVersion?: number, resident?: ResidentRef): void
 
-  /**
-   * Scalar-quantizer squared L2 on 8-bit codes, without decoding to a buffer.
-   * Dimension t of code row i decodes to x_t = offset[t] + step[t] * codes[i*d + t].
-   * qShift[t] = q[t] - offset[t] is precomputed by the caller. codes: n*d bytes.
-   * out[i] = sum_t (qShift[t] - step[t]*code)^2.
-   */
-  sq8L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: number, out: F32): void
-  /**
-   * Weighted sum on 8-bit codes: out[i] = bias + sum_t w[t] * codes[i*d + t].
-   * With w[t] = q[t]*step[t] and bias = sum_t q[t]*offset[t] this is <q, decoded x>.
-   */
-  sq8Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: number, out: F32): void
-  /**
-   * As sq8L2 on 4-bit codes, two per byte: dimension 2t in the low nibble of byte t,
-   * 2t+1 in the high nibble; codeSize = ceil(d/2) bytes per row.
-   */
-  sq4L2(qShift: F32, step: F32, codes: Uint8Array, n: number, d: number, out: F32): void
-  /** As sq8Dot on 4-bit codes (layout as in sq4L2). */
-  sq4Dot(w: F32, bias: number, codes: Uint8Array, n: number, d: number, out: F32): void
   /**
    * Squared L2 between q[qOff..qOff+d) and n vectors stored as IEEE half floats.
    * codes: n*d half-float bit patterns (Uint16Array, little-endian values); out: >= n.

@@ -2,6 +2,10 @@
  * The reference backend: the plainest loops that compute each kernel's definition.
  * It is the truth the fast backends are tested against, not a production path.
  * Array layouts and lengths are documented on the Kernels interface (../types.ts).
+ *
+ * Beside the Kernels contract it carries the test oracles that no fast backend has to
+ * implement: cosineSimilarity here (ReferenceKernels), and the fast-scan reference
+ * (byte tables, threshold, scan) in ./fastscan.ts.
  */
 import { halfToFloat } from '../fp16.js'
 import type { F32, Kernels } from '../types.js'
@@ -21,7 +25,12 @@ function innerProduct(a: F32, aOff: number, b: F32, bOff: number, d: number): nu
   return s
 }
 
-function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
+/**
+ * Cosine similarity of a[aOff..aOff+d) and b[bOff..bOff+d); 0 when either vector has zero
+ * norm. A test oracle: the library computes cosine as the inner product of normalized
+ * vectors, so no backend implements it.
+ */
+export function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
   const na = innerProduct(a, aOff, a, aOff, d)
   const nb = innerProduct(b, bOff, b, bOff, d)
   if (na === 0 || nb === 0) return 0
@@ -38,13 +47,14 @@ function readSubCode(codes: Uint8Array, off: number, j: number, nbits: number): 
   return v
 }
 
-function nibble(codes: Uint8Array, off: number, t: number): number {
-  const byte = codes[off + (t >>> 1)]!
-  return t & 1 ? byte >>> 4 : byte & 15
+/** The reference backend: the Kernels contract plus the cosineSimilarity oracle. */
+export interface ReferenceKernels extends Kernels {
+  /** See cosineSimilarity above (an oracle, not part of Kernels). */
+  cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number
 }
 
 /** The reference backend (plain loops; layouts as documented on Kernels in ../types.ts). */
-export const referenceKernels: Kernels = {
+export const referenceKernels: ReferenceKernels = {
   name: 'reference',
   l2sqr,
   innerProduct,
@@ -54,9 +64,6 @@ export const referenceKernels: Kernels = {
   },
   innerProductMany(q, qOff, x, n, d, out) {
     for (let i = 0; i < n; i++) out[i] = innerProduct(q, qOff, x, i * d, d)
-  },
-  cosineSimilarityMany(q, qOff, x, n, d, out) {
-    for (let i = 0; i < n; i++) out[i] = cosineSimilarity(q, qOff, x, i * d, d)
   },
   normsL2sqr(x, n, d, out) {
     for (let i = 0; i < n; i++) out[i] = innerProduct(x, i * d, x, i * d, d)
@@ -106,42 +113,6 @@ export const referenceKernels: Kernels = {
     for (let i = 0; i < n; i++) {
       let s = 0
       for (let j = 0; j < m; j++) s += table[j * ksub + readSubCode(codes, i * codeSize, j, nbits)]!
-      out[i] = s
-    }
-  },
-  sq8L2(qShift, step, codes, n, d, out) {
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let t = 0; t < d; t++) {
-        const diff = qShift[t]! - step[t]! * codes[i * d + t]!
-        s += diff * diff
-      }
-      out[i] = s
-    }
-  },
-  sq8Dot(w, bias, codes, n, d, out) {
-    for (let i = 0; i < n; i++) {
-      let s = bias
-      for (let t = 0; t < d; t++) s += w[t]! * codes[i * d + t]!
-      out[i] = s
-    }
-  },
-  sq4L2(qShift, step, codes, n, d, out) {
-    const cs = (d + 1) >>> 1
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let t = 0; t < d; t++) {
-        const diff = qShift[t]! - step[t]! * nibble(codes, i * cs, t)
-        s += diff * diff
-      }
-      out[i] = s
-    }
-  },
-  sq4Dot(w, bias, codes, n, d, out) {
-    const cs = (d + 1) >>> 1
-    for (let i = 0; i < n; i++) {
-      let s = bias
-      for (let t = 0; t < d; t++) s += w[t]! * nibble(codes, i * cs, t)
       out[i] = s
     }
   },

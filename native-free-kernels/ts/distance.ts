@@ -47,14 +47,6 @@ export function innerProduct(a: F32, aOff: number, b: F32, bOff: number, d: numb
   return s0 + s1 + (s2 + s3)
 }
 
-/** Cosine similarity; 0 when either vector is zero. */
-export function cosineSimilarity(a: F32, aOff: number, b: F32, bOff: number, d: number): number {
-  const na = innerProduct(a, aOff, a, aOff, d)
-  const nb = innerProduct(b, bOff, b, bOff, d)
-  if (na === 0 || nb === 0) return 0
-  return innerProduct(a, aOff, b, bOff, d) / Math.sqrt(na * nb)
-}
-
 /** out[i] = l2sqr(q at qOff, row i of x) for i < n; x: n*d; out: length >= n. */
 export function l2sqrMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
   for (let i = 0; i < n; i++) out[i] = l2sqr(q, qOff, x, i * d, d)
@@ -63,15 +55,6 @@ export function l2sqrMany(q: F32, qOff: number, x: F32, n: number, d: number, ou
 /** out[i] = <q at qOff, row i of x> for i < n; x: n*d; out: length >= n. */
 export function innerProductMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
   for (let i = 0; i < n; i++) out[i] = innerProduct(q, qOff, x, i * d, d)
-}
-
-/** out[i] = cos(q at qOff, row i of x) for i < n (0 for zero vectors); x: n*d; out: length >= n. */
-export function cosineSimilarityMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void {
-  const nq = innerProduct(q, qOff, q, qOff, d)
-  for (let i = 0; i < n; i++) {
-    const nx = innerProduct(x, i * d, x, i * d, d)
-    out[i] = nq === 0 || nx === 0 ? 0 : innerProduct(q, qOff, x, i * d, d) / Math.sqrt(nq * nx)
-  }
 }
 
 /** out[i] = ||row i of x||^2; x: n*d; out: length >= n. */
@@ -163,10 +146,15 @@ export function innerProductMatrix(x: F32, nx: number, y: F32, ny: number, d: nu
   }
 }
 
-/** Per-call scratch of nearestL2: running minima, second minima and arg-minima of one x block. */
-let bestScratch = new Float64Array(X_BLOCK)
-let secondScratch = new Float64Array(X_BLOCK)
-let argScratch = new Int32Array(X_BLOCK)
+/**
+ * Scratch of nearestL2: running minima, second minima and arg-minima of one x block.
+ * Module-level on purpose (allocated once, not per call): its content lives only within
+ * one nearestL2 call, which never re-enters itself, and each thread has its own copy of
+ * this module, so no two calls share it at the same time.
+ */
+const bestScratch = new Float64Array(X_BLOCK)
+const secondScratch = new Float64Array(X_BLOCK)
+const argScratch = new Int32Array(X_BLOCK)
 
 /**
  * k-means assignment: ||x - y||^2 = ||x||^2 + ||y||^2 - 2<x, y>, of which only
@@ -181,11 +169,6 @@ export function nearestL2(
   x: F32, nx: number, y: F32, ny: number, d: number,
   yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
 ): void {
-  if (bestScratch.length < X_BLOCK) {
-    bestScratch = new Float64Array(X_BLOCK)
-    secondScratch = new Float64Array(X_BLOCK)
-    argScratch = new Int32Array(X_BLOCK)
-  }
   const best = bestScratch
   const second = secondScratch
   const arg = argScratch

@@ -10,10 +10,18 @@
  * detaches such views.
  *
  * Kernels where a call costs more than it saves (one-to-one distances on short vectors,
- * half floats, table building) stay with the TypeScript backend.
+ * norms, half floats, table building) stay with the TypeScript backend.
+ *
+ * Module-level state, all of it per thread (a worker thread loads this module anew):
+ * - the compiled module and, when it cannot be compiled, the reason (`load`, once);
+ * - the one runtime (instance, memory, pinned arrays) behind wasmKernels(), made on first
+ *   use: every Kernels object of this backend on a thread shares that memory;
+ * - two FinalizationRegistry objects that free the memory of resident copies and fast-scan
+ *   engines that are dropped without free().
+ * Everything else (scratch, the last pqScan table, pinned copies) belongs to a runtime.
  */
 import { readFileSync } from 'node:fs'
-import { fastScanPackedSize, fastScanPackTerms, fastScanThreshold, type LutScale } from '../fastscan.js'
+import { fastScanPackedSize, fastScanPackTerms } from '../fastscan.js'
 import { tsKernels } from '../ts/index.js'
 import type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from '../types.js'
 
@@ -36,44 +44,47 @@ interface Exports {
   innerProductMatrix(x: number, nx: number, yt: number, ny: number, d: number, out: number, acc: number): void
   nearestL2(x: number, nx: number, yt: number, yNorms: number, ny: number, d: number, outIdx: number, outDist: number, outSecond: number, acc: number): void
   pqScan8(codes: number, n: number, m: number, stride: number, table: number, out: number): void
-  sq8L2(qShift: number, step: number, codes: number, n: number, d: number, out: number): void
-  sq8Dot(w: number, bias: number, codes: number, n: number, d: number, out: number): void
-  sq4L2(qShift: number, step: number, codes: number, n: number, d: number, out: number, tmp: number): void
-  sq4Dot(w: number, bias: number, codes: number, n: number, d: number, out: number, tmp: number): void
+  /**
+   * The query tables of the fast-scan (fsSearch builds its tables with it). No TypeScript
+   * code calls it; it stays exported so the tests can check the tables on their own, and
+   * because un-exporting it lets the optimiser fold it into fsSearch, changing that code.
+   */
   fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number): void
-  fsScan(codes: number, n: number, m: number, lut: number, thr: number, ftab: number, outIdx: number, outDist: number): number
   fsSearch(q: number, mode: number, centT: number, m: number, dsub: number,
     list: number, segPtr: number, segN: number, bias: number, nl: number, terms: number,
     ftab: number, lut: number, meta: number, k: number, hd: number, hl: number): number
 }
 
-/** The compiled module, or null when the file is missing or this engine lacks WebAssembly SIMD. */
-let compiled: object | null | undefined
+/** The outcome of compiling kernels.wasm: the module, or why there is none. */
+type Loaded = { readonly module: object; readonly reason: '' } | { readonly module: null; readonly reason: string }
 
-/** Why the backend is unavailable (for error messages), once load() has run. */
-export let wasmUnavailableReason = ''
+/** Compiled on the first call of load() (this thread's only compilation), then kept. */
+let loaded: Loaded | undefined
 
-function load(): object | null {
-  if (compiled !== undefined) return compiled
-  compiled = null
+function compile(): Loaded {
   let bytes: Uint8Array
   try {
     bytes = readFileSync(new URL('./kernels.wasm', import.meta.url))
   } catch {
-    wasmUnavailableReason = 'kernels.wasm is missing (run `npm run build:wasm`)'
-    return null
+    return { module: null, reason: 'kernels.wasm is missing (run `npm run build:wasm`)' }
   }
-  if (!WASM || !WASM.validate(bytes)) {
-    wasmUnavailableReason = 'this JavaScript engine does not support WebAssembly SIMD'
-    return null
-  }
-  compiled = new WASM.Module(bytes)
-  return compiled
+  if (!WASM || !WASM.validate(bytes)) return { module: null, reason: 'this JavaScript engine does not support WebAssembly SIMD' }
+  return { module: new WASM.Module(bytes), reason: '' }
+}
+
+function load(): Loaded {
+  loaded ??= compile()
+  return loaded
 }
 
 /** True when the WebAssembly SIMD backend can run here. */
 export function wasmAvailable(): boolean {
-  return load() !== null
+  return load().module !== null
+}
+
+/** Why the WebAssembly backend cannot run here ('' when it can). */
+export function wasmUnavailableReason(): string {
+  return load().reason
 }
 
 type Typed = Float32Array | Uint8Array | Int32Array | Float64Array | Uint16Array
@@ -315,18 +326,6 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
       x.pqScan8(pc, n, m, m, residentTable(table, m * 256 * 4, tableVersion), base + so)
       rt.get(base + so, out, n * 4)
     },
-    sq8L2(qShift, step, codes, n, d, out) {
-      sqCall(0, qShift, step, 0, codes, n, d, d, out)
-    },
-    sq8Dot(w, bias, codes, n, d, out) {
-      sqCall(1, w, null, bias, codes, n, d, d, out)
-    },
-    sq4L2(qShift, step, codes, n, d, out) {
-      sqCall(2, qShift, step, 0, codes, n, d, Math.ceil(d / 2), out)
-    },
-    sq4Dot(w, bias, codes, n, d, out) {
-      sqCall(3, w, null, bias, codes, n, d, Math.ceil(d / 2), out)
-    },
     pin(a) {
       rt.pin(a)
     },
@@ -336,25 +335,6 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     createResidentCodes() {
       return new WasmResidentCodes(rt)
     },
-  }
-
-  function sqCall(kind: number, w: F32, step: F32 | null, bias: number, codes: Uint8Array, n: number, d: number, cs: number, out: F32): void {
-    if (n === 0) return
-    const f = new Frame()
-    const sw = f.add(d * 4)
-    const sst = f.add(d * 4)
-    const sc = f.add(n * cs)
-    const so = f.add(n * 4)
-    const tmp = f.add(64)
-    const base = rt.scratch(f.size)
-    const pc = operand(codes, n * cs, base, sc, true)
-    rt.put(base + sw, w, d * 4)
-    if (step) rt.put(base + sst, step, d * 4)
-    if (kind === 0) x.sq8L2(base + sw, base + sst, pc, n, d, base + so)
-    else if (kind === 1) x.sq8Dot(base + sw, bias, pc, n, d, base + so)
-    else if (kind === 2) x.sq4L2(base + sw, base + sst, pc, n, d, base + so, base + tmp)
-    else x.sq4Dot(base + sw, bias, pc, n, d, base + so, base + tmp)
-    rt.get(base + so, out, n * 4)
   }
 
   return kernels
@@ -420,7 +400,6 @@ class WasmResidentCodes implements ResidentCodes {
 /** The allocations of a fast-scan engine (freed by free(), or when the engine is garbage collected). */
 interface FastScanMemory {
   segPtr: Float64Array
-  out: number
   state: number
   /** Per-call arrays of search(). */
   call: number
@@ -430,11 +409,9 @@ const fastScanRegistry = new FinalizationRegistry<{ rt: WasmRuntime; mem: FastSc
 
 function releaseFastScan(rt: WasmRuntime, mem: FastScanMemory): void {
   for (let s = 0; s < mem.segPtr.length; s++) rt.free(mem.segPtr[s]!)
-  rt.free(mem.out)
   rt.free(mem.state)
   rt.free(mem.call)
   mem.segPtr = new Float64Array(0)
-  mem.out = 0
   mem.state = 0
   mem.call = 0
 }
@@ -451,11 +428,10 @@ class WasmFastScan implements FastScan {
    */
   readonly #terms: boolean
   readonly columns: number
-  /** Allocation holding centT, q, cen, ftab, lut, meta. */
+  /** Allocation holding centT, q, ftab, lut, meta. */
   readonly #state: number
   readonly #centT: number
   readonly #q: number
-  readonly #cen: number
   readonly #ftab: number
   readonly #lut: number
   readonly #meta: number
@@ -464,10 +440,7 @@ class WasmFastScan implements FastScan {
   #segCap: Float64Array = new Float64Array(0)
   #segN: Float64Array = new Float64Array(0)
   #callCap = 0
-  #outCap = 0
   #bytes = 0
-  /** Scale of the current tables. */
-  readonly #scale: LutScale = { sumMin: 0, a: 0 }
 
   constructor(rt: WasmRuntime, centroids: F32, m: number, dsub: number, mode: FastScanMode, terms: boolean) {
     this.#rt = rt
@@ -480,17 +453,15 @@ class WasmFastScan implements FastScan {
     const f = new Frame()
     const sCent = f.add(m * dsub * 16 * 4)
     const sq = f.add(d * 4)
-    const sc = f.add(d * 4)
     const sf = f.add(m * 16 * 4)
     const sl = f.add((m + 1) * 16)
     const sm = f.add(16)
     this.#state = rt.alloc(f.size)
-    this.#mem = { segPtr: new Float64Array(0), out: 0, state: this.#state, call: 0 }
+    this.#mem = { segPtr: new Float64Array(0), state: this.#state, call: 0 }
     fastScanRegistry.register(this, { rt, mem: this.#mem }, this)
     this.#bytes = f.size
     this.#centT = this.#state + sCent
     this.#q = this.#state + sq
-    this.#cen = this.#state + sc
     this.#ftab = this.#state + sf
     this.#lut = this.#state + sl
     this.#meta = this.#state + sm
@@ -544,41 +515,6 @@ class WasmFastScan implements FastScan {
     this.#rt.put(this.#q, q.subarray(qOff, qOff + this.#m * this.#dsub))
   }
 
-  setTables(cen: F32 | null, cenOff: number): void {
-    const rt = this.#rt
-    if (cen) rt.put(this.#cen, cen.subarray(cenOff, cenOff + this.#m * this.#dsub))
-    rt.x.fsTables(this.#q, cen ? this.#cen : 0, this.#mode, this.#centT, this.#m, this.#dsub, this.#ftab, this.#lut, this.#meta)
-    const meta = rt.f32(this.#meta, 2)
-    this.#scale.sumMin = meta[0]!
-    this.#scale.a = meta[1]!
-  }
-
-  scan(seg: number, from: number, to: number, bias: number, top: number, outIdx: Int32Array, outDist: F32): number {
-    if (this.#terms) throw new RangeError('scan: this engine has terms; use search()')
-    const n = to - from
-    const thr = fastScanThreshold(top, bias, this.#scale, this.#m)
-    if (thr < 0 || n <= 0) return 0
-    const rt = this.#rt
-    const mem = this.#mem
-    if (this.#outCap < n) {
-      rt.free(mem.out)
-      this.#bytes -= this.#outCap * 8
-      this.#outCap = Math.max(n, 1024)
-      mem.out = rt.alloc(this.#outCap * 8)
-      this.#bytes += this.#outCap * 8
-    }
-    const codes = mem.segPtr[seg]! + (from / 32) * this.#m * 16
-    const pDist = mem.out + this.#outCap * 4
-    const count = rt.x.fsScan(codes, n, this.#m, this.#lut, thr, this.#ftab, mem.out, pDist)
-    const idx = rt.i32(mem.out, count)
-    const dist = rt.f32(pDist, count)
-    for (let i = 0; i < count; i++) {
-      outIdx[i] = idx[i]! + from
-      outDist[i] = dist[i]! + bias
-    }
-    return count
-  }
-
   search(segs: Int32Array, nl: number, bias: F32, k: number, hd: F32, hl: Float64Array): number {
     const rt = this.#rt
     const mem = this.#mem
@@ -625,17 +561,21 @@ class WasmFastScan implements FastScan {
     fastScanRegistry.unregister(this)
     releaseFastScan(this.#rt, this.#mem)
     this.#segCap = new Float64Array(0)
-    this.#outCap = 0
     this.#bytes = 0
   }
 }
 
+/** This thread's WebAssembly kernels, made on the first call of wasmKernels(). */
 let shared: Kernels | null = null
 
-/** The WebAssembly kernels of this thread (one runtime per thread), or null when unavailable. */
+/**
+ * The WebAssembly kernels of this thread, or null when unavailable. One runtime per
+ * thread: every call returns the same object, over the same module memory, so that
+ * pinned arrays and resident copies made through one caller serve every other.
+ */
 export function wasmKernels(): Kernels | null {
   if (shared) return shared
-  const module = load()
+  const { module } = load()
   if (!module) return null
   shared = createWasmKernels(new WasmRuntime(module))
   return shared

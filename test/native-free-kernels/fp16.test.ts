@@ -1,6 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { floatToHalf, halfToFloat, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
+import { floatToHalf, halfToFloat, HALF_TO_FLOAT, referenceKernels as ref } from '../../native-free-kernels/index.js'
+import { fastBackends } from '../helpers/backends.js'
+import { maxRelErr, randomVectors } from '../helpers/data.js'
+
+const dims = fc.oneof(fc.constantFrom(1, 3, 17, 100, 128), fc.integer({ min: 1, max: 40 }))
+const counts = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 }))
+const seeds = fc.integer({ min: 1, max: 2 ** 30 })
 
 describe('half floats', () => {
   it('every finite half pattern round-trips through float and back', () => {
@@ -35,5 +41,26 @@ describe('half floats', () => {
     expect(halfToFloat(floatToHalf(2 ** -24))).toBe(2 ** -24)
     expect(halfToFloat(floatToHalf(2 ** -26))).toBe(0)
     expect(Number.isNaN(halfToFloat(floatToHalf(NaN)))).toBe(true)
+  })
+})
+
+describe.each(fastBackends)('$name backend', ({ kernels: fast, tol }) => {
+  describe('half-float distance kernels', () => {
+    it('fp16L2 and fp16Dot match the reference', () => {
+      fc.assert(fc.property(dims, counts, seeds, (d, n, seed) => {
+        const q = randomVectors(1, d, seed)
+        const x = randomVectors(n, d, seed + 1, -3, 3)
+        const codes = new Uint16Array(n * d)
+        for (let i = 0; i < codes.length; i++) codes[i] = floatToHalf(x[i]!)
+        const want = new Float32Array(n)
+        const got = new Float32Array(n)
+        ref.fp16L2(q, 0, codes, n, d, want)
+        fast.fp16L2(q, 0, codes, n, d, got)
+        expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
+        ref.fp16Dot(q, 0, codes, n, d, want)
+        fast.fp16Dot(q, 0, codes, n, d, got)
+        expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
+      }))
+    })
   })
 })

@@ -80,33 +80,6 @@ run('WebAssembly kernels against the reference, every size 0..65', () => {
     }
   })
 
-  it('SQ8 / SQ4 distances', () => {
-    for (const [d, n] of grid) {
-      const qs = randomVectors(1, d, d + 31 * n)
-      const step = randomVectors(1, d, d + 31 * n + 1, 0, 0.01)
-      for (const [kind, cs] of [['sq8', d], ['sq4', Math.ceil(d / 2)]] as const) {
-        const codes = bytes(n * cs, 255, d * 3 + n)
-        const want = new Float32Array(n)
-        const got = new Float32Array(n)
-        if (kind === 'sq8') {
-          ref.sq8L2(qs, step, codes, n, d, want)
-          w.sq8L2(qs, step, codes, n, d, got)
-          expect(maxRelErr(got, want, n), `sq8L2 d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
-          ref.sq8Dot(step, 0.5, codes, n, d, want)
-          w.sq8Dot(step, 0.5, codes, n, d, got)
-          expect(maxRelErr(got, want, n), `sq8Dot d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
-        } else {
-          ref.sq4L2(qs, step, codes, n, d, want)
-          w.sq4L2(qs, step, codes, n, d, got)
-          expect(maxRelErr(got, want, n), `sq4L2 d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
-          ref.sq4Dot(step, -2, codes, n, d, want)
-          w.sq4Dot(step, -2, codes, n, d, got)
-          expect(maxRelErr(got, want, n), `sq4Dot d=${d} n=${n}`).toBeLessThanOrEqual(TOL)
-        }
-      }
-    }
-  })
-
   it('8-bit ADC scan for every m and n tail', () => {
     for (const m of [1, 2, 3, 4, 5, 8, 16, 17, 25, 28]) {
       for (const n of ALL) {
@@ -248,39 +221,6 @@ run('4-bit fast-scan', () => {
     }
   })
 
-  it('the SIMD scan keeps exactly the codes the reference keeps (byte tables given), with their float-table distances', () => {
-    const r = rt()
-    for (const m of [1, 2, 5, 16, 17, 50]) {
-      for (const n of [...ALL, 1000]) {
-        const cs = Math.ceil(m / 2)
-        const codes = bytes(n * cs, 255, m * 77 + n)
-        const packed = new Uint8Array(fastScanPackedSize(n, m))
-        fastScanPack(codes, 0, cs, n, m, packed, 0)
-        const lut = bytes(m * 16, 255, m + n)
-        const thr = (m * 255) >> 1
-        const want = new Int32Array(n)
-        const nw = fastScanReference(packed, 0, n, m, lut, thr, want)
-        const ftab = randomVectors(m * 16, 1, m + 2 * n)
-        const pc = r.alloc(packed.length)
-        r.put(pc, packed)
-        const pl = r.alloc(lut.length)
-        r.put(pl, lut)
-        const pf = r.alloc(ftab.byteLength)
-        r.put(pf, ftab)
-        const po = r.alloc(n * 4)
-        const pd = r.alloc(n * 4)
-        const ng = r.x.fsScan(pc, n, m, pl, thr, pf, po, pd)
-        expect(ng, `m=${m} n=${n}`).toBe(nw)
-        expect(Array.from(r.i32(po, ng))).toEqual(Array.from(want.subarray(0, nw)))
-        const adc = new Float32Array(n)
-        ref.pqScan(codes, n, m, 4, ftab, adc)
-        const dist = r.f32(pd, ng)
-        for (let i = 0; i < ng; i++) expect(Math.abs(dist[i]! - adc[want[i]!]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(adc[want[i]!]!)))
-        for (const p of [pc, pl, pf, po, pd]) r.free(p)
-      }
-    }
-  })
-
   it('SIMD tables match pqTableL2 / pqTableIP and their byte versions match fastScanQuantize', () => {
     const r = rt()
     for (const [m, dsub] of [[1, 1], [4, 3], [16, 8], [50, 2]] as const) {
@@ -313,63 +253,6 @@ run('4-bit fast-scan', () => {
         for (let i = 0; i < m * 16; i++) expect(Math.abs(got[i]! - lut[i]!)).toBeLessThanOrEqual(1)
         expect(r.f32(pm, 2)[1]).toBeCloseTo(scale.a, 2)
       }
-    }
-  })
-
-  it('every code at distance <= top survives (bias, residual tables, all tails), and few others do', () => {
-    const k = getKernels('wasm')
-    const rng = new Rng(12)
-    for (const [m, dsub, mode] of [[8, 2, 'l2'], [16, 1, 'ip'], [17, 3, 'l2'], [50, 2, 'l2']] as const) {
-      const d = m * dsub
-      const cent = randomVectors(m * 16, dsub, m * 3)
-      const fs = k.createFastScan!(cent, m, dsub, mode)
-      for (const n of [0, 1, 31, 32, 33, 65, 2000]) {
-        const cs = Math.ceil(m / 2)
-        const codes = bytes(n * cs, 255, n + m)
-        const packed = new Uint8Array(fastScanPackedSize(n, m))
-        fastScanPack(codes, 0, cs, n, m, packed, 0)
-        fs.setSegment(3, packed, n)
-        const q = randomVectors(1, d, n + 1)
-        const cen = mode === 'l2' ? randomVectors(1, d, n + 2, -0.2, 0.2) : null
-        fs.setQuery(q, 0)
-        fs.setTables(cen, 0)
-        // exact float ADC of each code against q - cen (or -<q, .>), from the reference kernels
-        const table = new Float32Array(m * 16)
-        if (mode === 'l2') ref.pqTableL2(q.map((v, t) => v - cen![t]!), 0, cent, m, 16, dsub, table)
-        else {
-          ref.pqTableIP(q, 0, cent, m, 16, dsub, table)
-          for (let i = 0; i < table.length; i++) table[i] = -table[i]!
-        }
-        const exact = new Float32Array(n)
-        ref.pqScan(codes, n, m, 4, table, exact)
-        const bias = rng.float() - 0.5
-        const sorted = Array.from(exact).sort((a, b) => a - b)
-        for (const top of [Infinity, sorted[Math.min(n - 1, 9)]! + bias, sorted[0]! + bias - 1e-3, -1e9]) {
-          if (n === 0 && Number.isFinite(top)) continue
-          const from = n > 64 ? 32 : 0
-          const out = new Int32Array(n)
-          const dist = new Float32Array(n)
-          const count = fs.scan(3, from, n, bias, top, out, dist)
-          const kept = new Set(Array.from(out.subarray(0, count)))
-          for (let i = 0; i < count; i++) {
-            const want = exact[out[i]!]! + bias
-            expect(Math.abs(dist[i]! - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)))
-          }
-          let must = 0
-          for (let i = from; i < n; i++) {
-            if (exact[i]! + bias <= top) {
-              must++
-              expect(kept.has(i), `m=${m} n=${n} i=${i}`).toBe(true)
-            }
-          }
-          for (const i of kept) expect(i >= from && i < n).toBe(true)
-          if (top === Infinity) expect(count).toBe(n - from)
-          // With 10 wanted the byte tables let through a small multiple of them.
-          if (n === 2000 && top === sorted[9]! + bias) expect(count).toBeLessThan(200)
-          expect(count).toBeGreaterThanOrEqual(must)
-        }
-      }
-      fs.free()
     }
   })
 
@@ -460,6 +343,57 @@ run('4-bit fast-scan', () => {
         }
         if (withTerms) expect(() => fs.setSegment(1, new Uint8Array(0), 0)).toThrow(RangeError)
         fs.free()
+      }
+    }
+  })
+})
+
+describe('fast-scan oracles (reference/fastscan.ts: the byte tables and threshold the SIMD search uses)', () => {
+  it('every code at distance <= top survives the byte threshold (bias, residual tables, all tails), and few others do', () => {
+    const rng = new Rng(12)
+    for (const [m, dsub, mode] of [[8, 2, 'l2'], [16, 1, 'ip'], [17, 3, 'l2'], [50, 2, 'l2']] as const) {
+      const d = m * dsub
+      const cent = randomVectors(m * 16, dsub, m * 3)
+      for (const n of [0, 1, 31, 32, 33, 65, 2000]) {
+        const cs = Math.ceil(m / 2)
+        const codes = bytes(n * cs, 255, n + m)
+        const packed = new Uint8Array(fastScanPackedSize(n, m))
+        fastScanPack(codes, 0, cs, n, m, packed, 0)
+        const q = randomVectors(1, d, n + 1)
+        const cen = mode === 'l2' ? randomVectors(1, d, n + 2, -0.2, 0.2) : null
+        // exact float ADC of each code against q - cen (or -<q, .>), from the reference kernels
+        const table = new Float32Array(m * 16)
+        if (mode === 'l2') ref.pqTableL2(q.map((v, t) => v - cen![t]!), 0, cent, m, 16, dsub, table)
+        else {
+          ref.pqTableIP(q, 0, cent, m, 16, dsub, table)
+          for (let i = 0; i < table.length; i++) table[i] = -table[i]!
+        }
+        const exact = new Float32Array(n)
+        ref.pqScan(codes, n, m, 4, table, exact)
+        const lut = new Uint8Array(m * 16)
+        const scale = fastScanQuantize(table, m, lut)
+        const bias = rng.float() - 0.5
+        const sorted = Array.from(exact).sort((a, b) => a - b)
+        for (const top of [Infinity, sorted[Math.min(n - 1, 9)]! + bias, sorted[0]! + bias - 1e-3, -1e9]) {
+          if (n === 0 && Number.isFinite(top)) continue
+          const thr = fastScanThreshold(top, bias, scale, m)
+          const out = new Int32Array(n)
+          const count = thr < 0 ? 0 : fastScanReference(packed, 0, n, m, lut, thr, out)
+          const kept = new Set(Array.from(out.subarray(0, count)))
+          let must = 0
+          for (let i = 0; i < n; i++) {
+            if (exact[i]! + bias <= top) {
+              must++
+              expect(kept.has(i), `m=${m} n=${n} i=${i}`).toBe(true)
+            }
+          }
+          for (const i of kept) expect(i >= 0 && i < n).toBe(true)
+          if (top === Infinity) expect(count).toBe(n)
+          if (top === -1e9) expect(thr).toBe(-1)
+          // With 10 wanted the byte tables let through a small multiple of them.
+          if (n === 2000 && top === sorted[9]! + bias) expect(count).toBeLessThan(200)
+          expect(count).toBeGreaterThanOrEqual(must)
+        }
       }
     }
   })

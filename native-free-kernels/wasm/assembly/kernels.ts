@@ -72,14 +72,6 @@ export function release(ptr: usize): void {
   return s
 }
 
-export function l2sqr(a: usize, b: usize, d: i32): f32 {
-  return l2sqrAt(a, b, d)
-}
-
-export function innerProduct(a: usize, b: usize, d: i32): f32 {
-  return dotAt(a, b, d)
-}
-
 /** out[i] = ||q - x_i||^2 for n rows of d floats at x. */
 export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
   const row = <usize>d << 2
@@ -90,15 +82,6 @@ export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void 
 export function innerProductMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
   const row = <usize>d << 2
   for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
-}
-
-/** out[i] = ||x_i||^2 (f32). */
-export function normsL2sqr(x: usize, n: i32, d: i32, out: usize): void {
-  const row = <usize>d << 2
-  for (let i = 0; i < n; i++) {
-    const r = x + <usize>i * row
-    store<f32>(out + (<usize>i << 2), dotAt(r, r, d))
-  }
 }
 
 /**
@@ -275,129 +258,6 @@ export function nearestL2(
   }
 }
 
-/**
- * SQ8 squared L2: out[i] = sum_t (qShift[t] - step[t]*codes[i*d + t])^2, 16 dimensions
- * per step (bytes widened to f32x4 lanes).
- */
-export function sq8L2(qShift: usize, step: usize, codes: usize, n: i32, d: i32, out: usize): void {
-  for (let i = 0; i < n; i++) {
-    const c = codes + <usize>i * <usize>d
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
-    let t = 0
-    for (; t + 16 <= d; t += 16) {
-      const b = v128.load(c + t)
-      const lo = i16x8.extend_low_i8x16_u(b)
-      const hi = i16x8.extend_high_i8x16_u(b)
-      const o = <usize>t << 2
-      const e0 = f32x4.sub(v128.load(qShift + o), f32x4.mul(v128.load(step + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo))))
-      const e1 = f32x4.sub(v128.load(qShift + o, 16), f32x4.mul(v128.load(step + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo))))
-      const e2 = f32x4.sub(v128.load(qShift + o, 32), f32x4.mul(v128.load(step + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi))))
-      const e3 = f32x4.sub(v128.load(qShift + o, 48), f32x4.mul(v128.load(step + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi))))
-      a0 = f32x4.add(a0, f32x4.mul(e0, e0)); a1 = f32x4.add(a1, f32x4.mul(e1, e1))
-      a2 = f32x4.add(a2, f32x4.mul(e2, e2)); a3 = f32x4.add(a3, f32x4.mul(e3, e3))
-    }
-    let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)))
-    for (; t < d; t++) {
-      const e = load<f32>(qShift + (<usize>t << 2)) - load<f32>(step + (<usize>t << 2)) * <f32>load<u8>(c + t)
-      s += e * e
-    }
-    store<f32>(out + (<usize>i << 2), s)
-  }
-}
-
-/** SQ8 weighted sum: out[i] = bias + sum_t w[t] * codes[i*d + t]. */
-export function sq8Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: usize): void {
-  for (let i = 0; i < n; i++) {
-    const c = codes + <usize>i * <usize>d
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
-    let t = 0
-    for (; t + 16 <= d; t += 16) {
-      const b = v128.load(c + t)
-      const lo = i16x8.extend_low_i8x16_u(b)
-      const hi = i16x8.extend_high_i8x16_u(b)
-      const o = <usize>t << 2
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(w + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo))))
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(w + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo))))
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(w + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi))))
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(w + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi))))
-    }
-    let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)))
-    for (; t < d; t++) s += load<f32>(w + (<usize>t << 2)) * <f32>load<u8>(c + t)
-    store<f32>(out + (<usize>i << 2), bias + s)
-  }
-}
-
-/**
- * Widens 8 bytes at c (16 nibbles: dimension 2u in the low nibble of byte u) to 16 f32 in
- * dimension order, as four vectors written to tmp (64 bytes).
- */
-// @ts-ignore: decorator
-@inline function nibbles16(c: usize, tmp: usize): void {
-  const b = v128.load64_zero(c)
-  const lo = v128.and(b, i8x16.splat(15))
-  const hi = i8x16.shr_u(b, 4)
-  // interleave: lo0 hi0 lo1 hi1 ... (dimension order)
-  const z = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
-  const w0 = i16x8.extend_low_i8x16_u(z)
-  const w1 = i16x8.extend_high_i8x16_u(z)
-  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w0)))
-  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w0)), 16)
-  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w1)), 32)
-  v128.store(tmp, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w1)), 48)
-}
-
-/** Code value of dimension t of the 4-bit code at c. */
-// @ts-ignore: decorator
-@inline function nibbleAt(c: usize, t: i32): f32 {
-  const b = load<u8>(c + (t >> 1))
-  return <f32>((t & 1) != 0 ? b >> 4 : b & 15)
-}
-
-/** SQ4 squared L2 (layout as sq4L2 in ../../types.ts); tmp: 64 bytes of scratch. */
-export function sq4L2(qShift: usize, step: usize, codes: usize, n: i32, d: i32, out: usize, tmp: usize): void {
-  const cs = (d + 1) >> 1
-  for (let i = 0; i < n; i++) {
-    const c = codes + <usize>i * <usize>cs
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0)
-    let t = 0
-    for (; t + 16 <= d; t += 16) {
-      nibbles16(c + (t >> 1), tmp)
-      const o = <usize>t << 2
-      const e0 = f32x4.sub(v128.load(qShift + o), f32x4.mul(v128.load(step + o), v128.load(tmp)))
-      const e1 = f32x4.sub(v128.load(qShift + o, 16), f32x4.mul(v128.load(step + o, 16), v128.load(tmp, 16)))
-      const e2 = f32x4.sub(v128.load(qShift + o, 32), f32x4.mul(v128.load(step + o, 32), v128.load(tmp, 32)))
-      const e3 = f32x4.sub(v128.load(qShift + o, 48), f32x4.mul(v128.load(step + o, 48), v128.load(tmp, 48)))
-      a0 = f32x4.add(a0, f32x4.add(f32x4.mul(e0, e0), f32x4.mul(e1, e1)))
-      a1 = f32x4.add(a1, f32x4.add(f32x4.mul(e2, e2), f32x4.mul(e3, e3)))
-    }
-    let s = hsum(f32x4.add(a0, a1))
-    for (; t < d; t++) {
-      const e = load<f32>(qShift + (<usize>t << 2)) - load<f32>(step + (<usize>t << 2)) * nibbleAt(c, t)
-      s += e * e
-    }
-    store<f32>(out + (<usize>i << 2), s)
-  }
-}
-
-/** SQ4 weighted sum (layout as sq4Dot in ../../types.ts); tmp: 64 bytes of scratch. */
-export function sq4Dot(w: usize, bias: f32, codes: usize, n: i32, d: i32, out: usize, tmp: usize): void {
-  const cs = (d + 1) >> 1
-  for (let i = 0; i < n; i++) {
-    const c = codes + <usize>i * <usize>cs
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0)
-    let t = 0
-    for (; t + 16 <= d; t += 16) {
-      nibbles16(c + (t >> 1), tmp)
-      const o = <usize>t << 2
-      a0 = f32x4.add(a0, f32x4.add(f32x4.mul(v128.load(w + o), v128.load(tmp)), f32x4.mul(v128.load(w + o, 16), v128.load(tmp, 16))))
-      a1 = f32x4.add(a1, f32x4.add(f32x4.mul(v128.load(w + o, 32), v128.load(tmp, 32)), f32x4.mul(v128.load(w + o, 48), v128.load(tmp, 48))))
-    }
-    let s = hsum(f32x4.add(a0, a1))
-    for (; t < d; t++) s += load<f32>(w + (<usize>t << 2)) * nibbleAt(c, t)
-    store<f32>(out + (<usize>i << 2), bias + s)
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // 4-bit PQ fast-scan.
 //
@@ -548,33 +408,6 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   return s
 }
 
-/**
- * Scans n packed codes (ceil(n/32) blocks at codes) with the byte table lut (m*16): for each
- * code whose u16 sum is <= thr, writes its position i < n to outIdx (i32) and its distance
- * with the float table ftab (m*16 f32, summed in sub-quantizer order) to outDist (f32).
- * Returns how many.
- */
-export function fsScan(codes: usize, n: i32, m: i32, lut: usize, thr: i32, ftab: usize, outIdx: usize, outDist: usize): i32 {
-  const blocks = (n + 31) >> 5
-  const t = i16x8.splat(<i16>thr)
-  const blockBytes = <usize>m << 4
-  let count = 0
-  for (let b = 0; b < blocks; b++) {
-    const base = codes + <usize>b * blockBytes
-    let bits = blockMask(base, m, lut, t)
-    while (bits != 0) {
-      const r = <i32>ctz(bits)
-      bits &= bits - 1
-      const i = (b << 5) + r
-      if (i >= n) break
-      store<i32>(outIdx + (<usize>count << 2), i)
-      store<f32>(outDist + (<usize>count << 2), codeDistance(base, r, m, ftab))
-      count++
-    }
-  }
-  return count
-}
-
 // ---- A bounded max-heap of (distance f32, label f64), as native-free-kernels/topk.ts ----
 
 /** True when (da, la) ranks after (db, lb); label -1 (empty) ranks last at equal distance. */
@@ -608,7 +441,7 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
   return true
 }
 
-/** fastScanThreshold of ../../fastscan.ts: the byte-sum bound for a k-th distance `top`. */
+/** fastScanThreshold of ../../reference/fastscan.ts: the byte-sum bound for a k-th distance `top`. */
 // @ts-ignore: decorator
 @inline function threshold(top: f32, bias: f32, sumMin: f32, a: f32, m: i32): i32 {
   if (top == Infinity) return 65535
