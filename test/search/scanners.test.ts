@@ -138,3 +138,53 @@ describe('list scanners equal brute force over the reconstructions', () => {
     }
   }
 })
+
+describe('derived copies of lists (resident codes, fast-scan segments) follow the lists', () => {
+  for (const description of ['IVF8,PQ8', 'IVF8,SQ8', 'IVF8,PQ8x4', 'PQ8x4']) {
+    it(`${description}: one scanner over other lists with the same sizes and stamps, then over a changed list`, async () => {
+      const trainer = modelFor({ description, byResidual: description.startsWith('IVF') }, 'l2', tsKernels)
+      await trainer.train(x, n, { seed: 3, iterations: 4, ivfIterations: 4 })
+      for (const { name, kernels } of backends) {
+        const model = modelFor({ description, byResidual: description.startsWith('IVF') }, 'l2', kernels)
+        model.loadArrays(trainer.exportArrays())
+        const a = model.encode(x, n)
+        // Other codes in the same lists: b's lists have the same sizes and (fresh) stamps as a's.
+        const shifted = x.map((v, i) => v + 0.2 * Math.sin(i))
+        const bCodes = model.encode(shifted, n).codes
+        const bTerms = model.usesTerms ? model.residualTerms(a.lists, bCodes, n) : null
+        const ids = Array.from({ length: n }, (_, i) => i)
+        const la = InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, a.lists, ids, ids, model.padCodes(a.codes, n), null, a.terms)
+        const lb = InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, a.lists, ids, ids, model.padCodes(bCodes, n), null, bTerms)
+        expect(lb.view().stamps).toEqual(la.view().stamps)
+        const scanner = model.scan.create()
+        const hd = new Float32Array(n)
+        const hl = new Float64Array(n)
+        const nlist = model.coarse.nlist
+        const probeLists = new Float64Array(nlist)
+        const probeDist = new Float32Array(nlist)
+        const tol = name === 'wasm' ? 2e-5 : 1e-5
+        const check = (lists: InvertedLists, codes: Uint8Array, what: string): void => {
+          const view = lists.view()
+          const want = referenceDistances(model, a.lists, codes, 0)
+          const probed = model.coarse.probe(queries, 0, nlist, probeLists, probeDist)
+          scanner.setQuery(queries, 0)
+          heapInit(n, hd, hl)
+          scanner.scanProbed(view, probeLists, probeDist, probed, n, hd, hl)
+          expect(mismatches(collect(view, hd, hl, n), want, () => true, tol), `${name} ${what}`).toEqual([])
+        }
+        check(la, a.codes, 'lists a')
+        check(lb, bCodes, 'lists b')
+        // Items of list 0 removed and added back with b's codes: the list changes, its size does not.
+        const in0 = ids.filter((i) => a.lists[i] === 0)
+        la.remove(new Set(in0))
+        const codes0 = new Uint8Array(in0.length * model.scanCodeSize)
+        const padded = model.padCodes(bCodes, n)
+        in0.forEach((id, j) => codes0.set(padded.subarray(id * model.scanCodeSize, (id + 1) * model.scanCodeSize), j * model.scanCodeSize))
+        la.append(in0.map(() => 0), in0, in0, codes0, null, bTerms ? Float32Array.from(in0, (id) => bTerms[id]!) : null)
+        const mixed = new Uint8Array(a.codes)
+        for (const id of in0) mixed.set(bCodes.subarray(id * model.codeSize, (id + 1) * model.codeSize), id * model.codeSize)
+        check(la, mixed, 'list 0 changed')
+      }
+    })
+  }
+})
