@@ -188,3 +188,32 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
     })
   }
 })
+
+describe('lookup-table versions are per scanner', () => {
+  it('two scanners at the same version, used alternately, each scan with their own table', async () => {
+    const trainer = modelFor({ description: 'PQ8', byResidual: false }, 'l2', tsKernels)
+    await trainer.train(x, n, { seed: 3, iterations: 4 })
+    for (const { name, kernels } of backends) {
+      const model = modelFor({ description: 'PQ8', byResidual: false }, 'l2', kernels)
+      model.loadArrays(trainer.exportArrays())
+      const codes = model.padCodes(model.encode(x, n).codes, n)
+      const alone = [new Float32Array(n), new Float32Array(n)]
+      for (const qi of [0, 1]) {
+        const s = model.codec.scanner('l2')
+        s.setQuery(queries, qi * d)
+        s.scan(codes, n, alone[qi]!)
+      }
+      const a = model.codec.scanner('l2')
+      const b = model.codec.scanner('l2')
+      a.setQuery(queries, 0)
+      b.setQuery(queries, d)
+      const outA = new Float32Array(n)
+      const outB = new Float32Array(n)
+      a.scan(codes, n, outA)
+      b.scan(codes, n, outB)
+      a.scan(codes, n, outA)
+      expect(outA, name).toEqual(alone[0])
+      expect(outB, name).toEqual(alone[1])
+    }
+  })
+})
