@@ -17,6 +17,8 @@
  * copies (see view()).
  */
 
+import { randomBytes } from 'node:crypto'
+
 /** A read-only snapshot of the lists for searching (the arenas are shared, start/size are copies). */
 export interface ListsView {
   readonly nlist: number
@@ -33,13 +35,11 @@ export interface ListsView {
   readonly terms: Float32Array | null
   readonly ids: Float64Array
   readonly seqs: Uint32Array
-  /** Process-unique id of the InvertedLists this view is of. */
+  /** Identity of the InvertedLists this view is of (see InvertedLists.uid). */
   readonly uid: number
-  /** Per list, the version at which its content last changed (a copy, length nlist). */
+  /** Per list, the version (of that InvertedLists) at which its content last changed (a copy, length nlist). */
   readonly stamps: Uint32Array
 }
-
-let nextUid = 1
 
 /** Labels of search candidates: list * 2^32 + offset in the list (exact in a float64). */
 export const LIST_STRIDE = 4294967296
@@ -48,8 +48,6 @@ export class InvertedLists {
   readonly nlist: number
   readonly codeSize: number
   readonly refineSize: number
-  /** True when the lists keep a float32 term per item. */
-  readonly hasTerms: boolean
   readonly #start: Int32Array
   readonly #size: Int32Array
   readonly #cap: Int32Array
@@ -64,15 +62,19 @@ export class InvertedLists {
   #version = 0
   /** Per list, the version at which its items last changed. */
   readonly #stamps: Uint32Array
-  /** Process-unique id (caches of derived layouts are keyed by it and the stamps). */
-  readonly uid = nextUid++
+  /**
+   * Identity of these lists: scanners that keep derived copies of lists (packed segments,
+   * resident codes) tell lists apart by it, a list's copy by its stamp. A random 53-bit
+   * integer drawn per instance (no shared counter): it travels with the views to worker
+   * threads, and two instances share one with probability 2^-53.
+   */
+  readonly uid = randomUid()
 
   /** nlist lists of codeSize-byte codes (plus refineSize-byte refine codes, plus a term per item), room for `capacity` items. */
   constructor(nlist: number, codeSize: number, refineSize: number, hasTerms: boolean, capacity = 1024) {
     this.nlist = nlist
     this.codeSize = codeSize
     this.refineSize = refineSize
-    this.hasTerms = hasTerms
     this.#start = new Int32Array(nlist)
     this.#size = new Int32Array(nlist)
     this.#cap = new Int32Array(nlist)
@@ -114,11 +116,6 @@ export class InvertedLists {
   /** Number of items. */
   get count(): number {
     return this.#count
-  }
-
-  /** Bumped by every change; a view is valid for one version. */
-  get version(): number {
-    return this.#version
   }
 
   /** Items in list l. */
@@ -280,14 +277,6 @@ export class InvertedLists {
     return this.#codes.subarray(slot * this.codeSize, (slot + 1) * this.codeSize)
   }
 
-  /** Visits every item in list order: (list, id, seq, slot). */
-  forEach(visit: (list: number, id: number, seq: number, slot: number) => void): void {
-    for (let l = 0; l < this.nlist; l++) {
-      const s = this.#start[l]!
-      for (let r = 0; r < this.#size[l]!; r++) visit(l, this.#ids[s + r]!, this.#seqs[s + r]!, s + r)
-    }
-  }
-
   /** The current lists for searching: the shared arenas and copies of start and size. */
   view(): ListsView {
     return {
@@ -318,6 +307,12 @@ export class InvertedLists {
       lists: this.#start.byteLength * 3,
     }
   }
+}
+
+/** A random integer in [1, 2^53): an identity drawn per instance (no shared counter). */
+export function randomUid(): number {
+  const b = randomBytes(8)
+  return (b.readUInt32LE(0) >>> 11) * 4294967296 + b.readUInt32LE(4) || 1
 }
 
 function sharedBytes(n: number): Uint8Array {

@@ -1,5 +1,6 @@
 /** The identity codec: codes are the float32 vectors themselves (4*d bytes). Exact distances. */
 import type { Kernels } from '../../native-free-kernels/index.js'
+import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
 import type { CodeScanner, InnerMetric, Quantizer, QuantizerState } from './quantizer.js'
 
 /** Float32 view of a code buffer (which the index keeps 4-byte aligned). */
@@ -58,6 +59,11 @@ export class FlatCodec implements Quantizer {
         else k.innerProductMany(q, 0, x, n, d, out)
       },
     }
+  }
+
+  /** Lists are scanned by CodeListScanner over scanner(). */
+  listScanPlan(setup: ListScanSetup): ListScanPlan {
+    return codeListPlan(this, setup)
   }
 
   /** Only the dimension: a Flat codec has no trained arrays. */

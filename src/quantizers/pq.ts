@@ -13,8 +13,11 @@ import { packCodes, pqCodeSize, unpackCodes } from '../../native-free-kernels/in
 import { trainKMeans } from '../clustering/kmeans.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
+import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
+import { fastScanSupported, Pq4FastScanScanner } from './pq4-fastscan-scanner.js'
 import {
-  type CodeScanner, expectArray, type InnerMetric, nextTableVersion, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
+  assertTrained, type CodeScanner, expectArray, type InnerMetric, PARALLEL_MIN_WORK, type ParallelTraining, type Quantizer, type QuantizerState,
+  type QuantizerTrainOptions,
 } from './quantizer.js'
 
 /** Vectors encoded per block, bounding the scratch memory of encode(). */
@@ -129,6 +132,16 @@ export class ProductQuantizer implements Quantizer {
     }
   }
 
+  /**
+   * train() with the sub-quantizers trained on worker threads (the same codebook); false
+   * (nothing done) when the work is too small to be worth the hand-off.
+   */
+  async trainWith(x: Float32Array, n: number, options: QuantizerTrainOptions, parallel: ParallelTraining): Promise<boolean> {
+    if (parallel.threads <= 1 || Math.min(n, this.ksub * (options.maxPointsPerCentroid ?? 256)) * this.ksub * this.dim < PARALLEL_MIN_WORK) return false
+    this.setCentroids(await parallel.trainPq(this, x, n, options))
+    return true
+  }
+
   /** Installs a trained codebook (layout (m, ksub, dsub)). */
   setCentroids(centroids: Float32Array): void {
     this.centroids = centroids
@@ -137,6 +150,7 @@ export class ProductQuantizer implements Quantizer {
 
   /** Sub-codes of n vectors: out[i*m + j] = nearest centroid of sub-vector j of vector i. */
   computeSubCodes(x: Float32Array, n: number, out: Int32Array): void {
+    assertTrained(this, 'ProductQuantizer', 'encoding')
     const { m, dsub, ksub, dim } = this
     const k = this.#kernels
     const block = Math.min(n, ENCODE_BLOCK)
@@ -168,6 +182,7 @@ export class ProductQuantizer implements Quantizer {
 
   /** Decodes n codes (n*codeSize bytes) into out (n*dim floats): the concatenated centroids. */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    assertTrained(this, 'ProductQuantizer', 'decoding')
     const { m, dsub, ksub } = this
     const sub = new Int32Array(n * m)
     unpackCodes(codes, n, m, this.nbits, sub)
@@ -184,6 +199,7 @@ export class ProductQuantizer implements Quantizer {
    * -<q_j, c_j[c]> ('ip'), so that the ADC sum is the internal distance. out: m*ksub.
    */
   computeTable(metric: InnerMetric, q: Float32Array, qOff: number, out: Float32Array): void {
+    assertTrained(this, 'ProductQuantizer', 'scanning')
     const { m, ksub, dsub } = this
     if (metric === 'l2') {
       this.#kernels.pqTableL2(q, qOff, this.centroids, m, ksub, dsub, out)
@@ -200,14 +216,31 @@ export class ProductQuantizer implements Quantizer {
     // Rows m..mScan-1 stay zero: the pad sub-codes add nothing.
     const table = new Float32Array(mScan * ksub)
     const k = this.#kernels
-    // A new version per query: the backend may keep its copy of the table between lists.
+    // A new version per query (of this table array): the backend may keep its copy of the
+    // table between lists (see Kernels.pqScan).
     let version = 0
     return {
       setQuery: (q, off) => {
         this.computeTable(metric, q, off, table)
-        version = nextTableVersion()
+        version++
       },
       scan: (codes, n, out, resident) => k.pqScan(codes, n, mScan, nbits, table, out, version, resident),
+    }
+  }
+
+  /**
+   * Lists are scanned with ADC (CodeListScanner: one table per query, residual L2 by item
+   * terms), except 4-bit codes: their plain scan builds 16-entry tables per probed list
+   * against q - c instead of keeping terms, and on a SIMD backend unfiltered searches use
+   * fast-scan (Pq4FastScanScanner), which keeps the terms of the lists it packs itself.
+   */
+  listScanPlan(setup: ListScanSetup): ListScanPlan {
+    const perListTables = this.nbits === 4
+    const plain = codeListPlan(this, setup, perListTables)
+    if (!perListTables) return plain
+    return {
+      terms: plain.terms,
+      create: () => (fastScanSupported(this, setup) ? new Pq4FastScanScanner(this, setup, plain.create()) : plain.create()),
     }
   }
 

@@ -9,7 +9,9 @@
  */
 import type { KMeansOptions } from '../clustering/kmeans.js'
 import type { ResidentRef } from '../../native-free-kernels/index.js'
-import { VqFormatError } from '../errors.js'
+import { VqFormatError, VqStateError } from '../errors.js'
+import type { ListScanPlan, ListScanSetup } from './list-scanner.js'
+import type { ProductQuantizer } from './pq.js'
 
 /** Metric as the codecs see it. */
 export type InnerMetric = 'l2' | 'ip'
@@ -78,15 +80,34 @@ export interface Quantizer {
   decode(codes: Uint8Array, n: number, out: Float32Array): void
   /** A new scanner for the metric; one per thread of queries, reused across queries. */
   scanner(metric: InnerMetric): CodeScanner
+  /**
+   * How IVF lists (or the single list of an exhaustive index) of this codec's codes are laid
+   * out and scanned under `setup` (see list-scanner.ts): the codec's own list scanning.
+   */
+  listScanPlan(setup: ListScanSetup): ListScanPlan
+  /**
+   * Optional: train() with part of the work on worker threads (the same result); returns
+   * false when the work is too small to be worth handing off (the caller then trains here).
+   */
+  trainWith?(x: Float32Array, n: number, options: QuantizerTrainOptions, parallel: ParallelTraining): Promise<boolean>
   /** The trained state, as plain typed arrays and numbers. */
   exportState(): QuantizerState
   /** Restores a trained state from exportState (throws VqFormatError when it does not fit this codec). */
   loadState(state: QuantizerState): void
 }
 
-let tableVersions = 0
+/** Training work a codec may hand to worker threads (implemented by the worker pool). */
+export interface ParallelTraining {
+  /** Worker threads available. */
+  readonly threads: number
+  /** Trains all sub-quantizers of pq on n vectors x (n*pq.dim); returns the codebook. */
+  trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions): Promise<Float32Array>
+}
 
-/** A number never handed out before in this thread (versions of lookup tables, see Kernels.pqScan). */
-export function nextTableVersion(): number {
-  return ++tableVersions
+/** Work below this size (distance evaluations) stays on the calling thread: the hand-off would cost more than it saves. */
+export const PARALLEL_MIN_WORK = 2 ** 27
+
+/** Throws VqStateError('NOT_TRAINED') unless the codec is trained (what: the call, for the message). */
+export function assertTrained(codec: { readonly isTrained: boolean }, name: string, what: string): void {
+  if (!codec.isTrained) throw new VqStateError('NOT_TRAINED', `${name}: ${what} needs a trained quantizer; call train() or loadState() first`)
 }

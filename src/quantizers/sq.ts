@@ -19,8 +19,9 @@ import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
 import {
-  type CodeScanner, expectArray, type InnerMetric, nextTableVersion, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
+  assertTrained, type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
 } from './quantizer.js'
+import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
 
 /** Training vectors used to estimate quantiles when clipping. */
 const QUANTILE_SAMPLE = 65536
@@ -101,6 +102,7 @@ export class ScalarQuantizer implements Quantizer {
 
   /** Encodes n vectors x (n*dim floats) into out (n*codeSize bytes), clamping to the trained range. */
   encode(x: Float32Array, n: number, out: Uint8Array): void {
+    assertTrained(this, 'ScalarQuantizer', 'encoding')
     const d = this.dim
     const levels = 1 << this.bits
     const top = levels - 1
@@ -129,6 +131,7 @@ export class ScalarQuantizer implements Quantizer {
 
   /** Decodes n codes (n*codeSize bytes) into out (n*dim floats): offset + step*code. */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
+    assertTrained(this, 'ScalarQuantizer', 'decoding')
     const d = this.dim
     const cs = this.codeSize
     for (let i = 0; i < n; i++) {
@@ -152,12 +155,14 @@ export class ScalarQuantizer implements Quantizer {
     const bits = this.bits
     const levels = 1 << bits
     const table = new Float32Array(d * levels)
-    const { offset, step } = this
-    // A new version per query: the backend may keep its copy of the table between lists.
+    // A new version per query (of this table array): the backend may keep its copy of the
+    // table between lists (see Kernels.pqScan).
     let version = 0
     return {
-      setQuery(q, off) {
-        version = nextTableVersion()
+      setQuery: (q, off) => {
+        assertTrained(this, 'ScalarQuantizer', 'scanning')
+        const { offset, step } = this
+        version++
         for (let t = 0; t < d; t++) {
           const qt = q[off + t]!
           const base = t * levels
@@ -171,6 +176,11 @@ export class ScalarQuantizer implements Quantizer {
         k.pqScan(codes, n, d, bits, table, out, version, resident)
       },
     }
+  }
+
+  /** Lists are scanned by CodeListScanner over scanner() (residual L2 by item terms). */
+  listScanPlan(setup: ListScanSetup): ListScanPlan {
+    return codeListPlan(this, setup)
   }
 
   /** dim, clip and the per-dimension offset and step (d floats each). */
@@ -246,6 +256,11 @@ export class Fp16Codec implements Quantizer {
         else k.fp16Dot(q, 0, h, n, d, out)
       },
     }
+  }
+
+  /** Lists are scanned by CodeListScanner over scanner(). */
+  listScanPlan(setup: ListScanSetup): ListScanPlan {
+    return codeListPlan(this, setup)
   }
 
   /** Only the dimension: nothing is trained. */

@@ -10,8 +10,12 @@ import type { Kernels } from '../../native-free-kernels/index.js'
 import { type AssignRequest, type KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
 import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
-import { ProductQuantizer } from '../quantizers/pq.js'
-import type { InnerMetric, Quantizer, QuantizerState, QuantizerTrainOptions, TrainedArray } from '../quantizers/quantizer.js'
+import { randomUid } from '../ivf/inverted-lists.js'
+import type { ListScanPlan } from '../quantizers/list-scanner.js'
+import {
+  type InnerMetric, PARALLEL_MIN_WORK, type ParallelTraining, type Quantizer, type QuantizerState, type TrainedArray,
+} from '../quantizers/quantizer.js'
+import { residualTerms } from '../quantizers/residual.js'
 import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
 
@@ -30,21 +34,15 @@ export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onPr
  * Work the model can hand to worker threads (implemented by the worker pool). Every
  * method computes exactly what the single-threaded code computes.
  */
-export interface Parallel {
-  /** Worker threads available. */
-  readonly threads: number
+export interface Parallel extends ParallelTraining {
   /** One k-means assignment step. */
   assign(r: AssignRequest): Promise<void>
-  /** Trains all sub-quantizers of pq on n vectors x (n*pq.dim); returns the codebook. */
-  trainPq(pq: ProductQuantizer, x: Float32Array, n: number, options: QuantizerTrainOptions): Promise<Float32Array>
   /** Encodes n prepared vectors. */
   encode(model: IndexModel, x: Float32Array, n: number): Promise<Encoded>
 }
 
-/** Work below these sizes stays on the calling thread (the hand-off would cost more than it saves). */
-const PARALLEL_MIN_WORK = 2 ** 27
+/** Encodes below this size stay on the calling thread (the hand-off would cost more than it saves). */
 const PARALLEL_MIN_ENCODE = 16384
-let nextUid = 1
 
 /** The result of encoding n vectors. */
 export interface Encoded {
@@ -54,7 +52,7 @@ export interface Encoded {
   readonly codes: Uint8Array
   /** n*refineSize bytes, or null without a refine codec. */
   readonly refine: Uint8Array | null
-  /** Per-item distance terms (n floats) when usesTerms, else null. */
+  /** Per-item residual terms (n floats) when usesTerms, else null. */
   readonly terms: Float32Array | null
 }
 
@@ -75,8 +73,10 @@ export class IndexModel {
   /** Codes are of x - centroid(list). */
   readonly byResidual: boolean
   readonly kernels: Kernels
-  /** Process-unique id (worker threads cache rebuilt models by it). */
-  readonly uid = nextUid++
+  /** How the codec's lists are laid out and scanned (Quantizer.listScanPlan). */
+  readonly scan: ListScanPlan
+  /** Identity of this model (worker threads cache rebuilt models by it): a random 53-bit integer per instance. */
+  readonly uid = randomUid()
 
   /** An untrained model for a normalised spec (see normalizeIndexSpec). */
   constructor(spec: IndexSpec, dim: number, metric: Metric, kernels: Kernels) {
@@ -91,6 +91,7 @@ export class IndexModel {
     this.codec = buildQuantizer(spec.codec, this.dCoded, kernels)
     this.byResidual = (spec.ivf?.byResidual ?? false) && this.coarse.nlist > 1
     this.refineCodec = spec.refine?.kind === 'codec' ? buildQuantizer(spec.refine.codec, dim, kernels) : null
+    this.scan = this.codec.listScanPlan({ kernels, inner: this.inner, residualOf: this.byResidual ? this.coarse : null })
   }
 
   /** True when every part is trained. */
@@ -160,12 +161,8 @@ export class IndexModel {
     }
     const codecInput = lists ? this.#residuals(xt, n, lists) : xt
     const codecOptions = { ...km, ...(onProgress ? { onProgress: (part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => onProgress('codec', part, parts, p) } : {}) }
-    const pq = this.codec instanceof ProductQuantizer ? this.codec : null
-    if (pq && parallel && parallel.threads > 1 && Math.min(n, pq.ksub * (km.maxPointsPerCentroid ?? 256)) * pq.ksub * this.dCoded >= PARALLEL_MIN_WORK) {
-      pq.setCentroids(await parallel.trainPq(pq, codecInput, n, codecOptions))
-    } else {
-      this.codec.train(codecInput, n, codecOptions)
-    }
+    const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, n, codecOptions, parallel) : false
+    if (!handed) this.codec.train(codecInput, n, codecOptions)
     this.refineCodec?.train(x, n, { ...km })
   }
 
@@ -206,46 +203,17 @@ export class IndexModel {
     return { lists, codes, refine, terms: this.usesTerms ? this.residualTerms(lists, codes, n) : null }
   }
 
-  /**
-   * True when the lists keep a per-item term: IVF with residual codes under L2 (see
-   * residualTerms), except for 4-bit PQ. Its plain scan builds 16-entry sub-tables per probed
-   * list against q - c instead, and its fast-scan engine keeps the terms of the lists it
-   * holds itself (see Searcher), so they are not held twice.
-   */
+  /** True when the lists keep a per-item residual term (see residual.ts; the codec's plan decides). */
   get usesTerms(): boolean {
-    return this.byResidual && this.inner === 'l2' && !this.perListTables
-  }
-
-  /** True when residual L2 search builds a table per probed list instead of using terms. */
-  get perListTables(): boolean {
-    return this.byResidual && this.inner === 'l2' && this.codec instanceof ProductQuantizer && this.codec.nbits === 4
+    return this.scan.terms
   }
 
   /**
-   * The query-independent part of the L2 distance to each of n residual-coded items:
-   *   ||q - c - r||^2 = ||q - c||^2 + (||r||^2 + 2<c, r>) - 2<q, r>
-   * with c the item's list centroid and r its decoded residual. The middle term depends on
-   * the item only, so it is computed once (here, when items are encoded or loaded) and kept
-   * as one float per item; a query then needs one inner-product table for -2<q, r> and the
-   * probe distance ||q - c||^2, and no per-list table (FAISS tabulates this term per list
-   * and sub-code instead: nlist*m*ksub floats). lists: n; codes: n*codeSize bytes.
+   * The residual terms ||r||^2 + 2<c, r> of n items (see residual.ts): lists (n list
+   * numbers), codes (n*codeSize bytes).
    */
   residualTerms(lists: Int32Array, codes: Uint8Array, n: number): Float32Array {
-    const d = this.dCoded
-    const cs = this.codeSize
-    const out = new Float32Array(n)
-    const block = 4096
-    const r = new Float32Array(block * d)
-    const K = this.kernels
-    const c = this.coarse.centroids
-    for (let i0 = 0; i0 < n; i0 += block) {
-      const b = Math.min(block, n - i0)
-      this.codec.decode(codes.subarray(i0 * cs, (i0 + b) * cs), b, r)
-      for (let i = 0; i < b; i++) {
-        out[i0 + i] = K.innerProduct(r, i * d, r, i * d, d) + 2 * K.innerProduct(c, lists[i0 + i]! * d, r, i * d, d)
-      }
-    }
-    return out
+    return residualTerms(this.codec, this.coarse.centroids, this.kernels, lists, codes, n)
   }
 
   /** Every trained array, with prefixed names ("opq.R", "ivf.centroids", "codec.centroids", "refine.step", ...). */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { referenceKernels as ref } from '../../native-free-kernels/index.js'
 import { type Metric, parseIndexDescription, VqIndex } from '../../src/index.js'
 import { formatIndexDescription, normalizeIndexSpec } from '../../src/factory/parse.js'
@@ -11,8 +11,21 @@ const x = clusteredVectors(n, d, 60, 21, 0.35)
 const queries = clusteredVectors(nq, d, 60, 22, 0.35)
 const ids = Array.from({ length: n }, (_, i) => i)
 
+/** Indexes opened by the running test, closed after it. */
+const opened: VqIndex[] = []
+afterEach(async () => {
+  for (const index of opened.splice(0)) await index.close()
+})
+
+/** A new in-memory index, closed after the test. */
+function create(options: Parameters<typeof VqIndex.create>[1]): VqIndex {
+  const index = VqIndex.create(':memory:', options)
+  opened.push(index)
+  return index
+}
+
 async function build(description: string, metric: Metric = 'l2', extra: Record<string, unknown> = {}): Promise<VqIndex> {
-  const index = VqIndex.create(':memory:', { dim: d, metric, description, threads: 0, ...extra })
+  const index = create({ dim: d, metric, description, threads: 0, ...extra })
   await index.train(x, { seed: 7 })
   await index.add(ids, x)
   return index
@@ -45,8 +58,8 @@ describe('description grammar', () => {
   })
 
   it('the typed options object is equivalent to the string', async () => {
-    const a = VqIndex.create(':memory:', { dim: d, description: 'IVF32,PQ4,Refine(SQ8)' })
-    const b = VqIndex.create(':memory:', { dim: d, ivf: { nlist: 32 }, codec: { kind: 'pq', m: 4 }, refine: { kind: 'codec', codec: { kind: 'sq8' } } })
+    const a = create({ dim: d, description: 'IVF32,PQ4,Refine(SQ8)' })
+    const b = create({ dim: d, ivf: { nlist: 32 }, codec: { kind: 'pq', m: 4 }, refine: { kind: 'codec', codec: { kind: 'sq8' } } })
     expect(b.description).toBe('IVF32,PQ4,Refine(SQ8)')
     expect(b.spec).toEqual(a.spec)
     expect(() => VqIndex.create(':memory:', { dim: d, description: 'IVF32,PQ4', ivf: { nlist: 64 }, codec: { kind: 'pq', m: 4 } })).toThrow(/disagree/)
@@ -68,7 +81,7 @@ describe('IVF', () => {
 
   it('without residuals, IVF-PQ at nprobe = nlist ranks exactly like exhaustive PQ with the same codes', async () => {
     const pq = await build('PQ8')
-    const ivf = VqIndex.create(':memory:', { dim: d, ivf: { nlist: 32, byResidual: false }, codec: { kind: 'pq', m: 8 }, threads: 0 })
+    const ivf = create({ dim: d, ivf: { nlist: 32, byResidual: false }, codec: { kind: 'pq', m: 8 }, threads: 0 })
     await ivf.train(x, { seed: 7 })
     await ivf.add(ids, x)
     // Same PQ training (same data, same seed) gives the same codebooks and codes.
@@ -160,7 +173,7 @@ describe('IVF', () => {
       for (let i = 0; i < count; i++) for (let a = 0; a < d; a++) dst[i * d + a] = ref.innerProduct(src, i * d, mix, a * d, d)
     }
     const run = async (description: string): Promise<Float64Array> => {
-      const index = VqIndex.create(':memory:', { dim: d, description, threads: 0 })
+      const index = create({ dim: d, description, threads: 0 })
       await index.train(y, { seed: 3, opqIterations: 8 })
       await index.add(ids, y)
       return (await index.searchBatch(q2, 10)).ids
