@@ -115,7 +115,7 @@ export class VqIndex {
   static import(snapshotPath: string, path: string, options: ConnectionOptions = {}): VqIndex {
     checkPath(path)
     checkKnownKeys(options, CONNECTION_KEYS, 'import')
-    return new VqIndex(importIndex(snapshotPath, path, storeOptions(options), getKernels(options.kernels), options.threads))
+    return new VqIndex(importIndex(snapshotPath, path, options))
   }
 
   /** Number of vectors in the index. */
@@ -202,7 +202,7 @@ export class VqIndex {
     checkKnownKeys(options, ['strict'], 'delete')
     const idv = checkIds(ids, ids?.length ?? -1)
     if (idv.length === 0) return 0
-    return deleteItems(this.#s, idv, options.strict === true)
+    return deleteItems(this.#s, idv, Boolean(options.strict))
   }
 
   /** The stored vector (as added; null when the index stores none) and metadata of id, or undefined for an unknown id. */

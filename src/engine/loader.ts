@@ -4,14 +4,16 @@
  * new file.
  */
 import { existsSync, rmSync } from 'node:fs'
-import type { Kernels } from '../../native-free-kernels/index.js'
+import { getKernels, type Kernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqStorageError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import { checkManifest } from '../manifest.js'
 import { IndexModel } from '../search/model.js'
 import { readSnapshot } from '../storage/snapshot.js'
-import { SqliteStore, type StoreOptions } from '../storage/sqlite-store.js'
+import { SqliteStore } from '../storage/sqlite-store.js'
+import type { ConnectionOptions } from '../types.js'
+import { storeOptions } from './options.js'
 import { IndexState } from './state.js'
 import { splitCodes, vectorBytes } from './vector-codec.js'
 
@@ -30,10 +32,14 @@ export function loadState(store: SqliteStore, path: string, kernels: Kernels, th
 }
 
 /** Imports a snapshot into a new file and loads it; on any error the half-written target is removed. */
-export function importIndex(snapshotPath: string, path: string, options: StoreOptions, kernels: Kernels, threads: number | undefined): IndexState {
+export function importIndex(snapshotPath: string, path: string, options: ConnectionOptions): IndexState {
+  if (path !== ':memory:' && existsSync(path)) {
+    throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
+  }
+  const kernels = getKernels(options.kernels)
   const store = importSnapshot(snapshotPath, path, options, kernels)
   try {
-    return loadState(store, path, kernels, threads)
+    return loadState(store, path, kernels, options.threads)
   } catch (e) {
     if (path !== ':memory:') removeCreated(path)
     throw e
@@ -118,13 +124,11 @@ export function copyLists(lists: InvertedLists, usesTerms: boolean): InvertedLis
 }
 
 /**
- * Writes a snapshot (from export()) into a new file at `path` (or ':memory:') and returns
- * its store, every record committed. On any error the half-written target is removed.
+ * Writes a snapshot (from export()) into a new file at `path` (or ':memory:', which must
+ * not exist) and returns its store, every record committed. On any error the
+ * half-written target is removed.
  */
-export function importSnapshot(snapshotPath: string, path: string, options: StoreOptions, kernels: Kernels): SqliteStore {
-  if (path !== ':memory:' && existsSync(path)) {
-    throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
-  }
+function importSnapshot(snapshotPath: string, path: string, options: ConnectionOptions, kernels: Kernels): SqliteStore {
   let store: SqliteStore | undefined
   let created = false
   let cs = 0
@@ -138,7 +142,7 @@ export function importSnapshot(snapshotPath: string, path: string, options: Stor
         const model = new IndexModel(normalizeIndexSpec(manifest.spec, manifest.dim), manifest.dim, manifest.metric, kernels)
         cs = model.codeSize + model.refineSize
         vb = vectorBytes(manifest.storeVectors, manifest.dim)
-        store = SqliteStore.create(path, manifest, options)
+        store = SqliteStore.create(path, manifest, storeOptions(options))
         created = true
       },
       arrays: (arrays) => store!.transaction(() => store!.writeArrays(arrays), 'importing trained arrays'),

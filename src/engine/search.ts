@@ -32,6 +32,7 @@ export async function searchMany(
   const shareable = !(state.spec.refine?.kind === 'flat' && state.path === ':memory:')
   if (threads > 0 && nq >= 2 * threads && shareable) {
     await state.coordinator.read(() => {
+      state.open()
       const snapshot = { model: state.model, lists: state.lists.view(), path: state.path, storeVectors: state.storeVectors }
       return state.pools.pool(threads).search(snapshot, queries, nq, searchParams(state, o), ids, distances)
     })
