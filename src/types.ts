@@ -258,3 +258,15 @@ export interface IndexStats {
    */
   readonly imbalance: number
 }
+
+/** What storageInfo() reports about the index file. */
+export interface StorageInfo {
+  /** SQLite journal mode ('wal' for index files). */
+  readonly journalMode: string
+  /** SQLite synchronous level: 'full' or 'normal' as durability asks. */
+  readonly synchronous: 'off' | 'normal' | 'full' | 'extra'
+  /** Index format version of the file. */
+  readonly formatVersion: number
+  /** File size in bytes (pages * page size). */
+  readonly fileBytes: number
+}

@@ -10,7 +10,7 @@ import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
 import { openVectorReader, readVectorBlobs } from '../storage/sqlite-store.js'
-import { fillVectors } from '../vq-index.js'
+import { fillVectors } from '../engine/vector-codec.js'
 import type { SearchTask, SharedModel, Task } from './protocol.js'
 
 let cachedModel: { uid: number; model: IndexModel; searcher: Searcher | undefined } | undefined

@@ -1,0 +1,59 @@
+/**
+ * Running searches over the state: one query on the calling thread, or a batch split
+ * over the worker pool. A pooled batch is a reader of the write coordinator, so no write
+ * mutates the lists it reads; its filter and lists are taken once it has entered.
+ */
+import type { SearchParams } from '../search/searcher.js'
+import type { BatchSearchResult, SearchResult } from '../types.js'
+import type { ResolvedSearch } from './options.js'
+import type { IndexState } from './state.js'
+
+/** One prepared query (the metric's transform applied) on the calling thread. */
+export function searchOne(state: IndexState, q: Float32Array, p: SearchParams): SearchResult {
+  state.coordinator.assertNotMutating()
+  const ids = new Float64Array(p.k)
+  const distances = new Float32Array(p.k)
+  state.searcher.search(state.lists.view(), q, 0, p, ids, distances)
+  return { ids, distances }
+}
+
+/**
+ * nq prepared queries, on `threads` workers when that pays (else on the calling thread).
+ * p: searchParams(state, o) as the caller resolved them (a pooled batch resolves them
+ * again once it has entered, in case a write committed meanwhile).
+ */
+export async function searchMany(
+  state: IndexState, queries: Float32Array, nq: number, o: ResolvedSearch, p: SearchParams, threads: number,
+): Promise<BatchSearchResult> {
+  const k = o.k
+  const ids = new Float64Array(nq * k)
+  const distances = new Float32Array(nq * k)
+  // RFlat reads stored vectors; workers open the file read-only, which ':memory:' cannot offer.
+  const shareable = !(state.spec.refine?.kind === 'flat' && state.path === ':memory:')
+  if (threads > 0 && nq >= 2 * threads && shareable) {
+    await state.coordinator.read(() => {
+      state.open()
+      const snapshot = { model: state.model, lists: state.lists.view(), path: state.path, storeVectors: state.storeVectors }
+      return state.pools.pool(threads).search(snapshot, queries, nq, searchParams(state, o), ids, distances)
+    })
+  } else {
+    state.coordinator.assertNotMutating()
+    const view = state.lists.view()
+    const d = state.dim
+    for (let i = 0; i < nq; i++) {
+      state.searcher.search(view, queries, i * d, p, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
+    }
+  }
+  return {
+    nq,
+    k,
+    ids,
+    distances,
+    row: (i: number) => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) }),
+  }
+}
+
+/** Per-query parameters with the filter's bitset (cached per filter until the next write). */
+export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams {
+  return { k: o.k, nprobe: o.nprobe, refineFactor: o.refineFactor, filter: state.filterBits(o.filter) }
+}
