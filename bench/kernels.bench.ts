@@ -23,10 +23,8 @@ import { parseArgs } from 'node:util'
 import { Bench } from 'tinybench'
 import {
   fastScanPack, fastScanPackedSize, getKernels, type Kernels, packCodes, referenceKernels,
-} from '../native-free-kernels/index.js'
-import { assignNearest } from '../src/clustering/kmeans.js'
-import { VqIndex } from '../src/index.js'
-import { Rng } from '../src/util/random.js'
+} from 'vqlite/kernels'
+import { assignNearest, Rng, VqIndex } from 'vqlite'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({
