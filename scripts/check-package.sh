@@ -118,7 +118,7 @@ const isError = (e: unknown): e is VqError => e instanceof VqError
 export { chunks, isError, kernels, open, result }
 EOF
 if (cd "$APP" && npx tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1); then ok "consumer.ts importing vqlite, vqlite/kernels, vqlite/text type-checks with skipLibCheck: false"
-else fail "consumer.ts does not type-check with skipLibCheck: false ($(grep -o 'error TS[0-9]*' "$WORK/tsc.log" | sort | uniq -c | tr -s ' ' | tr '\n' ';'))" "$WORK/tsc.log"; fi
+else fail "consumer.ts does not type-check with skipLibCheck: false ($(grep -o 'error TS[0-9]*' "$WORK/tsc.log" | sort | uniq -c | awk '{ printf "%s%sx %s", (NR > 1 ? ", " : ""), $1, $3 }'))" "$WORK/tsc.log"; fi
 
 # 7. The CLI tarball on top: vqlite --version and a command that loads the tooling modules.
 (cd "$APP" && npm install "${NPM_FLAGS[@]}" "$CLI_TGZ" >"$WORK/install-cli.log" 2>&1) || stop "npm install of the CLI tarball" "$WORK/install-cli.log"
