@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadGlove100 } from '../datasets/index.js'
-import { VqIndex } from '../src/index.js'
+import { VqIndex } from 'vqlite'
 import { machineInfo, recallAtK, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({

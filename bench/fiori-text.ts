@@ -5,7 +5,7 @@
  * vector-only and keyword-only search. Also: how many of the quantized index's vector
  * top-10 results are those of exact search over the same embeddings.
  *
- *   npm run build && node dist/bench/fiori-text.js [--description SQ8] [--chunk-size 800] [--overlap 100]
+ *   npm run build && node cli/dist/bench/fiori-text.js [--description SQ8] [--chunk-size 800] [--overlap 100]
  *
  * Writes bench/results/fiori-text.json.
  */
@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadFioriDocs } from '../datasets/index.js'
-import { createSifGloveEmbedder } from '../src/text/sif-glove.js'
-import { TextIndex, type TextSearchMode } from '../src/text/text-index.js'
+import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({

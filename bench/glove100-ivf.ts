@@ -14,7 +14,7 @@
  *   PQ (same codes: byResidual off), searchBatch throughput with 2 workers against 1, and a
  *   1%-selective metadata filter against exact search restricted to the matching items.
  *
- *   npm run build && node dist/bench/glove100-ivf.js [--nlist 1024] [--m 25] [--m4 50] [--nprobe 16,32,64,128]
+ *   npm run build && node cli/dist/bench/glove100-ivf.js [--nlist 1024] [--m 25] [--m4 50] [--nprobe 16,32,64,128]
  *     [--refine 1,5,10,20] [--ef 50,100,200,400] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss] [--skip-checks]
  *
  * Writes bench/results/glove100-ivf.json.
@@ -24,8 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
-import { exactKnn, VqIndex } from '../src/index.js'
-import { Rng } from '../src/util/random.js'
+import { exactKnn, Rng, VqIndex } from 'vqlite'
 import { hnswIndex } from './lib/hnsw.js'
 import { FaissServer, faissAvailable, machineInfo, recallAtK, saveJson, since } from './lib/report.js'
 

@@ -3,7 +3,7 @@
  * squared reconstruction error of the unit vectors, for PQ m = 10, 20, 25, 50 (8-bit),
  * SQ8, SQ4 and SQfp16, next to FAISS 1.7.3 on the same split when it is installed.
  *
- *   npm run build && node dist/bench/glove100-quantizers.js [--configs PQ10,SQ8] [--no-faiss]
+ *   npm run build && node cli/dist/bench/glove100-quantizers.js [--configs PQ10,SQ8] [--no-faiss]
  *     [--seed N] [--iterations N] [--tolerance X] [--max-points-per-centroid N]
  *
  * Writes bench/results/glove100-quantizers.json.
@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util'
 import { join } from 'node:path'
 import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
-import { normalizedCopy, type TrainOptions, VqIndex } from '../src/index.js'
+import { normalizedCopy, type TrainOptions, VqIndex } from 'vqlite'
 import { faissAvailable, machineInfo, recallAtK, runFaiss, saveJson, since } from './lib/report.js'
 import { reconstructionMse } from './suite/rate-distortion.js'
 

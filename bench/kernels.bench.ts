@@ -21,10 +21,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Bench } from 'tinybench'
-import { getKernels, type Kernels, referenceKernels } from '../native-free-kernels/index.js'
-import { assignNearest } from '../src/clustering/kmeans.js'
-import { VqIndex } from '../src/index.js'
-import { Rng } from '../src/util/random.js'
+import { getKernels, type Kernels, referenceKernels } from 'vqlite/kernels'
+import { assignNearest, Rng, VqIndex } from 'vqlite'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({

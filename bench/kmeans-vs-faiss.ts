@@ -5,7 +5,7 @@
  * by the same exact assignment (sum of squared distances, SSE), next to each library's
  * own last-iteration objective.
  *
- *   npm run build && node dist/bench/kmeans-vs-faiss.js [--n 100000] [--k 1024] [--iterations 20]
+ *   npm run build && node cli/dist/bench/kmeans-vs-faiss.js [--n 100000] [--k 1024] [--iterations 20]
  *
  * Writes bench/results/kmeans-vs-faiss.json.
  */
@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadGlove100, readFvecs, writeVecs } from '../datasets/index.js'
-import { getKernels } from '../native-free-kernels/index.js'
-import { assignNearest, type KMeansInit, trainKMeans } from '../src/clustering/kmeans.js'
+import { getKernels } from 'vqlite/kernels'
+import { assignNearest, type KMeansInit, trainKMeans } from 'vqlite'
 import { faissAvailable, machineInfo, runFaiss, saveJson, since } from './lib/report.js'
 
 const { values } = parseArgs({

@@ -2,11 +2,12 @@
  * Storage figures for the SQLite layer, on 1,000,000 synthetic vectors of d = 128
  * (a mixture of anisotropic Gaussians) with PQ16 codes:
  * - add rate end to end (encode + insert) through VqIndex.add, in batches of 10,000;
- * - the insert stage alone: the same codes written by the store, encoding excluded;
+ * - the write stage without encoding: VqIndex.import of a snapshot of those codes (reads the
+ *   msgpack snapshot and writes the same codes and ids into a fresh file);
  * - open time: loading the 1,000,000 codes and ids back into memory;
  * - file size per vector without stored vectors and with float32 vectors.
  *
- *   npm run build && node dist/bench/storage.bench.js [--n 1000000]
+ *   npm run build && node cli/dist/bench/storage.bench.js [--n 1000000]
  *
  * Writes bench/results/storage.json.
  */
@@ -14,10 +15,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { VqIndex } from '../src/index.js'
-import { newManifest } from '../src/manifest.js'
-import { SqliteStore } from '../src/storage/sqlite-store.js'
-import { Rng } from '../src/util/random.js'
+import { Rng, VqIndex } from 'vqlite'
 import { machineInfo, saveJson, since } from './lib/report.js'
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000000' }, out: { type: 'string', default: 'bench/results/storage.json' } } })
@@ -61,23 +59,15 @@ try {
   t0 = performance.now()
   for (let i0 = 0; i0 < n; i0 += BATCH) a.quantizer.encode(x.subarray(i0 * d, (i0 + BATCH) * d), Math.min(BATCH, n - i0), codes.subarray(i0 * codeSize))
   const encodeS = since(t0)
+  const snapshot = join(dir, 'pq16.snapshot')
+  await a.export(snapshot)
   a.close()
   const sizeA = fileSize(pathA)
 
-  // 2. The insert stage alone: what add() does after encoding, on a fresh file.
-  const pathB = join(dir, 'insert-only.vqlite')
-  const store = SqliteStore.create(pathB, newManifest(d, 'l2', { codec: { kind: 'pq', m: 16, nbits: 8 } }, 'none'))
-  let manifest = store.readManifest<Record<string, number>>()
+  // 2. The write stage without encoding: importing the snapshot of those codes into a fresh file.
   t0 = performance.now()
-  for (let i0 = 0; i0 < n; i0 += BATCH) {
-    store.transaction(() => {
-      store.insertItems({ ids: ids.subarray(i0, i0 + BATCH), lists: new Int32Array(BATCH), codes: codes.subarray(i0 * codeSize, (i0 + BATCH) * codeSize), codeSize }, manifest['nextSeq']!)
-      manifest = { ...manifest, nextSeq: manifest['nextSeq']! + BATCH, count: manifest['count']! + BATCH, generation: manifest['generation']! + 1 }
-      store.writeManifest(manifest)
-    }, 'bench insert')
-  }
-  const insertS = since(t0)
-  store.close()
+  VqIndex.import(snapshot, join(dir, 'imported.vqlite')).close()
+  const importS = since(t0)
 
   // 3. Open: load 1M codes and ids.
   t0 = performance.now()
@@ -101,7 +91,7 @@ try {
     train_s: trainS,
     add_end_to_end_vectors_per_s: n / addS,
     encode_only_vectors_per_s: n / encodeS,
-    insert_stage_vectors_per_s: n / insertS,
+    import_snapshot_vectors_per_s: n / importS,
     add_with_float32_vectors_per_s: n / addVecS,
     open_seconds: openS,
     ram_bytes_after_open: mem.total,
@@ -110,7 +100,7 @@ try {
   }
   console.log(`train PQ16 on 65,536 vectors: ${trainS.toFixed(1)} s`)
   console.log(`add end to end (encode + insert): ${Math.round(n / addS).toLocaleString()} vectors/s (${addS.toFixed(1)} s)`)
-  console.log(`  encode alone: ${Math.round(n / encodeS).toLocaleString()} vectors/s; insert stage alone: ${Math.round(n / insertS).toLocaleString()} vectors/s`)
+  console.log(`  encode alone: ${Math.round(n / encodeS).toLocaleString()} vectors/s; snapshot import (no encoding): ${Math.round(n / importS).toLocaleString()} vectors/s`)
   console.log(`add with float32 vectors stored: ${Math.round(n / addVecS).toLocaleString()} vectors/s`)
   console.log(`open (load ${n.toLocaleString()} codes + ids): ${openS.toFixed(2)} s; RAM after open ${mb(mem.total)} (codes ${mb(mem.codes)}, ids ${mb(mem.ids)}, codebooks ${mb(mem.trained)})`)
   console.log(`file size per vector: PQ16 ${(sizeA / n).toFixed(1)} bytes (${mb(sizeA)}); PQ16 + float32 vectors ${(sizeC / n).toFixed(1)} bytes (${mb(sizeC)})`)

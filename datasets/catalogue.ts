@@ -6,7 +6,7 @@
  * checksums, so a download is verified against the server's Content-Length and by reading
  * the file's header and shapes.
  */
-import type { Metric } from '../src/types.js'
+import type { Metric } from 'vqlite'
 
 /** How a set is obtained. */
 export type DatasetSource =

@@ -11,8 +11,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { VqOptionError, VqStorageError } from '../src/errors.js'
-import { defaultCacheDir } from './cache.js'
+import { defaultCacheDir, VqOptionError, VqStorageError } from 'vqlite'
 import { type CatalogueEntry, catalogueEntry } from './catalogue.js'
 
 export interface DownloadProgress {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { VqFormatError } from '../src/errors.js'
+import { VqFormatError } from 'vqlite'
 import { findPackage } from './npm-package.js'
 
 /** npm package of the minilm384 data. */

@@ -8,11 +8,17 @@
  */
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exactKnn } from '../src/search/exact.js'
-import { Rng } from '../src/util/random.js'
-import { defaultCacheDir } from './cache.js'
-import { type DatasetOptions, loadGlove } from './glove.js'
+import { defaultCacheDir, exactKnn, Rng } from 'vqlite'
+import { loadGlove } from 'vqlite/text'
 import { readFvecs, readIvecs, writeVecs } from './texmex.js'
+
+/** Options of the dataset loaders. */
+export interface DatasetOptions {
+  /** Cache directory. Default: defaultCacheDir(). */
+  cacheDir?: string
+  /** Progress messages (conversion steps); library code never prints. */
+  onProgress?: (message: string) => void
+}
 
 /** Seed of the query/base split; changing it changes the dataset. */
 export const GLOVE100_SEED = 100

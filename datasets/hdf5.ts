@@ -6,8 +6,7 @@
  * A truncated, foreign or malformed file gives a VqFormatError saying what is wrong.
  */
 import { open } from 'node:fs/promises'
-import { VqFormatError } from '../src/errors.js'
-import type { Metric } from '../src/types.js'
+import { type Metric, VqFormatError } from 'vqlite'
 
 /** The contents of an ann-benchmarks file. */
 export interface AnnBenchmarksData {

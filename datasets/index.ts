@@ -1,7 +1,8 @@
-/** Dataset readers and loaders (import from "vqlite/datasets"). */
-export { defaultCacheDir } from './cache.js'
+/** Dataset readers and loaders (import from "vqlite-cli/datasets"). */
+export { defaultCacheDir } from 'vqlite'
 export { FIORI_PACKAGE, type FioriDocs, type FioriRecord, loadFioriDocs } from './fiori.js'
-export { type DatasetOptions, fromWink, GLOVE_PACKAGE, type GloveVectors, loadGlove } from './glove.js'
+export { fromWink, GLOVE_PACKAGE, type GloveVectors, loadGlove } from 'vqlite/text'
+export type { DatasetOptions } from './glove100.js'
 export {
   type EvalDataset, GLOVE100_GT_K, GLOVE100_QUERIES, GLOVE100_SEED, type Glove100, glove100QueryRows, loadGlove100,
 } from './glove100.js'

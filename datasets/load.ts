@@ -14,11 +14,9 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { getKernels } from '../native-free-kernels/index.js'
-import { VqFormatError, VqOptionError, VqStateError } from '../src/errors.js'
-import { exactKnn, normalizedCopy } from '../src/search/exact.js'
-import type { Metric } from '../src/types.js'
-import { defaultCacheDir } from './cache.js'
+import {
+  defaultCacheDir, exactKnn, getKernels, type Metric, normalizedCopy, Rng, VqFormatError, VqOptionError, VqStateError,
+} from 'vqlite'
 import { catalogueEntry } from './catalogue.js'
 import { downloadedPath, isDownloaded } from './download.js'
 import { loadFioriDocs } from './fiori.js'
@@ -27,7 +25,6 @@ import { loadGlove100 } from './glove100.js'
 import { readAnnBenchmarks } from './hdf5.js'
 import { syntheticMixture } from './synthetic.js'
 import { bytesToFloat32, readBvecs, readFvecs, readIvecs, vecsInfo, writeVecs } from './texmex.js'
-import { Rng } from '../src/util/random.js'
 
 export interface LoadDatasetOptions {
   readonly cacheDir?: string

@@ -1,7 +1,7 @@
 /** Locating data packages installed from npm, with a clear error when one is missing. */
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { VqError } from '../src/errors.js'
+import { VqError } from 'vqlite'
 
 const require = createRequire(import.meta.url)
 

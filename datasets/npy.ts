@@ -4,7 +4,7 @@
  * C-order arrays of float32, float64, int32, int64, uint8 or int8 into float32.
  */
 import { readFile } from 'node:fs/promises'
-import { VqFormatError } from '../src/errors.js'
+import { VqFormatError } from 'vqlite'
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]) // \x93NUMPY
 

@@ -6,7 +6,7 @@
  * Base and query vectors are independent draws from the same mixture. The same
  * (n, d, nq, seed, clusters) gives the same vectors on every platform.
  */
-import { Rng } from '../src/util/random.js'
+import { Rng } from 'vqlite'
 
 export interface SyntheticOptions {
   /** Base vectors. */

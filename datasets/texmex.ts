@@ -6,7 +6,7 @@
  * dimension, and throw VqFormatError on a truncated or inconsistent file.
  */
 import { open, rename, writeFile } from 'node:fs/promises'
-import { VqFormatError } from '../src/errors.js'
+import { VqFormatError } from 'vqlite'
 
 /** The three TEXMEX formats. */
 export type VecsFormat = 'fvecs' | 'ivecs' | 'bvecs'

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as Hnswlib from 'hnswlib-node'
-import { defaultCacheDir } from '../../datasets/cache.js'
+import { defaultCacheDir } from 'vqlite'
 
 export interface HnswBuild {
   readonly index: Hnswlib.HierarchicalNSW

@@ -8,8 +8,7 @@
  * distances, so the error is that of the original vectors).
  */
 import type { EvalDataset } from '../../datasets/glove100.js'
-import { VqIndex } from '../../src/index.js'
-import { normalizedCopy } from '../../src/search/exact.js'
+import { normalizedCopy, VqIndex } from 'vqlite'
 import { annRecall } from './recall.js'
 import { renderSvg } from './report.js'
 

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { EvalDataset } from '../../datasets/glove100.js'
-import { VqIndex } from '../../src/index.js'
+import { VqIndex } from 'vqlite'
 import { machineInfo } from '../lib/report.js'
 import { annRecall } from './recall.js'
 

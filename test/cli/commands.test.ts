@@ -1,13 +1,13 @@
 /** Every vqlite command run as the real binary in a temporary folder: exit codes and output. */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { writeVecs } from '../../datasets/texmex.js'
 import { randomVectors } from '../helpers/data.js'
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'vqlite.js')
+const CLI = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'cli', 'vqlite.js')
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-cmd-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -80,6 +80,18 @@ describe('vector commands', () => {
       expect(help.stdout, c).toMatch(/Examples?[ (:]/)
     }
   }, 60_000)
+})
+
+describe('version', () => {
+  it('vqlite --version and -V print the version of the vqlite-cli package', () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cli', 'package.json'), 'utf8')) as { version: string }
+    expect(version).toMatch(/^\d+\.\d+\.\d+/)
+    for (const flag of ['--version', '-V']) {
+      const r = run(flag)
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout.trim()).toBe(version)
+    }
+  })
 })
 
 describe('text commands', () => {

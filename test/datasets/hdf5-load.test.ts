@@ -10,8 +10,7 @@ import { syntheticMixture } from '../../datasets/synthetic.js'
 import { writeVecs } from '../../datasets/texmex.js'
 import { catalogueEntry, CATALOGUE } from '../../datasets/catalogue.js'
 import { downloadDataset, downloadUrl } from '../../datasets/download.js'
-import { VqFormatError, VqStateError, VqStorageError } from '../../src/errors.js'
-import { exactKnn } from '../../src/search/exact.js'
+import { exactKnn, VqFormatError, VqStateError, VqStorageError } from 'vqlite'
 import { randomVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-hdf5-'))

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fromWink, loadFioriDocs, loadGlove, loadGlove100 } from '../../datasets/index.js'
 import { findPackage } from '../../datasets/npm-package.js'
-import { exactKnn, VqError, VqFormatError } from '../../src/index.js'
+import { exactKnn, VqError, VqFormatError } from 'vqlite'
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'vqlite-cache-'))
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }))

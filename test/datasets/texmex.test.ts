@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import {
   bytesToFloat32, readBvecs, readFvecs, readIvecs, streamVecs, vecsInfo, writeVecs,
 } from '../../datasets/texmex.js'
-import { VqFormatError } from '../../src/errors.js'
+import { VqFormatError } from 'vqlite'
 import { randomVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-texmex-'))

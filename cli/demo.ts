@@ -11,13 +11,10 @@
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { defaultCacheDir, FIORI_PACKAGE } from '../../datasets/index.js'
-import { findPackage } from '../../datasets/npm-package.js'
-import { loadGlove } from '../../datasets/glove.js'
-import { Rng } from '../util/random.js'
-import { exactKnn, VqFormatError, VqIndex } from '../index.js'
-import { createSifGloveEmbedder } from '../text/sif-glove.js'
-import { TextIndex } from '../text/text-index.js'
+import { defaultCacheDir, exactKnn, Rng, VqFormatError, VqIndex } from 'vqlite'
+import { createSifGloveEmbedder, loadGlove, TextIndex } from 'vqlite/text'
+import { FIORI_PACKAGE } from '../datasets/index.js'
+import { findPackage } from '../datasets/npm-package.js'
 
 const QUESTIONS = [
   'How do I deploy an SAP Fiori application to Cloud Foundry?',

@@ -1,8 +1,8 @@
-/** Where converted datasets are cached: $VQLITE_CACHE_DIR, else $XDG_CACHE_HOME/vqlite, else ~/.cache/vqlite. */
+/** Where vqlite caches converted data (the GloVe vectors, datasets): $VQLITE_CACHE_DIR, else $XDG_CACHE_HOME/vqlite, else ~/.cache/vqlite. */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
-/** The dataset cache directory (see the module comment for the order of precedence). */
+/** The cache directory (see the module comment for the order of precedence), read from the environment at each call. */
 export function defaultCacheDir(): string {
   const env = process.env
   if (env['VQLITE_CACHE_DIR']) return env['VQLITE_CACHE_DIR']

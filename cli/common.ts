@@ -1,0 +1,95 @@
+/** Shared pieces of the vqlite commands: option parsers, the stderr progress bar, Ctrl-C handling, output helpers, exit codes. */
+import { InvalidArgumentError } from 'commander'
+import cliProgress from 'cli-progress'
+
+/** Parses "1,4,16" into positive integers. */
+export function intList(value: string): number[] {
+  const out = value.split(',').map((s) => Number(s.trim()))
+  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(`expected positive integers separated by commas, got "${value}"`)
+  return out
+}
+
+export function positiveInt(value: string): number {
+  const v = Number(value)
+  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`)
+  return v
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+/** One progress bar at a time on stderr, relabelled as phases change. */
+export class Progress {
+  readonly #bar = new cliProgress.SingleBar({
+    format: '{label} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
+    hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic)
+  #label = ''
+  #active = false
+
+  update(label: string, done: number, total: number): void {
+    if (!process.stderr.isTTY) {
+      if (label !== this.#label) process.stderr.write(`${label}\n`)
+      this.#label = label
+      return
+    }
+    if (label !== this.#label || !this.#active) {
+      this.stop()
+      this.#bar.start(Math.max(1, total), done, { label })
+      this.#label = label
+      this.#active = true
+    } else {
+      this.#bar.setTotal(Math.max(1, total))
+      this.#bar.update(done, { label })
+    }
+  }
+
+  stop(): void {
+    if (this.#active) this.#bar.stop()
+    this.#active = false
+  }
+
+  log(message: string): void {
+    this.stop()
+    this.#label = ''
+    process.stderr.write(`${message}\n`)
+  }
+}
+
+/** An AbortController aborted by the first Ctrl-C; a second one exits. */
+export function interruptible(progress: Progress, what: string): AbortController {
+  const ac = new AbortController()
+  process.on('SIGINT', () => {
+    if (ac.signal.aborted) {
+      progress.log('second Ctrl-C: exiting now')
+      process.exit(130)
+    }
+    progress.log(`Ctrl-C: stopping ${what} after the current step (Ctrl-C again to exit at once)`)
+    ac.abort()
+  })
+  return ac
+}
+
+export const mb = (bytes: number): string => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`)
+
+/** Exit codes: 0 done, 1 bad input or data (a VqError), 2 usage error, 3 internal failure, 130 interrupted. */
+export const EXIT = { ok: 0, badInput: 1, usage: 2, internal: 3, interrupted: 130 } as const
+
+/** Prints a value as JSON (--json) or as text. */
+export function emit(json: boolean, value: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(value, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2) : text())
+}
+
+/** The snippet of a hit with the query's words marked (ANSI bold on a terminal, **word** otherwise). */
+export function highlight(text: string, query: string, width = 240): string {
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])]
+  const flat = text.replace(/\s+/g, ' ').trim()
+  const lower = flat.toLowerCase()
+  const found = words.map((w) => lower.indexOf(w)).filter((i) => i >= 0)
+  const at = found.length === 0 ? 0 : Math.max(0, Math.min(...found) - 60)
+  let snippet = (at > 0 ? '…' : '') + flat.slice(at, at + width) + (at + width < flat.length ? '…' : '')
+  if (words.length > 0) {
+    const re = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'giu')
+    snippet = snippet.replace(re, process.stdout.isTTY ? '\u001b[1m$1\u001b[22m' : '**$1**')
+  }
+  return snippet
+}

