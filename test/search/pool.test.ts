@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { type VqError, VqIndex } from '../../src/index.js'
-import { WorkerPool } from '../../src/parallel/pool.js'
+import { WorkerPool, workerEntry } from '../../src/parallel/pool.js'
 import { clusteredVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-pool-'))
@@ -14,6 +15,7 @@ const x = clusteredVectors(n, d, 40, 41, 0.4)
 const queries = clusteredVectors(300, d, 40, 42, 0.4)
 const ids = Array.from({ length: n }, (_, i) => i)
 const meta = ids.map((i) => ({ even: i % 2 === 0, bucket: i % 50 }))
+afterEach(() => { vi.restoreAllMocks() })
 
 describe('searchBatch on the worker pool', () => {
   it('gives exactly the results of sequential search, for every kind of index', async () => {
@@ -44,11 +46,17 @@ describe('searchBatch on the worker pool', () => {
     const results = []
     for (const threads of [0, 2]) {
       const index = VqIndex.create(':memory:', { dim: d, description: 'IVF256,PQ8', threads })
-      const before = WorkerPool.live().length
-      await index.train(big, { seed: 5 })
-      // With threads: 2 the training really went to a pool.
-      expect(WorkerPool.live().length).toBe(before + (threads > 1 ? 1 : 0))
+      const assign = vi.spyOn(WorkerPool.prototype, 'assign')
+      const trainPq = vi.spyOn(WorkerPool.prototype, 'trainPq')
+      const encode = vi.spyOn(WorkerPool.prototype, 'encode')
+      // 40,000 training points for 256 lists: enough work for the pool's k-means steps.
+      await index.train(big, { seed: 5, ivfMaxPointsPerCentroid: 256 })
+      // With threads: 2 the training really went to a pool (k-means steps and sub-quantizers).
+      expect(assign.mock.calls.length > 0, 'k-means on the pool').toBe(threads > 1)
+      expect(trainPq.mock.calls.length, 'PQ training on the pool').toBe(threads > 1 ? 1 : 0)
       await index.add(bigIds, big)
+      expect(encode.mock.calls.length, 'encoding on the pool').toBe(threads > 1 ? 1 : 0)
+      vi.restoreAllMocks()
       results.push({ arrays: index.model.exportArrays(), r: await index.searchBatch(queries, 10, { threads: 0 }) })
       await index.close()
     }
@@ -64,10 +72,13 @@ describe('searchBatch on the worker pool', () => {
     await index.add(ids, x)
     const big = clusteredVectors(20000, d, 40, 43, 0.4)
     const want = await index.searchBatch(big, 10, { threads: 0 })
+    const search = vi.spyOn(WorkerPool.prototype, 'search')
     await index.searchBatch(queries, 10) // starts the pool
+    const pool = search.mock.contexts[0] as WorkerPool
+    expect(pool).toBeInstanceOf(WorkerPool)
     const running = index.searchBatch(big, 10)
     // Terminate one worker thread while the call is running.
-    const workers = await workersOf(index)
+    const workers = pool.workers
     await new Promise((r) => setTimeout(r, 20))
     await workers[0]!.terminate()
     const e = await running.then(() => undefined, (err: VqError) => err)
@@ -78,10 +89,51 @@ describe('searchBatch on the worker pool', () => {
   })
 })
 
-/** The pool's worker threads (through the pool object the index keeps). */
-async function workersOf(index: VqIndex): Promise<readonly import('node:worker_threads').Worker[]> {
-  const { WorkerPool } = await import('../../src/parallel/pool.js')
-  void index
-  const pools = WorkerPool.live()
-  return pools[pools.length - 1]!.workers
-}
+describe('the worker script', () => {
+  const caught = (f: () => unknown): VqError => {
+    try {
+      f()
+    } catch (e) {
+      return e as VqError
+    }
+    throw new Error('expected a throw')
+  }
+  /** A fake install: root/src/parallel/pool.<ext> (the module asking), plus the given files. */
+  const layout = (files: string[]): string => {
+    const root = mkdtempSync(join(dir, 'layout-'))
+    for (const f of files) {
+      mkdirSync(join(root, f, '..'), { recursive: true })
+      writeFileSync(join(root, f), '')
+    }
+    return root
+  }
+
+  it('is the one beside the running pool module: worker.ts through tsx from the sources', () => {
+    const e = workerEntry()
+    expect(e.filename).toBe(fileURLToPath(new URL('../../src/parallel/worker.ts', import.meta.url)))
+    expect(e.execArgv?.[0]).toBe('--import')
+    expect(e.execArgv?.[1]).toMatch(/^file:.*\/node_modules\/tsx\//)
+  })
+
+  it('worker.js beside a built pool.js, with the process\'s Node options', () => {
+    const root = layout(['dist/src/parallel/worker.js'])
+    expect(workerEntry(pathToFileURL(join(root, 'dist/src/parallel/pool.js')).href))
+      .toEqual({ filename: join(root, 'dist/src/parallel/worker.js'), execArgv: undefined })
+  })
+
+  it('never another build: no worker beside the module is MISSING_DEPENDENCY, even with a dist/ around', () => {
+    const root = layout(['dist/src/parallel/worker.js'])
+    for (const ext of ['js', 'ts']) {
+      const e = caught(() => workerEntry(pathToFileURL(join(root, `src/parallel/pool.${ext}`)).href))
+      expect(e.code).toBe('MISSING_DEPENDENCY')
+      expect(e.message).toContain(join(root, `src/parallel/worker.${ext}`))
+    }
+  })
+
+  it('sources without tsx installed: MISSING_DEPENDENCY that says so', () => {
+    const root = layout(['src/parallel/worker.ts'])
+    const e = caught(() => workerEntry(pathToFileURL(join(root, 'src/parallel/pool.ts')).href))
+    expect(e.code).toBe('MISSING_DEPENDENCY')
+    expect(e.message).toMatch(/tsx/)
+  })
+})
