@@ -40,7 +40,7 @@ const alias = entries
 export default defineConfig({
   resolve: { alias },
   test: {
-    globalSetup: ['test/setup/cache-dir.ts'],
+    globalSetup: ['test/setup/cache-dir.ts', 'test/setup/wasm.ts'],
     setupFiles: ['test/setup/env.ts'],
     projects: [
       {
@@ -49,6 +49,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: INTEGRATION,
+          // Twice vitest's 5 s defaults: a 2-core machine; a unit test slower than this is a bug.
+          testTimeout: 10_000,
+          hookTimeout: 10_000,
         },
       },
       {
@@ -56,7 +59,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: INTEGRATION,
-          globalSetup: ['test/setup/build.ts'],
+          globalSetup: ['test/setup/build.ts', 'test/setup/glove.ts'],
           // Child processes and real data sets: slower than unit tests, still bounded.
           testTimeout: 60_000,
           hookTimeout: 60_000,

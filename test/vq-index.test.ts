@@ -99,12 +99,13 @@ describe('VqIndex: compressed codecs', () => {
     expect(await recallOf({ dim: d, description }, metric)).toBeGreaterThan(min)
   })
 
+  // On the main thread (threads: 0); the pool's rows equal these: test/search/pool.test.ts.
   it('searchBatch rows equal search, for every codec', async () => {
     for (const description of ['Flat', 'PQ8', 'PQ16x4', 'SQ8', 'SQ4', 'SQfp16']) {
       const index = VqIndex.create(':memory:', { dim: d, metric: 'cosine', description })
       await index.train(x.subarray(0, 3000 * d))
       await index.add(seq(3000), x.subarray(0, 3000 * d))
-      const batch = await index.searchBatch(qs, k)
+      const batch = await index.searchBatch(qs, k, { threads: 0 })
       for (let i = 0; i < nq; i++) {
         const one = index.search(qs.subarray(i * d, (i + 1) * d), k)
         expect(batch.row(i).ids).toEqual(one.ids)

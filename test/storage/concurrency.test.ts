@@ -5,6 +5,9 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type VqError, VqIndex, VqStorageError } from '../../src/index.js'
 import { startNode } from '../helpers/child.js'
+import { closeIndexesAfterEach } from '../helpers/indexes.js'
+
+closeIndexesAfterEach()
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-conc-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
