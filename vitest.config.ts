@@ -10,6 +10,7 @@
  * the package names 'vqlite', 'vqlite/text' and 'vqlite/kernels' to the sources.
  */
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -52,6 +53,8 @@ export default defineConfig({
           // Twice vitest's 5 s defaults: a 2-core machine; a unit test slower than this is a bug.
           testTimeout: 10_000,
           hookTimeout: 10_000,
+          // Most unit tests use one core: run a file per core (vitest's default leaves one idle).
+          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {

@@ -13,9 +13,9 @@ closeIndexesAfterEach()
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-pool-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const d = 16
-const n = 6000
+const n = 3000
 const x = clusteredVectors(n, d, 40, 41, 0.4)
-const queries = clusteredVectors(300, d, 40, 42, 0.4)
+const queries = clusteredVectors(200, d, 40, 42, 0.4)
 const ids = Array.from({ length: n }, (_, i) => i)
 const meta = ids.map((i) => ({ even: i % 2 === 0, bucket: i % 50 }))
 /** Spies on WorkerPool methods (the calls go through), removed after each test. */
