@@ -66,6 +66,17 @@ describe('a reader process beside a writer process', () => {
     }
   })
 
+  it('a writer that dies fails the wait at once, with its output, instead of hanging', async () => {
+    // The path is a folder: the writer cannot create an index there and exits with an error.
+    const child = startNode(writer, [dir, String(BATCH), '60'])
+    const t0 = performance.now()
+    const e = await child.waitFor((out) => out.includes('committed'), 30_000, 'a committed batch').then(() => undefined, (err: Error) => err)
+    expect(e?.message).toMatch(/child exited \(code [1-9]\d*, signal null\) before a committed batch/)
+    expect(e?.message).toContain('--- stderr ---')
+    expect(performance.now() - t0).toBeLessThan(30_000)
+    expect((await child.stop()).code).not.toBe(0)
+  })
+
   it('refresh() applies deletions and upserts made by the writer, in order', async () => {
     const path = join(dir, 'edits.vqlite')
     const w = VqIndex.create(path, { dim: 2, storeVectors: 'float32' })
