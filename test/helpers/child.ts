@@ -19,8 +19,8 @@ export interface Child {
   readonly exited: Promise<Exit>
   /** The exit, once it happened (undefined while running). */
   readonly exit: () => Exit | undefined
-  /** Resolves when stdout satisfies `ready`; rejects if the child exits first or after timeoutMs. */
-  waitFor(ready: (stdout: string) => boolean, timeoutMs: number, what: string): Promise<void>
+  /** Resolves when the output satisfies `ready`; rejects if the child exits first or after timeoutMs. */
+  waitFor(ready: (stdout: string, stderr: string) => boolean, timeoutMs: number, what: string): Promise<void>
   /** The exit, within timeoutMs (rejects after it, with the output so far). */
   waitExit(timeoutMs: number): Promise<Exit>
   /** Kills the child (if running) and waits for its exit, within timeoutMs. */
@@ -52,7 +52,10 @@ export function startNode(script: string, args: readonly string[], options: Spaw
     out += b.toString()
     for (const w of watchers) w()
   })
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString() })
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString()
+    for (const w of watchers) w()
+  })
   const describe = (): string => `${script} ${args.join(' ')}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`
 
   /** Resolves when check() returns true, re-checked on every output and on exit. */
@@ -77,7 +80,7 @@ export function startNode(script: string, args: readonly string[], options: Spaw
     stderr: () => err,
     exited,
     exit: () => exit,
-    waitFor: (ready, timeoutMs, what) => until(() => ready(out), timeoutMs, what),
+    waitFor: (ready, timeoutMs, what) => until(() => ready(out, err), timeoutMs, what),
     waitExit: async (timeoutMs) => {
       await until(() => exit !== undefined, timeoutMs, 'the exit')
       return exit!
