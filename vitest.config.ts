@@ -1,9 +1,73 @@
+/**
+ * Two test projects:
+ * - unit: hermetic tests on the TypeScript sources (no dist/, no network, no child process
+ *   that needs a build), default timeouts; must stay fast (<= 60 s on 2 cores).
+ * - integration: child processes, real GloVe and npm data, crash tests, the WebAssembly
+ *   rebuild, the CLI and the bench suite, after one `npm run build` in a global setup.
+ * Which project a test file belongs to is decided here, by path: INTEGRATION lists the
+ * integration files, everything else under test/ is unit.
+ * Both projects get a fresh VQLITE_CACHE_DIR per run (test/setup/cache-dir.ts) and resolve
+ * the package names 'vqlite', 'vqlite/text' and 'vqlite/kernels' to the sources.
+ */
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
+
+/** Test files of the integration project (globs from the repository root). */
+const INTEGRATION = [
+  'test/cli/**/*.test.ts',
+  'test/bench/**/*.test.ts',
+  'test/text/**/*.test.ts',
+  'test/datasets/npm-data.test.ts',
+  'test/storage/crash.test.ts',
+  'test/storage/concurrency.test.ts',
+  'test/native-free-kernels/wasm.test.ts',
+  'test/readme.test.ts',
+]
+
+/** The package's public entry points, mapped to their sources (only those that exist yet). */
+const entries: [string, string][] = [
+  ['vqlite', 'src/index.ts'],
+  ['vqlite/text', 'src/text/index.ts'],
+  ['vqlite/kernels', 'native-free-kernels/index.ts'],
+]
+const alias = entries
+  .filter(([, file]) => existsSync(here(file)))
+  .map(([name, file]) => ({ find: new RegExp(`^${name}$`), replacement: here(file) }))
+
 export default defineConfig({
+  resolve: { alias },
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 600_000,
+    globalSetup: ['test/setup/cache-dir.ts', 'test/setup/wasm.ts'],
+    setupFiles: ['test/setup/env.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: INTEGRATION,
+          // Twice vitest's 5 s defaults: a 2-core machine; a unit test slower than this is a bug.
+          testTimeout: 10_000,
+          hookTimeout: 10_000,
+          // Most unit tests use one core: run a file per core (vitest's default leaves one idle).
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          globalSetup: ['test/setup/build.ts', 'test/setup/glove.ts'],
+          // Child processes and real data sets: slower than unit tests, still bounded.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 })

@@ -4,6 +4,9 @@ import {
   type CreateOptions, type Metric, VqError, VqIndex, VqInputError, VqOptionError, VqStateError,
 } from '../src/index.js'
 import { clusteredVectors, randomVectors } from './helpers/data.js'
+import { closeIndexesAfterEach } from './helpers/indexes.js'
+
+closeIndexesAfterEach()
 
 const seq = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i)
 
@@ -72,8 +75,9 @@ describe('VqIndex: compressed codecs', () => {
     const index = VqIndex.create(':memory:', { ...options, dim: d, metric })
     await index.train(x, { seed: 3 })
     await index.add(ids, x)
-    const a = await exact.searchBatch(qs, k)
-    const b = await index.searchBatch(qs, k)
+    // On the main thread: this is about the codecs (the pool's parity is test/search/pool.test.ts).
+    const a = await exact.searchBatch(qs, k, { threads: 0 })
+    const b = await index.searchBatch(qs, k, { threads: 0 })
     let hit = 0
     for (let i = 0; i < nq; i++) {
       const want = new Set(a.row(i).ids)
@@ -95,12 +99,13 @@ describe('VqIndex: compressed codecs', () => {
     expect(await recallOf({ dim: d, description }, metric)).toBeGreaterThan(min)
   })
 
+  // On the main thread (threads: 0); the pool's rows equal these: test/search/pool.test.ts.
   it('searchBatch rows equal search, for every codec', async () => {
     for (const description of ['Flat', 'PQ8', 'PQ16x4', 'SQ8', 'SQ4', 'SQfp16']) {
       const index = VqIndex.create(':memory:', { dim: d, metric: 'cosine', description })
       await index.train(x.subarray(0, 3000 * d))
       await index.add(seq(3000), x.subarray(0, 3000 * d))
-      const batch = await index.searchBatch(qs, k)
+      const batch = await index.searchBatch(qs, k, { threads: 0 })
       for (let i = 0; i < nq; i++) {
         const one = index.search(qs.subarray(i * d, (i + 1) * d), k)
         expect(batch.row(i).ids).toEqual(one.ids)
@@ -244,7 +249,7 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
 
   it('closed indexes refuse every call', async () => {
     const index = await trainedIndex()
-    index.close()
+    await index.close()
     rejects(() => index.search(x.subarray(0, d), 3), VqStateError, 'CLOSED')
     await rejectsAsync(index.add([999], x.subarray(0, d)), VqStateError, 'CLOSED')
     await rejectsAsync(index.train(x), VqStateError, 'CLOSED')

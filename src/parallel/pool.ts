@@ -9,8 +9,9 @@
  */
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { dirname, extname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Piscina } from 'piscina'
 import type { AssignRequest } from '../clustering/kmeans.js'
 import { VqError } from '../errors.js'
@@ -33,20 +34,36 @@ export interface PoolSnapshot {
 /** Tasks per thread for a call: enough to balance uneven chunks, few enough to keep overhead low. */
 const TASKS_PER_THREAD = 4
 
-/** Pools not yet closed. */
-const LIVE = new Set<WorkerPool>()
+/** How the pool starts its threads. */
+interface WorkerEntry {
+  /** The worker module. */
+  readonly filename: string
+  /** Node options of the worker threads (undefined: inherit the process's). */
+  readonly execArgv: string[] | undefined
+}
 
-/** The compiled worker script (the sources run under a TypeScript loader only on the main thread). */
-function workerFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const sibling = join(here, 'worker.js')
-  if (existsSync(sibling)) return sibling
-  // Running from src/ (tests): use the build output.
-  for (let dir = here; dirname(dir) !== dir; dir = dirname(dir)) {
-    const built = join(dir, 'dist', 'src', 'parallel', 'worker.js')
-    if (existsSync(built)) return built
+/**
+ * The worker module that belongs to the code running: `worker.js` beside the built
+ * `pool.js`, or `worker.ts` beside `pool.ts` when vqlite runs from its TypeScript sources
+ * (tests, `node --import tsx`); then the threads load the sources through tsx, a
+ * development dependency. Never another build: a missing worker or loader is a
+ * MISSING_DEPENDENCY error.
+ */
+export function workerEntry(moduleUrl: string = import.meta.url): WorkerEntry {
+  const self = fileURLToPath(moduleUrl)
+  const ext = extname(self)
+  const filename = join(dirname(self), `worker${ext}`)
+  if ((ext !== '.js' && ext !== '.ts') || !existsSync(filename)) {
+    throw new VqError('MISSING_DEPENDENCY', `the worker thread script ${filename} is missing beside ${self}: the worker pool needs vqlite's files as built or installed, unbundled`)
   }
-  throw new VqError('MISSING_DEPENDENCY', 'the worker script dist/src/parallel/worker.js is missing: run npm run build')
+  if (ext === '.js') return { filename, execArgv: undefined }
+  let loader: string
+  try {
+    loader = createRequire(moduleUrl).resolve('tsx')
+  } catch (cause) {
+    throw new VqError('MISSING_DEPENDENCY', 'vqlite runs from its TypeScript sources here, and its worker threads load them through tsx, which is not installed: npm install -D tsx (or run the built package)', { cause })
+  }
+  return { filename, execArgv: ['--import', pathToFileURL(loader).href] }
 }
 
 /** A shared copy of a (possibly unshared) float array. */
@@ -73,21 +90,19 @@ export class WorkerPool {
   /** Shared copies of inputs reused across calls (k-means data across iterations). */
   #sharedInputs = new WeakMap<object, Float32Array>()
 
-  /** Pools currently running, oldest first (diagnostics, tests). */
-  static live(): WorkerPool[] {
-    return [...LIVE]
-  }
-
   /** The default pool size: the available parallelism. */
   static defaultThreads(): number {
     return availableParallelism()
   }
 
-  /** A pool of `threads` workers, started now. */
+  /**
+   * A pool of `threads` workers, started now. The pool has no owner but its creator (a
+   * VqIndex keeps one and closes it in close()); nothing outside tracks it.
+   */
   constructor(threads: number) {
     this.threads = threads
-    this.#piscina = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 })
-    LIVE.add(this)
+    const { filename, execArgv } = workerEntry()
+    this.#piscina = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 })
   }
 
   /** The piscina workers (for tests and diagnostics). */
@@ -177,7 +192,6 @@ export class WorkerPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    LIVE.delete(this)
     await this.#piscina.destroy()
   }
 }

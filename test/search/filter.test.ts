@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { type Filter, type FilterValue, type VqError, VqIndex } from '../../src/index.js'
 import { Rng } from '../../src/util/random.js'
 import { clusteredVectors } from '../helpers/data.js'
+import { closeIndexesAfterEach } from '../helpers/indexes.js'
+
+closeIndexesAfterEach()
 
 const d = 12
 const n = 6000

@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type VqError, VqIndex, VqStorageError } from '../../src/index.js'
+import { startNode } from '../helpers/child.js'
+import { closeIndexesAfterEach } from '../helpers/indexes.js'
+
+closeIndexesAfterEach()
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-conc-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -24,33 +27,54 @@ function assertWholeBatches(index: VqIndex): number {
 describe('a reader process beside a writer process', () => {
   it('sees only committed batches, and refresh() picks up new ones', async () => {
     const path = join(dir, 'shared.vqlite')
-    const child = spawn(process.execPath, [writer, path, String(BATCH), '60', '15'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (b: Buffer) => { out += b.toString() })
-    const committed = (): number => (out.match(/committed/g) ?? []).length
-    while (committed() < 3) await new Promise((r) => setTimeout(r, 10))
-    const reader = VqIndex.open(path, { readonly: true })
-    let seen = assertWholeBatches(reader)
-    expect(seen).toBeGreaterThanOrEqual(3)
-    const observed = [seen]
-    // Poll while the writer goes on: every refresh shows whole batches, never fewer than before.
-    for (let i = 0; i < 200 && !out.includes('done'); i++) {
-      await new Promise((r) => setTimeout(r, 20))
+    const child = startNode(writer, [path, String(BATCH), '60', '15'])
+    const reader = await (async () => {
+      try {
+        await child.waitFor((out) => (out.match(/committed/g) ?? []).length >= 3, 30_000, 'three committed batches')
+        return VqIndex.open(path, { readonly: true })
+      } catch (e) {
+        await child.stop()
+        throw e
+      }
+    })()
+    try {
+      let seen = assertWholeBatches(reader)
+      expect(seen).toBeGreaterThanOrEqual(3)
+      const observed = [seen]
+      // Poll while the writer goes on: every refresh shows whole batches, never fewer than before.
+      // The loop ends when the writer exits (for any reason), or after 200 rounds.
+      for (let i = 0; i < 200 && !child.exit(); i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        reader.refresh()
+        const now = assertWholeBatches(reader)
+        expect(now).toBeGreaterThanOrEqual(seen)
+        seen = now
+        observed.push(now)
+      }
+      const exit = await child.waitExit(30_000)
+      expect(exit, child.stderr()).toEqual({ code: 0, signal: null })
+      expect(child.stdout()).toContain('done')
       reader.refresh()
-      const now = assertWholeBatches(reader)
-      expect(now).toBeGreaterThanOrEqual(seen)
-      seen = now
-      observed.push(now)
+      expect(assertWholeBatches(reader)).toBe(60)
+      expect(new Set(observed).size).toBeGreaterThan(2) // it really watched the index grow
+      // Metadata and vectors of late batches are readable through the reader's connection.
+      expect(reader.get(59 * BATCH)!.metadata).toEqual({ batch: 59 })
+      expect(reader.refresh()).toBe(false)
+    } finally {
+      await child.stop()
+      await reader.close()
     }
-    await new Promise((r) => child.once('exit', r))
-    expect(child.exitCode).toBe(0)
-    reader.refresh()
-    expect(assertWholeBatches(reader)).toBe(60)
-    expect(new Set(observed).size).toBeGreaterThan(2) // it really watched the index grow
-    // Metadata and vectors of late batches are readable through the reader's connection.
-    expect(reader.get(59 * BATCH)!.metadata).toEqual({ batch: 59 })
-    expect(reader.refresh()).toBe(false)
-    reader.close()
+  })
+
+  it('a writer that dies fails the wait at once, with its output, instead of hanging', async () => {
+    // The path is a folder: the writer cannot create an index there and exits with an error.
+    const child = startNode(writer, [dir, String(BATCH), '60'])
+    const t0 = performance.now()
+    const e = await child.waitFor((out) => out.includes('committed'), 30_000, 'a committed batch').then(() => undefined, (err: Error) => err)
+    expect(e?.message).toMatch(/child exited \(code [1-9]\d*, signal null\) before a committed batch/)
+    expect(e?.message).toContain('--- stderr ---')
+    expect(performance.now() - t0).toBeLessThan(30_000)
+    expect((await child.stop()).code).not.toBe(0)
   })
 
   it('refresh() applies deletions and upserts made by the writer, in order', async () => {
