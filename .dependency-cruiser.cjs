@@ -93,16 +93,24 @@ module.exports = {
       to: { path: '^src/parallel/pool\\.ts$' },
     },
     {
-      name: 'no-unresolvable',
-      comment: 'Every relative import resolves to a file.',
+      name: 'sources-not-to-built-output',
+      comment:
+        "Sources import sources, never dist/: an import of 'vqlite' that lands in dist/ means tsconfig.json's paths lost an entry point.",
       severity: 'error',
       from: {},
-      to: { couldNotResolve: true, path: '^\\.' },
+      to: { path: '^dist/' },
+    },
+    {
+      name: 'no-unresolvable',
+      comment: "Every relative import, and every import of the library by its name ('vqlite', 'vqlite/...'), resolves to a file.",
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true, path: ['^\\.', '^vqlite(/|$)'] },
     },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|coverage)/|^bench/results/|^native-free-kernels/wasm/assembly/' },
+    doNotFollow: { path: ['node_modules', '^dist/'] },
+    exclude: { path: ['^coverage/', '^bench/results/', '^native-free-kernels/wasm/assembly/'] },
     // Type-only imports count: a layer that imports another's types depends on it.
     tsPreCompilationDeps: true,
     // Resolves 'vqlite', 'vqlite/text' and 'vqlite/kernels' through tsconfig.json's `paths`.
