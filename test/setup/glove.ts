@@ -4,7 +4,7 @@
  * embed text, so no test times its own first conversion and no two convert at once.
  */
 import type { TestProject } from 'vitest/node'
-import { loadGlove } from '../../datasets/glove.js'
+import { loadGlove } from '../../src/text/glove.js'
 
 export default async function setup(project: TestProject): Promise<void> {
   await loadGlove({ cacheDir: project.getProvidedContext().vqliteCacheDir })
