@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadGlove100 } from '../datasets/index.js'
 import { VqIndex } from 'vqlite'
+import { loadGlove100 } from '../datasets/index.js'
 import { machineInfo, recallAtK, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -29,12 +29,20 @@ try {
   const path = join(dir, 'glove.vqlite')
   const built = VqIndex.create(path, { dim: g.d, metric: 'cosine', description: values.index, storeVectors: 'float32', kernels: 'wasm' })
   await built.train(g.base, { seed: 1 })
-  await built.add(Float64Array.from({ length: g.nb }, (_, i) => i), g.base)
+  await built.add(
+    Float64Array.from({ length: g.nb }, (_, i) => i),
+    g.base,
+  )
   await built.close()
   const on = VqIndex.open(path, { readonly: true, kernels: 'wasm', threads: 0 })
   const off = VqIndex.open(path, { readonly: true, kernels: 'ts', threads: 0 })
   const rows: Record<string, number>[] = []
-  for (const [nprobe, refineFactor] of [[16, 1], [64, 1], [64, 10], [128, 20]] as const) {
+  for (const [nprobe, refineFactor] of [
+    [16, 1],
+    [64, 1],
+    [64, 10],
+    [128, 20],
+  ] as const) {
     const a = await on.searchBatch(g.queries, k, { nprobe, refineFactor, threads: 0 })
     const b = await off.searchBatch(g.queries, k, { nprobe, refineFactor, threads: 0 })
     let same = 0
@@ -49,11 +57,17 @@ try {
       }
     }
     const row = {
-      nprobe, refineFactor, rowsIdentical: same / g.nq, worstRelDistanceDiff: worst,
-      recallWasm: recallAtK(a.ids, k, g.groundTruth, g.gtK, g.nq, k), recallTs: recallAtK(b.ids, k, g.groundTruth, g.gtK, g.nq, k),
+      nprobe,
+      refineFactor,
+      rowsIdentical: same / g.nq,
+      worstRelDistanceDiff: worst,
+      recallWasm: recallAtK(a.ids, k, g.groundTruth, g.gtK, g.nq, k),
+      recallTs: recallAtK(b.ids, k, g.groundTruth, g.gtK, g.nq, k),
     }
     rows.push(row)
-    console.log(`nprobe ${nprobe} refine ${refineFactor}: ${(100 * row.rowsIdentical).toFixed(1)}% of rows identical ids, worst relative distance difference ${worst.toExponential(2)}, recall@10 wasm ${row.recallWasm.toFixed(4)} ts ${row.recallTs.toFixed(4)}`)
+    console.log(
+      `nprobe ${nprobe} refine ${refineFactor}: ${(100 * row.rowsIdentical).toFixed(1)}% of rows identical ids, worst relative distance difference ${worst.toExponential(2)}, recall@10 wasm ${row.recallWasm.toFixed(4)} ts ${row.recallTs.toFixed(4)}`,
+    )
   }
   await on.close()
   await off.close()

@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadFioriDocs } from '../datasets/index.js'
 import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
+import { loadFioriDocs } from '../datasets/index.js'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -44,7 +44,14 @@ try {
   const quantized = await build(values.description)
   const exact = await build('Flat')
   const titles = docs.records.map((r) => String(r['title'] ?? r.content.split('\n')[0]))
-  const result: Record<string, unknown> = { bench: 'fiori-text', machine: machineInfo(), embedder: embedder.name, description: values.description, n: docs.n, chunk }
+  const result: Record<string, unknown> = {
+    bench: 'fiori-text',
+    machine: machineInfo(),
+    embedder: embedder.name,
+    description: values.description,
+    n: docs.n,
+    chunk,
+  }
   for (const mode of ['hybrid', 'vector', 'keyword'] as TextSearchMode[]) {
     let hits = 0
     const t = performance.now()
@@ -54,7 +61,9 @@ try {
     }
     const ms = (performance.now() - t) / titles.length
     result[mode] = { hitAt10: hits / titles.length, msPerQuery: ms }
-    console.log(`${mode.padEnd(8)} the chunk itself in the top 10 for ${hits} of ${titles.length} titles (${(100 * hits / titles.length).toFixed(1)} %), ${ms.toFixed(2)} ms/query`)
+    console.log(
+      `${mode.padEnd(8)} the chunk itself in the top 10 for ${hits} of ${titles.length} titles (${((100 * hits) / titles.length).toFixed(1)} %), ${ms.toFixed(2)} ms/query`,
+    )
   }
   let same = 0
   let total = 0
@@ -65,7 +74,9 @@ try {
     same += a.filter((h) => b.has(h.id)).length
   }
   result['quantizedVsExactTop10'] = same / total
-  console.log(`${values.description} vector top-10 vs exact (Flat) over the same embeddings: ${same} of ${total} results the same (${(100 * same / total).toFixed(1)} %)`)
+  console.log(
+    `${values.description} vector top-10 vs exact (Flat) over the same embeddings: ${same} of ${total} results the same (${((100 * same) / total).toFixed(1)} %)`,
+  )
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   saveJson(values.out, result)
   await quantized.close()

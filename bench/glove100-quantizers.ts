@@ -8,10 +8,11 @@
  *
  * Writes bench/results/glove100-quantizers.json.
  */
-import { parseArgs } from 'node:util'
+
 import { join } from 'node:path'
-import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
+import { parseArgs } from 'node:util'
 import { normalizedCopy, type TrainOptions, VqIndex } from 'vqlite'
+import { defaultCacheDir, GLOVE100_SEED, loadGlove100 } from '../datasets/index.js'
 import { faissAvailable, machineInfo, recallAtK, runFaiss, saveJson, since } from './lib/report.js'
 import { reconstructionMse } from './suite/rate-distortion.js'
 
@@ -55,7 +56,9 @@ for (const description of values.configs.split(',')) {
   const mse = reconstructionMse(index, unitBase, g.nb, g.d)
   index.close()
   rows.push({ system: 'vqlite', config: description, recall10: recall, mse, train_s: trainS, add_s: addS, search_s: searchS })
-  console.log(`${description.padEnd(10)}  ${recall.toFixed(4).padStart(9)}  ${mse.toExponential(4).padStart(10)}  ${trainS.toFixed(1).padStart(8)}  ${addS.toFixed(1).padStart(6)}  ${searchS.toFixed(1).padStart(9)}`)
+  console.log(
+    `${description.padEnd(10)}  ${recall.toFixed(4).padStart(9)}  ${mse.toExponential(4).padStart(10)}  ${trainS.toFixed(1).padStart(8)}  ${addS.toFixed(1).padStart(6)}  ${searchS.toFixed(1).padStart(9)}`,
+  )
 }
 
 let faiss: Record<string, unknown>[] = []
@@ -68,7 +71,9 @@ if (!values['no-faiss'] && faissAvailable()) {
     const ours = rows.find((r) => `${r['config']}np` === f['config'] || r['config'] === f['config'])
     if (!ours) continue
     const ratio = (ours['mse'] as number) / (f['mse'] as number)
-    console.log(`${String(ours['config']).padEnd(10)}  ${(ours['recall10'] as number).toFixed(4).padStart(11)}  ${(f['recall10'] as number).toFixed(4).padStart(10)}  ${(ours['mse'] as number).toExponential(4).padStart(11)}  ${(f['mse'] as number).toExponential(4).padStart(10)}  ${ratio.toFixed(4).padStart(10)}`)
+    console.log(
+      `${String(ours['config']).padEnd(10)}  ${(ours['recall10'] as number).toFixed(4).padStart(11)}  ${(f['recall10'] as number).toFixed(4).padStart(10)}  ${(ours['mse'] as number).toExponential(4).padStart(11)}  ${(f['mse'] as number).toExponential(4).padStart(10)}  ${ratio.toFixed(4).padStart(10)}`,
+    )
   }
 } else {
   console.log('FAISS not run (not installed for /usr/bin/python3, or --no-faiss)')

@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Bench } from 'tinybench'
-import { getKernels, type Kernels, referenceKernels } from 'vqlite/kernels'
 import { assignNearest, Rng, VqIndex } from 'vqlite'
+import { getKernels, type Kernels, referenceKernels } from 'vqlite/kernels'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -82,7 +82,10 @@ const fsIndex = VqIndex.create(':memory:', { dim: fsDim, description: 'PQ16x4', 
   const chunk = 100_000
   for (let s = 0; s < nCodes; s += chunk) {
     const x = rand(chunk * fsDim)
-    await fsIndex.add(Array.from({ length: chunk }, (_, i) => s + i), x)
+    await fsIndex.add(
+      Array.from({ length: chunk }, (_, i) => s + i),
+      x,
+    )
   }
 }
 const snapshot = join(mkdtempSync(join(tmpdir(), 'vqlite-kbench-')), 'pq16x4.snapshot')
@@ -106,10 +109,34 @@ interface Task {
 }
 
 const tasks: Task[] = [
-  { name: 'pqScan 8-bit m=16, 1M codes', units: nCodes, unit: 'M codes/s', backends: [WASM, WASM_COPY, TS, referenceKernels], run: (k) => k.pqScan(k === WASM ? codes8Pinned : codes8, nCodes, 16, 8, table8, out) },
-  { name: 'l2sqrMany d=100, 100k vectors', units: nVec, unit: 'M vectors/s', backends: [WASM, TS], run: (k) => k.l2sqrMany(q, 0, base, nVec, d, out) },
-  { name: 'nearestL2 4096 x 1024, d=100', units: nAssign * kc * d / 1e3, unit: 'G mult-adds/s', backends: [WASM, TS], run: (k) => k.nearestL2(pts, nAssign, cents, kc, d, cNorms, aIdx, aDist) },
-  { name: 'k-means assignment n=100k, k=1024, d=100', units: 1, unit: 'per s', backends: [WASM, TS], run: (k) => assignNearest(k, kmData, nKm, d, cents, kc, cNorms, aIdx, aDist) },
+  {
+    name: 'pqScan 8-bit m=16, 1M codes',
+    units: nCodes,
+    unit: 'M codes/s',
+    backends: [WASM, WASM_COPY, TS, referenceKernels],
+    run: (k) => k.pqScan(k === WASM ? codes8Pinned : codes8, nCodes, 16, 8, table8, out),
+  },
+  {
+    name: 'l2sqrMany d=100, 100k vectors',
+    units: nVec,
+    unit: 'M vectors/s',
+    backends: [WASM, TS],
+    run: (k) => k.l2sqrMany(q, 0, base, nVec, d, out),
+  },
+  {
+    name: 'nearestL2 4096 x 1024, d=100',
+    units: (nAssign * kc * d) / 1e3,
+    unit: 'G mult-adds/s',
+    backends: [WASM, TS],
+    run: (k) => k.nearestL2(pts, nAssign, cents, kc, d, cNorms, aIdx, aDist),
+  },
+  {
+    name: 'k-means assignment n=100k, k=1024, d=100',
+    units: 1,
+    unit: 'per s',
+    backends: [WASM, TS],
+    run: (k) => assignNearest(k, kmData, nKm, d, cents, kc, cNorms, aIdx, aDist),
+  },
 ]
 
 /** Seconds per call, per task and backend, one entry per round. */
@@ -141,7 +168,13 @@ const median = (a: number[]): number => {
 const sec = (t: string, b: string): number => median(samples.get(key(t, b))!)
 const rows: Record<string, string | number>[] = []
 for (const t of tasks) {
-  for (const b of t.backends) rows.push({ task: t.name, backend: b.name, rate: +(t.units / sec(t.name, b.name) / 1e6 * (t.unit === 'per s' ? 1e6 : 1)).toFixed(3), unit: t.unit })
+  for (const b of t.backends)
+    rows.push({
+      task: t.name,
+      backend: b.name,
+      rate: +((t.units / sec(t.name, b.name) / 1e6) * (t.unit === 'per s' ? 1e6 : 1)).toFixed(3),
+      unit: t.unit,
+    })
 }
 const fsName = 'fast-scan search m=16, 1M codes, k=10'
 rows.push({ task: fsName, backend: 'wasm', rate: +(nCodes / sec(fsName, 'wasm') / 1e6).toFixed(1), unit: 'M codes/s' })
@@ -164,7 +197,11 @@ const figures = {
 console.table(rows)
 for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(36)} ${v.toFixed(3)}`)
 saveJson(values.out, {
-  bench: 'kernels', rounds, machine: machineInfo(), figures, rows,
+  bench: 'kernels',
+  rounds,
+  machine: machineInfo(),
+  figures,
+  rows,
   samples_s: Object.fromEntries(samples),
 })
 console.log(`saved ${values.out}`)

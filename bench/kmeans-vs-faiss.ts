@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadGlove100, readFvecs, writeVecs } from '../datasets/index.js'
-import { getKernels } from 'vqlite/kernels'
 import { assignNearest, type KMeansInit, trainKMeans } from 'vqlite'
+import { getKernels } from 'vqlite/kernels'
+import { loadGlove100, readFvecs, writeVecs } from '../datasets/index.js'
 import { faissAvailable, machineInfo, runFaiss, saveJson, since } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -56,8 +56,18 @@ for (const init of values.init.split(',') as KMeansInit[]) {
   const res = trainKMeans(x, n, d, k, { iterations, tolerance: -1, init, seed, maxPointsPerCentroid: Infinity })
   const seconds = since(t0)
   const finalSse = sse(res.centroids)
-  rows.push({ system: 'vqlite', init, seconds, objective: res.objective, final_sse: finalSse, iterations: res.iterations, empty_repaired: res.emptyClustersRepaired })
-  console.log(`vqlite (${init}): ${seconds.toFixed(1)} s, last-iteration objective ${res.objective.toFixed(1)}, SSE of final centroids ${finalSse.toFixed(1)}`)
+  rows.push({
+    system: 'vqlite',
+    init,
+    seconds,
+    objective: res.objective,
+    final_sse: finalSse,
+    iterations: res.iterations,
+    empty_repaired: res.emptyClustersRepaired,
+  })
+  console.log(
+    `vqlite (${init}): ${seconds.toFixed(1)} s, last-iteration objective ${res.objective.toFixed(1)}, SSE of final centroids ${finalSse.toFixed(1)}`,
+  )
 }
 
 let faiss: Record<string, unknown> | undefined
@@ -65,15 +75,22 @@ if (faissAvailable()) {
   const dir = mkdtempSync(join(tmpdir(), 'vqlite-km-'))
   try {
     await writeVecs(join(dir, 'x.fvecs'), 'fvecs', x, n, d)
-    const [r] = runFaiss('bench/faiss/kmeans.py', [join(dir, 'x.fvecs'), String(k), String(iterations), String(seed), join(dir, 'c.fvecs')],
-      { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' })
+    const [r] = runFaiss(
+      'bench/faiss/kmeans.py',
+      [join(dir, 'x.fvecs'), String(k), String(iterations), String(seed), join(dir, 'c.fvecs')],
+      { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
+    )
     const c = await readFvecs(join(dir, 'c.fvecs'))
     const objs = r!['objectives'] as number[]
     faiss = { ...r, objective: objs[objs.length - 1], final_sse: sse(c.data) }
-    console.log(`FAISS ${r!['version']}: ${(r!['seconds'] as number).toFixed(1)} s, last-iteration objective ${(faiss['objective'] as number).toFixed(1)}, SSE of final centroids ${(faiss['final_sse'] as number).toFixed(1)} (BLAS: ${r!['blas']})`)
+    console.log(
+      `FAISS ${r!['version']}: ${(r!['seconds'] as number).toFixed(1)} s, last-iteration objective ${(faiss['objective'] as number).toFixed(1)}, SSE of final centroids ${(faiss['final_sse'] as number).toFixed(1)} (BLAS: ${r!['blas']})`,
+    )
     for (const row of rows) {
-      console.log(`vqlite (${row['init']}) / FAISS: time x${((row['seconds'] as number) / (r!['seconds'] as number)).toFixed(2)}, `
-        + `final SSE ${(100 * ((row['final_sse'] as number) / (faiss['final_sse'] as number) - 1)).toFixed(2)}% vs FAISS`)
+      console.log(
+        `vqlite (${row['init']}) / FAISS: time x${((row['seconds'] as number) / (r!['seconds'] as number)).toFixed(2)}, ` +
+          `final SSE ${(100 * ((row['final_sse'] as number) / (faiss['final_sse'] as number) - 1)).toFixed(2)}% vs FAISS`,
+      )
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -18,7 +18,9 @@ import { parseArgs } from 'node:util'
 import { Rng, VqIndex } from 'vqlite'
 import { machineInfo, saveJson, since } from './lib/report.js'
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '1000000' }, out: { type: 'string', default: 'bench/results/storage.json' } } })
+const { values } = parseArgs({
+  options: { n: { type: 'string', default: '1000000' }, out: { type: 'string', default: 'bench/results/storage.json' } },
+})
 const n = Number(values.n)
 const d = 128
 const BATCH = 10_000
@@ -57,7 +59,8 @@ try {
   // Encode alone, for the split of the end-to-end time.
   const codes = new Uint8Array(n * codeSize)
   t0 = performance.now()
-  for (let i0 = 0; i0 < n; i0 += BATCH) a.quantizer.encode(x.subarray(i0 * d, (i0 + BATCH) * d), Math.min(BATCH, n - i0), codes.subarray(i0 * codeSize))
+  for (let i0 = 0; i0 < n; i0 += BATCH)
+    a.quantizer.encode(x.subarray(i0 * d, (i0 + BATCH) * d), Math.min(BATCH, n - i0), codes.subarray(i0 * codeSize))
   const encodeS = since(t0)
   const snapshot = join(dir, 'pq16.snapshot')
   await a.export(snapshot)
@@ -87,7 +90,9 @@ try {
   const sizeC = fileSize(pathC)
 
   const figures = {
-    n, d, batch: BATCH,
+    n,
+    d,
+    batch: BATCH,
     train_s: trainS,
     add_end_to_end_vectors_per_s: n / addS,
     encode_only_vectors_per_s: n / encodeS,
@@ -100,10 +105,16 @@ try {
   }
   console.log(`train PQ16 on 65,536 vectors: ${trainS.toFixed(1)} s`)
   console.log(`add end to end (encode + insert): ${Math.round(n / addS).toLocaleString()} vectors/s (${addS.toFixed(1)} s)`)
-  console.log(`  encode alone: ${Math.round(n / encodeS).toLocaleString()} vectors/s; snapshot import (no encoding): ${Math.round(n / importS).toLocaleString()} vectors/s`)
+  console.log(
+    `  encode alone: ${Math.round(n / encodeS).toLocaleString()} vectors/s; snapshot import (no encoding): ${Math.round(n / importS).toLocaleString()} vectors/s`,
+  )
   console.log(`add with float32 vectors stored: ${Math.round(n / addVecS).toLocaleString()} vectors/s`)
-  console.log(`open (load ${n.toLocaleString()} codes + ids): ${openS.toFixed(2)} s; RAM after open ${mb(mem.total)} (codes ${mb(mem.codes)}, ids ${mb(mem.ids)}, codebooks ${mb(mem.trained)})`)
-  console.log(`file size per vector: PQ16 ${(sizeA / n).toFixed(1)} bytes (${mb(sizeA)}); PQ16 + float32 vectors ${(sizeC / n).toFixed(1)} bytes (${mb(sizeC)})`)
+  console.log(
+    `open (load ${n.toLocaleString()} codes + ids): ${openS.toFixed(2)} s; RAM after open ${mb(mem.total)} (codes ${mb(mem.codes)}, ids ${mb(mem.ids)}, codebooks ${mb(mem.trained)})`,
+  )
+  console.log(
+    `file size per vector: PQ16 ${(sizeA / n).toFixed(1)} bytes (${mb(sizeA)}); PQ16 + float32 vectors ${(sizeC / n).toFixed(1)} bytes (${mb(sizeC)})`,
+  )
   saveJson(values.out, { bench: 'storage', machine: machineInfo(), figures })
   console.log(`saved ${values.out}`)
 } finally {

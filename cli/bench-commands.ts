@@ -7,25 +7,38 @@ import type { BenchProgress, BenchRow } from '../bench/suite/run.js'
 import { CATALOGUE } from '../datasets/catalogue.js'
 import { downloadDataset, isDownloaded } from '../datasets/download.js'
 import { loadDataset } from '../datasets/load.js'
-import { collect, intList, interruptible, mb, positiveInt, Progress } from './common.js'
+import { collect, interruptible, intList, mb, Progress, positiveInt } from './common.js'
 
 /** Adds "datasets list" and "datasets download". */
 export function addDatasetCommands(cmd: Command): void {
   const datasets = cmd.command('datasets').description('the public and offline evaluation sets')
 
-  datasets.command('list').description('list the catalogue and what is downloaded')
-    .addHelpText('after', '\nExample:\n  vqlite datasets list').action(() => {
-    const rows = CATALOGUE.map((e) => [
-      e.name, e.source.kind, e.metric, e.d ? String(e.d) : '-', e.nb ? e.nb.toLocaleString('en-US') : '-', e.nq ? e.nq.toLocaleString('en-US') : '-',
-      e.approxMB ? `${e.approxMB} MB` : 'offline', e.source.kind === 'hdf5' || e.source.kind === 'texmex' ? (isDownloaded(e) ? 'yes' : 'no') : '-',
-    ])
-    const head = ['name', 'source', 'metric', 'd', 'base', 'queries', 'size', 'downloaded']
-    const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-    for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '))
-    console.log('\nAlso: synthetic:N:D[:NQ[:SEED]], a path to an ann-benchmarks .hdf5 file, or a TEXMEX X_base.fvecs / X_base.bvecs file.')
-  })
+  datasets
+    .command('list')
+    .description('list the catalogue and what is downloaded')
+    .addHelpText('after', '\nExample:\n  vqlite datasets list')
+    .action(() => {
+      const rows = CATALOGUE.map((e) => [
+        e.name,
+        e.source.kind,
+        e.metric,
+        e.d ? String(e.d) : '-',
+        e.nb ? e.nb.toLocaleString('en-US') : '-',
+        e.nq ? e.nq.toLocaleString('en-US') : '-',
+        e.approxMB ? `${e.approxMB} MB` : 'offline',
+        e.source.kind === 'hdf5' || e.source.kind === 'texmex' ? (isDownloaded(e) ? 'yes' : 'no') : '-',
+      ])
+      const head = ['name', 'source', 'metric', 'd', 'base', 'queries', 'size', 'downloaded']
+      const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+      for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '))
+      console.log(
+        '\nAlso: synthetic:N:D[:NQ[:SEED]], a path to an ann-benchmarks .hdf5 file, or a TEXMEX X_base.fvecs / X_base.bvecs file.',
+      )
+    })
 
-  datasets.command('download').argument('<name>', 'a catalogue name (vqlite datasets list)')
+  datasets
+    .command('download')
+    .argument('<name>', 'a catalogue name (vqlite datasets list)')
     .description('download a set into the cache (resumes an interrupted download, then verifies it)')
     .addHelpText('after', '\nExample:\n  vqlite datasets download sift-128-euclidean')
     .action(async (name: string) => {
@@ -42,8 +55,13 @@ export function addDatasetCommands(cmd: Command): void {
 
 /** Adds "bench". */
 export function addBenchCommand(cmd: Command): void {
-  cmd.command('bench').description('benchmark vqlite index configurations against hnswlib-node and exact search on one dataset')
-    .addHelpText('after', '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion')
+  cmd
+    .command('bench')
+    .description('benchmark vqlite index configurations against hnswlib-node and exact search on one dataset')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion',
+    )
     .requiredOption('--dataset <name|path>', 'catalogue name, synthetic:N:D[:NQ[:SEED]], .hdf5 file or X_base.fvecs file')
     .option('--index <description>', 'vqlite index description, e.g. IVF1024,PQ25,RFlat (repeat for several)', collect, [])
     .option('--nprobe <list>', 'IVF lists probed, e.g. 1,4,16,64', intList, [1, 4, 16, 64])
@@ -53,7 +71,7 @@ export function addBenchCommand(cmd: Command): void {
     .option('--threads <n>', 'worker threads of searchBatch (default: cores)', positiveInt)
     .option('--queries <n>', 'use only the first N queries', positiveInt)
     .option('--limit <n>', 'use only the first N base vectors (e.g. a SIFT1B prefix); ground truth is recomputed', positiveInt)
-    .addOption(new Option('--metric <metric>', 'override the set\'s metric').choices(['l2', 'cosine', 'ip']))
+    .addOption(new Option('--metric <metric>', "override the set's metric").choices(['l2', 'cosine', 'ip']))
     .option('--ef <list>', 'hnswlib efSearch values', intList, [10, 20, 40, 80, 160, 320])
     .option('--hnsw-m <n>', 'hnswlib M', positiveInt, 16)
     .option('--hnsw-ef-construction <n>', 'hnswlib efConstruction', positiveInt, 200)
@@ -63,59 +81,102 @@ export function addBenchCommand(cmd: Command): void {
     .option('--rate-distortion', 'also run the rate-distortion report of the quantizers alone', false)
     .option('--seed <n>', 'training seed', positiveInt, 1)
     .option('--out <dir>', 'output folder (default bench/results/<dataset>-<timestamp>)')
-    .action(async (o: {
-      dataset: string; index: string[]; nprobe: number[]; refine: number[]; k: number; runs: number; threads?: number; queries?: number; limit?: number
-      metric?: Metric; ef: number[]; hnswM: number; hnswEfConstruction: number; reuseHnsw: boolean; hnsw: boolean; flat: boolean
-      rateDistortion: boolean; seed: number; out?: string
-    }) => {
-      // Loaded here: vega and the suite are only needed by this command.
-      const { runBench } = await import('../bench/suite/run.js')
-      const { markdownReport, recallQpsSvg } = await import('../bench/suite/report.js')
-      const { nonMonotoneFamilies, rateDistortion, rateDistortionMarkdown, rateDistortionSvg } = await import('../bench/suite/rate-distortion.js')
-      const progress = new Progress()
-      const ac = interruptible(progress, 'the benchmark')
-      const t0 = performance.now()
-      const ds = await loadDataset(o.dataset, {
-        ...(o.metric ? { metric: o.metric } : {}), ...(o.limit ? { limit: o.limit } : {}), ...(o.queries ? { queries: o.queries } : {}),
-        onProgress: (m) => progress.log(m),
-        onGroundTruth: (done, total) => progress.update('ground truth', done, total),
-      })
-      progress.log(`${ds.name}: ${ds.nb.toLocaleString('en-US')} base, ${ds.nq.toLocaleString('en-US')} queries, d = ${ds.d}, ${ds.metric}`)
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
-      const out = o.out ?? join('bench', 'results', `${ds.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${stamp}`)
-      mkdirSync(out, { recursive: true })
-      const jsonl = join(out, 'results.jsonl')
-      writeFileSync(jsonl, '')
-      const onProgress = (p: BenchProgress): void => progress.update(`${p.phase}: ${p.label}`, p.done, p.total)
-      const rows: BenchRow[] = await runBench(ds, {
-        indexes: o.index, nprobe: o.nprobe, refine: o.refine, k: o.k, runs: Math.max(1, o.runs), ...(o.threads !== undefined ? { threads: o.threads } : {}),
-        hnsw: o.hnsw ? { M: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.ef, reuse: o.reuseHnsw } : null,
-        flat: o.flat, seed: o.seed, signal: ac.signal, onProgress,
-        onRow: (r) => {
-          appendFileSync(jsonl, `${JSON.stringify({ kind: 'point', ...r })}\n`)
-          progress.log(`  ${r.system} ${r.config} ${JSON.stringify(r.params)}: recall@10 ${r.recall10?.toFixed(4) ?? '-'}, ${Math.round(r.qps)} QPS`)
-        },
-      })
-      let md = rows.length > 0 || !o.rateDistortion ? markdownReport(rows, ac.signal.aborted) : `# vqlite bench: ${ds.name}\n`
-      let rdRows = 0
-      if (o.rateDistortion && !ac.signal.aborted) {
-        const rd = await rateDistortion(ds, {
-          seed: o.seed, signal: ac.signal, onProgress: (label, done, total) => progress.update(label, done, total),
-          onRow: (r) => appendFileSync(jsonl, `${JSON.stringify({ kind: 'rate-distortion', ...r })}\n`),
+    .action(
+      async (o: {
+        dataset: string
+        index: string[]
+        nprobe: number[]
+        refine: number[]
+        k: number
+        runs: number
+        threads?: number
+        queries?: number
+        limit?: number
+        metric?: Metric
+        ef: number[]
+        hnswM: number
+        hnswEfConstruction: number
+        reuseHnsw: boolean
+        hnsw: boolean
+        flat: boolean
+        rateDistortion: boolean
+        seed: number
+        out?: string
+      }) => {
+        // Loaded here: vega and the suite are only needed by this command.
+        const { runBench } = await import('../bench/suite/run.js')
+        const { markdownReport, recallQpsSvg } = await import('../bench/suite/report.js')
+        const { nonMonotoneFamilies, rateDistortion, rateDistortionMarkdown, rateDistortionSvg } = await import(
+          '../bench/suite/rate-distortion.js'
+        )
+        const progress = new Progress()
+        const ac = interruptible(progress, 'the benchmark')
+        const t0 = performance.now()
+        const ds = await loadDataset(o.dataset, {
+          ...(o.metric ? { metric: o.metric } : {}),
+          ...(o.limit ? { limit: o.limit } : {}),
+          ...(o.queries ? { queries: o.queries } : {}),
+          onProgress: (m) => progress.log(m),
+          onGroundTruth: (done, total) => progress.update('ground truth', done, total),
         })
+        progress.log(
+          `${ds.name}: ${ds.nb.toLocaleString('en-US')} base, ${ds.nq.toLocaleString('en-US')} queries, d = ${ds.d}, ${ds.metric}`,
+        )
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
+        const out = o.out ?? join('bench', 'results', `${ds.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${stamp}`)
+        mkdirSync(out, { recursive: true })
+        const jsonl = join(out, 'results.jsonl')
+        writeFileSync(jsonl, '')
+        const onProgress = (p: BenchProgress): void => progress.update(`${p.phase}: ${p.label}`, p.done, p.total)
+        const rows: BenchRow[] = await runBench(ds, {
+          indexes: o.index,
+          nprobe: o.nprobe,
+          refine: o.refine,
+          k: o.k,
+          runs: Math.max(1, o.runs),
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+          hnsw: o.hnsw ? { M: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.ef, reuse: o.reuseHnsw } : null,
+          flat: o.flat,
+          seed: o.seed,
+          signal: ac.signal,
+          onProgress,
+          onRow: (r) => {
+            appendFileSync(jsonl, `${JSON.stringify({ kind: 'point', ...r })}\n`)
+            progress.log(
+              `  ${r.system} ${r.config} ${JSON.stringify(r.params)}: recall@10 ${r.recall10?.toFixed(4) ?? '-'}, ${Math.round(r.qps)} QPS`,
+            )
+          },
+        })
+        let md = rows.length > 0 || !o.rateDistortion ? markdownReport(rows, ac.signal.aborted) : `# vqlite bench: ${ds.name}\n`
+        let rdRows = 0
+        if (o.rateDistortion && !ac.signal.aborted) {
+          const rd = await rateDistortion(ds, {
+            seed: o.seed,
+            signal: ac.signal,
+            onProgress: (label, done, total) => progress.update(label, done, total),
+            onRow: (r) => appendFileSync(jsonl, `${JSON.stringify({ kind: 'rate-distortion', ...r })}\n`),
+          })
+          progress.stop()
+          rdRows = rd.length
+          md += `\n${rateDistortionMarkdown(rd)}`
+          if (rd.length > 0) writeFileSync(join(out, 'rate-distortion.svg'), await rateDistortionSvg(rd))
+          const bad = nonMonotoneFamilies(rd)
+          if (bad.length > 0) progress.log(`note: MSE is not monotone in bits for ${bad.join(', ')}`)
+        }
         progress.stop()
-        rdRows = rd.length
-        md += `\n${rateDistortionMarkdown(rd)}`
-        if (rd.length > 0) writeFileSync(join(out, 'rate-distortion.svg'), await rateDistortionSvg(rd))
-        const bad = nonMonotoneFamilies(rd)
-        if (bad.length > 0) progress.log(`note: MSE is not monotone in bits for ${bad.join(', ')}`)
-      }
-      progress.stop()
-      writeFileSync(join(out, 'results.md'), md)
-      if (rows.length > 0) writeFileSync(join(out, 'recall-qps.svg'), await recallQpsSvg(rows))
-      const files = ['results.jsonl', 'results.md', ...(rows.length > 0 ? ['recall-qps.svg'] : []), ...(rdRows > 0 ? ['rate-distortion.svg'] : [])]
-      console.log(`${ac.signal.aborted ? 'interrupted; kept' : 'wrote'} ${rows.length} rows${rdRows > 0 ? ` and ${rdRows} rate-distortion rows` : ''} ` +
-        `to ${out} (${files.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
-      if (ac.signal.aborted) process.exitCode = 130
-    })
+        writeFileSync(join(out, 'results.md'), md)
+        if (rows.length > 0) writeFileSync(join(out, 'recall-qps.svg'), await recallQpsSvg(rows))
+        const files = [
+          'results.jsonl',
+          'results.md',
+          ...(rows.length > 0 ? ['recall-qps.svg'] : []),
+          ...(rdRows > 0 ? ['rate-distortion.svg'] : []),
+        ]
+        console.log(
+          `${ac.signal.aborted ? 'interrupted; kept' : 'wrote'} ${rows.length} rows${rdRows > 0 ? ` and ${rdRows} rate-distortion rows` : ''} ` +
+            `to ${out} (${files.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+        )
+        if (ac.signal.aborted) process.exitCode = 130
+      },
+    )
 }

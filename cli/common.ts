@@ -1,11 +1,13 @@
 /** Shared pieces of the vqlite commands: option parsers, the stderr progress bar, Ctrl-C handling, output helpers, exit codes. */
-import { InvalidArgumentError } from 'commander'
+
 import cliProgress from 'cli-progress'
+import { InvalidArgumentError } from 'commander'
 
 /** Parses "1,4,16" into positive integers. */
 export function intList(value: string): number[] {
   const out = value.split(',').map((s) => Number(s.trim()))
-  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(`expected positive integers separated by commas, got "${value}"`)
+  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1))
+    throw new InvalidArgumentError(`expected positive integers separated by commas, got "${value}"`)
   return out
 }
 
@@ -19,10 +21,16 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 /** One progress bar at a time on stderr, relabelled as phases change. */
 export class Progress {
-  readonly #bar = new cliProgress.SingleBar({
-    format: '{label} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
-    hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr,
-  }, cliProgress.Presets.shades_classic)
+  readonly #bar = new cliProgress.SingleBar(
+    {
+      format: '{label} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  )
   #label = ''
   #active = false
 
@@ -76,7 +84,11 @@ export const EXIT = { ok: 0, badInput: 1, usage: 2, internal: 3, interrupted: 13
 
 /** Prints a value as JSON (--json) or as text. */
 export function emit(json: boolean, value: unknown, text: () => string): void {
-  console.log(json ? JSON.stringify(value, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2) : text())
+  console.log(
+    json
+      ? JSON.stringify(value, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v), 2)
+      : text(),
+  )
 }
 
 /** The snippet of a hit with the query's words marked (ANSI bold on a terminal, **word** otherwise). */

@@ -52,16 +52,20 @@ try {
 }
 const report = await docs.indexFiles([records], { field: 'content' })
 const n = docs.index.count
-console.log(report.filesUnchanged
-  ? `reopened ${file}: ${n.toLocaleString()} chunks (docs unchanged, nothing re-embedded) in ${secs(t)}`
-  : `indexed ${report.chunksAdded.toLocaleString()} chunks of the Fiori docs in ${secs(t)} into ${file}`)
+console.log(
+  report.filesUnchanged
+    ? `reopened ${file}: ${n.toLocaleString()} chunks (docs unchanged, nothing re-embedded) in ${secs(t)}`
+    : `indexed ${report.chunksAdded.toLocaleString()} chunks of the Fiori docs in ${secs(t)} into ${file}`,
+)
 const mem = docs.index.memoryUsage()
-console.log(`vectors in memory: ${mib(mem.total)} of SQ8 codes and ids (${(mem.total / n).toFixed(0)} bytes/chunk) against ${mib(n * embedder.dim * 4)} of raw float32; ` +
-  `the file (text, float32 vectors for re-training, keyword index) is ${mib(statSync(file).size)}`)
+console.log(
+  `vectors in memory: ${mib(mem.total)} of SQ8 codes and ids (${(mem.total / n).toFixed(0)} bytes/chunk) against ${mib(n * embedder.dim * 4)} of raw float32; ` +
+    `the file (text, float32 vectors for re-training, keyword index) is ${mib(statSync(file).size)}`,
+)
 for (const q of QUESTIONS) {
   t = performance.now()
   const hits = await docs.search(q, { k: 3 })
-  console.log(`\nQ: ${q}   (hybrid search, ${((performance.now() - t)).toFixed(1)} ms)`)
+  console.log(`\nQ: ${q}   (hybrid search, ${(performance.now() - t).toFixed(1)} ms)`)
   for (const [i, h] of hits.entries()) {
     const title = /\*\*TITLE\*\*: (.*)/.exec(h.text)?.[1] ?? h.text.replace(/\s+/g, ' ').slice(0, 80)
     console.log(`  ${i + 1}. ${title.slice(0, 90)}  [records.jsonl:${h.line} chars ${h.start}..${h.end}, score ${h.score.toFixed(4)}]`)
@@ -83,7 +87,10 @@ if (statSync(words, { throwIfNoEntry: false })) {
 } else {
   wi = VqIndex.create(words, { dim: glove.d, metric: 'cosine', description: 'PQ25' })
   await wi.train(base, { iterations: 10, seed: 1 })
-  await wi.add(Float64Array.from({ length: nw }, (_, i) => i), base)
+  await wi.add(
+    Float64Array.from({ length: nw }, (_, i) => i),
+    base,
+  )
 }
 console.log(`PQ25 codes of the ${nw.toLocaleString()} most frequent GloVe words (25 bytes instead of 400 each) ready in ${secs(t)}`)
 const sample = [...WORDS.map((w) => glove.words.indexOf(w)).filter((i) => i >= 0 && i < nw), ...new Rng(5).sample(nw, 500)]

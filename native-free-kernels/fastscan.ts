@@ -21,7 +21,16 @@ export function fastScanPackedSize(n: number, m: number): number {
  * layout at out[outOff..), with `columns` >= m sub-codes per block (the columns after the
  * m-th are left zero, for fastScanPackTerms). Unused bytes of a partial block are zero.
  */
-export function fastScanPack(codes: Uint8Array, off: number, stride: number, n: number, m: number, out: Uint8Array, outOff: number, columns = m): void {
+export function fastScanPack(
+  codes: Uint8Array,
+  off: number,
+  stride: number,
+  n: number,
+  m: number,
+  out: Uint8Array,
+  outOff: number,
+  columns = m,
+): void {
   const blocks = Math.ceil(n / 32)
   out.fill(0, outOff, outOff + blocks * columns * 16)
   for (let i = 0; i < n; i++) {

@@ -31,7 +31,7 @@ export function floatToHalf(x: number): number {
   const exp = (bits >>> 23) & 0xff
   let mant = bits & 0x7fffff
   if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0) // Inf or NaN
-  let e = exp - 127 + 15
+  const e = exp - 127 + 15
   if (e >= 31) return sign | 0x7c00 // overflow to infinity
   if (e <= 0) {
     // Subnormal half (or zero): shift the implicit-1 mantissa right by (1 - e) + 13.

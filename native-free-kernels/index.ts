@@ -24,17 +24,21 @@ import { tsKernels } from './ts/index.js'
 import type { Kernels } from './types.js'
 import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.js'
 
+export { packCodes, pqCodeSize, unpackCodes } from './codes.js'
+export { fastScanPack, fastScanPackedSize, fastScanPackTerms, type TermLevels } from './fastscan.js'
+export { floatToHalf, HALF_TO_FLOAT, halfToFloat } from './fp16.js'
+export {
+  fastScanCodeAt,
+  fastScanQuantize,
+  fastScanReference,
+  fastScanThreshold,
+  type LutScale,
+} from './reference/fastscan.js'
+export { cosineSimilarity, type ReferenceKernels, referenceKernels } from './reference/index.js'
+export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
+export { tsKernels } from './ts/index.js'
 export type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from './types.js'
 export { wasmAvailable } from './wasm/index.js'
-export { fastScanPack, fastScanPackedSize, fastScanPackTerms, type TermLevels } from './fastscan.js'
-export {
-  fastScanCodeAt, fastScanQuantize, fastScanReference, fastScanThreshold, type LutScale,
-} from './reference/fastscan.js'
-export { cosineSimilarity, referenceKernels, type ReferenceKernels } from './reference/index.js'
-export { tsKernels } from './ts/index.js'
-export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
-export { packCodes, pqCodeSize, unpackCodes } from './codes.js'
-export { floatToHalf, halfToFloat, HALF_TO_FLOAT } from './fp16.js'
 
 /** Kernel backends by name. */
 export type KernelBackend = 'reference' | 'ts' | 'wasm'

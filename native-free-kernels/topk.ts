@@ -57,8 +57,12 @@ export function heapPush(k: number, dist: Float32Array, label: Float64Array, d: 
  * Returns the number that entered the heap.
  */
 export function heapPushMany(
-  k: number, dist: Float32Array, label: Float64Array,
-  cand: Float32Array, n: number, labelOffset: number,
+  k: number,
+  dist: Float32Array,
+  label: Float64Array,
+  cand: Float32Array,
+  n: number,
+  labelOffset: number,
 ): number {
   if (k === 0) return 0
   let entered = 0

@@ -117,8 +117,15 @@ export interface Kernels {
    * row i (Infinity when ny = 1). Uses memory O(d + block), never nx*ny.
    */
   nearestL2(
-    x: F32, nx: number, y: F32, ny: number, d: number,
-    yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
+    x: F32,
+    nx: number,
+    y: F32,
+    ny: number,
+    d: number,
+    yNorms: Float64Array | F32,
+    outIdx: Int32Array,
+    outDist: F32,
+    outSecond?: F32,
   ): void
 
   /**

@@ -63,9 +63,20 @@ export interface Manifest {
 /** A fresh manifest. */
 export function newManifest(dim: number, metric: Metric, spec: IndexSpec, storeVectors: VectorStorage): Manifest {
   return {
-    format: 1, createdBy: VQLITE_VERSION, createdAt: new Date().toISOString(), dim, metric,
-    description: formatIndexDescription(spec, dim), spec,
-    storeVectors, trained: false, training: null, nextSeq: 1, count: 0, generation: 0, codesGeneration: 0,
+    format: 1,
+    createdBy: VQLITE_VERSION,
+    createdAt: new Date().toISOString(),
+    dim,
+    metric,
+    description: formatIndexDescription(spec, dim),
+    spec,
+    storeVectors,
+    trained: false,
+    training: null,
+    nextSeq: 1,
+    count: 0,
+    generation: 0,
+    codesGeneration: 0,
   }
 }
 
@@ -79,7 +90,10 @@ export function checkManifest(m: unknown, path: string): Manifest {
   if (r['format'] !== 1) bad(`format ${String(r['format'])}`)
   if (r['spec'] === undefined && r['codec'] !== undefined) {
     // Written by a pre-release vqlite 0.1 (before IVF): a different table layout.
-    throw new VqFormatError('UNSUPPORTED', `${path} was written by a pre-release vqlite (before IVF) whose file layout this version does not read: rebuild the index`)
+    throw new VqFormatError(
+      'UNSUPPORTED',
+      `${path} was written by a pre-release vqlite (before IVF) whose file layout this version does not read: rebuild the index`,
+    )
   }
   if (!Number.isInteger(r['dim']) || (r['dim'] as number) < 1) bad('dim')
   if (!['l2', 'ip', 'cosine'].includes(r['metric'] as string)) bad('metric')
@@ -89,7 +103,8 @@ export function checkManifest(m: unknown, path: string): Manifest {
   if (typeof r['description'] !== 'string') bad('description')
   try {
     const fromDescription = normalizeIndexSpec(parseIndexDescription(r['description'] as string), r['dim'] as number)
-    if (JSON.stringify(fromDescription) !== JSON.stringify(normalizeIndexSpec(r['spec'] as IndexSpec, r['dim'] as number))) bad('spec and description disagree')
+    if (JSON.stringify(fromDescription) !== JSON.stringify(normalizeIndexSpec(r['spec'] as IndexSpec, r['dim'] as number)))
+      bad('spec and description disagree')
   } catch (e) {
     if (e instanceof VqFormatError) throw e
     bad('description')

@@ -18,14 +18,18 @@ export function checkVectors(x: unknown, dim: number, what: string): { x: Float3
   else if (Array.isArray(x)) f = Float32Array.from(x as number[])
   else throw new VqInputError('BAD_VECTORS', `${what} must be a Float32Array (or an array of numbers), got ${describe(x)}`)
   if (f.length % dim !== 0) {
-    throw new VqInputError('DIMENSION_MISMATCH',
-      `${what} has ${f.length} values, which is not a whole number of vectors of dimension ${dim}`)
+    throw new VqInputError(
+      'DIMENSION_MISMATCH',
+      `${what} has ${f.length} values, which is not a whole number of vectors of dimension ${dim}`,
+    )
   }
   for (let i = 0; i < f.length; i++) {
     const v = f[i]!
     if (v - v !== 0) {
-      throw new VqInputError('NON_FINITE_VALUE',
-        `${what}: value ${v} at vector ${Math.floor(i / dim)}, component ${i % dim}; vectors must be finite`)
+      throw new VqInputError(
+        'NON_FINITE_VALUE',
+        `${what}: value ${v} at vector ${Math.floor(i / dim)}, component ${i % dim}; vectors must be finite`,
+      )
     }
   }
   return { x: f, n: f.length / dim }
@@ -100,8 +104,10 @@ export function checkKnownKeys(options: object, known: readonly string[], what: 
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue
     const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2)
-    throw new VqOptionError('UNKNOWN_OPTION',
-      `unknown ${what} option "${key}"${near ? `; did you mean "${near}"?` : `; known options: ${known.join(', ')}`}`)
+    throw new VqOptionError(
+      'UNKNOWN_OPTION',
+      `unknown ${what} option "${key}"${near ? `; did you mean "${near}"?` : `; known options: ${known.join(', ')}`}`,
+    )
   }
 }
 

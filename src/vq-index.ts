@@ -19,27 +19,52 @@
  * Writes are serialised, and no search observes the lists while a write changes them.
  */
 import { getKernels } from '../native-free-kernels/index.js'
+import { listStats, memoryUsage, reconstruct } from './engine/inspect.js'
+import { checkTextField, findItems, keywordSearch } from './engine/keywords.js'
+import { importIndex, loadState, refresh } from './engine/loader.js'
+import {
+  BATCH_KEYS,
+  CONNECTION_KEYS,
+  checkPath,
+  checkThreads,
+  OPEN_KEYS,
+  resolveCreateOptions,
+  resolveSearch,
+  SEARCH_KEYS,
+  storeOptions,
+  TRAIN_KEYS,
+} from './engine/options.js'
+import { searchMany, searchOne, searchParams } from './engine/search.js'
+import { IndexState } from './engine/state.js'
+import { decodeVector } from './engine/vector-codec.js'
+import { addItems, checkInput, commitStoreChange, deleteItems, retrain, train } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
-import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
 import type { IndexModel } from './search/model.js'
 import { writeSnapshot } from './storage/snapshot.js'
 import { SqliteStore } from './storage/sqlite-store.js'
 import type {
-  BatchSearchOptions, BatchSearchResult, ConnectionOptions, CreateOptions, DeleteOptions, Filter, IndexSpec, IndexStats,
-  MemoryUsage, Metadata, Metric, OpenOptions, SearchOptions, SearchResult, StorageInfo, StoredItem, TrainOptions, VectorStorage,
+  BatchSearchOptions,
+  BatchSearchResult,
+  ConnectionOptions,
+  CreateOptions,
+  DeleteOptions,
+  Filter,
+  IndexSpec,
+  IndexStats,
+  MemoryUsage,
+  Metadata,
+  Metric,
+  OpenOptions,
+  SearchOptions,
+  SearchResult,
+  StorageInfo,
+  StoredItem,
+  TrainOptions,
+  VectorStorage,
 } from './types.js'
-import { listStats, memoryUsage, reconstruct } from './engine/inspect.js'
-import { checkTextField, findItems, keywordSearch } from './engine/keywords.js'
-import { importIndex, loadState, refresh } from './engine/loader.js'
-import {
-  BATCH_KEYS, checkPath, checkThreads, CONNECTION_KEYS, OPEN_KEYS, resolveCreateOptions, resolveSearch, SEARCH_KEYS, storeOptions, TRAIN_KEYS,
-} from './engine/options.js'
-import { searchMany, searchOne, searchParams } from './engine/search.js'
-import { IndexState } from './engine/state.js'
-import { decodeVector } from './engine/vector-codec.js'
-import { addItems, checkInput, commitStoreChange, deleteItems, retrain, train } from './engine/writes.js'
+import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
 
@@ -170,7 +195,10 @@ export class VqIndex {
     if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
     const count = this.#s.lists.count
     if (count > 0) {
-      throw new VqStateError('NOT_EMPTY', `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`)
+      throw new VqStateError(
+        'NOT_EMPTY',
+        `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`,
+      )
     }
     await train(this.#s, this.#s.prepare(v, n, 'training vectors'), n, options)
   }

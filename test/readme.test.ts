@@ -12,17 +12,18 @@ import { inspect } from 'node:util'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
-  .map((m) => m[1]!)
-  .filter((code) => /from 'vqlite(\/[\w-]+)?'/.test(code))
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => /from 'vqlite(\/[\w-]+)?'/.test(code))
 
 /** What each console.log line of an example says it prints: the comment after it. */
 function expectedOutputs(code: string): string[] {
-  return code.split('\n').filter((line) => /^\s*console\.log\(/.test(line)).map((line) => {
-    const comment = /\)\s*\/\/\s*(.+)$/.exec(line)
-    if (!comment) throw new Error(`README example line without a comment saying what it prints: ${line.trim()}`)
-    return comment[1]!.trim()
-  })
+  return code
+    .split('\n')
+    .filter((line) => /^\s*console\.log\(/.test(line))
+    .map((line) => {
+      const comment = /\)\s*\/\/\s*(.+)$/.exec(line)
+      if (!comment) throw new Error(`README example line without a comment saying what it prints: ${line.trim()}`)
+      return comment[1]!.trim()
+    })
 }
 
 /** Comments that describe the output rather than spell it out, and how to check them. */

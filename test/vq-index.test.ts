@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { referenceKernels as ref } from '../native-free-kernels/index.js'
-import {
-  type CreateOptions, type Metric, VqError, VqIndex, VqInputError, VqOptionError, VqStateError,
-} from '../src/index.js'
+import { type CreateOptions, type Metric, type VqError, VqIndex, VqInputError, VqOptionError, VqStateError } from '../src/index.js'
 import { clusteredVectors, randomVectors } from './helpers/data.js'
 import { closeIndexesAfterEach } from './helpers/indexes.js'
 
@@ -11,7 +9,14 @@ closeIndexesAfterEach()
 const seq = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i)
 
 /** Brute force with the public distance conventions, ties by smaller id. */
-function bruteForce(x: Float32Array, ids: number[], q: Float32Array, d: number, k: number, metric: Metric): { ids: number[]; dist: number[] } {
+function bruteForce(
+  x: Float32Array,
+  ids: number[],
+  q: Float32Array,
+  d: number,
+  k: number,
+  metric: Metric,
+): { ids: number[]; dist: number[] } {
   const n = ids.length
   const scored = ids.map((id, i) => {
     let dist: number
@@ -28,7 +33,9 @@ function bruteForce(x: Float32Array, ids: number[], q: Float32Array, d: number, 
 describe('VqIndex: Flat is exact', () => {
   for (const metric of ['l2', 'ip', 'cosine'] as const) {
     it(`${metric}: ids and distances equal brute force`, async () => {
-      const d = 17, n = 500, k = 10
+      const d = 17,
+        n = 500,
+        k = 10
       const index = VqIndex.create(':memory:', { dim: d, metric })
       const x = randomVectors(n, d, 1)
       const ids = seq(n, 1000)
@@ -64,7 +71,10 @@ describe('VqIndex: Flat is exact', () => {
 })
 
 describe('VqIndex: compressed codecs', () => {
-  const d = 32, n = 6000, nq = 50, k = 10
+  const d = 32,
+    n = 6000,
+    nq = 50,
+    k = 10
   const x = clusteredVectors(n, d, 100, 42, 0.4)
   const qs = clusteredVectors(nq, d, 100, 42, 0.4).map((v, i) => v + 0.01 * Math.sin(i))
   const ids = seq(n)
@@ -152,7 +162,10 @@ function rejects(fn: () => unknown, cls: new (...a: never[]) => VqError, code: s
 }
 
 async function rejectsAsync(p: Promise<unknown>, cls: new (...a: never[]) => VqError, code: string, message?: RegExp): Promise<void> {
-  const e = await p.then(() => undefined, (err: unknown) => err)
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
   expect(e).toBeInstanceOf(cls)
   expect((e as VqError).code).toBe(code)
   if (message) expect((e as VqError).message).toMatch(message)
@@ -173,15 +186,50 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
     rejects(() => VqIndex.create(':memory:', { dim: 0 }), VqOptionError, 'BAD_OPTION', /dim must be an integer/)
     rejects(() => VqIndex.create(':memory:', { dim: 2.5 }), VqOptionError, 'BAD_OPTION')
     rejects(() => VqIndex.create(':memory:', { dim: 4, metric: 'hamming' as Metric }), VqOptionError, 'BAD_OPTION', /metric must be one of/)
-    rejects(() => VqIndex.create(':memory:', { dim: 4, description: 'PQ' }), VqOptionError, 'BAD_DESCRIPTION', /invalid index description "PQ": unknown stage/)
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 4, description: 'PQ' }),
+      VqOptionError,
+      'BAD_DESCRIPTION',
+      /invalid index description "PQ": unknown stage/,
+    )
     rejects(() => VqIndex.create(':memory:', { dim: 4, description: 'HNSW32' }), VqOptionError, 'BAD_DESCRIPTION')
-    rejects(() => VqIndex.create(':memory:', { dim: 10, description: 'PQ3' }), VqOptionError, 'BAD_OPTION', /m = 3 must divide the dimension 10/)
-    rejects(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x9' }), VqOptionError, 'BAD_OPTION', /nbits must be an integer from 1 to 8/)
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 10, description: 'PQ3' }),
+      VqOptionError,
+      'BAD_OPTION',
+      /m = 3 must divide the dimension 10/,
+    )
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x9' }),
+      VqOptionError,
+      'BAD_OPTION',
+      /nbits must be an integer from 1 to 8/,
+    )
     rejects(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x0' }), VqOptionError, 'BAD_OPTION', /nbits/)
-    rejects(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4', codec: { kind: 'pq', m: 2 } }), VqOptionError, 'BAD_OPTION', /disagree/)
-    rejects(() => VqIndex.create(':memory:', { dim: 8, dimension: 3 } as unknown as CreateOptions), VqOptionError, 'UNKNOWN_OPTION', /did you mean "dim"|known options/)
-    rejects(() => VqIndex.create(':memory:', { dim: 8, metirc: 'l2' } as unknown as CreateOptions), VqOptionError, 'UNKNOWN_OPTION', /did you mean "metric"/)
-    rejects(() => VqIndex.create(':memory:', { dim: 8, storeVectors: 'float64' as never }), VqOptionError, 'BAD_OPTION', /storeVectors must be one of/)
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 8, description: 'PQ4', codec: { kind: 'pq', m: 2 } }),
+      VqOptionError,
+      'BAD_OPTION',
+      /disagree/,
+    )
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 8, dimension: 3 } as unknown as CreateOptions),
+      VqOptionError,
+      'UNKNOWN_OPTION',
+      /did you mean "dim"|known options/,
+    )
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 8, metirc: 'l2' } as unknown as CreateOptions),
+      VqOptionError,
+      'UNKNOWN_OPTION',
+      /did you mean "metric"/,
+    )
+    rejects(
+      () => VqIndex.create(':memory:', { dim: 8, storeVectors: 'float64' as never }),
+      VqOptionError,
+      'BAD_OPTION',
+      /storeVectors must be one of/,
+    )
     rejects(() => VqIndex.create(':memory:', { dim: 8, durability: 'extra' as never }), VqOptionError, 'BAD_OPTION', /durability/)
     rejects(() => VqIndex.create('', { dim: 8 }), VqOptionError, 'BAD_OPTION', /path/)
   })
@@ -189,7 +237,12 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
   it('training: empty set, too few points for k, wrong dimension, NaN, non-empty index', async () => {
     const pq = VqIndex.create(':memory:', { dim: d, description: 'PQ4' })
     await rejectsAsync(pq.train(new Float32Array(0)), VqInputError, 'EMPTY_TRAINING_SET')
-    await rejectsAsync(pq.train(x.subarray(0, 100 * d)), VqInputError, 'TOO_FEW_TRAINING_POINTS', /needs at least 256 training vectors, got 100/)
+    await rejectsAsync(
+      pq.train(x.subarray(0, 100 * d)),
+      VqInputError,
+      'TOO_FEW_TRAINING_POINTS',
+      /needs at least 256 training vectors, got 100/,
+    )
     await rejectsAsync(pq.train(x.subarray(0, 1001)), VqInputError, 'DIMENSION_MISMATCH', /not a whole number of vectors of dimension 8/)
     const bad = x.slice(0, 300 * d)
     bad[5 * d + 3] = NaN

@@ -43,8 +43,18 @@ export async function hnswAvailable(): Promise<boolean> {
  * Builds an HNSW index of n vectors (n*d), or loads the cached one (rebuild false).
  * Returns null when hnswlib-node is missing or the signal aborted the build.
  */
-export async function hnswIndex(name: string, base: Float32Array, n: number, d: number, space: 'cosine' | 'l2' | 'ip',
-  M: number, efConstruction: number, rebuild: boolean, onProgress?: (done: number) => void, signal?: AbortSignal): Promise<HnswBuild | null> {
+export async function hnswIndex(
+  name: string,
+  base: Float32Array,
+  n: number,
+  d: number,
+  space: 'cosine' | 'l2' | 'ip',
+  M: number,
+  efConstruction: number,
+  rebuild: boolean,
+  onProgress?: (done: number) => void,
+  signal?: AbortSignal,
+): Promise<HnswBuild | null> {
   const h = await load()
   if (!h) return null
   const dir = join(defaultCacheDir(), 'hnsw')

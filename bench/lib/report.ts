@@ -52,10 +52,16 @@ export function faissAvailable(): boolean {
  */
 export function runFaiss(script: string, args: string[], env: Record<string, string> = {}): Record<string, unknown>[] {
   const r = spawnSync(FAISS_PYTHON, [script, ...args], {
-    encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 28,
   })
   if (r.status !== 0) throw new Error(`${script} exited with ${r.status}`)
-  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 }
 
 /**

@@ -7,8 +7,9 @@
  * encodes: unit vectors for cosine, rotated by OPQ when there is one (a rotation keeps
  * distances, so the error is that of the original vectors).
  */
-import type { EvalDataset } from '../../datasets/glove100.js'
+
 import { normalizedCopy, VqIndex } from 'vqlite'
+import type { EvalDataset } from '../../datasets/glove100.js'
 import { annRecall } from './recall.js'
 import { renderSvg } from './report.js'
 
@@ -68,8 +69,14 @@ export async function rateDistortion(ds: EvalDataset, options: RateDistortionOpt
       await ix.add(ids, ds.base)
       const res = await ix.searchBatch(ds.queries, 10, { threads: 0 })
       const row: RateDistortionRow = {
-        dataset: ds.name, family: c.family, description: c.description, bitsPerDimension: c.bits / ds.d, codeBytes: ix.quantizer.codeSize,
-        mse: reconstructionMse(ix, x, ds.nb, ds.d), recall10: annRecall(ds, res.ids, 10, 10), trainS,
+        dataset: ds.name,
+        family: c.family,
+        description: c.description,
+        bitsPerDimension: c.bits / ds.d,
+        codeBytes: ix.quantizer.codeSize,
+        mse: reconstructionMse(ix, x, ds.nb, ds.d),
+        recall10: annRecall(ds, res.ids, 10, 10),
+        trainS,
       }
       rows.push(row)
       options.onRow?.(row)
@@ -118,21 +125,39 @@ export function nonMonotoneFamilies(rows: readonly RateDistortionRow[]): string[
 }
 
 export function rateDistortionMarkdown(rows: readonly RateDistortionRow[]): string {
-  const out = [`## Rate-distortion: the quantizers alone (${rows[0]?.dataset ?? ''})`, '',
-    'Exhaustive lookup-table search, no IVF, no re-ranking. MSE: mean squared reconstruction error per vector in the space the codec encodes.', '',
-    '| family | quantizer | bits / dimension | code bytes | MSE | recall@10 | train s |', '|---|---|---|---|---|---|---|']
+  const out = [
+    `## Rate-distortion: the quantizers alone (${rows[0]?.dataset ?? ''})`,
+    '',
+    'Exhaustive lookup-table search, no IVF, no re-ranking. MSE: mean squared reconstruction error per vector in the space the codec encodes.',
+    '',
+    '| family | quantizer | bits / dimension | code bytes | MSE | recall@10 | train s |',
+    '|---|---|---|---|---|---|---|',
+  ]
   for (const r of [...rows].sort((a, b) => a.family.localeCompare(b.family) || a.bitsPerDimension - b.bitsPerDimension)) {
-    out.push(`| ${r.family} | ${r.description} | ${r.bitsPerDimension.toFixed(2)} | ${r.codeBytes} | ${r.mse.toExponential(3)} | ${r.recall10.toFixed(4)} | ${r.trainS.toFixed(1)} |`)
+    out.push(
+      `| ${r.family} | ${r.description} | ${r.bitsPerDimension.toFixed(2)} | ${r.codeBytes} | ${r.mse.toExponential(3)} | ${r.recall10.toFixed(4)} | ${r.trainS.toFixed(1)} |`,
+    )
   }
   const bad = nonMonotoneFamilies(rows)
-  out.push('', bad.length === 0 ? 'MSE falls monotonically with bits in every family.' : `MSE does not fall monotonically with bits in: ${bad.join(', ')}.`, '')
+  out.push(
+    '',
+    bad.length === 0
+      ? 'MSE falls monotonically with bits in every family.'
+      : `MSE does not fall monotonically with bits in: ${bad.join(', ')}.`,
+    '',
+  )
   return out.join('\n')
 }
 
 /** Two panels: MSE (log) and recall@10 against bits per dimension (log), one line per family. */
 export async function rateDistortionSvg(rows: readonly RateDistortionRow[]): Promise<string> {
   const values = rows.map((r) => ({ ...r }))
-  const x = { field: 'bitsPerDimension', type: 'quantitative', title: 'bits per dimension (log scale)', scale: { type: 'log', base: 2 } } as const
+  const x = {
+    field: 'bitsPerDimension',
+    type: 'quantitative',
+    title: 'bits per dimension (log scale)',
+    scale: { type: 'log', base: 2 },
+  } as const
   const color = { field: 'family', type: 'nominal', title: 'quantizer family' } as const
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -140,14 +165,26 @@ export async function rateDistortionSvg(rows: readonly RateDistortionRow[]): Pro
     data: { values },
     hconcat: [
       {
-        width: 360, height: 300,
+        width: 360,
+        height: 300,
         mark: { type: 'line', point: true },
-        encoding: { x, y: { field: 'mse', type: 'quantitative', title: 'reconstruction MSE (log scale)', scale: { type: 'log' } }, color, order: { field: 'bitsPerDimension' } },
+        encoding: {
+          x,
+          y: { field: 'mse', type: 'quantitative', title: 'reconstruction MSE (log scale)', scale: { type: 'log' } },
+          color,
+          order: { field: 'bitsPerDimension' },
+        },
       },
       {
-        width: 360, height: 300,
+        width: 360,
+        height: 300,
         mark: { type: 'line', point: true },
-        encoding: { x, y: { field: 'recall10', type: 'quantitative', title: 'recall@10 (exhaustive search)', scale: { domain: [0, 1] } }, color, order: { field: 'bitsPerDimension' } },
+        encoding: {
+          x,
+          y: { field: 'recall10', type: 'quantitative', title: 'recall@10 (exhaustive search)', scale: { domain: [0, 1] } },
+          color,
+          order: { field: 'bitsPerDimension' },
+        },
       },
     ],
   } as never)

@@ -12,7 +12,11 @@ export const RECALL_TARGETS = [0.5, 0.8, 0.9, 0.95, 0.99] as const
 
 /** The series a row belongs to (one curve of the plot). */
 export function seriesOf(r: BenchRow): string {
-  return r.system === 'vqlite' ? `vqlite ${r.config}` : r.system === 'hnswlib' ? `hnswlib ${r.config.replace(/^HNSW /, '')}` : 'exact (Flat)'
+  return r.system === 'vqlite'
+    ? `vqlite ${r.config}`
+    : r.system === 'hnswlib'
+      ? `hnswlib ${r.config.replace(/^HNSW /, '')}`
+      : 'exact (Flat)'
 }
 
 /** The recall the summaries rank by: recall@10 when measured, else recall@k of the timed run. */
@@ -21,7 +25,11 @@ function recallOf(r: BenchRow): number {
 }
 
 function paramsText(r: BenchRow): string {
-  return Object.entries(r.params).map(([k, v]) => `${k === 'refineFactor' ? 'refine' : k} ${v}`).join(', ') || '-'
+  return (
+    Object.entries(r.params)
+      .map(([k, v]) => `${k === 'refineFactor' ? 'refine' : k} ${v}`)
+      .join(', ') || '-'
+  )
 }
 
 const fmt = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? '-' : v.toFixed(digits))
@@ -46,9 +54,13 @@ export function markdownReport(rows: readonly BenchRow[], interrupted = false): 
   if (!first) return '# vqlite bench\n\nNo rows were measured.\n'
   out.push(`# vqlite bench: ${first.dataset}`)
   out.push('')
-  out.push(`${first.nb.toLocaleString('en-US')} base vectors, ${first.nq.toLocaleString('en-US')} queries, d = ${first.d}, metric ${first.metric}, k = ${first.k}. ` +
-    `Machine: ${String(first.machine['cpu'])}, ${String(first.machine['cores'])} cores, Node ${String(first.machine['node'])}, ${String(first.machine['date'])}.`)
-  out.push('QPS: single thread, one query at a time; batch: searchBatch on the worker pool. Recall: ann-benchmarks definition (ties within 1e-3 count).')
+  out.push(
+    `${first.nb.toLocaleString('en-US')} base vectors, ${first.nq.toLocaleString('en-US')} queries, d = ${first.d}, metric ${first.metric}, k = ${first.k}. ` +
+      `Machine: ${String(first.machine['cpu'])}, ${String(first.machine['cores'])} cores, Node ${String(first.machine['node'])}, ${String(first.machine['date'])}.`,
+  )
+  out.push(
+    'QPS: single thread, one query at a time; batch: searchBatch on the worker pool. Recall: ann-benchmarks definition (ties within 1e-3 count).',
+  )
   if (interrupted) out.push('', '**Interrupted**: the rows below are those measured before Ctrl-C.')
   out.push('')
   out.push('## Fastest configuration per recall@10 target')
@@ -59,17 +71,23 @@ export function markdownReport(rows: readonly BenchRow[], interrupted = false): 
     const best = fastestPerSeries(rows, t)
     if (best.length === 0) out.push(`| ${t} | (none reached it) | | | | | | | |`)
     for (const r of best) {
-      out.push(`| ${t} | ${seriesOf(r)} | ${paramsText(r)} | ${fmt(recallOf(r), 4)} | ${int(r.qps)} | ${int(r.qpsBatch)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.ramBytesPerVector, 1)} | ${fmt(r.buildS, 1)} |`)
+      out.push(
+        `| ${t} | ${seriesOf(r)} | ${paramsText(r)} | ${fmt(recallOf(r), 4)} | ${int(r.qps)} | ${int(r.qpsBatch)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.ramBytesPerVector, 1)} | ${fmt(r.buildS, 1)} |`,
+      )
     }
   }
   out.push('')
   out.push('## Every point')
   out.push('')
-  out.push('| system / configuration | parameters | recall@1 | recall@10 | recall@100 | QPS | QPS batch | p50 ms | p99 ms | RAM B/vector | file MB | train s | add s |')
+  out.push(
+    '| system / configuration | parameters | recall@1 | recall@10 | recall@100 | QPS | QPS batch | p50 ms | p99 ms | RAM B/vector | file MB | train s | add s |',
+  )
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
-    out.push(`| ${seriesOf(r)} | ${paramsText(r)} | ${fmt(r.recall1, 4)} | ${fmt(r.recall10, 4)} | ${fmt(r.recall100, 4)} | ${int(r.qps)} | ${int(r.qpsBatch)} | ` +
-      `${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.ramBytesPerVector, 1)} | ${fmt(r.fileBytes / 1e6, 1)} | ${fmt(r.trainS, 1)} | ${fmt(r.addS, 1)} |`)
+    out.push(
+      `| ${seriesOf(r)} | ${paramsText(r)} | ${fmt(r.recall1, 4)} | ${fmt(r.recall10, 4)} | ${fmt(r.recall100, 4)} | ${int(r.qps)} | ${int(r.qpsBatch)} | ` +
+        `${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.ramBytesPerVector, 1)} | ${fmt(r.fileBytes / 1e6, 1)} | ${fmt(r.trainS, 1)} | ${fmt(r.addS, 1)} |`,
+    )
   }
   out.push('')
   return out.join('\n')
@@ -109,7 +127,10 @@ export async function recallQpsSvg(rows: readonly BenchRow[]): Promise<string> {
   const values = paretoFrontier(rows).map((r) => ({ series: seriesOf(r), recall: recallOf(r), qps: r.qps, params: paramsText(r) }))
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `${first?.dataset ?? ''}: recall@10 vs queries per second (one thread)`, subtitle: 'Pareto frontier of each configuration; up and right is better' },
+    title: {
+      text: `${first?.dataset ?? ''}: recall@10 vs queries per second (one thread)`,
+      subtitle: 'Pareto frontier of each configuration; up and right is better',
+    },
     width: 640,
     height: 420,
     data: { values },

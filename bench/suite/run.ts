@@ -12,8 +12,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { EvalDataset } from '../../datasets/glove100.js'
 import { VqIndex } from 'vqlite'
+import type { EvalDataset } from '../../datasets/glove100.js'
 import { machineInfo } from '../lib/report.js'
 import { annRecall } from './recall.js'
 
@@ -100,7 +100,10 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
   const ids = Float64Array.from({ length: ds.nb }, (_, i) => i)
   const common = { dataset: ds.name, metric: ds.metric, nb: ds.nb, nq: ds.nq, d: ds.d, machine }
 
-  const measurePoint = async (s: Searchable, label: string): Promise<Pick<BenchRow, 'recall1' | 'recall10' | 'recall100' | 'qps' | 'p50Ms' | 'p99Ms' | 'qpsBatch'>> => {
+  const measurePoint = async (
+    s: Searchable,
+    label: string,
+  ): Promise<Pick<BenchRow, 'recall1' | 'recall10' | 'recall100' | 'qps' | 'p50Ms' | 'p99Ms' | 'qpsBatch'>> => {
     const runs = Math.max(1, options.runs ?? 2)
     const found = new Float64Array(ds.nq * k)
     // Warm-up (compilation, first touches of pages), untimed.
@@ -161,7 +164,9 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
       if (aborted()) break
       const path = join(dir, `${rows.length}-${description.replace(/[^A-Za-z0-9]+/g, '_')}.vqlite`)
       const ix = VqIndex.create(path, {
-        dim: ds.d, metric: ds.metric, description,
+        dim: ds.d,
+        metric: ds.metric,
+        description,
         storeVectors: /(^|,)RFlat$/.test(description) ? 'float32' : 'none',
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       })
@@ -189,15 +194,29 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
           for (const refineFactor of refines) {
             if (aborted()) break
             const params = { nprobe, refineFactor }
-            const m = await measurePoint({
-              one: (q, kk) => ix.search(q, kk, params).ids,
-              batch: async (qs, kk) => (await ix.searchBatch(qs, kk, { ...params, ...(options.threads !== undefined ? { threads: options.threads } : {}) })).ids,
-            }, `${description} nprobe ${nprobe} refine ${refineFactor}`)
+            const m = await measurePoint(
+              {
+                one: (q, kk) => ix.search(q, kk, params).ids,
+                batch: async (qs, kk) =>
+                  (await ix.searchBatch(qs, kk, { ...params, ...(options.threads !== undefined ? { threads: options.threads } : {}) })).ids,
+              },
+              `${description} nprobe ${nprobe} refine ${refineFactor}`,
+            )
             const mem = ix.memoryUsage()
             emit({
-              ...common, system: 'vqlite', config: description, params: ix.spec.ivf ? params : (refineStage ? { refineFactor } : {}), k, ...m,
-              threads: options.threads ?? null, trainS, addS, buildS: trainS + addS, fileBytes: fileSize(path),
-              ramBytesPerVector: mem.total / ds.nb, kernels: ix.kernelBackend,
+              ...common,
+              system: 'vqlite',
+              config: description,
+              params: ix.spec.ivf ? params : refineStage ? { refineFactor } : {},
+              k,
+              ...m,
+              threads: options.threads ?? null,
+              trainS,
+              addS,
+              buildS: trainS + addS,
+              fileBytes: fileSize(path),
+              ramBytesPerVector: mem.total / ds.nb,
+              kernels: ix.kernelBackend,
             })
           }
         }
@@ -209,8 +228,13 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
     // ---- exact search ----
     if ((options.flat ?? true) && !aborted()) {
       const path = join(dir, 'flat.vqlite')
-      const ix = VqIndex.create(path, { dim: ds.d, metric: ds.metric, description: 'Flat', storeVectors: 'none',
-        ...(options.threads !== undefined ? { threads: options.threads } : {}) })
+      const ix = VqIndex.create(path, {
+        dim: ds.d,
+        metric: ds.metric,
+        description: 'Flat',
+        storeVectors: 'none',
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      })
       try {
         let t = performance.now()
         await ix.train(ds.base.subarray(0, Math.min(ds.nb, 1000) * ds.d), {})
@@ -223,13 +247,28 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
         }
         const addS = (performance.now() - t) / 1000
         if (!aborted()) {
-          const m = await measurePoint({
-            one: (q, kk) => ix.search(q, kk).ids,
-            batch: async (qs, kk) => (await ix.searchBatch(qs, kk, options.threads !== undefined ? { threads: options.threads } : {})).ids,
-          }, 'exact (Flat)')
+          const m = await measurePoint(
+            {
+              one: (q, kk) => ix.search(q, kk).ids,
+              batch: async (qs, kk) =>
+                (await ix.searchBatch(qs, kk, options.threads !== undefined ? { threads: options.threads } : {})).ids,
+            },
+            'exact (Flat)',
+          )
           emit({
-            ...common, system: 'flat', config: 'Flat', params: {}, k, ...m, threads: options.threads ?? null, trainS, addS,
-            buildS: trainS + addS, fileBytes: fileSize(path), ramBytesPerVector: ix.memoryUsage().total / ds.nb, kernels: ix.kernelBackend,
+            ...common,
+            system: 'flat',
+            config: 'Flat',
+            params: {},
+            k,
+            ...m,
+            threads: options.threads ?? null,
+            trainS,
+            addS,
+            buildS: trainS + addS,
+            fileBytes: fileSize(path),
+            ramBytesPerVector: ix.memoryUsage().total / ds.nb,
+            kernels: ix.kernelBackend,
           })
         }
       } finally {
@@ -242,23 +281,46 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
       const { hnswIndex, hnswAvailable } = await import('../lib/hnsw.js')
       if (await hnswAvailable()) {
         const { M, efConstruction } = options.hnsw
-        const h = await hnswIndex(ds.name, ds.base, ds.nb, ds.d, ds.metric, M, efConstruction, !options.hnsw.reuse,
-          (i) => progress('hnsw-build', `hnswlib M=${M} efC=${efConstruction}`, i, ds.nb), options.signal)
+        const h = await hnswIndex(
+          ds.name,
+          ds.base,
+          ds.nb,
+          ds.d,
+          ds.metric,
+          M,
+          efConstruction,
+          !options.hnsw.reuse,
+          (i) => progress('hnsw-build', `hnswlib M=${M} efC=${efConstruction}`, i, ds.nb),
+          options.signal,
+        )
         if (h) {
           for (const ef of options.hnsw.ef) {
             if (aborted()) break
             let efK = -1
-            const m = await measurePoint({
-              one: (q, kk) => {
-                // efSearch below k would return fewer than k results: hnswlib needs ef >= k.
-                if (efK !== kk) h.index.setEf(Math.max(ef, (efK = kk)))
-                return h.index.searchKnn(Array.from(q), Math.min(kk, ds.nb)).neighbors
+            const m = await measurePoint(
+              {
+                one: (q, kk) => {
+                  // efSearch below k would return fewer than k results: hnswlib needs ef >= k.
+                  if (efK !== kk) h.index.setEf(Math.max(ef, (efK = kk)))
+                  return h.index.searchKnn(Array.from(q), Math.min(kk, ds.nb)).neighbors
+                },
+                batch: null,
               },
-              batch: null,
-            }, `hnswlib ef ${ef}`)
+              `hnswlib ef ${ef}`,
+            )
             emit({
-              ...common, system: 'hnswlib', config: `HNSW M=${M} efC=${efConstruction}`, params: { ef }, k, ...m, threads: null,
-              trainS: 0, addS: h.buildSeconds, buildS: h.buildSeconds, fileBytes: h.fileBytes, ramBytesPerVector: h.bytesPerVector,
+              ...common,
+              system: 'hnswlib',
+              config: `HNSW M=${M} efC=${efConstruction}`,
+              params: { ef },
+              k,
+              ...m,
+              threads: null,
+              trainS: 0,
+              addS: h.buildSeconds,
+              buildS: h.buildSeconds,
+              fileBytes: h.fileBytes,
+              ramBytesPerVector: h.bytesPerVector,
               kernels: null,
             })
           }

@@ -34,16 +34,19 @@ export function pqTableIP(q: F32, qOff: number, centroids: F32, m: number, ksub:
 
 /** Sum of the four table entries selected by the four bytes of word w, sub-spaces starting at base/256. */
 function word8(t: F32, base: number, w: number): number {
-  return (t[base + (w & 255)]! + t[base + 256 + ((w >>> 8) & 255)]!)
-    + (t[base + 512 + ((w >>> 16) & 255)]! + t[base + 768 + (w >>> 24)]!)
+  return t[base + (w & 255)]! + t[base + 256 + ((w >>> 8) & 255)]! + (t[base + 512 + ((w >>> 16) & 255)]! + t[base + 768 + (w >>> 24)]!)
 }
 
 /** Sum of the eight table entries selected by the eight nibbles of word w (16-entry sub-tables). */
 function word4(t: F32, base: number, w: number): number {
-  return ((t[base + (w & 15)]! + t[base + 16 + ((w >>> 4) & 15)]!)
-    + (t[base + 32 + ((w >>> 8) & 15)]! + t[base + 48 + ((w >>> 12) & 15)]!))
-    + ((t[base + 64 + ((w >>> 16) & 15)]! + t[base + 80 + ((w >>> 20) & 15)]!)
-    + (t[base + 96 + ((w >>> 24) & 15)]! + t[base + 112 + (w >>> 28)]!))
+  return (
+    t[base + (w & 15)]! +
+    t[base + 16 + ((w >>> 4) & 15)]! +
+    (t[base + 32 + ((w >>> 8) & 15)]! + t[base + 48 + ((w >>> 12) & 15)]!) +
+    (t[base + 64 + ((w >>> 16) & 15)]! +
+      t[base + 80 + ((w >>> 20) & 15)]! +
+      (t[base + 96 + ((w >>> 24) & 15)]! + t[base + 112 + (w >>> 28)]!))
+  )
 }
 
 // One function per unrolled shape: V8 inlines word8/word4 into each loop only while the
@@ -59,13 +62,13 @@ function scan8m8(c: Uint32Array, n: number, t: F32, out: F32): void {
 
 function scan8m16(c: Uint32Array, n: number, t: F32, out: F32): void {
   for (let i = 0, o = 0; i < n; i++, o += 4) {
-    out[i] = (word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!)) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!))
+    out[i] = word8(t, 0, c[o]!) + word8(t, 1024, c[o + 1]!) + (word8(t, 2048, c[o + 2]!) + word8(t, 3072, c[o + 3]!))
   }
 }
 
 /** 16 sub-codes (four words) starting at word o, sub-tables from base. */
 function quad8(t: F32, base: number, c: Uint32Array, o: number): number {
-  return (word8(t, base, c[o]!) + word8(t, base + 1024, c[o + 1]!)) + (word8(t, base + 2048, c[o + 2]!) + word8(t, base + 3072, c[o + 3]!))
+  return word8(t, base, c[o]!) + word8(t, base + 1024, c[o + 1]!) + (word8(t, base + 2048, c[o + 2]!) + word8(t, base + 3072, c[o + 3]!))
 }
 
 /** Any m divisible by 16 (m = 32, 64, ...): a loop over groups of 16 sub-codes. */

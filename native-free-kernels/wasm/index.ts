@@ -42,7 +42,18 @@ interface Exports {
   innerProductMany(q: number, x: number, n: number, d: number, out: number): void
   panelize8(y: number, ny: number, d: number, yt: number): void
   innerProductMatrix(x: number, nx: number, yt: number, ny: number, d: number, out: number, acc: number): void
-  nearestL2(x: number, nx: number, yt: number, yNorms: number, ny: number, d: number, outIdx: number, outDist: number, outSecond: number, acc: number): void
+  nearestL2(
+    x: number,
+    nx: number,
+    yt: number,
+    yNorms: number,
+    ny: number,
+    d: number,
+    outIdx: number,
+    outDist: number,
+    outSecond: number,
+    acc: number,
+  ): void
   pqScan8(codes: number, n: number, m: number, stride: number, table: number, out: number): void
   /**
    * The query tables of the fast-scan (fsSearch builds its tables with it). No TypeScript
@@ -50,9 +61,25 @@ interface Exports {
    * because un-exporting it lets the optimiser fold it into fsSearch, changing that code.
    */
   fsTables(q: number, cen: number, mode: number, centT: number, m: number, dsub: number, ftab: number, lut: number, meta: number): void
-  fsSearch(q: number, mode: number, centT: number, m: number, dsub: number,
-    list: number, segPtr: number, segN: number, bias: number, nl: number, terms: number,
-    ftab: number, lut: number, meta: number, k: number, hd: number, hl: number): number
+  fsSearch(
+    q: number,
+    mode: number,
+    centT: number,
+    m: number,
+    dsub: number,
+    list: number,
+    segPtr: number,
+    segN: number,
+    bias: number,
+    nl: number,
+    terms: number,
+    ftab: number,
+    lut: number,
+    meta: number,
+    k: number,
+    hd: number,
+    hl: number,
+  ): number
 }
 
 /** The outcome of compiling kernels.wasm: the module, or why there is none. */
@@ -546,8 +573,25 @@ class WasmFastScan implements FastScan {
     rt.put(base + sBias, bias, nl * 4)
     rt.put(base + sHd, hd, k * 4)
     rt.put(base + sHl, hl, k * 8)
-    const scanned = rt.x.fsSearch(this.#q, this.#mode, this.#centT, this.#m, this.#dsub,
-      base + sList, base + sPtr, base + sN, base + sBias, nl, this.#terms ? 1 : 0, this.#ftab, this.#lut, this.#meta, k, base + sHd, base + sHl)
+    const scanned = rt.x.fsSearch(
+      this.#q,
+      this.#mode,
+      this.#centT,
+      this.#m,
+      this.#dsub,
+      base + sList,
+      base + sPtr,
+      base + sN,
+      base + sBias,
+      nl,
+      this.#terms ? 1 : 0,
+      this.#ftab,
+      this.#lut,
+      this.#meta,
+      k,
+      base + sHd,
+      base + sHl,
+    )
     rt.get(base + sHd, hd, k * 4)
     rt.get(base + sHl, hl, k * 8)
     return scanned

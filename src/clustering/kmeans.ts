@@ -91,16 +91,19 @@ const ASSIGN_CHUNK = 16384
  * (Plain Lloyd assignment, without bounds: for one-off assignments such as scoring.)
  */
 export function assignNearest(
-  kernels: Kernels, x: Float32Array, n: number, d: number,
-  centroids: Float32Array, k: number, cNorms: Float64Array,
-  assign: Int32Array, dist: Float32Array,
+  kernels: Kernels,
+  x: Float32Array,
+  n: number,
+  d: number,
+  centroids: Float32Array,
+  k: number,
+  cNorms: Float64Array,
+  assign: Int32Array,
+  dist: Float32Array,
 ): void {
   for (let i0 = 0; i0 < n; i0 += ASSIGN_CHUNK) {
     const c = Math.min(ASSIGN_CHUNK, n - i0)
-    kernels.nearestL2(
-      x.subarray(i0 * d, (i0 + c) * d), c, centroids, k, d, cNorms,
-      assign.subarray(i0, i0 + c), dist.subarray(i0, i0 + c),
-    )
+    kernels.nearestL2(x.subarray(i0 * d, (i0 + c) * d), c, centroids, k, d, cNorms, assign.subarray(i0, i0 + c), dist.subarray(i0, i0 + c))
   }
 }
 
@@ -135,8 +138,17 @@ export function assignRows(kernels: Kernels, r: AssignRequest, from = 0, to = r.
   if (!r.rows) {
     for (let i0 = from; i0 < to; i0 += ASSIGN_CHUNK) {
       const c = Math.min(ASSIGN_CHUNK, to - i0)
-      kernels.nearestL2(r.data.subarray(i0 * d, (i0 + c) * d), c, r.centroids, r.k, d, r.norms,
-        r.assign.subarray(i0, i0 + c), r.dist.subarray(i0, i0 + c), r.second.subarray(i0, i0 + c))
+      kernels.nearestL2(
+        r.data.subarray(i0 * d, (i0 + c) * d),
+        c,
+        r.centroids,
+        r.k,
+        d,
+        r.norms,
+        r.assign.subarray(i0, i0 + c),
+        r.dist.subarray(i0, i0 + c),
+        r.second.subarray(i0, i0 + c),
+      )
     }
     return
   }
@@ -176,14 +188,14 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
   const kernels = options.kernels ?? getKernels()
   if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'k-means needs at least one training point, got 0')
   if (n < k) {
-    throw new VqInputError('TOO_FEW_TRAINING_POINTS',
-      `k-means with k = ${k} needs at least ${k} training points, got ${n}`)
+    throw new VqInputError('TOO_FEW_TRAINING_POINTS', `k-means with k = ${k} needs at least ${k} training points, got ${n}`)
   }
   if (n < k * o.minPointsPerCentroid) {
     options.onWarning?.({
       code: 'FEW_TRAINING_POINTS',
-      message: `clustering ${n} points into ${k} centroids: ${(n / k).toFixed(1)} points per centroid, `
-        + `below the ${o.minPointsPerCentroid} recommended; centroids may be poor`,
+      message:
+        `clustering ${n} points into ${k} centroids: ${(n / k).toFixed(1)} points per centroid, ` +
+        `below the ${o.minPointsPerCentroid} recommended; centroids may be poor`,
     })
   }
   const rng = new Rng(o.seed)
@@ -202,11 +214,13 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
 
   const sharedF32 = (len: number): Float32Array => new Float32Array(new SharedArrayBuffer(len * 4))
   const centroids = sharedF32(k * d)
-  centroids.set(options.initialCentroids
-    ? options.initialCentroids.subarray(0, k * d)
-    : o.init === 'random'
-      ? initRandom(data, nt, d, k, rng)
-      : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations))
+  centroids.set(
+    options.initialCentroids
+      ? options.initialCentroids.subarray(0, k * d)
+      : o.init === 'random'
+        ? initRandom(data, nt, d, k, rng)
+        : initPlusPlus(kernels, data, nt, d, k, rng, options.onProgress, o.iterations),
+  )
 
   const assign = new Int32Array(new SharedArrayBuffer(nt * 4))
   const dist = sharedF32(nt)
@@ -320,7 +334,12 @@ export function trainKMeans(x: Float32Array, n: number, d: number, k: number, op
  * `assign` computes what assignNearest computes.
  */
 export async function trainKMeansWith(
-  x: Float32Array, n: number, d: number, k: number, options: KMeansOptions, assign: (r: AssignRequest) => Promise<void>,
+  x: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  options: KMeansOptions,
+  assign: (r: AssignRequest) => Promise<void>,
 ): Promise<KMeansResult> {
   const loop = lloyd(x, n, d, k, options)
   for (let step = loop.next(); ; step = loop.next()) {
@@ -343,8 +362,14 @@ function initRandom(x: Float32Array, n: number, d: number, k: number, rng: Rng):
  * nearest centroid chosen so far. Cost: n*k*d, one Lloyd iteration's worth.
  */
 function initPlusPlus(
-  kernels: Kernels, x: Float32Array, n: number, d: number, k: number, rng: Rng,
-  onProgress: KMeansOptions['onProgress'], iterations: number,
+  kernels: Kernels,
+  x: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  rng: Rng,
+  onProgress: KMeansOptions['onProgress'],
+  iterations: number,
 ): Float32Array {
   const c = new Float32Array(k * d)
   const minDist = new Float64Array(n)
@@ -401,8 +426,15 @@ function initPlusPlus(
  * `assign` are updated for the moved point. Returns how many clusters were repaired.
  */
 function repairEmpty(
-  x: Float32Array, n: number, d: number, k: number,
-  centroids: Float32Array, counts: Float64Array, assign: Int32Array, dist: Float32Array, rng: Rng,
+  x: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  centroids: Float32Array,
+  counts: Float64Array,
+  assign: Int32Array,
+  dist: Float32Array,
+  rng: Rng,
 ): number {
   let empty = 0
   for (let c = 0; c < k; c++) if (counts[c] === 0) empty++

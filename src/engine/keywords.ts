@@ -10,7 +10,9 @@ import type { Filter, Metadata } from '../types.js'
 /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
 export function findItems(store: SqliteStore, filter: Filter, limit: number): { id: number; metadata: Metadata }[] {
   const { sql, params } = compileFilter(filter)
-  return store.itemsWhere(sql, params, limit).map((r) => ({ id: r.id, metadata: r.json === null ? null : (JSON.parse(r.json) as Metadata) }))
+  return store
+    .itemsWhere(sql, params, limit)
+    .map((r) => ({ id: r.id, metadata: r.json === null ? null : (JSON.parse(r.json) as Metadata) }))
 }
 
 /** Checks a text field name: a dotted path of names. */
@@ -28,7 +30,12 @@ export function matchExpression(query: string): string | null {
 }
 
 /** Up to k ids matching the query's words, best first, with BM25 scores (lower is better), optionally filtered. */
-export function keywordSearch(store: SqliteStore, query: string, k: number, filter: Filter | undefined): { ids: Float64Array; scores: Float32Array } {
+export function keywordSearch(
+  store: SqliteStore,
+  query: string,
+  k: number,
+  filter: Filter | undefined,
+): { ids: Float64Array; scores: Float32Array } {
   const match = matchExpression(query)
   if (match === null) return { ids: new Float64Array(0), scores: new Float32Array(0) }
   const cond = filter === undefined ? { sql: '1', params: [] as unknown[] } : compileFilter(filter)

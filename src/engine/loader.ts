@@ -20,11 +20,15 @@ import { splitCodes, vectorBytes } from './vector-codec.js'
 /** The state of an opened store: manifest checked, everything loaded in one read transaction; closes the store on failure. */
 export function loadState(store: SqliteStore, path: string, kernels: Kernels, threads: number | undefined): IndexState {
   try {
-    return store.transaction(() => {
-      const state = new IndexState(store, checkManifest(store.readManifest(), path), kernels, threads)
-      loadAll(state)
-      return state
-    }, 'loading the index', 'read')
+    return store.transaction(
+      () => {
+        const state = new IndexState(store, checkManifest(store.readManifest(), path), kernels, threads)
+        loadAll(state)
+        return state
+      },
+      'loading the index',
+      'read',
+    )
   } catch (e) {
     store.close()
     throw e
@@ -56,11 +60,15 @@ export function loadAll(state: IndexState): void {
   const all = state.store.loadCodes(0, cs + rs, m.count)
   const { codes, refine } = splitCodes(all.codes, all.ids.length, cs, rs)
   for (const l of all.lists) {
-    if (!(l >= 0 && l < model.coarse.nlist)) throw new VqFormatError('CORRUPT_FILE', `${state.path}: an item is in list ${l}, outside 0..${model.coarse.nlist - 1}`)
+    if (!(l >= 0 && l < model.coarse.nlist))
+      throw new VqFormatError('CORRUPT_FILE', `${state.path}: an item is in list ${l}, outside 0..${model.coarse.nlist - 1}`)
   }
   const n = all.ids.length
   const terms = model.usesTerms ? model.residualTerms(all.lists, codes, n) : null
-  state.setModel(model, InvertedLists.build(model.coarse.nlist, model.scanCodeSize, rs, all.lists, all.ids, all.seqs, model.padCodes(codes, n), refine, terms))
+  state.setModel(
+    model,
+    InvertedLists.build(model.coarse.nlist, model.scanCodeSize, rs, all.lists, all.ids, all.seqs, model.padCodes(codes, n), refine, terms),
+  )
   state.loadedSeq = m.nextSeq - 1
 }
 
@@ -71,30 +79,34 @@ export function loadAll(state: IndexState): void {
  */
 export function refresh(state: IndexState): boolean {
   let changed = false
-  state.store.transaction(() => {
-    const m = checkManifest(state.store.readManifest(), state.path)
-    if (m.generation === state.manifest.generation) return
-    changed = true
-    if (m.codesGeneration !== state.manifest.codesGeneration || m.trained !== state.manifest.trained) {
+  state.store.transaction(
+    () => {
+      const m = checkManifest(state.store.readManifest(), state.path)
+      if (m.generation === state.manifest.generation) return
+      changed = true
+      if (m.codesGeneration !== state.manifest.codesGeneration || m.trained !== state.manifest.trained) {
+        state.manifest = m
+        loadAll(state)
+        return
+      }
+      const model = state.model
+      const lists = state.coordinator.readers > 0 ? copyLists(state.lists, model.usesTerms) : state.lists
+      lists.remove(new Set(state.store.tombstonesAfter(state.loadedSeq)))
+      const cs = model.codeSize
+      const rs = model.refineSize
+      const fresh = state.store.loadCodes(state.loadedSeq, cs + rs, m.count)
+      const { codes, refine } = splitCodes(fresh.codes, fresh.ids.length, cs, rs)
+      const nf = fresh.ids.length
+      const terms = model.usesTerms ? model.residualTerms(fresh.lists, codes, nf) : null
+      lists.append(fresh.lists, fresh.ids, fresh.seqs, model.padCodes(codes, nf), refine, terms)
       state.manifest = m
-      loadAll(state)
-      return
-    }
-    const model = state.model
-    const lists = state.coordinator.readers > 0 ? copyLists(state.lists, model.usesTerms) : state.lists
-    lists.remove(new Set(state.store.tombstonesAfter(state.loadedSeq)))
-    const cs = model.codeSize
-    const rs = model.refineSize
-    const fresh = state.store.loadCodes(state.loadedSeq, cs + rs, m.count)
-    const { codes, refine } = splitCodes(fresh.codes, fresh.ids.length, cs, rs)
-    const nf = fresh.ids.length
-    const terms = model.usesTerms ? model.residualTerms(fresh.lists, codes, nf) : null
-    lists.append(fresh.lists, fresh.ids, fresh.seqs, model.padCodes(codes, nf), refine, terms)
-    state.manifest = m
-    state.loadedSeq = m.nextSeq - 1
-    if (lists === state.lists) state.filters.clear()
-    else state.setModel(model, lists)
-  }, 'refreshing', 'read')
+      state.loadedSeq = m.nextSeq - 1
+      if (lists === state.lists) state.filters.clear()
+      else state.setModel(model, lists)
+    },
+    'refreshing',
+    'read',
+  )
   return changed
 }
 
@@ -150,14 +162,20 @@ function importSnapshot(snapshotPath: string, path: string, options: ConnectionO
         if (b.codes.length !== b.ids.length * cs || (b.vectors !== null && b.vectors.length !== b.ids.length * vb)) {
           throw new VqFormatError('BAD_FILE', `${snapshotPath}: an items record does not match the index's code or vector size`)
         }
-        store!.transaction(() => store!.insertRaw(Array.from(b.ids, (id, i) => ({
-          seq: b.seqs[i]!,
-          id,
-          list: b.lists[i]!,
-          code: b.codes.subarray(i * cs, (i + 1) * cs),
-          vector: b.vectors ? b.vectors.subarray(i * vb, (i + 1) * vb) : null,
-          json: b.metadata[i] ?? null,
-        }))), 'importing items')
+        store!.transaction(
+          () =>
+            store!.insertRaw(
+              Array.from(b.ids, (id, i) => ({
+                seq: b.seqs[i]!,
+                id,
+                list: b.lists[i]!,
+                code: b.codes.subarray(i * cs, (i + 1) * cs),
+                vector: b.vectors ? b.vectors.subarray(i * vb, (i + 1) * vb) : null,
+                json: b.metadata[i] ?? null,
+              })),
+            ),
+          'importing items',
+        )
       },
     })
     if (!store) throw new VqFormatError('BAD_FILE', `${snapshotPath}: empty snapshot`)

@@ -13,7 +13,18 @@ import { checkKnownKeys } from '../validate.js'
 export const CONNECTION_KEYS = ['durability', 'busyTimeoutMs', 'kernels', 'threads'] as const
 const CREATE_KEYS = ['dim', 'metric', 'description', 'codec', 'transform', 'ivf', 'refine', 'storeVectors', ...CONNECTION_KEYS] as const
 export const OPEN_KEYS = ['readonly', ...CONNECTION_KEYS] as const
-export const TRAIN_KEYS = ['seed', 'iterations', 'tolerance', 'init', 'maxPointsPerCentroid', 'onProgress', 'onWarning', 'ivfIterations', 'ivfMaxPointsPerCentroid', 'opqIterations'] as const
+export const TRAIN_KEYS = [
+  'seed',
+  'iterations',
+  'tolerance',
+  'init',
+  'maxPointsPerCentroid',
+  'onProgress',
+  'onWarning',
+  'ivfIterations',
+  'ivfMaxPointsPerCentroid',
+  'opqIterations',
+] as const
 export const SEARCH_KEYS = ['nprobe', 'refineFactor', 'filter'] as const
 export const BATCH_KEYS = [...SEARCH_KEYS, 'threads'] as const
 const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine']
@@ -40,7 +51,8 @@ export interface ResolvedSearch {
 }
 
 export function checkPath(path: unknown): void {
-  if (typeof path !== 'string' || path === '') throw new VqOptionError('BAD_OPTION', `path must be a file path or ':memory:', got ${String(path)}`)
+  if (typeof path !== 'string' || path === '')
+    throw new VqOptionError('BAD_OPTION', `path must be a file path or ':memory:', got ${String(path)}`)
 }
 
 /** Checks a thread count (an integer >= 0). */
@@ -68,29 +80,36 @@ export function storeOptions(o: ConnectionOptions): Pick<ConnectionOptions, 'dur
 /** Resolves search options: nprobe (default DEFAULT_NPROBE) and refineFactor (default 1), positive integers. */
 export function resolveSearch(k: number, o: SearchOptions): ResolvedSearch {
   const nprobe = o.nprobe ?? DEFAULT_NPROBE
-  if (!(Number.isInteger(nprobe) && nprobe >= 1)) throw new VqOptionError('BAD_OPTION', `nprobe must be a positive integer, got ${String(o.nprobe)}`)
+  if (!(Number.isInteger(nprobe) && nprobe >= 1))
+    throw new VqOptionError('BAD_OPTION', `nprobe must be a positive integer, got ${String(o.nprobe)}`)
   const refineFactor = o.refineFactor ?? 1
-  if (!(Number.isInteger(refineFactor) && refineFactor >= 1)) throw new VqOptionError('BAD_OPTION', `refineFactor must be a positive integer, got ${String(o.refineFactor)}`)
+  if (!(Number.isInteger(refineFactor) && refineFactor >= 1))
+    throw new VqOptionError('BAD_OPTION', `refineFactor must be a positive integer, got ${String(o.refineFactor)}`)
   return { k, nprobe, refineFactor, filter: o.filter }
 }
 
 /** Checks and resolves create()'s options: dimension, metric, stored vectors and the composition. */
 export function resolveCreateOptions(options: CreateOptions): ResolvedCreate {
-  if (options === null || typeof options !== 'object') throw new VqOptionError('BAD_OPTION', 'create() needs an options object with at least { dim }')
+  if (options === null || typeof options !== 'object')
+    throw new VqOptionError('BAD_OPTION', 'create() needs an options object with at least { dim }')
   checkKnownKeys(options, CREATE_KEYS, 'create')
   const { dim } = options
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > 65536) {
     throw new VqOptionError('BAD_OPTION', `dim must be an integer from 1 to 65536, got ${String(dim)}`)
   }
   const metric = options.metric ?? 'l2'
-  if (!METRICS.includes(metric)) throw new VqOptionError('BAD_OPTION', `metric must be one of ${METRICS.join(', ')}; got "${String(metric)}"`)
+  if (!METRICS.includes(metric))
+    throw new VqOptionError('BAD_OPTION', `metric must be one of ${METRICS.join(', ')}; got "${String(metric)}"`)
   const storeVectors = options.storeVectors ?? 'none'
   if (!VECTOR_STORAGE.includes(storeVectors)) {
     throw new VqOptionError('BAD_OPTION', `storeVectors must be one of ${VECTOR_STORAGE.join(', ')}; got "${String(storeVectors)}"`)
   }
   const spec = resolveSpec(options, dim)
   if (spec.refine?.kind === 'flat' && storeVectors === 'none') {
-    throw new VqOptionError('BAD_OPTION', 'RFlat re-ranks on the stored full vectors: create the index with storeVectors "float32" or "float16"')
+    throw new VqOptionError(
+      'BAD_OPTION',
+      'RFlat re-ranks on the stored full vectors: create the index with storeVectors "float32" or "float16"',
+    )
   }
   // Build once to validate every stage's own constraints (m divides d, nbits, nlist, OPQ dims).
   new IndexModel(spec, dim, metric, getKernels(options.kernels))
@@ -100,24 +119,28 @@ export function resolveCreateOptions(options: CreateOptions): ResolvedCreate {
 
 /** The composition from the description string or the typed options (which must agree when both are given). */
 function resolveSpec(options: CreateOptions, dim: number): IndexSpec {
-  const typed: IndexSpec | undefined = options.codec !== undefined || options.ivf !== undefined || options.transform !== undefined || options.refine !== undefined
-    ? {
-      codec: options.codec ?? { kind: 'flat' },
-      ...(options.transform ? { transform: options.transform } : {}),
-      ...(options.ivf ? { ivf: options.ivf } : {}),
-      ...(options.refine ? { refine: options.refine } : {}),
-    }
-    : undefined
+  const typed: IndexSpec | undefined =
+    options.codec !== undefined || options.ivf !== undefined || options.transform !== undefined || options.refine !== undefined
+      ? {
+          codec: options.codec ?? { kind: 'flat' },
+          ...(options.transform ? { transform: options.transform } : {}),
+          ...(options.ivf ? { ivf: options.ivf } : {}),
+          ...(options.refine ? { refine: options.refine } : {}),
+        }
+      : undefined
   const kind = typed ? String((typed.codec as { kind: string }).kind) : ''
   if (typed && !CODEC_KINDS.includes(kind)) {
     throw new VqOptionError('BAD_OPTION', `codec.kind must be one of ${CODEC_KINDS.join(', ')}; got "${kind}"`)
   }
   if (options.description === undefined) return normalizeIndexSpec(typed ?? { codec: { kind: 'flat' } }, dim)
-  if (typeof options.description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', 'description must be a string such as "IVF1024,PQ16"')
+  if (typeof options.description !== 'string')
+    throw new VqOptionError('BAD_DESCRIPTION', 'description must be a string such as "IVF1024,PQ16"')
   const spec = normalizeIndexSpec(parseIndexDescription(options.description), dim)
   if (typed && JSON.stringify(normalizeIndexSpec(typed, dim)) !== JSON.stringify(spec)) {
-    throw new VqOptionError('BAD_OPTION',
-      `description "${options.description}" and the typed options (${formatIndexDescription(normalizeIndexSpec(typed, dim), dim)}) disagree; give one of them`)
+    throw new VqOptionError(
+      'BAD_OPTION',
+      `description "${options.description}" and the typed options (${formatIndexDescription(normalizeIndexSpec(typed, dim), dim)}) disagree; give one of them`,
+    )
   }
   return spec
 }

@@ -23,7 +23,12 @@ export function searchOne(state: IndexState, q: Float32Array, p: SearchParams): 
  * again once it has entered, in case a write committed meanwhile).
  */
 export async function searchMany(
-  state: IndexState, queries: Float32Array, nq: number, o: ResolvedSearch, p: SearchParams, threads: number,
+  state: IndexState,
+  queries: Float32Array,
+  nq: number,
+  o: ResolvedSearch,
+  p: SearchParams,
+  threads: number,
 ): Promise<BatchSearchResult> {
   const k = o.k
   const ids = new Float64Array(nq * k)

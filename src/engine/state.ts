@@ -82,7 +82,10 @@ export class IndexState {
     this.store.transaction(() => {
       const onDisk = this.store.readManifest<Manifest>()
       if (onDisk.generation !== this.manifest.generation) {
-        throw new VqStateError('READ_ONLY', `${this.path} was changed by another connection; only one writer per file is supported: reopen it`)
+        throw new VqStateError(
+          'READ_ONLY',
+          `${this.path} was changed by another connection; only one writer per file is supported: reopen it`,
+        )
       }
       next = { ...write(this.manifest), generation: this.manifest.generation + 1 }
       this.store.writeManifest(next)
@@ -121,13 +124,15 @@ export class IndexState {
   }
 
   requireTrained(what: string): void {
-    if (!this.model.isTrained) throw new VqStateError('NOT_TRAINED', `the ${this.manifest.description} index must be trained before ${what}`)
+    if (!this.model.isTrained)
+      throw new VqStateError('NOT_TRAINED', `the ${this.manifest.description} index must be trained before ${what}`)
   }
 
   #newSearcher(): Searcher {
-    const fetch: FetchVectors | null = this.spec.refine?.kind === 'flat'
-      ? (ids, n, out) => fillVectors(this.store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
-      : null
+    const fetch: FetchVectors | null =
+      this.spec.refine?.kind === 'flat'
+        ? (ids, n, out) => fillVectors(this.store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
+        : null
     return new Searcher(this.model, fetch)
   }
 }

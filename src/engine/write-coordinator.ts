@@ -43,7 +43,9 @@ export class WriteCoordinator {
   async write<P, T>(prepare: () => P | Promise<P>, apply: (prepared: P) => T): Promise<T> {
     const prior = this.#tail
     let done!: () => void
-    this.#tail = new Promise((resolve) => { done = resolve })
+    this.#tail = new Promise((resolve) => {
+      done = resolve
+    })
     try {
       await prior
       const prepared = await prepare()
@@ -70,17 +72,22 @@ export class WriteCoordinator {
 
   /** Throws when called from inside an apply (a synchronous search there would see half-mutated lists). */
   assertNotMutating(): void {
-    if (this.#mutating) throw new Error('vqlite internal error: a search ran inside a write\'s mutation')
+    if (this.#mutating) throw new Error("vqlite internal error: a search ran inside a write's mutation")
   }
 
   async #exclusively<T>(apply: () => T): Promise<T> {
     let open!: () => void
-    this.#gate = new Promise((resolve) => { open = resolve })
+    this.#gate = new Promise((resolve) => {
+      open = resolve
+    })
     try {
-      if (this.#readers > 0) await new Promise<void>((resolve) => { this.#drained = resolve })
+      if (this.#readers > 0)
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve
+        })
       this.#mutating = true
       const out = apply()
-      if (out instanceof Promise) throw new Error('vqlite internal error: a write\'s apply phase must be synchronous')
+      if (out instanceof Promise) throw new Error("vqlite internal error: a write's apply phase must be synchronous")
       return out
     } finally {
       this.#mutating = false

@@ -5,10 +5,10 @@
  * never see the lists mid-change. Arguments are validated by the caller (VqIndex).
  */
 import { VqFormatError, VqInputError, VqStateError } from '../errors.js'
+import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { TrainingRecord } from '../manifest.js'
 import type { TrainedArray } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
-import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
 import type { Metadata, TrainOptions } from '../types.js'
 import { checkIds, checkMetadata, checkVectors } from '../validate.js'
@@ -26,7 +26,12 @@ export interface CheckedInput {
 }
 
 /** Validates an add/upsert batch (before anything waits or changes). */
-export function checkInput(state: IndexState, ids: ArrayLike<number>, x: Float32Array, metadata: readonly Metadata[] | undefined): CheckedInput {
+export function checkInput(
+  state: IndexState,
+  ids: ArrayLike<number>,
+  x: Float32Array,
+  metadata: readonly Metadata[] | undefined,
+): CheckedInput {
   state.writable()
   const { x: v, n } = checkVectors(x, state.dim, 'vectors')
   const idv = checkIds(ids, n)
@@ -37,97 +42,125 @@ export function checkInput(state: IndexState, ids: ArrayLike<number>, x: Float32
 
 /** Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and commits the model. */
 export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(async () => {
-    if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
-    return trainModel(state, prepared, n, options)
-  }, (model) => {
-    state.commit('saving the trained model', (m) => {
-      state.store.writeArrays(storedArrays(model.exportArrays()))
-      return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
-    })
-    state.setModel(model, state.emptyLists(model))
-  })
+  return state.coordinator.write(
+    async () => {
+      if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
+      return trainModel(state, prepared, n, options)
+    },
+    (model) => {
+      state.commit('saving the trained model', (m) => {
+        state.store.writeArrays(storedArrays(model.exportArrays()))
+        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+      })
+      state.setModel(model, state.emptyLists(model))
+    },
+  )
 }
 
 /** Adds a batch (upsert: replacing the items of ids already stored, which move to the end of the order). */
 export function addItems(state: IndexState, input: CheckedInput, upsert: boolean): Promise<void> {
-  return state.coordinator.write(() => encodeBatch(state, input), ({ model, enc, rows }) => {
-    const n = input.n
-    if (n === 0) return
-    let gone: number[] = []
-    let first = 0
-    state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
-      if (upsert) gone = state.store.deleteItems(input.ids, m.nextSeq)
-      first = m.nextSeq + gone.length
-      state.store.insertItems(rows, first)
-      return { ...m, nextSeq: first + n, count: m.count - gone.length + n }
-    })
-    state.lists.remove(new Set(gone))
-    const seqs = new Uint32Array(n)
-    for (let i = 0; i < n; i++) seqs[i] = first + i
-    state.lists.append(enc.lists, input.ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms)
-  })
+  return state.coordinator.write(
+    () => encodeBatch(state, input),
+    ({ model, enc, rows }) => {
+      const n = input.n
+      if (n === 0) return
+      let gone: number[] = []
+      let first = 0
+      state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
+        if (upsert) gone = state.store.deleteItems(input.ids, m.nextSeq)
+        first = m.nextSeq + gone.length
+        state.store.insertItems(rows, first)
+        return { ...m, nextSeq: first + n, count: m.count - gone.length + n }
+      })
+      state.lists.remove(new Set(gone))
+      const seqs = new Uint32Array(n)
+      for (let i = 0; i < n; i++) seqs[i] = first + i
+      state.lists.append(enc.lists, input.ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms)
+    },
+  )
 }
 
 /** Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with how many existed. */
 export function deleteItems(state: IndexState, ids: Float64Array, strict: boolean): Promise<number> {
-  return state.coordinator.write(() => undefined, () => {
-    let gone: number[] = []
-    state.commit('deleting vectors', (m) => {
-      if (strict) {
-        const present = new Set(state.store.existing(ids))
-        const missing = Array.from(ids).filter((id) => !present.has(id))
-        if (missing.length > 0) {
-          throw new VqInputError('UNKNOWN_ID', `${missing.length} id(s) not in the index (first: ${missing[0]}); nothing was deleted`)
+  return state.coordinator.write(
+    () => undefined,
+    () => {
+      let gone: number[] = []
+      state.commit('deleting vectors', (m) => {
+        if (strict) {
+          const present = new Set(state.store.existing(ids))
+          const missing = Array.from(ids).filter((id) => !present.has(id))
+          if (missing.length > 0) {
+            throw new VqInputError('UNKNOWN_ID', `${missing.length} id(s) not in the index (first: ${missing[0]}); nothing was deleted`)
+          }
         }
-      }
-      gone = state.store.deleteItems(ids, m.nextSeq)
-      return { ...m, nextSeq: m.nextSeq + gone.length, count: m.count - gone.length }
-    })
-    state.lists.remove(new Set(gone))
-    return gone.length
-  })
+        gone = state.store.deleteItems(ids, m.nextSeq)
+        return { ...m, nextSeq: m.nextSeq + gone.length, count: m.count - gone.length }
+      })
+      state.lists.remove(new Set(gone))
+      return gone.length
+    },
+  )
 }
 
 /** Re-trains on the stored vectors and re-encodes every item, in one commit. */
 export function retrain(state: IndexState, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(async () => {
-    const n = state.lists.count
-    if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
-    const x = new Float32Array(n * state.dim)
-    const seqs = new Uint32Array(n)
-    const ids = new Float64Array(n)
-    let i = 0
-    state.store.forEachVector((id, seq, bytes) => {
-      if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
-      x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
-      seqs[i] = seq
-      ids[i++] = id
-    })
-    if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
-    const prepared = state.prepare(x, n, 'stored vectors')
-    const model = await trainModel(state, prepared, n, options)
-    const enc = await model.encodeWith(prepared, n, state.pools.parallel())
-    return { n, ids, seqs, model, enc }
-  }, ({ n, ids, seqs, model, enc }) => {
-    const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
-    state.commit('retraining', (m) => {
-      state.store.writeArrays(storedArrays(model.exportArrays()))
-      state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
-      return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
-    })
-    state.setModel(model, InvertedLists.build(model.coarse.nlist, model.scanCodeSize, model.refineSize, enc.lists, ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms))
-  })
+  return state.coordinator.write(
+    async () => {
+      const n = state.lists.count
+      if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
+      const x = new Float32Array(n * state.dim)
+      const seqs = new Uint32Array(n)
+      const ids = new Float64Array(n)
+      let i = 0
+      state.store.forEachVector((id, seq, bytes) => {
+        if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
+        x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
+        seqs[i] = seq
+        ids[i++] = id
+      })
+      if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
+      const prepared = state.prepare(x, n, 'stored vectors')
+      const model = await trainModel(state, prepared, n, options)
+      const enc = await model.encodeWith(prepared, n, state.pools.parallel())
+      return { n, ids, seqs, model, enc }
+    },
+    ({ n, ids, seqs, model, enc }) => {
+      const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
+      state.commit('retraining', (m) => {
+        state.store.writeArrays(storedArrays(model.exportArrays()))
+        state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
+        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+      })
+      state.setModel(
+        model,
+        InvertedLists.build(
+          model.coarse.nlist,
+          model.scanCodeSize,
+          model.refineSize,
+          enc.lists,
+          ids,
+          seqs,
+          model.padCodes(enc.codes, n),
+          enc.refine,
+          enc.terms,
+        ),
+      )
+    },
+  )
 }
 
 /** Commits one store change that leaves the manifest's counters as they are (properties, the text index). */
 export function commitStoreChange(state: IndexState, doing: string, change: () => void): Promise<void> {
-  return state.coordinator.write(() => undefined, () => {
-    state.commit(doing, (m) => {
-      change()
-      return m
-    })
-  })
+  return state.coordinator.write(
+    () => undefined,
+    () => {
+      state.commit(doing, (m) => {
+        change()
+        return m
+      })
+    },
+  )
 }
 
 /** An encoded batch and its rows for the store. */
@@ -149,8 +182,13 @@ async function encodeBatch(state: IndexState, input: CheckedInput): Promise<Enco
     model,
     enc,
     rows: {
-      ids, lists: enc.lists, codes: joinCodes(enc.codes, enc.refine, n, cs, rs), codeSize: cs + rs,
-      vectors: vb > 0 ? encodeVectors(v, n * state.dim, state.storeVectors) : undefined, vectorBytes: vb, metadata: meta,
+      ids,
+      lists: enc.lists,
+      codes: joinCodes(enc.codes, enc.refine, n, cs, rs),
+      codeSize: cs + rs,
+      vectors: vb > 0 ? encodeVectors(v, n * state.dim, state.storeVectors) : undefined,
+      vectorBytes: vb,
+      metadata: meta,
     },
   }
 }
@@ -158,10 +196,15 @@ async function encodeBatch(state: IndexState, input: CheckedInput): Promise<Enco
 async function trainModel(state: IndexState, x: Float32Array, n: number, options: TrainOptions): Promise<IndexModel> {
   const model = state.newModel()
   const { onProgress, ...rest } = options
-  await model.train(x, n, {
-    ...rest,
-    ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
-  }, state.pools.parallel())
+  await model.train(
+    x,
+    n,
+    {
+      ...rest,
+      ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
+    },
+    state.pools.parallel(),
+  )
   return model
 }
 

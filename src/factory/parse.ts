@@ -36,7 +36,10 @@ function parseCodec(s: string): CodecSpec | undefined {
 export function parseIndexDescription(description: string): IndexSpec {
   if (typeof description !== 'string') bad(String(description), 'not a string')
   // Split on commas outside parentheses.
-  const stages = description.trim().split(/,(?![^(]*\))/).map((p) => p.trim())
+  const stages = description
+    .trim()
+    .split(/,(?![^(]*\))/)
+    .map((p) => p.trim())
   let i = 0
   let transform: IndexSpec['transform']
   const opq = /^OPQ(\d+)(?:_(\d+))?$/.exec(stages[i] ?? '')
@@ -136,7 +139,10 @@ export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
     ...(spec.ivf ? { ivf: { nlist: spec.ivf.nlist, byResidual: spec.ivf.byResidual ?? codec.kind === 'pq' } } : {}),
     codec,
     ...(spec.refine
-      ? { refine: spec.refine.kind === 'flat' ? { kind: 'flat' as const } : { kind: 'codec' as const, codec: normalizeCodec(spec.refine.codec) } }
+      ? {
+          refine:
+            spec.refine.kind === 'flat' ? { kind: 'flat' as const } : { kind: 'codec' as const, codec: normalizeCodec(spec.refine.codec) },
+        }
       : {}),
   }
 }

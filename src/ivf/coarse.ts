@@ -62,7 +62,12 @@ export class CoarseQuantizer {
   }
 
   /** train() with the k-means assignment steps done by `assign` (e.g. on worker threads); the same centroids. */
-  async trainWith(x: Float32Array, n: number, options: Omit<KMeansOptions, 'kernels'>, assign: (r: AssignRequest) => Promise<void>): Promise<void> {
+  async trainWith(
+    x: Float32Array,
+    n: number,
+    options: Omit<KMeansOptions, 'kernels'>,
+    assign: (r: AssignRequest) => Promise<void>,
+  ): Promise<void> {
     if (this.nlist === 1) return
     const res = await trainKMeansWith(x, n, this.d, this.nlist, { ...COARSE_DEFAULTS, ...options, kernels: this.#kernels }, assign)
     this.#set(res.centroids)
@@ -88,8 +93,16 @@ export class CoarseQuantizer {
       const block = 16384
       for (let i0 = 0; i0 < n; i0 += block) {
         const b = Math.min(block, n - i0)
-        this.#kernels.nearestL2(x.subarray(i0 * this.d, (i0 + b) * this.d), b, this.centroids, this.nlist, this.d, this.norms,
-          outList.subarray(i0, i0 + b), outDist.subarray(i0, i0 + b))
+        this.#kernels.nearestL2(
+          x.subarray(i0 * this.d, (i0 + b) * this.d),
+          b,
+          this.centroids,
+          this.nlist,
+          this.d,
+          this.norms,
+          outList.subarray(i0, i0 + b),
+          outDist.subarray(i0, i0 + b),
+        )
       }
       return
     }
@@ -134,7 +147,8 @@ export class CoarseQuantizer {
   /** The centroids, shape [nlist, d] (nothing for nlist = 1). */
   exportState(): QuantizerState {
     return {
-      kind: 'ivf', params: { nlist: this.nlist, d: this.d },
+      kind: 'ivf',
+      params: { nlist: this.nlist, d: this.d },
       arrays: this.nlist === 1 ? {} : { centroids: { shape: [this.nlist, this.d], data: this.centroids } },
     }
   }

@@ -92,9 +92,16 @@ export class InvertedLists {
    * exactly its items plus `slack` room. Arguments as in append().
    */
   static build(
-    nlist: number, codeSize: number, refineSize: number,
-    lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array, refine: Uint8Array | null,
-    terms: Float32Array | null, slack = 0.05,
+    nlist: number,
+    codeSize: number,
+    refineSize: number,
+    lists: ArrayLike<number>,
+    ids: ArrayLike<number>,
+    seqs: ArrayLike<number>,
+    codes: Uint8Array,
+    refine: Uint8Array | null,
+    terms: Float32Array | null,
+    slack = 0.05,
   ): InvertedLists {
     const n = ids.length
     const sizes = new Int32Array(nlist)
@@ -134,8 +141,12 @@ export class InvertedLists {
    * Within each list the items keep the batch order.
    */
   append(
-    lists: ArrayLike<number>, ids: ArrayLike<number>, seqs: ArrayLike<number>, codes: Uint8Array,
-    refine: Uint8Array | null, terms: Float32Array | null,
+    lists: ArrayLike<number>,
+    ids: ArrayLike<number>,
+    seqs: ArrayLike<number>,
+    codes: Uint8Array,
+    refine: Uint8Array | null,
+    terms: Float32Array | null,
   ): void {
     const n = ids.length
     if (n === 0) return

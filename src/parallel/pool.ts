@@ -8,8 +8,8 @@
  * call works. Results are identical to the single-threaded code: the workers run it.
  */
 import { existsSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { dirname, extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Piscina } from 'piscina'
@@ -54,14 +54,21 @@ export function workerEntry(moduleUrl: string = import.meta.url): WorkerEntry {
   const ext = extname(self)
   const filename = join(dirname(self), `worker${ext}`)
   if ((ext !== '.js' && ext !== '.ts') || !existsSync(filename)) {
-    throw new VqError('MISSING_DEPENDENCY', `the worker thread script ${filename} is missing beside ${self}: the worker pool needs vqlite's files as built or installed, unbundled`)
+    throw new VqError(
+      'MISSING_DEPENDENCY',
+      `the worker thread script ${filename} is missing beside ${self}: the worker pool needs vqlite's files as built or installed, unbundled`,
+    )
   }
   if (ext === '.js') return { filename, execArgv: undefined }
   let loader: string
   try {
     loader = createRequire(moduleUrl).resolve('tsx')
   } catch (cause) {
-    throw new VqError('MISSING_DEPENDENCY', 'vqlite runs from its TypeScript sources here, and its worker threads load them through tsx, which is not installed: npm install -D tsx (or run the built package)', { cause })
+    throw new VqError(
+      'MISSING_DEPENDENCY',
+      'vqlite runs from its TypeScript sources here, and its worker threads load them through tsx, which is not installed: npm install -D tsx (or run the built package)',
+      { cause },
+    )
   }
   return { filename, execArgv: ['--import', pathToFileURL(loader).href] }
 }
@@ -117,7 +124,9 @@ export class WorkerPool {
       await Promise.all(runs)
     } catch (cause) {
       await Promise.allSettled(runs)
-      throw new VqError('WORKER_FAILED', `a worker thread failed: ${(cause as Error)?.message ?? String(cause)}; the pool replaces it`, { cause })
+      throw new VqError('WORKER_FAILED', `a worker thread failed: ${(cause as Error)?.message ?? String(cause)}; the pool replaces it`, {
+        cause,
+      })
     }
   }
 
@@ -138,16 +147,37 @@ export class WorkerPool {
    * Searches nq prepared queries (nq*dim) and writes nq*k ids and distances, exactly as
    * the main-thread Searcher would.
    */
-  async search(snap: PoolSnapshot, queries: Float32Array, nq: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): Promise<void> {
+  async search(
+    snap: PoolSnapshot,
+    queries: Float32Array,
+    nq: number,
+    p: SearchParams,
+    outIds: Float64Array,
+    outDist: Float32Array,
+  ): Promise<void> {
     const d = snap.model.dim
     const model = this.#sharedModel(snap.model)
     const q = shared(queries.subarray(0, nq * d))
     const ids = new Float64Array(new SharedArrayBuffer(nq * p.k * 8))
     const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
-    await this.#all(ranges(nq, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
-      kind: 'search', model, lists: snap.lists, path: snap.path, storeVectors: snap.storeVectors,
-      queries: q, from, to, k: p.k, nprobe: p.nprobe, refineFactor: p.refineFactor, filter: p.filter, outIds: ids, outDist: dist,
-    })))
+    await this.#all(
+      ranges(nq, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+        kind: 'search',
+        model,
+        lists: snap.lists,
+        path: snap.path,
+        storeVectors: snap.storeVectors,
+        queries: q,
+        from,
+        to,
+        k: p.k,
+        nprobe: p.nprobe,
+        refineFactor: p.refineFactor,
+        filter: p.filter,
+        outIds: ids,
+        outDist: dist,
+      })),
+    )
     outIds.set(ids)
     outDist.set(dist)
   }
@@ -169,10 +199,22 @@ export class WorkerPool {
     const out = new Float32Array(new SharedArrayBuffer(pq.m * pq.ksub * pq.dsub * 4))
     const { onProgress: _p, onWarning: _w, ...plain } = options
     const xs = shared(x.subarray(0, n * pq.dim))
-    await this.#all(ranges(pq.m, this.threads).map(([j0, j1]) => ({
-      kind: 'trainPq', kernels, dim: pq.dim, m: pq.m, nbits: pq.nbits, x: xs, n, rows: subset.rows ? shared(subset.rows) : null,
-      j0, j1, options: plain, out,
-    })))
+    await this.#all(
+      ranges(pq.m, this.threads).map(([j0, j1]) => ({
+        kind: 'trainPq',
+        kernels,
+        dim: pq.dim,
+        m: pq.m,
+        nbits: pq.nbits,
+        x: xs,
+        n,
+        rows: subset.rows ? shared(subset.rows) : null,
+        j0,
+        j1,
+        options: plain,
+        out,
+      })),
+    )
     return out.slice()
   }
 
@@ -184,10 +226,25 @@ export class WorkerPool {
     const refine = model.refineSize > 0 ? new Uint8Array(new SharedArrayBuffer(n * model.refineSize)) : null
     const terms = model.usesTerms ? new Float32Array(new SharedArrayBuffer(n * 4)) : null
     const xs = shared(x.subarray(0, n * model.dim))
-    await this.#all(ranges(n, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
-      kind: 'encode', model: m, x: xs, from, to, lists, codes, refine, terms,
-    })))
-    return { lists: lists.slice(), codes: codes.slice(0, n * model.codeSize), refine: refine?.slice() ?? null, terms: terms?.slice() ?? null }
+    await this.#all(
+      ranges(n, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+        kind: 'encode',
+        model: m,
+        x: xs,
+        from,
+        to,
+        lists,
+        codes,
+        refine,
+        terms,
+      })),
+    )
+    return {
+      lists: lists.slice(),
+      codes: codes.slice(0, n * model.codeSize),
+      refine: refine?.slice() ?? null,
+      terms: terms?.slice() ?? null,
+    }
   }
 
   /** Stops the workers. */

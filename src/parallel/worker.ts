@@ -6,11 +6,11 @@
 import type Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
 import { assignRows } from '../clustering/kmeans.js'
+import { fillVectors } from '../engine/vector-codec.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
 import { openVectorReader, readVectorBlobs } from '../storage/sqlite-store.js'
-import { fillVectors } from '../engine/vector-codec.js'
 import type { SearchTask, SharedModel, Task } from './protocol.js'
 
 let cachedModel: { uid: number; model: IndexModel; searcher: Searcher | undefined } | undefined
@@ -49,7 +49,14 @@ export default function run(task: Task): number {
       const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
       const searchAll = (): void => {
         for (let i = from; i < to; i++) {
-          c.searcher!.search(task.lists, task.queries, i * d, params, task.outIds.subarray(i * k, (i + 1) * k), task.outDist.subarray(i * k, (i + 1) * k))
+          c.searcher!.search(
+            task.lists,
+            task.queries,
+            i * d,
+            params,
+            task.outIds.subarray(i * k, (i + 1) * k),
+            task.outDist.subarray(i * k, (i + 1) * k),
+          )
         }
       }
       // One read transaction for the share's re-ranking reads, instead of one per query

@@ -17,11 +17,9 @@
  *   by the lists) and the list's probe distance; no table per list;
  * - 'table' (L2): the codec's L2 scanner set on q - c_l for each probed list; no terms.
  */
-import {
-  heapPush, heapPushMany, type Kernels, type ResidentRef,
-} from '../../native-free-kernels/index.js'
+import { heapPush, heapPushMany, type Kernels, type ResidentRef } from '../../native-free-kernels/index.js'
 import type { CoarseQuantizer } from '../ivf/coarse.js'
-import { type ListsView, LIST_STRIDE } from '../ivf/inverted-lists.js'
+import { LIST_STRIDE, type ListsView } from '../ivf/inverted-lists.js'
 import type { CodeScanner, InnerMetric, Quantizer } from './quantizer.js'
 import { addTermsAndBias, doubledQuery, queryMinusCentroid } from './residual.js'
 
@@ -58,7 +56,15 @@ export interface ListScanner {
    * convention), every item, offering candidates to the heap (k entries hd / hl). Returns
    * the number of codes scanned.
    */
-  scanProbed(lists: ListsView, probeLists: Float64Array, probeDist: Float32Array, n: number, k: number, hd: Float32Array, hl: Float64Array): number
+  scanProbed(
+    lists: ListsView,
+    probeLists: Float64Array,
+    probeDist: Float32Array,
+    n: number,
+    k: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): number
   /**
    * Scans every item of the non-empty list l (probe distance coarseDist) and offers those
    * whose seq bit is set in bits (all when bits is null) to the heap. Returns how many were
@@ -145,7 +151,15 @@ export class CodeListScanner implements ListScanner {
     }
   }
 
-  scanProbed(lists: ListsView, probeLists: Float64Array, probeDist: Float32Array, n: number, k: number, hd: Float32Array, hl: Float64Array): number {
+  scanProbed(
+    lists: ListsView,
+    probeLists: Float64Array,
+    probeDist: Float32Array,
+    n: number,
+    k: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): number {
     let scanned = 0
     for (let pi = 0; pi < n; pi++) {
       const l = probeLists[pi]!
@@ -174,7 +188,15 @@ export class CodeListScanner implements ListScanner {
     else if (bias !== 0) for (let i = 0; i < n; i++) out[i] = out[i]! + bias
   }
 
-  scanList(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array | null, k: number, hd: Float32Array, hl: Float64Array): number {
+  scanList(
+    lists: ListsView,
+    l: number,
+    coarseDist: number,
+    bits: Uint8Array | null,
+    k: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): number {
     const bias = this.#setList(l, coarseDist)
     const n = lists.size[l]!
     const start = lists.start[l]!
@@ -186,7 +208,14 @@ export class CodeListScanner implements ListScanner {
       const b = Math.min(SCAN_BLOCK, n - o)
       const s0 = start + o
       if (resident) resident.key = l * LIST_STRIDE + o
-      this.#scan(lists.codes.subarray(s0 * cs, (s0 + b) * cs), b, this.#dist, lists.terms ? lists.terms.subarray(s0, s0 + b) : null, bias, resident)
+      this.#scan(
+        lists.codes.subarray(s0 * cs, (s0 + b) * cs),
+        b,
+        this.#dist,
+        lists.terms ? lists.terms.subarray(s0, s0 + b) : null,
+        bias,
+        resident,
+      )
       if (bits) {
         offered += pushFiltered(k, hd, hl, this.#dist, b, l * LIST_STRIDE + o, lists.seqs, s0, bits)
       } else {
@@ -261,8 +290,15 @@ export class CodeListScanner implements ListScanner {
  * `bits`; seqs of the candidates are seqs[s0 .. s0+n). Returns how many were allowed.
  */
 function pushFiltered(
-  k: number, hd: Float32Array, hl: Float64Array, cand: Float32Array, n: number, labelOffset: number,
-  seqs: Uint32Array, s0: number, bits: Uint8Array,
+  k: number,
+  hd: Float32Array,
+  hl: Float64Array,
+  cand: Float32Array,
+  n: number,
+  labelOffset: number,
+  seqs: Uint32Array,
+  s0: number,
+  bits: Uint8Array,
 ): number {
   let allowed = 0
   let top = hd[0]!

@@ -16,7 +16,14 @@ import { Rng } from '../util/random.js'
 import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
 import { fastScanSupported, Pq4FastScanScanner } from './pq4-fastscan-scanner.js'
 import {
-  assertTrained, type CodeScanner, expectArray, type InnerMetric, PARALLEL_MIN_WORK, type ParallelTraining, type Quantizer, type QuantizerState,
+  assertTrained,
+  type CodeScanner,
+  expectArray,
+  type InnerMetric,
+  PARALLEL_MIN_WORK,
+  type ParallelTraining,
+  type Quantizer,
+  type QuantizerState,
   type QuantizerTrainOptions,
 } from './quantizer.js'
 
@@ -91,8 +98,10 @@ export class ProductQuantizer implements Quantizer {
   trainingRows(n: number, options: QuantizerTrainOptions = {}): { n: number; rows: Int32Array | null } {
     const { ksub } = this
     if (n < ksub) {
-      throw new VqInputError('TOO_FEW_TRAINING_POINTS',
-        `PQ with nbits = ${this.nbits} has ${ksub} centroids per sub-space and needs at least ${ksub} training vectors, got ${n}`)
+      throw new VqInputError(
+        'TOO_FEW_TRAINING_POINTS',
+        `PQ with nbits = ${this.nbits} has ${ksub} centroids per sub-space and needs at least ${ksub} training vectors, got ${n}`,
+      )
     }
     const cap = ksub * (options.maxPointsPerCentroid ?? 256)
     if (n <= cap) return { n, rows: null }
@@ -105,7 +114,14 @@ export class ProductQuantizer implements Quantizer {
    * always uses seed + j, so any split of the sub-spaces (over worker threads, say) gives
    * the same codebook.
    */
-  trainSubspaces(x: Float32Array, subset: { n: number; rows: Int32Array | null }, j0: number, j1: number, options: QuantizerTrainOptions, out: Float32Array): void {
+  trainSubspaces(
+    x: Float32Array,
+    subset: { n: number; rows: Int32Array | null },
+    j0: number,
+    j1: number,
+    options: QuantizerTrainOptions,
+    out: Float32Array,
+  ): void {
     const { m, dsub, ksub, dim } = this
     const { rows } = subset
     const nt = rows ? rows.length : subset.n
@@ -137,7 +153,8 @@ export class ProductQuantizer implements Quantizer {
    * (nothing done) when the work is too small to be worth the hand-off.
    */
   async trainWith(x: Float32Array, n: number, options: QuantizerTrainOptions, parallel: ParallelTraining): Promise<boolean> {
-    if (parallel.threads <= 1 || Math.min(n, this.ksub * (options.maxPointsPerCentroid ?? 256)) * this.ksub * this.dim < PARALLEL_MIN_WORK) return false
+    if (parallel.threads <= 1 || Math.min(n, this.ksub * (options.maxPointsPerCentroid ?? 256)) * this.ksub * this.dim < PARALLEL_MIN_WORK)
+      return false
     this.setCentroids(await parallel.trainPq(this, x, n, options))
     return true
   }

@@ -71,7 +71,15 @@ export class Pq4FastScanScanner implements ListScanner {
     this.#plainReady = false
   }
 
-  scanProbed(lists: ListsView, probeLists: Float64Array, probeDist: Float32Array, probed: number, k: number, hd: Float32Array, hl: Float64Array): number {
+  scanProbed(
+    lists: ListsView,
+    probeLists: Float64Array,
+    probeDist: Float32Array,
+    probed: number,
+    k: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): number {
     const fs = this.#fs
     if (this.#segs.length < probed) {
       this.#segs = new Int32Array(probed)
@@ -108,8 +116,14 @@ export class Pq4FastScanScanner implements ListScanner {
     if (this.#packed.length < bytes) this.#packed = new Uint8Array(Math.max(bytes, this.#packed.length * 2))
     fastScanPack(lists.codes, start * lists.codeSize, lists.codeSize, n, pq.m, this.#packed, 0, columns)
     const terms = this.#terms
-      ? residualTerms(pq, this.#setup.residualOf!.centroids, this.#setup.kernels, new Int32Array(n).fill(l),
-        lists.codes.subarray(start * lists.codeSize, (start + n) * lists.codeSize), n)
+      ? residualTerms(
+          pq,
+          this.#setup.residualOf!.centroids,
+          this.#setup.kernels,
+          new Int32Array(n).fill(l),
+          lists.codes.subarray(start * lists.codeSize, (start + n) * lists.codeSize),
+          n,
+        )
       : undefined
     this.#fs.setSegment(l, this.#packed, n, terms)
     this.#stamps[l] = lists.stamps[l]!
@@ -123,7 +137,15 @@ export class Pq4FastScanScanner implements ListScanner {
     return this.#plain
   }
 
-  scanList(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array | null, k: number, hd: Float32Array, hl: Float64Array): number {
+  scanList(
+    lists: ListsView,
+    l: number,
+    coarseDist: number,
+    bits: Uint8Array | null,
+    k: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): number {
     return this.#plainQuery().scanList(lists, l, coarseDist, bits, k, hd, hl)
   }
 

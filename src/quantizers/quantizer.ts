@@ -7,8 +7,9 @@
  * 'ip' the negated inner product. (Cosine is 'l2' or 'ip' on normalised vectors; the
  * index maps it.)
  */
-import type { KMeansOptions } from '../clustering/kmeans.js'
+
 import type { ResidentRef } from '../../native-free-kernels/index.js'
+import type { KMeansOptions } from '../clustering/kmeans.js'
 import { VqFormatError, VqStateError } from '../errors.js'
 import type { ListScanPlan, ListScanSetup } from './list-scanner.js'
 import type { ProductQuantizer } from './pq.js'
@@ -109,5 +110,6 @@ export const PARALLEL_MIN_WORK = 2 ** 27
 
 /** Throws VqStateError('NOT_TRAINED') unless the codec is trained (what: the call, for the message). */
 export function assertTrained(codec: { readonly isTrained: boolean }, name: string, what: string): void {
-  if (!codec.isTrained) throw new VqStateError('NOT_TRAINED', `${name}: ${what} needs a trained quantizer; call train() or loadState() first`)
+  if (!codec.isTrained)
+    throw new VqStateError('NOT_TRAINED', `${name}: ${what} needs a trained quantizer; call train() or loadState() first`)
 }

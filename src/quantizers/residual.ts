@@ -24,7 +24,12 @@ import type { Quantizer } from './quantizer.js'
  * list numbers), codes (n*codec.codeSize bytes), centroids (nlist*d, d = codec.dim).
  */
 export function residualTerms(
-  codec: Quantizer, centroids: Float32Array, kernels: Kernels, lists: ArrayLike<number>, codes: Uint8Array, n: number,
+  codec: Quantizer,
+  centroids: Float32Array,
+  kernels: Kernels,
+  lists: ArrayLike<number>,
+  codes: Uint8Array,
+  n: number,
 ): Float32Array {
   const d = codec.dim
   const cs = codec.codeSize

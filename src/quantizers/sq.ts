@@ -18,10 +18,16 @@ import type { Kernels } from '../../native-free-kernels/index.js'
 import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import {
-  assertTrained, type CodeScanner, expectArray, type InnerMetric, type Quantizer, type QuantizerState, type QuantizerTrainOptions,
-} from './quantizer.js'
 import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
+import {
+  assertTrained,
+  type CodeScanner,
+  expectArray,
+  type InnerMetric,
+  type Quantizer,
+  type QuantizerState,
+  type QuantizerTrainOptions,
+} from './quantizer.js'
 
 /** Training vectors used to estimate quantiles when clipping. */
 const QUANTILE_SAMPLE = 65536
@@ -249,9 +255,10 @@ export class Fp16Codec implements Quantizer {
         for (let t = 0; t < d; t++) q[t] = metric === 'ip' ? -src[off + t]! : src[off + t]!
       },
       scan(codes, n, out) {
-        const h = (codes.byteOffset & 1) === 0
-          ? new Uint16Array(codes.buffer, codes.byteOffset, n * d)
-          : new Uint16Array(codes.slice(0, n * d * 2).buffer)
+        const h =
+          (codes.byteOffset & 1) === 0
+            ? new Uint16Array(codes.buffer, codes.byteOffset, n * d)
+            : new Uint16Array(codes.slice(0, n * d * 2).buffer)
         if (metric === 'l2') k.fp16L2(q, 0, h, n, d, out)
         else k.fp16Dot(q, 0, h, n, d, out)
       },

@@ -32,8 +32,14 @@ export function normalizedCopy(x: Float32Array, n: number, d: number, kernels: K
  * broken by the smaller row number. onProgress(queriesDone, nq) after each query block.
  */
 export function exactKnn(
-  base: Float32Array, nb: number, queries: Float32Array, nq: number, d: number, k: number,
-  metric: Metric, options: { kernels?: Kernels; onProgress?: (done: number, total: number) => void } = {},
+  base: Float32Array,
+  nb: number,
+  queries: Float32Array,
+  nq: number,
+  d: number,
+  k: number,
+  metric: Metric,
+  options: { kernels?: Kernels; onProgress?: (done: number, total: number) => void } = {},
 ): KnnResult {
   const kernels = options.kernels ?? getKernels()
   const b = metric === 'cosine' ? normalizedCopy(base, nb, d, kernels) : base
@@ -63,7 +69,14 @@ export function exactKnn(
         } else {
           for (let j = 0; j < bb; j++) row[j] = -row[j]!
         }
-        heapPushMany(k, distances.subarray((q0 + i) * k, (q0 + i + 1) * k), heapLabels.subarray((q0 + i) * k, (q0 + i + 1) * k), row, bb, j0)
+        heapPushMany(
+          k,
+          distances.subarray((q0 + i) * k, (q0 + i + 1) * k),
+          heapLabels.subarray((q0 + i) * k, (q0 + i + 1) * k),
+          row,
+          bb,
+          j0,
+        )
       }
     }
     for (let i = 0; i < bq; i++) {

@@ -7,16 +7,21 @@
  * Vectors reach the model already prepared by the index (L2-normalised for cosine).
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { type AssignRequest, type KMeansOptions } from '../clustering/kmeans.js'
+import type { AssignRequest, KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
 import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { randomUid } from '../ivf/inverted-lists.js'
 import type { ListScanPlan } from '../quantizers/list-scanner.js'
 import {
-  type InnerMetric, PARALLEL_MIN_WORK, type ParallelTraining, type Quantizer, type QuantizerState, type TrainedArray,
+  type InnerMetric,
+  PARALLEL_MIN_WORK,
+  type ParallelTraining,
+  type Quantizer,
+  type QuantizerState,
+  type TrainedArray,
 } from '../quantizers/quantizer.js'
 import { residualTerms } from '../quantizers/residual.js'
-import { OpqTransform, type OpqTrainOptions } from '../transforms/opq.js'
+import { type OpqTrainOptions, OpqTransform } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
 
 /** Training options the model understands (k-means ones apply to the codec, coarse ones to IVF). */
@@ -133,7 +138,9 @@ export class IndexModel {
     let xt = x
     if (this.transform) {
       const opq: OpqTrainOptions = { iterations: opqIterations ?? 20, ...(km.seed !== undefined ? { seed: km.seed } : {}) }
-      if (onProgress) opq.onProgress = (it, total, mse) => onProgress('opq', it - 1, total, { phase: 'iterate', iteration: it, iterations: total, objective: mse })
+      if (onProgress)
+        opq.onProgress = (it, total, mse) =>
+          onProgress('opq', it - 1, total, { phase: 'iterate', iteration: it, iterations: total, objective: mse })
       this.transform.train(x, n, (this.spec.codec as { nbits?: number }).nbits ?? 8, opq)
       xt = new Float32Array(n * this.dCoded)
       this.transform.apply(x, n, xt)
@@ -160,7 +167,15 @@ export class IndexModel {
       }
     }
     const codecInput = lists ? this.#residuals(xt, n, lists) : xt
-    const codecOptions = { ...km, ...(onProgress ? { onProgress: (part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => onProgress('codec', part, parts, p) } : {}) }
+    const codecOptions = {
+      ...km,
+      ...(onProgress
+        ? {
+            onProgress: (part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) =>
+              onProgress('codec', part, parts, p),
+          }
+        : {}),
+    }
     const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, n, codecOptions, parallel) : false
     if (!handed) this.codec.train(codecInput, n, codecOptions)
     this.refineCodec?.train(x, n, { ...km })

@@ -19,7 +19,7 @@
  * Distances are returned in the public convention (see types.ts).
  */
 import { heapInit, heapPush, heapSort } from '../../native-free-kernels/index.js'
-import { type ListsView, LIST_STRIDE } from '../ivf/inverted-lists.js'
+import { LIST_STRIDE, type ListsView } from '../ivf/inverted-lists.js'
 import type { ListScanner } from '../quantizers/list-scanner.js'
 import type { CodeScanner } from '../quantizers/quantizer.js'
 import type { IndexModel } from './model.js'
@@ -164,7 +164,15 @@ export class Searcher {
    * of one bit test per item. Otherwise lists are probed nearest first until at least nprobe
    * are probed and enough allowed items were seen.
    */
-  #scanFiltered(lists: ListsView, probed: number, filter: FilterBits, nprobe: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+  #scanFiltered(
+    lists: ListsView,
+    probed: number,
+    filter: FilterBits,
+    nprobe: number,
+    kc: number,
+    hd: Float32Array,
+    hl: Float64Array,
+  ): void {
     const scanner = this.#scanner
     const nlist = lists.nlist
     const unfilteredScan = (Math.min(nprobe, nlist) * lists.count) / nlist

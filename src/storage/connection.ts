@@ -57,7 +57,10 @@ export function createDatabase(path: string, manifest: object, options: StoreOpt
   const memory = path === ':memory:'
   if (!memory) {
     if (existsSync(path)) {
-      throw new VqStorageError('FILE_EXISTS', `${path} already exists; open it with VqIndex.open, or choose a new path (vqlite never overwrites a file)`)
+      throw new VqStorageError(
+        'FILE_EXISTS',
+        `${path} already exists; open it with VqIndex.open, or choose a new path (vqlite never overwrites a file)`,
+      )
     }
     const dir = dirname(resolve(path))
     if (!existsSync(dir)) throw new VqStorageError('NOT_FOUND', `cannot create ${path}: folder ${dir} does not exist`)
@@ -112,8 +115,7 @@ export function openDatabase(path: string, options: StoreOptions): Database.Data
   checkSqliteHeader(path)
   const readonly = options.readonly ?? false
   if (!readonly && (!writable(path) || !writable(dirname(resolve(path))))) {
-    throw new VqStorageError('READ_ONLY',
-      `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
+    throw new VqStorageError('READ_ONLY', `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
   }
   let db: Database.Database | undefined
   try {

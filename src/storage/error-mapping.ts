@@ -10,16 +10,23 @@ export function storageError(e: unknown, path: string, doing: string): Error {
   if (!(e instanceof Database.SqliteError)) return e instanceof Error ? e : new Error(String(e))
   const code = e.code
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new VqStorageError('LOCKED', `${path}: ${doing}: the database is locked by another connection (waited for the busy timeout)`, { cause: e })
+    return new VqStorageError('LOCKED', `${path}: ${doing}: the database is locked by another connection (waited for the busy timeout)`, {
+      cause: e,
+    })
   }
   if (code === 'SQLITE_NOTADB') return new VqFormatError('NOT_SQLITE', `${path}: not a SQLite database`, { cause: e })
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_IOERR_SHORT_READ') {
     return new VqFormatError('CORRUPT_FILE', `${path}: the file is corrupted or truncated (${code})`, { cause: e })
   }
   if (code.startsWith('SQLITE_READONLY')) {
-    return new VqStorageError('READ_ONLY', `${path}: ${doing}: the file or its folder is read-only (${code}); an index left in WAL mode by a writer that did not close needs a writable folder even to read`, { cause: e })
+    return new VqStorageError(
+      'READ_ONLY',
+      `${path}: ${doing}: the file or its folder is read-only (${code}); an index left in WAL mode by a writer that did not close needs a writable folder even to read`,
+      { cause: e },
+    )
   }
-  if (code.startsWith('SQLITE_CANTOPEN')) return new VqStorageError('CANNOT_OPEN', `${path}: ${doing}: cannot open the file (${code})`, { cause: e })
+  if (code.startsWith('SQLITE_CANTOPEN'))
+    return new VqStorageError('CANNOT_OPEN', `${path}: ${doing}: cannot open the file (${code})`, { cause: e })
   if (code === 'SQLITE_FULL') return new VqStorageError('IO_ERROR', `${path}: ${doing}: disk full`, { cause: e })
   if (code.startsWith('SQLITE_IOERR')) return new VqStorageError('IO_ERROR', `${path}: ${doing}: I/O error (${code})`, { cause: e })
   return new VqStorageError('IO_ERROR', `${path}: ${doing}: ${e.message} (${code})`, { cause: e })

@@ -26,13 +26,20 @@ function bad(why: string): never {
 function bind(v: unknown, where: string): unknown {
   if (typeof v === 'boolean') return v ? 1 : 0
   if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return v
-  return bad(`${where}: values must be strings, finite numbers, booleans or null, got ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+  return bad(
+    `${where}: values must be strings, finite numbers, booleans or null, got ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+  )
 }
 
 function field(name: string, params: unknown[]): string {
   if (name === '$id') return 'c.id'
   if (!FIELD.test(name)) bad(`field "${name}" is not a path of identifiers such as "year" or "author.name"`)
-  params.push(`$.${name.split('.').map((s) => `"${s}"`).join('.')}`)
+  params.push(
+    `$.${name
+      .split('.')
+      .map((s) => `"${s}"`)
+      .join('.')}`,
+  )
   return 'json_extract(m.json, ?)'
 }
 

@@ -37,8 +37,10 @@ function fileMagic(path: string): string {
 export function checkSqliteHeader(path: string): void {
   const magic = fileMagic(path)
   if (magic !== SQLITE_MAGIC) {
-    throw new VqFormatError(magic.length < 16 && magic.length > 0 ? 'CORRUPT_FILE' : 'NOT_SQLITE',
-      `${path}: not a SQLite database (header ${JSON.stringify(magic.slice(0, 16))}); vqlite indexes are SQLite files`)
+    throw new VqFormatError(
+      magic.length < 16 && magic.length > 0 ? 'CORRUPT_FILE' : 'NOT_SQLITE',
+      `${path}: not a SQLite database (header ${JSON.stringify(magic.slice(0, 16))}); vqlite indexes are SQLite files`,
+    )
   }
 }
 
@@ -58,11 +60,16 @@ export function identify(path: string): number {
     probe.close()
   }
   if (appId !== APPLICATION_ID) {
-    throw new VqFormatError('FOREIGN_FILE',
-      `${path}: a SQLite database that is not a vqlite index (application_id ${appId >>> 0}, expected ${APPLICATION_ID}); it was not modified`)
+    throw new VqFormatError(
+      'FOREIGN_FILE',
+      `${path}: a SQLite database that is not a vqlite index (application_id ${appId >>> 0}, expected ${APPLICATION_ID}); it was not modified`,
+    )
   }
   if (version > FORMAT_VERSION) {
-    throw new VqFormatError('NEWER_FORMAT', `${path}: index format ${version} is newer than this vqlite (format ${FORMAT_VERSION}); upgrade vqlite to open it`)
+    throw new VqFormatError(
+      'NEWER_FORMAT',
+      `${path}: index format ${version} is newer than this vqlite (format ${FORMAT_VERSION}); upgrade vqlite to open it`,
+    )
   }
   return version
 }

@@ -161,9 +161,11 @@ export class ItemTables {
 
   /** Stored vector bytes and metadata of one id, or undefined when the id is unknown. */
   get(id: number): { vector: Buffer | null; metadata: string | null } | undefined {
-    const row = this.#db.prepare(
-      'SELECT c.id, v.vector AS vector, m.json AS json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.id = ?',
-    ).get(id) as { vector: Buffer | null; json: string | null } | undefined
+    const row = this.#db
+      .prepare(
+        'SELECT c.id, v.vector AS vector, m.json AS json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.id = ?',
+      )
+      .get(id) as { vector: Buffer | null; json: string | null } | undefined
     return row ? { vector: row.vector, metadata: row.json } : undefined
   }
 
@@ -179,9 +181,13 @@ export class ItemTables {
     let lists = new Int32Array(cap)
     let codes = new Uint8Array(cap * codeSize)
     let n = 0
-    const it = this.#db.prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq').raw().iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
+    const it = this.#db
+      .prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq')
+      .raw()
+      .iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
     for (const [seq, id, list, code] of it) {
-      if (code.length !== codeSize) throw new VqFormatError('CORRUPT_FILE', `${this.#path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
+      if (code.length !== codeSize)
+        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
       if (n === cap) {
         cap *= 2
         ids = grow(ids, cap)
@@ -205,13 +211,19 @@ export class ItemTables {
 
   /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
   where(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
-    return this.#db.prepare(`SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`)
+    return this.#db
+      .prepare(
+        `SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`,
+      )
       .all(...params, limit) as { id: number; json: string | null }[]
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
   seqsWhere(where: string, params: readonly unknown[]): number[] {
-    return this.#db.prepare(`SELECT c.seq FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where}`).pluck().all(...params) as number[]
+    return this.#db
+      .prepare(`SELECT c.seq FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where}`)
+      .pluck()
+      .all(...params) as number[]
   }
 
   /** The largest stored id, or -1. */
@@ -221,15 +233,21 @@ export class ItemTables {
 
   /** Streams stored vectors in seq order (items without a stored vector are skipped). */
   forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
-    const it = this.#db.prepare('SELECT c.seq, c.id, v.vector FROM vq_codes c JOIN vq_vectors v ON v.id = c.id ORDER BY c.seq').raw().iterate() as IterableIterator<[number, number, Buffer]>
+    const it = this.#db
+      .prepare('SELECT c.seq, c.id, v.vector FROM vq_codes c JOIN vq_vectors v ON v.id = c.id ORDER BY c.seq')
+      .raw()
+      .iterate() as IterableIterator<[number, number, Buffer]>
     for (const [seq, id, v] of it) visit(id, seq, v)
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
   forEachItem(visit: (rows: RawItem[]) => void, block: number): void {
-    const it = this.#db.prepare(
-      'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
-    ).raw().iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null]>
+    const it = this.#db
+      .prepare(
+        'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
+      )
+      .raw()
+      .iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null]>
     let rows: RawItem[] = []
     for (const [seq, id, list, code, vector, json] of it) {
       rows.push({ seq, id, list, code, vector, json })

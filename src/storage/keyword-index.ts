@@ -69,7 +69,10 @@ export class KeywordIndex {
     const db = this.#db
     const path = `$.${field}`
     db.exec(TEXT_INDEX_SCHEMA)
-    db.prepare("INSERT INTO vq_fts (rowid, text) SELECT id, json_extract(json, ?) FROM vq_metadata WHERE json_type(json, ?) = 'text'").run(path, path)
+    db.prepare("INSERT INTO vq_fts (rowid, text) SELECT id, json_extract(json, ?) FROM vq_metadata WHERE json_type(json, ?) = 'text'").run(
+      path,
+      path,
+    )
     db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('text_field', ?)").run(packValue(field))
     this.#field = field
     this.#jsonPath = path
@@ -83,10 +86,13 @@ export class KeywordIndex {
    */
   search(match: string, k: number, where: string, params: readonly unknown[]): { ids: number[]; scores: number[] } {
     if (this.field === null) throw new VqStateError('UNSUPPORTED', 'this index has no text index (createTextIndex)')
-    const rows = this.#db.prepare(
-      `SELECT f.rowid AS id, bm25(vq_fts) AS score FROM vq_fts f JOIN vq_codes c ON c.id = f.rowid LEFT JOIN vq_metadata m ON m.id = c.id
+    const rows = this.#db
+      .prepare(
+        `SELECT f.rowid AS id, bm25(vq_fts) AS score FROM vq_fts f JOIN vq_codes c ON c.id = f.rowid LEFT JOIN vq_metadata m ON m.id = c.id
        WHERE vq_fts MATCH ? AND (${where}) ORDER BY score, f.rowid LIMIT ?`,
-    ).raw().all(match, ...params, k) as [number, number][]
+      )
+      .raw()
+      .all(match, ...params, k) as [number, number][]
     return { ids: rows.map((r) => r[0]), scores: rows.map((r) => r[1]) }
   }
 }

@@ -58,12 +58,18 @@ export class MetaTables {
   /** All trained arrays, checked against their dtype and shape (CORRUPT_FILE). */
   readArrays(): Record<string, StoredArray> {
     const out: Record<string, StoredArray> = {}
-    const rows = this.#db.prepare('SELECT name, dtype, shape, data FROM vq_arrays').all() as { name: string; dtype: string; shape: string; data: Buffer }[]
+    const rows = this.#db.prepare('SELECT name, dtype, shape, data FROM vq_arrays').all() as {
+      name: string
+      dtype: string
+      shape: string
+      data: Buffer
+    }[]
     for (const r of rows) {
       if (r.dtype !== 'float32') throw new VqFormatError('CORRUPT_FILE', `${this.#path}: array ${r.name} has unknown dtype ${r.dtype}`)
       const shape = JSON.parse(r.shape) as number[]
       const data = floatsOf(r.data)
-      if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new VqFormatError('CORRUPT_FILE', `${this.#path}: array ${r.name} does not match its shape`)
+      if (shape.reduce((a, b) => a * b, 1) !== data.length)
+        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: array ${r.name} does not match its shape`)
       out[r.name] = { dtype: 'float32', shape, data }
     }
     return out

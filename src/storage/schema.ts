@@ -26,7 +26,8 @@ CREATE TABLE vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 `
 
 /** The optional FTS5 keyword index (createTextIndex): contentless, rowid = item id. */
-export const TEXT_INDEX_SCHEMA = "CREATE VIRTUAL TABLE vq_fts USING fts5(text, content='', contentless_delete=1, tokenize='porter unicode61')"
+export const TEXT_INDEX_SCHEMA =
+  "CREATE VIRTUAL TABLE vq_fts USING fts5(text, content='', contentless_delete=1, tokenize='porter unicode61')"
 
 /** Creates the tables, marks the file as ours and stores the first manifest, in one transaction. */
 export function initSchema(db: Database.Database, manifest: object): void {

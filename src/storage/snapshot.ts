@@ -53,31 +53,41 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
       writeSync(fd, b, 0, b.length)
     }
     // One read transaction: the snapshot is a consistent point in time.
-    store.transaction(() => {
-      put({ kind: SNAPSHOT_KIND, version: SNAPSHOT_VERSION, manifest: store.readManifest(), properties: store.readProperties(), textField: store.textField })
-      put({ kind: 'arrays', arrays: store.readArrays() })
-      store.forEachItem((rows) => {
-        const n = rows.length
-        const vb = rows[0]!.vector?.length ?? 0
-        const seqs = new Float64Array(n)
-        const ids = new Float64Array(n)
-        const lists = new Int32Array(n)
-        const codes = new Uint8Array(n * codeSize)
-        const vectors = vb > 0 ? new Uint8Array(n * vb) : null
-        const metadata: (string | null)[] = []
-        rows.forEach((r, i) => {
-          seqs[i] = r.seq
-          ids[i] = r.id
-          lists[i] = r.list
-          codes.set(r.code, i * codeSize)
-          if (vectors && r.vector) vectors.set(r.vector, i * vb)
-          metadata.push(r.json)
+    store.transaction(
+      () => {
+        put({
+          kind: SNAPSHOT_KIND,
+          version: SNAPSHOT_VERSION,
+          manifest: store.readManifest(),
+          properties: store.readProperties(),
+          textField: store.textField,
         })
-        put({ kind: 'items', seqs, ids, lists, codes, vectors, metadata })
-        count += n
-      }, ITEMS_PER_RECORD)
-      put({ kind: 'end', count })
-    }, 'exporting a snapshot', 'read')
+        put({ kind: 'arrays', arrays: store.readArrays() })
+        store.forEachItem((rows) => {
+          const n = rows.length
+          const vb = rows[0]!.vector?.length ?? 0
+          const seqs = new Float64Array(n)
+          const ids = new Float64Array(n)
+          const lists = new Int32Array(n)
+          const codes = new Uint8Array(n * codeSize)
+          const vectors = vb > 0 ? new Uint8Array(n * vb) : null
+          const metadata: (string | null)[] = []
+          rows.forEach((r, i) => {
+            seqs[i] = r.seq
+            ids[i] = r.id
+            lists[i] = r.list
+            codes.set(r.code, i * codeSize)
+            if (vectors && r.vector) vectors.set(r.vector, i * vb)
+            metadata.push(r.json)
+          })
+          put({ kind: 'items', seqs, ids, lists, codes, vectors, metadata })
+          count += n
+        }, ITEMS_PER_RECORD)
+        put({ kind: 'end', count })
+      },
+      'exporting a snapshot',
+      'read',
+    )
     fsyncSync(fd)
     closeSync(fd)
     renameSync(tmp, path)
@@ -122,7 +132,10 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
     if (state === 'header') {
       if (r['kind'] !== SNAPSHOT_KIND) bad('missing header')
       if (typeof r['version'] !== 'number' || r['version'] > SNAPSHOT_VERSION) {
-        throw new VqFormatError('NEWER_FORMAT', `${path}: snapshot version ${String(r['version'])} is newer than this vqlite reads (${SNAPSHOT_VERSION})`)
+        throw new VqFormatError(
+          'NEWER_FORMAT',
+          `${path}: snapshot version ${String(r['version'])} is newer than this vqlite reads (${SNAPSHOT_VERSION})`,
+        )
       }
       visit.header(r['manifest'], {
         properties: (r['properties'] ?? {}) as Record<string, unknown>,
@@ -140,10 +153,18 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
       state = 'items'
     } else if (r['kind'] === 'items') {
       const { seqs, ids, lists, codes, vectors, metadata } = r as unknown as SnapshotItems
-      if (!(seqs instanceof Float64Array) || !(ids instanceof Float64Array) || !(lists instanceof Int32Array) || lists.length !== ids.length
-        || !(codes instanceof Uint8Array)
-        || seqs.length !== ids.length || !Array.isArray(metadata) || metadata.length !== ids.length
-        || (vectors !== null && !(vectors instanceof Uint8Array))) bad('malformed items record')
+      if (
+        !(seqs instanceof Float64Array) ||
+        !(ids instanceof Float64Array) ||
+        !(lists instanceof Int32Array) ||
+        lists.length !== ids.length ||
+        !(codes instanceof Uint8Array) ||
+        seqs.length !== ids.length ||
+        !Array.isArray(metadata) ||
+        metadata.length !== ids.length ||
+        (vectors !== null && !(vectors instanceof Uint8Array))
+      )
+        bad('malformed items record')
       visit.items({ seqs, ids, lists, codes, vectors, metadata })
       count += ids.length
     } else if (r['kind'] === 'end') {

@@ -20,16 +20,16 @@
  * so a crash leaves either all of a call or none of it.
  */
 import type Database from 'better-sqlite3'
-import { closedError, readOnlyError, storageError } from './error-mapping.js'
 import { createDatabase, openDatabase, type StoreOptions } from './connection.js'
-import { ItemTables, type ItemRows, type LoadedCodes, type RawItem } from './items.js'
+import { closedError, readOnlyError, storageError } from './error-mapping.js'
+import { type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
 import { KeywordIndex } from './keyword-index.js'
 import { MetaTables, type StoredArray } from './meta.js'
 import { PropertyTable } from './properties.js'
 import { VectorReads, type VectorRows } from './vector-reader.js'
 
-export { APPLICATION_ID, FORMAT_VERSION } from './identity.js'
 export { storageError } from './error-mapping.js'
+export { APPLICATION_ID, FORMAT_VERSION } from './identity.js'
 export { packValue, unpackValue } from './msgpack.js'
 export { openVectorReader, prepareReadVectors, readVectorBlobs, type VectorRows } from './vector-reader.js'
 export type { ItemRows, LoadedCodes, RawItem, StoredArray, StoreOptions }

@@ -38,9 +38,11 @@ export function openVectorReader(path: string): { conn: Database.Database; stmt:
  * a temporary index). Also used by the worker threads' own read-only connections.
  */
 export function prepareReadVectors(db: Database.Database): Database.Statement {
-  return db.prepare(
-    "SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB) FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value",
-  ).raw()
+  return db
+    .prepare(
+      "SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB) FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value",
+    )
+    .raw()
 }
 
 /** Runs a prepareReadVectors statement for n ids: the stored vectors found (missing ids absent). */

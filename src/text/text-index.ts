@@ -18,8 +18,8 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
-import type { Filter } from '../types.js'
 import { normalizedCopy } from '../search/exact.js'
+import type { Filter } from '../types.js'
 import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
 import type { Embedder } from './embedder.js'
@@ -76,7 +76,12 @@ export class TextIndex {
 
   /** Creates a text index file (description of the vector index: default "SQ8"). */
   static async create(path: string, embedder: Embedder, options: { description?: string } = {}): Promise<TextIndex> {
-    const index = VqIndex.create(path, { dim: embedder.dim, metric: 'ip', description: options.description ?? 'SQ8', storeVectors: 'float32' })
+    const index = VqIndex.create(path, {
+      dim: embedder.dim,
+      metric: 'ip',
+      description: options.description ?? 'SQ8',
+      storeVectors: 'float32',
+    })
     try {
       await index.setProperty(PROP, { embedder: embedder.name, dim: embedder.dim })
       await index.createTextIndex('text')
@@ -97,8 +102,10 @@ export class TextIndex {
     }
     if (prop.embedder !== embedder.name || prop.dim !== embedder.dim) {
       await index.close()
-      throw new VqStateError('UNSUPPORTED',
-        `${path} was built with the embedder ${prop.embedder} (${prop.dim}-d); searching it with ${embedder.name} (${embedder.dim}-d) would give meaningless results`)
+      throw new VqStateError(
+        'UNSUPPORTED',
+        `${path} was built with the embedder ${prop.embedder} (${prop.dim}-d); searching it with ${embedder.name} (${embedder.dim}-d) would give meaningless results`,
+      )
     }
     return new TextIndex(index, embedder)
   }
@@ -133,24 +140,41 @@ export class TextIndex {
       }
       let docs: Doc[]
       try {
-        docs = ext === '.jsonl' || ext === '.ndjson' ? jsonlDocs(bytes.toString('utf8'), options.field ?? 'text') : [{ text: bytes.toString('utf8') }]
+        docs =
+          ext === '.jsonl' || ext === '.ndjson'
+            ? jsonlDocs(bytes.toString('utf8'), options.field ?? 'text')
+            : [{ text: bytes.toString('utf8') }]
       } catch (e) {
         errors.push({ file: source, message: (e as Error).message })
         continue
       }
       const chunks: { text: string; meta: Record<string, unknown> }[] = []
       for (const doc of docs) {
-        chunkText(doc.text, options.chunk).forEach((c, i) => chunks.push({
-          text: c.text,
-          meta: { text: c.text, source, start: c.start, end: c.end, hash, chunk: i, ...(doc.line !== undefined ? { line: doc.line } : {}) },
-        }))
+        chunkText(doc.text, options.chunk).forEach((c, i) =>
+          chunks.push({
+            text: c.text,
+            meta: {
+              text: c.text,
+              source,
+              start: c.start,
+              end: c.end,
+              hash,
+              chunk: i,
+              ...(doc.line !== undefined ? { line: doc.line } : {}),
+            },
+          }),
+        )
       }
       const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
       if (old.length > 0) chunksRemoved += await this.index.delete(old.map((o) => o.id))
       if (chunks.length > 0) {
         if (!this.index.isTrained) await this.index.train(vectors)
         const first = this.index.maxId() + 1
-        await this.index.add(chunks.map((_, i) => first + i), vectors, chunks.map((c) => c.meta))
+        await this.index.add(
+          chunks.map((_, i) => first + i),
+          vectors,
+          chunks.map((c) => c.meta),
+        )
       }
       chunksAdded += chunks.length
       filesIndexed++
@@ -167,7 +191,8 @@ export class TextIndex {
   async search(query: string, options: { k?: number; mode?: TextSearchMode; filter?: Filter; nprobe?: number } = {}): Promise<TextHit[]> {
     const k = options.k ?? 10
     const mode = options.mode ?? 'hybrid'
-    if (!['hybrid', 'vector', 'keyword'].includes(mode)) throw new VqOptionError('BAD_OPTION', `mode must be hybrid, vector or keyword, got ${String(mode)}`)
+    if (!['hybrid', 'vector', 'keyword'].includes(mode))
+      throw new VqOptionError('BAD_OPTION', `mode must be hybrid, vector or keyword, got ${String(mode)}`)
     if (typeof query !== 'string' || query.trim() === '') throw new VqInputError('BAD_VECTORS', 'the query text is empty')
     if (this.index.count === 0) return []
     const depth = mode === 'hybrid' ? Math.max(50, 5 * k) : k
@@ -185,11 +210,24 @@ export class TextIndex {
     }
     return ranked.slice(0, k).map((h) => {
       const m = (this.index.get(h.id)?.metadata ?? {}) as { source?: string; text?: string; start?: number; end?: number; line?: number }
-      return { id: h.id, score: h.score, source: m.source ?? '', text: m.text ?? '', start: m.start ?? 0, end: m.end ?? 0, ...(m.line !== undefined ? { line: m.line } : {}) }
+      return {
+        id: h.id,
+        score: h.score,
+        source: m.source ?? '',
+        text: m.text ?? '',
+        start: m.start ?? 0,
+        end: m.end ?? 0,
+        ...(m.line !== undefined ? { line: m.line } : {}),
+      }
     })
   }
 
-  async #vectorHits(query: string, k: number, filter: Filter | undefined, nprobe: number | undefined): Promise<{ id: number; score: number }[]> {
+  async #vectorHits(
+    query: string,
+    k: number,
+    filter: Filter | undefined,
+    nprobe: number | undefined,
+  ): Promise<{ id: number; score: number }[]> {
     const q = normalizedCopy(await this.embedder.embed([query]), 1, this.embedder.dim)
     if (q.every((v) => v === 0)) return []
     const r = this.index.search(q, k, { ...(filter ? { filter } : {}), ...(nprobe ? { nprobe } : {}) })
@@ -216,8 +254,11 @@ function jsonlDocs(content: string, field: string): Doc[] {
     } catch {
       throw new VqFormatError('BAD_FILE', `line ${i + 1}: not JSON; no line of this file was indexed`)
     }
-    const text = field.split('.').reduce<unknown>((o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), rec)
-    if (typeof text !== 'string') throw new VqFormatError('BAD_FILE', `line ${i + 1}: no string field "${field}"; no line of this file was indexed`)
+    const text = field
+      .split('.')
+      .reduce<unknown>((o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), rec)
+    if (typeof text !== 'string')
+      throw new VqFormatError('BAD_FILE', `line ${i + 1}: no string field "${field}"; no line of this file was indexed`)
     docs.push({ text, line: i + 1 })
   })
   return docs

@@ -44,8 +44,10 @@ export class OpqTransform {
 
   /** Throws VqOptionError when dOut > dIn or m does not divide dOut. */
   constructor(dIn: number, dOut: number, m: number, kernels: Kernels) {
-    if (!Number.isInteger(dOut) || dOut < 1 || dOut > dIn) throw new VqOptionError('BAD_OPTION', `OPQ output dimension must be from 1 to ${dIn}, got ${dOut}`)
-    if (!Number.isInteger(m) || m < 1 || dOut % m !== 0) throw new VqOptionError('BAD_OPTION', `OPQ m = ${m} must divide its output dimension ${dOut}`)
+    if (!Number.isInteger(dOut) || dOut < 1 || dOut > dIn)
+      throw new VqOptionError('BAD_OPTION', `OPQ output dimension must be from 1 to ${dIn}, got ${dOut}`)
+    if (!Number.isInteger(m) || m < 1 || dOut % m !== 0)
+      throw new VqOptionError('BAD_OPTION', `OPQ m = ${m} must divide its output dimension ${dOut}`)
     this.dIn = dIn
     this.dOut = dOut
     this.m = m
@@ -108,7 +110,7 @@ export class OpqTransform {
       pq = new ProductQuantizer(dOut, m, nbits, this.#kernels)
       pq.train(Y, nt, {
         seed: seed + it,
-        iterations: it === 0 ? options.pqIterationsFirst ?? 20 : options.pqIterations ?? 4,
+        iterations: it === 0 ? (options.pqIterationsFirst ?? 20) : (options.pqIterations ?? 4),
         tolerance: 0,
         maxPointsPerCentroid: Infinity,
         ...(prev ? { initialCentroids: prev } : {}),
@@ -128,7 +130,11 @@ export class OpqTransform {
 
   /** The rotation, shape [dOut, dIn]. */
   exportState(): QuantizerState {
-    return { kind: 'opq', params: { dIn: this.dIn, dOut: this.dOut, m: this.m }, arrays: { R: { shape: [this.dOut, this.dIn], data: this.R } } }
+    return {
+      kind: 'opq',
+      params: { dIn: this.dIn, dOut: this.dOut, m: this.m },
+      arrays: { R: { shape: [this.dOut, this.dIn], data: this.R } },
+    }
   }
 
   /** Restores the rotation (shape [dOut, dIn]). */
@@ -140,7 +146,11 @@ export class OpqTransform {
 
 /** R (dOut x dIn, row-major) with R^T = U V^T from the SVD of A (dIn x dOut). */
 function procrustes(A: Matrix, dIn: number, dOut: number): Float32Array {
-  const svd = new SingularValueDecomposition(A, { computeLeftSingularVectors: true, computeRightSingularVectors: true, autoTranspose: true })
+  const svd = new SingularValueDecomposition(A, {
+    computeLeftSingularVectors: true,
+    computeRightSingularVectors: true,
+    autoTranspose: true,
+  })
   const Rt = svd.leftSingularVectors.mmul(svd.rightSingularVectors.transpose()) // dIn x dOut
   const R = new Float32Array(dOut * dIn)
   for (let a = 0; a < dOut; a++) for (let b = 0; b < dIn; b++) R[a * dIn + b] = Rt.get(b, a)

@@ -1,13 +1,19 @@
-import { describe, expect, it } from 'vitest'
-import { loadDataset } from '../../datasets/load.js'
-import type { EvalDataset } from '../../datasets/glove100.js'
-import { annRecall } from '../../bench/suite/recall.js'
-import { fastestPerSeries, markdownReport, paretoFrontier, recallQpsSvg } from '../../bench/suite/report.js'
-import { type BenchRow, runBench } from '../../bench/suite/run.js'
-import { nearestDivisor, nonMonotoneFamilies, rateDistortion, rateDistortionConfigs, rateDistortionSvg } from '../../bench/suite/rate-distortion.js'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  nearestDivisor,
+  nonMonotoneFamilies,
+  rateDistortion,
+  rateDistortionConfigs,
+  rateDistortionSvg,
+} from '../../bench/suite/rate-distortion.js'
+import { annRecall } from '../../bench/suite/recall.js'
+import { fastestPerSeries, markdownReport, paretoFrontier, recallQpsSvg } from '../../bench/suite/report.js'
+import { type BenchRow, runBench } from '../../bench/suite/run.js'
+import type { EvalDataset } from '../../datasets/glove100.js'
+import { loadDataset } from '../../datasets/load.js'
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'vqlite-suite-'))
 
@@ -15,8 +21,16 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'vqlite-suite-'))
 function lineSet(): EvalDataset {
   const base = Float32Array.from({ length: 10 }, (_, i) => i)
   return {
-    name: 'line', metric: 'l2', d: 1, base, nb: 10, queries: Float32Array.of(2), nq: 1,
-    groundTruth: Int32Array.of(2, 1, 3, 0, 4), groundTruthDistances: Float32Array.of(0, 1, 1, 4, 4), gtK: 5,
+    name: 'line',
+    metric: 'l2',
+    d: 1,
+    base,
+    nb: 10,
+    queries: Float32Array.of(2),
+    nq: 1,
+    groundTruth: Int32Array.of(2, 1, 3, 0, 4),
+    groundTruthDistances: Float32Array.of(0, 1, 1, 4, 4),
+    gtK: 5,
   }
 }
 
@@ -39,22 +53,56 @@ describe('ann-benchmarks recall', () => {
 
 function row(system: BenchRow['system'], config: string, recall10: number, qps: number, params: Record<string, number> = {}): BenchRow {
   return {
-    dataset: 't', metric: 'l2', nb: 1, nq: 1, d: 1, system, config, params, k: 10, recall1: recall10, recall10, recall100: null, qps,
-    p50Ms: 1, p99Ms: 2, qpsBatch: null, threads: null, trainS: 0, addS: 0, buildS: 0, fileBytes: 0, ramBytesPerVector: 1, kernels: null,
+    dataset: 't',
+    metric: 'l2',
+    nb: 1,
+    nq: 1,
+    d: 1,
+    system,
+    config,
+    params,
+    k: 10,
+    recall1: recall10,
+    recall10,
+    recall100: null,
+    qps,
+    p50Ms: 1,
+    p99Ms: 2,
+    qpsBatch: null,
+    threads: null,
+    trainS: 0,
+    addS: 0,
+    buildS: 0,
+    fileBytes: 0,
+    ramBytesPerVector: 1,
+    kernels: null,
     machine: { cpu: 'x', cores: 2, node: 'v20', date: 'now' },
   }
 }
 
 describe('reports', () => {
   const rows = [
-    row('vqlite', 'IVF', 0.6, 5000, { nprobe: 1 }), row('vqlite', 'IVF', 0.9, 2000, { nprobe: 8 }), row('vqlite', 'IVF', 0.85, 1000, { nprobe: 4 }),
-    row('vqlite', 'IVF', 0.99, 300, { nprobe: 64 }), row('hnswlib', 'HNSW M=16 efC=200', 0.95, 2500, { ef: 100 }), row('flat', 'Flat', 1, 50),
+    row('vqlite', 'IVF', 0.6, 5000, { nprobe: 1 }),
+    row('vqlite', 'IVF', 0.9, 2000, { nprobe: 8 }),
+    row('vqlite', 'IVF', 0.85, 1000, { nprobe: 4 }),
+    row('vqlite', 'IVF', 0.99, 300, { nprobe: 64 }),
+    row('hnswlib', 'HNSW M=16 efC=200', 0.95, 2500, { ef: 100 }),
+    row('flat', 'Flat', 1, 50),
   ]
   it('the fastest point per series at each recall target, and Pareto frontiers', () => {
-    expect(fastestPerSeries(rows, 0.9).map((r) => [r.config, r.qps])).toEqual([['HNSW M=16 efC=200', 2500], ['IVF', 2000], ['Flat', 50]])
+    expect(fastestPerSeries(rows, 0.9).map((r) => [r.config, r.qps])).toEqual([
+      ['HNSW M=16 efC=200', 2500],
+      ['IVF', 2000],
+      ['Flat', 50],
+    ])
     expect(fastestPerSeries(rows, 0.99).map((r) => r.qps)).toEqual([300, 50])
     // (0.85, 1000) is dominated by (0.9, 2000)
-    expect(paretoFrontier(rows).filter((r) => r.system === 'vqlite').map((r) => r.recall10).sort()).toEqual([0.6, 0.9, 0.99])
+    expect(
+      paretoFrontier(rows)
+        .filter((r) => r.system === 'vqlite')
+        .map((r) => r.recall10)
+        .sort(),
+    ).toEqual([0.6, 0.9, 0.99])
     const md = markdownReport(rows)
     expect(md).toContain('| 0.95 | hnswlib M=16 efC=200 | ef 100 | 0.9500 | 2,500 |')
     expect(md).toContain('| 0.99 | vqlite IVF | nprobe 64 | 0.9900 | 300 |')
@@ -77,12 +125,21 @@ describe('the suite on a small synthetic set', () => {
     const ds = await loadDataset('synthetic:3000:16:50:7', { cacheDir })
     const got: BenchRow[] = []
     const rows = await runBench(ds, {
-      indexes: ['IVF16,PQ8,RFlat'], nprobe: [1, 16], refine: [1, 10], threads: 1,
-      hnsw: { M: 8, efConstruction: 40, ef: [10, 80] }, onRow: (r) => got.push(r),
+      indexes: ['IVF16,PQ8,RFlat'],
+      nprobe: [1, 16],
+      refine: [1, 10],
+      threads: 1,
+      hnsw: { M: 8, efConstruction: 40, ef: [10, 80] },
+      onRow: (r) => got.push(r),
     })
     expect(got).toEqual(rows)
     const vq = rows.filter((r) => r.system === 'vqlite')
-    expect(vq.map((r) => r.params)).toEqual([{ nprobe: 1, refineFactor: 1 }, { nprobe: 1, refineFactor: 10 }, { nprobe: 16, refineFactor: 1 }, { nprobe: 16, refineFactor: 10 }])
+    expect(vq.map((r) => r.params)).toEqual([
+      { nprobe: 1, refineFactor: 1 },
+      { nprobe: 1, refineFactor: 10 },
+      { nprobe: 16, refineFactor: 1 },
+      { nprobe: 16, refineFactor: 10 },
+    ])
     const full = vq[3]!
     expect(full.recall10!).toBeGreaterThan(0.95) // every list probed, 100 candidates re-ranked exactly
     expect(full.recall10!).toBeGreaterThan(vq[2]!.recall10!)
@@ -102,7 +159,13 @@ describe('the suite on a small synthetic set', () => {
 
     const ac = new AbortController()
     const partial = await runBench(ds, {
-      indexes: ['IVF16,PQ8,RFlat'], nprobe: [1, 2, 4, 8], refine: [1], threads: 1, hnsw: null, flat: false, signal: ac.signal,
+      indexes: ['IVF16,PQ8,RFlat'],
+      nprobe: [1, 2, 4, 8],
+      refine: [1],
+      threads: 1,
+      hnsw: null,
+      flat: false,
+      signal: ac.signal,
       onRow: () => ac.abort(),
     })
     expect(partial.length).toBe(1)
@@ -113,12 +176,25 @@ describe('rate-distortion', () => {
   it('configurations: SQ, PQ 4/8-bit at m = d/8, d/4, d/2 (nearest divisors) and OPQ', () => {
     expect(nearestDivisor(100, 12.5)).toBe(10)
     expect(nearestDivisor(128, 16)).toBe(16)
-    expect(rateDistortionConfigs(128).map((c) => c.description)).toEqual(
-      ['SQ4', 'SQ8', 'SQfp16', 'PQ16x4', 'PQ32x4', 'PQ64x4', 'PQ16', 'PQ32', 'PQ64', 'OPQ16,PQ16', 'OPQ32,PQ32'])
-    expect(nonMonotoneFamilies([
-      { dataset: 'x', family: 'A', description: 'a1', bitsPerDimension: 1, codeBytes: 1, mse: 2, recall10: 0, trainS: 0 },
-      { dataset: 'x', family: 'A', description: 'a2', bitsPerDimension: 2, codeBytes: 1, mse: 3, recall10: 0, trainS: 0 },
-    ])).toEqual(['A'])
+    expect(rateDistortionConfigs(128).map((c) => c.description)).toEqual([
+      'SQ4',
+      'SQ8',
+      'SQfp16',
+      'PQ16x4',
+      'PQ32x4',
+      'PQ64x4',
+      'PQ16',
+      'PQ32',
+      'PQ64',
+      'OPQ16,PQ16',
+      'OPQ32,PQ32',
+    ])
+    expect(
+      nonMonotoneFamilies([
+        { dataset: 'x', family: 'A', description: 'a1', bitsPerDimension: 1, codeBytes: 1, mse: 2, recall10: 0, trainS: 0 },
+        { dataset: 'x', family: 'A', description: 'a2', bitsPerDimension: 2, codeBytes: 1, mse: 3, recall10: 0, trainS: 0 },
+      ]),
+    ).toEqual(['A'])
   })
 
   it('MSE falls with bits in every family on a small set, and the plot renders', async () => {

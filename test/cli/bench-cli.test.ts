@@ -13,10 +13,32 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('vqlite CLI', () => {
   it('bench writes results.jsonl, results.md and recall-qps.svg', () => {
     const out = join(dir, 'run1')
-    const r = spawnSync(process.execPath, [CLI, 'bench', '--dataset', 'synthetic:3000:16:40:3', '--index', 'IVF16,PQ8,RFlat',
-      '--nprobe', '1,16', '--refine', '1,4', '--no-hnsw', '--threads', '1', '--out', out], { env, encoding: 'utf8' })
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'bench',
+        '--dataset',
+        'synthetic:3000:16:40:3',
+        '--index',
+        'IVF16,PQ8,RFlat',
+        '--nprobe',
+        '1,16',
+        '--refine',
+        '1,4',
+        '--no-hnsw',
+        '--threads',
+        '1',
+        '--out',
+        out,
+      ],
+      { env, encoding: 'utf8' },
+    )
     expect(r.status, r.stderr).toBe(0)
-    const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = readFileSync(join(out, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines.map((l) => l['system'])).toEqual(['vqlite', 'vqlite', 'vqlite', 'vqlite', 'flat'])
     expect(lines[0]!['machine']).toBeDefined()
     const md = readFileSync(join(out, 'results.md'), 'utf8')
@@ -28,8 +50,28 @@ describe('vqlite CLI', () => {
 
   it('Ctrl-C stops a bench cleanly and keeps the rows measured', async () => {
     const out = join(dir, 'run2')
-    const child = spawn(process.execPath, [CLI, 'bench', '--dataset', 'synthetic:20000:32:200:4', '--index', 'IVF64,PQ8,RFlat',
-      '--nprobe', '1,2,4,8,16,32,64', '--refine', '1,2,4,8,16', '--no-hnsw', '--no-flat', '--threads', '1', '--out', out], { env })
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'bench',
+        '--dataset',
+        'synthetic:20000:32:200:4',
+        '--index',
+        'IVF64,PQ8,RFlat',
+        '--nprobe',
+        '1,2,4,8,16,32,64',
+        '--refine',
+        '1,2,4,8,16',
+        '--no-hnsw',
+        '--no-flat',
+        '--threads',
+        '1',
+        '--out',
+        out,
+      ],
+      { env },
+    )
     let stderr = ''
     let sent = false
     const code = await new Promise<number | null>((resolve) => {

@@ -29,7 +29,13 @@ describe('vector commands', () => {
     // .npy (float32, version 1 header) and CSV with an id column
     const hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), }"
     const pad = 64 - ((10 + hdr.length + 1) % 64)
-    const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.alloc(2), Buffer.from(hdr + ' '.repeat(pad) + '\n', 'latin1')])
+    const head = Buffer.concat([
+      Buffer.from([0x93]),
+      Buffer.from('NUMPY'),
+      Buffer.from([1, 0]),
+      Buffer.alloc(2),
+      Buffer.from(hdr + ' '.repeat(pad) + '\n', 'latin1'),
+    ])
     head.writeUInt16LE(hdr.length + pad + 1, 8)
     writeFileSync(join(dir, 'two.npy'), Buffer.concat([head, Buffer.from(randomVectors(2, 8, 5).buffer)]))
     expect(run('add', 'v.vqlite', 'two.npy').stdout).toContain('added 2 vectors')
@@ -42,8 +48,14 @@ describe('vector commands', () => {
     expect(cut.stderr).toContain('TRUNCATED_FILE')
     const info = JSON.parse(run('info', 'v.vqlite', '--json').stdout) as Record<string, unknown>
     expect(info).toMatchObject({ count: 505, dim: 8, nlist: 4, formatVersion: 1, trained: true })
-    expect(JSON.parse(run('get', 'v.vqlite', '1000', '--json').stdout)).toMatchObject({ id: 1000, metadata: { tag: 'x' }, vector: [1, 2, 3, 4, 5, 6, 7, 8] })
-    const s = JSON.parse(run('search', '--index', 'v.vqlite', '--vectors', 'q.fvecs', '--k', '5', '--nprobe', '4', '--refine', '10', '--json').stdout) as { ids: number[] }[]
+    expect(JSON.parse(run('get', 'v.vqlite', '1000', '--json').stdout)).toMatchObject({
+      id: 1000,
+      metadata: { tag: 'x' },
+      vector: [1, 2, 3, 4, 5, 6, 7, 8],
+    })
+    const s = JSON.parse(
+      run('search', '--index', 'v.vqlite', '--vectors', 'q.fvecs', '--k', '5', '--nprobe', '4', '--refine', '10', '--json').stdout,
+    ) as { ids: number[] }[]
     expect(s.length).toBe(3)
     expect(s[0]!.ids.length).toBe(5)
     expect(run('delete', 'v.vqlite', '1000', '7').stdout).toContain('deleted 2 of 2 ids (503 left)')
@@ -84,7 +96,9 @@ describe('vector commands', () => {
 
 describe('version', () => {
   it('vqlite --version and -V print the version of the vqlite-cli package', () => {
-    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cli', 'package.json'), 'utf8')) as { version: string }
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cli', 'package.json'), 'utf8')) as {
+      version: string
+    }
     expect(version).toMatch(/^\d+\.\d+\.\d+/)
     for (const flag of ['--version', '-V']) {
       const r = run(flag)
@@ -96,18 +110,43 @@ describe('version', () => {
 
 describe('text commands', () => {
   it('index-text, search (hybrid / vector / keyword, JSON), re-indexing only changed files, bad JSONL lines', () => {
-    writeFileSync(join(dir, 'deploy.md'), '# Deploying\n\nTo deploy an application to Cloud Foundry, build the archive and push it with the command line tools.\n')
+    writeFileSync(
+      join(dir, 'deploy.md'),
+      '# Deploying\n\nTo deploy an application to Cloud Foundry, build the archive and push it with the command line tools.\n',
+    )
     writeFileSync(join(dir, 'k8s.txt'), 'Kubernetes restarts a pod when its liveness probe fails. Read the container logs to see why.\n')
-    writeFileSync(join(dir, 'notes.jsonl'), '{"body": "Cats and dogs are the most popular pets."}\n{"body": "The stock market fell sharply on Monday."}\n')
+    writeFileSync(
+      join(dir, 'notes.jsonl'),
+      '{"body": "Cats and dogs are the most popular pets."}\n{"body": "The stock market fell sharply on Monday."}\n',
+    )
     writeFileSync(join(dir, 'broken.jsonl'), '{"body": "fine"}\n{oops\n')
-    const first = run('index-text', 'deploy.md', 'k8s.txt', 'notes.jsonl', 'broken.jsonl', '--field', 'body', '--index', 't.vqlite', '--json')
+    const first = run(
+      'index-text',
+      'deploy.md',
+      'k8s.txt',
+      'notes.jsonl',
+      'broken.jsonl',
+      '--field',
+      'body',
+      '--index',
+      't.vqlite',
+      '--json',
+    )
     expect(first.status).toBe(1) // one file had an error; the others are indexed
     expect(JSON.parse(first.stdout)).toMatchObject({ filesIndexed: 3, chunksAdded: 4 })
     expect(first.stderr).toContain('broken.jsonl: line 2: not JSON; no line of this file was indexed')
-    const again = JSON.parse(run('index-text', 'deploy.md', 'k8s.txt', 'notes.jsonl', '--field', 'body', '--index', 't.vqlite', '--json').stdout)
+    const again = JSON.parse(
+      run('index-text', 'deploy.md', 'k8s.txt', 'notes.jsonl', '--field', 'body', '--index', 't.vqlite', '--json').stdout,
+    )
     expect(again).toMatchObject({ filesIndexed: 0, filesUnchanged: 3, chunksAdded: 0 })
-    writeFileSync(join(dir, 'k8s.txt'), 'Kubernetes restarts a pod when its liveness probe fails.\n\nScale a deployment with kubectl scale.\n')
-    expect(JSON.parse(run('index-text', 'k8s.txt', '--index', 't.vqlite', '--json').stdout)).toMatchObject({ filesIndexed: 1, chunksRemoved: 1 })
+    writeFileSync(
+      join(dir, 'k8s.txt'),
+      'Kubernetes restarts a pod when its liveness probe fails.\n\nScale a deployment with kubectl scale.\n',
+    )
+    expect(JSON.parse(run('index-text', 'k8s.txt', '--index', 't.vqlite', '--json').stdout)).toMatchObject({
+      filesIndexed: 1,
+      chunksRemoved: 1,
+    })
     for (const mode of ['hybrid', 'vector', 'keyword']) {
       const r = run('search', 'how do I push my application to cloud foundry', '--index', 't.vqlite', '--k', '2', '--mode', mode, '--json')
       expect(r.status, r.stderr).toBe(0)
@@ -118,7 +157,9 @@ describe('text commands', () => {
     const pets = run('search', 'pets', '--index', 't.vqlite', '--k', '1')
     expect(pets.stdout).toContain('notes.jsonl:1')
     expect(pets.stdout).toContain('**pets**')
-    const filtered = JSON.parse(run('search', 'pets', '--index', 't.vqlite', '--filter', JSON.stringify({ source: join(dir, 'k8s.txt') }), '--json').stdout) as { source: string }[]
+    const filtered = JSON.parse(
+      run('search', 'pets', '--index', 't.vqlite', '--filter', JSON.stringify({ source: join(dir, 'k8s.txt') }), '--json').stdout,
+    ) as { source: string }[]
     expect(filtered.every((h) => h.source.endsWith('k8s.txt'))).toBe(true)
     expect(run('search', 'anything', '--index', 'v-not-there.vqlite').status).toBe(1)
   }, 180_000)

@@ -19,7 +19,9 @@ function sse(x: Float32Array, n: number, d: number, c: Float32Array, k: number):
 describe('trainKMeans', () => {
   it('finds well-separated clusters: one centroid per true cluster', () => {
     const rng = new Rng(3)
-    const k = 8, d = 5, per = 200
+    const k = 8,
+      d = 5,
+      per = 200
     const centres = randomVectors(k, d, 4, -10, 10)
     const x = new Float32Array(k * per * d)
     for (let c = 0; c < k; c++) {
@@ -58,7 +60,9 @@ describe('trainKMeans', () => {
   })
 
   it('never increases the objective between iterations, and reports it truthfully', () => {
-    const n = 4000, d = 10, k = 50
+    const n = 4000,
+      d = 10,
+      k = 50
     const x = clusteredVectors(n, d, 80, 21)
     // tolerance -1: run all 15 iterations (0 would stop at the first float32-rounding-level
     // rise, which the SIMD kernels can produce at convergence).
@@ -71,7 +75,9 @@ describe('trainKMeans', () => {
   })
 
   it('k-means++ starts better than random on clustered data', () => {
-    const n = 5000, d = 8, k = 40
+    const n = 5000,
+      d = 8,
+      k = 40
     const x = clusteredVectors(n, d, 40, 31, 0.02)
     const pp = trainKMeans(x, n, d, k, { seed: 5, iterations: 1, init: 'kmeans++' })
     const rnd = trainKMeans(x, n, d, k, { seed: 5, iterations: 1, init: 'random' })
@@ -120,7 +126,11 @@ describe('trainKMeans', () => {
   it('reports progress once per iteration', () => {
     const seen: number[] = []
     trainKMeans(randomVectors(500, 4, 1), 500, 4, 5, {
-      iterations: 4, tolerance: 0, onProgress: (p) => { if (p.phase === 'iterate') seen.push(p.iteration) },
+      iterations: 4,
+      tolerance: 0,
+      onProgress: (p) => {
+        if (p.phase === 'iterate') seen.push(p.iteration)
+      },
     })
     expect(seen).toEqual([1, 2, 3, 4])
   })

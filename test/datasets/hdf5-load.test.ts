@@ -4,20 +4,25 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { exactKnn, VqFormatError, VqStateError, VqStorageError } from 'vqlite'
+import { CATALOGUE, catalogueEntry } from '../../datasets/catalogue.js'
+import { downloadDataset, downloadUrl } from '../../datasets/download.js'
 import { readAnnBenchmarks, readAnnBenchmarksShape, writeAnnBenchmarks } from '../../datasets/hdf5.js'
 import { loadDataset } from '../../datasets/load.js'
 import { syntheticMixture } from '../../datasets/synthetic.js'
 import { writeVecs } from '../../datasets/texmex.js'
-import { catalogueEntry, CATALOGUE } from '../../datasets/catalogue.js'
-import { downloadDataset, downloadUrl } from '../../datasets/download.js'
-import { exactKnn, VqFormatError, VqStateError, VqStorageError } from 'vqlite'
 import { randomVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-hdf5-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** A small ann-benchmarks-layout set with exact neighbours. */
-function smallSet(nb: number, nq: number, d: number, seed: number): { train: Float32Array; test: Float32Array; neighbors: Int32Array; gtK: number } {
+function smallSet(
+  nb: number,
+  nq: number,
+  d: number,
+  seed: number,
+): { train: Float32Array; test: Float32Array; neighbors: Int32Array; gtK: number } {
   const train = randomVectors(nb, d, seed)
   const test = randomVectors(nq, d, seed + 1)
   const gtK = 10
@@ -43,7 +48,10 @@ describe('ann-benchmarks HDF5 files', () => {
   })
 
   it('the distance attribute maps to a metric (angular -> cosine, dot -> ip)', async () => {
-    for (const [distance, metric] of [['angular', 'cosine'], ['dot', 'ip']] as const) {
+    for (const [distance, metric] of [
+      ['angular', 'cosine'],
+      ['dot', 'ip'],
+    ] as const) {
       const path = join(dir, `m-${distance}.hdf5`)
       await writeAnnBenchmarks(path, { d: 4, nb: 10, nq: 2, train: randomVectors(10, 4, 3), test: randomVectors(2, 4, 4), distance })
       expect((await readAnnBenchmarks(path)).metric).toBe(metric)
@@ -84,7 +92,8 @@ describe('ann-benchmarks HDF5 files', () => {
       let e = 0
       for (let t = 0; t < 6; t++) e += (ds.queries[i * 6 + t]! - ds.base[id * 6 + t]!) ** 2
       expect(ds.groundTruthDistances[i * 10]).toBeCloseTo(e, 4)
-      for (let j = 1; j < 10; j++) expect(ds.groundTruthDistances[i * 10 + j]!).toBeGreaterThanOrEqual(ds.groundTruthDistances[i * 10 + j - 1]! - 1e-6)
+      for (let j = 1; j < 10; j++)
+        expect(ds.groundTruthDistances[i * 10 + j]!).toBeGreaterThanOrEqual(ds.groundTruthDistances[i * 10 + j - 1]! - 1e-6)
     }
   })
 })
@@ -131,7 +140,16 @@ describe('loadDataset on TEXMEX files and generated sets', () => {
     await writeVecs(join(tdir, 'lone_base.fvecs'), 'fvecs', randomVectors(10, 3, 1), 10, 3)
     await expect(loadDataset(join(tdir, 'lone_base.fvecs'))).rejects.toMatchObject({ code: 'BAD_FILE' })
     const path = join(dir, 'badnb.hdf5')
-    await writeAnnBenchmarks(path, { d: 2, nb: 5, nq: 1, train: randomVectors(5, 2, 1), test: randomVectors(1, 2, 2), neighbors: Int32Array.from([0, 9]), gtK: 2, distance: 'euclidean' })
+    await writeAnnBenchmarks(path, {
+      d: 2,
+      nb: 5,
+      nq: 1,
+      train: randomVectors(5, 2, 1),
+      test: randomVectors(1, 2, 2),
+      neighbors: Int32Array.from([0, 9]),
+      gtK: 2,
+      distance: 'euclidean',
+    })
     await expect(loadDataset(path, { cacheDir: join(dir, 'c2') })).rejects.toMatchObject({ code: 'BAD_FILE' })
     await expect(loadDataset('no-such-set')).rejects.toMatchObject({ code: 'BAD_OPTION' })
     const notYet = await loadDataset('sift-128-euclidean', { cacheDir: join(dir, 'empty-cache') }).catch((e: unknown) => e)
@@ -163,8 +181,21 @@ describe('loadDataset on TEXMEX files and generated sets', () => {
 
 describe('catalogue and download', () => {
   it('every ann-benchmarks and TEXMEX entry has a source address, metric and dimension', () => {
-    for (const name of ['sift-128-euclidean', 'gist-960-euclidean', 'glove-25-angular', 'glove-50-angular', 'glove-100-angular', 'glove-200-angular',
-      'fashion-mnist-784-euclidean', 'mnist-784-euclidean', 'nytimes-256-angular', 'deep-image-96-angular', 'lastfm-64-dot', 'sift1m', 'gist1m']) {
+    for (const name of [
+      'sift-128-euclidean',
+      'gist-960-euclidean',
+      'glove-25-angular',
+      'glove-50-angular',
+      'glove-100-angular',
+      'glove-200-angular',
+      'fashion-mnist-784-euclidean',
+      'mnist-784-euclidean',
+      'nytimes-256-angular',
+      'deep-image-96-angular',
+      'lastfm-64-dot',
+      'sift1m',
+      'gist1m',
+    ]) {
       const e = catalogueEntry(name)!
       expect(e, name).toBeDefined()
       expect('url' in e.source && /^(https?|ftp):\/\//.test(e.source.url), name).toBe(true)
@@ -191,7 +222,10 @@ describe('catalogue and download', () => {
       ranges.push(req.headers.range ?? '')
       if (m) {
         const from = Number(m[1])
-        res.writeHead(206, { 'content-length': payload.length - from, 'content-range': `bytes ${from}-${payload.length - 1}/${payload.length}` })
+        res.writeHead(206, {
+          'content-length': payload.length - from,
+          'content-range': `bytes ${from}-${payload.length - 1}/${payload.length}`,
+        })
         res.end(payload.subarray(from))
       } else {
         res.writeHead(200, { 'content-length': payload.length })

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { exactKnn, VqError, VqFormatError } from 'vqlite'
 import { fromWink, loadFioriDocs, loadGlove, loadGlove100 } from '../../datasets/index.js'
 import { findPackage } from '../../datasets/npm-package.js'
-import { exactKnn, VqError, VqFormatError } from 'vqlite'
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'vqlite-cache-'))
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }))
@@ -54,7 +54,8 @@ describe('npm-installed datasets', () => {
     const check = exactKnn(g.base, g.nb, sub, 5, g.d, 10, 'cosine')
     for (let i = 0; i < 5; i++) {
       expect(Array.from(check.labels.subarray(i * 10, i * 10 + 10))).toEqual(Array.from(g.groundTruth.subarray(i * 100, i * 100 + 10)))
-      for (let j = 1; j < 100; j++) expect(g.groundTruthDistances[i * 100 + j]!).toBeGreaterThanOrEqual(g.groundTruthDistances[i * 100 + j - 1]!)
+      for (let j = 1; j < 100; j++)
+        expect(g.groundTruthDistances[i * 100 + j]!).toBeGreaterThanOrEqual(g.groundTruthDistances[i * 100 + j - 1]!)
     }
     // The split is the same on every load.
     const again = await loadGlove100({ cacheDir })

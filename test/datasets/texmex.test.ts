@@ -2,10 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  bytesToFloat32, readBvecs, readFvecs, readIvecs, streamVecs, vecsInfo, writeVecs,
-} from '../../datasets/texmex.js'
 import { VqFormatError } from 'vqlite'
+import { bytesToFloat32, readBvecs, readFvecs, readIvecs, streamVecs, vecsInfo, writeVecs } from '../../datasets/texmex.js'
 import { randomVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-texmex-'))
@@ -26,8 +24,27 @@ function handWritten(rows: number[][], kind: 'f' | 'i' | 'b'): Buffer {
 
 describe('TEXMEX readers', () => {
   it('read hand-written fvecs, ivecs and bvecs', async () => {
-    writeFileSync(join(dir, 'a.fvecs'), handWritten([[1.5, -2, 3], [4, 5, 6.25]], 'f'))
-    writeFileSync(join(dir, 'a.ivecs'), handWritten([[7, -8], [9, 10], [11, 12]], 'i'))
+    writeFileSync(
+      join(dir, 'a.fvecs'),
+      handWritten(
+        [
+          [1.5, -2, 3],
+          [4, 5, 6.25],
+        ],
+        'f',
+      ),
+    )
+    writeFileSync(
+      join(dir, 'a.ivecs'),
+      handWritten(
+        [
+          [7, -8],
+          [9, 10],
+          [11, 12],
+        ],
+        'i',
+      ),
+    )
     writeFileSync(join(dir, 'a.bvecs'), handWritten([[0, 255, 128, 1]], 'b'))
     const f = await readFvecs(join(dir, 'a.fvecs'))
     expect([f.n, f.d, Array.from(f.data)]).toEqual([2, 3, [1.5, -2, 3, 4, 5, 6.25]])
@@ -48,7 +65,8 @@ describe('TEXMEX readers', () => {
   })
 
   it('reads ranges and streams in batches', async () => {
-    const n = 1000, d = 7
+    const n = 1000,
+      d = 7
     const x = randomVectors(n, d, 2)
     await writeVecs(join(dir, 'r.fvecs'), 'fvecs', x, n, d)
     const part = await readFvecs(join(dir, 'r.fvecs'), { start: 990, count: 50 })
@@ -71,7 +89,13 @@ describe('TEXMEX readers', () => {
   })
 
   it('a truncated file is a TRUNCATED_FILE error naming the file', async () => {
-    const good = handWritten([[1, 2, 3], [4, 5, 6]], 'f')
+    const good = handWritten(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      'f',
+    )
     writeFileSync(join(dir, 't.fvecs'), good.subarray(0, good.length - 3))
     const err = await readFvecs(join(dir, 't.fvecs')).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(VqFormatError)

@@ -21,7 +21,10 @@ function contents(v: ListsView): unknown[] {
 }
 
 describe('copyLists', () => {
-  for (const [refineSize, withTerms] of [[0, false], [3, true]] as const) {
+  for (const [refineSize, withTerms] of [
+    [0, false],
+    [3, true],
+  ] as const) {
     it(`copies every list in order (refine ${refineSize} bytes, terms ${withTerms}) into arenas the original does not share`, () => {
       const nlist = 4
       const cs = 5

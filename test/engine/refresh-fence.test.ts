@@ -32,7 +32,10 @@ describe('refresh during a pooled searchBatch', () => {
     const writer = VqIndex.create(path, { dim: D, description: 'Flat', threads: 0 })
     open.push(writer)
     const x = randomVectors(N, D, 11)
-    await writer.add(Float64Array.from({ length: N }, (_, i) => i), x)
+    await writer.add(
+      Float64Array.from({ length: N }, (_, i) => i),
+      x,
+    )
     const reader = VqIndex.open(path, { readonly: true, threads: 2 })
     open.push(reader)
     const queries = randomVectors(NQ, D, 12)
@@ -42,7 +45,10 @@ describe('refresh during a pooled searchBatch', () => {
     // Another connection deletes the first half (compaction) and adds new items, then this one catches up.
     await writer.delete(Float64Array.from({ length: N / 2 }, (_, i) => i))
     const added = randomVectors(100, D, 13)
-    await writer.add(Float64Array.from({ length: 100 }, (_, i) => N + i), added)
+    await writer.add(
+      Float64Array.from({ length: 100 }, (_, i) => N + i),
+      added,
+    )
     expect(reader.refresh()).toBe(true)
     const during = await batch
 

@@ -11,7 +11,10 @@ import { WriteCoordinator } from '../../src/engine/write-coordinator.js'
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
   let resolve!: (v: T) => void
   let reject!: (e: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
   return { promise, resolve, reject }
 }
 
@@ -25,15 +28,20 @@ describe('WriteCoordinator', () => {
     const c = new WriteCoordinator()
     const log: string[] = []
     const gates = [deferred(), deferred(), deferred()]
-    const writes = gates.map((g, i) => c.write(async () => {
-      log.push(`prepare ${i}`)
-      await g.promise
-      log.push(`prepared ${i}`)
-      return i
-    }, (p) => {
-      log.push(`apply ${p}`)
-      return p * 10
-    }))
+    const writes = gates.map((g, i) =>
+      c.write(
+        async () => {
+          log.push(`prepare ${i}`)
+          await g.promise
+          log.push(`prepared ${i}`)
+          return i
+        },
+        (p) => {
+          log.push(`apply ${p}`)
+          return p * 10
+        },
+      ),
+    )
     await settle()
     expect(log).toEqual(['prepare 0'])
     gates[2]!.resolve()
@@ -45,19 +53,22 @@ describe('WriteCoordinator', () => {
     expect(log).toEqual(['prepare 0', 'prepared 0', 'apply 0', 'prepare 1', 'prepared 1', 'apply 1', 'prepare 2', 'prepared 2', 'apply 2'])
   })
 
-  it('lets a reader run during a write\'s prepare, and holds the apply until the reader leaves', async () => {
+  it("lets a reader run during a write's prepare, and holds the apply until the reader leaves", async () => {
     const c = new WriteCoordinator()
     const log: string[] = []
     const encode = deferred()
     const scan = deferred()
-    const write = c.write(async () => {
-      log.push('encode start')
-      await encode.promise
-      log.push('encode done')
-    }, () => {
-      expect(c.readers).toBe(0)
-      log.push('apply')
-    })
+    const write = c.write(
+      async () => {
+        log.push('encode start')
+        await encode.promise
+        log.push('encode done')
+      },
+      () => {
+        expect(c.readers).toBe(0)
+        log.push('apply')
+      },
+    )
     await settle()
     // A reader that starts while the write prepares (the pooled search during a pooled encode).
     const read = c.read(async () => {
@@ -87,7 +98,10 @@ describe('WriteCoordinator', () => {
       await first.promise
       log.push('r1 done')
     })
-    const w = c.write(() => undefined, () => log.push('apply'))
+    const w = c.write(
+      () => undefined,
+      () => log.push('apply'),
+    )
     await settle()
     const r2 = c.read(async () => {
       log.push('r2 start')
@@ -106,7 +120,12 @@ describe('WriteCoordinator', () => {
     let applied = false
     const ra = c.read(() => a.promise)
     const rb = c.read(() => b.promise)
-    const w = c.write(() => undefined, () => { applied = true })
+    const w = c.write(
+      () => undefined,
+      () => {
+        applied = true
+      },
+    )
     a.resolve()
     await ra
     await settle()
@@ -120,10 +139,25 @@ describe('WriteCoordinator', () => {
 
   it('a failing prepare, apply or reader rejects only its own call; the queue and the fence go on', async () => {
     const c = new WriteCoordinator()
-    const bad = c.write(async () => { throw new Error('prepare failed') }, () => 1)
-    const worse = c.write(() => 2, () => { throw new Error('apply failed') })
-    const readerFails = c.read(async () => { throw new Error('scan failed') })
-    const good = c.write(() => 3, (p) => p + 1)
+    const bad = c.write(
+      async () => {
+        throw new Error('prepare failed')
+      },
+      () => 1,
+    )
+    const worse = c.write(
+      () => 2,
+      () => {
+        throw new Error('apply failed')
+      },
+    )
+    const readerFails = c.read(async () => {
+      throw new Error('scan failed')
+    })
+    const good = c.write(
+      () => 3,
+      (p) => p + 1,
+    )
     await expect(bad).rejects.toThrow('prepare failed')
     await expect(worse).rejects.toThrow('apply failed')
     await expect(readerFails).rejects.toThrow('scan failed')
@@ -135,14 +169,17 @@ describe('WriteCoordinator', () => {
   it('marks the apply as mutating, so a search issued inside it is caught', async () => {
     const c = new WriteCoordinator()
     let inside: unknown
-    await c.write(() => undefined, () => {
-      expect(c.mutating).toBe(true)
-      try {
-        c.assertNotMutating()
-      } catch (e) {
-        inside = e
-      }
-    })
+    await c.write(
+      () => undefined,
+      () => {
+        expect(c.mutating).toBe(true)
+        try {
+          c.assertNotMutating()
+        } catch (e) {
+          inside = e
+        }
+      },
+    )
     expect(inside).toBeInstanceOf(Error)
     expect(c.mutating).toBe(false)
     expect(() => c.assertNotMutating()).not.toThrow()
@@ -150,7 +187,12 @@ describe('WriteCoordinator', () => {
 
   it('rejects an asynchronous apply (the mutation must be one synchronous step)', async () => {
     const c = new WriteCoordinator()
-    await expect(c.write(() => undefined, () => Promise.resolve(1))).rejects.toThrow(/synchronous/)
+    await expect(
+      c.write(
+        () => undefined,
+        () => Promise.resolve(1),
+      ),
+    ).rejects.toThrow(/synchronous/)
     expect(c.mutating).toBe(false)
   })
 })

@@ -43,9 +43,13 @@ describe('write fence (pooled upsert vs pooled searchBatch)', () => {
     const model = index.model
     const encodeWith = model.encodeWith.bind(model)
     let encodeStarted!: () => void
-    const started = new Promise<void>((r) => { encodeStarted = r })
+    const started = new Promise<void>((r) => {
+      encodeStarted = r
+    })
     let release!: () => void
-    const released = new Promise<void>((r) => { release = r })
+    const released = new Promise<void>((r) => {
+      release = r
+    })
     let pooled = false
     model.encodeWith = async (x: Float32Array, n: number, parallel?: Parameters<typeof encodeWith>[2]): Promise<Encoded> => {
       pooled = parallel !== undefined && parallel.threads > 1 && n >= 16_384
@@ -57,9 +61,14 @@ describe('write fence (pooled upsert vs pooled searchBatch)', () => {
 
     const fresh = randomVectors(UPSERT, D, 3)
     const events: string[] = []
-    const upsert = index.upsert(ids.subarray(0, UPSERT), fresh).then(() => { events.push('upsert') })
+    const upsert = index.upsert(ids.subarray(0, UPSERT), fresh).then(() => {
+      events.push('upsert')
+    })
     await started
-    const batch = index.searchBatch(queries, K).then((r) => { events.push('batch'); return r })
+    const batch = index.searchBatch(queries, K).then((r) => {
+      events.push('batch')
+      return r
+    })
     release()
     const [during] = await Promise.all([batch, upsert])
     expect(pooled).toBe(true)
@@ -79,6 +88,7 @@ describe('write fence (pooled upsert vs pooled searchBatch)', () => {
     const q = queries.subarray(0, 8 * D)
     const pooledAfter = await index.searchBatch(q, K, { threads: 2 })
     expect(pooledAfter.nq).toBe(8)
-    for (let i = 0; i < 8; i++) expect(Array.from(pooledAfter.row(i).ids)).toEqual(Array.from(index.search(q.subarray(i * D, (i + 1) * D), K).ids))
+    for (let i = 0; i < 8; i++)
+      expect(Array.from(pooledAfter.row(i).ids)).toEqual(Array.from(index.search(q.subarray(i * D, (i + 1) * D), K).ids))
   })
 })

@@ -3,7 +3,7 @@
  * early exit is never missed), output is collected from the start, and every wait is
  * bounded and fails with the child's output instead of hanging.
  */
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 
 export interface Exit {
   readonly code: number | null
@@ -59,20 +59,27 @@ export function startNode(script: string, args: readonly string[], options: Spaw
   const describe = (): string => `${script} ${args.join(' ')}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`
 
   /** Resolves when check() returns true, re-checked on every output and on exit. */
-  const until = (check: () => boolean, timeoutMs: number, what: string): Promise<void> => new Promise((resolve, reject) => {
-    const done = (f: () => void): void => {
-      clearTimeout(timer)
-      watchers.delete(watch)
-      f()
-    }
-    const watch = (): void => {
-      if (check()) done(resolve)
-      else if (exit) done(() => reject(new Error(`child exited (code ${String(exit!.code)}, signal ${String(exit!.signal)}) before ${what}: ${describe()}`)))
-    }
-    const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${describe()}`))), timeoutMs)
-    watchers.add(watch)
-    watch()
-  })
+  const until = (check: () => boolean, timeoutMs: number, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const done = (f: () => void): void => {
+        clearTimeout(timer)
+        watchers.delete(watch)
+        f()
+      }
+      const watch = (): void => {
+        if (check()) done(resolve)
+        else if (exit)
+          done(() =>
+            reject(new Error(`child exited (code ${String(exit!.code)}, signal ${String(exit!.signal)}) before ${what}: ${describe()}`)),
+          )
+      }
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${describe()}`))),
+        timeoutMs,
+      )
+      watchers.add(watch)
+      watch()
+    })
 
   const result: Child = {
     process: child,

@@ -84,7 +84,12 @@ describe('InvertedLists', () => {
     const lists = new InvertedLists(4, CS, RS, true, 16)
     for (let round = 0; round < 6; round++) {
       const ids = range(round * 10, round * 10 + 10)
-      lists.append(...batch(ids, ids.map((id) => id % 4)))
+      lists.append(
+        ...batch(
+          ids,
+          ids.map((id) => id % 4),
+        ),
+      )
     }
     const before = lists.view()
     lists.append(...batch(range(1000, 1040), Array(40).fill(3)))
@@ -104,7 +109,12 @@ describe('InvertedLists', () => {
 
   it('remove keeps the order of the remaining items and changes the stamps of exactly the lists it changed', () => {
     const lists = new InvertedLists(3, CS, RS, true, 64)
-    lists.append(...batch(range(0, 30), range(0, 30).map((i) => i % 3)))
+    lists.append(
+      ...batch(
+        range(0, 30),
+        range(0, 30).map((i) => i % 3),
+      ),
+    )
     const before = lists.view()
     expect(lists.remove(new Set([0, 3, 4, 5, 27, 99]))).toBe(5)
     const after = lists.view()
@@ -128,7 +138,16 @@ describe('InvertedLists', () => {
 
   it('build() lays out each list with exactly its items (plus slack), in input order', () => {
     const ids = range(0, 50)
-    const lists = InvertedLists.build(5, CS, RS, ...(batch(ids, ids.map((i) => (i * 7) % 5)) as [number[], number[], number[], Uint8Array, Uint8Array, Float32Array]), 0)
+    const lists = InvertedLists.build(
+      5,
+      CS,
+      RS,
+      ...(batch(
+        ids,
+        ids.map((i) => (i * 7) % 5),
+      ) as [number[], number[], number[], Uint8Array, Uint8Array, Float32Array]),
+      0,
+    )
     const v = lists.view()
     for (let l = 0; l < 5; l++) {
       expect(items(v, l)).toEqual(ids.filter((i) => (i * 7) % 5 === l))

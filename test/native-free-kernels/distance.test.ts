@@ -13,15 +13,25 @@ const seeds = fc.integer({ min: 1, max: 2 ** 30 })
 
 describe('the cosineSimilarity oracle (reference only)', () => {
   it('is the inner product over the norms, in [-1, 1], and 0 (not NaN) for a zero vector', () => {
-    fc.assert(fc.property(dims, seeds, (d, seed) => {
-      const a = randomVectors(1, d, seed)
-      const b = randomVectors(1, d, seed + 1)
-      const c = ref.cosineSimilarity(a, 0, b, 0, d)
-      const want = ref.innerProduct(a, 0, b, 0, d) / Math.sqrt(ref.innerProduct(a, 0, a, 0, d) * ref.innerProduct(b, 0, b, 0, d))
-      expect(Math.abs(c - want)).toBeLessThanOrEqual(1e-12)
-      expect(Math.abs(c)).toBeLessThanOrEqual(1 + 1e-12)
-      expect(ref.cosineSimilarity(a, 0, a.map((v) => -2 * v), 0, d)).toBeCloseTo(-1, 9)
-    }))
+    fc.assert(
+      fc.property(dims, seeds, (d, seed) => {
+        const a = randomVectors(1, d, seed)
+        const b = randomVectors(1, d, seed + 1)
+        const c = ref.cosineSimilarity(a, 0, b, 0, d)
+        const want = ref.innerProduct(a, 0, b, 0, d) / Math.sqrt(ref.innerProduct(a, 0, a, 0, d) * ref.innerProduct(b, 0, b, 0, d))
+        expect(Math.abs(c - want)).toBeLessThanOrEqual(1e-12)
+        expect(Math.abs(c)).toBeLessThanOrEqual(1 + 1e-12)
+        expect(
+          ref.cosineSimilarity(
+            a,
+            0,
+            a.map((v) => -2 * v),
+            0,
+            d,
+          ),
+        ).toBeCloseTo(-1, 9)
+      }),
+    )
     const z = new Float32Array(5)
     const a = new Float32Array([1, 2, 3, 4, 5])
     expect(ref.cosineSimilarity(z, 0, a, 0, 5)).toBe(0)
@@ -32,81 +42,91 @@ describe('the cosineSimilarity oracle (reference only)', () => {
 describe.each(fastBackends)('$name backend', ({ kernels: fast, tol }) => {
   describe('one-to-one kernels', () => {
     it('l2sqr and innerProduct match the reference', () => {
-      fc.assert(fc.property(dims, seeds, (d, seed) => {
-        const a = randomVectors(3, d, seed)
-        const b = randomVectors(2, d, seed + 1)
-        for (const f of ['l2sqr', 'innerProduct'] as const) {
-          const r = ref[f](a, d, b, d, d)
-          const v = fast[f](a, d, b, d, d)
-          expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
-        }
-      }))
+      fc.assert(
+        fc.property(dims, seeds, (d, seed) => {
+          const a = randomVectors(3, d, seed)
+          const b = randomVectors(2, d, seed + 1)
+          for (const f of ['l2sqr', 'innerProduct'] as const) {
+            const r = ref[f](a, d, b, d, d)
+            const v = fast[f](a, d, b, d, d)
+            expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
+          }
+        }),
+      )
     })
   })
 
   describe('one-to-many kernels', () => {
     it('l2sqrMany, innerProductMany and normsL2sqr match the reference', () => {
-      fc.assert(fc.property(dims, counts, seeds, (d, n, seed) => {
-        const q = randomVectors(2, d, seed)
-        const x = randomVectors(n, d, seed + 7)
-        const want = new Float32Array(n + 1).fill(-7)
-        const got = new Float32Array(n + 1).fill(-7)
-        for (const f of ['l2sqrMany', 'innerProductMany'] as const) {
-          ref[f](q, d, x, n, d, want)
-          fast[f](q, d, x, n, d, got)
+      fc.assert(
+        fc.property(dims, counts, seeds, (d, n, seed) => {
+          const q = randomVectors(2, d, seed)
+          const x = randomVectors(n, d, seed + 7)
+          const want = new Float32Array(n + 1).fill(-7)
+          const got = new Float32Array(n + 1).fill(-7)
+          for (const f of ['l2sqrMany', 'innerProductMany'] as const) {
+            ref[f](q, d, x, n, d, want)
+            fast[f](q, d, x, n, d, got)
+            expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
+            expect(got[n]).toBe(-7) // nothing written past n
+          }
+          ref.normsL2sqr(x, n, d, want)
+          fast.normsL2sqr(x, n, d, got)
           expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
-          expect(got[n]).toBe(-7) // nothing written past n
-        }
-        ref.normsL2sqr(x, n, d, want)
-        fast.normsL2sqr(x, n, d, got)
-        expect(maxRelErr(got, want, n)).toBeLessThanOrEqual(tol)
-      }))
+        }),
+      )
     })
   })
 
   describe('many-to-many kernels', () => {
     it('innerProductMatrix matches the reference for every tile shape and tail', () => {
       const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(64, 65, 256, 257))
-      fc.assert(fc.property(dims, sizes, fc.integer({ min: 0, max: 300 }), seeds, (d, nx, ny, seed) => {
-        const x = randomVectors(nx, d, seed)
-        const y = randomVectors(ny, d, seed + 3)
-        const want = new Float32Array(nx * ny)
-        const got = new Float32Array(nx * ny)
-        ref.innerProductMatrix(x, nx, y, ny, d, want)
-        fast.innerProductMatrix(x, nx, y, ny, d, got)
-        expect(maxRelErr(got, want, nx * ny)).toBeLessThanOrEqual(tol)
-      }), { numRuns: 60 })
+      fc.assert(
+        fc.property(dims, sizes, fc.integer({ min: 0, max: 300 }), seeds, (d, nx, ny, seed) => {
+          const x = randomVectors(nx, d, seed)
+          const y = randomVectors(ny, d, seed + 3)
+          const want = new Float32Array(nx * ny)
+          const got = new Float32Array(nx * ny)
+          ref.innerProductMatrix(x, nx, y, ny, d, want)
+          fast.innerProductMatrix(x, nx, y, ny, d, got)
+          expect(maxRelErr(got, want, nx * ny)).toBeLessThanOrEqual(tol)
+        }),
+        { numRuns: 60 },
+      )
     })
 
     it('nearestL2 finds a nearest row (ties and rounding aside) and reports its distance', () => {
       const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(63, 64, 65, 130))
-      fc.assert(fc.property(dims, sizes, fc.integer({ min: 1, max: 600 }), seeds, (d, nx, ny, seed) => {
-        const x = randomVectors(nx, d, seed)
-        const y = randomVectors(ny, d, seed + 5)
-        const yn = new Float64Array(ny)
-        fast.normsL2sqr(y, ny, d, yn)
-        const wantIdx = new Int32Array(nx)
-        const wantDist = new Float32Array(nx)
-        const gotIdx = new Int32Array(nx)
-        const gotDist = new Float32Array(nx)
-        const wantSecond = new Float32Array(nx)
-        const gotSecond = new Float32Array(nx)
-        ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist, wantSecond)
-        fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist, gotSecond)
-        for (let i = 0; i < nx; i++) {
-          const j = gotIdx[i]!
-          expect(j).toBeGreaterThanOrEqual(0)
-          expect(j).toBeLessThan(ny)
-          const exact = ref.l2sqr(x, i * d, y, j * d, d)
-          // The chosen row is as near as the true nearest up to the cancellation error of
-          // ||x||^2 + ||y||^2 - 2<x,y> in float64 (data in [-1,1]: below 1e-9 observed).
-          expect(exact - wantDist[i]!).toBeLessThanOrEqual(1e-6 * Math.max(1, wantDist[i]!))
-          expect(Math.abs(gotDist[i]! - exact)).toBeLessThanOrEqual(1e-5 * Math.max(1, exact))
-          // The second-smallest distance matches the reference (Infinity with one row).
-          if (ny === 1) expect(gotSecond[i]).toBe(Infinity)
-          else expect(Math.abs(gotSecond[i]! - wantSecond[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, wantSecond[i]!))
-        }
-      }), { numRuns: 60 })
+      fc.assert(
+        fc.property(dims, sizes, fc.integer({ min: 1, max: 600 }), seeds, (d, nx, ny, seed) => {
+          const x = randomVectors(nx, d, seed)
+          const y = randomVectors(ny, d, seed + 5)
+          const yn = new Float64Array(ny)
+          fast.normsL2sqr(y, ny, d, yn)
+          const wantIdx = new Int32Array(nx)
+          const wantDist = new Float32Array(nx)
+          const gotIdx = new Int32Array(nx)
+          const gotDist = new Float32Array(nx)
+          const wantSecond = new Float32Array(nx)
+          const gotSecond = new Float32Array(nx)
+          ref.nearestL2(x, nx, y, ny, d, yn, wantIdx, wantDist, wantSecond)
+          fast.nearestL2(x, nx, y, ny, d, yn, gotIdx, gotDist, gotSecond)
+          for (let i = 0; i < nx; i++) {
+            const j = gotIdx[i]!
+            expect(j).toBeGreaterThanOrEqual(0)
+            expect(j).toBeLessThan(ny)
+            const exact = ref.l2sqr(x, i * d, y, j * d, d)
+            // The chosen row is as near as the true nearest up to the cancellation error of
+            // ||x||^2 + ||y||^2 - 2<x,y> in float64 (data in [-1,1]: below 1e-9 observed).
+            expect(exact - wantDist[i]!).toBeLessThanOrEqual(1e-6 * Math.max(1, wantDist[i]!))
+            expect(Math.abs(gotDist[i]! - exact)).toBeLessThanOrEqual(1e-5 * Math.max(1, exact))
+            // The second-smallest distance matches the reference (Infinity with one row).
+            if (ny === 1) expect(gotSecond[i]).toBe(Infinity)
+            else expect(Math.abs(gotSecond[i]! - wantSecond[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, wantSecond[i]!))
+          }
+        }),
+        { numRuns: 60 },
+      )
     })
 
     it('nearestL2 picks the first of exactly tied rows', () => {

@@ -6,8 +6,20 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
-  fastScanCodeAt, fastScanPack, fastScanPackedSize, fastScanPackTerms, fastScanQuantize, fastScanReference, fastScanThreshold,
-  getKernels, heapInit, heapSort, packCodes, referenceKernels as ref, tsKernels, wasmAvailable,
+  fastScanCodeAt,
+  fastScanPack,
+  fastScanPackedSize,
+  fastScanPackTerms,
+  fastScanQuantize,
+  fastScanReference,
+  fastScanThreshold,
+  getKernels,
+  heapInit,
+  heapSort,
+  packCodes,
+  referenceKernels as ref,
+  tsKernels,
+  wasmAvailable,
 } from '../../native-free-kernels/index.js'
 import { WasmRuntime } from '../../native-free-kernels/wasm/index.js'
 import { Rng } from '../../src/util/random.js'
@@ -223,16 +235,25 @@ run('4-bit fast-scan', () => {
 
   it('SIMD tables match pqTableL2 / pqTableIP and their byte versions match fastScanQuantize', () => {
     const r = rt()
-    for (const [m, dsub] of [[1, 1], [4, 3], [16, 8], [50, 2]] as const) {
+    for (const [m, dsub] of [
+      [1, 1],
+      [4, 3],
+      [16, 8],
+      [50, 2],
+    ] as const) {
       const d = m * dsub
       const cent = randomVectors(m * 16, dsub, m + dsub)
       const q = randomVectors(1, d, 9)
       const cen = randomVectors(1, d, 10, -0.1, 0.1)
       const centT = new Float32Array(m * dsub * 16)
-      for (let j = 0; j < m; j++) for (let c = 0; c < 16; c++) for (let s = 0; s < dsub; s++) centT[(j * dsub + s) * 16 + c] = cent[(j * 16 + c) * dsub + s]!
-      const pT = r.alloc(centT.byteLength); r.put(pT, centT)
-      const pq = r.alloc(d * 4); r.put(pq, q)
-      const pcen = r.alloc(d * 4); r.put(pcen, cen)
+      for (let j = 0; j < m; j++)
+        for (let c = 0; c < 16; c++) for (let s = 0; s < dsub; s++) centT[(j * dsub + s) * 16 + c] = cent[(j * 16 + c) * dsub + s]!
+      const pT = r.alloc(centT.byteLength)
+      r.put(pT, centT)
+      const pq = r.alloc(d * 4)
+      r.put(pq, q)
+      const pcen = r.alloc(d * 4)
+      r.put(pcen, cen)
       const pf = r.alloc(m * 64)
       const pl = r.alloc(m * 16)
       const pm = r.alloc(16)
@@ -278,7 +299,12 @@ run('4-bit fast-scan', () => {
   it('search over several segments returns the top k of exact ADC + bias (+ term), every tail, k beyond n', () => {
     const k = getKernels('wasm')
     for (const withTerms of [false, true]) {
-      for (const [m, dsub, mode] of [[8, 2, 'l2'], [17, 3, 'ip'], [50, 2, 'ip'], [1, 4, 'l2']] as const) {
+      for (const [m, dsub, mode] of [
+        [8, 2, 'l2'],
+        [17, 3, 'ip'],
+        [50, 2, 'ip'],
+        [1, 4, 'l2'],
+      ] as const) {
         const d = m * dsub
         const cent = randomVectors(m * 16, dsub, m * 5 + (withTerms ? 1 : 0))
         const fs = k.createFastScan!(cent, m, dsub, mode, withTerms)
@@ -319,7 +345,14 @@ run('4-bit fast-scan', () => {
             const hl = new Float64Array(kk)
             heapInit(kk, hd, hl)
             fs.setQuery(q, 0)
-            const scanned = fs.search(Int32Array.from(sizes, (_, s) => 10 + s), sizes.length, bias, kk, hd, hl)
+            const scanned = fs.search(
+              Int32Array.from(sizes, (_, s) => 10 + s),
+              sizes.length,
+              bias,
+              kk,
+              hd,
+              hl,
+            )
             expect(scanned).toBeLessThanOrEqual(all.length)
             heapSort(kk, hd, hl)
             const want = all.slice(0, kk)
@@ -337,7 +370,8 @@ run('4-bit fast-scan', () => {
             const got = new Set(Array.from(hl.subarray(0, want.length)))
             const last = want[want.length - 1]![0]
             for (const w of want) {
-              if (!got.has(w[1])) expect(Math.abs(w[0] - last), `m=${m} k=${kk} terms=${withTerms}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(last)))
+              if (!got.has(w[1]))
+                expect(Math.abs(w[0] - last), `m=${m} k=${kk} terms=${withTerms}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(last)))
             }
           }
         }
@@ -351,7 +385,12 @@ run('4-bit fast-scan', () => {
 describe('fast-scan oracles (reference/fastscan.ts: the byte tables and threshold the SIMD search uses)', () => {
   it('every code at distance <= top survives the byte threshold (bias, residual tables, all tails), and few others do', () => {
     const rng = new Rng(12)
-    for (const [m, dsub, mode] of [[8, 2, 'l2'], [16, 1, 'ip'], [17, 3, 'l2'], [50, 2, 'l2']] as const) {
+    for (const [m, dsub, mode] of [
+      [8, 2, 'l2'],
+      [16, 1, 'ip'],
+      [17, 3, 'l2'],
+      [50, 2, 'l2'],
+    ] as const) {
       const d = m * dsub
       const cent = randomVectors(m * 16, dsub, m * 3)
       for (const n of [0, 1, 31, 32, 33, 65, 2000]) {
@@ -363,7 +402,16 @@ describe('fast-scan oracles (reference/fastscan.ts: the byte tables and threshol
         const cen = mode === 'l2' ? randomVectors(1, d, n + 2, -0.2, 0.2) : null
         // exact float ADC of each code against q - cen (or -<q, .>), from the reference kernels
         const table = new Float32Array(m * 16)
-        if (mode === 'l2') ref.pqTableL2(q.map((v, t) => v - cen![t]!), 0, cent, m, 16, dsub, table)
+        if (mode === 'l2')
+          ref.pqTableL2(
+            q.map((v, t) => v - cen![t]!),
+            0,
+            cent,
+            m,
+            16,
+            dsub,
+            table,
+          )
         else {
           ref.pqTableIP(q, 0, cent, m, 16, dsub, table)
           for (let i = 0; i < table.length; i++) table[i] = -table[i]!
@@ -413,9 +461,16 @@ describe('the WebAssembly build', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vqlite-wasm-'))
     try {
       const out = join(dir, 'kernels.wasm')
-      const args = pkg.scripts['build:wasm']!.split(/\s+/).slice(1).map((a) => (a === 'native-free-kernels/wasm/kernels.wasm' ? out : a))
-      execFileSync(process.execPath, [fileURLToPath(new URL('node_modules/assemblyscript/bin/asc.js', root)), ...args], { cwd: fileURLToPath(root), stdio: 'pipe' })
-      expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(createHash('sha256').update(readFileSync(built)).digest('hex'))
+      const args = pkg.scripts['build:wasm']!.split(/\s+/)
+        .slice(1)
+        .map((a) => (a === 'native-free-kernels/wasm/kernels.wasm' ? out : a))
+      execFileSync(process.execPath, [fileURLToPath(new URL('node_modules/assemblyscript/bin/asc.js', root)), ...args], {
+        cwd: fileURLToPath(root),
+        stdio: 'pipe',
+      })
+      expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(
+        createHash('sha256').update(readFileSync(built)).digest('hex'),
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

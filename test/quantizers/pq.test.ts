@@ -8,7 +8,8 @@ import { clusteredVectors, randomVectors } from '../helpers/data.js'
 describe('ProductQuantizer', () => {
   it('reconstructs exactly any vector built from its codewords, for nbits 1..8', () => {
     for (let nbits = 1; nbits <= 8; nbits++) {
-      const d = 12, m = nbits % 2 ? 3 : 4
+      const d = 12,
+        m = nbits % 2 ? 3 : 4
       const pq = new ProductQuantizer(d, m, nbits, tsKernels)
       const ksub = 1 << nbits
       pq.train(clusteredVectors(Math.max(ksub * 40, 400), d, 50, nbits), Math.max(ksub * 40, 400), { seed: 1 })
@@ -32,7 +33,8 @@ describe('ProductQuantizer', () => {
   })
 
   it('ADC distances equal exact distances to the reconstructions (L2 and inner product)', () => {
-    const d = 16, n = 300
+    const d = 16,
+      n = 300
     const pq = new ProductQuantizer(d, 8, 8, tsKernels)
     const x = clusteredVectors(2000, d, 40, 3)
     pq.train(x, 2000, { seed: 2 })
@@ -53,7 +55,9 @@ describe('ProductQuantizer', () => {
   })
 
   it('encodes each sub-vector to its nearest centroid', () => {
-    const d = 6, m = 3, n = 200
+    const d = 6,
+      m = 3,
+      n = 200
     const pq = new ProductQuantizer(d, m, 4, tsKernels)
     pq.train(randomVectors(1000, d, 4), 1000)
     const x = randomVectors(n, d, 5)
@@ -62,13 +66,15 @@ describe('ProductQuantizer', () => {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < m; j++) {
         const chosen = ref.l2sqr(x, i * d + j * 2, pq.centroids, (j * 16 + sub[i * m + j]!) * 2, 2)
-        for (let c = 0; c < 16; c++) expect(chosen).toBeLessThanOrEqual(ref.l2sqr(x, i * d + j * 2, pq.centroids, (j * 16 + c) * 2, 2) + 1e-6)
+        for (let c = 0; c < 16; c++)
+          expect(chosen).toBeLessThanOrEqual(ref.l2sqr(x, i * d + j * 2, pq.centroids, (j * 16 + c) * 2, 2) + 1e-6)
       }
     }
   })
 
   it('lowers the reconstruction error as m grows', () => {
-    const d = 32, n = 4000
+    const d = 32,
+      n = 4000
     const x = clusteredVectors(n, d, 200, 8, 0.3)
     let prev = Infinity
     for (const m of [2, 4, 8, 16]) {
@@ -88,9 +94,16 @@ describe('ProductQuantizer', () => {
   it('rejects m not dividing d, nbits out of range and too few training vectors', () => {
     expect(() => new ProductQuantizer(10, 3, 8, tsKernels)).toThrow(VqOptionError)
     expect(() => new ProductQuantizer(10, 3, 8, tsKernels)).toThrow(/must divide the dimension 10/)
-    for (const nbits of [0, 9, 16, 4.5]) expect(() => new ProductQuantizer(8, 2, nbits, tsKernels)).toThrow(/nbits must be an integer from 1 to 8/)
+    for (const nbits of [0, 9, 16, 4.5])
+      expect(() => new ProductQuantizer(8, 2, nbits, tsKernels)).toThrow(/nbits must be an integer from 1 to 8/)
     const pq = new ProductQuantizer(8, 2, 8, tsKernels)
-    const err = (() => { try { pq.train(randomVectors(100, 8, 1), 100) } catch (e) { return e } })()
+    const err = (() => {
+      try {
+        pq.train(randomVectors(100, 8, 1), 100)
+      } catch (e) {
+        return e
+      }
+    })()
     expect(err).toBeInstanceOf(VqInputError)
     expect((err as VqInputError).code).toBe('TOO_FEW_TRAINING_POINTS')
     expect(pq.isTrained).toBe(false)

@@ -46,7 +46,8 @@ describe('ScalarQuantizer', () => {
     })
 
     it(`SQ${bits}: scanner distances equal exact distances to the decoded vectors`, () => {
-      const d = 13, n = 100
+      const d = 13,
+        n = 100
       const x = randomVectors(n, d, 8)
       const sq = new ScalarQuantizer(d, bits, 0, tsKernels)
       sq.train(x, n)
@@ -69,7 +70,8 @@ describe('ScalarQuantizer', () => {
   }
 
   it('clipping narrows the trained range to quantiles and cuts the error of the bulk', () => {
-    const d = 1, n = 10000
+    const d = 1,
+      n = 10000
     const rng = new Rng(5)
     const x = new Float32Array(n)
     for (let i = 0; i < n; i++) x[i] = rng.normal()
@@ -110,7 +112,8 @@ describe('ScalarQuantizer', () => {
 
 describe('Fp16Codec', () => {
   it('reconstructs half-representable vectors exactly and rounds others to the nearest half', () => {
-    const d = 9, n = 40
+    const d = 9,
+      n = 40
     const codec = new Fp16Codec(d, tsKernels)
     const rng = new Rng(1)
     const x = new Float32Array(n * d)
@@ -127,7 +130,8 @@ describe('Fp16Codec', () => {
   })
 
   it('scanner distances equal exact distances to the decoded vectors', () => {
-    const d = 11, n = 50
+    const d = 11,
+      n = 50
     const codec = new Fp16Codec(d, tsKernels)
     const x = randomVectors(n, d, 4)
     const codes = new Uint8Array(n * codec.codeSize)

@@ -42,13 +42,28 @@ function expectSame(a: { ids: Float64Array; distances: Float32Array }, b: { ids:
 
 run('one index file, searched with the WebAssembly backend forced on and forced off', () => {
   const cases: Array<[string, Metric]> = [
-    ['PQ16x4', 'l2'], ['PQ8x4', 'cosine'], ['IVF16,PQ16x4', 'l2'], ['IVF16,PQ16x4', 'ip'], ['IVF16,PQ32x4,RFlat', 'cosine'],
-    ['OPQ8,IVF16,PQ8x4', 'l2'], ['IVF16,PQ8', 'l2'], ['IVF16,SQ8', 'ip'], ['IVF8,SQ4,RFlat', 'l2'], ['Flat', 'cosine'],
+    ['PQ16x4', 'l2'],
+    ['PQ8x4', 'cosine'],
+    ['IVF16,PQ16x4', 'l2'],
+    ['IVF16,PQ16x4', 'ip'],
+    ['IVF16,PQ32x4,RFlat', 'cosine'],
+    ['OPQ8,IVF16,PQ8x4', 'l2'],
+    ['IVF16,PQ8', 'l2'],
+    ['IVF16,SQ8', 'ip'],
+    ['IVF8,SQ4,RFlat', 'l2'],
+    ['Flat', 'cosine'],
   ]
   for (const [description, metric] of cases) {
     it(`${description} / ${metric}: same results (near-ties aside), distances within 1e-5`, async () => {
       const path = join(dir, `${description.replace(/[^A-Za-z0-9]/g, '_')}-${metric}.vqlite`)
-      const built = VqIndex.create(path, { dim: d, metric, description, threads: 0, kernels: 'ts', storeVectors: description.includes('RFlat') ? 'float32' : 'none' })
+      const built = VqIndex.create(path, {
+        dim: d,
+        metric,
+        description,
+        threads: 0,
+        kernels: 'ts',
+        storeVectors: description.includes('RFlat') ? 'float32' : 'none',
+      })
       await built.train(x, { seed: 3 })
       await built.add(ids, x)
       await built.close()

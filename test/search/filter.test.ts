@@ -11,7 +11,7 @@ const n = 6000
 const x = clusteredVectors(n, d, 50, 31, 0.4)
 const queries = clusteredVectors(30, d, 50, 32, 0.4)
 const rng = new Rng(9)
-const GENRES = ['jazz', 'rock', 'folk', 'soul', "it's \"quoted\""]
+const GENRES = ['jazz', 'rock', 'folk', 'soul', 'it\'s "quoted"']
 type Meta = { genre?: string; year?: number; rating?: number | null; live?: boolean; label?: { name: string } } | null
 const meta: Meta[] = Array.from({ length: n }, (_, i) => {
   if (i % 97 === 0) return null
@@ -38,16 +38,26 @@ function matches(f: Filter, m: Meta, id: number): boolean {
     if (spec === null || typeof spec !== 'object') return spec === null ? v === null : v === spec
     return Object.entries(spec).every(([op, arg]) => {
       switch (op) {
-        case '$eq': return v === arg
-        case '$ne': return v !== arg
-        case '$in': return (arg as FilterValue[]).includes(v as FilterValue)
-        case '$nin': return !(arg as FilterValue[]).includes(v as FilterValue)
-        case '$gt': return v !== null && (v as number) > (arg as number)
-        case '$gte': return v !== null && (v as number) >= (arg as number)
-        case '$lt': return v !== null && (v as number) < (arg as number)
-        case '$lte': return v !== null && (v as number) <= (arg as number)
-        case '$exists': return (v !== null) === arg
-        default: throw new Error(op)
+        case '$eq':
+          return v === arg
+        case '$ne':
+          return v !== arg
+        case '$in':
+          return (arg as FilterValue[]).includes(v as FilterValue)
+        case '$nin':
+          return !(arg as FilterValue[]).includes(v as FilterValue)
+        case '$gt':
+          return v !== null && (v as number) > (arg as number)
+        case '$gte':
+          return v !== null && (v as number) >= (arg as number)
+        case '$lt':
+          return v !== null && (v as number) < (arg as number)
+        case '$lte':
+          return v !== null && (v as number) <= (arg as number)
+        case '$exists':
+          return (v !== null) === arg
+        default:
+          throw new Error(op)
       }
     })
   })
@@ -55,7 +65,7 @@ function matches(f: Filter, m: Meta, id: number): boolean {
 
 const FILTERS: Filter[] = [
   { genre: 'jazz' },
-  { genre: "it's \"quoted\"" },
+  { genre: 'it\'s "quoted"' },
   { year: { $gte: 1960, $lt: 1970 } },
   { genre: { $in: ['rock', 'soul'] }, live: true },
   { genre: { $nin: ['rock', 'soul'] } },
@@ -63,7 +73,12 @@ const FILTERS: Filter[] = [
   { rating: { $exists: true } },
   { rating: { $ne: null, $gt: 4.5 } },
   { 'label.name': 'Blue Note' },
-  { $or: [{ genre: 'folk', year: { $lt: 1955 } }, { 'label.name': 'Impulse!', live: false }] },
+  {
+    $or: [
+      { genre: 'folk', year: { $lt: 1955 } },
+      { 'label.name': 'Impulse!', live: false },
+    ],
+  },
   { $not: { genre: 'jazz' } },
   { $and: [{ year: { $gt: 2000 } }, { $not: { rating: { $lt: 2 } } }] },
   { $id: { $in: [0, 10, 20, 999990, 7] } },
@@ -79,7 +94,9 @@ describe('filtered search', () => {
     for (const f of FILTERS) {
       const want = ids.filter((id, i) => matches(f, meta[i]!, id)).sort((a, b) => a - b)
       const got = index.search(q, n, { filter: f })
-      const found = Array.from(got.ids).filter((id) => id >= 0).sort((a, b) => a - b)
+      const found = Array.from(got.ids)
+        .filter((id) => id >= 0)
+        .sort((a, b) => a - b)
       expect(found, JSON.stringify(f)).toEqual(want)
     }
   })

@@ -47,7 +47,9 @@ describe.each(backends)('IVF16,PQ8x4 (residual L2) on %s equals exact ADC over t
       let agree = 0
       const far: string[] = []
       for (let qi = 0; qi < nq; qi++) {
-        const scored = ids.filter(r.allowed).map((id) => ({ id, dist: ref.l2sqr(queries, qi * d, recon, id * d, d) }))
+        const scored = ids
+          .filter(r.allowed)
+          .map((id) => ({ id, dist: ref.l2sqr(queries, qi * d, recon, id * d, d) }))
           .sort((a, b) => a.dist - b.dist || a.id - b.id)
         for (let j = 0; j < r.k; j++) {
           const g = got.distances[qi * r.k + j]!

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { referenceKernels as ref } from '../../native-free-kernels/index.js'
-import { type Metric, parseIndexDescription, VqIndex } from '../../src/index.js'
 import { formatIndexDescription, normalizeIndexSpec } from '../../src/factory/parse.js'
+import { type Metric, parseIndexDescription, VqIndex } from '../../src/index.js'
 import { clusteredVectors } from '../helpers/data.js'
 
 const d = 16
@@ -43,14 +43,22 @@ function recall(found: Float64Array, truth: Float64Array, k: number): number {
 describe('description grammar', () => {
   it('parses, normalises and formats every stage', () => {
     for (const [s, canonical] of [
-      ['IVF1024,PQ16', 'IVF1024,PQ16'], ['IVF4k,PQ32x4', 'IVF4096,PQ32x4'], ['OPQ16,IVF1024,PQ16', 'OPQ16,IVF1024,PQ16'],
-      ['OPQ8_64,IVF256,PQ8', 'OPQ8_64,IVF256,PQ8'], ['IVF256,SQ4,RFlat', 'IVF256,SQ4,RFlat'], ['IVF4096,PQ16,Refine(SQ8)', 'IVF4096,PQ16,Refine(SQ8)'],
-      ['PQ8,Refine(Flat)', 'PQ8,RFlat'], ['IVF256,Flat', 'IVF256,Flat'], ['Flat', 'Flat'],
+      ['IVF1024,PQ16', 'IVF1024,PQ16'],
+      ['IVF4k,PQ32x4', 'IVF4096,PQ32x4'],
+      ['OPQ16,IVF1024,PQ16', 'OPQ16,IVF1024,PQ16'],
+      ['OPQ8_64,IVF256,PQ8', 'OPQ8_64,IVF256,PQ8'],
+      ['IVF256,SQ4,RFlat', 'IVF256,SQ4,RFlat'],
+      ['IVF4096,PQ16,Refine(SQ8)', 'IVF4096,PQ16,Refine(SQ8)'],
+      ['PQ8,Refine(Flat)', 'PQ8,RFlat'],
+      ['IVF256,Flat', 'IVF256,Flat'],
+      ['Flat', 'Flat'],
     ] as const) {
       expect(formatIndexDescription(normalizeIndexSpec(parseIndexDescription(s), 128), 128)).toBe(canonical)
     }
     expect(normalizeIndexSpec(parseIndexDescription('OPQ16,IVF1024,PQ16'), 128)).toEqual({
-      transform: { kind: 'opq', m: 16, dOut: 128 }, ivf: { nlist: 1024, byResidual: true }, codec: { kind: 'pq', m: 16, nbits: 8 },
+      transform: { kind: 'opq', m: 16, dOut: 128 },
+      ivf: { nlist: 1024, byResidual: true },
+      codec: { kind: 'pq', m: 16, nbits: 8 },
     })
     for (const bad of ['IVF,PQ8', 'PQ8,IVF16', 'OPQ8,SQ8', 'IVF16,PQ8,RFlat,RFlat', 'IVF16,Refine(PQ8)', 'HNSW32']) {
       expect(() => parseIndexDescription(bad)).toThrow(/invalid index description/)
@@ -62,7 +70,9 @@ describe('description grammar', () => {
     const b = create({ dim: d, ivf: { nlist: 32 }, codec: { kind: 'pq', m: 4 }, refine: { kind: 'codec', codec: { kind: 'sq8' } } })
     expect(b.description).toBe('IVF32,PQ4,Refine(SQ8)')
     expect(b.spec).toEqual(a.spec)
-    expect(() => VqIndex.create(':memory:', { dim: d, description: 'IVF32,PQ4', ivf: { nlist: 64 }, codec: { kind: 'pq', m: 4 } })).toThrow(/disagree/)
+    expect(() => VqIndex.create(':memory:', { dim: d, description: 'IVF32,PQ4', ivf: { nlist: 64 }, codec: { kind: 'pq', m: 4 } })).toThrow(
+      /disagree/,
+    )
     expect(() => VqIndex.create(':memory:', { dim: d, description: 'IVF32,SQ8,RFlat' })).toThrow(/storeVectors/)
     expect(() => VqIndex.create(':memory:', { dim: d, description: 'IVF0,SQ8' })).toThrow(/nlist/)
     expect(() => VqIndex.create(':memory:', { dim: d, description: 'OPQ4_32,PQ4' })).toThrow(/OPQ output dimension/)
@@ -92,7 +102,13 @@ describe('IVF', () => {
     expect(b.distances).toEqual(a.distances)
   })
 
-  for (const [metric, description] of [['l2', 'IVF32,PQ8'], ['ip', 'IVF32,PQ8'], ['cosine', 'IVF32,PQ8'], ['l2', 'IVF32,PQ2'], ['cosine', 'PQ2']] as const) {
+  for (const [metric, description] of [
+    ['l2', 'IVF32,PQ8'],
+    ['ip', 'IVF32,PQ8'],
+    ['cosine', 'IVF32,PQ8'],
+    ['l2', 'IVF32,PQ2'],
+    ['cosine', 'PQ2'],
+  ] as const) {
     it(`${metric}, ${description}: at nprobe = nlist equals brute-force ADC over the same codes`, async () => {
       // PQ2 has 2-byte codes that are scanned padded to 4 bytes.
       const ivf = await build(description, metric)
@@ -109,10 +125,12 @@ describe('IVF', () => {
           const norm = Math.sqrt(ref.innerProduct(q, 0, q, 0, d))
           q = q.map((v) => v / norm)
         }
-        const scored = ids.map((id) => {
-          const dist = metric === 'ip' ? -ref.innerProduct(q, 0, recon, id * d, d) : ref.l2sqr(q, 0, recon, id * d, d)
-          return { id, dist: metric === 'cosine' ? dist / 2 : dist }
-        }).sort((a, b) => a.dist - b.dist || a.id - b.id)
+        const scored = ids
+          .map((id) => {
+            const dist = metric === 'ip' ? -ref.innerProduct(q, 0, recon, id * d, d) : ref.l2sqr(q, 0, recon, id * d, d)
+            return { id, dist: metric === 'cosine' ? dist / 2 : dist }
+          })
+          .sort((a, b) => a.dist - b.dist || a.id - b.id)
         for (let j = 0; j < k; j++) {
           expect(got.distances[qi * k + j]).toBeCloseTo(scored[j]!.dist, 3)
           if (got.ids[qi * k + j] === scored[j]!.id) agree++
@@ -169,7 +187,10 @@ describe('IVF', () => {
     const mix = clusteredVectors(d, d, d, 5, 1)
     const y = new Float32Array(n * d)
     const q2 = new Float32Array(nq * d)
-    for (const [src, dst, count] of [[x, y, n], [queries, q2, nq]] as const) {
+    for (const [src, dst, count] of [
+      [x, y, n],
+      [queries, q2, nq],
+    ] as const) {
       for (let i = 0; i < count; i++) for (let a = 0; a < d; a++) dst[i * d + a] = ref.innerProduct(src, i * d, mix, a * d, d)
     }
     const run = async (description: string): Promise<Float64Array> => {
@@ -194,7 +215,10 @@ describe('IVF', () => {
     // Pile new vectors near one existing point: they all land in its list.
     const near = new Float32Array(200 * d)
     for (let i = 0; i < 200; i++) for (let t = 0; t < d; t++) near[i * d + t] = x[t]! + 1e-4 * i
-    await ivf.add(Array.from({ length: 200 }, (_, i) => n + i), near)
+    await ivf.add(
+      Array.from({ length: 200 }, (_, i) => n + i),
+      near,
+    )
     const after = ivf.stats()
     expect(after.count).toBe(n + 200)
     const grew = Array.from(after.listSizes).map((v, l) => v - s.listSizes[l]!)

@@ -30,27 +30,37 @@ afterEach(() => {
 })
 
 describe('searchBatch on the worker pool', () => {
-  it.each(['Flat', 'PQ8', 'IVF32,PQ8', 'OPQ8,IVF16,PQ8x4', 'IVF32,SQ8,RFlat', 'IVF16,PQ4,Refine(SQ8)', 'SQ4', 'SQfp16'])('%s: exactly the results of sequential search', async (description) => {
-    {
-      const index = VqIndex.create(join(dir, `${description.replace(/\W/g, '_')}.vqlite`), {
-        dim: d, metric: 'cosine', description, storeVectors: 'float16', threads: 2,
-      })
-      await index.train(x, { seed: 4, opqIterations: 3 })
-      await index.add(ids, x, meta)
-      for (const opts of [{ nprobe: 4, refineFactor: 3 }, { nprobe: 2, filter: { bucket: { $lt: 3 } } }]) {
-        const seq = await index.searchBatch(queries, 10, { ...opts, threads: 0 })
-        const par = await index.searchBatch(queries, 10, { ...opts, threads: 2 })
-        expect(par.ids, description).toEqual(seq.ids)
-        expect(par.distances, description).toEqual(seq.distances)
-        for (let i = 0; i < 5; i++) expect(index.search(queries.subarray(i * d, (i + 1) * d), 10, opts).ids).toEqual(seq.row(i).ids)
+  it.each(['Flat', 'PQ8', 'IVF32,PQ8', 'OPQ8,IVF16,PQ8x4', 'IVF32,SQ8,RFlat', 'IVF16,PQ4,Refine(SQ8)', 'SQ4', 'SQfp16'])(
+    '%s: exactly the results of sequential search',
+    async (description) => {
+      {
+        const index = VqIndex.create(join(dir, `${description.replace(/\W/g, '_')}.vqlite`), {
+          dim: d,
+          metric: 'cosine',
+          description,
+          storeVectors: 'float16',
+          threads: 2,
+        })
+        await index.train(x, { seed: 4, opqIterations: 3 })
+        await index.add(ids, x, meta)
+        for (const opts of [
+          { nprobe: 4, refineFactor: 3 },
+          { nprobe: 2, filter: { bucket: { $lt: 3 } } },
+        ]) {
+          const seq = await index.searchBatch(queries, 10, { ...opts, threads: 0 })
+          const par = await index.searchBatch(queries, 10, { ...opts, threads: 2 })
+          expect(par.ids, description).toEqual(seq.ids)
+          expect(par.distances, description).toEqual(seq.distances)
+          for (let i = 0; i < 5; i++) expect(index.search(queries.subarray(i * d, (i + 1) * d), 10, opts).ids).toEqual(seq.row(i).ids)
+        }
+        // Writes between batches reach the workers (new index version).
+        await index.delete(ids.slice(0, 100))
+        const seq = await index.searchBatch(queries, 10, { threads: 0 })
+        expect((await index.searchBatch(queries, 10, { threads: 2 })).ids).toEqual(seq.ids)
+        await index.close()
       }
-      // Writes between batches reach the workers (new index version).
-      await index.delete(ids.slice(0, 100))
-      const seq = await index.searchBatch(queries, 10, { threads: 0 })
-      expect((await index.searchBatch(queries, 10, { threads: 2 })).ids).toEqual(seq.ids)
-      await index.close()
-    }
-  })
+    },
+  )
 
   it('training (IVF k-means assignment, PQ sub-quantizers) and encoding on the pool give the same index', async () => {
     const big = clusteredVectors(40000, d, 200, 44, 0.4)
@@ -93,7 +103,10 @@ describe('searchBatch on the worker pool', () => {
     const workers = pool.workers
     await new Promise((r) => setTimeout(r, 20))
     await workers[0]!.terminate()
-    const e = await running.then(() => undefined, (err: VqError) => err)
+    const e = await running.then(
+      () => undefined,
+      (err: VqError) => err,
+    )
     expect(e?.code).toBe('WORKER_FAILED')
     const again = await index.searchBatch(big, 10)
     expect(again.ids).toEqual(want.ids)
@@ -127,10 +140,12 @@ describe('the worker script', () => {
     expect(e.execArgv?.[1]).toMatch(/^file:.*\/node_modules\/tsx\//)
   })
 
-  it('worker.js beside a built pool.js, with the process\'s Node options', () => {
+  it("worker.js beside a built pool.js, with the process's Node options", () => {
     const root = layout(['dist/src/parallel/worker.js'])
-    expect(workerEntry(pathToFileURL(join(root, 'dist/src/parallel/pool.js')).href))
-      .toEqual({ filename: join(root, 'dist/src/parallel/worker.js'), execArgv: undefined })
+    expect(workerEntry(pathToFileURL(join(root, 'dist/src/parallel/pool.js')).href)).toEqual({
+      filename: join(root, 'dist/src/parallel/worker.js'),
+      execArgv: undefined,
+    })
   })
 
   it('never another build: no worker beside the module is MISSING_DEPENDENCY, even with a dist/ around', () => {

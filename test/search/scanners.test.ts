@@ -9,8 +9,8 @@ import { heapInit, heapSort, type Kernels, referenceKernels, tsKernels } from '.
 import { normalizeIndexSpec, parseIndexDescription } from '../../src/factory/parse.js'
 import { InvertedLists, LIST_STRIDE, type ListsView } from '../../src/ivf/inverted-lists.js'
 import { IndexModel } from '../../src/search/model.js'
-import { clusteredVectors } from '../helpers/data.js'
 import { fastBackends } from '../helpers/backends.js'
+import { clusteredVectors } from '../helpers/data.js'
 
 const d = 16
 const n = 320
@@ -19,14 +19,24 @@ const x = clusteredVectors(n, d, 12, 31, 0.3)
 const queries = clusteredVectors(nq, d, 12, 32, 0.3)
 const backends: { name: string; kernels: Kernels }[] = [{ name: 'reference', kernels: referenceKernels }, ...fastBackends]
 
-interface Case { description: string; byResidual: boolean }
+interface Case {
+  description: string
+  byResidual: boolean
+}
 const cases: Case[] = [
-  { description: 'Flat', byResidual: false }, { description: 'IVF8,Flat', byResidual: false },
-  { description: 'IVF8,SQ8', byResidual: false }, { description: 'IVF8,SQ8', byResidual: true }, { description: 'SQ4', byResidual: false },
+  { description: 'Flat', byResidual: false },
+  { description: 'IVF8,Flat', byResidual: false },
+  { description: 'IVF8,SQ8', byResidual: false },
+  { description: 'IVF8,SQ8', byResidual: true },
+  { description: 'SQ4', byResidual: false },
   { description: 'IVF8,SQfp16', byResidual: true },
   // PQ2: 2-byte codes scanned padded to 4 bytes.
-  { description: 'PQ2', byResidual: false }, { description: 'IVF8,PQ2', byResidual: true }, { description: 'IVF8,PQ8', byResidual: false },
-  { description: 'PQ8x4', byResidual: false }, { description: 'IVF8,PQ8x4', byResidual: true }, { description: 'IVF8,PQ8x4', byResidual: false },
+  { description: 'PQ2', byResidual: false },
+  { description: 'IVF8,PQ2', byResidual: true },
+  { description: 'IVF8,PQ8', byResidual: false },
+  { description: 'PQ8x4', byResidual: false },
+  { description: 'IVF8,PQ8x4', byResidual: true },
+  { description: 'IVF8,PQ8x4', byResidual: false },
 ]
 
 function modelFor(c: Case, metric: 'l2' | 'ip', kernels: Kernels): IndexModel {
@@ -91,7 +101,17 @@ describe('list scanners equal brute force over the reconstructions', () => {
           const enc = model.encode(x, n)
           expect(enc.terms !== null).toBe(model.usesTerms)
           const ids = Array.from({ length: n }, (_, i) => i)
-          const view = InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, enc.lists, ids, ids, model.padCodes(enc.codes, n), null, enc.terms).view()
+          const view = InvertedLists.build(
+            model.coarse.nlist,
+            model.scanCodeSize,
+            0,
+            enc.lists,
+            ids,
+            ids,
+            model.padCodes(enc.codes, n),
+            null,
+            enc.terms,
+          ).view()
           const scanner = model.scan.create()
           const hd = new Float32Array(n)
           const hl = new Float64Array(n)
@@ -106,7 +126,10 @@ describe('list scanners equal brute force over the reconstructions', () => {
             scanner.setQuery(queries, qi * d)
             heapInit(n, hd, hl)
             expect(scanner.scanProbed(view, probeLists, probeDist, probed, n, hd, hl)).toBe(n)
-            expect(mismatches(collect(view, hd, hl, n), want, () => true, tol), name).toEqual([])
+            expect(
+              mismatches(collect(view, hd, hl, n), want, () => true, tol),
+              name,
+            ).toEqual([])
 
             // Filtered, list by list: scanList and scanAllowed offer exactly the allowed items.
             for (const mode of ['list', 'allowed'] as const) {
@@ -115,12 +138,16 @@ describe('list scanners equal brute force over the reconstructions', () => {
               for (let pi = 0; pi < probed; pi++) {
                 const l = probeLists[pi]!
                 if (view.size[l] === 0) continue
-                offered += mode === 'list'
-                  ? scanner.scanList(view, l, probeDist[pi]!, bits, n, hd, hl)
-                  : scanner.scanAllowed(view, l, probeDist[pi]!, bits, n, hd, hl)
+                offered +=
+                  mode === 'list'
+                    ? scanner.scanList(view, l, probeDist[pi]!, bits, n, hd, hl)
+                    : scanner.scanAllowed(view, l, probeDist[pi]!, bits, n, hd, hl)
               }
               expect(offered).toBe(n / 2)
-              expect(mismatches(collect(view, hd, hl, n), want, (i) => i % 2 === 0, tol), `${name} ${mode}`).toEqual([])
+              expect(
+                mismatches(collect(view, hd, hl, n), want, (i) => i % 2 === 0, tol),
+                `${name} ${mode}`,
+              ).toEqual([])
             }
 
             // A small heap keeps the k best (near-ties aside).
@@ -130,7 +157,10 @@ describe('list scanners equal brute force over the reconstructions', () => {
             const top = collect(view, hd, hl, k)
             const kth = Array.from(want).sort((a, b) => a - b)[k - 1]!
             expect(top.size).toBe(k)
-            expect(mismatches(top, want, (i) => top.has(i), tol), `${name} top ${k}`).toEqual([])
+            expect(
+              mismatches(top, want, (i) => top.has(i), tol),
+              `${name} top ${k}`,
+            ).toEqual([])
             for (const id of top.keys()) expect(want[id]!).toBeLessThanOrEqual(kth + tol * Math.max(1, Math.abs(kth)))
           }
         }
@@ -153,8 +183,28 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
         const bCodes = model.encode(shifted, n).codes
         const bTerms = model.usesTerms ? model.residualTerms(a.lists, bCodes, n) : null
         const ids = Array.from({ length: n }, (_, i) => i)
-        const la = InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, a.lists, ids, ids, model.padCodes(a.codes, n), null, a.terms)
-        const lb = InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, a.lists, ids, ids, model.padCodes(bCodes, n), null, bTerms)
+        const la = InvertedLists.build(
+          model.coarse.nlist,
+          model.scanCodeSize,
+          0,
+          a.lists,
+          ids,
+          ids,
+          model.padCodes(a.codes, n),
+          null,
+          a.terms,
+        )
+        const lb = InvertedLists.build(
+          model.coarse.nlist,
+          model.scanCodeSize,
+          0,
+          a.lists,
+          ids,
+          ids,
+          model.padCodes(bCodes, n),
+          null,
+          bTerms,
+        )
         expect(lb.view().stamps).toEqual(la.view().stamps)
         const scanner = model.scan.create()
         const hd = new Float32Array(n)
@@ -170,7 +220,10 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
           scanner.setQuery(queries, 0)
           heapInit(n, hd, hl)
           scanner.scanProbed(view, probeLists, probeDist, probed, n, hd, hl)
-          expect(mismatches(collect(view, hd, hl, n), want, () => true, tol), `${name} ${what}`).toEqual([])
+          expect(
+            mismatches(collect(view, hd, hl, n), want, () => true, tol),
+            `${name} ${what}`,
+          ).toEqual([])
         }
         check(la, a.codes, 'lists a')
         check(lb, bCodes, 'lists b')
@@ -180,7 +233,14 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
         const codes0 = new Uint8Array(in0.length * model.scanCodeSize)
         const padded = model.padCodes(bCodes, n)
         in0.forEach((id, j) => codes0.set(padded.subarray(id * model.scanCodeSize, (id + 1) * model.scanCodeSize), j * model.scanCodeSize))
-        la.append(in0.map(() => 0), in0, in0, codes0, null, bTerms ? Float32Array.from(in0, (id) => bTerms[id]!) : null)
+        la.append(
+          in0.map(() => 0),
+          in0,
+          in0,
+          codes0,
+          null,
+          bTerms ? Float32Array.from(in0, (id) => bTerms[id]!) : null,
+        )
         const mixed = new Uint8Array(a.codes)
         for (const id of in0) mixed.set(bCodes.subarray(id * model.codeSize, (id + 1) * model.codeSize), id * model.codeSize)
         check(la, mixed, 'list 0 changed')

@@ -18,7 +18,11 @@ const good = join(dir, 'good.vqlite')
 beforeAll(async () => {
   const a = VqIndex.create(good, { dim: d, description: 'PQ4', storeVectors: 'float32' })
   await a.train(x)
-  await a.add(Array.from({ length: 2000 }, (_, i) => i), x, Array.from({ length: 2000 }, (_, i) => ({ i, text: 'lorem ipsum '.repeat(10) })))
+  await a.add(
+    Array.from({ length: 2000 }, (_, i) => i),
+    x,
+    Array.from({ length: 2000 }, (_, i) => ({ i, text: 'lorem ipsum '.repeat(10) })),
+  )
   a.close()
 })
 
@@ -58,7 +62,7 @@ describe('bad files get their own typed errors, and vqlite never writes to them'
   it('a SQLite database that is not a vqlite index', () => {
     const p = join(dir, 'app.db')
     const db = new Database(p)
-    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES (\'ada\')')
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')")
     db.close()
     const e = rejectsUntouched(p, () => VqIndex.open(p), VqFormatError, 'FOREIGN_FILE')
     expect(e.message).toMatch(/not a vqlite index.*not modified/)
@@ -149,7 +153,8 @@ describe('bad files get their own typed errors, and vqlite never writes to them'
     })
     const attempt = (what: string, path: string): { ok?: boolean; size?: number; code?: string; message?: string } => {
       const r = spawnSync(process.execPath, [join(import.meta.dirname, '../fixtures/open-as.mjs'), what, path], {
-        encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+        encoding: 'utf8',
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
       })
       expect(r.status, r.stderr).toBe(0)
       return JSON.parse(r.stdout) as { ok?: boolean; code?: string }

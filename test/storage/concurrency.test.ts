@@ -19,7 +19,9 @@ function assertWholeBatches(index: VqIndex): number {
   expect(index.size % BATCH).toBe(0)
   const q = new Float32Array(8).fill(0.1)
   const r = index.search(q, Math.max(1, index.size))
-  const ids = Array.from(r.ids).filter((id) => id >= 0).sort((a, b) => a - b)
+  const ids = Array.from(r.ids)
+    .filter((id) => id >= 0)
+    .sort((a, b) => a - b)
   expect(ids).toEqual(Array.from({ length: index.size }, (_, i) => i))
   return index.size / BATCH
 }
@@ -70,7 +72,12 @@ describe('a reader process beside a writer process', () => {
     // The path is a folder: the writer cannot create an index there and exits with an error.
     const child = startNode(writer, [dir, String(BATCH), '60'])
     const t0 = performance.now()
-    const e = await child.waitFor((out) => out.includes('committed'), 30_000, 'a committed batch').then(() => undefined, (err: Error) => err)
+    const e = await child
+      .waitFor((out) => out.includes('committed'), 30_000, 'a committed batch')
+      .then(
+        () => undefined,
+        (err: Error) => err,
+      )
     expect(e?.message).toMatch(/child exited \(code [1-9]\d*, signal null\) before a committed batch/)
     expect(e?.message).toContain('--- stderr ---')
     expect(performance.now() - t0).toBeLessThan(30_000)
@@ -141,7 +148,9 @@ describe('a reader process beside a writer process', () => {
     const t0 = performance.now()
     const b = VqIndex.open(path, { busyTimeoutMs: 300 })
     let err: VqError | undefined
-    await b.add([2], new Float32Array([2, 2])).catch((e: VqError) => { err = e })
+    await b.add([2], new Float32Array([2, 2])).catch((e: VqError) => {
+      err = e
+    })
     const waited = performance.now() - t0
     expect(err).toBeInstanceOf(VqStorageError)
     expect(err!.code).toBe('LOCKED')

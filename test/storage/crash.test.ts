@@ -23,8 +23,12 @@ describe('crash safety', () => {
       const child = spawn(process.execPath, [writer, path, String(BATCH), '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
       let err = ''
-      child.stdout.on('data', (b: Buffer) => { out += b.toString() })
-      child.stderr.on('data', (b: Buffer) => { err += b.toString() })
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString()
+      })
       const exited = new Promise((r) => child.once('exit', r))
       // Kill at a random moment: one run in five anywhere from start-up on (often before
       // the first commit), the others at a random point after the first commit.
@@ -51,7 +55,9 @@ describe('crash safety', () => {
       // The raw file first: SQLite's own check, and the three tables agree row for row.
       const db = new Database(path, { fileMustExist: true })
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
-      const counts = db.prepare('SELECT (SELECT count(*) FROM vq_codes) c, (SELECT count(*) FROM vq_vectors) v, (SELECT count(*) FROM vq_metadata) m').get() as { c: number; v: number; m: number }
+      const counts = db
+        .prepare('SELECT (SELECT count(*) FROM vq_codes) c, (SELECT count(*) FROM vq_vectors) v, (SELECT count(*) FROM vq_metadata) m')
+        .get() as { c: number; v: number; m: number }
       db.close()
       expect(counts.v).toBe(counts.c)
       expect(counts.m).toBe(counts.c)
@@ -65,7 +71,9 @@ describe('crash safety', () => {
       expect(batches).toBeLessThanOrEqual(lastAcked + 1) // at most the batch committed as it died
       expect(index.manifest.count).toBe(n)
       const all = index.search(new Float32Array(8).fill(0.5), Math.max(1, n))
-      const ids = Array.from(all.ids).filter((id) => id >= 0).sort((a, b) => a - b)
+      const ids = Array.from(all.ids)
+        .filter((id) => id >= 0)
+        .sort((a, b) => a - b)
       expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
       if (batches > 0) expect(index.get(n - 1)!.metadata).toEqual({ batch: batches - 1 })
       index.close()

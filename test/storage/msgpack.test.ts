@@ -18,10 +18,12 @@ describe('the storage msgpack codec', () => {
     // Bytes written by vqlite before the codec was shared (msgpackr, moreTypes, no records):
     // typed arrays as msgpackr's 't' extension, maps as map16, no record structures.
     expect(packValue(record).toString('hex')).toBe(
-      'de0008a46b696e64a56974656d73a16e03a3696473c7117408000000000000f03f0000000000000440a56c69737473c7097405ffffffff07000000'
-      + 'a5636f646573c703740100ffa166c70574070000003fa16d92a161c0a26f6bc3',
+      'de0008a46b696e64a56974656d73a16e03a3696473c7117408000000000000f03f0000000000000440a56c69737473c7097405ffffffff07000000' +
+        'a5636f646573c703740100ffa166c70574070000003fa16d92a161c0a26f6bc3',
     )
-    expect(packValue({ dim: 8, description: 'PQ4', counts: [1, 2] }).toString('hex')).toBe('de0003a364696d08ab6465736372697074696f6ea3505134a6636f756e7473920102')
+    expect(packValue({ dim: 8, description: 'PQ4', counts: [1, 2] }).toString('hex')).toBe(
+      'de0003a364696d08ab6465736372697074696f6ea3505134a6636f756e7473920102',
+    )
   })
 
   it('round-trips typed arrays as typed arrays of the same kind and values', () => {

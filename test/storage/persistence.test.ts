@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Metric, VqError, VqIndex } from '../../src/index.js'
+import { type Metric, type VqError, VqIndex } from '../../src/index.js'
 import { APPLICATION_ID, FORMAT_VERSION } from '../../src/storage/sqlite-store.js'
 import { clusteredVectors } from '../helpers/data.js'
 
@@ -28,7 +28,12 @@ async function codeOf(e: Promise<unknown> | (() => unknown)): Promise<string | u
 
 describe('one SQLite file per index', () => {
   it.each([
-    ['Flat', 'l2'], ['PQ8', 'cosine'], ['PQ16x4', 'ip'], ['SQ8', 'l2'], ['SQ4', 'cosine'], ['SQfp16', 'ip'],
+    ['Flat', 'l2'],
+    ['PQ8', 'cosine'],
+    ['PQ16x4', 'ip'],
+    ['SQ8', 'l2'],
+    ['SQ4', 'cosine'],
+    ['SQfp16', 'ip'],
   ] as const)('%s / %s: reopening gives identical ids and distances', async (description, metric: Metric) => {
     const path = newPath()
     const a = VqIndex.create(path, { dim: d, metric, description })
@@ -55,7 +60,7 @@ describe('one SQLite file per index', () => {
     // At rest the file is in rollback-journal mode: one file, no -wal / -shm beside it.
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete')
     expect(existsSync(`${path}-wal`) || existsSync(`${path}-shm`)).toBe(false)
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[])
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]
     expect(tables).toEqual(['vq_arrays', 'vq_codes', 'vq_manifest', 'vq_metadata', 'vq_tombstones', 'vq_vectors'])
     db.close()
   })
@@ -103,7 +108,11 @@ describe('one SQLite file per index', () => {
     const path = newPath()
     const a = VqIndex.create(path, { dim: d, description: 'PQ4', storeVectors: 'float32' })
     await a.train(x)
-    await a.add(seq(3000), x, seq(3000).map((i) => ({ text: 'x'.repeat(200), i })))
+    await a.add(
+      seq(3000),
+      x,
+      seq(3000).map((i) => ({ text: 'x'.repeat(200), i })),
+    )
     a.close()
     const b = VqIndex.open(path)
     const mem = b.memoryUsage()
@@ -115,7 +124,7 @@ describe('one SQLite file per index', () => {
     expect(mem.ids).toBeLessThanOrEqual(3000 * 12 * 1.25 + 64)
     expect(mem.trained).toBe(4 * 256 * 4 * 4)
     // The vectors (192 KB) and metadata (~630 KB) stay on disk.
-    expect(mem.total).toBeLessThan(3000 * d * 4 / 2)
+    expect(mem.total).toBeLessThan((3000 * d * 4) / 2)
     b.close()
   })
 
@@ -218,7 +227,11 @@ describe('one SQLite file per index', () => {
   })
 
   it('durability maps to synchronous FULL / NORMAL, in WAL mode', () => {
-    for (const [durability, want] of [['full', 'full'], ['normal', 'normal'], [undefined, 'full']] as const) {
+    for (const [durability, want] of [
+      ['full', 'full'],
+      ['normal', 'normal'],
+      [undefined, 'full'],
+    ] as const) {
       const path = newPath()
       const a = VqIndex.create(path, { dim: 4, ...(durability ? { durability } : {}) })
       expect(a.storageInfo()).toMatchObject({ journalMode: 'wal', synchronous: want, formatVersion: FORMAT_VERSION })

@@ -19,7 +19,11 @@ let original: VqIndex
 beforeAll(async () => {
   original = VqIndex.create(src, { dim: d, metric: 'cosine', description: 'PQ6x5', storeVectors: 'float16' })
   await original.train(x, { seed: 4 })
-  await original.add(Array.from({ length: n }, (_, i) => 3 * i), x, Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : { i })))
+  await original.add(
+    Array.from({ length: n }, (_, i) => 3 * i),
+    x,
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : { i })),
+  )
   await original.delete([0, 300, 303])
   await original.upsert([6], x.subarray(0, d), [{ replaced: true }])
   expect(await original.export(snap)).toBe(n - 3)

@@ -111,7 +111,12 @@ describe('the store statement groups', () => {
     for (const w of writes) expect(w).toThrow(expect.objectContaining({ code: 'READ_ONLY' }))
     r.close()
     r.close()
-    for (const call of [() => r.readManifest(), () => r.readVectors(Float64Array.of(1), 1), () => r.textField, () => r.transaction(() => 0, 'x')]) {
+    for (const call of [
+      () => r.readManifest(),
+      () => r.readVectors(Float64Array.of(1), 1),
+      () => r.textField,
+      () => r.transaction(() => 0, 'x'),
+    ]) {
       expect(call).toThrow(expect.objectContaining({ code: 'CLOSED' }))
     }
   })

@@ -18,7 +18,10 @@ beforeAll(() => {
   store.transaction(() => {
     for (let i = 0; i < n; i++) {
       const vector = stored(i) ? Uint8Array.from({ length: vb }, (_, j) => i + j) : undefined
-      store.insertItems({ ids: Float64Array.of(3 * i), lists: Int32Array.of(0), codes: Uint8Array.of(i), codeSize: 1, vectors: vector, vectorBytes: vb }, i)
+      store.insertItems(
+        { ids: Float64Array.of(3 * i), lists: Int32Array.of(0), codes: Uint8Array.of(i), codeSize: 1, vectors: vector, vectorBytes: vb },
+        i,
+      )
     }
   }, 'writing')
 })

@@ -42,7 +42,15 @@ describe('defaultCacheDir', () => {
 describe('loadGlove', () => {
   it('reads a converted cache (words in order, row-major vectors) without parsing the package JSON', async () => {
     const cacheDir = join(root, 'ok')
-    writeCache(cacheDir, ['the', 'of', 'and'], [[1, 2], [3.5, -4], [0.25, 6]])
+    writeCache(
+      cacheDir,
+      ['the', 'of', 'and'],
+      [
+        [1, 2],
+        [3.5, -4],
+        [0.25, 6],
+      ],
+    )
     const g = await loadGlove({ cacheDir })
     expect([g.n, g.d]).toEqual([3, 2])
     expect(g.words).toEqual(['the', 'of', 'and'])
@@ -58,12 +66,29 @@ describe('loadGlove', () => {
 
   it('a damaged cache is VqFormatError BAD_FILE saying to delete the folder', async () => {
     const mixed = join(root, 'mixed')
-    writeCache(mixed, ['a', 'b'], [[1, 2], [3, 4, 5]])
+    writeCache(
+      mixed,
+      ['a', 'b'],
+      [
+        [1, 2],
+        [3, 4, 5],
+      ],
+    )
     await expect(loadGlove({ cacheDir: mixed })).rejects.toThrow(VqFormatError)
     await expect(loadGlove({ cacheDir: mixed })).rejects.toThrow(/delete its folder/)
     const counts = join(root, 'counts')
-    writeCache(counts, ['a', 'b', 'c'], [[1, 2], [3, 4]])
-    await expect(loadGlove({ cacheDir: counts })).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/3 words for 2 vectors/) })
+    writeCache(
+      counts,
+      ['a', 'b', 'c'],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    )
+    await expect(loadGlove({ cacheDir: counts })).rejects.toMatchObject({
+      code: 'BAD_FILE',
+      message: expect.stringMatching(/3 words for 2 vectors/),
+    })
   })
 
   it('a missing optional package is VqError MISSING_DEPENDENCY naming the install command', () => {

@@ -15,10 +15,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 function toyEmbedder(name = 'toy/v1'): Embedder {
   const vocab = ['deploy', 'cloud', 'pets', 'cats', 'market', 'stock']
   return {
-    name, dim: vocab.length,
+    name,
+    dim: vocab.length,
     async embed(texts) {
       const out = new Float32Array(texts.length * vocab.length)
-      texts.forEach((t, i) => vocab.forEach((w, j) => { out[i * vocab.length + j] = t.toLowerCase().split(w).length - 1 }))
+      texts.forEach((t, i) =>
+        vocab.forEach((w, j) => {
+          out[i * vocab.length + j] = t.toLowerCase().split(w).length - 1
+        }),
+      )
       return out
     },
   }
@@ -26,7 +31,8 @@ function toyEmbedder(name = 'toy/v1'): Embedder {
 
 describe('chunkText', () => {
   it('covers the text with overlapping chunks that end at breaks, offsets pointing into the text', () => {
-    const text = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} talks about topic ${i % 7}.`).join(' ') + '\n\nA last paragraph.'
+    const text =
+      Array.from({ length: 40 }, (_, i) => `Sentence number ${i} talks about topic ${i % 7}.`).join(' ') + '\n\nA last paragraph.'
     const chunks = chunkText(text, { size: 200, overlap: 40 })
     expect(chunks.length).toBeGreaterThan(5)
     for (const c of chunks) {
@@ -62,7 +68,7 @@ describe('TextIndex', () => {
     // a snapshot carries the embedder's name and the keyword index
     await ix.index.export(join(dir, 't.snapshot'))
     await ix.close()
-    ;(await VqIndex.import(join(dir, 't.snapshot'), join(dir, 'back.vqlite')).close())
+    await VqIndex.import(join(dir, 't.snapshot'), join(dir, 'back.vqlite')).close()
     const back = await TextIndex.open(join(dir, 'back.vqlite'), toyEmbedder())
     expect((await back.search('market', { k: 1, mode: 'keyword' }))[0]!.source.endsWith('c.txt')).toBe(true)
     await back.close()
@@ -76,7 +82,9 @@ describe('TextIndex', () => {
     const e = await createSifGloveEmbedder()
     const v = await e.embed(['the cat sat on the mat', 'a kitten rested on the rug', 'stock prices fell sharply', 'qwxzv zzqq'])
     const cos = (i: number, j: number): number => {
-      let d = 0, ni = 0, nj = 0
+      let d = 0,
+        ni = 0,
+        nj = 0
       for (let t = 0; t < e.dim; t++) {
         d += v[i * e.dim + t]! * v[j * e.dim + t]!
         ni += v[i * e.dim + t]! ** 2

@@ -153,7 +153,8 @@ describe.each(fastBackends)('OpqTransform on the $name backend', ({ kernels }) =
     t.apply(back, 20, y2)
     for (let i = 0; i < y.length; i++) expect(Math.abs(y2[i]! - y[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(y[i]!)))
     // a projection never lengthens a vector
-    for (let i = 0; i < 20; i++) expect(ref.innerProduct(y, i * dOut, y, i * dOut, dOut)).toBeLessThanOrEqual(ref.innerProduct(v, i * d, v, i * d, d) * (1 + 1e-5))
+    for (let i = 0; i < 20; i++)
+      expect(ref.innerProduct(y, i * dOut, y, i * dOut, dOut)).toBeLessThanOrEqual(ref.innerProduct(v, i * d, v, i * d, d) * (1 + 1e-5))
   })
 })
 
