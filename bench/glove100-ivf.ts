@@ -278,7 +278,9 @@ try {
     )
     const allowedRows = Array.from(bucket.keys()).filter((i) => bucket[i] === 7)
     const sub = new Float32Array(allowedRows.length * g.d)
-    allowedRows.forEach((row, i) => sub.set(g.base.subarray(row * g.d, (row + 1) * g.d), i * g.d))
+    allowedRows.forEach((row, i) => {
+      sub.set(g.base.subarray(row * g.d, (row + 1) * g.d), i * g.d)
+    })
     const truth = exactKnn(sub, allowedRows.length, g.queries, g.nq, g.d, k, 'cosine')
     const truthIds = Int32Array.from(truth.labels, (l) => allowedRows[l]!)
     const fOpts = { nprobe: 64, refineFactor: 10 }

@@ -95,7 +95,9 @@ if (statSync(words, { throwIfNoEntry: false })) {
 console.log(`PQ25 codes of the ${nw.toLocaleString()} most frequent GloVe words (25 bytes instead of 400 each) ready in ${secs(t)}`)
 const sample = [...WORDS.map((w) => glove.words.indexOf(w)).filter((i) => i >= 0 && i < nw), ...new Rng(5).sample(nw, 500)]
 const q = new Float32Array(sample.length * glove.d)
-sample.forEach((row, i) => q.set(base.subarray(row * glove.d, (row + 1) * glove.d), i * glove.d))
+sample.forEach((row, i) => {
+  q.set(base.subarray(row * glove.d, (row + 1) * glove.d), i * glove.d)
+})
 const approx = await wi.searchBatch(q, K + 1, { threads: 0 })
 const exact = exactKnn(base, nw, q, sample.length, glove.d, K + 1, 'cosine')
 let hits = 0

@@ -49,7 +49,9 @@ export async function readVectorFile(
     }
     const d = rows[0]?.length ?? 0
     const x = new Float32Array(rows.length * d)
-    rows.forEach((r, i) => x.set(r, i * d))
+    rows.forEach((r, i) => {
+      x.set(r, i * d)
+    })
     if (withIds !== 0 && withIds !== rows.length) throw new VqInputError('BAD_IDS', `${path}: give an "id" on every line or on none`)
     return { x, n: rows.length, d, ids: withIds ? ids : null, metadata }
   }

@@ -79,8 +79,7 @@ export class FaissServer {
     let buf = ''
     this.#child.stdout.on('data', (b: Buffer) => {
       buf += b.toString()
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl)
         buf = buf.slice(nl + 1)
         const w = this.#waiters.shift()

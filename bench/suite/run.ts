@@ -301,7 +301,10 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
               {
                 one: (q, kk) => {
                   // efSearch below k would return fewer than k results: hnswlib needs ef >= k.
-                  if (efK !== kk) h.index.setEf(Math.max(ef, (efK = kk)))
+                  if (efK !== kk) {
+                    efK = kk
+                    h.index.setEf(Math.max(ef, kk))
+                  }
                   return h.index.searchKnn(Array.from(q), Math.min(kk, ds.nb)).neighbors
                 },
                 batch: null,

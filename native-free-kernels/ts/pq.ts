@@ -181,7 +181,10 @@ export function pqScan(codes: Uint8Array, n: number, m: number, nbits: number, t
   if (n === 0) return
   const aligned = LITTLE_ENDIAN && (codes.byteOffset & 3) === 0
   if (nbits === 8) {
-    if (!aligned || (m & 3) !== 0) return scan8Bytes(codes, n, m, table, out)
+    if (!aligned || (m & 3) !== 0) {
+      scan8Bytes(codes, n, m, table, out)
+      return
+    }
     const c = new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 2))
     if (m === 4) scan8m4(c, n, table, out)
     else if (m === 8) scan8m8(c, n, table, out)
@@ -189,7 +192,10 @@ export function pqScan(codes: Uint8Array, n: number, m: number, nbits: number, t
     else if ((m & 15) === 0) scan8m16k(c, n, m, table, out)
     else scan8Words(c, n, m, table, out)
   } else if (nbits === 4) {
-    if (!aligned || (m & 7) !== 0) return scan4Bytes(codes, n, m, table, out)
+    if (!aligned || (m & 7) !== 0) {
+      scan4Bytes(codes, n, m, table, out)
+      return
+    }
     const c = new Uint32Array(codes.buffer, codes.byteOffset, n * (m >>> 3))
     if (m === 8) scan4m8(c, n, table, out)
     else if (m === 16) scan4m16(c, n, table, out)

@@ -95,7 +95,7 @@ function compile(): Loaded {
   } catch {
     return { module: null, reason: 'kernels.wasm is missing (run `npm run build:wasm`)' }
   }
-  if (!WASM || !WASM.validate(bytes)) return { module: null, reason: 'this JavaScript engine does not support WebAssembly SIMD' }
+  if (!WASM?.validate(bytes)) return { module: null, reason: 'this JavaScript engine does not support WebAssembly SIMD' }
   return { module: new WASM.Module(bytes), reason: '' }
 }
 

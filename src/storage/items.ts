@@ -76,7 +76,7 @@ export class ItemTables {
   /** The write statements, prepared on first use. */
   #writer(): WriteStatements {
     const db = this.#db
-    return (this.#stmt ??= {
+    this.#stmt ??= {
       insertCode: db.prepare('INSERT INTO vq_codes (seq, id, list, code) VALUES (?, ?, ?, ?)'),
       insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
       insertMeta: db.prepare('INSERT INTO vq_metadata (id, json) VALUES (?, ?)'),
@@ -84,7 +84,8 @@ export class ItemTables {
       deleteCode: db.prepare('DELETE FROM vq_codes WHERE id = ?'),
       deleteVector: db.prepare('DELETE FROM vq_vectors WHERE id = ?'),
       deleteMeta: db.prepare('DELETE FROM vq_metadata WHERE id = ?'),
-    })
+    }
+    return this.#stmt
   }
 
   /**

@@ -74,7 +74,9 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
     dim: d,
     async embed(texts) {
       const out = new Float32Array(texts.length * d)
-      texts.forEach((text, i) => embedOne(text, out, i * d))
+      texts.forEach((text, i) => {
+        embedOne(text, out, i * d)
+      })
       return out
     },
   }

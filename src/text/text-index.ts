@@ -150,7 +150,7 @@ export class TextIndex {
       }
       const chunks: { text: string; meta: Record<string, unknown> }[] = []
       for (const doc of docs) {
-        chunkText(doc.text, options.chunk).forEach((c, i) =>
+        chunkText(doc.text, options.chunk).forEach((c, i) => {
           chunks.push({
             text: c.text,
             meta: {
@@ -162,8 +162,8 @@ export class TextIndex {
               chunk: i,
               ...(doc.line !== undefined ? { line: doc.line } : {}),
             },
-          }),
-        )
+          })
+        })
       }
       const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
       if (old.length > 0) chunksRemoved += await this.index.delete(old.map((o) => o.id))
@@ -204,8 +204,12 @@ export class TextIndex {
     else if (mode === 'keyword') ranked = Array.from(keyword!.ids, (id, i) => ({ id, score: -keyword!.scores[i]! }))
     else {
       const fused = new Map<number, number>()
-      vector!.forEach((h, r) => fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (RRF_K + r + 1)))
-      keyword!.ids.forEach((id, r) => fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + r + 1)))
+      vector!.forEach((h, r) => {
+        fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (RRF_K + r + 1))
+      })
+      keyword!.ids.forEach((id, r) => {
+        fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + r + 1))
+      })
       ranked = [...fused].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id)
     }
     return ranked.slice(0, k).map((h) => {

@@ -34,7 +34,7 @@ describe('vector commands', () => {
       Buffer.from('NUMPY'),
       Buffer.from([1, 0]),
       Buffer.alloc(2),
-      Buffer.from(hdr + ' '.repeat(pad) + '\n', 'latin1'),
+      Buffer.from(`${hdr}${' '.repeat(pad)}\n`, 'latin1'),
     ])
     head.writeUInt16LE(hdr.length + pad + 1, 8)
     writeFileSync(join(dir, 'two.npy'), Buffer.concat([head, Buffer.from(randomVectors(2, 8, 5).buffer)]))

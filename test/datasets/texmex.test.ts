@@ -16,7 +16,11 @@ function handWritten(rows: number[][], kind: 'f' | 'i' | 'b'): Buffer {
     const head = Buffer.alloc(4)
     head.writeInt32LE(r.length)
     const body = Buffer.alloc(r.length * (kind === 'b' ? 1 : 4))
-    r.forEach((v, t) => (kind === 'f' ? body.writeFloatLE(v, 4 * t) : kind === 'i' ? body.writeInt32LE(v, 4 * t) : body.writeUInt8(v, t)))
+    r.forEach((v, t) => {
+      if (kind === 'f') body.writeFloatLE(v, 4 * t)
+      else if (kind === 'i') body.writeInt32LE(v, 4 * t)
+      else body.writeUInt8(v, t)
+    })
     parts.push(head, body)
   }
   return Buffer.concat(parts)

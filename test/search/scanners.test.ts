@@ -232,7 +232,9 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
         la.remove(new Set(in0))
         const codes0 = new Uint8Array(in0.length * model.scanCodeSize)
         const padded = model.padCodes(bCodes, n)
-        in0.forEach((id, j) => codes0.set(padded.subarray(id * model.scanCodeSize, (id + 1) * model.scanCodeSize), j * model.scanCodeSize))
+        in0.forEach((id, j) => {
+          codes0.set(padded.subarray(id * model.scanCodeSize, (id + 1) * model.scanCodeSize), j * model.scanCodeSize)
+        })
         la.append(
           in0.map(() => 0),
           in0,

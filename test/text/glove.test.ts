@@ -20,7 +20,9 @@ function writeCache(cacheDir: string, words: string[], rows: number[][]): string
   let at = 0
   for (const r of rows) {
     buf.writeInt32LE(r.length, at)
-    r.forEach((v, t) => buf.writeFloatLE(v, at + 4 + 4 * t))
+    r.forEach((v, t) => {
+      buf.writeFloatLE(v, at + 4 + 4 * t)
+    })
     at += 4 + 4 * r.length
   }
   writeFileSync(join(dir, 'vectors.fvecs'), buf)

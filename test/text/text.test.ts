@@ -19,11 +19,11 @@ function toyEmbedder(name = 'toy/v1'): Embedder {
     dim: vocab.length,
     async embed(texts) {
       const out = new Float32Array(texts.length * vocab.length)
-      texts.forEach((t, i) =>
+      texts.forEach((t, i) => {
         vocab.forEach((w, j) => {
           out[i * vocab.length + j] = t.toLowerCase().split(w).length - 1
-        }),
-      )
+        })
+      })
       return out
     },
   }
@@ -31,8 +31,7 @@ function toyEmbedder(name = 'toy/v1'): Embedder {
 
 describe('chunkText', () => {
   it('covers the text with overlapping chunks that end at breaks, offsets pointing into the text', () => {
-    const text =
-      Array.from({ length: 40 }, (_, i) => `Sentence number ${i} talks about topic ${i % 7}.`).join(' ') + '\n\nA last paragraph.'
+    const text = `${Array.from({ length: 40 }, (_, i) => `Sentence number ${i} talks about topic ${i % 7}.`).join(' ')}\n\nA last paragraph.`
     const chunks = chunkText(text, { size: 200, overlap: 40 })
     expect(chunks.length).toBeGreaterThan(5)
     for (const c of chunks) {
