@@ -26,6 +26,8 @@ const INTEGRATION = [
   'test/storage/concurrency.test.ts',
   'test/native-free-kernels/wasm.test.ts',
   'test/readme.test.ts',
+  // Real worker pools (each worker loads the sources through tsx: about a second of CPU per pool).
+  'test/search/pool.test.ts',
 ]
 
 /** The package's public entry points, mapped to their sources (only those that exist yet). */
@@ -55,12 +57,15 @@ export default defineConfig({
           hookTimeout: 10_000,
           // Most unit tests use one core: run a file per core (vitest's default leaves one idle).
           maxWorkers: Math.max(2, availableParallelism() - 1),
+          // The unit project runs first, then the integration project (its own worker count).
+          sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: INTEGRATION,
           globalSetup: ['test/setup/build.ts', 'test/setup/glove.ts'],
           // Child processes and real data sets: slower than unit tests, still bounded.

@@ -34,8 +34,8 @@ describe('export / import', () => {
     const copy = VqIndex.import(snap, join(dir, 'copy.vqlite'))
     expect(copy.size).toBe(original.size)
     expect(copy.manifest).toEqual(original.manifest)
-    const a = await original.searchBatch(queries, 20)
-    const b = await copy.searchBatch(queries, 20)
+    const a = await original.searchBatch(queries, 20, { threads: 0 })
+    const b = await copy.searchBatch(queries, 20, { threads: 0 })
     expect(b.ids).toEqual(a.ids)
     expect(b.distances).toEqual(a.distances)
     for (const id of [3, 6, 9, 600, 3 * (n - 1)]) expect(copy.get(id)).toEqual(original.get(id))
@@ -46,7 +46,7 @@ describe('export / import', () => {
     copy.close()
     // And into memory.
     const mem = VqIndex.import(snap, ':memory:')
-    expect((await mem.searchBatch(queries, 20)).ids).toEqual(a.ids)
+    expect((await mem.searchBatch(queries, 20, { threads: 0 })).ids).toEqual(a.ids)
   })
 
   it('is a stream of plain msgpack records: header, arrays, items..., end', () => {
