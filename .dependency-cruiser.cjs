@@ -65,10 +65,12 @@ module.exports = {
     },
     {
       name: 'no-circular-in-library',
-      comment: 'No import cycles inside src/.',
+      comment:
+        'No import cycles inside src/ that exist at run time. Type-only edges do not count: a contract module (quantizer.ts) ' +
+        'may name the types of the scanners its implementations return, as TypeScript interfaces and their implementers do.',
       severity: 'error',
       from: { path: '^src/' },
-      to: { circular: true, viaOnly: { path: '^src/' } },
+      to: { circular: true, viaOnly: { path: '^src/', dependencyTypesNot: ['type-only'] } },
     },
     {
       name: 'worker-not-to-facade',
