@@ -320,9 +320,9 @@ try {
       qpsBefore, qpsAfter, ratio: qpsAfter / qpsBefore, qpsRoundsBefore: p.qps['before'], qpsRoundsAfter: p.qps['after'],
     }
   })
-  console.log(`\n${'config'.padEnd(22)} nprobe refine  recall@10  mism.  QPS before  QPS after  ratio`)
+  console.log(`\n${'config'.padEnd(22)} nprobe refine  recall@10 before/after  mism.  QPS before  QPS after  ratio`)
   for (const r of rows) {
-    console.log(`${r.config.padEnd(22)} ${String(r.nprobe).padStart(6)} ${String(r.refineFactor).padStart(6)}  ${r.recall10Before.toFixed(4)}  ${String(r.mismatchingQueries).padStart(5)}  ${r.qpsBefore.toFixed(0).padStart(10)}  ${r.qpsAfter.toFixed(0).padStart(9)}  ${r.ratio.toFixed(3)}`)
+    console.log(`${r.config.padEnd(22)} ${String(r.nprobe).padStart(6)} ${String(r.refineFactor).padStart(6)}  ${r.recall10Before.toFixed(4)}/${r.recall10After.toFixed(4)}         ${String(r.mismatchingQueries).padStart(5)}  ${r.qpsBefore.toFixed(0).padStart(10)}  ${r.qpsAfter.toFixed(0).padStart(9)}  ${r.ratio.toFixed(3)}`)
   }
   const ratios = rows.map((r) => r.ratio)
   const medianRatio = median(ratios)
