@@ -48,9 +48,18 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 // ---- The small part of the public API this script uses (typed here, not imported) ----
-interface TrainedArray { readonly shape: readonly number[]; readonly data: ArrayBufferView }
-interface SearchResultLike { readonly ids: Float64Array; readonly distances: Float32Array }
-interface BatchResultLike { readonly ids: Float64Array; readonly distances: Float32Array }
+interface TrainedArray {
+  readonly shape: readonly number[]
+  readonly data: ArrayBufferView
+}
+interface SearchResultLike {
+  readonly ids: Float64Array
+  readonly distances: Float32Array
+}
+interface BatchResultLike {
+  readonly ids: Float64Array
+  readonly distances: Float32Array
+}
 interface IndexLike {
   train(x: Float32Array, options?: { seed?: number }): Promise<void>
   add(ids: ArrayLike<number>, x: Float32Array): Promise<void>
@@ -65,10 +74,19 @@ interface VqIndexStatic {
   open(path: string, options?: Record<string, unknown>): IndexLike
 }
 interface Glove {
-  d: number; nb: number; nq: number; gtK: number
-  base: Float32Array; queries: Float32Array; groundTruth: Int32Array
+  d: number
+  nb: number
+  nq: number
+  gtK: number
+  base: Float32Array
+  queries: Float32Array
+  groundTruth: Int32Array
 }
-interface Version { name: 'before' | 'after'; entry: string; VqIndex: VqIndexStatic }
+interface Version {
+  name: 'before' | 'after'
+  entry: string
+  VqIndex: VqIndexStatic
+}
 
 const { values } = parseArgs({
   options: {
@@ -107,7 +125,12 @@ const chunk = Number(values.chunk)
 if (!(Number.isInteger(chunk) && chunk >= 1)) throw new Error('--chunk must be an integer >= 1')
 const k = 10
 const SEED = 1
-const PARITY_SETTINGS = [[16, 1], [64, 1], [64, 10], [128, 20]] as const
+const PARITY_SETTINGS = [
+  [16, 1],
+  [64, 1],
+  [64, 10],
+  [128, 20],
+] as const
 const tStart = performance.now()
 const since = (t0: number): number => (performance.now() - t0) / 1000
 const median = (xs: number[]): number => {
@@ -136,12 +159,20 @@ function recallAt10(found: Float64Array, g: Glove): number {
 }
 
 /** Queries whose k ids differ; the first such query with both id lists. */
-function compareIds(a: Float64Array, b: Float64Array, nq: number): { mismatches: number; first?: { query: number; a: number[]; b: number[] } } {
+function compareIds(
+  a: Float64Array,
+  b: Float64Array,
+  nq: number,
+): { mismatches: number; first?: { query: number; a: number[]; b: number[] } } {
   let mismatches = 0
   let first: { query: number; a: number[]; b: number[] } | undefined
   for (let i = 0; i < nq; i++) {
     let same = true
-    for (let j = 0; j < k; j++) if (a[i * k + j] !== b[i * k + j]) { same = false; break }
+    for (let j = 0; j < k; j++)
+      if (a[i * k + j] !== b[i * k + j]) {
+        same = false
+        break
+      }
     if (same) continue
     mismatches++
     first ??= { query: i, a: Array.from(a.subarray(i * k, (i + 1) * k)), b: Array.from(b.subarray(i * k, (i + 1) * k)) }
@@ -155,7 +186,12 @@ function compareIds(a: Float64Array, b: Float64Array, nq: number): { mismatches:
  * alternating from chunk to chunk (first = the version that starts), so a drift of the
  * machine's speed hits both alike. Returns each version's ids (nq*k) and QPS.
  */
-function runQueriesPaired(pair: { v: Version; ix: IndexLike; nprobe: number }[], g: Glove, refineFactor: number, chunk: number): Record<string, { ids: Float64Array; qps: number }> {
+function runQueriesPaired(
+  pair: { v: Version; ix: IndexLike; nprobe: number }[],
+  g: Glove,
+  refineFactor: number,
+  chunk: number,
+): Record<string, { ids: Float64Array; qps: number }> {
   const ids = pair.map(() => new Float64Array(g.nq * k))
   const ms = pair.map(() => 0)
   for (let c0 = 0, c = 0; c0 < g.nq; c0 += chunk, c++) {
@@ -175,7 +211,10 @@ function runQueriesPaired(pair: { v: Version; ix: IndexLike; nprobe: number }[],
   return Object.fromEntries(pair.map((p, j) => [p.v.name, { ids: ids[j]!, qps: g.nq / (ms[j]! / 1000) }]))
 }
 
-function compareArrays(a: Record<string, TrainedArray> | undefined, b: Record<string, TrainedArray> | undefined): { identical: boolean; detail: string } {
+function compareArrays(
+  a: Record<string, TrainedArray> | undefined,
+  b: Record<string, TrainedArray> | undefined,
+): { identical: boolean; detail: string } {
   if (!a || !b) return { identical: false, detail: 'model.exportArrays() not available on both versions' }
   const na = Object.keys(a).sort()
   const nb = Object.keys(b).sort()
@@ -183,7 +222,8 @@ function compareArrays(a: Record<string, TrainedArray> | undefined, b: Record<st
   for (const name of na) {
     const x = a[name]!
     const y = b[name]!
-    if (x.shape.join('x') !== y.shape.join('x')) return { identical: false, detail: `${name}: shape ${x.shape.join('x')} vs ${y.shape.join('x')}` }
+    if (x.shape.join('x') !== y.shape.join('x'))
+      return { identical: false, detail: `${name}: shape ${x.shape.join('x')} vs ${y.shape.join('x')}` }
     const bx = new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
     const by = new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.byteLength)
     if (bx.length !== by.length) return { identical: false, detail: `${name}: ${bx.length} vs ${by.length} bytes` }
@@ -193,7 +233,13 @@ function compareArrays(a: Record<string, TrainedArray> | undefined, b: Record<st
 }
 
 function machineInfo(): Record<string, unknown> {
-  return { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30) }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+  }
 }
 
 /** Runs one built bench/backend-parity script; returns its JSON rows and wall time. */
@@ -216,8 +262,18 @@ console.log(`glove100: ${g.nb} base, ${g.nq} queries, d ${g.d}; loader ${resolve
 console.log(`before: ${before.entry}\nafter:  ${after.entry}`)
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-redesign-compare-'))
 const report: Record<string, unknown> = {
-  bench: 'redesign-compare', machine: machineInfo(), before: before.entry, after: after.entry, loader: resolve(datasetsModule),
-  seed: SEED, k, nq: g.nq, rounds, chunk, grid: { configs, nprobe: nprobes, refineFactor: refines }, quick: values.quick,
+  bench: 'redesign-compare',
+  machine: machineInfo(),
+  before: before.entry,
+  after: after.entry,
+  loader: resolve(datasetsModule),
+  seed: SEED,
+  k,
+  nq: g.nq,
+  rounds,
+  chunk,
+  grid: { configs, nprobe: nprobes, refineFactor: refines },
+  quick: values.quick,
   perturb: values.perturb ?? null,
 }
 const failures: string[] = []
@@ -226,7 +282,12 @@ let exitCode = 0
 try {
   // ---- 1. Build each configuration once per version; compare the trained arrays ----
   const ids = Float64Array.from({ length: g.nb }, (_, i) => i)
-  interface Built { config: string; files: Record<string, string>; search: Record<string, IndexLike>; mode: string }
+  interface Built {
+    config: string
+    files: Record<string, string>
+    search: Record<string, IndexLike>
+    mode: string
+  }
   const builds: Built[] = []
   const training: Record<string, unknown> = {}
   for (const config of configs) {
@@ -252,7 +313,7 @@ try {
     }
     const same = compareArrays(arrays['before'], arrays['after'])
     const cross = values.cross || !same.identical
-    training[config] = { ...same, times, idsComparedOn: cross ? 'one file built by before, opened by both' : 'each version\'s own file' }
+    training[config] = { ...same, times, idsComparedOn: cross ? 'one file built by before, opened by both' : "each version's own file" }
     console.log(`  trained arrays before vs after: ${same.identical ? 'IDENTICAL' : 'DIFFERENT'}: ${same.detail}`)
     if (!same.identical) failures.push(`${config}: trained arrays differ (${same.detail})`)
     let search: Record<string, IndexLike>
@@ -277,14 +338,25 @@ try {
 
   // ---- 2. The sweep: interleaved rounds, ids before vs after ----
   interface PointState {
-    config: string; nprobe: number; refineFactor: number
-    qps: Record<string, number[]>; ids: Record<string, Float64Array | undefined>; unstable: Record<string, number>
+    config: string
+    nprobe: number
+    refineFactor: number
+    qps: Record<string, number[]>
+    ids: Record<string, Float64Array | undefined>
+    unstable: Record<string, number>
   }
   const points: PointState[] = []
   for (const b of builds) {
     for (const nprobe of nprobes) {
       for (const refineFactor of refines) {
-        points.push({ config: b.config, nprobe, refineFactor, qps: { before: [], after: [] }, ids: { before: undefined, after: undefined }, unstable: { before: 0, after: 0 } })
+        points.push({
+          config: b.config,
+          nprobe,
+          refineFactor,
+          qps: { before: [], after: [] },
+          ids: { before: undefined, after: undefined },
+          unstable: { before: 0, after: 0 },
+        })
       }
     }
   }
@@ -295,7 +367,11 @@ try {
     points.forEach((p, pi) => {
       const b = builds.find((x) => x.config === p.config)!
       const order = (round + pi) % 2 === 0 ? [before, after] : [after, before]
-      const pair = order.map((v) => ({ v, ix: b.search[v.name]!, nprobe: v.name === 'after' && values.perturb === 'nprobe' ? p.nprobe + 1 : p.nprobe }))
+      const pair = order.map((v) => ({
+        v,
+        ix: b.search[v.name]!,
+        nprobe: v.name === 'after' && values.perturb === 'nprobe' ? p.nprobe + 1 : p.nprobe,
+      }))
       const res = runQueriesPaired(pair, g, p.refineFactor, chunk)
       if (round === 0) return
       for (const v of versions) {
@@ -313,16 +389,26 @@ try {
     const qpsBefore = median(p.qps['before']!)
     const qpsAfter = median(p.qps['after']!)
     return {
-      config: p.config, nprobe: p.nprobe, refineFactor: p.refineFactor,
-      recall10Before: recallAt10(p.ids['before']!, g), recall10After: recallAt10(p.ids['after']!, g),
-      mismatchingQueries: cmp.mismatches, firstMismatch: cmp.first ?? null,
+      config: p.config,
+      nprobe: p.nprobe,
+      refineFactor: p.refineFactor,
+      recall10Before: recallAt10(p.ids['before']!, g),
+      recall10After: recallAt10(p.ids['after']!, g),
+      mismatchingQueries: cmp.mismatches,
+      firstMismatch: cmp.first ?? null,
       unstableAcrossRounds: p.unstable,
-      qpsBefore, qpsAfter, ratio: qpsAfter / qpsBefore, qpsRoundsBefore: p.qps['before'], qpsRoundsAfter: p.qps['after'],
+      qpsBefore,
+      qpsAfter,
+      ratio: qpsAfter / qpsBefore,
+      qpsRoundsBefore: p.qps['before'],
+      qpsRoundsAfter: p.qps['after'],
     }
   })
   console.log(`\n${'config'.padEnd(22)} nprobe refine  recall@10 before/after  mism.  QPS before  QPS after  ratio`)
   for (const r of rows) {
-    console.log(`${r.config.padEnd(22)} ${String(r.nprobe).padStart(6)} ${String(r.refineFactor).padStart(6)}  ${r.recall10Before.toFixed(4)}/${r.recall10After.toFixed(4)}         ${String(r.mismatchingQueries).padStart(5)}  ${r.qpsBefore.toFixed(0).padStart(10)}  ${r.qpsAfter.toFixed(0).padStart(9)}  ${r.ratio.toFixed(3)}`)
+    console.log(
+      `${r.config.padEnd(22)} ${String(r.nprobe).padStart(6)} ${String(r.refineFactor).padStart(6)}  ${r.recall10Before.toFixed(4)}/${r.recall10After.toFixed(4)}         ${String(r.mismatchingQueries).padStart(5)}  ${r.qpsBefore.toFixed(0).padStart(10)}  ${r.qpsAfter.toFixed(0).padStart(9)}  ${r.ratio.toFixed(3)}`,
+    )
   }
   const ratios = rows.map((r) => r.ratio)
   const medianRatio = median(ratios)
@@ -332,17 +418,31 @@ try {
   const mismatchQueries = rows.reduce((s, r) => s + r.mismatchingQueries, 0)
   const unstable = rows.filter((r) => r.unstableAcrossRounds['before']! + r.unstableAcrossRounds['after']! > 0)
   const firstMismatch = mismatchPoints[0]
-  console.log(`\nids: ${mismatchQueries} mismatching queries over ${mismatchPoints.length} of ${rows.length} points (${rows.length * g.nq} query results compared)`)
+  console.log(
+    `\nids: ${mismatchQueries} mismatching queries over ${mismatchPoints.length} of ${rows.length} points (${rows.length * g.nq} query results compared)`,
+  )
   if (firstMismatch) {
     const f = firstMismatch.firstMismatch!
-    console.log(`  first mismatch: ${firstMismatch.config} nprobe ${firstMismatch.nprobe} refine ${firstMismatch.refineFactor}, query ${f.query}: before [${f.a.join(',')}] after [${f.b.join(',')}]`)
+    console.log(
+      `  first mismatch: ${firstMismatch.config} nprobe ${firstMismatch.nprobe} refine ${firstMismatch.refineFactor}, query ${f.query}: before [${f.a.join(',')}] after [${f.b.join(',')}]`,
+    )
     failures.push(`ids differ at ${mismatchPoints.length} points (${mismatchQueries} queries)`)
   }
   if (unstable.length > 0) failures.push(`ids changed between rounds of the same version at ${unstable.length} points`)
-  console.log(`QPS after/before: median over points ${medianRatio.toFixed(3)}, minimum ${minRatio.toFixed(3)} (${worst.config} nprobe ${worst.nprobe} refine ${worst.refineFactor}); sweep ${sweepS.toFixed(0)} s`)
+  console.log(
+    `QPS after/before: median over points ${medianRatio.toFixed(3)}, minimum ${minRatio.toFixed(3)} (${worst.config} nprobe ${worst.nprobe} refine ${worst.refineFactor}); sweep ${sweepS.toFixed(0)} s`,
+  )
   if (medianRatio < 0.95) failures.push(`median QPS ratio ${medianRatio.toFixed(3)} < 0.95`)
   if (minRatio < 0.9) failures.push(`minimum QPS ratio ${minRatio.toFixed(3)} < 0.90`)
-  report['sweep'] = { seconds: sweepS, medianRatio, minRatio, worstPoint: { config: worst.config, nprobe: worst.nprobe, refineFactor: worst.refineFactor }, mismatchingQueries: mismatchQueries, mismatchingPoints: mismatchPoints.length, points: rows }
+  report['sweep'] = {
+    seconds: sweepS,
+    medianRatio,
+    minRatio,
+    worstPoint: { config: worst.config, nprobe: worst.nprobe, refineFactor: worst.refineFactor },
+    mismatchingQueries: mismatchQueries,
+    mismatchingPoints: mismatchPoints.length,
+    points: rows,
+  }
 
   // ---- 3. Backend parity in process: wasm and ts kernels, both versions, same ids ----
   const parity: Record<string, unknown>[] = []
@@ -364,11 +464,19 @@ try {
         res[key] = (await ix.searchBatch(g.queries, k, { nprobe: np, refineFactor, threads: 0 })).ids
       }
       const vsRef = Object.fromEntries(Object.entries(res).map(([key, a]) => [key, compareIds(res['before-wasm']!, a, g.nq).mismatches]))
-      const row = { config: b.config, nprobe, refineFactor, mismatchesVsBeforeWasm: vsRef, recall10: Object.fromEntries(Object.entries(res).map(([key, a]) => [key, recallAt10(a, g)])) }
+      const row = {
+        config: b.config,
+        nprobe,
+        refineFactor,
+        mismatchesVsBeforeWasm: vsRef,
+        recall10: Object.fromEntries(Object.entries(res).map(([key, a]) => [key, recallAt10(a, g)])),
+      }
       parity.push(row)
       const bad = Object.values(vsRef).some((x) => x > 0)
       if (bad) failures.push(`backend parity ${b.config} nprobe ${nprobe} refine ${refineFactor}: ${JSON.stringify(vsRef)}`)
-      console.log(`parity ${b.config} nprobe ${nprobe} refine ${refineFactor}: queries differing from before-wasm ${JSON.stringify(vsRef)}${bad ? '  MISMATCH' : ''}`)
+      console.log(
+        `parity ${b.config} nprobe ${nprobe} refine ${refineFactor}: queries differing from before-wasm ${JSON.stringify(vsRef)}${bad ? '  MISMATCH' : ''}`,
+      )
     }
     for (const ix of Object.values(kernelsOpen)) await ix.close()
   }
@@ -384,13 +492,20 @@ try {
     const key = (r: Record<string, number>): string => `${r['nprobe']}/${r['refineFactor']}`
     const cmpRows = pb.rows.map((rb) => {
       const ra = pa.rows.find((x) => key(x) === key(rb))
-      const same = ra !== undefined && rb['rowsIdentical'] === 1 && ra['rowsIdentical'] === 1 &&
-        rb['recallWasm'] === ra['recallWasm'] && rb['recallTs'] === ra['recallTs']
+      const same =
+        ra !== undefined &&
+        rb['rowsIdentical'] === 1 &&
+        ra['rowsIdentical'] === 1 &&
+        rb['recallWasm'] === ra['recallWasm'] &&
+        rb['recallTs'] === ra['recallTs']
       return { setting: key(rb), before: rb, after: ra ?? null, same }
     })
     const allSame = cmpRows.every((r) => r.same) && pa.rows.length === pb.rows.length
-    console.log(`backend-parity scripts (${pb.seconds.toFixed(0)} s, ${pa.seconds.toFixed(0)} s): ${allSame ? 'same rows (all ids identical wasm vs ts, same recalls)' : 'DIFFERENT'}`)
-    for (const r of cmpRows) console.log(`  nprobe/refine ${r.setting}: before ${JSON.stringify(r.before)} after ${JSON.stringify(r.after)}`)
+    console.log(
+      `backend-parity scripts (${pb.seconds.toFixed(0)} s, ${pa.seconds.toFixed(0)} s): ${allSame ? 'same rows (all ids identical wasm vs ts, same recalls)' : 'DIFFERENT'}`,
+    )
+    for (const r of cmpRows)
+      console.log(`  nprobe/refine ${r.setting}: before ${JSON.stringify(r.before)} after ${JSON.stringify(r.after)}`)
     if (!allSame) failures.push('backend-parity scripts report different rows')
     report['parityScripts'] = { beforeScript, afterScript, beforeStdout: pb.stdout, afterStdout: pa.stdout, rows: cmpRows, same: allSame }
   }
@@ -403,6 +518,8 @@ report['pass'] = failures.length === 0
 report['seconds'] = since(tStart)
 mkdirSync(dirname(resolve(values.out)), { recursive: true })
 writeFileSync(resolve(values.out), `${JSON.stringify(report, null, 2)}\n`)
-console.log(`\n${failures.length === 0 ? 'PASS' : `FAIL:\n  ${failures.join('\n  ')}`}\ntotal ${since(tStart).toFixed(0)} s; saved ${resolve(values.out)}`)
+console.log(
+  `\n${failures.length === 0 ? 'PASS' : `FAIL:\n  ${failures.join('\n  ')}`}\ntotal ${since(tStart).toFixed(0)} s; saved ${resolve(values.out)}`,
+)
 if (failures.length > 0) exitCode = 1
 process.exit(exitCode)
