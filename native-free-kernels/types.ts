@@ -116,16 +116,10 @@ export interface Kernels {
    * distance (clamped at 0), and with outSecond the second-smallest squared distance of
    * row i (Infinity when ny = 1). Uses memory O(d + block), never nx*ny.
    */
+  // biome-ignore format: parameters grouped as in the kernel (inputs, norms, outputs)
   nearestL2(
-    x: F32,
-    nx: number,
-    y: F32,
-    ny: number,
-    d: number,
-    yNorms: Float64Array | F32,
-    outIdx: Int32Array,
-    outDist: F32,
-    outSecond?: F32,
+    x: F32, nx: number, y: F32, ny: number, d: number,
+    yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
   ): void
 
   /**

@@ -68,15 +68,8 @@ export function fastScanThreshold(top: number, bias: number, scale: LutScale, m:
  * Reference scan: writes the positions i < n whose byte sum is <= thr to out; returns how
  * many. packed: the blocked layout from packed[off]; lut: m*16 bytes.
  */
-export function fastScanReference(
-  packed: Uint8Array,
-  off: number,
-  n: number,
-  m: number,
-  lut: Uint8Array,
-  thr: number,
-  out: Int32Array,
-): number {
+// biome-ignore format: one-line signature, as the other FastScan entry points
+export function fastScanReference(packed: Uint8Array, off: number, n: number, m: number, lut: Uint8Array, thr: number, out: Int32Array): number {
   let count = 0
   for (let i = 0; i < n; i++) {
     let s = 0

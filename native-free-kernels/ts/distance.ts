@@ -67,17 +67,11 @@ export function normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array
  * length d), written to out[outOff + i*outStride + j]. The body is a 4x4 register tile:
  * per step t it loads 4 values of x and 4 of y and does 16 multiply-adds.
  */
+// biome-ignore format: 4x4 register tile, hand-packed: one lane group per line
 export function dotBlock(
-  x: F32,
-  x0: number,
-  nx: number,
-  y: F32,
-  y0: number,
-  ny: number,
-  d: number,
-  out: F32,
-  outOff: number,
-  outStride: number,
+  x: F32, x0: number, nx: number,
+  y: F32, y0: number, ny: number,
+  d: number, out: F32, outOff: number, outStride: number,
 ): void {
   const nx4 = nx & ~3
   const ny4 = ny & ~3
@@ -94,68 +88,32 @@ export function dotBlock(
       const yb = ya + d
       const yc = yb + d
       const yd = yc + d
-      let a0 = 0,
-        a1 = 0,
-        a2 = 0,
-        a3 = 0
-      let b0 = 0,
-        b1 = 0,
-        b2 = 0,
-        b3 = 0
-      let c0 = 0,
-        c1 = 0,
-        c2 = 0,
-        c3 = 0
-      let d0 = 0,
-        d1 = 0,
-        d2 = 0,
-        d3 = 0
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0
       for (let t = 0; t < d; t++) {
         const v0 = y[ya + t]!
         const v1 = y[yb + t]!
         const v2 = y[yc + t]!
         const v3 = y[yd + t]!
         let u = x[xa + t]!
-        a0 += u * v0
-        a1 += u * v1
-        a2 += u * v2
-        a3 += u * v3
+        a0 += u * v0; a1 += u * v1; a2 += u * v2; a3 += u * v3
         u = x[xb + t]!
-        b0 += u * v0
-        b1 += u * v1
-        b2 += u * v2
-        b3 += u * v3
+        b0 += u * v0; b1 += u * v1; b2 += u * v2; b3 += u * v3
         u = x[xc + t]!
-        c0 += u * v0
-        c1 += u * v1
-        c2 += u * v2
-        c3 += u * v3
+        c0 += u * v0; c1 += u * v1; c2 += u * v2; c3 += u * v3
         u = x[xd + t]!
-        d0 += u * v0
-        d1 += u * v1
-        d2 += u * v2
-        d3 += u * v3
+        d0 += u * v0; d1 += u * v1; d2 += u * v2; d3 += u * v3
       }
       const p = o + j
-      out[p] = a0
-      out[p + 1] = a1
-      out[p + 2] = a2
-      out[p + 3] = a3
+      out[p] = a0; out[p + 1] = a1; out[p + 2] = a2; out[p + 3] = a3
       const q = p + outStride
-      out[q] = b0
-      out[q + 1] = b1
-      out[q + 2] = b2
-      out[q + 3] = b3
+      out[q] = b0; out[q + 1] = b1; out[q + 2] = b2; out[q + 3] = b3
       const r = q + outStride
-      out[r] = c0
-      out[r + 1] = c1
-      out[r + 2] = c2
-      out[r + 3] = c3
+      out[r] = c0; out[r + 1] = c1; out[r + 2] = c2; out[r + 3] = c3
       const s = r + outStride
-      out[s] = d0
-      out[s + 1] = d1
-      out[s + 2] = d2
-      out[s + 3] = d3
+      out[s] = d0; out[s + 1] = d1; out[s + 2] = d2; out[s + 3] = d3
     }
     for (; j < ny; j++) {
       const yo = (y0 + j) * d
@@ -208,16 +166,10 @@ const argScratch = new Int32Array(X_BLOCK)
  * every x row of the block passes over it, whatever the size of y. With outSecond, the
  * second-smallest distance of each row is tracked too (for k-means bounds).
  */
+// biome-ignore format: unrolled kernel, hand-packed: one lane group / one compare-and-swap per line
 export function nearestL2(
-  x: F32,
-  nx: number,
-  y: F32,
-  ny: number,
-  d: number,
-  yNorms: Float64Array | F32,
-  outIdx: Int32Array,
-  outDist: F32,
-  outSecond?: F32,
+  x: F32, nx: number, y: F32, ny: number, d: number,
+  yNorms: Float64Array | F32, outIdx: Int32Array, outDist: F32, outSecond?: F32,
 ): void {
   const best = bestScratch
   const second = secondScratch
@@ -236,250 +188,65 @@ export function nearestL2(
         const xb = xa + d
         const xc = xb + d
         const xd = xc + d
-        let m0 = best[i]!,
-          m1 = best[i + 1]!,
-          m2 = best[i + 2]!,
-          m3 = best[i + 3]!
-        let s0 = second[i]!,
-          s1 = second[i + 1]!,
-          s2 = second[i + 2]!,
-          s3 = second[i + 3]!
-        let g0 = arg[i]!,
-          g1 = arg[i + 1]!,
-          g2 = arg[i + 2]!,
-          g3 = arg[i + 3]!
+        let m0 = best[i]!, m1 = best[i + 1]!, m2 = best[i + 2]!, m3 = best[i + 3]!
+        let s0 = second[i]!, s1 = second[i + 1]!, s2 = second[i + 2]!, s3 = second[i + 3]!
+        let g0 = arg[i]!, g1 = arg[i + 1]!, g2 = arg[i + 2]!, g3 = arg[i + 3]!
         let j = j0
         for (; j < j4; j += 4) {
           const ya = j * d
           const yb = ya + d
           const yc = yb + d
           const yd = yc + d
-          let a0 = 0,
-            a1 = 0,
-            a2 = 0,
-            a3 = 0
-          let b0 = 0,
-            b1 = 0,
-            b2 = 0,
-            b3 = 0
-          let c0 = 0,
-            c1 = 0,
-            c2 = 0,
-            c3 = 0
-          let d0 = 0,
-            d1 = 0,
-            d2 = 0,
-            d3 = 0
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0
+          let b0 = 0, b1 = 0, b2 = 0, b3 = 0
+          let c0 = 0, c1 = 0, c2 = 0, c3 = 0
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0
           for (let t = 0; t < d; t++) {
             const v0 = y[ya + t]!
             const v1 = y[yb + t]!
             const v2 = y[yc + t]!
             const v3 = y[yd + t]!
             let u = x[xa + t]!
-            a0 += u * v0
-            a1 += u * v1
-            a2 += u * v2
-            a3 += u * v3
+            a0 += u * v0; a1 += u * v1; a2 += u * v2; a3 += u * v3
             u = x[xb + t]!
-            b0 += u * v0
-            b1 += u * v1
-            b2 += u * v2
-            b3 += u * v3
+            b0 += u * v0; b1 += u * v1; b2 += u * v2; b3 += u * v3
             u = x[xc + t]!
-            c0 += u * v0
-            c1 += u * v1
-            c2 += u * v2
-            c3 += u * v3
+            c0 += u * v0; c1 += u * v1; c2 += u * v2; c3 += u * v3
             u = x[xd + t]!
-            d0 += u * v0
-            d1 += u * v1
-            d2 += u * v2
-            d3 += u * v3
+            d0 += u * v0; d1 += u * v1; d2 += u * v2; d3 += u * v3
           }
-          const n0 = yNorms[j]!,
-            n1 = yNorms[j + 1]!,
-            n2 = yNorms[j + 2]!,
-            n3 = yNorms[j + 3]!
+          const n0 = yNorms[j]!, n1 = yNorms[j + 1]!, n2 = yNorms[j + 2]!, n3 = yNorms[j + 3]!
           let s: number
           // Row a: running minimum m0 (index g0) and second minimum s0.
-          s = n0 - 2 * a0
-          if (s < s0) {
-            if (s < m0) {
-              s0 = m0
-              m0 = s
-              g0 = j
-            } else s0 = s
-          }
-          s = n1 - 2 * a1
-          if (s < s0) {
-            if (s < m0) {
-              s0 = m0
-              m0 = s
-              g0 = j + 1
-            } else s0 = s
-          }
-          s = n2 - 2 * a2
-          if (s < s0) {
-            if (s < m0) {
-              s0 = m0
-              m0 = s
-              g0 = j + 2
-            } else s0 = s
-          }
-          s = n3 - 2 * a3
-          if (s < s0) {
-            if (s < m0) {
-              s0 = m0
-              m0 = s
-              g0 = j + 3
-            } else s0 = s
-          }
-          s = n0 - 2 * b0
-          if (s < s1) {
-            if (s < m1) {
-              s1 = m1
-              m1 = s
-              g1 = j
-            } else s1 = s
-          }
-          s = n1 - 2 * b1
-          if (s < s1) {
-            if (s < m1) {
-              s1 = m1
-              m1 = s
-              g1 = j + 1
-            } else s1 = s
-          }
-          s = n2 - 2 * b2
-          if (s < s1) {
-            if (s < m1) {
-              s1 = m1
-              m1 = s
-              g1 = j + 2
-            } else s1 = s
-          }
-          s = n3 - 2 * b3
-          if (s < s1) {
-            if (s < m1) {
-              s1 = m1
-              m1 = s
-              g1 = j + 3
-            } else s1 = s
-          }
-          s = n0 - 2 * c0
-          if (s < s2) {
-            if (s < m2) {
-              s2 = m2
-              m2 = s
-              g2 = j
-            } else s2 = s
-          }
-          s = n1 - 2 * c1
-          if (s < s2) {
-            if (s < m2) {
-              s2 = m2
-              m2 = s
-              g2 = j + 1
-            } else s2 = s
-          }
-          s = n2 - 2 * c2
-          if (s < s2) {
-            if (s < m2) {
-              s2 = m2
-              m2 = s
-              g2 = j + 2
-            } else s2 = s
-          }
-          s = n3 - 2 * c3
-          if (s < s2) {
-            if (s < m2) {
-              s2 = m2
-              m2 = s
-              g2 = j + 3
-            } else s2 = s
-          }
-          s = n0 - 2 * d0
-          if (s < s3) {
-            if (s < m3) {
-              s3 = m3
-              m3 = s
-              g3 = j
-            } else s3 = s
-          }
-          s = n1 - 2 * d1
-          if (s < s3) {
-            if (s < m3) {
-              s3 = m3
-              m3 = s
-              g3 = j + 1
-            } else s3 = s
-          }
-          s = n2 - 2 * d2
-          if (s < s3) {
-            if (s < m3) {
-              s3 = m3
-              m3 = s
-              g3 = j + 2
-            } else s3 = s
-          }
-          s = n3 - 2 * d3
-          if (s < s3) {
-            if (s < m3) {
-              s3 = m3
-              m3 = s
-              g3 = j + 3
-            } else s3 = s
-          }
+          s = n0 - 2 * a0; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j } else s0 = s }
+          s = n1 - 2 * a1; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 1 } else s0 = s }
+          s = n2 - 2 * a2; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 2 } else s0 = s }
+          s = n3 - 2 * a3; if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j + 3 } else s0 = s }
+          s = n0 - 2 * b0; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j } else s1 = s }
+          s = n1 - 2 * b1; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 1 } else s1 = s }
+          s = n2 - 2 * b2; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 2 } else s1 = s }
+          s = n3 - 2 * b3; if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j + 3 } else s1 = s }
+          s = n0 - 2 * c0; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j } else s2 = s }
+          s = n1 - 2 * c1; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 1 } else s2 = s }
+          s = n2 - 2 * c2; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 2 } else s2 = s }
+          s = n3 - 2 * c3; if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j + 3 } else s2 = s }
+          s = n0 - 2 * d0; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j } else s3 = s }
+          s = n1 - 2 * d1; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 1 } else s3 = s }
+          s = n2 - 2 * d2; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 2 } else s3 = s }
+          s = n3 - 2 * d3; if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j + 3 } else s3 = s }
         }
         for (; j < j1; j++) {
           const yo = j * d
           const nj = yNorms[j]!
           let s: number
-          s = nj - 2 * innerProduct(x, xa, y, yo, d)
-          if (s < s0) {
-            if (s < m0) {
-              s0 = m0
-              m0 = s
-              g0 = j
-            } else s0 = s
-          }
-          s = nj - 2 * innerProduct(x, xb, y, yo, d)
-          if (s < s1) {
-            if (s < m1) {
-              s1 = m1
-              m1 = s
-              g1 = j
-            } else s1 = s
-          }
-          s = nj - 2 * innerProduct(x, xc, y, yo, d)
-          if (s < s2) {
-            if (s < m2) {
-              s2 = m2
-              m2 = s
-              g2 = j
-            } else s2 = s
-          }
-          s = nj - 2 * innerProduct(x, xd, y, yo, d)
-          if (s < s3) {
-            if (s < m3) {
-              s3 = m3
-              m3 = s
-              g3 = j
-            } else s3 = s
-          }
+          s = nj - 2 * innerProduct(x, xa, y, yo, d); if (s < s0) { if (s < m0) { s0 = m0; m0 = s; g0 = j } else s0 = s }
+          s = nj - 2 * innerProduct(x, xb, y, yo, d); if (s < s1) { if (s < m1) { s1 = m1; m1 = s; g1 = j } else s1 = s }
+          s = nj - 2 * innerProduct(x, xc, y, yo, d); if (s < s2) { if (s < m2) { s2 = m2; m2 = s; g2 = j } else s2 = s }
+          s = nj - 2 * innerProduct(x, xd, y, yo, d); if (s < s3) { if (s < m3) { s3 = m3; m3 = s; g3 = j } else s3 = s }
         }
-        best[i] = m0
-        best[i + 1] = m1
-        best[i + 2] = m2
-        best[i + 3] = m3
-        second[i] = s0
-        second[i + 1] = s1
-        second[i + 2] = s2
-        second[i + 3] = s3
-        arg[i] = g0
-        arg[i + 1] = g1
-        arg[i + 2] = g2
-        arg[i + 3] = g3
+        best[i] = m0; best[i + 1] = m1; best[i + 2] = m2; best[i + 3] = m3
+        second[i] = s0; second[i + 1] = s1; second[i + 2] = s2; second[i + 3] = s3
+        arg[i] = g0; arg[i + 1] = g1; arg[i + 2] = g2; arg[i + 3] = g3
       }
       for (; i < bx; i++) {
         const xo = (i0 + i) * d

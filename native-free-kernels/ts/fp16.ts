@@ -11,10 +11,8 @@ export function fp16L2(q: F32, qOff: number, codes: Uint16Array, n: number, d: n
   const h = HALF_TO_FLOAT
   const d4 = d & ~3
   for (let i = 0, o = 0; i < n; i++, o += d) {
-    let s0 = 0,
-      s1 = 0,
-      s2 = 0,
-      s3 = 0
+    // biome-ignore format: unrolled kernel, the four accumulators on one line
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
     let t = 0
     for (; t < d4; t += 4) {
       const e0 = q[qOff + t]! - h[codes[o + t]!]!
@@ -39,10 +37,8 @@ export function fp16Dot(q: F32, qOff: number, codes: Uint16Array, n: number, d: 
   const h = HALF_TO_FLOAT
   const d4 = d & ~3
   for (let i = 0, o = 0; i < n; i++, o += d) {
-    let s0 = 0,
-      s1 = 0,
-      s2 = 0,
-      s3 = 0
+    // biome-ignore format: unrolled kernel, the four accumulators on one line
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
     let t = 0
     for (; t < d4; t += 4) {
       s0 += q[qOff + t]! * h[codes[o + t]!]!

@@ -299,12 +299,9 @@ run('4-bit fast-scan', () => {
   it('search over several segments returns the top k of exact ADC + bias (+ term), every tail, k beyond n', () => {
     const k = getKernels('wasm')
     for (const withTerms of [false, true]) {
-      for (const [m, dsub, mode] of [
-        [8, 2, 'l2'],
-        [17, 3, 'ip'],
-        [50, 2, 'ip'],
-        [1, 4, 'l2'],
-      ] as const) {
+      // biome-ignore format: a table of PQ shapes [m, dsub, metric], one line
+      const shapes = [[8, 2, 'l2'], [17, 3, 'ip'], [50, 2, 'ip'], [1, 4, 'l2']] as const
+      for (const [m, dsub, mode] of shapes) {
         const d = m * dsub
         const cent = randomVectors(m * 16, dsub, m * 5 + (withTerms ? 1 : 0))
         const fs = k.createFastScan!(cent, m, dsub, mode, withTerms)
@@ -385,12 +382,9 @@ run('4-bit fast-scan', () => {
 describe('fast-scan oracles (reference/fastscan.ts: the byte tables and threshold the SIMD search uses)', () => {
   it('every code at distance <= top survives the byte threshold (bias, residual tables, all tails), and few others do', () => {
     const rng = new Rng(12)
-    for (const [m, dsub, mode] of [
-      [8, 2, 'l2'],
-      [16, 1, 'ip'],
-      [17, 3, 'l2'],
-      [50, 2, 'l2'],
-    ] as const) {
+    // biome-ignore format: a table of PQ shapes [m, dsub, metric], one line
+    const shapes = [[8, 2, 'l2'], [16, 1, 'ip'], [17, 3, 'l2'], [50, 2, 'l2']] as const
+    for (const [m, dsub, mode] of shapes) {
       const d = m * dsub
       const cent = randomVectors(m * 16, dsub, m * 3)
       for (const n of [0, 1, 31, 32, 33, 65, 2000]) {
