@@ -16,99 +16,99 @@ const TOOLING_PACKAGES = ['vega', 'vega-lite', 'h5wasm', 'basic-ftp', 'tar', 'co
 /** Matches a package whether it resolved into node_modules or not (an unresolved import keeps its bare name). */
 const packagePath = (names) => `(^|/)node_modules/(${names.join('|')})(/|$)|^(${names.join('|')})(/|$)`
 
+/** Library code: the `vqlite` package's sources. */
+const LIBRARY = '^(src|native-free-kernels)/'
+
+/**
+ * A forbidden import: from a module matching `from` to one matching `to` is an error; each is
+ * a path pattern or a dependency-cruiser condition. why: the rule's comment, shown with a violation.
+ */
+const forbid = (name, from, to, why) => ({
+  name,
+  comment: why,
+  severity: 'error',
+  from: typeof from === 'string' ? { path: from } : from,
+  to: typeof to === 'string' ? { path: to } : to,
+})
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'library-not-to-tooling',
-      comment: 'Library code (src/, native-free-kernels/) imports nothing from bench/, datasets/, cli/ or test/.',
-      severity: 'error',
-      from: { path: '^(src|native-free-kernels)/' },
-      to: { path: '^(bench|datasets|cli|test)/' },
-    },
-    {
-      name: 'library-no-tooling-packages',
-      comment: `Library code uses none of the tooling packages (${TOOLING_PACKAGES.join(', ')}): a library install must not need them.`,
-      severity: 'error',
-      from: { path: '^(src|native-free-kernels)/' },
-      to: { path: packagePath(TOOLING_PACKAGES) },
-    },
-    {
-      name: 'kernels-self-contained',
-      comment: 'native-free-kernels/ imports nothing outside itself except node: built-ins.',
-      severity: 'error',
-      from: { path: '^native-free-kernels/' },
-      to: { pathNot: '^native-free-kernels/', dependencyTypesNot: ['core'] },
-    },
-    {
-      name: 'tooling-through-public-entry',
-      comment:
-        'cli/, bench/ and datasets/ reach the library only through its public entry points ' +
+    forbid(
+      'library-not-to-tooling',
+      LIBRARY,
+      '^(bench|datasets|cli|test)/',
+      'Library code (src/, native-free-kernels/) imports nothing from bench/, datasets/, cli/ or test/.',
+    ),
+    forbid(
+      'library-no-tooling-packages',
+      LIBRARY,
+      packagePath(TOOLING_PACKAGES),
+      `Library code uses none of the tooling packages (${TOOLING_PACKAGES.join(', ')}): a library install must not need them.`,
+    ),
+    forbid(
+      'kernels-self-contained',
+      '^native-free-kernels/',
+      { pathNot: '^native-free-kernels/', dependencyTypesNot: ['core'] },
+      'native-free-kernels/ imports nothing outside itself except node: built-ins.',
+    ),
+    forbid(
+      'tooling-through-public-entry',
+      '^(cli|bench|datasets)/',
+      { path: LIBRARY, pathNot: PUBLIC_ENTRY },
+      'cli/, bench/ and datasets/ reach the library only through its public entry points ' +
         "(src/index.ts, src/text/index.ts, native-free-kernels/index.ts; imported as 'vqlite', 'vqlite/text', 'vqlite/kernels').",
-      severity: 'error',
-      from: { path: '^(cli|bench|datasets)/' },
-      to: { path: '^(src|native-free-kernels)/', pathNot: PUBLIC_ENTRY },
-    },
-    {
-      name: 'codecs-not-to-storage',
-      comment: 'Quantizers, clustering, transforms, IVF and search know nothing of storage.',
-      severity: 'error',
-      from: { path: '^src/(quantizers|clustering|transforms|ivf|search)/' },
-      to: { path: '^src/storage/' },
-    },
-    {
-      name: 'storage-not-to-codecs',
-      comment: 'Storage knows nothing of the kernels, the search, the quantizers or clustering.',
-      severity: 'error',
-      from: { path: '^src/storage/' },
-      to: { path: '^(native-free-kernels|src/search|src/quantizers|src/clustering)/' },
-    },
-    {
-      name: 'no-circular-in-library',
-      comment:
-        'No import cycles inside src/ that exist at run time. Type-only edges do not count: a contract module (quantizer.ts) ' +
+    ),
+    forbid(
+      'codecs-not-to-storage',
+      '^src/(quantizers|clustering|transforms|ivf|search)/',
+      '^src/storage/',
+      'Quantizers, clustering, transforms, IVF and search know nothing of storage.',
+    ),
+    forbid(
+      'storage-not-to-codecs',
+      '^src/storage/',
+      '^(native-free-kernels|src/search|src/quantizers|src/clustering)/',
+      'Storage knows nothing of the kernels, the search, the quantizers or clustering.',
+    ),
+    forbid(
+      'no-circular-in-library',
+      '^src/',
+      { circular: true, viaOnly: { path: '^src/', dependencyTypesNot: ['type-only'] } },
+      'No import cycles inside src/ that exist at run time. Type-only edges do not count: a contract module (quantizer.ts) ' +
         'may name the types of the scanners its implementations return, as TypeScript interfaces and their implementers do.',
-      severity: 'error',
-      from: { path: '^src/' },
-      to: { circular: true, viaOnly: { path: '^src/', dependencyTypesNot: ['type-only'] } },
-    },
-    {
-      name: 'worker-not-to-facade',
-      comment: 'The worker thread runs the search core; it does not load the public facade (src/index.ts) or VqIndex.',
-      severity: 'error',
-      from: { path: '^src/parallel/worker\\.ts$' },
-      to: { path: '^src/(index|vq-index)\\.ts$' },
-    },
-    {
-      name: 'pool-only-from-index',
-      comment:
-        'Only the index layer starts worker threads: the numeric layers, storage, text, the kernels and the worker itself ' +
-        'do not import the pool (src/parallel/pool.ts).',
-      severity: 'error',
-      from: {
+    ),
+    forbid(
+      'worker-not-to-facade',
+      '^src/parallel/worker\\.ts$',
+      '^src/(index|vq-index)\\.ts$',
+      'The worker thread runs the search core; it does not load the public facade (src/index.ts) or VqIndex.',
+    ),
+    forbid(
+      'pool-only-from-index',
+      {
         path: [
           '^src/(quantizers|clustering|transforms|ivf|search|storage|text|util)/',
           '^native-free-kernels/',
           '^src/parallel/worker\\.ts$',
         ],
       },
-      to: { path: '^src/parallel/pool\\.ts$' },
-    },
-    {
-      name: 'sources-not-to-built-output',
-      comment:
-        "Sources import sources, never dist/: an import of 'vqlite' that lands in dist/ means tsconfig.json's paths lost an entry point.",
-      severity: 'error',
-      from: {},
-      to: { path: '^dist/' },
-    },
-    {
-      name: 'no-unresolvable',
-      comment: "Every relative import, and every import of the library by its name ('vqlite', 'vqlite/...'), resolves to a file.",
-      severity: 'error',
-      from: {},
-      to: { couldNotResolve: true, path: ['^\\.', '^vqlite(/|$)'] },
-    },
+      '^src/parallel/pool\\.ts$',
+      'Only the index layer starts worker threads: the numeric layers, storage, text, the kernels and the worker itself ' +
+        'do not import the pool (src/parallel/pool.ts).',
+    ),
+    forbid(
+      'sources-not-to-built-output',
+      {},
+      '^dist/',
+      "Sources import sources, never dist/: an import of 'vqlite' that lands in dist/ means tsconfig.json's paths lost an entry point.",
+    ),
+    forbid(
+      'no-unresolvable',
+      {},
+      { couldNotResolve: true, path: ['^\\.', '^vqlite(/|$)'] },
+      "Every relative import, and every import of the library by its name ('vqlite', 'vqlite/...'), resolves to a file.",
+    ),
   ],
   options: {
     doNotFollow: { path: ['node_modules', '^dist/'] },

@@ -27,7 +27,8 @@
  * The verdict (exit code 1 when any part fails): ids identical everywhere, median over
  * points of QPS after/before >= 0.95 and no point below 0.90.
  *
- * This script imports nothing of the project, so it runs against any layout:
+ * This script imports nothing of the library (only node built-ins and bench/lib/report.ts,
+ * itself built on node built-ins alone), so it runs against any layout:
  *
  *   npx tsc --target ES2022 --module NodeNext --moduleResolution NodeNext --types node --strict \
  *     --skipLibCheck --outDir /tmp/redesign-compare bench/redesign-compare.ts
@@ -42,10 +43,11 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { machineInfo } from './lib/report.js'
 
 // ---- The small part of the public API this script uses (typed here, not imported) ----
 interface TrainedArray {
@@ -230,16 +232,6 @@ function compareArrays(
     for (let i = 0; i < bx.length; i++) if (bx[i] !== by[i]) return { identical: false, detail: `${name}: first differing byte at ${i}` }
   }
   return { identical: true, detail: `${na.length} arrays identical (${na.join(', ')})` }
-}
-
-function machineInfo(): Record<string, unknown> {
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: cpus()[0]?.model,
-    cores: cpus().length,
-    memGiB: Math.round(totalmem() / 2 ** 30),
-  }
 }
 
 /** Runs one built bench/backend-parity script; returns its JSON rows and wall time. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { referenceKernels as ref } from '../native-free-kernels/index.js'
 import { type CreateOptions, type Metric, type VqError, VqIndex, VqInputError, VqOptionError, VqStateError } from '../src/index.js'
 import { clusteredVectors, randomVectors } from './helpers/data.js'
+import { expectVqError } from './helpers/errors.js'
 import { closeIndexesAfterEach } from './helpers/indexes.js'
 
 closeIndexesAfterEach()
@@ -147,20 +148,6 @@ describe('VqIndex: compressed codecs', () => {
   })
 })
 
-/** Runs fn, expecting a VqError of the given class and code; returns it. */
-function rejects(fn: () => unknown, cls: new (...a: never[]) => VqError, code: string, message?: RegExp): VqError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (e) {
-    caught = e
-  }
-  expect(caught).toBeInstanceOf(cls)
-  expect((caught as VqError).code).toBe(code)
-  if (message) expect((caught as VqError).message).toMatch(message)
-  return caught as VqError
-}
-
 async function rejectsAsync(p: Promise<unknown>, cls: new (...a: never[]) => VqError, code: string, message?: RegExp): Promise<void> {
   const e = await p.then(
     () => undefined,
@@ -183,55 +170,60 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
   }
 
   it('bad options and descriptions', () => {
-    rejects(() => VqIndex.create(':memory:', { dim: 0 }), VqOptionError, 'BAD_OPTION', /dim must be an integer/)
-    rejects(() => VqIndex.create(':memory:', { dim: 2.5 }), VqOptionError, 'BAD_OPTION')
-    rejects(() => VqIndex.create(':memory:', { dim: 4, metric: 'hamming' as Metric }), VqOptionError, 'BAD_OPTION', /metric must be one of/)
-    rejects(
+    expectVqError(() => VqIndex.create(':memory:', { dim: 0 }), VqOptionError, 'BAD_OPTION', /dim must be an integer/)
+    expectVqError(() => VqIndex.create(':memory:', { dim: 2.5 }), VqOptionError, 'BAD_OPTION')
+    expectVqError(
+      () => VqIndex.create(':memory:', { dim: 4, metric: 'hamming' as Metric }),
+      VqOptionError,
+      'BAD_OPTION',
+      /metric must be one of/,
+    )
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 4, description: 'PQ' }),
       VqOptionError,
       'BAD_DESCRIPTION',
       /invalid index description "PQ": unknown stage/,
     )
-    rejects(() => VqIndex.create(':memory:', { dim: 4, description: 'HNSW32' }), VqOptionError, 'BAD_DESCRIPTION')
-    rejects(
+    expectVqError(() => VqIndex.create(':memory:', { dim: 4, description: 'HNSW32' }), VqOptionError, 'BAD_DESCRIPTION')
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 10, description: 'PQ3' }),
       VqOptionError,
       'BAD_OPTION',
       /m = 3 must divide the dimension 10/,
     )
-    rejects(
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x9' }),
       VqOptionError,
       'BAD_OPTION',
       /nbits must be an integer from 1 to 8/,
     )
-    rejects(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x0' }), VqOptionError, 'BAD_OPTION', /nbits/)
-    rejects(
+    expectVqError(() => VqIndex.create(':memory:', { dim: 8, description: 'PQ4x0' }), VqOptionError, 'BAD_OPTION', /nbits/)
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 8, description: 'PQ4', codec: { kind: 'pq', m: 2 } }),
       VqOptionError,
       'BAD_OPTION',
       /disagree/,
     )
-    rejects(
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 8, dimension: 3 } as unknown as CreateOptions),
       VqOptionError,
       'UNKNOWN_OPTION',
       /did you mean "dim"|known options/,
     )
-    rejects(
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 8, metirc: 'l2' } as unknown as CreateOptions),
       VqOptionError,
       'UNKNOWN_OPTION',
       /did you mean "metric"/,
     )
-    rejects(
+    expectVqError(
       () => VqIndex.create(':memory:', { dim: 8, storeVectors: 'float64' as never }),
       VqOptionError,
       'BAD_OPTION',
       /storeVectors must be one of/,
     )
-    rejects(() => VqIndex.create(':memory:', { dim: 8, durability: 'extra' as never }), VqOptionError, 'BAD_OPTION', /durability/)
-    rejects(() => VqIndex.create('', { dim: 8 }), VqOptionError, 'BAD_OPTION', /path/)
+    expectVqError(() => VqIndex.create(':memory:', { dim: 8, durability: 'extra' as never }), VqOptionError, 'BAD_OPTION', /durability/)
+    expectVqError(() => VqIndex.create('', { dim: 8 }), VqOptionError, 'BAD_OPTION', /path/)
   })
 
   it('training: empty set, too few points for k, wrong dimension, NaN, non-empty index', async () => {
@@ -257,7 +249,7 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
 
   it('search / add before training', async () => {
     const pq = VqIndex.create(':memory:', { dim: d, description: 'SQ8' })
-    rejects(() => pq.search(new Float32Array(d), 3), VqStateError, 'NOT_TRAINED', /trained before search/)
+    expectVqError(() => pq.search(new Float32Array(d), 3), VqStateError, 'NOT_TRAINED', /trained before search/)
     await rejectsAsync(pq.add([1], new Float32Array(d)), VqStateError, 'NOT_TRAINED')
     await rejectsAsync(pq.searchBatch(new Float32Array(d), 3), VqStateError, 'NOT_TRAINED')
     expect(pq.size).toBe(0)
@@ -290,20 +282,20 @@ describe('VqIndex: bad input gets a typed error and changes nothing', () => {
 
   it('search: wrong dimension, NaN, bad k', async () => {
     const index = await trainedIndex()
-    rejects(() => index.search(new Float32Array(d + 1), 3), VqInputError, 'DIMENSION_MISMATCH')
-    rejects(() => index.search(new Float32Array(2 * d), 3), VqInputError, 'DIMENSION_MISMATCH', /expected one vector/)
-    rejects(() => index.search(new Float32Array(d).fill(NaN), 3), VqInputError, 'NON_FINITE_VALUE')
-    rejects(() => index.search(new Float32Array(d).fill(1), 0), VqInputError, 'BAD_K')
-    rejects(() => index.search(new Float32Array(d).fill(1), 2.5), VqInputError, 'BAD_K')
-    rejects(() => index.search(new Float32Array(d), 3), VqInputError, 'ZERO_VECTOR')
+    expectVqError(() => index.search(new Float32Array(d + 1), 3), VqInputError, 'DIMENSION_MISMATCH')
+    expectVqError(() => index.search(new Float32Array(2 * d), 3), VqInputError, 'DIMENSION_MISMATCH', /expected one vector/)
+    expectVqError(() => index.search(new Float32Array(d).fill(NaN), 3), VqInputError, 'NON_FINITE_VALUE')
+    expectVqError(() => index.search(new Float32Array(d).fill(1), 0), VqInputError, 'BAD_K')
+    expectVqError(() => index.search(new Float32Array(d).fill(1), 2.5), VqInputError, 'BAD_K')
+    expectVqError(() => index.search(new Float32Array(d), 3), VqInputError, 'ZERO_VECTOR')
     await rejectsAsync(index.searchBatch(new Float32Array(3 * d + 2), 3), VqInputError, 'DIMENSION_MISMATCH')
-    rejects(() => index.reconstruct(12345), VqInputError, 'UNKNOWN_ID', /not in the index/)
+    expectVqError(() => index.reconstruct(12345), VqInputError, 'UNKNOWN_ID', /not in the index/)
   })
 
   it('closed indexes refuse every call', async () => {
     const index = await trainedIndex()
     await index.close()
-    rejects(() => index.search(x.subarray(0, d), 3), VqStateError, 'CLOSED')
+    expectVqError(() => index.search(x.subarray(0, d), 3), VqStateError, 'CLOSED')
     await rejectsAsync(index.add([999], x.subarray(0, d)), VqStateError, 'CLOSED')
     await rejectsAsync(index.train(x), VqStateError, 'CLOSED')
   })

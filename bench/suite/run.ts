@@ -157,6 +157,16 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
     rows.push(row)
     options.onRow?.(row)
   }
+  /** The build and footprint columns of a row for the index ix, stored at path. */
+  const buildColumns = (ix: VqIndex, path: string, trainS: number, addS: number) => ({
+    threads: options.threads ?? null,
+    trainS,
+    addS,
+    buildS: trainS + addS,
+    fileBytes: fileSize(path),
+    ramBytesPerVector: ix.memoryUsage().total / ds.nb,
+    kernels: ix.kernelBackend,
+  })
 
   try {
     // ---- vqlite configurations ----
@@ -202,7 +212,6 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
               },
               `${description} nprobe ${nprobe} refine ${refineFactor}`,
             )
-            const mem = ix.memoryUsage()
             emit({
               ...common,
               system: 'vqlite',
@@ -210,13 +219,7 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
               params: ix.spec.ivf ? params : refineStage ? { refineFactor } : {},
               k,
               ...m,
-              threads: options.threads ?? null,
-              trainS,
-              addS,
-              buildS: trainS + addS,
-              fileBytes: fileSize(path),
-              ramBytesPerVector: mem.total / ds.nb,
-              kernels: ix.kernelBackend,
+              ...buildColumns(ix, path, trainS, addS),
             })
           }
         }
@@ -262,13 +265,7 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
             params: {},
             k,
             ...m,
-            threads: options.threads ?? null,
-            trainS,
-            addS,
-            buildS: trainS + addS,
-            fileBytes: fileSize(path),
-            ramBytesPerVector: ix.memoryUsage().total / ds.nb,
-            kernels: ix.kernelBackend,
+            ...buildColumns(ix, path, trainS, addS),
           })
         }
       } finally {

@@ -44,6 +44,20 @@ export interface ListsView {
 /** Labels of search candidates: list * 2^32 + offset in the list (exact in a float64). */
 export const LIST_STRIDE = 4294967296
 
+/**
+ * A batch of n items for append() and build(): lists (n list numbers), ids (n), seqs (n),
+ * codes (n*codeSize bytes), refine codes (n*refineSize bytes) and terms (n floats) when
+ * the lists have them.
+ */
+export type ItemBatch = [
+  lists: ArrayLike<number>,
+  ids: ArrayLike<number>,
+  seqs: ArrayLike<number>,
+  codes: Uint8Array,
+  refine: Uint8Array | null,
+  terms: Float32Array | null,
+]
+
 export class InvertedLists {
   readonly nlist: number
   readonly codeSize: number
@@ -95,13 +109,7 @@ export class InvertedLists {
     nlist: number,
     codeSize: number,
     refineSize: number,
-    lists: ArrayLike<number>,
-    ids: ArrayLike<number>,
-    seqs: ArrayLike<number>,
-    codes: Uint8Array,
-    refine: Uint8Array | null,
-    terms: Float32Array | null,
-    slack = 0.05,
+    ...[lists, ids, seqs, codes, refine, terms, slack = 0.05]: [...ItemBatch, slack?: number]
   ): InvertedLists {
     const n = ids.length
     const sizes = new Int32Array(nlist)
@@ -135,19 +143,8 @@ export class InvertedLists {
     return this.#ids.length
   }
 
-  /**
-   * Appends n items: lists (n list numbers), ids (n), seqs (n), codes (n*codeSize bytes),
-   * refine codes (n*refineSize bytes) and terms (n floats) when the lists have them.
-   * Within each list the items keep the batch order.
-   */
-  append(
-    lists: ArrayLike<number>,
-    ids: ArrayLike<number>,
-    seqs: ArrayLike<number>,
-    codes: Uint8Array,
-    refine: Uint8Array | null,
-    terms: Float32Array | null,
-  ): void {
+  /** Appends the n items of a batch (see ItemBatch). Within each list the items keep the batch order. */
+  append(...[lists, ids, seqs, codes, refine, terms]: ItemBatch): void {
     const n = ids.length
     if (n === 0) return
     const add = new Int32Array(this.nlist)

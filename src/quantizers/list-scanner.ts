@@ -56,24 +56,34 @@ export interface ListScanner {
    * convention), every item, offering candidates to the heap (k entries hd / hl). Returns
    * the number of codes scanned.
    */
-  scanProbed(
-    lists: ListsView,
-    probeLists: Float64Array,
-    probeDist: Float32Array,
-    n: number,
-    k: number,
-    hd: Float32Array,
-    hl: Float64Array,
-  ): number
+  scanProbed(...args: ScanProbedArgs): number
   /**
    * Scans every item of the non-empty list l (probe distance coarseDist) and offers those
    * whose seq bit is set in bits (all when bits is null) to the heap. Returns how many were
    * offered.
    */
-  scanList(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array | null, k: number, hd: Float32Array, hl: Float64Array): number
+  scanList(...args: ScanListArgs): number
   /** Scores only the items of list l whose seq bit is set in bits and offers them to the heap. Returns how many there were. */
-  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number
+  scanAllowed(...args: ScanAllowedArgs): number
 }
+
+/**
+ * The parameters of ListScanner's scans, named once for the interface and its implementations;
+ * the last three are the candidate heap (k entries, distances hd, labels hl).
+ */
+export type ScanProbedArgs = [
+  lists: ListsView,
+  probeLists: Float64Array,
+  probeDist: Float32Array,
+  n: number,
+  k: number,
+  hd: Float32Array,
+  hl: Float64Array,
+]
+export type ScanListArgs = OneListArgs<Uint8Array | null>
+export type ScanAllowedArgs = OneListArgs<Uint8Array>
+/** The parameters of a scan of one list l, whose bits select the items offered. */
+type OneListArgs<Bits> = [lists: ListsView, l: number, coarseDist: number, bits: Bits, k: number, hd: Float32Array, hl: Float64Array]
 
 /** How residual codes are scored (see the module comment). */
 export type ResidualMode = 'direct' | 'ip' | 'terms' | 'table'
@@ -151,15 +161,7 @@ export class CodeListScanner implements ListScanner {
     }
   }
 
-  scanProbed(
-    lists: ListsView,
-    probeLists: Float64Array,
-    probeDist: Float32Array,
-    n: number,
-    k: number,
-    hd: Float32Array,
-    hl: Float64Array,
-  ): number {
+  scanProbed(...[lists, probeLists, probeDist, n, k, hd, hl]: ScanProbedArgs): number {
     let scanned = 0
     for (let pi = 0; pi < n; pi++) {
       const l = probeLists[pi]!
@@ -188,15 +190,7 @@ export class CodeListScanner implements ListScanner {
     else if (bias !== 0) for (let i = 0; i < n; i++) out[i] = out[i]! + bias
   }
 
-  scanList(
-    lists: ListsView,
-    l: number,
-    coarseDist: number,
-    bits: Uint8Array | null,
-    k: number,
-    hd: Float32Array,
-    hl: Float64Array,
-  ): number {
+  scanList(...[lists, l, coarseDist, bits, k, hd, hl]: ScanListArgs): number {
     const bias = this.#setList(l, coarseDist)
     const n = lists.size[l]!
     const start = lists.start[l]!
@@ -240,7 +234,7 @@ export class CodeListScanner implements ListScanner {
     return this.#versions[l]!
   }
 
-  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number {
+  scanAllowed(...[lists, l, coarseDist, bits, k, hd, hl]: ScanAllowedArgs): number {
     const n = lists.size[l]!
     const start = lists.start[l]!
     let count = 0

@@ -13,7 +13,7 @@
  */
 import { type FastScan, fastScanPack, fastScanPackedSize } from '../../native-free-kernels/index.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
-import type { ListScanner, ListScanSetup } from './list-scanner.js'
+import type { ListScanner, ListScanSetup, ScanAllowedArgs, ScanListArgs, ScanProbedArgs } from './list-scanner.js'
 import type { ProductQuantizer } from './pq.js'
 import { doubledQuery, residualTerms } from './residual.js'
 
@@ -71,15 +71,7 @@ export class Pq4FastScanScanner implements ListScanner {
     this.#plainReady = false
   }
 
-  scanProbed(
-    lists: ListsView,
-    probeLists: Float64Array,
-    probeDist: Float32Array,
-    probed: number,
-    k: number,
-    hd: Float32Array,
-    hl: Float64Array,
-  ): number {
+  scanProbed(...[lists, probeLists, probeDist, probed, k, hd, hl]: ScanProbedArgs): number {
     const fs = this.#fs
     if (this.#segs.length < probed) {
       this.#segs = new Int32Array(probed)
@@ -137,19 +129,11 @@ export class Pq4FastScanScanner implements ListScanner {
     return this.#plain
   }
 
-  scanList(
-    lists: ListsView,
-    l: number,
-    coarseDist: number,
-    bits: Uint8Array | null,
-    k: number,
-    hd: Float32Array,
-    hl: Float64Array,
-  ): number {
-    return this.#plainQuery().scanList(lists, l, coarseDist, bits, k, hd, hl)
+  scanList(...args: ScanListArgs): number {
+    return this.#plainQuery().scanList(...args)
   }
 
-  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number {
-    return this.#plainQuery().scanAllowed(lists, l, coarseDist, bits, k, hd, hl)
+  scanAllowed(...args: ScanAllowedArgs): number {
+    return this.#plainQuery().scanAllowed(...args)
   }
 }

@@ -44,12 +44,12 @@ export interface WinkJson {
 }
 
 /**
- * Directory and version of an installed optional package, resolved from this module (so an
- * app that installed it next to vqlite is found), or VqError MISSING_DEPENDENCY naming the
- * install command.
+ * Directory and version of an installed optional package, resolved from the module `from`
+ * (default: this one, so an app that installed it next to vqlite is found), or VqError
+ * MISSING_DEPENDENCY naming the install command; why: what needs it, for the message.
  */
-export function resolveOptionalPackage(name: string, why: string): { dir: string; version: string } {
-  const require = createRequire(import.meta.url)
+export function resolveOptionalPackage(name: string, why: string, from: string | URL = import.meta.url): { dir: string; version: string } {
+  const require = createRequire(from)
   let manifest: string
   try {
     manifest = require.resolve(`${name}/package.json`)

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { exactKnn, VqError, VqFormatError } from 'vqlite'
+import { exactKnn, VqFormatError } from 'vqlite'
 import { fromWink, loadFioriDocs, loadGlove, loadGlove100 } from '../../datasets/index.js'
 import { findPackage } from '../../datasets/npm-package.js'
+import { expectMissingDependency } from '../helpers/errors.js'
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'vqlite-cache-'))
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }))
@@ -19,15 +20,7 @@ describe('npm-installed datasets', () => {
   })
 
   it('a missing data package is a MISSING_DEPENDENCY error that says how to install it', () => {
-    let e: unknown
-    try {
-      findPackage('vqlite-no-such-package', 'this test')
-    } catch (err) {
-      e = err
-    }
-    expect(e).toBeInstanceOf(VqError)
-    expect((e as VqError).code).toBe('MISSING_DEPENDENCY')
-    expect((e as Error).message).toMatch(/npm install vqlite-no-such-package/)
+    expectMissingDependency((name) => findPackage(name, 'this test'))
   })
 
   it('GloVe: 341,479 x 100 vectors, converted once into the cache', async () => {

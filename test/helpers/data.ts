@@ -36,3 +36,20 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, n: number)
   }
   return worst
 }
+
+/**
+ * A search test set: n clustered base vectors x (seed), nq queries from the same clusters
+ * (seed + 1), and the ids 0..n-1 of x.
+ */
+export function clusteredSearchSet(
+  n: number,
+  nq: number,
+  d: number,
+  nc: number,
+  seed: number,
+  spread: number,
+): { x: Float32Array; queries: Float32Array; ids: number[] } {
+  const x = clusteredVectors(n, d, nc, seed, spread)
+  const queries = clusteredVectors(nq, d, nc, seed + 1, spread)
+  return { x, queries, ids: Array.from({ length: n }, (_, i) => i) }
+}

@@ -11,27 +11,21 @@ const seeds = fc.integer({ min: 1, max: 2 ** 30 })
 // Reference and fast kernels sum in different orders in float64 and then round to
 // float32; observed worst relative difference ~1.2e-7 (one float32 ulp).
 
+/** Checks check(a, b, d) on random rows a (na x d, seeded) and b (nb x d, the next seed) for dimensions from dims. */
+function forRandomRows(na: number, nb: number, check: (a: Float32Array, b: Float32Array, d: number) => void): void {
+  fc.assert(fc.property(dims, seeds, (d, seed) => check(randomVectors(na, d, seed), randomVectors(nb, d, seed + 1), d)))
+}
+
 describe('the cosineSimilarity oracle (reference only)', () => {
   it('is the inner product over the norms, in [-1, 1], and 0 (not NaN) for a zero vector', () => {
-    fc.assert(
-      fc.property(dims, seeds, (d, seed) => {
-        const a = randomVectors(1, d, seed)
-        const b = randomVectors(1, d, seed + 1)
-        const c = ref.cosineSimilarity(a, 0, b, 0, d)
-        const want = ref.innerProduct(a, 0, b, 0, d) / Math.sqrt(ref.innerProduct(a, 0, a, 0, d) * ref.innerProduct(b, 0, b, 0, d))
-        expect(Math.abs(c - want)).toBeLessThanOrEqual(1e-12)
-        expect(Math.abs(c)).toBeLessThanOrEqual(1 + 1e-12)
-        expect(
-          ref.cosineSimilarity(
-            a,
-            0,
-            a.map((v) => -2 * v),
-            0,
-            d,
-          ),
-        ).toBeCloseTo(-1, 9)
-      }),
-    )
+    forRandomRows(1, 1, (a, b, d) => {
+      const c = ref.cosineSimilarity(a, 0, b, 0, d)
+      const want = ref.innerProduct(a, 0, b, 0, d) / Math.sqrt(ref.innerProduct(a, 0, a, 0, d) * ref.innerProduct(b, 0, b, 0, d))
+      expect(Math.abs(c - want)).toBeLessThanOrEqual(1e-12)
+      expect(Math.abs(c)).toBeLessThanOrEqual(1 + 1e-12)
+      const opposite = a.map((v) => -2 * v)
+      expect(ref.cosineSimilarity(a, 0, opposite, 0, d)).toBeCloseTo(-1, 9)
+    })
     const z = new Float32Array(5)
     const a = new Float32Array([1, 2, 3, 4, 5])
     expect(ref.cosineSimilarity(z, 0, a, 0, 5)).toBe(0)
@@ -42,17 +36,13 @@ describe('the cosineSimilarity oracle (reference only)', () => {
 describe.each(fastBackends)('$name backend', ({ kernels: fast, tol }) => {
   describe('one-to-one kernels', () => {
     it('l2sqr and innerProduct match the reference', () => {
-      fc.assert(
-        fc.property(dims, seeds, (d, seed) => {
-          const a = randomVectors(3, d, seed)
-          const b = randomVectors(2, d, seed + 1)
-          for (const f of ['l2sqr', 'innerProduct'] as const) {
-            const r = ref[f](a, d, b, d, d)
-            const v = fast[f](a, d, b, d, d)
-            expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
-          }
-        }),
-      )
+      forRandomRows(3, 2, (a, b, d) => {
+        for (const f of ['l2sqr', 'innerProduct'] as const) {
+          const r = ref[f](a, d, b, d, d)
+          const v = fast[f](a, d, b, d, d)
+          expect(Math.abs(r - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r)))
+        }
+      })
     })
   })
 

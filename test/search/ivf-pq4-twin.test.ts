@@ -9,14 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { referenceKernels as ref, wasmAvailable } from '../../native-free-kernels/index.js'
 import { type Filter, VqIndex } from '../../src/index.js'
-import { clusteredVectors } from '../helpers/data.js'
+import { clusteredSearchSet } from '../helpers/data.js'
 
 const d = 16
 const n = 2000
 const nq = 20
-const x = clusteredVectors(n, d, 30, 51, 0.35)
-const queries = clusteredVectors(nq, d, 30, 52, 0.35)
-const ids = Array.from({ length: n }, (_, i) => i)
+const { x, queries, ids } = clusteredSearchSet(n, nq, d, 30, 51, 0.35)
 const metadata = ids.map((i) => ({ tag: i % 3 === 0 ? 'broad' : 'other', rare: i % 50 === 0 }))
 
 const backends = ['ts', ...(wasmAvailable() ? ['wasm' as const] : [])] as const

@@ -23,20 +23,12 @@ interface Case {
   description: string
   byResidual: boolean
 }
+/** Descriptions scanned with codes of the vectors themselves (byResidual off), and under IVF with residual codes. PQ2: 2-byte codes scanned padded to 4 bytes. */
+const direct = ['Flat', 'IVF8,Flat', 'IVF8,SQ8', 'SQ4', 'PQ2', 'IVF8,PQ8', 'PQ8x4', 'IVF8,PQ8x4']
+const residual = ['IVF8,SQ8', 'IVF8,SQfp16', 'IVF8,PQ2', 'IVF8,PQ8x4']
 const cases: Case[] = [
-  { description: 'Flat', byResidual: false },
-  { description: 'IVF8,Flat', byResidual: false },
-  { description: 'IVF8,SQ8', byResidual: false },
-  { description: 'IVF8,SQ8', byResidual: true },
-  { description: 'SQ4', byResidual: false },
-  { description: 'IVF8,SQfp16', byResidual: true },
-  // PQ2: 2-byte codes scanned padded to 4 bytes.
-  { description: 'PQ2', byResidual: false },
-  { description: 'IVF8,PQ2', byResidual: true },
-  { description: 'IVF8,PQ8', byResidual: false },
-  { description: 'PQ8x4', byResidual: false },
-  { description: 'IVF8,PQ8x4', byResidual: true },
-  { description: 'IVF8,PQ8x4', byResidual: false },
+  ...direct.map((description) => ({ description, byResidual: false })),
+  ...residual.map((description) => ({ description, byResidual: true })),
 ]
 
 function modelFor(c: Case, metric: 'l2' | 'ip', kernels: Kernels): IndexModel {
@@ -62,6 +54,12 @@ function referenceDistances(model: IndexModel, lists: Int32Array, codes: Uint8Ar
   return out
 }
 
+/** Lists of the n items with ids = seqs = 0..n-1: their lists and codes (unpadded), no refine codes. */
+function listsOf(model: IndexModel, lists: Int32Array, codes: Uint8Array, terms: Float32Array | null): InvertedLists {
+  const ids = Array.from({ length: n }, (_, i) => i)
+  return InvertedLists.build(model.coarse.nlist, model.scanCodeSize, 0, lists, ids, ids, model.padCodes(codes, n), null, terms)
+}
+
 /** Every candidate in the heap after a scan: item (its id) -> distance. */
 function collect(view: ListsView, hd: Float32Array, hl: Float64Array, k: number): Map<number, number> {
   heapSort(k, hd, hl)
@@ -73,8 +71,17 @@ function collect(view: ListsView, hd: Float32Array, hl: Float64Array, k: number)
   return got
 }
 
-/** The items (allowed ones) whose scanned distance is missing or off, as messages (checked with one expect: thousands of items). */
-function mismatches(got: Map<number, number>, want: Float64Array, allowed: (i: number) => boolean, tol: number): string[] {
+/**
+ * Expects no allowed item whose scanned distance is missing or off; the mismatches are listed
+ * in one expect (thousands of items), under the message what.
+ */
+function expectNoMismatches(
+  got: Map<number, number>,
+  want: Float64Array,
+  allowed: (i: number) => boolean,
+  tol: number,
+  what: string,
+): void {
   const bad: string[] = []
   let count = 0
   for (let i = 0; i < n; i++) {
@@ -84,7 +91,7 @@ function mismatches(got: Map<number, number>, want: Float64Array, allowed: (i: n
     if (g === undefined || !(Math.abs(g - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)))) bad.push(`item ${i}: ${g} vs ${want[i]}`)
   }
   if (got.size !== count) bad.push(`${got.size} candidates, ${count} allowed items`)
-  return bad
+  expect(bad, what).toEqual([])
 }
 
 describe('list scanners equal brute force over the reconstructions', () => {
@@ -100,18 +107,7 @@ describe('list scanners equal brute force over the reconstructions', () => {
           model.loadArrays(arrays)
           const enc = model.encode(x, n)
           expect(enc.terms !== null).toBe(model.usesTerms)
-          const ids = Array.from({ length: n }, (_, i) => i)
-          const view = InvertedLists.build(
-            model.coarse.nlist,
-            model.scanCodeSize,
-            0,
-            enc.lists,
-            ids,
-            ids,
-            model.padCodes(enc.codes, n),
-            null,
-            enc.terms,
-          ).view()
+          const view = listsOf(model, enc.lists, enc.codes, enc.terms).view()
           const scanner = model.scan.create()
           const hd = new Float32Array(n)
           const hl = new Float64Array(n)
@@ -126,10 +122,7 @@ describe('list scanners equal brute force over the reconstructions', () => {
             scanner.setQuery(queries, qi * d)
             heapInit(n, hd, hl)
             expect(scanner.scanProbed(view, probeLists, probeDist, probed, n, hd, hl)).toBe(n)
-            expect(
-              mismatches(collect(view, hd, hl, n), want, () => true, tol),
-              name,
-            ).toEqual([])
+            expectNoMismatches(collect(view, hd, hl, n), want, () => true, tol, name)
 
             // Filtered, list by list: scanList and scanAllowed offer exactly the allowed items.
             for (const mode of ['list', 'allowed'] as const) {
@@ -144,10 +137,7 @@ describe('list scanners equal brute force over the reconstructions', () => {
                     : scanner.scanAllowed(view, l, probeDist[pi]!, bits, n, hd, hl)
               }
               expect(offered).toBe(n / 2)
-              expect(
-                mismatches(collect(view, hd, hl, n), want, (i) => i % 2 === 0, tol),
-                `${name} ${mode}`,
-              ).toEqual([])
+              expectNoMismatches(collect(view, hd, hl, n), want, (i) => i % 2 === 0, tol, `${name} ${mode}`)
             }
 
             // A small heap keeps the k best (near-ties aside).
@@ -157,10 +147,7 @@ describe('list scanners equal brute force over the reconstructions', () => {
             const top = collect(view, hd, hl, k)
             const kth = Array.from(want).sort((a, b) => a - b)[k - 1]!
             expect(top.size).toBe(k)
-            expect(
-              mismatches(top, want, (i) => top.has(i), tol),
-              `${name} top ${k}`,
-            ).toEqual([])
+            expectNoMismatches(top, want, (i) => top.has(i), tol, `${name} top ${k}`)
             for (const id of top.keys()) expect(want[id]!).toBeLessThanOrEqual(kth + tol * Math.max(1, Math.abs(kth)))
           }
         }
@@ -183,28 +170,8 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
         const bCodes = model.encode(shifted, n).codes
         const bTerms = model.usesTerms ? model.residualTerms(a.lists, bCodes, n) : null
         const ids = Array.from({ length: n }, (_, i) => i)
-        const la = InvertedLists.build(
-          model.coarse.nlist,
-          model.scanCodeSize,
-          0,
-          a.lists,
-          ids,
-          ids,
-          model.padCodes(a.codes, n),
-          null,
-          a.terms,
-        )
-        const lb = InvertedLists.build(
-          model.coarse.nlist,
-          model.scanCodeSize,
-          0,
-          a.lists,
-          ids,
-          ids,
-          model.padCodes(bCodes, n),
-          null,
-          bTerms,
-        )
+        const la = listsOf(model, a.lists, a.codes, a.terms)
+        const lb = listsOf(model, a.lists, bCodes, bTerms)
         expect(lb.view().stamps).toEqual(la.view().stamps)
         const scanner = model.scan.create()
         const hd = new Float32Array(n)
@@ -220,10 +187,7 @@ describe('derived copies of lists (resident codes, fast-scan segments) follow th
           scanner.setQuery(queries, 0)
           heapInit(n, hd, hl)
           scanner.scanProbed(view, probeLists, probeDist, probed, n, hd, hl)
-          expect(
-            mismatches(collect(view, hd, hl, n), want, () => true, tol),
-            `${name} ${what}`,
-          ).toEqual([])
+          expectNoMismatches(collect(view, hd, hl, n), want, () => true, tol, `${name} ${what}`)
         }
         check(la, a.codes, 'lists a')
         check(lb, bCodes, 'lists b')

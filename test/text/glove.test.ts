@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { VqError, VqFormatError } from '../../src/errors.js'
+import { VqFormatError } from '../../src/errors.js'
 import { GLOVE_PACKAGE, loadGlove, resolveOptionalPackage } from '../../src/text/glove.js'
 import { defaultCacheDir } from '../../src/util/cache-dir.js'
+import { expectMissingDependency } from '../helpers/errors.js'
 
 const root = mkdtempSync(join(tmpdir(), 'vqlite-glove-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -94,14 +95,6 @@ describe('loadGlove', () => {
   })
 
   it('a missing optional package is VqError MISSING_DEPENDENCY naming the install command', () => {
-    let e: unknown
-    try {
-      resolveOptionalPackage('vqlite-no-such-package', 'this test')
-    } catch (err) {
-      e = err
-    }
-    expect(e).toBeInstanceOf(VqError)
-    expect((e as VqError).code).toBe('MISSING_DEPENDENCY')
-    expect((e as Error).message).toContain('npm install vqlite-no-such-package')
+    expectMissingDependency((name) => resolveOptionalPackage(name, 'this test'))
   })
 })
