@@ -62,14 +62,16 @@ export interface ListScanner {
    * whose seq bit is set in bits (all when bits is null) to the heap. Returns how many were
    * offered.
    */
-  scanList(...args: ScanListArgs): number
+  scanList(lists: ListsView, l: number, coarseDist: number, bits: SeqBits, k: number, hd: Float32Array, hl: Float64Array): number
   /** Scores only the items of list l whose seq bit is set in bits and offers them to the heap. Returns how many there were. */
-  scanAllowed(...args: ScanAllowedArgs): number
+  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number
 }
 
 /**
- * The parameters of ListScanner's scans, named once for the interface and its implementations;
- * the last three are the candidate heap (k entries, distances hd, labels hl).
+ * The parameters of ListScanner.scanProbed (called once per query), named once for the
+ * interface and its implementations; the last three are the candidate heap (k entries,
+ * distances hd, labels hl). The per-list scans take plain parameters: they run once per
+ * probed list, and a rest parameter would allocate an array per call.
  */
 export type ScanProbedArgs = [
   lists: ListsView,
@@ -80,10 +82,9 @@ export type ScanProbedArgs = [
   hd: Float32Array,
   hl: Float64Array,
 ]
-export type ScanListArgs = OneListArgs<Uint8Array | null>
-export type ScanAllowedArgs = OneListArgs<Uint8Array>
-/** The parameters of a scan of one list l, whose bits select the items offered. */
-type OneListArgs<Bits> = [lists: ListsView, l: number, coarseDist: number, bits: Bits, k: number, hd: Float32Array, hl: Float64Array]
+
+/** The seq bits that select the items a list scan offers (bit seq & 7 of byte seq >> 3); null: all. */
+export type SeqBits = Uint8Array | null
 
 /** How residual codes are scored (see the module comment). */
 export type ResidualMode = 'direct' | 'ip' | 'terms' | 'table'
@@ -190,7 +191,7 @@ export class CodeListScanner implements ListScanner {
     else if (bias !== 0) for (let i = 0; i < n; i++) out[i] = out[i]! + bias
   }
 
-  scanList(...[lists, l, coarseDist, bits, k, hd, hl]: ScanListArgs): number {
+  scanList(lists: ListsView, l: number, coarseDist: number, bits: SeqBits, k: number, hd: Float32Array, hl: Float64Array): number {
     const bias = this.#setList(l, coarseDist)
     const n = lists.size[l]!
     const start = lists.start[l]!
@@ -234,7 +235,7 @@ export class CodeListScanner implements ListScanner {
     return this.#versions[l]!
   }
 
-  scanAllowed(...[lists, l, coarseDist, bits, k, hd, hl]: ScanAllowedArgs): number {
+  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number {
     const n = lists.size[l]!
     const start = lists.start[l]!
     let count = 0

@@ -13,7 +13,7 @@
  */
 import { type FastScan, fastScanPack, fastScanPackedSize } from '../../native-free-kernels/index.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
-import type { ListScanner, ListScanSetup, ScanAllowedArgs, ScanListArgs, ScanProbedArgs } from './list-scanner.js'
+import type { ListScanner, ListScanSetup, ScanProbedArgs, SeqBits } from './list-scanner.js'
 import type { ProductQuantizer } from './pq.js'
 import { doubledQuery, residualTerms } from './residual.js'
 
@@ -129,11 +129,11 @@ export class Pq4FastScanScanner implements ListScanner {
     return this.#plain
   }
 
-  scanList(...args: ScanListArgs): number {
-    return this.#plainQuery().scanList(...args)
+  scanList(lists: ListsView, l: number, coarseDist: number, bits: SeqBits, k: number, hd: Float32Array, hl: Float64Array): number {
+    return this.#plainQuery().scanList(lists, l, coarseDist, bits, k, hd, hl)
   }
 
-  scanAllowed(...args: ScanAllowedArgs): number {
-    return this.#plainQuery().scanAllowed(...args)
+  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number {
+    return this.#plainQuery().scanAllowed(lists, l, coarseDist, bits, k, hd, hl)
   }
 }
