@@ -163,12 +163,33 @@ export class CodeListScanner implements ListScanner {
   }
 
   scanProbed(...[lists, probeLists, probeDist, n, k, hd, hl]: ScanProbedArgs): number {
+    // The unfiltered scan of every probed list, with the per-list work inline (the hot loop
+    // of 8-bit ADC and SQ searches; scanList is the same for one list, with a filter).
+    const cs = lists.codeSize
+    const resident = this.#resident
+    const addTerms = this.#mode === 'terms' && lists.terms !== null
+    const out = this.#dist
     let scanned = 0
     for (let pi = 0; pi < n; pi++) {
       const l = probeLists[pi]!
       const size = lists.size[l]!
       if (size === 0) continue
-      this.scanList(lists, l, probeDist[pi]!, null, k, hd, hl)
+      const bias = this.#setList(l, probeDist[pi]!)
+      const start = lists.start[l]!
+      if (resident) resident.version = this.#versionOf(lists, l)
+      for (let o = 0; o < size; o += SCAN_BLOCK) {
+        const b = Math.min(SCAN_BLOCK, size - o)
+        const s0 = start + o
+        if (resident) resident.key = l * LIST_STRIDE + o
+        this.#inner.scan(lists.codes.subarray(s0 * cs, (s0 + b) * cs), b, out, resident)
+        if (addTerms) {
+          const terms = lists.terms!
+          for (let i = 0; i < b; i++) out[i] = out[i]! + terms[s0 + i]! + bias
+        } else if (bias !== 0) {
+          for (let i = 0; i < b; i++) out[i] = out[i]! + bias
+        }
+        heapPushMany(k, hd, hl, out, b, l * LIST_STRIDE + o)
+      }
       scanned += size
     }
     return scanned
