@@ -19,8 +19,8 @@
  * Writes are serialised, and no search observes the lists while a write changes them.
  */
 import { getKernels } from '../native-free-kernels/index.js'
-import { listStats, memoryUsage, reconstruct } from './engine/inspect.js'
-import { checkTextField, findItems, keywordSearch } from './engine/keywords.js'
+import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
+import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh } from './engine/loader.js'
 import {
   BATCH_KEYS,
@@ -36,9 +36,8 @@ import {
 } from './engine/options.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
-import { decodeVector } from './engine/vector-codec.js'
-import { addItems, checkInput, commitStoreChange, deleteItems, retrain, train } from './engine/writes.js'
-import { VqInputError, VqOptionError, VqStateError } from './errors.js'
+import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
+import { VqOptionError, VqStateError } from './errors.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
 import type { IndexModel } from './search/model.js'
@@ -192,15 +191,7 @@ export class VqIndex {
     this.#s.writable()
     checkKnownKeys(options, TRAIN_KEYS, 'train')
     const { x: v, n } = checkVectors(x, this.dim, 'training vectors')
-    if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
-    const count = this.#s.lists.count
-    if (count > 0) {
-      throw new VqStateError(
-        'NOT_EMPTY',
-        `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`,
-      )
-    }
-    await train(this.#s, this.#s.prepare(v, n, 'training vectors'), n, options)
+    await trainEmpty(this.#s, v, n, options)
   }
 
   /**
@@ -237,13 +228,7 @@ export class VqIndex {
   get(id: number): StoredItem | undefined {
     this.#s.open()
     checkIds([id], 1)
-    const row = this.#s.store.getItem(id)
-    if (!row) return undefined
-    return {
-      id,
-      vector: row.vector ? decodeVector(row.vector, this.storeVectors, this.dim) : null,
-      metadata: row.metadata === null ? null : JSON.parse(row.metadata),
-    }
+    return getItem(this.#s, id)
   }
 
   /** True when id is in the index. */
@@ -351,12 +336,7 @@ export class VqIndex {
 
   /** Closes the file and the worker pool; every later call throws VqStateError('CLOSED'). Idempotent. */
   async close(): Promise<void> {
-    const s = this.#s
-    if (s.closed) return
-    s.closed = true
-    s.store.close()
-    s.lists = s.emptyLists(s.model, 0)
-    await s.pools.close()
+    await this.#s.close()
   }
 
   /** A property stored in the index file by setProperty (undefined when absent). */
@@ -397,11 +377,7 @@ export class VqIndex {
    */
   async createTextIndex(field = 'text'): Promise<void> {
     this.#s.writable()
-    checkTextField(field)
-    const have = this.#s.store.textField
-    if (have === field) return
-    if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
-    await commitStoreChange(this.#s, 'creating the text index', () => this.#s.store.createTextIndex(field))
+    await createTextIndex(this.#s, field)
   }
 
   /**

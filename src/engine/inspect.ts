@@ -1,7 +1,8 @@
 /** Read-only views of an index's in-memory part: list balance, reconstruction from codes, memory use. */
 import { VqInputError } from '../errors.js'
-import type { IndexStats, MemoryUsage } from '../types.js'
+import type { IndexStats, MemoryUsage, StoredItem } from '../types.js'
 import type { IndexState } from './state.js'
+import { decodeVector } from './vector-codec.js'
 
 /** List sizes and balance (FAISS's imbalance factor). */
 export function listStats(state: IndexState): IndexStats {
@@ -51,4 +52,15 @@ export function memoryUsage(state: IndexState): MemoryUsage {
   const fastScan = state.searcher.fastScanBytes
   const residentCodes = state.searcher.residentBytes
   return { codes, ids, trained, fastScan, residentCodes, total: codes + ids + trained + fastScan + residentCodes }
+}
+
+/** The stored vector (decoded; null when none are stored) and metadata of id, or undefined for an unknown id. */
+export function getItem(state: IndexState, id: number): StoredItem | undefined {
+  const row = state.store.getItem(id)
+  if (!row) return undefined
+  return {
+    id,
+    vector: row.vector ? decodeVector(row.vector, state.storeVectors, state.dim) : null,
+    metadata: row.metadata === null ? null : JSON.parse(row.metadata),
+  }
 }

@@ -114,6 +114,15 @@ export class IndexState {
     return out
   }
 
+  /** Closes the file and the worker pool; later calls throw CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.store.close()
+    this.lists = this.emptyLists(this.model, 0)
+    await this.pools.close()
+  }
+
   open(): void {
     if (this.closed) throw new VqStateError('CLOSED', 'the index is closed')
   }

@@ -12,6 +12,7 @@ import type { Encoded, IndexModel } from '../search/model.js'
 import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
 import type { Metadata, TrainOptions } from '../types.js'
 import { checkIds, checkMetadata, checkVectors } from '../validate.js'
+import { checkTextField } from './keywords.js'
 import type { IndexState } from './state.js'
 import { decodeVector, encodeVectors, joinCodes, vectorBytes } from './vector-codec.js'
 
@@ -41,6 +42,19 @@ export function checkInput(
 }
 
 /** Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and commits the model. */
+/** train() of an empty index: rejects an empty training set and an index holding vectors, then trains on x (n*dim, as given). */
+export async function trainEmpty(state: IndexState, x: Float32Array, n: number, options: TrainOptions): Promise<void> {
+  if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
+  const count = state.lists.count
+  if (count > 0) {
+    throw new VqStateError(
+      'NOT_EMPTY',
+      `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`,
+    )
+  }
+  await train(state, state.prepare(x, n, 'training vectors'), n, options)
+}
+
 export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions): Promise<void> {
   return state.coordinator.write(
     async () => {
@@ -224,4 +238,13 @@ function trainingRecord(n: number, o: TrainOptions): TrainingRecord {
     init: o.init ?? null,
     maxPointsPerCentroid: o.maxPointsPerCentroid ?? null,
   }
+}
+
+/** Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on another). */
+export async function createTextIndex(state: IndexState, field: string): Promise<void> {
+  checkTextField(field)
+  const have = state.store.textField
+  if (have === field) return
+  if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
+  await commitStoreChange(state, 'creating the text index', () => state.store.createTextIndex(field))
 }
