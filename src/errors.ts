@@ -47,6 +47,7 @@ export type VqErrorCode =
   | 'IO_ERROR'
   | 'MISSING_DEPENDENCY'
   | 'WORKER_FAILED'
+  | 'INTERNAL'
   | 'NETWORK'
   | 'NOT_DOWNLOADED'
 

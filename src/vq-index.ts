@@ -18,7 +18,7 @@
  * in-memory state only after the commit: a rejected or failed call changes nothing.
  * Writes are serialised, and no search observes the lists while a write changes them.
  */
-import { getKernels } from '../native-free-kernels/index.js'
+
 import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
 import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh } from './engine/loader.js'
@@ -63,6 +63,7 @@ import type {
   TrainOptions,
   VectorStorage,
 } from './types.js'
+import { kernelsFor } from './util/kernels.js'
 import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
@@ -109,7 +110,7 @@ export class VqIndex {
   static create(path: string, options: CreateOptions): VqIndex {
     checkPath(path)
     const { dim, metric, spec, storeVectors } = resolveCreateOptions(options)
-    const kernels = getKernels(options.kernels)
+    const kernels = kernelsFor(options.kernels)
     const manifest = newManifest(dim, metric, spec, storeVectors)
     const store = SqliteStore.create(path, manifest, storeOptions(options))
     return new VqIndex(new IndexState(store, manifest, kernels, options.threads))
@@ -126,7 +127,7 @@ export class VqIndex {
     checkPath(path)
     if (path === ':memory:') throw new VqOptionError('BAD_OPTION', "':memory:' indexes cannot be reopened; use VqIndex.create")
     checkKnownKeys(options, OPEN_KEYS, 'open')
-    const kernels = getKernels(options.kernels)
+    const kernels = kernelsFor(options.kernels)
     const store = SqliteStore.open(path, { ...storeOptions(options), readonly: options.readonly ?? false })
     return new VqIndex(loadState(store, path, kernels, options.threads))
   }

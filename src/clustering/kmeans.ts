@@ -7,9 +7,10 @@
  * (FAISS's default of 256). Everything random comes from one seeded generator, so the
  * same input and seed give the same centroids.
  */
+
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { getKernels } from '../../native-free-kernels/index.js'
 import { VqInputError, type VqWarning } from '../errors.js'
+import { kernelsFor } from '../util/kernels.js'
 import { Rng } from '../util/random.js'
 import { initPlusPlus, initRandom } from './seeding.js'
 
@@ -49,7 +50,7 @@ export interface KMeansOptions {
   onProgress?: (p: KMeansProgress) => void
   /** Called for non-fatal problems, e.g. too few training points per centroid. */
   onWarning?: (w: VqWarning) => void
-  /** Kernel backend. Default: getKernels(). */
+  /** Kernel backend. Default: kernelsFor(). */
   kernels?: Kernels
   /** Start from these centroids (k*d floats) instead of seeding: a warm start, as OPQ's inner PQ uses. */
   initialCentroids?: Float32Array
@@ -186,7 +187,7 @@ export function assignRows(kernels: Kernels, r: AssignRequest, from = 0, to = r.
  */
 function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions): Generator<AssignRequest, KMeansResult, void> {
   const o = { ...DEFAULTS, ...stripUndefined(options) }
-  const kernels = options.kernels ?? getKernels()
+  const kernels = options.kernels ?? kernelsFor()
   if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'k-means needs at least one training point, got 0')
   if (n < k) {
     throw new VqInputError('TOO_FEW_TRAINING_POINTS', `k-means with k = ${k} needs at least ${k} training points, got ${n}`)
@@ -329,7 +330,7 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
  * Throws VqInputError when n is 0 (EMPTY_TRAINING_SET) or n < k (TOO_FEW_TRAINING_POINTS).
  */
 export function trainKMeans(x: Float32Array, n: number, d: number, k: number, options: KMeansOptions = {}): KMeansResult {
-  const kernels = options.kernels ?? getKernels()
+  const kernels = options.kernels ?? kernelsFor()
   const loop = lloyd(x, n, d, k, options)
   for (let step = loop.next(); ; step = loop.next()) {
     if (step.done) return step.value

@@ -3,8 +3,9 @@
  * catch-up with other connections' commits (refresh), and the import of a snapshot into a
  * new file.
  */
+
 import { existsSync, rmSync } from 'node:fs'
-import { getKernels, type Kernels } from '../../native-free-kernels/index.js'
+import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqStorageError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
@@ -13,6 +14,7 @@ import { IndexModel } from '../search/model.js'
 import { readSnapshot } from '../storage/snapshot.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import type { ConnectionOptions } from '../types.js'
+import { kernelsFor } from '../util/kernels.js'
 import { storeOptions } from './options.js'
 import { IndexState } from './state.js'
 import { splitCodes, vectorBytes } from './vector-codec.js'
@@ -40,7 +42,7 @@ export function importIndex(snapshotPath: string, path: string, options: Connect
   if (path !== ':memory:' && existsSync(path)) {
     throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
   }
-  const kernels = getKernels(options.kernels)
+  const kernels = kernelsFor(options.kernels)
   const store = importSnapshot(snapshotPath, path, options, kernels)
   try {
     return loadState(store, path, kernels, options.threads)

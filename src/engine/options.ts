@@ -3,11 +3,12 @@
  * of train, search and searchBatch. Everything here throws VqOptionError before anything
  * is written or changed.
  */
-import { getKernels } from '../../native-free-kernels/index.js'
+
 import { VqOptionError } from '../errors.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
 import { IndexModel } from '../search/model.js'
 import type { ConnectionOptions, CreateOptions, IndexSpec, Metric, SearchOptions, VectorStorage } from '../types.js'
+import { kernelsFor } from '../util/kernels.js'
 import { checkKnownKeys } from '../validate.js'
 
 export const CONNECTION_KEYS = ['durability', 'busyTimeoutMs', 'kernels', 'threads'] as const
@@ -112,7 +113,7 @@ export function resolveCreateOptions(options: CreateOptions): ResolvedCreate {
     )
   }
   // Build once to validate every stage's own constraints (m divides d, nbits, nlist, OPQ dims).
-  new IndexModel(spec, dim, metric, getKernels(options.kernels))
+  new IndexModel(spec, dim, metric, kernelsFor(options.kernels))
   storeOptions(options)
   return { dim, metric, spec, storeVectors }
 }

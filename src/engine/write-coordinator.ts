@@ -14,6 +14,7 @@
  *   catches a search issued from inside an apply.
  * A failing prepare or apply rejects its own write only; the queue and the fence go on.
  */
+import { VqError } from '../errors.js'
 
 export class WriteCoordinator {
   /** Tail of the write queue: settles when the last queued write is done. */
@@ -72,7 +73,7 @@ export class WriteCoordinator {
 
   /** Throws when called from inside an apply (a synchronous search there would see half-mutated lists). */
   assertNotMutating(): void {
-    if (this.#mutating) throw new Error("vqlite internal error: a search ran inside a write's mutation")
+    if (this.#mutating) throw new VqError('INTERNAL', "vqlite internal error: a search ran inside a write's mutation")
   }
 
   async #exclusively<T>(apply: () => T): Promise<T> {
@@ -87,7 +88,7 @@ export class WriteCoordinator {
         })
       this.#mutating = true
       const out = apply()
-      if (out instanceof Promise) throw new Error("vqlite internal error: a write's apply phase must be synchronous")
+      if (out instanceof Promise) throw new VqError('INTERNAL', "vqlite internal error: a write's apply phase must be synchronous")
       return out
     } finally {
       this.#mutating = false

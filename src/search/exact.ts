@@ -3,9 +3,11 @@
  * the many-to-many inner-product kernel does the work (used for ground truth). Distances
  * follow the public conventions: squared L2, -<q,x> for 'ip', 1 - cos for 'cosine'.
  */
+
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { getKernels, heapInit, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
+import { heapInit, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
 import type { Metric } from '../types.js'
+import { kernelsFor } from '../util/kernels.js'
 
 /** Result of exactKnn: row-major nq*k labels (base row numbers, -1 padded) and distances. */
 export interface KnnResult {
@@ -17,7 +19,7 @@ const Q_BLOCK = 64
 const B_BLOCK = 4096
 
 /** Row-normalised copy of x (n*d); zero rows stay zero. */
-export function normalizedCopy(x: Float32Array, n: number, d: number, kernels: Kernels = getKernels()): Float32Array {
+export function normalizedCopy(x: Float32Array, n: number, d: number, kernels: Kernels = kernelsFor()): Float32Array {
   const out = new Float32Array(n * d)
   for (let i = 0; i < n; i++) {
     const norm = Math.sqrt(kernels.innerProduct(x, i * d, x, i * d, d))
@@ -41,7 +43,7 @@ export function exactKnn(
   metric: Metric,
   options: { kernels?: Kernels; onProgress?: (done: number, total: number) => void } = {},
 ): KnnResult {
-  const kernels = options.kernels ?? getKernels()
+  const kernels = options.kernels ?? kernelsFor()
   const b = metric === 'cosine' ? normalizedCopy(base, nb, d, kernels) : base
   const q = metric === 'cosine' ? normalizedCopy(queries, nq, d, kernels) : queries
   const bNorms = new Float64Array(nb)
