@@ -14,6 +14,7 @@
 export type VqErrorCode =
   | 'DIMENSION_MISMATCH'
   | 'NON_FINITE_VALUE'
+  | 'VALUE_OUT_OF_RANGE'
   | 'ZERO_VECTOR'
   | 'BAD_VECTORS'
   | 'BAD_IDS'
