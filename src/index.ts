@@ -18,6 +18,7 @@ export { exactKnn, normalizedCopy } from './search/exact.js'
 export { IndexModel } from './search/model.js'
 export { OpqTransform } from './transforms/opq.js'
 export type {
+  AddOptions,
   BatchSearchOptions,
   BatchSearchResult,
   CodecSpec,

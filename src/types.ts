@@ -123,6 +123,16 @@ export interface StoredItem {
   readonly metadata: Metadata
 }
 
+/** Options of add() and upsert(). */
+export interface AddOptions {
+  /**
+   * When the index is not trained yet: train every stage on this batch first (true, or the
+   * training options), and commit the trained model and the items in one transaction, so
+   * a refused or failed call leaves the index untrained and empty. Ignored once trained.
+   */
+  train?: boolean | TrainOptions
+}
+
 /** Options of delete(). */
 export interface DeleteOptions {
   /** Throw UNKNOWN_ID (and delete nothing) when an id is not in the index. Default false: unknown ids are skipped. */

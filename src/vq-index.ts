@@ -44,6 +44,7 @@ import type { IndexModel } from './search/model.js'
 import { writeSnapshot } from './storage/snapshot.js'
 import { SqliteStore } from './storage/sqlite-store.js'
 import type {
+  AddOptions,
   BatchSearchOptions,
   BatchSearchResult,
   ConnectionOptions,
@@ -67,6 +68,16 @@ import { kernelsFor } from './util/kernels.js'
 import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
+
+/** The training options of add/upsert's { train } (undefined: do not train). */
+function addTrainOptions(options: AddOptions, what: string): TrainOptions | undefined {
+  checkKnownKeys(options, ['train'], what)
+  const t = options.train
+  if (t === undefined || t === false) return undefined
+  if (t === true) return {}
+  checkKnownKeys(t, TRAIN_KEYS, `${what} train`)
+  return t
+}
 
 /**
  * The public index: create / open / import, train, add / upsert / delete / get, search /
@@ -199,18 +210,22 @@ export class VqIndex {
    * Adds n vectors x (n*dim) under ids (length n; non-negative safe integers, unique in the
    * batch and not yet in the index: ID_EXISTS otherwise), with optional metadata (length n;
    * any JSON-serialisable values, null for none). Vectors go to their nearest IVF list;
-   * nothing is retrained. All or nothing, in one transaction.
+   * nothing is retrained. All or nothing, in one transaction. On an untrained index,
+   * `{ train: true }` (or training options) trains on this batch first, in the same
+   * transaction.
    */
-  async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    await addItems(this.#s, checkInput(this.#s, ids, x, metadata), false)
+  async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options: AddOptions = {}): Promise<void> {
+    const train = addTrainOptions(options, 'add')
+    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), false, train)
   }
 
   /**
    * Adds or replaces: ids already in the index get the new vector and metadata (and move
    * to the end of the insertion order), the others are added. All or nothing.
    */
-  async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[]): Promise<void> {
-    await addItems(this.#s, checkInput(this.#s, ids, x, metadata), true)
+  async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options: AddOptions = {}): Promise<void> {
+    const train = addTrainOptions(options, 'upsert')
+    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), true, train)
   }
 
   /**

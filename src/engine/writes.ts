@@ -32,12 +32,13 @@ export function checkInput(
   ids: ArrayLike<number>,
   x: Float32Array,
   metadata: readonly Metadata[] | undefined,
+  trainFirst = false,
 ): CheckedInput {
   state.writable()
   const { x: v, n } = checkVectors(x, state.dim, 'vectors')
   const idv = checkIds(ids, n)
   const meta = checkMetadata(metadata, n)
-  state.requireTrained('adding vectors')
+  if (!trainFirst) state.requireTrained('adding vectors')
   return { v, n, ids: idv, meta, prepared: state.prepare(v, n, 'vectors') }
 }
 
@@ -71,21 +72,38 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
   )
 }
 
-/** Adds a batch (upsert: replacing the items of ids already stored, which move to the end of the order). */
-export function addItems(state: IndexState, input: CheckedInput, upsert: boolean): Promise<void> {
+/**
+ * Adds a batch (upsert: replacing the items of ids already stored, which move to the end of
+ * the order). With `trainFirst` and an untrained index, every stage is first trained on the
+ * batch, and the trained model and the items are committed in one transaction.
+ */
+export function addItems(state: IndexState, input: CheckedInput, upsert: boolean, trainFirst?: TrainOptions): Promise<void> {
   return state.coordinator.write(
-    () => encodeBatch(state, input),
-    ({ model, enc, rows }) => {
+    async () => {
+      if (trainFirst === undefined || state.model.isTrained)
+        return { trained: undefined, batch: await encodeBatch(state, input, state.model) }
+      if (input.n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
+      if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while this add waited to train; use retrain()')
+      const model = await trainModel(state, input.prepared, input.n, trainFirst)
+      return { trained: model, batch: await encodeBatch(state, input, model) }
+    },
+    ({ trained, batch: { model, enc, rows } }) => {
       const n = input.n
       if (n === 0) return
       let gone: number[] = []
       let first = 0
       state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
-        if (upsert) gone = state.store.deleteItems(input.ids, m.nextSeq)
-        first = m.nextSeq + gone.length
+        let next = m
+        if (trained) {
+          state.store.writeArrays(storedArrays(trained.exportArrays()))
+          next = { ...m, trained: true, training: trainingRecord(n, trainFirst ?? {}), codesGeneration: m.codesGeneration + 1 }
+        }
+        if (upsert) gone = state.store.deleteItems(input.ids, next.nextSeq)
+        first = next.nextSeq + gone.length
         state.store.insertItems(rows, first)
-        return { ...m, nextSeq: first + n, count: m.count - gone.length + n }
+        return { ...next, nextSeq: first + n, count: next.count - gone.length + n }
       })
+      if (trained) state.setModel(trained, state.emptyLists(trained))
       state.lists.remove(new Set(gone))
       const seqs = new Uint32Array(n)
       for (let i = 0; i < n; i++) seqs[i] = first + i
@@ -185,8 +203,7 @@ interface EncodedBatch {
 }
 
 /** Encodes a validated batch (on the pool when it is large) into rows for the store. */
-async function encodeBatch(state: IndexState, input: CheckedInput): Promise<EncodedBatch> {
-  const model = state.model
+async function encodeBatch(state: IndexState, input: CheckedInput, model: IndexModel): Promise<EncodedBatch> {
   const { v, n, ids, meta } = input
   const enc = await model.encodeWith(input.prepared, n, state.pools.parallel())
   const cs = model.codeSize
