@@ -18,6 +18,8 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 
 /** Test files of the integration project (globs from the repository root). */
 const INTEGRATION = [
+  // Any test named *.int.test.ts (kill tests, fault injection, fuzzing over built files).
+  'test/**/*.int.test.ts',
   'test/cli/**/*.test.ts',
   'test/bench/**/*.test.ts',
   'test/text/**/*.test.ts',

@@ -24,6 +24,7 @@ export type VqErrorCode =
   | 'EMPTY_TRAINING_SET'
   | 'TOO_FEW_TRAINING_POINTS'
   | 'BAD_OPTION'
+  | 'BAD_ARGUMENT'
   | 'UNKNOWN_OPTION'
   | 'BAD_DESCRIPTION'
   | 'NOT_TRAINED'
@@ -49,6 +50,7 @@ export type VqErrorCode =
   | 'MISSING_DEPENDENCY'
   | 'WORKER_FAILED'
   | 'INTERNAL'
+  | 'OUT_OF_MEMORY'
   | 'NETWORK'
   | 'NOT_DOWNLOADED'
 

@@ -4,7 +4,6 @@
  * what passed.
  */
 import { VqInputError, VqOptionError } from './errors.js'
-import type { Metadata } from './types.js'
 
 /**
  * Checks that x holds whole vectors of dimension dim, all finite, and returns it as a
@@ -68,24 +67,6 @@ export function checkIds(ids: unknown, n: number): Float64Array {
     out[i] = v
   }
   return out
-}
-
-/** Checks metadata (absent, or n JSON-serialisable values) and returns the JSON strings. */
-export function checkMetadata(metadata: readonly Metadata[] | undefined, n: number): (string | null)[] | undefined {
-  if (metadata === undefined) return undefined
-  if (!Array.isArray(metadata)) throw new VqInputError('BAD_METADATA', 'metadata must be an array with one entry per vector')
-  if (metadata.length !== n) throw new VqInputError('BAD_METADATA', `got ${metadata.length} metadata entries for ${n} vectors`)
-  return metadata.map((m, i) => {
-    if (m === null || m === undefined) return null
-    let s: string | undefined
-    try {
-      s = JSON.stringify(m)
-    } catch (cause) {
-      throw new VqInputError('BAD_METADATA', `metadata at position ${i} cannot be stored as JSON: ${(cause as Error).message}`, { cause })
-    }
-    if (s === undefined) throw new VqInputError('BAD_METADATA', `metadata at position ${i} (${typeof m}) cannot be stored as JSON`)
-    return s
-  })
 }
 
 /** Checks k, the number of results per query. */
