@@ -6,6 +6,7 @@ export type { KMeansInit, KMeansOptions, KMeansProgress, KMeansResult } from './
 export { assignNearest, trainKMeans } from './clustering/kmeans.js'
 export type { VqErrorCode, VqWarning } from './errors.js'
 export { VqError, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
+export * from './limits.js'
 export { formatDescription, formatIndexDescription, parseDescription, parseIndexDescription } from './factory/parse.js'
 export { CoarseQuantizer } from './ivf/coarse.js'
 export type { Manifest, TrainingRecord } from './manifest.js'
