@@ -74,29 +74,32 @@ const filter = v.custom<Filter>(isFilterObject, 'a filter object')
 
 // ---- option objects
 
+/** A strict object (valibot takes arrays for objects: checkKeys refuses them first). */
+const obj = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, 'an object')
+
 const CodecSchema = v.variant(
   'kind',
   [
-    v.strictObject({ kind: v.literal('flat') }),
-    v.strictObject({ kind: v.literal('pq'), m: int(1, MAX_DIM), nbits: v.optional(int(1, 8)) }),
-    v.strictObject({
+    obj({ kind: v.literal('flat') }),
+    obj({ kind: v.literal('pq'), m: int(1, MAX_DIM), nbits: v.optional(int(1, 8)) }),
+    obj({
       kind: v.picklist(['sq8', 'sq4']),
       clip: v.optional(
         v.pipe(v.number('a number in [0, 0.5)'), v.minValue(0, 'a number in [0, 0.5)'), v.ltValue(0.5, 'a number in [0, 0.5)')),
       ),
     }),
-    v.strictObject({ kind: v.literal('fp16') }),
+    obj({ kind: v.literal('fp16') }),
   ],
   'a codec of kind "flat", "pq", "sq8", "sq4" or "fp16"',
 )
 
-const TransformSchema = v.strictObject({ kind: v.literal('opq', '"opq"'), m: int(1, MAX_DIM), dOut: v.optional(int(1, MAX_DIM)) })
+const TransformSchema = obj({ kind: v.literal('opq', '"opq"'), m: int(1, MAX_DIM), dOut: v.optional(int(1, MAX_DIM)) })
 
-const IvfSchema = v.strictObject({ nlist: int(1, MAX_NLIST), byResidual: v.optional(bool) })
+const IvfSchema = obj({ nlist: int(1, MAX_NLIST), byResidual: v.optional(bool) })
 
 const RefineSchema = v.variant(
   'kind',
-  [v.strictObject({ kind: v.literal('flat') }), v.strictObject({ kind: v.literal('codec'), codec: CodecSchema })],
+  [obj({ kind: v.literal('flat') }), obj({ kind: v.literal('codec'), codec: CodecSchema })],
   'a refine stage { kind: "flat" } or { kind: "codec", codec }',
 )
 
@@ -114,13 +117,13 @@ const connectionEntries = {
 }
 
 /** Options of VqIndex.import (the connection options). */
-export const ConnectionSchema = v.strictObject(connectionEntries)
+export const ConnectionSchema = obj(connectionEntries)
 
 /** Options of VqIndex.open. */
-export const OpenSchema = v.strictObject({ readonly: v.optional(bool, false), ...connectionEntries })
+export const OpenSchema = obj({ readonly: v.optional(bool, false), ...connectionEntries })
 
 /** Options of VqIndex.create. */
-export const CreateSchema = v.strictObject({
+export const CreateSchema = obj({
   dim: int(1, MAX_DIM),
   metric: v.optional(pick(['l2', 'ip', 'cosine']), 'l2'),
   description: v.optional(v.string('a string such as "IVF1024,PQ16"')),
@@ -133,7 +136,7 @@ export const CreateSchema = v.strictObject({
 })
 
 /** Options of train / retrain and the training options of add / upsert. */
-export const TrainSchema = v.strictObject({
+export const TrainSchema = obj({
   seed: v.optional(v.pipe(v.number('a safe integer'), v.safeInteger('a safe integer'))),
   iterations: v.optional(int(1, MAX_ITERATIONS)),
   tolerance: v.optional(v.pipe(v.number('a finite number >= 0'), v.finite('a finite number >= 0'), v.minValue(0, 'a finite number >= 0'))),
@@ -147,10 +150,10 @@ export const TrainSchema = v.strictObject({
 })
 
 /** Options of add / upsert. */
-export const AddSchema = v.strictObject({ train: v.optional(v.union([bool, TrainSchema], 'true, false or training options')) })
+export const AddSchema = obj({ train: v.optional(v.union([bool, TrainSchema], 'true, false or training options')) })
 
 /** Options of delete. */
-export const DeleteSchema = v.strictObject({ strict: v.optional(bool, false) })
+export const DeleteSchema = obj({ strict: v.optional(bool, false) })
 
 const searchEntries = {
   nprobe: v.optional(int(1, Number.MAX_SAFE_INTEGER, 'a positive integer'), DEFAULT_NPROBE),
@@ -159,13 +162,13 @@ const searchEntries = {
 }
 
 /** Options of search. */
-export const SearchSchema = v.strictObject(searchEntries)
+export const SearchSchema = obj(searchEntries)
 
 /** Options of searchBatch. */
-export const BatchSearchSchema = v.strictObject({ ...searchEntries, threads: v.optional(int(0, MAX_THREADS)) })
+export const BatchSearchSchema = obj({ ...searchEntries, threads: v.optional(int(0, MAX_THREADS)) })
 
 /** Options of keywordSearch. */
-export const KeywordSearchSchema = v.strictObject({ filter: v.optional(filter) })
+export const KeywordSearchSchema = obj({ filter: v.optional(filter) })
 
 // ---- parsing
 
@@ -175,6 +178,7 @@ export function keysOf(schema: { entries: Record<string, unknown> }): readonly s
 }
 
 type AnySchema = v.GenericSchema & {
+  message?: string
   entries?: Record<string, AnySchema>
   wrapped?: AnySchema
   options?: AnySchema[]
@@ -197,11 +201,18 @@ function optionFor(s: AnySchema, input: unknown): AnySchema | undefined {
   return s.options.find((o) => unwrap(o).entries !== undefined)
 }
 
+/** True when schema (or an option of it) is an object schema. */
+function takesObject(schema: AnySchema): boolean {
+  const s = unwrap(schema)
+  return s.entries !== undefined || (s.options?.some(takesObject) ?? false)
+}
+
 /**
  * The unknown-key check of every strict object in the input (nested ones too: codec,
- * refine, add's train), with checkKnownKeys' messages ("unknown add train option ...").
+ * refine, add's train), with checkKnownKeys' messages ("unknown add train option ..."),
+ * and the refusal of arrays where an object is expected (valibot's objects take them).
  */
-function checkKeys(schema: AnySchema, input: unknown, what: string): void {
+function checkKeys(schema: AnySchema, input: unknown, what: string, path: string): void {
   if (!isFilterObject(input)) return
   let s = unwrap(schema)
   if (s.options) {
@@ -213,7 +224,11 @@ function checkKeys(schema: AnySchema, input: unknown, what: string): void {
   checkKnownKeys(input as object, Object.keys(s.entries), what)
   for (const [key, entry] of Object.entries(s.entries)) {
     const value = (input as Record<string, unknown>)[key]
-    if (isFilterObject(value)) checkKeys(entry, value, `${what} ${key}`)
+    const at = path === '' ? key : `${path}.${key}`
+    if (Array.isArray(value) && takesObject(entry)) {
+      throw new VqOptionError('BAD_OPTION', `${at} must be ${unwrap(entry).message ?? 'an object'}, got an array`)
+    }
+    if (isFilterObject(value)) checkKeys(entry, value, `${what} ${key}`, at)
   }
 }
 
@@ -268,7 +283,7 @@ export function parseOptions<S extends v.GenericSchema & { entries: Record<strin
 ): v.InferOutput<S> {
   const x = input === undefined ? {} : input
   if (!isFilterObject(x)) throw new VqOptionError('BAD_OPTION', `${what} options must be an object, got ${show(x)}`)
-  checkKeys(schema as unknown as AnySchema, x, what)
+  checkKeys(schema as unknown as AnySchema, x, what, '')
   const r = v.safeParse(schema, x)
   if (!r.success) throw issueError(schema as unknown as AnySchema, r.issues, '', 'BAD_OPTION')
   return r.output
