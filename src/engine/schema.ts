@@ -255,6 +255,9 @@ function expectation(root: AnySchema, path: readonly v.IssuePathItem[]): string 
   return s ? (unwrap(s) as { message?: unknown }).message?.toString() : undefined
 }
 
+/** Fields whose refusals have their own code: the description string and the filter (a filter that is not an object is a bad filter). */
+const FIELD_CODES: Record<string, VqErrorCode> = { description: 'BAD_DESCRIPTION', filter: 'BAD_FILTER' }
+
 /** The error of a failed parse: BAD_OPTION (or `code`) naming the option (its dotted path) and the value. */
 function issueError(root: AnySchema, issues: readonly v.BaseIssue<unknown>[], name: string, code: VqErrorCode): Error {
   const issue = specific(issues[0]!)
@@ -265,7 +268,7 @@ function issueError(root: AnySchema, issues: readonly v.BaseIssue<unknown>[], na
   if (issue.type.endsWith('object') && path.length > 0 && issue.input === undefined) {
     expected = expectation(root, path) ?? 'given'
   }
-  const fieldCode: VqErrorCode = path[0]?.key === 'description' ? 'BAD_DESCRIPTION' : code
+  const fieldCode = FIELD_CODES[String(path[0]?.key)] ?? code
   const message = `${label} must be ${expected}, got ${show(issue.input)}`
   return code === 'BAD_K' || code === 'BAD_ARGUMENT' ? new VqInputError(fieldCode, message) : new VqOptionError(fieldCode, message)
 }
