@@ -1,9 +1,11 @@
 /**
- * Option resolution and validation for create / open / import and the per-call options
- * of train, search and searchBatch. Everything here throws VqOptionError before anything
- * is written or changed.
+ * Option resolution for create / open / import and the per-call options of train,
+ * add / upsert, delete, search, searchBatch and keywordSearch. The options are described
+ * once, in schema.ts; this parses them with those schemas (and a fast path for search's,
+ * tested against its schema) and resolves what the schemas cannot say (the composition
+ * from a description string or typed specs, which must agree; RFlat needs stored vectors).
+ * Everything here throws VqOptionError before anything is written or changed.
  */
-
 import { VqOptionError } from '../errors.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
 import { MAX_REFINE_FACTOR } from '../limits.js'
