@@ -4,13 +4,16 @@
  * what passed.
  */
 import { VqInputError, VqOptionError } from './errors.js'
+import { MAX_ID as LIMIT_MAX_ID, MAX_BATCH_RESULTS, MAX_FIND_LIMIT, MAX_FLOAT16, MAX_K, MAX_SQUARED_NORM } from './limits.js'
 
 /**
- * Checks that x holds whole vectors of dimension dim, all finite, and returns it as a
- * Float32Array (the same object when it already is one) with the vector count n.
- * `what` names the argument in messages ("query", "training vectors", ...).
+ * Checks that x holds whole vectors of dimension dim, all finite, each of squared L2 norm
+ * at most MAX_SQUARED_NORM (so that every distance stays finite in float32), and with
+ * `half` (where the vectors are kept as IEEE half floats) every component within
+ * +-MAX_FLOAT16; returns x as a Float32Array (the same object when it already is one) with
+ * the vector count n. `what` names the argument in messages ("query", "training vectors", ...).
  */
-export function checkVectors(x: unknown, dim: number, what: string): { x: Float32Array; n: number } {
+export function checkVectors(x: unknown, dim: number, what: string, half = false): { x: Float32Array; n: number } {
   let f: Float32Array
   if (x instanceof Float32Array) f = x
   else if (ArrayBuffer.isView(x) && !(x instanceof DataView)) f = Float32Array.from(x as unknown as ArrayLike<number>)
@@ -22,16 +25,30 @@ export function checkVectors(x: unknown, dim: number, what: string): { x: Float3
       `${what} has ${f.length} values, which is not a whole number of vectors of dimension ${dim}`,
     )
   }
-  for (let i = 0; i < f.length; i++) {
-    const v = f[i]!
-    if (v - v !== 0) {
+  const n = f.length / dim
+  for (let i = 0, off = 0; i < n; i++, off += dim) {
+    let norm = 0
+    for (let j = off; j < off + dim; j++) {
+      const v = f[j]!
+      if (v - v !== 0) {
+        throw new VqInputError('NON_FINITE_VALUE', `${what}: value ${v} at vector ${i}, component ${j - off}; vectors must be finite`)
+      }
+      norm += v * v
+      if (half && (v > MAX_FLOAT16 || v < -MAX_FLOAT16)) {
+        throw new VqInputError(
+          'VALUE_OUT_OF_RANGE',
+          `${what}: value ${v} at vector ${i}, component ${j - off} is beyond the half-float range +-${MAX_FLOAT16} this index keeps vectors in`,
+        )
+      }
+    }
+    if (norm > MAX_SQUARED_NORM) {
       throw new VqInputError(
-        'NON_FINITE_VALUE',
-        `${what}: value ${v} at vector ${Math.floor(i / dim)}, component ${i % dim}; vectors must be finite`,
+        'VALUE_OUT_OF_RANGE',
+        `${what}: vector ${i} has squared norm ${norm.toExponential(3)}, above the limit ${MAX_SQUARED_NORM} (distances would overflow)`,
       )
     }
   }
-  return { x: f, n: f.length / dim }
+  return { x: f, n }
 }
 
 /** Checks a single query vector of dimension dim. */
@@ -42,7 +59,7 @@ export function checkQuery(q: unknown, dim: number): Float32Array {
 }
 
 /** Largest id: ids are non-negative safe integers (SQLite INTEGER, exact in a float64). */
-export const MAX_ID = Number.MAX_SAFE_INTEGER
+export const MAX_ID = LIMIT_MAX_ID
 
 /**
  * Checks n ids: each a non-negative safe integer, no duplicates within the batch.
@@ -60,7 +77,7 @@ export function checkIds(ids: unknown, n: number): Float64Array {
     const raw = a[i]
     const v = typeof raw === 'bigint' ? Number(raw) : raw
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || (typeof raw === 'bigint' && BigInt(v) !== raw)) {
-      throw new VqInputError('BAD_IDS', `id at position ${i} is ${String(raw)}; ids must be integers from 0 to ${MAX_ID}`)
+      throw new VqInputError('BAD_IDS', `id at position ${i} is ${showValue(raw)}; ids must be integers from 0 to ${MAX_ID}`)
     }
     if (seen.has(v)) throw new VqInputError('DUPLICATE_ID', `id ${v} appears more than once in the batch (first repeat at position ${i})`)
     seen.add(v)
@@ -69,12 +86,35 @@ export function checkIds(ids: unknown, n: number): Float64Array {
   return out
 }
 
-/** Checks k, the number of results per query. */
+/** Checks k, the number of results per query: an integer from 1 to MAX_K (BAD_K). */
 export function checkK(k: unknown): number {
-  if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
-    throw new VqInputError('BAD_K', `k must be a positive integer, got ${String(k)}`)
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K) {
+    throw new VqInputError('BAD_K', `k must be an integer from 1 to ${MAX_K}, got ${showValue(k)}`)
   }
   return k
+}
+
+/** Checks the result count nq * k of one searchBatch: at most MAX_BATCH_RESULTS (BAD_K). */
+export function checkBatchResults(nq: number, k: number): void {
+  if (nq * k > MAX_BATCH_RESULTS) {
+    throw new VqInputError(
+      'BAD_K',
+      `searchBatch of ${nq} queries with k = ${k} asks for ${nq * k} results, above the limit ${MAX_BATCH_RESULTS}; split the batch`,
+    )
+  }
+}
+
+/** Checks find()'s limit: an integer from 1 to MAX_FIND_LIMIT (BAD_OPTION). */
+export function checkFindLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_FIND_LIMIT) {
+    throw new VqOptionError('BAD_OPTION', `find limit must be an integer from 1 to ${MAX_FIND_LIMIT}, got ${showValue(limit)}`)
+  }
+  return limit
+}
+
+/** Checks one id (as get, has, reconstruct take it) and returns it as a number (BAD_IDS). */
+export function checkId(id: unknown): number {
+  return checkIds([id], 1)[0]!
 }
 
 /**
@@ -106,7 +146,18 @@ function editDistance(a: string, b: string): number {
   return dp[b.length]!
 }
 
-function describe(x: unknown): string {
+/** A value as a message shows it: strings quoted, BigInt with n, objects by kind. */
+export function showValue(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x)
+  if (typeof x === 'bigint') return `${x}n`
+  if (typeof x === 'function') return 'a function'
+  if (typeof x === 'symbol') return String(x)
+  if (x !== null && typeof x === 'object') return describe(x)
+  return String(x)
+}
+
+/** What kind of value x is, for messages. */
+export function describe(x: unknown): string {
   if (x === null) return 'null'
   if (Array.isArray(x)) return 'an array'
   if (typeof x === 'object') return (x as object).constructor?.name ?? 'an object'

@@ -23,24 +23,28 @@ import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.j
 import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh } from './engine/loader.js'
 import {
-  BATCH_KEYS,
-  CONNECTION_KEYS,
   checkPath,
-  checkThreads,
-  OPEN_KEYS,
+  keepsHalfFloats,
+  parseAddOptions,
+  parseConnectionOptions,
+  parseDeleteOptions,
+  parseKeywordOptions,
+  parseOpenOptions,
+  parseTrainOptions,
+  resolveBatch,
   resolveCreateOptions,
   resolveSearch,
-  SEARCH_KEYS,
   storeOptions,
-  TRAIN_KEYS,
 } from './engine/options.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
 import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
-import { VqOptionError, VqStateError } from './errors.js'
+import { VqInputError, VqOptionError, VqStateError } from './errors.js'
+import { MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
 import type { IndexModel } from './search/model.js'
+import { packValue } from './storage/msgpack.js'
 import { writeSnapshot } from './storage/snapshot.js'
 import { SqliteStore } from './storage/sqlite-store.js'
 import type {
@@ -65,18 +69,57 @@ import type {
   VectorStorage,
 } from './types.js'
 import { kernelsFor } from './util/kernels.js'
-import { checkIds, checkK, checkKnownKeys, checkQuery, checkVectors } from './validate.js'
+import { checkBatchResults, checkFindLimit, checkId, checkIds, checkK, checkQuery, checkVectors, showValue } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
 
-/** The training options of add/upsert's { train } (undefined: do not train). */
-function addTrainOptions(options: AddOptions, what: string): TrainOptions | undefined {
-  checkKnownKeys(options, ['train'], what)
-  const t = options.train
-  if (t === undefined || t === false) return undefined
-  if (t === true) return {}
-  checkKnownKeys(t, TRAIN_KEYS, `${what} train`)
-  return t
+/** Checks a property name: a non-empty string of at most MAX_NAME_LENGTH characters (BAD_ARGUMENT). */
+function checkPropertyName(name: unknown): string {
+  if (typeof name !== 'string' || name === '' || name.length > MAX_NAME_LENGTH) {
+    throw new VqInputError(
+      'BAD_ARGUMENT',
+      `property name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, got ${typeof name === 'string' ? `a string of ${name.length}` : showValue(name)}`,
+    )
+  }
+  return name
+}
+
+/**
+ * Checks that a property value is msgpack-serialisable as stored: no functions, symbols,
+ * BigInts outside 64 bits or cycles (msgpackr would drop, mangle or overflow on them),
+ * then encodes it with the store's codec (BAD_ARGUMENT for anything it refuses).
+ */
+function checkPropertyValue(name: string, value: unknown): void {
+  const bad = (what: string): never => {
+    throw new VqInputError(
+      'BAD_ARGUMENT',
+      `property ${JSON.stringify(name)}: ${what} cannot be stored (values must be msgpack-serialisable)`,
+    )
+  }
+  const ancestors: object[] = []
+  const visit = (x: unknown): void => {
+    if (typeof x === 'function') bad('a function')
+    if (typeof x === 'symbol') bad('a symbol')
+    if (typeof x === 'bigint' && (x < -(2n ** 63n) || x >= 2n ** 64n)) bad(`the BigInt ${x}n (beyond 64 bits)`)
+    if (x === null || typeof x !== 'object' || ArrayBuffer.isView(x) || x instanceof ArrayBuffer || x instanceof Date) return
+    if (ancestors.includes(x)) bad('a cyclic value')
+    ancestors.push(x)
+    if (x instanceof Map) {
+      for (const [k, v] of x) {
+        visit(k)
+        visit(v)
+      }
+    } else if (x instanceof Set) for (const v of x) visit(v)
+    else if (Array.isArray(x)) for (const v of x) visit(v)
+    else for (const key of Object.keys(x)) visit((x as Record<string, unknown>)[key])
+    ancestors.pop()
+  }
+  visit(value)
+  try {
+    packValue(value)
+  } catch (e) {
+    throw new VqInputError('BAD_ARGUMENT', `property ${JSON.stringify(name)} cannot be stored: ${(e as Error).message}`, { cause: e })
+  }
 }
 
 /**
@@ -120,11 +163,11 @@ export class VqIndex {
    */
   static create(path: string, options: CreateOptions): VqIndex {
     checkPath(path)
-    const { dim, metric, spec, storeVectors } = resolveCreateOptions(options)
-    const kernels = kernelsFor(options.kernels)
+    const { dim, metric, spec, storeVectors, connection } = resolveCreateOptions(options)
+    const kernels = kernelsFor(connection.kernels)
     const manifest = newManifest(dim, metric, spec, storeVectors)
-    const store = SqliteStore.create(path, manifest, storeOptions(options))
-    return new VqIndex(new IndexState(store, manifest, kernels, options.threads))
+    const store = SqliteStore.create(path, manifest, storeOptions(connection))
+    return new VqIndex(new IndexState(store, manifest, kernels, connection.threads))
   }
 
   /**
@@ -134,13 +177,13 @@ export class VqIndex {
    * Loads the trained arrays and all codes and ids into memory; vectors and metadata stay
    * on disk.
    */
-  static open(path: string, options: OpenOptions = {}): VqIndex {
+  static open(path: string, options?: OpenOptions): VqIndex {
     checkPath(path)
     if (path === ':memory:') throw new VqOptionError('BAD_OPTION', "':memory:' indexes cannot be reopened; use VqIndex.create")
-    checkKnownKeys(options, OPEN_KEYS, 'open')
-    const kernels = kernelsFor(options.kernels)
-    const store = SqliteStore.open(path, { ...storeOptions(options), readonly: options.readonly ?? false })
-    return new VqIndex(loadState(store, path, kernels, options.threads))
+    const o = parseOpenOptions(options)
+    const kernels = kernelsFor(o.kernels)
+    const store = SqliteStore.open(path, { ...storeOptions(o), readonly: o.readonly })
+    return new VqIndex(loadState(store, path, kernels, o.threads))
   }
 
   /**
@@ -148,49 +191,58 @@ export class VqIndex {
    * The copy is identical: manifest, trained arrays, codes, vectors, metadata, and the
    * order of items. On any error the half-written target is removed.
    */
-  static import(snapshotPath: string, path: string, options: ConnectionOptions = {}): VqIndex {
+  static import(snapshotPath: string, path: string, options?: ConnectionOptions): VqIndex {
+    if (typeof snapshotPath !== 'string' || snapshotPath === '')
+      throw new VqOptionError('BAD_OPTION', `snapshot path must be a non-empty string, got ${showValue(snapshotPath)}`)
     checkPath(path)
-    checkKnownKeys(options, CONNECTION_KEYS, 'import')
-    return new VqIndex(importIndex(snapshotPath, path, options))
+    return new VqIndex(importIndex(snapshotPath, path, parseConnectionOptions(options)))
   }
 
   /** Number of vectors in the index. */
   get size(): number {
+    this.#s.open()
     return this.#s.lists.count
   }
 
   /** Same as size. */
   get count(): number {
+    this.#s.open()
     return this.#s.lists.count
   }
 
   /** True when every trained part is trained (always for Flat and SQfp16 without IVF). */
   get isTrained(): boolean {
+    this.#s.open()
     return this.#s.model.isTrained
   }
 
   /** Bytes per stored code (the main codec; a refine codec adds refineCodeSize). */
   get codeSize(): number {
+    this.#s.open()
     return this.#s.model.codeSize
   }
 
   /** Bytes per refine code (0 without a Refine(codec) stage). */
   get refineCodeSize(): number {
+    this.#s.open()
     return this.#s.model.refineSize
   }
 
   /** The main codec (read-only use: decode, distance tables, exported state). */
   get quantizer(): Quantizer {
+    this.#s.open()
     return this.#s.model.codec
   }
 
   /** The trained model (read-only use). */
   get model(): IndexModel {
+    this.#s.open()
     return this.#s.model
   }
 
   /** The manifest as last committed (a copy). */
   get manifest(): Manifest {
+    this.#s.open()
     return { ...this.#s.manifest }
   }
 
@@ -199,11 +251,11 @@ export class VqIndex {
    * stores the trained arrays. Allowed only while the index is empty (NOT_EMPTY otherwise:
    * use retrain(), which re-encodes the stored vectors).
    */
-  async train(x: Float32Array, options: TrainOptions = {}): Promise<void> {
+  async train(x: Float32Array, options?: TrainOptions): Promise<void> {
     this.#s.writable()
-    checkKnownKeys(options, TRAIN_KEYS, 'train')
-    const { x: v, n } = checkVectors(x, this.dim, 'training vectors')
-    await trainEmpty(this.#s, v, n, options)
+    const o = parseTrainOptions(options, 'train')
+    const { x: v, n } = checkVectors(x, this.dim, 'training vectors', keepsHalfFloats(this.spec, this.storeVectors, this.metric))
+    await trainEmpty(this.#s, v, n, o)
   }
 
   /**
@@ -214,8 +266,9 @@ export class VqIndex {
    * `{ train: true }` (or training options) trains on this batch first, in the same
    * transaction.
    */
-  async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options: AddOptions = {}): Promise<void> {
-    const train = addTrainOptions(options, 'add')
+  async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
+    this.#s.writable()
+    const train = parseAddOptions(options, 'add')
     await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), false, train)
   }
 
@@ -223,8 +276,9 @@ export class VqIndex {
    * Adds or replaces: ids already in the index get the new vector and metadata (and move
    * to the end of the insertion order), the others are added. All or nothing.
    */
-  async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options: AddOptions = {}): Promise<void> {
-    const train = addTrainOptions(options, 'upsert')
+  async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
+    this.#s.writable()
+    const train = parseAddOptions(options, 'upsert')
     await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), true, train)
   }
 
@@ -232,25 +286,25 @@ export class VqIndex {
    * Deletes the items with these ids; returns how many existed. Unknown ids are skipped,
    * or with { strict: true } rejected (UNKNOWN_ID) before anything is deleted.
    */
-  async delete(ids: ArrayLike<number>, options: DeleteOptions = {}): Promise<number> {
+  async delete(ids: ArrayLike<number>, options?: DeleteOptions): Promise<number> {
     this.#s.writable()
-    checkKnownKeys(options, ['strict'], 'delete')
-    const idv = checkIds(ids, ids?.length ?? -1)
+    const { strict } = parseDeleteOptions(options)
+    const n = ids !== null && typeof ids === 'object' && typeof ids.length === 'number' ? ids.length : -1
+    const idv = checkIds(ids, n)
     if (idv.length === 0) return 0
-    return deleteItems(this.#s, idv, Boolean(options.strict))
+    return deleteItems(this.#s, idv, strict)
   }
 
   /** The stored vector (as added; null when the index stores none) and metadata of id, or undefined for an unknown id. */
   get(id: number): StoredItem | undefined {
     this.#s.open()
-    checkIds([id], 1)
-    return getItem(this.#s, id)
+    return getItem(this.#s, checkId(id))
   }
 
-  /** True when id is in the index. */
+  /** True when id is in the index (id checked as get() checks it: BAD_IDS). */
   has(id: number): boolean {
     this.#s.open()
-    return this.#s.store.existing(new Float64Array([id])).length === 1
+    return this.#s.store.existing(new Float64Array([checkId(id)])).length === 1
   }
 
   /**
@@ -258,13 +312,13 @@ export class VqIndex {
    * (new lists too), in one transaction (NO_VECTORS when the index stores none). Searches
    * keep the old model until the commit.
    */
-  async retrain(options: TrainOptions = {}): Promise<void> {
+  async retrain(options?: TrainOptions): Promise<void> {
     this.#s.writable()
-    checkKnownKeys(options, TRAIN_KEYS, 'retrain')
+    const o = parseTrainOptions(options, 'retrain')
     if (this.storeVectors === 'none') {
       throw new VqStateError('NO_VECTORS', 'retrain() needs the full vectors, but this index was created with storeVectors: "none"')
     }
-    return retrain(this.#s, options)
+    return retrain(this.#s, o)
   }
 
   /**
@@ -279,6 +333,8 @@ export class VqIndex {
   /** Writes a portable snapshot of the whole index to a new file (FILE_EXISTS if it exists); returns the item count. */
   async export(path: string): Promise<number> {
     this.#s.open()
+    if (typeof path !== 'string' || path === '')
+      throw new VqOptionError('BAD_OPTION', `export path must be a non-empty file path, got ${showValue(path)}`)
     return writeSnapshot(this.#s.store, path, this.#s.model.codeSize + this.#s.model.refineSize)
   }
 
@@ -290,6 +346,7 @@ export class VqIndex {
 
   /** PRAGMA integrity_check of the file: 'ok' or the problems SQLite found. */
   integrityCheck(): string {
+    this.#s.open()
     return this.#s.store.integrityCheck()
   }
 
@@ -302,16 +359,18 @@ export class VqIndex {
   /** The decoded (approximate, for lossy codecs) vector stored under id; for cosine, of the normalised vector. */
   reconstruct(id: number): Float32Array {
     this.#s.open()
-    return reconstruct(this.#s, id)
+    return reconstruct(this.#s, checkId(id))
   }
 
   /** RAM held in memory by this index: codes, ids, seqs, trained arrays (vectors and metadata stay on disk). */
   memoryUsage(): MemoryUsage {
+    this.#s.open()
     return memoryUsage(this.#s)
   }
 
   /** Name of the kernel backend this index computes with ('wasm', 'ts' or 'reference'). */
   get kernelBackend(): string {
+    this.#s.open()
     return this.#s.kernels.name
   }
 
@@ -319,14 +378,14 @@ export class VqIndex {
    * The k nearest stored vectors to q (one vector, length dim), nearest first. Results
    * are padded with id -1 and distance Infinity when fewer than k items qualify.
    */
-  search(q: Float32Array, k: number, options: SearchOptions = {}): SearchResult {
+  search(q: Float32Array, k: number, options?: SearchOptions): SearchResult {
     const s = this.#s
     s.open()
     const query = checkQuery(q, this.dim)
     checkK(k)
-    checkKnownKeys(options, SEARCH_KEYS, 'search')
+    const resolved = resolveSearch(k, options)
     s.requireTrained('search()')
-    const params = searchParams(s, resolveSearch(k, options))
+    const params = searchParams(s, resolved)
     return searchOne(s, s.prepare(query, 1, 'query'), params)
   }
 
@@ -336,16 +395,14 @@ export class VqIndex {
    * that read the same lists through shared memory. A batch sees the index as it was when
    * the batch started: a write that commits meanwhile waits for it.
    */
-  async searchBatch(queries: Float32Array, k: number, options: BatchSearchOptions = {}): Promise<BatchSearchResult> {
+  async searchBatch(queries: Float32Array, k: number, options?: BatchSearchOptions): Promise<BatchSearchResult> {
     const s = this.#s
     s.open()
     const { x, n: nq } = checkVectors(queries, this.dim, 'queries')
     checkK(k)
-    checkKnownKeys(options, BATCH_KEYS, 'searchBatch')
+    checkBatchResults(nq, k)
+    const { search: resolved, threads } = resolveBatch(k, options)
     s.requireTrained('search()')
-    const { threads, ...searchOptions } = options
-    checkThreads(threads)
-    const resolved = resolveSearch(k, searchOptions)
     const params = searchParams(s, resolved)
     return searchMany(s, s.prepare(x, nq, 'queries'), nq, resolved, params, s.pools.threadsFor(threads))
   }
@@ -358,19 +415,20 @@ export class VqIndex {
   /** A property stored in the index file by setProperty (undefined when absent). */
   getProperty(name: string): unknown {
     this.#s.open()
-    return this.#s.store.getProperty(name)
+    return this.#s.store.getProperty(checkPropertyName(name))
   }
 
   /** Stores a named, msgpack-serialisable property in the index file (one transaction). */
   async setProperty(name: string, value: unknown): Promise<void> {
     this.#s.writable()
+    checkPropertyValue(checkPropertyName(name), value)
     await commitStoreChange(this.#s, `setting property ${name}`, () => this.#s.store.setProperty(name, value))
   }
 
   /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
   find(filter: Filter, limit = 1000): { id: number; metadata: Metadata }[] {
     this.#s.open()
-    return findItems(this.#s.store, filter, limit)
+    return findItems(this.#s.store, filter, checkFindLimit(limit))
   }
 
   /** The largest id stored, or -1 when the index is empty. */
@@ -393,6 +451,8 @@ export class VqIndex {
    */
   async createTextIndex(field = 'text'): Promise<void> {
     this.#s.writable()
+    if (typeof field !== 'string')
+      throw new VqOptionError('BAD_OPTION', `text field must be a dotted path of names, got ${showValue(field)}`)
     await createTextIndex(this.#s, field)
   }
 
@@ -401,9 +461,11 @@ export class VqIndex {
    * them may match, BM25 ranks) against the indexed field, optionally restricted by a
    * metadata filter. Returns up to k ids, best first, with BM25 scores (lower is better).
    */
-  keywordSearch(query: string, k: number, options: { filter?: Filter } = {}): { ids: Float64Array; scores: Float32Array } {
+  keywordSearch(query: string, k: number, options?: { filter?: Filter }): { ids: Float64Array; scores: Float32Array } {
     this.#s.open()
+    if (typeof query !== 'string') throw new VqInputError('BAD_ARGUMENT', `keywordSearch query must be a string, got ${showValue(query)}`)
     checkK(k)
-    return keywordSearch(this.#s.store, query, k, options.filter)
+    const { filter } = parseKeywordOptions(options)
+    return keywordSearch(this.#s.store, query, k, filter)
   }
 }

@@ -1,39 +1,44 @@
 /**
- * Option resolution and validation for create / open / import and the per-call options
- * of train, search and searchBatch. Everything here throws VqOptionError before anything
- * is written or changed.
+ * Option resolution for create / open / import and the per-call options of train,
+ * add / upsert, delete, search, searchBatch and keywordSearch. The options are described
+ * once, in schema.ts; this parses them with those schemas (and a fast path for search's,
+ * tested against its schema) and resolves what the schemas cannot say (the composition
+ * from a description string or typed specs, which must agree; RFlat needs stored vectors).
+ * Everything here throws VqOptionError before anything is written or changed.
  */
-
 import { VqOptionError } from '../errors.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
+import { MAX_REFINE_FACTOR } from '../limits.js'
 import { IndexModel } from '../search/model.js'
-import type { ConnectionOptions, CreateOptions, IndexSpec, Metric, SearchOptions, VectorStorage } from '../types.js'
+import type {
+  AddOptions,
+  ConnectionOptions,
+  CreateOptions,
+  Filter,
+  IndexSpec,
+  Metric,
+  OpenOptions,
+  SearchOptions,
+  TrainOptions,
+  VectorStorage,
+} from '../types.js'
 import { kernelsFor } from '../util/kernels.js'
-import { checkKnownKeys } from '../validate.js'
+import {
+  AddSchema,
+  BatchSearchSchema,
+  ConnectionSchema,
+  CreateSchema,
+  DEFAULT_NPROBE,
+  DeleteSchema,
+  isFilterObject,
+  KeywordSearchSchema,
+  OpenSchema,
+  parseOptions,
+  SearchSchema,
+  TrainSchema,
+} from './schema.js'
 
-export const CONNECTION_KEYS = ['durability', 'busyTimeoutMs', 'kernels', 'threads'] as const
-const CREATE_KEYS = ['dim', 'metric', 'description', 'codec', 'transform', 'ivf', 'refine', 'storeVectors', ...CONNECTION_KEYS] as const
-export const OPEN_KEYS = ['readonly', ...CONNECTION_KEYS] as const
-export const TRAIN_KEYS = [
-  'seed',
-  'iterations',
-  'tolerance',
-  'init',
-  'maxPointsPerCentroid',
-  'onProgress',
-  'onWarning',
-  'ivfIterations',
-  'ivfMaxPointsPerCentroid',
-  'opqIterations',
-] as const
-export const SEARCH_KEYS = ['nprobe', 'refineFactor', 'filter'] as const
-export const BATCH_KEYS = [...SEARCH_KEYS, 'threads'] as const
-const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine']
-const VECTOR_STORAGE: readonly VectorStorage[] = ['none', 'float32', 'float16']
-const CODEC_KINDS = ['flat', 'pq', 'sq8', 'sq4', 'fp16']
-
-/** Default nprobe (capped at nlist), as LanceDB's default of 20 probes. */
-export const DEFAULT_NPROBE = 20
+export { DEFAULT_NPROBE } from './schema.js'
 
 /** What create() resolves its options to. */
 export interface ResolvedCreate {
@@ -41,6 +46,8 @@ export interface ResolvedCreate {
   readonly metric: Metric
   readonly spec: IndexSpec
   readonly storeVectors: VectorStorage
+  /** The connection options (validated). */
+  readonly connection: ConnectionOptions
 }
 
 /** Search options checked and defaulted (the filter stays as given). */
@@ -51,60 +58,104 @@ export interface ResolvedSearch {
   readonly filter: SearchOptions['filter']
 }
 
-export function checkPath(path: unknown): void {
+export function checkPath(path: unknown, what = 'path'): void {
   if (typeof path !== 'string' || path === '')
-    throw new VqOptionError('BAD_OPTION', `path must be a file path or ':memory:', got ${String(path)}`)
+    throw new VqOptionError('BAD_OPTION', `${what} must be a file path or ':memory:', got ${String(path)}`)
 }
 
-/** Checks a thread count (an integer >= 0). */
-export function checkThreads(threads: unknown): void {
-  if (threads !== undefined && !(Number.isInteger(threads) && (threads as number) >= 0)) {
-    throw new VqOptionError('BAD_OPTION', `threads must be an integer >= 0, got ${String(threads)}`)
-  }
-}
-
-/** Checks the connection options and returns what the store takes of them (its StoreOptions). */
+/** The connection options' part the store takes (its StoreOptions); the options were parsed at the door. */
 export function storeOptions(o: ConnectionOptions): Pick<ConnectionOptions, 'durability' | 'busyTimeoutMs'> {
-  if (o.durability !== undefined && o.durability !== 'full' && o.durability !== 'normal') {
-    throw new VqOptionError('BAD_OPTION', `durability must be "full" or "normal", got "${String(o.durability)}"`)
-  }
-  if (o.busyTimeoutMs !== undefined && !(Number.isFinite(o.busyTimeoutMs) && o.busyTimeoutMs >= 0)) {
-    throw new VqOptionError('BAD_OPTION', `busyTimeoutMs must be a number >= 0, got ${String(o.busyTimeoutMs)}`)
-  }
-  checkThreads(o.threads)
   return {
     ...(o.durability !== undefined ? { durability: o.durability } : {}),
     ...(o.busyTimeoutMs !== undefined ? { busyTimeoutMs: o.busyTimeoutMs } : {}),
   }
 }
 
-/** Resolves search options: nprobe (default DEFAULT_NPROBE) and refineFactor (default 1), positive integers. */
-export function resolveSearch(k: number, o: SearchOptions): ResolvedSearch {
-  const nprobe = o.nprobe ?? DEFAULT_NPROBE
-  if (!(Number.isInteger(nprobe) && nprobe >= 1))
-    throw new VqOptionError('BAD_OPTION', `nprobe must be a positive integer, got ${String(o.nprobe)}`)
-  const refineFactor = o.refineFactor ?? 1
-  if (!(Number.isInteger(refineFactor) && refineFactor >= 1))
-    throw new VqOptionError('BAD_OPTION', `refineFactor must be a positive integer, got ${String(o.refineFactor)}`)
-  return { k, nprobe, refineFactor, filter: o.filter }
+/** open()'s options, parsed (readonly defaulted to false). */
+export function parseOpenOptions(o: unknown): OpenOptions & { readonly: boolean } {
+  return parseOptions(OpenSchema, o, 'open')
 }
 
-/** Checks and resolves create()'s options: dimension, metric, stored vectors and the composition. */
-export function resolveCreateOptions(options: CreateOptions): ResolvedCreate {
-  if (options === null || typeof options !== 'object')
+/** import()'s connection options, parsed. */
+export function parseConnectionOptions(o: unknown): ConnectionOptions {
+  return parseOptions(ConnectionSchema, o, 'import')
+}
+
+/** Training options of train / retrain (`what` names the call), parsed. */
+export function parseTrainOptions(o: unknown, what: string): TrainOptions {
+  return parseOptions(TrainSchema, o, what)
+}
+
+/** The training options of add/upsert's { train } (undefined: do not train). */
+export function parseAddOptions(o: unknown, what: string): TrainOptions | undefined {
+  const { train } = parseOptions(AddSchema, o, what) as AddOptions
+  if (train === undefined || train === false) return undefined
+  return train === true ? {} : train
+}
+
+/** delete()'s options, parsed: strict (default false). */
+export function parseDeleteOptions(o: unknown): { strict: boolean } {
+  return parseOptions(DeleteSchema, o, 'delete')
+}
+
+/** keywordSearch()'s options, parsed. */
+export function parseKeywordOptions(o: unknown): { filter?: Filter | undefined } {
+  return parseOptions(KeywordSearchSchema, o, 'keywordSearch')
+}
+
+/** Search options by the schema alone (the reference the fast path of resolveSearch must agree with). */
+export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
+  const r = parseOptions(SearchSchema, o, 'search')
+  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, filter: r.filter }
+}
+
+/** searchBatch()'s options: the search options and threads. */
+export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
+  const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
+  return { search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, filter: r.filter }, threads: r.threads }
+}
+
+function isPlain(o: object): boolean {
+  const proto = Object.getPrototypeOf(o)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * Resolves search options: nprobe (default DEFAULT_NPROBE, a positive integer),
+ * refineFactor (default 1, 1..MAX_REFINE_FACTOR) and filter. SearchSchema is the
+ * description; this is its fast path for the common cases (undefined, {}, { nprobe },
+ * { refineFactor }, { filter } with valid values), which gives the schema's answer without
+ * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
+ */
+export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
+  if (o === undefined) return { k, nprobe: DEFAULT_NPROBE, refineFactor: 1, filter: undefined }
+  if (typeof o === 'object' && o !== null && isPlain(o)) {
+    let fast = true
+    for (const key in o) {
+      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'filter') {
+        fast = false
+        break
+      }
+    }
+    const { nprobe, refineFactor, filter } = o
+    if (
+      fast &&
+      (nprobe === undefined || (Number.isSafeInteger(nprobe) && nprobe >= 1)) &&
+      (refineFactor === undefined || (Number.isInteger(refineFactor) && refineFactor >= 1 && refineFactor <= MAX_REFINE_FACTOR)) &&
+      (filter === undefined || isFilterObject(filter))
+    ) {
+      return { k, nprobe: nprobe ?? DEFAULT_NPROBE, refineFactor: refineFactor ?? 1, filter }
+    }
+  }
+  return resolveSearchBySchema(k, o)
+}
+
+/** Checks and resolves create()'s options: dimension, metric, stored vectors, the composition and the connection options. */
+export function resolveCreateOptions(input: unknown): ResolvedCreate {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new VqOptionError('BAD_OPTION', 'create() needs an options object with at least { dim }')
-  checkKnownKeys(options, CREATE_KEYS, 'create')
-  const { dim } = options
-  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > 65536) {
-    throw new VqOptionError('BAD_OPTION', `dim must be an integer from 1 to 65536, got ${String(dim)}`)
-  }
-  const metric = options.metric ?? 'l2'
-  if (!METRICS.includes(metric))
-    throw new VqOptionError('BAD_OPTION', `metric must be one of ${METRICS.join(', ')}; got "${String(metric)}"`)
-  const storeVectors = options.storeVectors ?? 'none'
-  if (!VECTOR_STORAGE.includes(storeVectors)) {
-    throw new VqOptionError('BAD_OPTION', `storeVectors must be one of ${VECTOR_STORAGE.join(', ')}; got "${String(storeVectors)}"`)
-  }
+  const options = parseOptions(CreateSchema, input, 'create') as CreateOptions & { metric: Metric; storeVectors: VectorStorage }
+  const { dim, metric, storeVectors } = options
   const spec = resolveSpec(options, dim)
   if (spec.refine?.kind === 'flat' && storeVectors === 'none') {
     throw new VqOptionError(
@@ -114,8 +165,22 @@ export function resolveCreateOptions(options: CreateOptions): ResolvedCreate {
   }
   // Build once to validate every stage's own constraints (m divides d, nbits, nlist, OPQ dims).
   new IndexModel(spec, dim, metric, kernelsFor(options.kernels))
-  storeOptions(options)
-  return { dim, metric, spec, storeVectors }
+  const { durability, busyTimeoutMs, kernels, threads } = options
+  const connection: ConnectionOptions = {
+    ...(durability !== undefined ? { durability } : {}),
+    ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
+    ...(kernels !== undefined ? { kernels } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  }
+  return { dim, metric, spec, storeVectors, connection }
+}
+
+/** True when this index keeps vectors as IEEE half floats somewhere (stored vectors, the codec or the refine codec) as given. */
+export function keepsHalfFloats(spec: IndexSpec, storeVectors: VectorStorage, metric: Metric): boolean {
+  if (storeVectors === 'float16') return true
+  // Cosine codecs see unit vectors; the other metrics encode the vectors as given.
+  if (metric === 'cosine') return false
+  return spec.codec.kind === 'fp16' || (spec.refine?.kind === 'codec' && spec.refine.codec.kind === 'fp16')
 }
 
 /** The composition from the description string or the typed options (which must agree when both are given). */
@@ -129,13 +194,7 @@ function resolveSpec(options: CreateOptions, dim: number): IndexSpec {
           ...(options.refine ? { refine: options.refine } : {}),
         }
       : undefined
-  const kind = typed ? String((typed.codec as { kind: string }).kind) : ''
-  if (typed && !CODEC_KINDS.includes(kind)) {
-    throw new VqOptionError('BAD_OPTION', `codec.kind must be one of ${CODEC_KINDS.join(', ')}; got "${kind}"`)
-  }
   if (options.description === undefined) return normalizeIndexSpec(typed ?? { codec: { kind: 'flat' } }, dim)
-  if (typeof options.description !== 'string')
-    throw new VqOptionError('BAD_DESCRIPTION', 'description must be a string such as "IVF1024,PQ16"')
   const spec = normalizeIndexSpec(parseIndexDescription(options.description), dim)
   if (typed && JSON.stringify(normalizeIndexSpec(typed, dim)) !== JSON.stringify(spec)) {
     throw new VqOptionError(

@@ -58,7 +58,15 @@ export async function searchMany(
   }
 }
 
-/** Per-query parameters with the filter's bitset (cached per filter until the next write). */
+/**
+ * Per-query parameters with the filter's bitset (cached per filter until the next write).
+ * The candidates re-ranked are min(k * refineFactor, index size), rounded up to a whole
+ * multiple of k: refineFactor is clamped to ceil(size / k), which re-ranks every item
+ * exactly as the larger factor would (its extra candidate slots could only stay empty),
+ * so the candidate buffers never outgrow the index.
+ */
 export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams {
-  return { k: o.k, nprobe: o.nprobe, refineFactor: o.refineFactor, filter: state.filterBits(o.filter) }
+  const count = state.lists.count
+  const refineFactor = Math.max(1, Math.min(o.refineFactor, Math.ceil(count / o.k)))
+  return { k: o.k, nprobe: o.nprobe, refineFactor, filter: state.filterBits(o.filter) }
 }

@@ -14,6 +14,7 @@ import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
 import type { Metadata, TrainOptions } from '../types.js'
 import { checkIds, checkVectors } from '../validate.js'
 import { checkTextField } from './keywords.js'
+import { keepsHalfFloats } from './options.js'
 import type { IndexState } from './state.js'
 import { decodeVector, encodeVectors, joinCodes, vectorBytes } from './vector-codec.js'
 
@@ -36,7 +37,7 @@ export function checkInput(
   trainFirst = false,
 ): CheckedInput {
   state.writable()
-  const { x: v, n } = checkVectors(x, state.dim, 'vectors')
+  const { x: v, n } = checkVectors(x, state.dim, 'vectors', keepsHalfFloats(state.spec, state.storeVectors, state.metric))
   const idv = checkIds(ids, n)
   const meta = checkMetadata(metadata, n)
   if (!trainFirst) state.requireTrained('adding vectors')
