@@ -36,7 +36,7 @@ const flat = (metric: 'l2' | 'ip' | 'cosine', filters: boolean, storeVectors: 'n
   file: false,
 })
 
-const RUNS = { flatIdOnly: 25, flatTyped: 25, file: 8, ivf: 12 } as const
+const RUNS = { flatIdOnly: 15, flatTyped: 15, file: 6, ivf: 8 } as const
 
 describe('API model: Flat, $id filters only (exact search vs brute force)', () => {
   it.each([
