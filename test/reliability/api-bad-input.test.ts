@@ -515,12 +515,20 @@ describe('bad arguments of keyword search on an index with a text index', () => 
   })
 })
 
+/** A bad single vector after a good one (so that the training set has enough points for IVF2); other values as they are. */
+function withGoodVector(v: unknown): Float32Array {
+  if (!(v instanceof Float32Array) || v.length !== DIM) return v as Float32Array
+  const x = new Float32Array(2 * DIM).fill(0.25)
+  x.set(v, DIM)
+  return x
+}
+
 const TRAIN_X = new Float32Array(8 * DIM).map((_, i) => ((i * 13) % 11) / 5 - 1)
 const TRAIN_ROWS: Row[] = [
   ...badVectors(DIM).map(
     ([label, v, codes]): Row => ({
       name: `train(x): ${label}`,
-      call: (ix) => ix.train(v as Float32Array),
+      call: (ix) => ix.train(withGoodVector(v)),
       codes: codes as VqErrorCode[],
       names: /vector|dimension|value|norm|training/i,
     }),
@@ -637,9 +645,9 @@ const TRAIN_ROWS: Row[] = [
   { name: 'add before training', call: (ix) => ix.add([0], TRAIN_X.subarray(0, DIM)), codes: ['NOT_TRAINED'], names: /train/i },
 ]
 
-describe('bad arguments of train on an untrained IVF1 index: refused, still untrained and empty', () => {
+describe('bad arguments of train on an untrained IVF2 index: refused, still untrained and empty', () => {
   it.each(TRAIN_ROWS.map((r) => [r.name, r] as const))('%s', async (_, r) => {
-    const untrained = VqIndex.create(':memory:', { dim: DIM, description: 'IVF1,Flat', storeVectors: 'float32', threads: 0 })
+    const untrained = VqIndex.create(':memory:', { dim: DIM, description: 'IVF2,Flat', storeVectors: 'float32', threads: 0 })
     try {
       await expectRefusedUnchanged(untrained, [0, 1], () => r.call(untrained), r, r.name)
       expect(untrained.isTrained, `${r.name}: still untrained`).toBe(false)

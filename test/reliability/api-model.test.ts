@@ -36,7 +36,7 @@ const flat = (metric: 'l2' | 'ip' | 'cosine', filters: boolean, storeVectors: 'n
   file: false,
 })
 
-const RUNS = { flatIdOnly: 15, flatTyped: 15, file: 6, ivf: 8 } as const
+const RUNS = { flatIdOnly: 10, flatTyped: 10, file: 5, ivf: 6 } as const
 
 describe('API model: Flat, $id filters only (exact search vs brute force)', () => {
   it.each([
@@ -44,7 +44,7 @@ describe('API model: Flat, $id filters only (exact search vs brute force)', () =
     ['ip', 14_002, 'none'],
     ['cosine', 14_003, 'float32'],
   ] as const)('%s (seed %i, storeVectors %s)', async (metric, seed, sv) => {
-    await property(flat(metric, false, sv), seed, RUNS.flatIdOnly, 16)
+    await property(flat(metric, false, sv), seed, RUNS.flatIdOnly, 12)
   })
 })
 
@@ -54,7 +54,7 @@ describe('API model: Flat, typed metadata filters in find and search', () => {
     ['ip', 14_012, 'float32'],
     ['cosine', 14_013, 'none'],
   ] as const)('%s (seed %i, storeVectors %s)', async (metric, seed, sv) => {
-    await property(flat(metric, true, sv), seed, RUNS.flatTyped, 16)
+    await property(flat(metric, true, sv), seed, RUNS.flatTyped, 12)
   })
 })
 
