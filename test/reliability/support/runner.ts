@@ -221,6 +221,7 @@ export async function expectMatches(
   what: string,
 ): Promise<void> {
   expect(index.size, `${what}: size`).toBe(model.items.size)
+  expect(index.stats().count, `${what}: stats().count`).toBe(model.items.size)
   expect(index.maxId(), `${what}: maxId`).toBe(model.maxId())
   for (const id of model.touched) {
     const item = model.items.get(id)
@@ -234,6 +235,12 @@ export async function expectMatches(
     expect(got?.metadata, `${what}: get(${id}).metadata`).toEqual(item.metadata)
     if (c.storeVectors === 'none') expect(got?.vector, `${what}: get(${id}).vector`).toBeNull()
     else expect(got?.vector ? [...got.vector] : null, `${what}: get(${id}).vector`).toEqual([...item.vector])
+    // The decoded vector (exact codecs here: Flat, IVF with Flat), normalised under cosine.
+    const norm = c.metric === 'cosine' ? Math.hypot(...item.vector) : 1
+    const rec = index.reconstruct(id)
+    expect(rec.length, `${what}: reconstruct(${id}).length`).toBe(c.dim)
+    for (let j = 0; j < c.dim; j++)
+      expect(Math.abs(rec[j]! - item.vector[j]! / norm), `${what}: reconstruct(${id})[${j}]`).toBeLessThan(1e-4)
   }
   for (const [name, value] of model.properties) expect(index.getProperty(name), `${what}: getProperty(${name})`).toEqual(value)
   expect(index.getProperty('never-set'), `${what}: getProperty of an unset name`).toBeUndefined()
