@@ -188,8 +188,17 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
         // already closed
       }
     }
-    rmSync(tmp, { force: true })
+    removeQuietly(tmp)
     throw exportError(e, path)
+  }
+}
+
+/** Removes a file if it is there; a path that cannot hold one (under a file, a missing folder) has nothing to remove. */
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true })
+  } catch {
+    // nothing was created there
   }
 }
 
