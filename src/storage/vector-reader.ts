@@ -39,8 +39,14 @@ export function openVectorReader(path: string): { conn: Database.Database; stmt:
   return { conn, stmt: prepareReadVectors(conn) }
 }
 
-/** A row's byte length, or -1 when its value is not a blob (SQL, per row of vq_vectors v). */
-const ROW_BYTES = "CASE WHEN typeof(v.vector) = 'blob' THEN length(v.vector) ELSE -1 END"
+/**
+ * The longest row in bytes (SQL over the rows v of vq_vectors). With count rows and the
+ * total length of their concatenation, it proves every row has that length (no row
+ * exceeds the longest, so the total is count * longest only if none is shorter): one
+ * aggregate, not a length per row. The cast counts the bytes of a value of another type
+ * as group_concat writes them.
+ */
+const LONGEST_ROW = 'max(length(CAST(v.vector AS BLOB)))'
 
 /** Per-row statements of the slow path (rows of differing lengths), by connection. */
 const rowStatements = new WeakMap<Database.Database, Database.Statement>()
@@ -55,27 +61,25 @@ const rowStatements = new WeakMap<Database.Database, Database.Statement>()
 export function prepareReadVectors(db: Database.Database): Database.Statement {
   return db
     .prepare(
-      `SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB), min(${ROW_BYTES}), max(${ROW_BYTES}) FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value`,
+      `SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB), ${LONGEST_ROW} FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value`,
     )
     .raw()
 }
 
 /**
  * Runs a prepareReadVectors statement for n ids: the stored vectors found (missing ids
- * absent). The statement also returns the shortest and longest row; when they differ (or
- * a row is not a blob) the rows are read again one by one, so that each keeps its own
- * length (VectorRows.lengths) and the reader can name the damaged id.
+ * absent). The statement also returns the longest row; unless every row has that length
+ * (see LONGEST_ROW) the rows are read again one by one, so that each keeps its own length
+ * (VectorRows.lengths) and the reader can name the damaged id.
  */
 export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): VectorRows {
   // Ascending ids visit the table's B-tree in order (fewer page changes).
   const sorted = ids.slice(0, n).sort()
   const idsJson = JSON.stringify(Array.from(sorted))
-  const [count, idText, blob, shortest, longest] = stmt.get(idsJson) as [number, string | null, Buffer | null, number | null, number | null]
+  const [count, idText, blob, longest] = stmt.get(idsJson) as [number, string | null, Buffer | null, number | null]
   if (count === 0 || idText === null) return NO_ROWS
-  if (blob === null || shortest !== longest || shortest === null || shortest < 0 || blob.length !== count * shortest) {
-    return rowByRow(stmt.database, idsJson)
-  }
-  const size = shortest
+  if (blob === null || longest === null || blob.length !== count * longest) return rowByRow(stmt.database, idsJson)
+  const size = longest
   const text = idText.split(',')
   if (text.length !== count) return rowByRow(stmt.database, idsJson)
   const found = new Float64Array(count)

@@ -71,7 +71,8 @@ describe('a damaged stored vector', () => {
     ['4 bytes short', 'UPDATE vq_vectors SET vector = substr(vector, 1, length(vector) - 4) WHERE id = ?', [70]],
     ['4 bytes long', "UPDATE vq_vectors SET vector = vector || x'00000000' WHERE id = ?", [70]],
     ['an integer', 'UPDATE vq_vectors SET vector = 12345 WHERE id = ?', [70]],
-    ['text', "UPDATE vq_vectors SET vector = 'abcdefghijklmnopqrstuvwxyz012345' WHERE id = ?", [70]],
+    ['text of another length', "UPDATE vq_vectors SET vector = 'abcdefghijklmnopqrstuvwxyz' WHERE id = ?", [70]],
+    ['text of multi-byte characters', "UPDATE vq_vectors SET vector = 'ééééééééééééééé' WHERE id = ?", [70]],
     ['empty', "UPDATE vq_vectors SET vector = x'' WHERE id = ?", [70]],
   ]
   for (const [what, sql, params] of cases) {
