@@ -194,7 +194,16 @@ function importSnapshot(snapshotPath: string, path: string, options: ConnectionO
   }
 }
 
-/** Removes the files of an index this process just created and failed to finish. */
+/**
+ * Removes the files of an index this process just created and failed to finish. Quiet:
+ * it runs while another error is on its way out, which a failed removal must not hide.
+ */
 export function removeCreated(path: string): void {
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      rmSync(f, { force: true })
+    } catch {
+      // left for the user; the error being thrown says what went wrong
+    }
+  }
 }

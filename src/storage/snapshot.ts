@@ -21,7 +21,19 @@
  * the importer (engine/snapshot-check.ts). Bytes and rows only, like the rest of storage/.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import { dirname } from 'node:path'
 import { VqError, VqFormatError, VqStorageError } from '../errors.js'
 import type { StoredArray } from './meta.js'
@@ -264,7 +276,8 @@ function sameBytes(a: unknown, b: Uint8Array): boolean {
 export function readSnapshot(path: string, visit: SnapshotVisitor): number {
   let fd: number
   try {
-    fd = openSync(path, 'r')
+    // Non-blocking: a FIFO or device must be refused below, not waited on forever.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new VqStorageError('NOT_FOUND', `${path}: no such file`, { cause: e })

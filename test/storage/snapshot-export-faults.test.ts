@@ -115,6 +115,23 @@ describe('export refused by the file system', () => {
     rmSync(join(mnt, 'small'))
   })
 
+  it('import into a full disk is IO_ERROR "disk full" and leaves nothing behind', async (ctx) => {
+    if (noTmpfs !== null) ctx.skip(noTmpfs)
+    const snap = join(dir, 'ok.snapshot')
+    await index.export(snap)
+    let e: unknown
+    try {
+      VqIndex.import(snap, join(mnt, 'copy.vqlite'))
+    } catch (err) {
+      e = err
+    }
+    expect(e).toBeInstanceOf(VqStorageError)
+    expect((e as VqError).code).toBe('IO_ERROR')
+    expect((e as VqError).message).toMatch(/disk full/)
+    expect(readdirSync(mnt)).toEqual([])
+    rmSync(snap)
+  })
+
   it('a read-only file system is READ_ONLY; nothing is created', async (ctx) => {
     if (noTmpfs !== null) ctx.skip(noTmpfs)
     execFileSync('mount', ['-o', 'remount,ro', mnt])

@@ -4,6 +4,7 @@
  * error naming the record and field, leaving no file behind; version-1 snapshots (no
  * checks) exercise the record checks themselves, version-2 ones the checks.
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -297,6 +298,25 @@ describe('import refuses a snapshot that lies', () => {
       expect(e).toBeInstanceOf(VqFormatError)
       expect(e.code).toBe('BAD_FILE')
       expect(e.message).toMatch(/not a vqlite snapshot/)
+    }
+  })
+  it('a folder or a FIFO as the snapshot is BAD_FILE at once (never waits on the FIFO)', (ctx) => {
+    for (const p of [dir, join(dir, 'fifo')]) {
+      if (p !== dir) {
+        try {
+          execFileSync('mkfifo', [p])
+        } catch {
+          ctx.skip('mkfifo is not available here')
+        }
+      }
+      let e: unknown
+      try {
+        VqIndex.import(p, join(dir, 'from-special.vqlite'))
+      } catch (err) {
+        e = err
+      }
+      expect((e as VqError).code).toBe('BAD_FILE')
+      expect((e as VqError).message).toMatch(/not a regular file/)
     }
   })
   it('a newer snapshot version is NEWER_FORMAT', () => {
