@@ -99,6 +99,31 @@ describe('import refuses a snapshot that lies', () => {
     orig.close()
   })
 
+  it('every kind of index round-trips through the checks: empty, untrained, Flat, OPQ, SQ, float16, no vectors', async () => {
+    const kinds: [string, 'none' | 'float32' | 'float16', boolean, number][] = [
+      ['Flat', 'none', false, 0],
+      ['IVF4,PQ4', 'none', false, 0],
+      ['Flat', 'float16', false, 50],
+      ['IVF4,SQ8', 'none', true, 300],
+      ['OPQ4,IVF2,PQ4,Refine(SQ8)', 'float16', true, 300],
+      ['PQ4x4,RFlat', 'float32', true, 300],
+    ]
+    for (const [description, storeVectors, train, count] of kinds) {
+      const tag = `${description}-${storeVectors}`.replace(/\W/g, '_')
+      const ix = VqIndex.create(join(dir, `${tag}.vqlite`), { dim: d, description, storeVectors, threads: 0 })
+      if (train) await ix.train(x, { seed: 1 })
+      if (count > 0) await ix.add(ids.slice(0, count), x.subarray(0, count * d))
+      await ix.export(join(dir, `${tag}.snapshot`))
+      const copy = VqIndex.import(join(dir, `${tag}.snapshot`), ':memory:', { threads: 0 })
+      expect(copy.manifest).toEqual(ix.manifest)
+      expect(copy.size).toBe(count)
+      if (count > 0) expect(copy.search(x.subarray(0, d), 5)).toEqual(ix.search(x.subarray(0, d), 5))
+      for (const id of ids.slice(0, 3)) expect(copy.get(id)).toEqual(ix.get(id))
+      copy.close()
+      await ix.close()
+    }
+  })
+
   it('a negative id', () => {
     expectCorrupt(
       withItems((r) => (r.ids[5] = -1)),
