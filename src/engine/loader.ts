@@ -7,17 +7,16 @@
 import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqStorageError } from '../errors.js'
-import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import { checkManifest } from '../manifest.js'
-import { IndexModel } from '../search/model.js'
 import { readSnapshot } from '../storage/snapshot.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import type { ConnectionOptions } from '../types.js'
 import { kernelsFor } from '../util/kernels.js'
 import { storeOptions } from './options.js'
+import { SnapshotChecker } from './snapshot-check.js'
 import { IndexState } from './state.js'
-import { splitCodes, vectorBytes } from './vector-codec.js'
+import { splitCodes } from './vector-codec.js'
 
 /** The state of an opened store: manifest checked, everything loaded in one read transaction; closes the store on failure. */
 export function loadState(store: SqliteStore, path: string, kernels: Kernels, threads: number | undefined): IndexState {
@@ -139,31 +138,31 @@ export function copyLists(lists: InvertedLists, usesTerms: boolean): InvertedLis
 
 /**
  * Writes a snapshot (from export()) into a new file at `path` (or ':memory:', which must
- * not exist) and returns its store, every record committed. On any error the
- * half-written target is removed.
+ * not exist) and returns its store, every record committed. Every record is checked
+ * (SnapshotChecker) before it is written; nothing is created before the header passed.
+ * On any error the half-written target is removed.
  */
 function importSnapshot(snapshotPath: string, path: string, options: ConnectionOptions, kernels: Kernels): SqliteStore {
   let store: SqliteStore | undefined
   let created = false
-  let cs = 0
-  let vb = 0
+  const check = new SnapshotChecker(snapshotPath, kernels)
   let extra: { properties: Record<string, unknown>; textField: string | null } = { properties: {}, textField: null }
   try {
     readSnapshot(snapshotPath, {
-      header: (m, more) => {
+      header: (m, more, info) => {
         extra = more
-        const manifest = checkManifest(m, snapshotPath)
-        const model = new IndexModel(normalizeIndexSpec(manifest.spec, manifest.dim), manifest.dim, manifest.metric, kernels)
-        cs = model.codeSize + model.refineSize
-        vb = vectorBytes(manifest.storeVectors, manifest.dim)
+        const manifest = check.header(m, more.properties, more.textField, info)
         store = SqliteStore.create(path, manifest, storeOptions(options))
         created = true
       },
-      arrays: (arrays) => store!.transaction(() => store!.writeArrays(arrays), 'importing trained arrays'),
-      items: (b) => {
-        if (b.codes.length !== b.ids.length * cs || (b.vectors !== null && b.vectors.length !== b.ids.length * vb)) {
-          throw new VqFormatError('BAD_FILE', `${snapshotPath}: an items record does not match the index's code or vector size`)
-        }
+      arrays: (arrays) => {
+        check.arrays(arrays)
+        store!.transaction(() => store!.writeArrays(arrays), 'importing trained arrays')
+      },
+      items: (b, record) => {
+        check.items(b, record)
+        const cs = check.codeBytes
+        const vb = check.vectorBytes
         store!.transaction(
           () =>
             store!.insertRaw(
@@ -179,8 +178,9 @@ function importSnapshot(snapshotPath: string, path: string, options: ConnectionO
           'importing items',
         )
       },
+      end: (count, record) => check.end(count, record),
     })
-    if (!store) throw new VqFormatError('BAD_FILE', `${snapshotPath}: empty snapshot`)
+    if (!store) throw new VqFormatError('BAD_FILE', `${snapshotPath}: not a vqlite snapshot (no header)`)
     const s = store as SqliteStore
     s.transaction(() => {
       for (const [name, value] of Object.entries(extra.properties)) s.setProperty(name, value)
@@ -194,7 +194,16 @@ function importSnapshot(snapshotPath: string, path: string, options: ConnectionO
   }
 }
 
-/** Removes the files of an index this process just created and failed to finish. */
+/**
+ * Removes the files of an index this process just created and failed to finish. Quiet:
+ * it runs while another error is on its way out, which a failed removal must not hide.
+ */
 export function removeCreated(path: string): void {
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      rmSync(f, { force: true })
+    } catch {
+      // left for the user; the error being thrown says what went wrong
+    }
+  }
 }

@@ -4,6 +4,7 @@
  * code bytes of a row join an item's code and its refine code.
  */
 import { floatToHalf, HALF_TO_FLOAT } from '../../native-free-kernels/index.js'
+import { VqFormatError } from '../errors.js'
 import type { VectorRows } from '../storage/sqlite-store.js'
 import type { VectorStorage } from '../types.js'
 
@@ -24,13 +25,48 @@ export function encodeVectors(x: Float32Array, len: number, s: VectorStorage): U
   return out
 }
 
+/** The CORRUPT_FILE error of a stored vector that is not what the index stores. */
+function damagedVector(what: string, got: number, s: VectorStorage, dim: number): VqFormatError {
+  const len = got < 0 ? 'not a blob' : `${got} bytes`
+  return new VqFormatError(
+    'CORRUPT_FILE',
+    `the stored vector of ${what} is damaged: ${len}, but ${s} vectors of dim ${dim} are ${vectorBytes(s, dim)} bytes`,
+  )
+}
+
+/** A half float with exponent 31 (infinity or NaN): what no stored float16 vector holds. */
+function nonFiniteHalf(what: string, t: number, s: VectorStorage, dim: number): VqFormatError {
+  return new VqFormatError(
+    'CORRUPT_FILE',
+    `the stored vector of ${what} is damaged: component ${t} of ${dim} is not finite (${s}); vectors are stored finite`,
+  )
+}
+
 /**
  * Decodes the stored vectors of n ids (as readVectors returns them) into out (n*dim
- * floats); returns a flag per id (1 found, 0 missing).
+ * floats); returns a flag per id (1 found, 0 missing). Every row found is length-checked
+ * against the index's vector size (and float16 rows for non-finite values): a damaged
+ * row is VqFormatError('CORRUPT_FILE') naming its id, never shifted into another's place
+ * nor silently dropped.
  */
 export function fillVectors(rows: VectorRows, ids: Float64Array, n: number, s: VectorStorage, dim: number, out: Float32Array): Uint8Array {
   const found = new Uint8Array(n)
   const have = rows.ids
+  const expected = vectorBytes(s, dim)
+  const lengths = rows.lengths
+  if (lengths === null && have.length > 0 && rows.size !== expected) {
+    throw damagedVector(`id ${have[0]} (and every other id of this batch)`, rows.size, s, dim)
+  }
+  // Byte offset of each row when lengths differ (only then can a row be damaged).
+  let offsets: Float64Array | null = null
+  if (lengths !== null) {
+    offsets = new Float64Array(have.length)
+    let o = 0
+    for (let r = 0; r < have.length; r++) {
+      offsets[r] = o
+      if (lengths[r]! > 0) o += lengths[r]!
+    }
+  }
   const bytes = new Uint8Array(out.buffer, out.byteOffset, n * dim * 4)
   for (let i = 0; i < n; i++) {
     // binary search of ids[i] in the ascending ids found
@@ -43,22 +79,42 @@ export function fillVectors(rows: VectorRows, ids: Float64Array, n: number, s: V
       else hi = mid
     }
     if (lo === have.length || have[lo] !== id) continue
-    const at = lo * rows.size
+    let at = lo * expected
+    if (lengths !== null) {
+      if (lengths[lo] !== expected) throw damagedVector(`id ${id}`, lengths[lo]!, s, dim)
+      at = offsets![lo]!
+    }
     if (s === 'float32') bytes.set(rows.blob.subarray(at, at + dim * 4), i * dim * 4)
     else {
       const b = rows.blob
-      for (let t = 0; t < dim; t++) out[i * dim + t] = HALF_TO_FLOAT[b[at + 2 * t]! | (b[at + 2 * t + 1]! << 8)]!
+      for (let t = 0; t < dim; t++) {
+        const h = b[at + 2 * t]! | (b[at + 2 * t + 1]! << 8)
+        if ((h & 0x7c00) === 0x7c00) throw nonFiniteHalf(`id ${id}`, t, s, dim)
+        out[i * dim + t] = HALF_TO_FLOAT[h]!
+      }
     }
     found[i] = 1
   }
   return found
 }
 
-/** Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim. */
-export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number): Float32Array {
+/**
+ * Decodes one stored vector (float32 or float16 bytes) into a new Float32Array of dim.
+ * A blob of another length, or a float16 component that is not finite, is
+ * VqFormatError('CORRUPT_FILE'); `what` names the vector in the message (e.g. "id 42").
+ */
+export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number, what = 'an item'): Float32Array {
+  if (!(b instanceof Uint8Array)) throw damagedVector(what, -1, s, dim)
+  if (b.length !== vectorBytes(s, dim)) throw damagedVector(what, b.length, s, dim)
   const out = new Float32Array(dim)
-  if (s === 'float32') new Uint8Array(out.buffer).set(b.subarray(0, dim * 4))
-  else for (let t = 0; t < dim; t++) out[t] = HALF_TO_FLOAT[b[2 * t]! | (b[2 * t + 1]! << 8)]!
+  if (s === 'float32') new Uint8Array(out.buffer).set(b)
+  else {
+    for (let t = 0; t < dim; t++) {
+      const h = b[2 * t]! | (b[2 * t + 1]! << 8)
+      if ((h & 0x7c00) === 0x7c00) throw nonFiniteHalf(what, t, s, dim)
+      out[t] = HALF_TO_FLOAT[h]!
+    }
+  }
   return out
 }
 

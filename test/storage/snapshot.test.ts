@@ -52,7 +52,7 @@ describe('export / import', () => {
   it('is a stream of plain msgpack records: header, arrays, items..., end', () => {
     const records = new Unpackr({ moreTypes: true, useRecords: false }).unpackMultiple(readFileSync(snap)) as { kind: string }[]
     expect(records.map((r) => r.kind)).toEqual(['vqlite-snapshot', 'arrays', 'items', 'items', 'items', 'end'])
-    expect(records[0]).toMatchObject({ version: 1, manifest: { description: 'PQ6x5', dim: d } })
+    expect(records[0]).toMatchObject({ version: 2, manifest: { description: 'PQ6x5', dim: d } })
   })
 
   it('refuses to overwrite: export to an existing path is FILE_EXISTS', async () => {
