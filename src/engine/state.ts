@@ -8,6 +8,17 @@
  * since this one last saw the file (manifest generation), applies the write, bumps the
  * generation and stores the manifest; the in-memory state changes only after the commit,
  * so a rejected or failed call changes nothing.
+ *
+ * Every write first checks, in a read transaction of its own and before it reads or
+ * computes anything, that the file is still as this handle last committed or loaded it
+ * (manifest generation): a writer whose file another connection changed is refused with
+ * READ_ONLY ("reopen it"), whatever the write (the commit checks again, under the write
+ * lock). A failure of the kernels' memory (OUT_OF_MEMORY) and of the worker pool come out
+ * typed, and leave the index as it was.
+ *
+ * close() refuses new calls at once (CLOSED), waits for the writes already queued and the
+ * pooled searches in flight, then closes the file and the pool; it is idempotent, and a
+ * close that fails part way still leaves the handle closed.
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqInputError, VqStateError } from '../errors.js'
@@ -19,6 +30,7 @@ import { type FetchVectors, type FilterBits, Searcher } from '../search/searcher
 import type { SqliteStore } from '../storage/sqlite-store.js'
 import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
+import { typedKernelError } from './kernel-errors.js'
 import { PoolHolder } from './pools.js'
 import { fillVectors } from './vector-codec.js'
 import { WriteCoordinator } from './write-coordinator.js'
@@ -40,7 +52,10 @@ export class IndexState {
   searcher: Searcher
   /** Highest seq reflected in memory. */
   loadedSeq = 0
+  /** True once the file is closed (after close() drained the calls in flight). */
   closed = false
+  /** Set when close() starts: new calls are refused with CLOSED from then on. */
+  #closing: Promise<void> | undefined
 
   constructor(store: SqliteStore, manifest: Manifest, kernels: Kernels, threads: number | undefined) {
     this.store = store
@@ -77,22 +92,59 @@ export class IndexState {
 
   /** Runs one write transaction of the commit protocol; `write` returns the new manifest. */
   commit(doing: string, write: (m: Manifest) => Manifest): void {
-    this.writable()
+    this.#usable()
+    if (this.store.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
     let next: Manifest | undefined
     this.store.transaction(() => {
-      const onDisk = this.store.readManifest<Manifest>()
-      if (onDisk.generation !== this.manifest.generation) {
-        throw new VqStateError(
-          'READ_ONLY',
-          `${this.path} was changed by another connection; only one writer per file is supported: reopen it`,
-        )
-      }
+      this.checkCurrent()
       next = { ...write(this.manifest), generation: this.manifest.generation + 1 }
       this.store.writeManifest(next)
     }, doing)
     this.manifest = next!
     this.loadedSeq = next!.nextSeq - 1
     this.filters.clear()
+  }
+
+  /**
+   * Queues a write on the coordinator (see writes.ts): before prepare runs, checks that the
+   * handle is open and writable and that the file is as this handle last saw it (READ_ONLY
+   * otherwise), so nothing is read or computed for a write that cannot commit. Errors of the
+   * kernels' memory come out as OUT_OF_MEMORY.
+   */
+  write<P, T>(doing: string, prepare: () => P | Promise<P>, apply: (prepared: P) => T): Promise<T> {
+    return this.coordinator.write(
+      async () => {
+        try {
+          this.#usable()
+          if (this.store.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
+          this.store.transaction(() => this.checkCurrent(), doing, 'read')
+          return await prepare()
+        } catch (e) {
+          throw typedKernelError(e, doing)
+        }
+      },
+      (prepared) => {
+        try {
+          return apply(prepared)
+        } catch (e) {
+          throw typedKernelError(e, doing)
+        }
+      },
+    )
+  }
+
+  /**
+   * Throws READ_ONLY when another connection committed to the file since this handle last
+   * committed or loaded it (inside the caller's transaction).
+   */
+  checkCurrent(): void {
+    const onDisk = this.store.readManifest<Manifest>()
+    if (onDisk?.generation !== this.manifest.generation) {
+      throw new VqStateError(
+        'READ_ONLY',
+        `${this.path} was changed by another connection (generation ${onDisk?.generation}, this handle has ${this.manifest.generation}); only one writer per file is supported: reopen it`,
+      )
+    }
   }
 
   /** The items a filter allows, as a bitset over seq (cached per filter until the next write). */
@@ -114,16 +166,42 @@ export class IndexState {
     return out
   }
 
-  /** Closes the file and the worker pool; later calls throw CLOSED. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    this.store.close()
-    this.lists = this.emptyLists(this.model, 0)
-    await this.pools.close()
+  /**
+   * Closes the file and the worker pool; later calls throw CLOSED. Refuses new calls at
+   * once, waits for the writes queued before it (each settles as it would have) and for the
+   * pooled searches in flight, then closes. Idempotent: every call returns the same close;
+   * when closing the file or the pool fails, the handle is closed all the same and the
+   * first caller gets the error.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing.catch(() => undefined)
+    this.#closing = this.#close()
+    return this.#closing
   }
 
+  async #close(): Promise<void> {
+    // A no-op write: queued after every write, its apply runs when no reader is in flight.
+    await this.coordinator.write(
+      () => undefined,
+      () => undefined,
+    )
+    this.closed = true
+    this.lists = this.emptyLists(this.model, 0)
+    this.filters.clear()
+    try {
+      this.store.close()
+    } finally {
+      await this.pools.close()
+    }
+  }
+
+  /** Throws CLOSED once close() has started. */
   open(): void {
+    if (this.closed || this.#closing) throw new VqStateError('CLOSED', 'the index is closed')
+  }
+
+  /** Throws CLOSED once the file is closed (writes queued before close() still run). */
+  #usable(): void {
     if (this.closed) throw new VqStateError('CLOSED', 'the index is closed')
   }
 

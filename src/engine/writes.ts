@@ -58,7 +58,8 @@ export async function trainEmpty(state: IndexState, x: Float32Array, n: number, 
 }
 
 export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    'training',
     async () => {
       if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
       return trainModel(state, prepared, n, options)
@@ -79,7 +80,8 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
  * batch, and the trained model and the items are committed in one transaction.
  */
 export function addItems(state: IndexState, input: CheckedInput, upsert: boolean, trainFirst?: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    upsert ? 'upserting vectors' : 'adding vectors',
     async () => {
       if (trainFirst === undefined || state.model.isTrained)
         return { trained: undefined, batch: await encodeBatch(state, input, state.model) }
@@ -115,7 +117,8 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
 
 /** Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with how many existed. */
 export function deleteItems(state: IndexState, ids: Float64Array, strict: boolean): Promise<number> {
-  return state.coordinator.write(
+  return state.write(
+    'deleting vectors',
     () => undefined,
     () => {
       let gone: number[] = []
@@ -138,7 +141,8 @@ export function deleteItems(state: IndexState, ids: Float64Array, strict: boolea
 
 /** Re-trains on the stored vectors and re-encodes every item, in one commit. */
 export function retrain(state: IndexState, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    'retraining',
     async () => {
       const n = state.lists.count
       if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
@@ -146,12 +150,20 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
       const seqs = new Uint32Array(n)
       const ids = new Float64Array(n)
       let i = 0
-      state.store.forEachVector((id, seq, bytes) => {
-        if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
-        x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
-        seqs[i] = seq
-        ids[i++] = id
-      })
+      // One snapshot: the file as this handle last saw it (checked), then its vectors.
+      state.store.transaction(
+        () => {
+          state.checkCurrent()
+          state.store.forEachVector((id, seq, bytes) => {
+            if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
+            x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
+            seqs[i] = seq
+            ids[i++] = id
+          })
+        },
+        'reading the stored vectors',
+        'read',
+      )
       if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
       const prepared = state.prepare(x, n, 'stored vectors')
       const model = await trainModel(state, prepared, n, options)
@@ -185,7 +197,8 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
 
 /** Commits one store change that leaves the manifest's counters as they are (properties, the text index). */
 export function commitStoreChange(state: IndexState, doing: string, change: () => void): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    doing,
     () => undefined,
     () => {
       state.commit(doing, (m) => {
@@ -258,11 +271,29 @@ function trainingRecord(n: number, o: TrainOptions): TrainingRecord {
   }
 }
 
-/** Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on another). */
+/**
+ * Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on
+ * another). The check runs in the write's turn, so two calls racing on one handle cannot
+ * both create it.
+ */
 export async function createTextIndex(state: IndexState, field: string): Promise<void> {
   checkTextField(field)
-  const have = state.store.textField
-  if (have === field) return
-  if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
-  await commitStoreChange(state, 'creating the text index', () => state.store.createTextIndex(field))
+  const existing = (): boolean => {
+    const have = state.store.textField
+    if (have === field) return true
+    if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
+    return false
+  }
+  if (existing()) return
+  await state.write(
+    'creating the text index',
+    () => undefined,
+    () => {
+      if (existing()) return
+      state.commit('creating the text index', (m) => {
+        state.store.createTextIndex(field)
+        return m
+      })
+    },
+  )
 }
