@@ -1,7 +1,7 @@
 /**
  * close(): idempotent; waits for the writes queued before it and the pooled searches in
  * flight; refuses calls made after it started with CLOSED; never leaves an unhandled
- * rejection or a running worker.
+ * rejection. (The pooled searchBatch case is in fault-workers.int.test.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -56,20 +56,6 @@ describe('close()', () => {
     await expect(dup).rejects.toMatchObject({ code: 'ID_EXISTS' })
     await closing
     expect(() => ix.get(1)).toThrow(expect.objectContaining({ code: 'CLOSED' }))
-    expect(unhandled).toEqual([])
-  })
-
-  it('waits for a pooled searchBatch in flight, then stops the workers', async () => {
-    const path = join(dir, `c${serial++}.vq`)
-    const ix = VqIndex.create(path, { dim: d, description: 'IVF4,SQ8', threads: 2 })
-    await ix.add(ids(0, 400), x, undefined, { train: { seed: 1 } })
-    const batch = ix.searchBatch(x, 5, { threads: 2, nprobe: 4 })
-    const closing = ix.close()
-    const r = await batch
-    expect(r.nq).toBe(400)
-    expect(r.row(0).ids[0]).toBe(0)
-    await closing
-    await expect(ix.searchBatch(x, 5, { threads: 2 })).rejects.toMatchObject({ code: 'CLOSED' })
     expect(unhandled).toEqual([])
   })
 })

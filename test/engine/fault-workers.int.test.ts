@@ -149,6 +149,24 @@ describe('worker failures', () => {
     expect(() => holder.pool(2)).toThrow(expect.objectContaining({ code: 'CLOSED' }))
     await ix.close()
   })
+
+  it('close() waits for a pooled searchBatch in flight, then stops the workers', async () => {
+    const path = join(dir, 'close-batch.vq')
+    const ix = VqIndex.create(path, { dim: d, description: 'IVF4,SQ8', threads: 2 })
+    await ix.add(
+      Array.from({ length: 600 }, (_, i) => i),
+      x,
+      undefined,
+      { train: { seed: 1 } },
+    )
+    const batch = ix.searchBatch(x, 5, { threads: 2, nprobe: 4 })
+    const closing = ix.close()
+    const r = await batch
+    expect(r.nq).toBe(600)
+    expect(r.row(0).ids[0]).toBe(0)
+    await closing
+    await expect(ix.searchBatch(x, 5, { threads: 2 })).rejects.toMatchObject({ code: 'CLOSED' })
+  })
 })
 
 /** Lists holding the first n vectors of x, encoded by model. */
