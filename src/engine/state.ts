@@ -23,10 +23,11 @@
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqInputError, VqStateError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
+import type { ListsView } from '../ivf/inverted-lists.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { Manifest } from '../manifest.js'
 import { IndexModel } from '../search/model.js'
-import { type FetchVectors, type FilterBits, Searcher } from '../search/searcher.js'
+import { type FetchVectors, type FilterBits, Searcher, type SearchParams } from '../search/searcher.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
 import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
@@ -69,7 +70,7 @@ export class IndexState {
     this.pools = new PoolHolder(threads, kernels)
     this.model = this.newModel()
     this.lists = this.emptyLists(this.model)
-    this.searcher = this.#newSearcher()
+    this.searcher = this.newSearcher(this.model)
   }
 
   /** An untrained model of this index's composition. */
@@ -82,11 +83,15 @@ export class IndexState {
     return new InvertedLists(model.coarse.nlist, model.scanCodeSize, model.refineSize, capacity === 0 ? false : model.usesTerms, capacity)
   }
 
-  /** Replaces the model and the lists (after a commit or a load). */
-  setModel(model: IndexModel, lists: InvertedLists): void {
+  /**
+   * Replaces the model and the lists (after a commit or a load). A write makes the searcher
+   * of its new model (which may allocate kernel memory, and so fail) before it commits, so
+   * that nothing after the commit can fail.
+   */
+  setModel(model: IndexModel, lists: InvertedLists, searcher: Searcher = this.newSearcher(model)): void {
     this.model = model
     this.lists = lists
-    this.searcher = this.#newSearcher()
+    this.searcher = searcher
     this.filters.clear()
   }
 
@@ -215,11 +220,23 @@ export class IndexState {
       throw new VqStateError('NOT_TRAINED', `the ${this.manifest.description} index must be trained before ${what}`)
   }
 
-  #newSearcher(): Searcher {
+  /** A searcher over a model of this index. */
+  newSearcher(model: IndexModel): Searcher {
     const fetch: FetchVectors | null =
       this.spec.refine?.kind === 'flat'
         ? (ids, n, out) => fillVectors(this.store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
         : null
-    return new Searcher(this.model, fetch)
+    return new TypedSearcher(model, fetch)
+  }
+}
+
+/** The searcher of an index: the kernels' memory error comes out as OUT_OF_MEMORY (the search changes nothing). */
+class TypedSearcher extends Searcher {
+  override search(lists: ListsView, q: Float32Array, qOff: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): void {
+    try {
+      super.search(lists, q, qOff, p, outIds, outDist)
+    } catch (e) {
+      throw typedKernelError(e, 'searching')
+    }
   }
 }

@@ -65,11 +65,13 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
       return trainModel(state, prepared, n, options)
     },
     (model) => {
+      const lists = state.emptyLists(model)
+      const searcher = state.newSearcher(model)
       state.commit('saving the trained model', (m) => {
         state.store.writeArrays(storedArrays(model.exportArrays()))
         return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
       })
-      state.setModel(model, state.emptyLists(model))
+      state.setModel(model, lists, searcher)
     },
   )
 }
@@ -95,6 +97,8 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
       if (n === 0) return
       let gone: number[] = []
       let first = 0
+      const fresh = trained ? { lists: state.emptyLists(trained), searcher: state.newSearcher(trained) } : undefined
+      const codes = model.padCodes(enc.codes, n)
       state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
         let next = m
         if (trained) {
@@ -106,11 +110,11 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
         state.store.insertItems(rows, first)
         return { ...next, nextSeq: first + n, count: next.count - gone.length + n }
       })
-      if (trained) state.setModel(trained, state.emptyLists(trained))
+      if (trained && fresh) state.setModel(trained, fresh.lists, fresh.searcher)
       state.lists.remove(new Set(gone))
       const seqs = new Uint32Array(n)
       for (let i = 0; i < n; i++) seqs[i] = first + i
-      state.lists.append(enc.lists, input.ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms)
+      state.lists.append(enc.lists, input.ids, seqs, codes, enc.refine, enc.terms)
     },
   )
 }
@@ -172,25 +176,25 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
     },
     ({ n, ids, seqs, model, enc }) => {
       const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
+      // Everything that allocates is made before the commit: nothing after it can fail.
+      const lists = InvertedLists.build(
+        model.coarse.nlist,
+        model.scanCodeSize,
+        model.refineSize,
+        enc.lists,
+        ids,
+        seqs,
+        model.padCodes(enc.codes, n),
+        enc.refine,
+        enc.terms,
+      )
+      const searcher = state.newSearcher(model)
       state.commit('retraining', (m) => {
         state.store.writeArrays(storedArrays(model.exportArrays()))
         state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
         return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
       })
-      state.setModel(
-        model,
-        InvertedLists.build(
-          model.coarse.nlist,
-          model.scanCodeSize,
-          model.refineSize,
-          enc.lists,
-          ids,
-          seqs,
-          model.padCodes(enc.codes, n),
-          enc.refine,
-          enc.terms,
-        ),
-      )
+      state.setModel(model, lists, searcher)
     },
   )
 }

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
 import { assignRows } from '../clustering/kmeans.js'
+import { typedKernelError } from '../engine/kernel-errors.js'
 import { fillVectors } from '../engine/vector-codec.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
@@ -46,7 +47,7 @@ export default function run(task: Task): TaskResult {
   try {
     return runTask(task)
   } catch (e) {
-    return taskFailure(e)
+    return taskFailure(typedKernelError(e, 'a worker task'))
   }
 }
 
