@@ -180,24 +180,33 @@ export class IndexState {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing.catch(() => undefined)
-    this.#closing = this.#close()
+    // Nothing in flight: the file closes now, before close() returns (callers that do not
+    // await it find the file closed); else once the queued writes and pooled searches are done.
+    this.#closing = this.coordinator.idle
+      ? this.#finishClose()
+      : this.coordinator
+          .write(
+            () => undefined,
+            () => undefined,
+          )
+          .then(() => this.#finishClose())
     return this.#closing
   }
 
-  async #close(): Promise<void> {
-    // A no-op write: queued after every write, its apply runs when no reader is in flight.
-    await this.coordinator.write(
-      () => undefined,
-      () => undefined,
-    )
+  /** Closes the file (synchronously) and then the pool; the handle is closed even when one of them fails. */
+  #finishClose(): Promise<void> {
     this.closed = true
     this.lists = this.emptyLists(this.model, 0)
     this.filters.clear()
     try {
       this.store.close()
-    } finally {
-      await this.pools.close()
+    } catch (e) {
+      return this.pools.close().then(
+        () => Promise.reject(e),
+        () => Promise.reject(e),
+      )
     }
+    return this.pools.close()
   }
 
   /** Throws CLOSED once close() has started. */
