@@ -101,6 +101,14 @@ const CASES: WriteCase[] = [
     },
   },
   {
+    name: 'upsert with { train }',
+    setup: 'empty',
+    call: (ix) => {
+      const b = batch(Array.from({ length: N0 }, (_, i) => i))
+      return ix.upsert(b.ids, b.v, b.meta, { train: { seed: 4 } })
+    },
+  },
+  {
     name: 'add',
     setup: 'filled',
     call: (ix) => {
@@ -120,45 +128,56 @@ const CASES: WriteCase[] = [
   { name: 'createTextIndex', setup: 'filledNoText', call: (ix) => ix.createTextIndex('text') },
 ]
 
+/** SQLite's code for the fault, and the message the typed error must carry. */
+const FAULTS: { code: string; message: RegExp; cases: (c: WriteCase) => boolean }[] = [
+  { code: 'SQLITE_FULL', message: /disk full/, cases: () => true },
+  {
+    code: 'SQLITE_IOERR_WRITE',
+    message: /I\/O error \(SQLITE_IOERR_WRITE\)/,
+    cases: (c) => ['add', 'retrain', 'createTextIndex'].includes(c.name),
+  },
+]
+
 describe('a write whose Nth SQLite step fails changes nothing', () => {
-  for (const c of CASES) {
-    it(`${c.name}: every N`, async () => {
-      const { ix, path } = await make(c.setup)
-      const before = observe(ix)
-      expect(observeFile(path)).toEqual(before)
-      let failures = 0
-      for (let n = 1; n < 10_000; n++) {
-        armFault(n)
-        let error: unknown
-        try {
-          await c.call(ix)
-        } catch (e) {
-          error = e
+  for (const fault of FAULTS)
+    for (const c of CASES.filter(fault.cases)) {
+      it(`${c.name}: every N (${fault.code})`, async () => {
+        const { ix, path } = await make(c.setup)
+        const before = observe(ix)
+        expect(observeFile(path)).toEqual(before)
+        let failures = 0
+        for (let n = 1; n < 10_000; n++) {
+          armFault(n, fault.code)
+          let error: unknown
+          try {
+            await c.call(ix)
+          } catch (e) {
+            error = e
+          }
+          const { fired } = disarmFault()
+          if (!fired) {
+            // The call ran all its steps without the fault: it must have succeeded, and is the next valid call.
+            expect(error).toBeUndefined()
+            break
+          }
+          failures++
+          expect(error, `${c.name}, step ${n}`).toBeInstanceOf(VqError)
+          expect((error as VqError).code, `${c.name}, step ${n}: ${(error as Error).message}`).toBe('IO_ERROR')
+          expect((error as Error).message).toMatch(fault.message)
+          expect(observe(ix), `${c.name}: memory after a fault at step ${n}`).toEqual(before)
+          expect(observeFile(path), `${c.name}: file after a fault at step ${n}`).toEqual(before)
         }
-        const { fired } = disarmFault()
-        if (!fired) {
-          // The call ran all its steps without the fault: it must have succeeded, and is the next valid call.
-          expect(error).toBeUndefined()
-          break
-        }
-        failures++
-        expect(error, `${c.name}, step ${n}`).toBeInstanceOf(VqError)
-        expect((error as VqError).code, `${c.name}, step ${n}: ${(error as Error).message}`).toBe('IO_ERROR')
-        expect((error as Error).message).toMatch(/disk full/)
-        expect(observe(ix), `${c.name}: memory after a fault at step ${n}`).toEqual(before)
-        expect(observeFile(path), `${c.name}: file after a fault at step ${n}`).toEqual(before)
-      }
-      expect(failures).toBeGreaterThan(2)
-      // The successful call changed the index as it should, in memory and in the file alike.
-      const after = observe(ix)
-      expect(after).not.toEqual(before)
-      expect(observeFile(path)).toEqual(after)
-      // And the handle goes on working: another write commits.
-      await ix.setProperty('p', { after: c.name })
-      expect(ix.getProperty('p')).toEqual({ after: c.name })
-      await ix.close()
-    })
-  }
+        expect(failures).toBeGreaterThan(2)
+        // The successful call changed the index as it should, in memory and in the file alike.
+        const after = observe(ix)
+        expect(after).not.toEqual(before)
+        expect(observeFile(path)).toEqual(after)
+        // And the handle goes on working: another write commits.
+        await ix.setProperty('p', { after: c.name })
+        expect(ix.getProperty('p')).toEqual({ after: c.name })
+        await ix.close()
+      })
+    }
 
   it('close: a fault at any step leaves the handle closed and the file as committed', async () => {
     for (let n = 1; n < 1000; n++) {
