@@ -121,6 +121,26 @@ interface Pinned {
   readonly bytes: number
 }
 
+/**
+ * The module's linear memory cannot hold an allocation (the kernels' own error: this
+ * package knows nothing of vqlite's errors; vqlite maps it to OUT_OF_MEMORY by its name
+ * and code). A RangeError, as the error it replaces. Nothing was allocated.
+ */
+export class KernelMemoryError extends RangeError {
+  readonly code = 'KERNEL_OUT_OF_MEMORY'
+  /** Bytes asked for. */
+  readonly bytes: number
+  /** Bytes of the module's memory when it failed. */
+  readonly memoryBytes: number
+
+  constructor(bytes: number, memoryBytes: number, cause?: unknown) {
+    super(`WebAssembly memory exhausted allocating ${bytes} bytes (module memory: ${memoryBytes} bytes)`, { cause })
+    this.name = 'KernelMemoryError'
+    this.bytes = bytes
+    this.memoryBytes = memoryBytes
+  }
+}
+
 /** One instance of the module with its memory, scratch region and pinned arrays. */
 export class WasmRuntime {
   readonly x: Exports
@@ -135,10 +155,19 @@ export class WasmRuntime {
     this.x = instance.exports as unknown as Exports
   }
 
-  /** Allocates bytes (16-byte aligned). */
+  /**
+   * Allocates bytes (16-byte aligned). Throws KernelMemoryError when the module's memory
+   * cannot hold them (the allocator returns 0, traps when the memory cannot grow, or aborts
+   * on a block larger than it handles); nothing was allocated then.
+   */
   alloc(bytes: number): number {
-    const p = this.x.alloc(Math.max(16, bytes))
-    if (p === 0) throw new RangeError(`WebAssembly memory exhausted allocating ${bytes} bytes`)
+    let p: number
+    try {
+      p = this.x.alloc(Math.max(16, bytes))
+    } catch (cause) {
+      throw new KernelMemoryError(bytes, this.x.memory.buffer.byteLength, cause)
+    }
+    if (p === 0) throw new KernelMemoryError(bytes, this.x.memory.buffer.byteLength)
     return p
   }
 
@@ -203,11 +232,29 @@ export class WasmRuntime {
    */
   scratch(bytes: number): number {
     if (bytes > this.#scratchBytes) {
+      // Allocate before freeing: when the allocation fails, the old region stays as it was.
+      const size = Math.max(bytes, this.#scratchBytes * 2, 1 << 16)
+      const ptr = this.#allocPreferring(size, bytes)
       this.free(this.#scratch)
-      this.#scratchBytes = Math.max(bytes, this.#scratchBytes * 2, 1 << 16)
-      this.#scratch = this.alloc(this.#scratchBytes)
+      this.#scratch = ptr
+      this.#scratchBytes = this.#lastSize
     }
     return this.#scratch
+  }
+
+  /** Size of the last #allocPreferring allocation. */
+  #lastSize = 0
+
+  /** Allocates `preferred` bytes, or just `needed` when the preferred size does not fit. */
+  #allocPreferring(preferred: number, needed: number): number {
+    try {
+      this.#lastSize = preferred
+      return this.alloc(preferred)
+    } catch (e) {
+      if (!(e instanceof KernelMemoryError) || preferred <= needed) throw e
+      this.#lastSize = needed
+      return this.alloc(needed)
+    }
   }
 }
 
@@ -248,8 +295,9 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
   function residentTable(table: F32, bytes: number, version: number | undefined): number {
     if (version !== undefined && lastTable.array === table && lastTable.version === version && lastTable.cap >= bytes) return lastTable.ptr
     if (lastTable.cap < bytes) {
+      const ptr = rt.alloc(bytes)
       rt.free(lastTable.ptr)
-      lastTable.ptr = rt.alloc(bytes)
+      lastTable.ptr = ptr
       lastTable.cap = bytes
     }
     rt.put(lastTable.ptr, table, bytes)
@@ -400,11 +448,14 @@ class WasmResidentCodes implements ResidentCodes {
       this.#slots.set(ref.key, s)
     }
     if (s.cap < len) {
+      // Allocate before freeing and updating: a failed allocation leaves the slot as it was.
+      const cap = Math.max(len, Math.ceil(s.cap * 1.5))
+      const ptr = this.#rt.alloc(cap)
       this.#rt.free(s.ptr)
-      this.#bytes -= s.cap
-      s.cap = Math.max(len, Math.ceil(s.cap * 1.5))
-      s.ptr = this.#rt.alloc(s.cap)
-      this.#bytes += s.cap
+      this.#bytes += cap - s.cap
+      s.ptr = ptr
+      s.cap = cap
+      s.version = -1
     }
     this.#rt.put(s.ptr, codes, len)
     s.len = len
@@ -516,17 +567,18 @@ class WasmFastScan implements FastScan {
       this.#segCap = c
       this.#segN = z
     }
-    this.#segN[seg] = n
     const codeBytes = fastScanPackedSize(n, this.columns)
     const bytes = codeBytes + (terms ? 4 * (n + 2) : 0)
     if (bytes > this.#segCap[seg]!) {
-      this.#rt.free(mem.segPtr[seg]!)
-      this.#bytes -= this.#segCap[seg]!
+      // Allocate before freeing and updating: a failed allocation leaves the segment as it was.
       const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5))
-      mem.segPtr[seg] = this.#rt.alloc(cap)
+      const ptr = this.#rt.alloc(cap)
+      this.#rt.free(mem.segPtr[seg]!)
+      this.#bytes += cap - this.#segCap[seg]!
+      mem.segPtr[seg] = ptr
       this.#segCap[seg] = cap
-      this.#bytes += cap
     }
+    this.#segN[seg] = n
     if (codeBytes > 0) this.#rt.put(mem.segPtr[seg]!, packed, codeBytes)
     if (terms) {
       const at = mem.segPtr[seg]!
@@ -554,11 +606,12 @@ class WasmFastScan implements FastScan {
     const sHd = f.add(k * 4)
     const sHl = f.add(k * 8)
     if (f.size > this.#callCap) {
+      const cap = Math.max(f.size, this.#callCap * 2)
+      const ptr = rt.alloc(cap)
       rt.free(mem.call)
-      this.#bytes -= this.#callCap
-      this.#callCap = Math.max(f.size, this.#callCap * 2)
-      mem.call = rt.alloc(this.#callCap)
-      this.#bytes += this.#callCap
+      this.#bytes += cap - this.#callCap
+      mem.call = ptr
+      this.#callCap = cap
     }
     const base = mem.call
     const list = rt.i32(base + sList, nl)

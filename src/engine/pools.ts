@@ -3,6 +3,7 @@
  * encoding work when the index has more than one thread.
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
+import { VqStateError } from '../errors.js'
 import { WorkerPool } from '../parallel/pool.js'
 import type { Parallel } from '../search/model.js'
 
@@ -10,6 +11,9 @@ export class PoolHolder {
   readonly #threads: number | undefined
   readonly #kernels: Kernels
   #pool: WorkerPool | undefined
+  /** Pools replaced by one of another size, stopping once their calls in flight settle. */
+  readonly #retiring = new Set<Promise<void>>()
+  #closed = false
 
   /** threads: the index's thread option (undefined: the available parallelism). */
   constructor(threads: number | undefined, kernels: Kernels) {
@@ -22,13 +26,26 @@ export class PoolHolder {
     return threads ?? this.#threads ?? WorkerPool.defaultThreads()
   }
 
-  /** The pool with this many threads (a pool of another size is closed and replaced). */
+  /**
+   * The pool with this many threads. A pool of another size is replaced; it stops once the
+   * calls it is running settle, and close() waits for that. CLOSED after close().
+   */
   pool(threads: number): WorkerPool {
+    if (this.#closed) throw new VqStateError('CLOSED', 'the index is closed')
     if (!this.#pool || this.#pool.threads !== threads) {
-      void this.#pool?.close()
+      if (this.#pool) this.#retire(this.#pool)
       this.#pool = new WorkerPool(threads)
     }
     return this.#pool
+  }
+
+  #retire(pool: WorkerPool): void {
+    // The error of stopping a replaced pool has no caller to go to; close() reports none either.
+    const stopping: Promise<void> = pool
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.#retiring.delete(stopping))
+    this.#retiring.add(stopping)
   }
 
   /**
@@ -47,10 +64,15 @@ export class PoolHolder {
     }
   }
 
-  /** Closes the pool (if one was started). */
+  /** Closes the pool (if one was started) and waits for every replaced pool to stop; no pool starts afterwards. */
   async close(): Promise<void> {
+    this.#closed = true
     const pool = this.#pool
     this.#pool = undefined
-    await pool?.close()
+    try {
+      await pool?.close()
+    } finally {
+      await Promise.all([...this.#retiring])
+    }
   }
 }

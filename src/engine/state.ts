@@ -8,17 +8,30 @@
  * since this one last saw the file (manifest generation), applies the write, bumps the
  * generation and stores the manifest; the in-memory state changes only after the commit,
  * so a rejected or failed call changes nothing.
+ *
+ * Every write first checks, in a read transaction of its own and before it reads or
+ * computes anything, that the file is still as this handle last committed or loaded it
+ * (manifest generation): a writer whose file another connection changed is refused with
+ * READ_ONLY ("reopen it"), whatever the write (the commit checks again, under the write
+ * lock). A failure of the kernels' memory (OUT_OF_MEMORY) and of the worker pool come out
+ * typed, and leave the index as it was.
+ *
+ * close() refuses new calls at once (CLOSED), waits for the writes already queued and the
+ * pooled searches in flight, then closes the file and the pool; it is idempotent, and a
+ * close that fails part way still leaves the handle closed.
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqInputError, VqStateError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
+import type { ListsView } from '../ivf/inverted-lists.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { Manifest } from '../manifest.js'
 import { IndexModel } from '../search/model.js'
-import { type FetchVectors, type FilterBits, Searcher } from '../search/searcher.js'
+import { type FetchVectors, type FilterBits, Searcher, type SearchParams } from '../search/searcher.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
 import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
+import { typedKernelError } from './kernel-errors.js'
 import { PoolHolder } from './pools.js'
 import { fillVectors } from './vector-codec.js'
 import { WriteCoordinator } from './write-coordinator.js'
@@ -40,7 +53,10 @@ export class IndexState {
   searcher: Searcher
   /** Highest seq reflected in memory. */
   loadedSeq = 0
+  /** True once the file is closed (after close() drained the calls in flight). */
   closed = false
+  /** Set when close() starts: new calls are refused with CLOSED from then on. */
+  #closing: Promise<void> | undefined
 
   constructor(store: SqliteStore, manifest: Manifest, kernels: Kernels, threads: number | undefined) {
     this.store = store
@@ -54,7 +70,7 @@ export class IndexState {
     this.pools = new PoolHolder(threads, kernels)
     this.model = this.newModel()
     this.lists = this.emptyLists(this.model)
-    this.searcher = this.#newSearcher()
+    this.searcher = this.newSearcher(this.model)
   }
 
   /** An untrained model of this index's composition. */
@@ -67,32 +83,73 @@ export class IndexState {
     return new InvertedLists(model.coarse.nlist, model.scanCodeSize, model.refineSize, capacity === 0 ? false : model.usesTerms, capacity)
   }
 
-  /** Replaces the model and the lists (after a commit or a load). */
-  setModel(model: IndexModel, lists: InvertedLists): void {
+  /**
+   * Replaces the model and the lists (after a commit or a load). A write makes the searcher
+   * of its new model (which may allocate kernel memory, and so fail) before it commits, so
+   * that nothing after the commit can fail.
+   */
+  setModel(model: IndexModel, lists: InvertedLists, searcher: Searcher = this.newSearcher(model)): void {
     this.model = model
     this.lists = lists
-    this.searcher = this.#newSearcher()
+    this.searcher = searcher
     this.filters.clear()
   }
 
   /** Runs one write transaction of the commit protocol; `write` returns the new manifest. */
   commit(doing: string, write: (m: Manifest) => Manifest): void {
-    this.writable()
+    this.#usable()
+    if (this.store.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
     let next: Manifest | undefined
     this.store.transaction(() => {
-      const onDisk = this.store.readManifest<Manifest>()
-      if (onDisk.generation !== this.manifest.generation) {
-        throw new VqStateError(
-          'READ_ONLY',
-          `${this.path} was changed by another connection; only one writer per file is supported: reopen it`,
-        )
-      }
+      this.checkCurrent()
       next = { ...write(this.manifest), generation: this.manifest.generation + 1 }
       this.store.writeManifest(next)
     }, doing)
     this.manifest = next!
     this.loadedSeq = next!.nextSeq - 1
     this.filters.clear()
+  }
+
+  /**
+   * Queues a write on the coordinator (see writes.ts): before prepare runs, checks that the
+   * handle is open and writable and that the file is as this handle last saw it (READ_ONLY
+   * otherwise), so nothing is read or computed for a write that cannot commit. Errors of the
+   * kernels' memory come out as OUT_OF_MEMORY.
+   */
+  write<P, T>(doing: string, prepare: () => P | Promise<P>, apply: (prepared: P) => T): Promise<T> {
+    return this.coordinator.write(
+      async () => {
+        try {
+          this.#usable()
+          if (this.store.readonly) throw new VqStateError('READ_ONLY', `${this.path} is open read-only`)
+          this.store.transaction(() => this.checkCurrent(), doing, 'read')
+          return await prepare()
+        } catch (e) {
+          throw typedKernelError(e, doing)
+        }
+      },
+      (prepared) => {
+        try {
+          return apply(prepared)
+        } catch (e) {
+          throw typedKernelError(e, doing)
+        }
+      },
+    )
+  }
+
+  /**
+   * Throws READ_ONLY when another connection committed to the file since this handle last
+   * committed or loaded it (inside the caller's transaction).
+   */
+  checkCurrent(): void {
+    const onDisk = this.store.readManifest<Manifest>()
+    if (onDisk?.generation !== this.manifest.generation) {
+      throw new VqStateError(
+        'READ_ONLY',
+        `${this.path} was changed by another connection (generation ${onDisk?.generation}, this handle has ${this.manifest.generation}); only one writer per file is supported: reopen it`,
+      )
+    }
   }
 
   /** The items a filter allows, as a bitset over seq (cached per filter until the next write). */
@@ -114,16 +171,51 @@ export class IndexState {
     return out
   }
 
-  /** Closes the file and the worker pool; later calls throw CLOSED. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    this.store.close()
-    this.lists = this.emptyLists(this.model, 0)
-    await this.pools.close()
+  /**
+   * Closes the file and the worker pool; later calls throw CLOSED. Refuses new calls at
+   * once, waits for the writes queued before it (each settles as it would have) and for the
+   * pooled searches in flight, then closes. Idempotent: every call returns the same close;
+   * when closing the file or the pool fails, the handle is closed all the same and the
+   * first caller gets the error.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing.catch(() => undefined)
+    // Nothing in flight: the file closes now, before close() returns (callers that do not
+    // await it find the file closed); else once the queued writes and pooled searches are done.
+    this.#closing = this.coordinator.idle
+      ? this.#finishClose()
+      : this.coordinator
+          .write(
+            () => undefined,
+            () => undefined,
+          )
+          .then(() => this.#finishClose())
+    return this.#closing
   }
 
+  /** Closes the file (synchronously) and then the pool; the handle is closed even when one of them fails. */
+  #finishClose(): Promise<void> {
+    this.closed = true
+    this.lists = this.emptyLists(this.model, 0)
+    this.filters.clear()
+    try {
+      this.store.close()
+    } catch (e) {
+      return this.pools.close().then(
+        () => Promise.reject(e),
+        () => Promise.reject(e),
+      )
+    }
+    return this.pools.close()
+  }
+
+  /** Throws CLOSED once close() has started. */
   open(): void {
+    if (this.closed || this.#closing) throw new VqStateError('CLOSED', 'the index is closed')
+  }
+
+  /** Throws CLOSED once the file is closed (writes queued before close() still run). */
+  #usable(): void {
     if (this.closed) throw new VqStateError('CLOSED', 'the index is closed')
   }
 
@@ -137,11 +229,23 @@ export class IndexState {
       throw new VqStateError('NOT_TRAINED', `the ${this.manifest.description} index must be trained before ${what}`)
   }
 
-  #newSearcher(): Searcher {
+  /** A searcher over a model of this index. */
+  newSearcher(model: IndexModel): Searcher {
     const fetch: FetchVectors | null =
       this.spec.refine?.kind === 'flat'
         ? (ids, n, out) => fillVectors(this.store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
         : null
-    return new Searcher(this.model, fetch)
+    return new TypedSearcher(model, fetch)
+  }
+}
+
+/** The searcher of an index: the kernels' memory error comes out as OUT_OF_MEMORY (the search changes nothing). */
+class TypedSearcher extends Searcher {
+  override search(lists: ListsView, q: Float32Array, qOff: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): void {
+    try {
+      super.search(lists, q, qOff, p, outIds, outDist)
+    } catch (e) {
+      throw typedKernelError(e, 'searching')
+    }
   }
 }

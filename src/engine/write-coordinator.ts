@@ -26,10 +26,17 @@ export class WriteCoordinator {
   /** Resolves the waiting apply when the last reader leaves. */
   #drained: (() => void) | undefined
   #mutating = false
+  /** Writes queued or running. */
+  #pending = 0
 
   /** Pooled searches in flight. */
   get readers(): number {
     return this.#readers
+  }
+
+  /** True when no write is queued or running and no pooled search is in flight. */
+  get idle(): boolean {
+    return this.#pending === 0 && this.#readers === 0
   }
 
   /** True while an apply runs. */
@@ -47,11 +54,13 @@ export class WriteCoordinator {
     this.#tail = new Promise((resolve) => {
       done = resolve
     })
+    this.#pending++
     try {
       await prior
       const prepared = await prepare()
       return await this.#exclusively(() => apply(prepared))
     } finally {
+      this.#pending--
       done()
     }
   }

@@ -59,17 +59,20 @@ export async function trainEmpty(state: IndexState, x: Float32Array, n: number, 
 }
 
 export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    'training',
     async () => {
       if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
       return trainModel(state, prepared, n, options)
     },
     (model) => {
+      const lists = state.emptyLists(model)
+      const searcher = state.newSearcher(model)
       state.commit('saving the trained model', (m) => {
         state.store.writeArrays(storedArrays(model.exportArrays()))
         return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
       })
-      state.setModel(model, state.emptyLists(model))
+      state.setModel(model, lists, searcher)
     },
   )
 }
@@ -80,7 +83,8 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
  * batch, and the trained model and the items are committed in one transaction.
  */
 export function addItems(state: IndexState, input: CheckedInput, upsert: boolean, trainFirst?: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    upsert ? 'upserting vectors' : 'adding vectors',
     async () => {
       if (trainFirst === undefined || state.model.isTrained)
         return { trained: undefined, batch: await encodeBatch(state, input, state.model) }
@@ -94,6 +98,8 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
       if (n === 0) return
       let gone: number[] = []
       let first = 0
+      const fresh = trained ? { lists: state.emptyLists(trained), searcher: state.newSearcher(trained) } : undefined
+      const codes = model.padCodes(enc.codes, n)
       state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
         let next = m
         if (trained) {
@@ -105,18 +111,19 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
         state.store.insertItems(rows, first)
         return { ...next, nextSeq: first + n, count: next.count - gone.length + n }
       })
-      if (trained) state.setModel(trained, state.emptyLists(trained))
+      if (trained && fresh) state.setModel(trained, fresh.lists, fresh.searcher)
       state.lists.remove(new Set(gone))
       const seqs = new Uint32Array(n)
       for (let i = 0; i < n; i++) seqs[i] = first + i
-      state.lists.append(enc.lists, input.ids, seqs, model.padCodes(enc.codes, n), enc.refine, enc.terms)
+      state.lists.append(enc.lists, input.ids, seqs, codes, enc.refine, enc.terms)
     },
   )
 }
 
 /** Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with how many existed. */
 export function deleteItems(state: IndexState, ids: Float64Array, strict: boolean): Promise<number> {
-  return state.coordinator.write(
+  return state.write(
+    'deleting vectors',
     () => undefined,
     () => {
       let gone: number[] = []
@@ -139,7 +146,8 @@ export function deleteItems(state: IndexState, ids: Float64Array, strict: boolea
 
 /** Re-trains on the stored vectors and re-encodes every item, in one commit. */
 export function retrain(state: IndexState, options: TrainOptions): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    'retraining',
     async () => {
       const n = state.lists.count
       if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
@@ -147,12 +155,20 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
       const seqs = new Uint32Array(n)
       const ids = new Float64Array(n)
       let i = 0
-      state.store.forEachVector((id, seq, bytes) => {
-        if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
-        x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
-        seqs[i] = seq
-        ids[i++] = id
-      })
+      // One snapshot: the file as this handle last saw it (checked), then its vectors.
+      state.store.transaction(
+        () => {
+          state.checkCurrent()
+          state.store.forEachVector((id, seq, bytes) => {
+            if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
+            x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
+            seqs[i] = seq
+            ids[i++] = id
+          })
+        },
+        'reading the stored vectors',
+        'read',
+      )
       if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
       const prepared = state.prepare(x, n, 'stored vectors')
       const model = await trainModel(state, prepared, n, options)
@@ -161,32 +177,33 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
     },
     ({ n, ids, seqs, model, enc }) => {
       const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
+      // Everything that allocates is made before the commit: nothing after it can fail.
+      const lists = InvertedLists.build(
+        model.coarse.nlist,
+        model.scanCodeSize,
+        model.refineSize,
+        enc.lists,
+        ids,
+        seqs,
+        model.padCodes(enc.codes, n),
+        enc.refine,
+        enc.terms,
+      )
+      const searcher = state.newSearcher(model)
       state.commit('retraining', (m) => {
         state.store.writeArrays(storedArrays(model.exportArrays()))
         state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
         return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
       })
-      state.setModel(
-        model,
-        InvertedLists.build(
-          model.coarse.nlist,
-          model.scanCodeSize,
-          model.refineSize,
-          enc.lists,
-          ids,
-          seqs,
-          model.padCodes(enc.codes, n),
-          enc.refine,
-          enc.terms,
-        ),
-      )
+      state.setModel(model, lists, searcher)
     },
   )
 }
 
 /** Commits one store change that leaves the manifest's counters as they are (properties, the text index). */
 export function commitStoreChange(state: IndexState, doing: string, change: () => void): Promise<void> {
-  return state.coordinator.write(
+  return state.write(
+    doing,
     () => undefined,
     () => {
       state.commit(doing, (m) => {
@@ -259,11 +276,29 @@ function trainingRecord(n: number, o: TrainOptions): TrainingRecord {
   }
 }
 
-/** Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on another). */
+/**
+ * Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on
+ * another). The check runs in the write's turn, so two calls racing on one handle cannot
+ * both create it.
+ */
 export async function createTextIndex(state: IndexState, field: string): Promise<void> {
   checkTextField(field)
-  const have = state.store.textField
-  if (have === field) return
-  if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
-  await commitStoreChange(state, 'creating the text index', () => state.store.createTextIndex(field))
+  const existing = (): boolean => {
+    const have = state.store.textField
+    if (have === field) return true
+    if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
+    return false
+  }
+  if (existing()) return
+  await state.write(
+    'creating the text index',
+    () => undefined,
+    () => {
+      if (existing()) return
+      state.commit('creating the text index', (m) => {
+        state.store.createTextIndex(field)
+        return m
+      })
+    },
+  )
 }

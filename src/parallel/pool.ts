@@ -14,14 +14,14 @@ import { dirname, extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Piscina } from 'piscina'
 import type { AssignRequest } from '../clustering/kmeans.js'
-import { VqError } from '../errors.js'
+import { VqError, type VqErrorCode, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from '../errors.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
 import type { ProductQuantizer } from '../quantizers/pq.js'
 import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
 import type { SearchParams } from '../search/searcher.js'
 import type { VectorStorage } from '../types.js'
-import type { SharedModel, Task } from './protocol.js'
+import { describeThrown, type SharedModel, type Task, type TaskFailure, type TaskResult } from './protocol.js'
 
 /** What a batch search needs from the index. */
 export interface PoolSnapshot {
@@ -81,6 +81,31 @@ function shared<T extends Float32Array | Float64Array | Int32Array | Uint8Array>
   return s
 }
 
+/** The VqError classes a worker's failure is rebuilt as, by name. */
+const ERROR_CLASSES: Record<string, typeof VqError> = {
+  VqError,
+  VqInputError,
+  VqOptionError,
+  VqStateError,
+  VqFormatError,
+  VqStorageError,
+}
+
+/**
+ * The error of a failed task on this side of the thread boundary: a VqError of the worker
+ * rebuilt as the same class with the same code and message; anything else (a raw error of
+ * the worker's code) as WORKER_FAILED naming the original error.
+ */
+export function rebuildFailure(f: TaskFailure): VqError {
+  const cls = ERROR_CLASSES[f.name]
+  if (cls && f.code !== null && /^[A-Z][A-Z_]*$/.test(f.code)) return new cls(f.code as VqErrorCode, f.message)
+  return new VqError('WORKER_FAILED', `a worker thread failed: ${f.name}: ${f.message}`)
+}
+
+function isFailure(r: TaskResult): r is TaskFailure {
+  return typeof r === 'object' && r !== null && r.failed === true
+}
+
 /** Splits [0, n) into about `parts` ranges. */
 function ranges(n: number, parts: number): [number, number][] {
   const per = Math.ceil(n / Math.max(1, Math.min(n, parts)))
@@ -92,7 +117,10 @@ function ranges(n: number, parts: number): [number, number][] {
 export class WorkerPool {
   /** Worker threads. */
   readonly threads: number
-  readonly #piscina: Piscina<Task, number>
+  readonly #piscina: Piscina<Task, TaskResult>
+  /** Calls in flight (close() waits for them before it stops the workers). */
+  readonly #inflight = new Set<Promise<unknown>>()
+  #closing: Promise<void> | undefined
   #shared: { model: IndexModel; shared: SharedModel } | undefined
   /** Shared copies of inputs reused across calls (k-means data across iterations). */
   #sharedInputs = new WeakMap<object, Float32Array>()
@@ -117,16 +145,31 @@ export class WorkerPool {
     return this.#piscina.threads
   }
 
-  /** Runs tasks and waits for all; a failure becomes WORKER_FAILED after every task settled. */
+  /**
+   * Runs tasks and waits for all of them to settle. A task that threw a VqError fails the
+   * call with the same error (class, code, message); a worker that threw anything else or
+   * died fails it with WORKER_FAILED naming the original error (piscina replaces a dead
+   * worker, so the next call works).
+   */
   async #all(tasks: Task[]): Promise<void> {
-    const runs = tasks.map((t) => this.#piscina.run(t))
+    if (this.#closing) throw new VqError('WORKER_FAILED', 'the worker pool is closed')
+    const call = Promise.allSettled(tasks.map((t) => this.#piscina.run(t)))
+    this.#inflight.add(call)
+    let settled: PromiseSettledResult<TaskResult>[]
     try {
-      await Promise.all(runs)
-    } catch (cause) {
-      await Promise.allSettled(runs)
-      throw new VqError('WORKER_FAILED', `a worker thread failed: ${(cause as Error)?.message ?? String(cause)}; the pool replaces it`, {
-        cause,
-      })
+      settled = await call
+    } finally {
+      this.#inflight.delete(call)
+    }
+    for (const s of settled) {
+      if (s.status === 'fulfilled' && isFailure(s.value)) throw rebuildFailure(s.value)
+    }
+    for (const s of settled) {
+      if (s.status === 'rejected') {
+        throw new VqError('WORKER_FAILED', `a worker thread failed: ${describeThrown(s.reason)}; the pool replaces it`, {
+          cause: s.reason,
+        })
+      }
     }
   }
 
@@ -247,8 +290,12 @@ export class WorkerPool {
     }
   }
 
-  /** Stops the workers. */
-  async close(): Promise<void> {
-    await this.#piscina.destroy()
+  /** Stops the workers, after the calls in flight settle (idempotent; later calls fail). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inflight])
+      await this.#piscina.destroy()
+    })()
+    return this.#closing
   }
 }

@@ -83,3 +83,44 @@ export interface TrainPqTask {
 }
 
 export type Task = SearchTask | AssignTask | EncodeTask | TrainPqTask
+
+/**
+ * A task's failure as it crosses the thread boundary: structured cloning keeps an Error's
+ * message but drops its class and its code, so a worker returns this instead of throwing,
+ * and the pool rebuilds the typed error (see pool.ts).
+ */
+export interface TaskFailure {
+  readonly failed: true
+  /** The error's class name (e.g. VqFormatError, RangeError). */
+  readonly name: string
+  /** A VqError's code, or null for other errors. */
+  readonly code: string | null
+  readonly message: string
+}
+
+/** What a task returns: how many items it handled, or its failure. */
+export type TaskResult = number | TaskFailure
+
+/** The failure of a task from what it threw (anything: an Error, a string, an object). */
+export function taskFailure(e: unknown): TaskFailure {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code
+    return { failed: true, name: e.name, code: typeof code === 'string' ? code : null, message: e.message }
+  }
+  return { failed: true, name: typeof e, code: null, message: describeThrown(e) }
+}
+
+/** A readable message of anything thrown (never "[object Object]"). */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message === '' ? e.name : `${e.name}: ${e.message}`
+  if (typeof e === 'object' && e !== null) {
+    const m = (e as { message?: unknown }).message
+    if (typeof m === 'string') return m
+    try {
+      return JSON.stringify(e) ?? String(e)
+    } catch {
+      return Object.prototype.toString.call(e)
+    }
+  }
+  return String(e)
+}

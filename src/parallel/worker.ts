@@ -6,12 +6,13 @@
 import type Database from 'better-sqlite3'
 import { getKernels, type KernelBackend } from '../../native-free-kernels/index.js'
 import { assignRows } from '../clustering/kmeans.js'
+import { typedKernelError } from '../engine/kernel-errors.js'
 import { fillVectors } from '../engine/vector-codec.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, Searcher } from '../search/searcher.js'
 import { openVectorReader, readVectorBlobs } from '../storage/sqlite-store.js'
-import type { SearchTask, SharedModel, Task } from './protocol.js'
+import { type SearchTask, type SharedModel, type Task, type TaskResult, taskFailure } from './protocol.js'
 
 let cachedModel: { uid: number; model: IndexModel; searcher: Searcher | undefined } | undefined
 let db: { path: string; conn: Database.Database; stmt: Database.Statement } | undefined
@@ -38,8 +39,19 @@ function fetcher(task: SearchTask): FetchVectors {
   return (ids, n, out) => fillVectors(readVectorBlobs(connection(task).stmt, ids, n), ids, n, task.storeVectors, task.model.dim, out)
 }
 
-/** Runs one task; returns how many items it handled. */
-export default function run(task: Task): number {
+/**
+ * Runs one task; returns how many items it handled, or what it threw as a TaskFailure (an
+ * Error thrown across the thread boundary would lose its class and code).
+ */
+export default function run(task: Task): TaskResult {
+  try {
+    return runTask(task)
+  } catch (e) {
+    return taskFailure(typedKernelError(e, 'a worker task'))
+  }
+}
+
+function runTask(task: Task): number {
   switch (task.kind) {
     case 'search': {
       const c = modelOf(task.model)

@@ -74,8 +74,18 @@ export class KeywordIndex {
       path,
     )
     db.prepare("INSERT OR REPLACE INTO vq_manifest (key, value) VALUES ('text_field', ?)").run(packValue(field))
-    this.#field = field
-    this.#jsonPath = path
+    this.forget()
+  }
+
+  /**
+   * Drops what this object cached of the text index (the field and its write statements),
+   * to be read again from the file on next use. create() changes nothing in memory but
+   * this: the transaction it runs in may still fail or roll back, and then the file, which
+   * the next read consults, still has no text index.
+   */
+  forget(): void {
+    this.#field = undefined
+    this.#jsonPath = null
     this.#writer = undefined
   }
 
