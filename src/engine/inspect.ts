@@ -60,7 +60,7 @@ export function getItem(state: IndexState, id: number): StoredItem | undefined {
   if (!row) return undefined
   return {
     id,
-    vector: row.vector ? decodeVector(row.vector, state.storeVectors, state.dim) : null,
+    vector: row.vector ? decodeVector(row.vector, state.storeVectors, state.dim, `id ${id}`) : null,
     metadata: row.metadata === null ? null : JSON.parse(row.metadata),
   }
 }

@@ -161,7 +161,7 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
           state.checkCurrent()
           state.store.forEachVector((id, seq, bytes) => {
             if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
-            x.set(decodeVector(bytes, state.storeVectors, state.dim), i * state.dim)
+            x.set(decodeVector(bytes, state.storeVectors, state.dim, `id ${id}`), i * state.dim)
             seqs[i] = seq
             ids[i++] = id
           })
