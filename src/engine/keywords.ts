@@ -6,7 +6,7 @@
  * reads metadata, and returning one is CORRUPT_FILE naming the item.
  */
 import { VqInputError, VqOptionError } from '../errors.js'
-import { MAX_FIND_LIMIT } from '../limits.js'
+import { MAX_FIND_LIMIT, MAX_NAME_LENGTH } from '../limits.js'
 import { checkStoredMetadata } from '../metadata.js'
 import { checkFilter, compileFilter, evaluating, FIELD } from '../storage/filter-sql.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
@@ -32,10 +32,16 @@ export function findItems(store: SqliteStore, filter: Filter, limit: number): { 
   })
 }
 
-/** Checks a text field name: a dotted path of names. */
+/** Checks a text field name: a dotted path of names, at most MAX_NAME_LENGTH characters. */
 export function checkTextField(field: string): void {
-  if (!FIELD.test(field)) {
-    throw new VqOptionError('BAD_OPTION', `text field must be a dotted path of names, got ${JSON.stringify(field)}`)
+  if (typeof field !== 'string' || field.length > MAX_NAME_LENGTH || !FIELD.test(field)) {
+    if (typeof field === 'string' && field.length > MAX_NAME_LENGTH) {
+      throw new VqOptionError('BAD_OPTION', `text field is ${field.length} characters; the limit is ${MAX_NAME_LENGTH} (MAX_NAME_LENGTH)`)
+    }
+    throw new VqOptionError(
+      'BAD_OPTION',
+      `text field must be a dotted path of names, got ${typeof field === 'string' ? JSON.stringify(field) : String(field)}`,
+    )
   }
 }
 

@@ -136,4 +136,14 @@ describe('keywordSearch and find arguments', () => {
     }
     expectVqError(() => index.find(undefined as never), VqInputError, 'BAD_FILTER')
   })
+
+  it('a text field must be a dotted path of names within MAX_NAME_LENGTH (null is not the field "null")', async () => {
+    const index = VqIndex.create(':memory:', { dim: d, threads: 0 })
+    for (const field of [null, 5, 'a'.repeat(257), 'a b', '']) {
+      await expect(index.createTextIndex(field as string), String(field)).rejects.toMatchObject({ code: 'BAD_OPTION' })
+    }
+    expect(index.textField).toBe(null)
+    await index.createTextIndex('a'.repeat(256))
+    expect(index.textField).toBe('a'.repeat(256))
+  })
 })
