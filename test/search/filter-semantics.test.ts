@@ -163,6 +163,46 @@ describe('filter semantics (property-based, against a plain JS evaluator)', () =
   })
 })
 
+describe('filter semantics (property-based, keyword search and the cache)', () => {
+  it('keywordSearch with a filter returns the text items the rule selects; repeated filters answer the same from the cache', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(metadata, { minLength: 1, maxLength: 30 }),
+        fc.array(filter, { minLength: 1, maxLength: 6 }),
+        async (raw, filters) => {
+          // Objects get a text field for the keyword index; other metadata has none.
+          const items = raw.map((m, i) =>
+            m !== null && typeof m === 'object' && !Array.isArray(m) ? { ...m, text: `hello item${i}` } : m,
+          ) as Metadata[]
+          const index = VqIndex.create(':memory:', { dim: d, threads: 0 })
+          try {
+            await index.createTextIndex('text')
+            await index.add(
+              items.map((_, i) => i),
+              new Float32Array(items.length * d).fill(1),
+              items,
+            )
+            const q = new Float32Array(d).fill(1)
+            for (const f of [...filters, ...filters]) {
+              const want = items.flatMap((m, id) => (matches(f, m, id) ? [id] : []))
+              const text = want.filter((id) => typeof (items[id] as { text?: unknown } | null)?.text === 'string')
+              const got = Array.from(index.keywordSearch('hello', 1000, { filter: f }).ids).sort((a, b) => a - b)
+              expect(got, JSON.stringify(f)).toEqual(text)
+              const found = Array.from(index.search(q, items.length, { filter: f }).ids)
+                .filter((id) => id >= 0)
+                .sort((a, b) => a - b)
+              expect(found, JSON.stringify(f)).toEqual(want)
+            }
+          } finally {
+            await index.close()
+          }
+        },
+      ),
+      { seed: 2024, numRuns: 30 },
+    )
+  })
+})
+
 describe('filter semantics (known failures)', () => {
   const items: Metadata[] = [
     { flag: true, year: 1999, tags: ['a'], s: '1' },
