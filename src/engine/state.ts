@@ -28,10 +28,12 @@ import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { Manifest } from '../manifest.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, type FilterBits, Searcher, type SearchParams } from '../search/searcher.js'
+import { checkFilter } from '../storage/filter-sql.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
 import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
 import { typedKernelError } from './kernel-errors.js'
+import { refresh } from './loader.js'
 import { PoolHolder } from './pools.js'
 import { fillVectors } from './vector-codec.js'
 import { WriteCoordinator } from './write-coordinator.js'
@@ -152,9 +154,34 @@ export class IndexState {
     }
   }
 
-  /** The items a filter allows, as a bitset over seq (cached per filter until the next write). */
+  /**
+   * The items a filter allows, as a bitset over seq (cached per filter until the next
+   * write). The filter is checked first (BAD_FILTER). Metadata lives on disk, so the
+   * filter is evaluated on the file's state and mapped onto the lists in memory: both must
+   * be the same state. A reader whose file has newer commits catches up first (refresh),
+   * in the same read transaction as the evaluation; a writer whose file another
+   * connection changed is refused (READ_ONLY, reopen it), as its writes are.
+   */
   filterBits(filter: Filter | undefined): FilterBits | null {
-    return filter === undefined ? null : this.filters.bits(this.store, filter, this.manifest.generation, this.manifest.nextSeq)
+    if (filter === undefined) return null
+    const checked = checkFilter(filter)
+    return this.store.transaction(
+      () => {
+        const onDisk = this.store.readManifest<Partial<Manifest> | null>()?.generation
+        if (onDisk !== this.manifest.generation) {
+          if (!this.store.readonly) {
+            throw new VqStateError(
+              'READ_ONLY',
+              `${this.path} was changed by another connection; only one writer per file is supported: reopen it`,
+            )
+          }
+          refresh(this)
+        }
+        return this.filters.bits(this.store, checked, this.manifest.generation, this.manifest.nextSeq)
+      },
+      'evaluating a filter',
+      'read',
+    )
   }
 
   /** Applies the metric's input transform: a normalised copy for cosine, else x itself. */
