@@ -38,8 +38,11 @@ export async function searchMany(
   if (threads > 0 && nq >= 2 * threads && shareable) {
     await state.coordinator.read(() => {
       state.open()
+      // The filter first: a reader with newer commits on file catches up there, and the
+      // snapshot below must be of that same state.
+      const params = searchParams(state, o)
       const snapshot = { model: state.model, lists: state.lists.view(), path: state.path, storeVectors: state.storeVectors }
-      return state.pools.pool(threads).search(snapshot, queries, nq, searchParams(state, o), ids, distances)
+      return state.pools.pool(threads).search(snapshot, queries, nq, params, ids, distances)
     })
   } else {
     state.coordinator.assertNotMutating()
@@ -66,7 +69,8 @@ export async function searchMany(
  * so the candidate buffers never outgrow the index.
  */
 export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams {
+  const filter = state.filterBits(o.filter) // first: it may catch a reader up
   const count = state.lists.count
   const refineFactor = Math.max(1, Math.min(o.refineFactor, Math.ceil(count / o.k)))
-  return { k: o.k, nprobe: o.nprobe, refineFactor, filter: state.filterBits(o.filter) }
+  return { k: o.k, nprobe: o.nprobe, refineFactor, filter }
 }
