@@ -16,9 +16,17 @@ import { MAX_ID as LIMIT_MAX_ID, MAX_BATCH_RESULTS, MAX_FIND_LIMIT, MAX_FLOAT16,
 export function checkVectors(x: unknown, dim: number, what: string, half = false): { x: Float32Array; n: number } {
   let f: Float32Array
   if (x instanceof Float32Array) f = x
-  else if (ArrayBuffer.isView(x) && !(x instanceof DataView)) f = Float32Array.from(x as unknown as ArrayLike<number>)
-  else if (Array.isArray(x)) f = Float32Array.from(x as number[])
-  else throw new VqInputError('BAD_VECTORS', `${what} must be a Float32Array (or an array of numbers), got ${describe(x)}`)
+  else if (x instanceof BigInt64Array || x instanceof BigUint64Array) {
+    throw new VqInputError('BAD_VECTORS', `${what} must hold numbers, got a ${x.constructor.name}`)
+  } else if (ArrayBuffer.isView(x) && !(x instanceof DataView)) f = Float32Array.from(x as unknown as ArrayLike<number>)
+  else if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      if (typeof x[i] !== 'number') {
+        throw new VqInputError('BAD_VECTORS', `${what}: the value at position ${i} is ${describe(x[i])}, not a number`)
+      }
+    }
+    f = Float32Array.from(x as number[])
+  } else throw new VqInputError('BAD_VECTORS', `${what} must be a Float32Array (or an array of numbers), got ${describe(x)}`)
   if (f.length % dim !== 0) {
     throw new VqInputError(
       'DIMENSION_MISMATCH',

@@ -40,7 +40,7 @@ import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
 import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
-import { MAX_NAME_LENGTH } from './limits.js'
+import { MAX_METADATA_DEPTH, MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
 import type { IndexModel } from './search/model.js'
@@ -98,6 +98,7 @@ function checkPropertyValue(name: string, value: unknown): void {
   }
   const ancestors: object[] = []
   const visit = (x: unknown): void => {
+    if (ancestors.length > MAX_METADATA_DEPTH) bad(`a value nested deeper than ${MAX_METADATA_DEPTH} levels`)
     if (typeof x === 'function') bad('a function')
     if (typeof x === 'symbol') bad('a symbol')
     if (typeof x === 'bigint' && (x < -(2n ** 63n) || x >= 2n ** 64n)) bad(`the BigInt ${x}n (beyond 64 bits)`)

@@ -18,10 +18,10 @@ export const MAX_QUERY_WORDS = 1000
 /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
 export function findItems(store: SqliteStore, filter: Filter, limit: number): { id: number; metadata: Metadata }[] {
   const checked = checkFilter(filter)
-  if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_FIND_LIMIT) {
-    throw new VqInputError(
-      'BAD_ARGUMENT',
-      `find() limit must be an integer from 0 to ${MAX_FIND_LIMIT} (MAX_FIND_LIMIT), got ${String(limit)}`,
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_FIND_LIMIT) {
+    throw new VqOptionError(
+      'BAD_OPTION',
+      `find limit must be an integer from 1 to ${MAX_FIND_LIMIT} (MAX_FIND_LIMIT), got ${String(limit)}`,
     )
   }
   const { sql, params } = compileFilter(checked)

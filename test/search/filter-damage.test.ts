@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { VqFormatError, VqIndex, VqInputError, VqStateError } from '../../src/index.js'
+import { VqFormatError, VqIndex, VqInputError, VqOptionError,
+  VqOptionError, VqStateError } from '../../src/index.js'
 import { expectVqError } from '../helpers/errors.js'
 import { closeIndexesAfterEach } from '../helpers/indexes.js'
 
@@ -131,8 +132,8 @@ describe('keywordSearch and find arguments', () => {
     expectVqError(() => index.keywordSearch('hello', 5, { filter: null as never }), VqInputError, 'BAD_FILTER')
     const many = Array.from({ length: 1001 }, (_, i) => `w${i}`).join(' ')
     expectVqError(() => index.keywordSearch(many, 5), VqInputError, 'BAD_ARGUMENT', /1001 distinct words/)
-    for (const limit of [Number.NaN, -1, 1.5, 1e7, '3']) {
-      expectVqError(() => index.find({}, limit as number), VqInputError, 'BAD_ARGUMENT', /limit/)
+    for (const limit of [Number.NaN, -1, 0, 1.5, 1e7, '3']) {
+      expectVqError(() => index.find({}, limit as number), VqOptionError, 'BAD_OPTION', /limit/)
     }
     expectVqError(() => index.find(undefined as never), VqInputError, 'BAD_FILTER')
   })
