@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { VqFormatError, VqIndex, VqInputError, VqOptionError,
-  VqOptionError, VqStateError } from '../../src/index.js'
+import { VqFormatError, VqIndex, VqInputError, VqOptionError, VqStateError } from '../../src/index.js'
 import { expectVqError } from '../helpers/errors.js'
 import { closeIndexesAfterEach } from '../helpers/indexes.js'
 
