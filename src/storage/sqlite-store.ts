@@ -23,7 +23,8 @@
  * read that finds the file damaged (a missing table or column, a malformed page or JSON
  * text) is CORRUPT_FILE.
  */
-import type Database from 'better-sqlite3'
+import Database from 'better-sqlite3'
+import { VqError, VqFormatError } from '../errors.js'
 import { createDatabase, enableWal, openDatabase, type StoreOptions } from './connection.js'
 import { closedError, readOnlyError, storageError } from './error-mapping.js'
 import { type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
@@ -278,13 +279,13 @@ export class SqliteStore {
    */
   forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
     this.#open()
-    this.#guard('reading stored vectors', () => this.#items.forEachVector(visit, this.#vectorBytes))
+    this.#guard('reading stored vectors', () => this.#items.forEachVector(visit, this.#vectorBytes), true)
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
   forEachItem(visit: (rows: RawItem[]) => void, block = 4096): void {
     this.#open()
-    this.#guard('reading items', () => this.#items.forEachItem(visit, block))
+    this.#guard('reading items', () => this.#items.forEachItem(visit, block), true)
   }
 
   /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */
@@ -354,12 +355,19 @@ export class SqliteStore {
     if (this.#closed) throw closedError()
   }
 
-  /** Runs fn, mapping any SQLite error to a typed one (a damaged file to CORRUPT_FILE). */
-  #guard<T>(doing: string, fn: () => T): T {
+  /**
+   * Runs fn, mapping any SQLite error to a typed one (a damaged file to CORRUPT_FILE). Any
+   * other untyped error met reading the file (a msgpack decoder's, an allocation sized from
+   * a damaged value) is the file's damage too: CORRUPT_FILE, unless `visitor` says fn runs
+   * the caller's callbacks, whose errors pass through.
+   */
+  #guard<T>(doing: string, fn: () => T, visitor = false): T {
     try {
       return fn()
     } catch (e) {
-      throw storageError(e, this.path, doing)
+      if (e instanceof VqError || e instanceof Database.SqliteError || visitor) throw storageError(e, this.path, doing)
+      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+      throw new VqFormatError('CORRUPT_FILE', `${this.path}: ${doing}: the file is damaged (${what})`, { cause: e })
     }
   }
 

@@ -323,6 +323,25 @@ describe('damage found after opening is CORRUPT_FILE naming the item', () => {
     a.close()
   })
 
+  it('a text-index field name that is not msgpack, or a text index whose table is gone', () => {
+    for (const sql of [
+      "INSERT INTO vq_manifest (key, value) VALUES ('text_field', x'dc')",
+      "INSERT INTO vq_manifest (key, value) VALUES ('text_field', x'a474657874')",
+    ]) {
+      const p = damaged((db) => db.exec(sql))
+      const e = thrown(() => {
+        const a = VqIndex.open(p, { readonly: true })
+        try {
+          return a.keywordSearch('lorem', 3)
+        } finally {
+          a.close()
+        }
+      })
+      expect(e, String(e)).toBeInstanceOf(VqError)
+      expect((e as VqError).code, (e as Error).message).toBe('CORRUPT_FILE')
+    }
+  })
+
   it('tables dropped under an open reader: every store call is CORRUPT_FILE, never a SqliteError', () => {
     const p = damaged(() => {})
     const a = VqIndex.open(p, { readonly: true })
