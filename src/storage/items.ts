@@ -268,13 +268,15 @@ export class ItemTables {
     return ids as number[]
   }
 
-  /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
+  /** Ids and metadata JSON (checked: CORRUPT_FILE naming the id) of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
   where(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
-    return this.#db
+    const rows = this.#db
       .prepare(
         `SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`,
       )
-      .all(...params, limit) as { id: number; json: string | null }[]
+      .all(...params, limit) as { id: number; json: unknown }[]
+    // Each row's metadata is checked (JSON text within the limits), so callers may parse it.
+    return rows.map((r) => ({ id: r.id, json: checkStoredMetadata(r.json, `${this.#path}: vq_metadata id ${r.id}`) }))
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
