@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VqFormatError } from './errors.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from './factory/parse.js'
+import { MAX_DIM } from './limits.js'
 import type { IndexSpec, Metric, VectorStorage } from './types.js'
 
 /** This package's version, from the nearest package.json above this module (source or built). */
@@ -60,6 +61,9 @@ export interface Manifest {
   readonly codesGeneration: number
 }
 
+/** The largest sequence number a file may hold (seqs are 32-bit unsigned in memory). */
+export const MAX_SEQ = 0xffffffff
+
 /** A fresh manifest. */
 export function newManifest(dim: number, metric: Metric, spec: IndexSpec, storeVectors: VectorStorage): Manifest {
   return {
@@ -95,11 +99,20 @@ export function checkManifest(m: unknown, path: string): Manifest {
       `${path} was written by a pre-release vqlite (before IVF) whose file layout this version does not read: rebuild the index`,
     )
   }
-  if (!Number.isInteger(r['dim']) || (r['dim'] as number) < 1) bad('dim')
+  if (!Number.isInteger(r['dim']) || (r['dim'] as number) < 1 || (r['dim'] as number) > MAX_DIM)
+    bad(`dim ${String(r['dim'])}, outside 1..${MAX_DIM}`)
   if (!['l2', 'ip', 'cosine'].includes(r['metric'] as string)) bad('metric')
   if (!['none', 'float32', 'float16'].includes(r['storeVectors'] as string)) bad('storeVectors')
-  for (const k of ['nextSeq', 'count', 'generation', 'codesGeneration']) if (!Number.isSafeInteger(r[k])) bad(k)
+  for (const k of ['nextSeq', 'count', 'generation', 'codesGeneration']) {
+    if (!Number.isSafeInteger(r[k]) || (r[k] as number) < 0) bad(`${k} ${String(r[k])}, not a count`)
+  }
+  // Sequence numbers are held as 32-bit unsigned integers in memory; every item and every
+  // deletion took one, so the count is below nextSeq.
+  const nextSeq = r['nextSeq'] as number
+  if (nextSeq < 1 || nextSeq > MAX_SEQ + 1) bad(`nextSeq ${nextSeq}, outside 1..${MAX_SEQ + 1}`)
+  if ((r['count'] as number) >= nextSeq) bad(`count ${String(r['count'])} is not below nextSeq ${nextSeq}`)
   if (typeof r['trained'] !== 'boolean') bad('trained')
+  if (r['spec'] === null || typeof r['spec'] !== 'object') bad('spec')
   if (typeof r['description'] !== 'string') bad('description')
   try {
     const fromDescription = normalizeIndexSpec(parseIndexDescription(r['description'] as string), r['dim'] as number)

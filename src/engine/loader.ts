@@ -6,9 +6,11 @@
 
 import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { VqFormatError, VqStorageError } from '../errors.js'
+import { VqError, VqFormatError, VqStorageError } from '../errors.js'
+import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
-import { checkManifest } from '../manifest.js'
+import { checkManifest, type Manifest } from '../manifest.js'
+import { IndexModel } from '../search/model.js'
 import { readSnapshot } from '../storage/snapshot.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
 import type { ConnectionOptions } from '../types.js'
@@ -16,24 +18,43 @@ import { kernelsFor } from '../util/kernels.js'
 import { storeOptions } from './options.js'
 import { SnapshotChecker } from './snapshot-check.js'
 import { IndexState } from './state.js'
-import { splitCodes } from './vector-codec.js'
+import { splitCodes, vectorBytes } from './vector-codec.js'
 
-/** The state of an opened store: manifest checked, everything loaded in one read transaction; closes the store on failure. */
+/**
+ * The state of an opened store: manifest checked, everything loaded in one read
+ * transaction, then (a writer) the file switched to WAL mode. A file refused while loading
+ * was never written: the store is closed and the error is CORRUPT_FILE (or another typed
+ * error), never a raw one.
+ */
 export function loadState(store: SqliteStore, path: string, kernels: Kernels, threads: number | undefined): IndexState {
   try {
-    return store.transaction(
+    const state = store.transaction(
       () => {
-        const state = new IndexState(store, checkManifest(store.readManifest(), path), kernels, threads)
-        loadAll(state)
-        return state
+        const m = checkManifest(store.readManifest(), path)
+        store.expectVectorBytes(vectorBytes(m.storeVectors, m.dim))
+        const s = new IndexState(store, m, kernels, threads)
+        loadAll(s)
+        return s
       },
       'loading the index',
       'read',
     )
+    store.enableWal()
+    return state
   } catch (e) {
     store.close()
-    throw e
+    throw damaged(e, path, 'loading the index')
   }
+}
+
+/**
+ * Any error other than a typed one met while reading a file (an allocation sized from a
+ * damaged value, a decoder's own error) is the file's damage: CORRUPT_FILE.
+ */
+function damaged(e: unknown, path: string, doing: string): Error {
+  if (e instanceof VqError) return e
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  return new VqFormatError('CORRUPT_FILE', `${path}: ${doing}: the file is damaged (${what})`, { cause: e })
 }
 
 /** Imports a snapshot into a new file and loads it; on any error the half-written target is removed. */
@@ -51,26 +72,45 @@ export function importIndex(snapshotPath: string, path: string, options: Connect
   }
 }
 
-/** Loads trained arrays and every code into the state (inside the caller's read transaction). */
-export function loadAll(state: IndexState): void {
-  const m = state.manifest
+/**
+ * Loads trained arrays and every code of manifest m (the state's by default) into the
+ * state (inside the caller's read transaction). Everything is read and checked before the
+ * state changes: on an error the state is as it was.
+ */
+export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
   const model = state.newModel()
   if (m.trained) model.loadArrays(state.store.readArrays())
   const cs = model.codeSize
   const rs = model.refineSize
   const all = state.store.loadCodes(0, cs + rs, m.count)
-  const { codes, refine } = splitCodes(all.codes, all.ids.length, cs, rs)
-  for (const l of all.lists) {
-    if (!(l >= 0 && l < model.coarse.nlist))
-      throw new VqFormatError('CORRUPT_FILE', `${state.path}: an item is in list ${l}, outside 0..${model.coarse.nlist - 1}`)
-  }
   const n = all.ids.length
+  if (n !== m.count) {
+    throw new VqFormatError('CORRUPT_FILE', `${state.path}: the manifest counts ${m.count} items but vq_codes holds ${n}`)
+  }
+  checkLoaded(state.path, all.lists, all.seqs, all.ids, model.coarse.nlist, m.nextSeq)
+  const { codes, refine } = splitCodes(all.codes, n, cs, rs)
   const terms = model.usesTerms ? model.residualTerms(all.lists, codes, n) : null
   state.setModel(
     model,
     InvertedLists.build(model.coarse.nlist, model.scanCodeSize, rs, all.lists, all.ids, all.seqs, model.padCodes(codes, n), refine, terms),
   )
   state.loadedSeq = m.nextSeq - 1
+}
+
+/** CORRUPT_FILE unless every loaded item's list is one of the model's and its seq was handed out (below nextSeq). */
+function checkLoaded(path: string, lists: Int32Array, seqs: Uint32Array, ids: Float64Array, nlist: number, nextSeq: number): void {
+  for (let i = 0; i < lists.length; i++) {
+    const l = lists[i]!
+    if (!(l >= 0 && l < nlist)) {
+      throw new VqFormatError('CORRUPT_FILE', `${path}: vq_codes id ${ids[i]}: the item is in list ${l}, outside 0..${nlist - 1}`)
+    }
+    if (seqs[i]! >= nextSeq) {
+      throw new VqFormatError(
+        'CORRUPT_FILE',
+        `${path}: vq_codes id ${ids[i]}: seq ${seqs[i]} is not below the manifest's nextSeq ${nextSeq}`,
+      )
+    }
+  }
 }
 
 /**
@@ -80,25 +120,40 @@ export function loadAll(state: IndexState): void {
  */
 export function refresh(state: IndexState): boolean {
   let changed = false
+  try {
+    refreshIn(state, () => {
+      changed = true
+    })
+  } catch (e) {
+    throw damaged(e, state.path, 'refreshing')
+  }
+  return changed
+}
+
+/** refresh() inside one read transaction; calls changed() when another connection committed. */
+function refreshIn(state: IndexState, changed: () => void): void {
   state.store.transaction(
     () => {
       const m = checkManifest(state.store.readManifest(), state.path)
       if (m.generation === state.manifest.generation) return
-      changed = true
+      changed()
       if (m.codesGeneration !== state.manifest.codesGeneration || m.trained !== state.manifest.trained) {
+        loadAll(state, m)
         state.manifest = m
-        loadAll(state)
         return
       }
       const model = state.model
-      const lists = state.coordinator.readers > 0 ? copyLists(state.lists, model.usesTerms) : state.lists
-      lists.remove(new Set(state.store.tombstonesAfter(state.loadedSeq)))
+      // Read and check everything first, then change the lists.
+      const gone = new Set(state.store.tombstonesAfter(state.loadedSeq))
       const cs = model.codeSize
       const rs = model.refineSize
-      const fresh = state.store.loadCodes(state.loadedSeq, cs + rs, m.count)
-      const { codes, refine } = splitCodes(fresh.codes, fresh.ids.length, cs, rs)
+      const fresh = state.store.loadCodes(state.loadedSeq, cs + rs, m.count - state.lists.count + gone.size)
       const nf = fresh.ids.length
+      checkLoaded(state.path, fresh.lists, fresh.seqs, fresh.ids, model.coarse.nlist, m.nextSeq)
+      const { codes, refine } = splitCodes(fresh.codes, nf, cs, rs)
       const terms = model.usesTerms ? model.residualTerms(fresh.lists, codes, nf) : null
+      const lists = state.coordinator.readers > 0 ? copyLists(state.lists, model.usesTerms) : state.lists
+      lists.remove(gone)
       lists.append(fresh.lists, fresh.ids, fresh.seqs, model.padCodes(codes, nf), refine, terms)
       state.manifest = m
       state.loadedSeq = m.nextSeq - 1
@@ -108,7 +163,6 @@ export function refresh(state: IndexState): boolean {
     'refreshing',
     'read',
   )
-  return changed
 }
 
 /** A copy of the lists in new arenas (same items, same order). */

@@ -3,13 +3,13 @@
  * opening an existing one after its identity checks (and migrations), and the connection
  * settings (busy timeout, memory-mapped reads, WAL journal, durability).
  */
-import { accessSync, constants, existsSync, linkSync, rmSync } from 'node:fs'
+import { existsSync, linkSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { VqFormatError, VqStorageError } from '../errors.js'
 import type { Durability } from '../types.js'
 import { storageError } from './error-mapping.js'
-import { checkSqliteHeader, FORMAT_VERSION, identify, migrate } from './identity.js'
+import { checkHeaderBytes, FORMAT_VERSION, identify, migrate, readHeader, writable } from './identity.js'
 import { initSchema } from './schema.js'
 
 /** Connection options of a store. */
@@ -27,24 +27,24 @@ export interface StoreOptions {
  */
 export const MMAP_BYTES = 2 ** 33
 
-/** True when this process may write to path (file or folder). */
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
+/**
+ * Connection settings that write nothing: busy timeout, memory-mapped reads and, for a
+ * writer, the durability. The WAL journal is switched on by enableWal, once the file is
+ * verified (a refused file is never switched).
+ */
 function configure(db: Database.Database, options: StoreOptions, readonly: boolean): Database.Database {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
   db.pragma(`mmap_size = ${MMAP_BYTES}`)
-  if (!readonly) {
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${(options.durability ?? 'full') === 'full' ? 'FULL' : 'NORMAL'}`)
-  }
+  if (!readonly) db.pragma(`synchronous = ${(options.durability ?? 'full') === 'full' ? 'FULL' : 'NORMAL'}`)
   return db
+}
+
+/**
+ * Switches a writer's file to WAL mode (readers beside a writer are never blocked). The
+ * switch writes the file header, so it comes only after the file was identified and loaded.
+ */
+export function enableWal(db: Database.Database): void {
+  db.pragma('journal_mode = WAL')
 }
 
 /**
@@ -70,7 +70,9 @@ export function createDatabase(path: string, manifest: object, options: StoreOpt
     const db = new Database(path)
     try {
       initSchema(db, manifest)
-      return configure(db, options, false)
+      configure(db, options, false)
+      enableWal(db)
+      return db
     } catch (e) {
       db.close()
       throw storageError(e, path, 'creating the index')
@@ -97,7 +99,9 @@ export function createDatabase(path: string, manifest: object, options: StoreOpt
       rmSync(tmp, { force: true })
     }
     db = new Database(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 })
-    return configure(db, options, false)
+    configure(db, options, false)
+    enableWal(db)
+    return db
   } catch (e) {
     db?.close()
     for (const f of [tmp, `${tmp}-journal`]) rmSync(f, { force: true })
@@ -106,21 +110,20 @@ export function createDatabase(path: string, manifest: object, options: StoreOpt
 }
 
 /**
- * Opens an existing index file. Checks, before writing anything: that it is SQLite
- * (NOT_SQLITE), that it is a vqlite index (FOREIGN_FILE), that its format is not newer
- * than this version (NEWER_FORMAT); older formats are migrated in one transaction.
+ * Opens an existing index file, writing nothing: checks that the path is a regular file it
+ * may read (NOT_FOUND, CANNOT_OPEN), that it is SQLite (NOT_SQLITE), a vqlite index
+ * (FOREIGN_FILE) of a format this version reads (NEWER_FORMAT, CORRUPT_FILE) with every
+ * table (CORRUPT_FILE), recovering what a crashed writer left mid-commit (identify). Older
+ * formats are migrated in one transaction. The connection is left in the file's journal
+ * mode: a writer switches to WAL with enableWal once the file is loaded.
  */
 export function openDatabase(path: string, options: StoreOptions): Database.Database {
-  if (!existsSync(path)) throw new VqStorageError('NOT_FOUND', `${path}: no such file`)
-  checkSqliteHeader(path)
   const readonly = options.readonly ?? false
-  if (!readonly && (!writable(path) || !writable(dirname(resolve(path))))) {
-    throw new VqStorageError('READ_ONLY', `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
-  }
+  const timeout = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))
   let db: Database.Database | undefined
   try {
-    const version = identify(path)
-    db = new Database(path, { readonly, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 })
+    const version = readonly ? identify(path, timeout) : identifyForWriting(path, timeout)
+    db = new Database(path, { readonly, fileMustExist: true, timeout })
     configure(db, options, readonly)
     if (version < FORMAT_VERSION) {
       if (readonly) throw new VqFormatError('NEWER_FORMAT', `${path}: index format ${version} needs a migration; open it once for writing`)
@@ -131,4 +134,16 @@ export function openDatabase(path: string, options: StoreOptions): Database.Data
     db?.close()
     throw storageError(e, path, 'opening the index')
   }
+}
+
+/**
+ * identify() for a writer: the path and header checks come first (a foreign file is
+ * FOREIGN_FILE wherever it is), then READ_ONLY when the file or its folder is not writable.
+ */
+function identifyForWriting(path: string, timeout: number): number {
+  checkHeaderBytes(path, readHeader(path))
+  if (!writable(path) || !writable(dirname(resolve(path)))) {
+    throw new VqStorageError('READ_ONLY', `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
+  }
+  return identify(path, timeout)
 }

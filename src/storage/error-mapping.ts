@@ -5,10 +5,20 @@
 import Database from 'better-sqlite3'
 import { VqFormatError, VqStateError, VqStorageError } from '../errors.js'
 
+/** Messages of SQLite errors that mean the file lacks what its schema promises, or holds malformed text. */
+const DAMAGE = /no such table|no such column|malformed|no such index|has no column named/i
+
 /** Maps a better-sqlite3 error to a typed vqlite error (other errors pass through). */
 export function storageError(e: unknown, path: string, doing: string): Error {
   if (!(e instanceof Database.SqliteError)) return e instanceof Error ? e : new Error(String(e))
   const code = e.code
+  if (code === 'SQLITE_READONLY_ROLLBACK' || code === 'SQLITE_READONLY_RECOVERY' || code === 'SQLITE_READONLY_CANTINIT') {
+    return new VqStorageError(
+      'READ_ONLY',
+      `${path}: ${doing}: a writer stopped in the middle of a commit and recovering the last committed state needs write access to the file and its folder (${code}): open it once where it is writable`,
+      { cause: e },
+    )
+  }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new VqStorageError('LOCKED', `${path}: ${doing}: the database is locked by another connection (waited for the busy timeout)`, {
       cause: e,
@@ -16,7 +26,10 @@ export function storageError(e: unknown, path: string, doing: string): Error {
   }
   if (code === 'SQLITE_NOTADB') return new VqFormatError('NOT_SQLITE', `${path}: not a SQLite database`, { cause: e })
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_IOERR_SHORT_READ') {
-    return new VqFormatError('CORRUPT_FILE', `${path}: the file is corrupted or truncated (${code})`, { cause: e })
+    return new VqFormatError('CORRUPT_FILE', `${path}: ${doing}: the file is corrupted or truncated (${code})`, { cause: e })
+  }
+  if ((code === 'SQLITE_ERROR' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG') && DAMAGE.test(e.message)) {
+    return new VqFormatError('CORRUPT_FILE', `${path}: ${doing}: the file is damaged: ${e.message} (${code})`, { cause: e })
   }
   if (code.startsWith('SQLITE_READONLY')) {
     return new VqStorageError(

@@ -9,6 +9,8 @@
  */
 import type Database from 'better-sqlite3'
 import { VqFormatError, VqInputError } from '../errors.js'
+import { MAX_ID } from '../limits.js'
+import { checkStoredMetadata } from '../metadata.js'
 import { isUniqueViolation } from './error-mapping.js'
 import type { KeywordIndex } from './keyword-index.js'
 
@@ -60,7 +62,21 @@ function grow<T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a:
   return b
 }
 
-/** Item statements of one connection. Writes keep the keyword index current. */
+/** Largest seq a file may hold (seqs are 32-bit unsigned in memory). */
+const MAX_SEQ = 0xffffffff
+/** Rows loadCodes sizes its arrays for before it has read any (it grows them as it reads). */
+const FIRST_CAPACITY = 1 << 16
+
+/** True for an id as vqlite stores them: a non-negative safe integer. */
+function validId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID
+}
+
+/**
+ * Item statements of one connection. Writes keep the keyword index current. Every value
+ * read is checked (an id, seq or list out of range, a code or vector of the wrong length,
+ * metadata that is not JSON): CORRUPT_FILE naming the table, the id and the field.
+ */
 export class ItemTables {
   readonly #db: Database.Database
   readonly #path: string
@@ -160,14 +176,51 @@ export class ItemTables {
     return out
   }
 
-  /** Stored vector bytes and metadata of one id, or undefined when the id is unknown. */
-  get(id: number): { vector: Buffer | null; metadata: string | null } | undefined {
+  /**
+   * Stored vector bytes and metadata of one id, or undefined when the id is unknown. With
+   * vectorBytes, a stored vector of another length is CORRUPT_FILE; metadata that is not
+   * JSON text is CORRUPT_FILE.
+   */
+  get(id: number, vectorBytes?: number): { vector: Buffer | null; metadata: string | null } | undefined {
     const row = this.#db
       .prepare(
         'SELECT c.id, v.vector AS vector, m.json AS json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.id = ?',
       )
-      .get(id) as { vector: Buffer | null; json: string | null } | undefined
-    return row ? { vector: row.vector, metadata: row.json } : undefined
+      .get(id) as { vector: unknown; json: unknown } | undefined
+    if (!row) return undefined
+    return {
+      vector: this.#vector(id, row.vector, vectorBytes),
+      metadata: checkStoredMetadata(row.json, `${this.#path}: vq_metadata id ${id}`),
+    }
+  }
+
+  /** A stored vector BLOB checked against its expected length (any length when vectorBytes is undefined). */
+  #vector(id: number, v: unknown, vectorBytes: number | undefined): Buffer | null {
+    if (v === null || v === undefined) return null
+    if (!Buffer.isBuffer(v))
+      throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_vectors id ${id}: the vector is a ${typeof v}, not a BLOB`)
+    if (vectorBytes !== undefined && v.length !== vectorBytes) {
+      throw new VqFormatError(
+        'CORRUPT_FILE',
+        `${this.#path}: vq_vectors id ${id}: the vector has ${v.length} bytes, expected ${vectorBytes}`,
+      )
+    }
+    return v
+  }
+
+  /** CORRUPT_FILE unless a vq_codes row holds a valid id, seq, list and a code of codeSize bytes. */
+  #checkCode(seq: unknown, id: unknown, list: unknown, code: unknown, codeSize: number): void {
+    const where = `${this.#path}: vq_codes seq ${String(seq)} id ${String(id)}`
+    if (!validId(id)) throw new VqFormatError('CORRUPT_FILE', `${where}: the id is not an integer from 0 to ${MAX_ID}`)
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > MAX_SEQ) {
+      throw new VqFormatError('CORRUPT_FILE', `${where}: the seq is not an integer from 0 to ${MAX_SEQ}`)
+    }
+    if (typeof list !== 'number' || !Number.isInteger(list) || list < 0 || list > 0x7fffffff) {
+      throw new VqFormatError('CORRUPT_FILE', `${where}: the list ${String(list)} is not a list number`)
+    }
+    if (!Buffer.isBuffer(code)) throw new VqFormatError('CORRUPT_FILE', `${where}: the code is a ${typeof code}, not a BLOB`)
+    if (code.length !== codeSize)
+      throw new VqFormatError('CORRUPT_FILE', `${where}: the code has ${code.length} bytes, expected ${codeSize}`)
   }
 
   /**
@@ -176,7 +229,8 @@ export class ItemTables {
    * sizes the arrays up front.
    */
   loadCodes(afterSeq: number, codeSize: number, expected: number): LoadedCodes {
-    let cap = Math.max(16, expected)
+    // `expected` comes from the file: it only sizes the first arrays, within a bound.
+    let cap = Number.isSafeInteger(expected) ? Math.min(Math.max(16, expected), FIRST_CAPACITY) : 16
     let ids = new Float64Array(cap)
     let seqs = new Uint32Array(cap)
     let lists = new Int32Array(cap)
@@ -187,8 +241,7 @@ export class ItemTables {
       .raw()
       .iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
     for (const [seq, id, list, code] of it) {
-      if (code.length !== codeSize)
-        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: code of id ${id} has ${code.length} bytes, expected ${codeSize}`)
+      this.#checkCode(seq, id, list, code, codeSize)
       if (n === cap) {
         cap *= 2
         ids = grow(ids, cap)
@@ -207,16 +260,23 @@ export class ItemTables {
 
   /** Ids deleted with seq > afterSeq. */
   tombstonesAfter(afterSeq: number): number[] {
-    return this.#db.prepare('SELECT id FROM vq_tombstones WHERE seq > ? ORDER BY seq').pluck().all(afterSeq) as number[]
+    const ids = this.#db.prepare('SELECT id FROM vq_tombstones WHERE seq > ? ORDER BY seq').pluck().all(afterSeq) as unknown[]
+    for (const id of ids) {
+      if (!validId(id))
+        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_tombstones: the id ${String(id)} is not an integer from 0 to ${MAX_ID}`)
+    }
+    return ids as number[]
   }
 
-  /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
+  /** Ids and metadata JSON (checked: CORRUPT_FILE naming the id) of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
   where(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
-    return this.#db
+    const rows = this.#db
       .prepare(
         `SELECT c.id AS id, m.json AS json FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where} ORDER BY c.id LIMIT ?`,
       )
-      .all(...params, limit) as { id: number; json: string | null }[]
+      .all(...params, limit) as { id: number; json: unknown }[]
+    // Each row's metadata is checked (JSON text within the limits), so callers may parse it.
+    return rows.map((r) => ({ id: r.id, json: checkStoredMetadata(r.json, `${this.#path}: vq_metadata id ${r.id}`) }))
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
@@ -232,13 +292,16 @@ export class ItemTables {
     return (this.#db.prepare('SELECT max(id) FROM vq_codes').pluck().get() as number | null) ?? -1
   }
 
-  /** Streams stored vectors in seq order (items without a stored vector are skipped). */
-  forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
+  /**
+   * Streams stored vectors in seq order (items without a stored vector are skipped). With
+   * vectorBytes, a vector of another length is CORRUPT_FILE naming its id.
+   */
+  forEachVector(visit: (id: number, seq: number, vector: Buffer) => void, vectorBytes?: number): void {
     const it = this.#db
       .prepare('SELECT c.seq, c.id, v.vector FROM vq_codes c JOIN vq_vectors v ON v.id = c.id ORDER BY c.seq')
       .raw()
-      .iterate() as IterableIterator<[number, number, Buffer]>
-    for (const [seq, id, v] of it) visit(id, seq, v)
+      .iterate() as IterableIterator<[number, number, unknown]>
+    for (const [seq, id, v] of it) visit(id, seq, this.#vector(id, v, vectorBytes)!)
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */

@@ -18,9 +18,14 @@
  *
  * Every write is one transaction that also rewrites the manifest (counters, generation),
  * so a crash leaves either all of a call or none of it.
+ *
+ * No SQLite error leaves a method: each is mapped to a typed error (error-mapping.ts); a
+ * read that finds the file damaged (a missing table or column, a malformed page or JSON
+ * text) is CORRUPT_FILE.
  */
-import type Database from 'better-sqlite3'
-import { createDatabase, openDatabase, type StoreOptions } from './connection.js'
+import Database from 'better-sqlite3'
+import { VqError, VqFormatError } from '../errors.js'
+import { createDatabase, enableWal, openDatabase, type StoreOptions } from './connection.js'
 import { closedError, readOnlyError, storageError } from './error-mapping.js'
 import { type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
 import { KeywordIndex } from './keyword-index.js'
@@ -42,6 +47,10 @@ export class SqliteStore {
   readonly readonly: boolean
   readonly #db: Database.Database
   #closed = false
+  /** True once this connection switched the file to WAL mode (close() switches it back). */
+  #wal: boolean
+  /** Bytes of each stored vector, once known (expectVectorBytes): reads check every vector's length. */
+  #vectorBytes: number | undefined
   readonly #meta: MetaTables
   readonly #items: ItemTables
   readonly #vectors: VectorReads
@@ -49,15 +58,16 @@ export class SqliteStore {
   readonly #properties: PropertyTable
 
   /** Use SqliteStore.create or SqliteStore.open. */
-  private constructor(path: string, db: Database.Database, readonly: boolean) {
+  private constructor(path: string, db: Database.Database, readonly: boolean, wal: boolean) {
     this.path = path
     this.#db = db
     this.readonly = readonly
+    this.#wal = wal
     this.#meta = new MetaTables(db, path)
     this.#keywords = new KeywordIndex(db)
     this.#items = new ItemTables(db, path, this.#keywords)
     this.#vectors = new VectorReads(db)
-    this.#properties = new PropertyTable(db)
+    this.#properties = new PropertyTable(db, path)
   }
 
   /**
@@ -66,16 +76,30 @@ export class SqliteStore {
    * only complete; if creation fails, the temporary file it made is removed.
    */
   static create(path: string, manifest: object, options: StoreOptions = {}): SqliteStore {
-    return new SqliteStore(path, createDatabase(path, manifest, options), false)
+    return new SqliteStore(path, createDatabase(path, manifest, options), false, true)
   }
 
   /**
-   * Opens an existing index file. Checks, before writing anything: that it is SQLite
-   * (NOT_SQLITE), that it is a vqlite index (FOREIGN_FILE), that its format is not newer
-   * than this version (NEWER_FORMAT); older formats are migrated in one transaction.
+   * Opens an existing index file, writing nothing. Checks: that the path is a regular file
+   * it may read (NOT_FOUND, CANNOT_OPEN), that it is SQLite (NOT_SQLITE), that it is a
+   * vqlite index (FOREIGN_FILE), that its format is one this version reads (NEWER_FORMAT,
+   * CORRUPT_FILE) and that every table is there (CORRUPT_FILE); a file a crashed writer
+   * left mid-commit is recovered first. Older formats are migrated in one transaction. A
+   * writer's file is switched to WAL mode by enableWal (after loading) or by its first write.
    */
   static open(path: string, options: StoreOptions = {}): SqliteStore {
-    return new SqliteStore(path, openDatabase(path, options), options.readonly ?? false)
+    return new SqliteStore(path, openDatabase(path, options), options.readonly ?? false, false)
+  }
+
+  /**
+   * Switches a writer's file to WAL mode (a no-op for readers, in-memory stores and when
+   * already done). Call it once the file is verified: a refused file is never switched.
+   */
+  enableWal(): void {
+    this.#open()
+    if (this.readonly || this.#wal) return
+    this.#guard('switching to WAL mode', () => enableWal(this.#db))
+    this.#wal = true
   }
 
   /**
@@ -84,6 +108,7 @@ export class SqliteStore {
    */
   transaction<T>(fn: () => T, doing: string, mode: 'read' | 'write' = 'write'): T {
     this.#open()
+    if (mode === 'write' && !this.readonly) this.enableWal()
     this.#vectors.endSnapshot()
     try {
       const tx = this.#db.transaction(fn)
@@ -93,28 +118,36 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * Sets the length every stored vector must have (from the checked manifest): getItem and
+   * forEachVector then refuse a vector of another length with CORRUPT_FILE naming its id.
+   */
+  expectVectorBytes(bytes: number): void {
+    this.#vectorBytes = bytes
+  }
+
   /** The manifest as stored. */
   readManifest<M>(): M {
     this.#open()
-    return this.#meta.readManifest() as M
+    return this.#guard('reading the manifest', () => this.#meta.readManifest() as M)
   }
 
   /** Replaces the manifest (inside the caller's transaction). */
   writeManifest(manifest: object): void {
     this.#writable()
-    this.#meta.writeManifest(manifest)
+    this.#guard('writing the manifest', () => this.#meta.writeManifest(manifest))
   }
 
   /** Replaces all trained arrays (inside the caller's transaction). */
   writeArrays(arrays: Readonly<Record<string, StoredArray>>): void {
     this.#writable()
-    this.#meta.writeArrays(arrays)
+    this.#guard('writing the trained arrays', () => this.#meta.writeArrays(arrays))
   }
 
   /** All trained arrays. */
   readArrays(): Record<string, StoredArray> {
     this.#open()
-    return this.#meta.readArrays()
+    return this.#guard('reading the trained arrays', () => this.#meta.readArrays())
   }
 
   /**
@@ -123,7 +156,7 @@ export class SqliteStore {
    */
   insertItems(rows: ItemRows, firstSeq: number): void {
     this.#writable()
-    this.#items.insert(rows, firstSeq)
+    this.#guard('inserting items', () => this.#items.insert(rows, firstSeq))
   }
 
   /**
@@ -133,19 +166,23 @@ export class SqliteStore {
    */
   deleteItems(ids: Float64Array, firstSeq: number): number[] {
     this.#writable()
-    return this.#items.delete(ids, firstSeq)
+    return this.#guard('deleting items', () => this.#items.delete(ids, firstSeq))
   }
 
   /** The ids among `ids` that are stored. */
   existing(ids: Float64Array): number[] {
     this.#open()
-    return this.#items.existing(ids)
+    return this.#guard('looking up ids', () => this.#items.existing(ids))
   }
 
-  /** Stored vector bytes and metadata of one id, or undefined when the id is unknown. */
+  /**
+   * Stored vector bytes and metadata of one id, or undefined when the id is unknown; a
+   * vector of the wrong length (expectVectorBytes) or metadata that is not JSON text is
+   * CORRUPT_FILE naming the id.
+   */
   getItem(id: number): { vector: Buffer | null; metadata: string | null } | undefined {
     this.#open()
-    return this.#items.get(id)
+    return this.#guard('reading an item', () => this.#items.get(id, this.#vectorBytes))
   }
 
   /**
@@ -155,7 +192,7 @@ export class SqliteStore {
    */
   loadCodes(afterSeq: number, codeSize: number, expected: number): LoadedCodes {
     this.#open()
-    return this.#items.loadCodes(afterSeq, codeSize, expected)
+    return this.#guard('loading the codes', () => this.#items.loadCodes(afterSeq, codeSize, expected))
   }
 
   /**
@@ -165,13 +202,13 @@ export class SqliteStore {
    */
   readVectors(ids: Float64Array, n: number): VectorRows {
     this.#open()
-    return this.#vectors.read(ids, n)
+    return this.#guard('reading stored vectors', () => this.#vectors.read(ids, n))
   }
 
   /** The metadata field with a keyword index (createTextIndex), or null. */
   get textField(): string | null {
     this.#open()
-    return this.#keywords.field
+    return this.#guard('reading the text index', () => this.#keywords.field)
   }
 
   /**
@@ -181,7 +218,7 @@ export class SqliteStore {
    */
   createTextIndex(field: string): void {
     this.#writable()
-    this.#keywords.create(field)
+    this.#guard('creating the text index', () => this.#keywords.create(field))
   }
 
   /**
@@ -191,49 +228,49 @@ export class SqliteStore {
    */
   keywordSearch(match: string, k: number, where = '1', params: readonly unknown[] = []): { ids: number[]; scores: number[] } {
     this.#open()
-    return this.#keywords.search(match, k, where, params)
+    return this.#guard('searching the text index', () => this.#keywords.search(match, k, where, params))
   }
 
   /** A named property (msgpack value) stored beside the manifest, or undefined. */
   getProperty(name: string): unknown {
     this.#open()
-    return this.#properties.get(name)
+    return this.#guard('reading a property', () => this.#properties.get(name))
   }
 
   /** Every named property. */
   readProperties(): Record<string, unknown> {
     this.#open()
-    return this.#properties.readAll()
+    return this.#guard('reading the properties', () => this.#properties.readAll())
   }
 
   /** Sets a named property (inside the caller's transaction). */
   setProperty(name: string, value: unknown): void {
     this.#writable()
-    this.#properties.set(name, value)
+    this.#guard('writing a property', () => this.#properties.set(name, value))
   }
 
   /** Ids and metadata JSON of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m, by id. */
   itemsWhere(where: string, params: readonly unknown[], limit: number): { id: number; json: string | null }[] {
     this.#open()
-    return this.#items.where(where, params, limit)
+    return this.#guard('reading items', () => this.#items.where(where, params, limit))
   }
 
   /** The largest stored id, or -1. */
   maxId(): number {
     this.#open()
-    return this.#items.maxId()
+    return this.#guard('reading the largest id', () => this.#items.maxId())
   }
 
   /** Seqs of the items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m (parameters bound, never spliced). */
   seqsWhere(where: string, params: readonly unknown[]): number[] {
     this.#open()
-    return this.#items.seqsWhere(where, params)
+    return this.#guard('reading items', () => this.#items.seqsWhere(where, params))
   }
 
   /** Ids deleted with seq > afterSeq. */
   tombstonesAfter(afterSeq: number): number[] {
     this.#open()
-    return this.#items.tombstonesAfter(afterSeq)
+    return this.#guard('reading deletions', () => this.#items.tombstonesAfter(afterSeq))
   }
 
   /**
@@ -242,30 +279,34 @@ export class SqliteStore {
    */
   forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
     this.#open()
-    this.#items.forEachVector(visit)
+    this.#guard('reading stored vectors', () => this.#items.forEachVector(visit, this.#vectorBytes), true)
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
   forEachItem(visit: (rows: RawItem[]) => void, block = 4096): void {
     this.#open()
-    this.#items.forEachItem(visit, block)
+    this.#guard('reading items', () => this.#items.forEachItem(visit, block), true)
   }
 
   /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */
   insertRaw(rows: readonly RawItem[]): void {
     this.#writable()
-    this.#items.insertRaw(rows)
+    this.#guard('inserting items', () => this.#items.insertRaw(rows))
   }
 
   /** Replaces the list and code of each seq (retraining; inside the caller's transaction). codes: seqs.length*codeSize bytes. */
   updateCodes(seqs: ArrayLike<number>, lists: Int32Array, codes: Uint8Array, codeSize: number): void {
     this.#writable()
-    this.#items.updateCodes(seqs, lists, codes, codeSize)
+    this.#guard('writing codes', () => this.#items.updateCodes(seqs, lists, codes, codeSize))
   }
 
   /** Journal mode, synchronous level, format version and file size of this connection's database. */
   info(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; formatVersion: number; fileBytes: number } {
     this.#open()
+    return this.#guard('reading the storage settings', () => this.#info())
+  }
+
+  #info(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; formatVersion: number; fileBytes: number } {
     const sync = this.#db.pragma('synchronous', { simple: true }) as number
     const pages = this.#db.pragma('page_count', { simple: true }) as number
     const pageSize = this.#db.pragma('page_size', { simple: true }) as number
@@ -280,20 +321,26 @@ export class SqliteStore {
   /** PRAGMA integrity_check: 'ok' or the problems found. */
   integrityCheck(): string {
     this.#open()
-    return (this.#db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ')
+    return this.#guard('checking integrity', () =>
+      (this.#db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; '),
+    )
   }
 
   /**
-   * Closes the connection (idempotent). A writer first switches the file back to rollback
-   * journal mode, which checkpoints the WAL and removes the -wal and -shm files: at rest an
-   * index is one file, readable even from a read-only folder. (When other connections are
-   * still open the switch is skipped and the file stays in WAL mode; nothing is lost.)
+   * Closes the connection (idempotent). A writer that switched the file to WAL mode first
+   * switches it back to rollback journal mode, which checkpoints the WAL and removes the
+   * -wal and -shm files: at rest an index is one file, readable even from a read-only
+   * folder or medium (a WAL-mode file needs its -shm file, or a folder where it can be
+   * made, even to be read). (When other connections are still open the switch is skipped
+   * and the file stays in WAL mode; nothing is lost.) The switch is one small commit: a
+   * crash inside it leaves a hot -journal, which the next open rolls back (identify).
+   * A store whose file was refused never switched, so closing it writes nothing.
    */
   close(): void {
     if (this.#closed) return
     this.#vectors.close()
     this.#closed = true
-    if (!this.readonly && this.path !== ':memory:') {
+    if (!this.readonly && this.#wal && this.path !== ':memory:') {
       try {
         this.#db.pragma('busy_timeout = 0')
         this.#db.pragma('journal_mode = DELETE')
@@ -306,6 +353,22 @@ export class SqliteStore {
 
   #open(): void {
     if (this.#closed) throw closedError()
+  }
+
+  /**
+   * Runs fn, mapping any SQLite error to a typed one (a damaged file to CORRUPT_FILE). Any
+   * other untyped error met reading the file (a msgpack decoder's, an allocation sized from
+   * a damaged value) is the file's damage too: CORRUPT_FILE, unless `visitor` says fn runs
+   * the caller's callbacks, whose errors pass through.
+   */
+  #guard<T>(doing: string, fn: () => T, visitor = false): T {
+    try {
+      return fn()
+    } catch (e) {
+      if (e instanceof VqError || e instanceof Database.SqliteError || visitor) throw storageError(e, this.path, doing)
+      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+      throw new VqFormatError('CORRUPT_FILE', `${this.path}: ${doing}: the file is damaged (${what})`, { cause: e })
+    }
   }
 
   /** Checks that the store is open for writing. */

@@ -94,6 +94,35 @@ describe('SQLite errors map to typed vqlite errors', () => {
     expect(mapped(new Database.SqliteError('x', 'SQLITE_FULL')).message).toContain('disk full')
     expect(mapped(new Database.SqliteError('x', 'SQLITE_IOERR_FSYNC')).message).toContain('SQLITE_IOERR_FSYNC')
     expect(mapped(new Database.SqliteError('no such table: t', 'SQLITE_ERROR')).message).toContain('no such table: t (SQLITE_ERROR)')
+    expect(mapped(new Database.SqliteError('no such table: t', 'SQLITE_ERROR')).code).toBe('CORRUPT_FILE')
+  })
+
+  it('a file that lacks a table or column, or holds malformed JSON text, is CORRUPT_FILE (real SQLITE_ERRORs)', () => {
+    const db = new Database(':memory:')
+    db.exec('CREATE TABLE m (id INTEGER PRIMARY KEY, json TEXT); INSERT INTO m VALUES (1, \'{"a": \')')
+    const errors = [
+      thrown(() => db.prepare('SELECT * FROM vq_codes').all()),
+      thrown(() => db.prepare('SELECT nope FROM m').all()),
+      thrown(() => db.prepare("SELECT json_extract(json, '$.a') FROM m").all()),
+    ]
+    db.close()
+    for (const e of errors) {
+      expect((e as { code: string }).code).toBe('SQLITE_ERROR')
+      const m = mapped(e)
+      expect(m, (e as Error).message).toBeInstanceOf(VqFormatError)
+      expect(m.code).toBe('CORRUPT_FILE')
+      expect(m.message).toContain('/x/a.vqlite: doing it: the file is damaged')
+    }
+    // Other SQLITE_ERRORs (a bug, not damage) stay IO_ERROR.
+    expect(mapped(new Database.SqliteError('near "x": syntax error', 'SQLITE_ERROR')).code).toBe('IO_ERROR')
+  })
+
+  it('a hot journal a read-only connection cannot roll back is READ_ONLY saying what to do', () => {
+    for (const code of ['SQLITE_READONLY_ROLLBACK', 'SQLITE_READONLY_RECOVERY', 'SQLITE_READONLY_CANTINIT']) {
+      const m = mapped(new Database.SqliteError('attempt to write a readonly database', code))
+      expect(m.code).toBe('READ_ONLY')
+      expect(m.message).toMatch(/stopped in the middle of a commit.*open it once where it is writable/)
+    }
   })
 
   it('errors that are not from SQLite pass through (non-errors become Errors)', () => {

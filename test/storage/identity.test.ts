@@ -66,12 +66,21 @@ describe('file identity, schema and migrations', () => {
     failsWith(() => identify(newer), 'NEWER_FORMAT', `index format ${FORMAT_VERSION + 1} is newer`)
   })
 
+  it('a format version vqlite never wrote (0, -1) is CORRUPT_FILE', () => {
+    for (const v of [0, -1]) {
+      const p = dbFile(`v${v}.vqlite`, (db) => {
+        initSchema(db, {})
+        db.pragma(`user_version = ${v}`)
+      })
+      failsWith(() => identify(p), 'CORRUPT_FILE', `index format ${v} is not one vqlite writes`)
+    }
+  })
+
   it('a format with no migration path fails NEWER_FORMAT and leaves the version as it was', () => {
     const p = dbFile('old.vqlite', (db) => {
       initSchema(db, {})
       db.pragma('user_version = 0')
     })
-    expect(identify(p)).toBe(0)
     const db = new Database(p)
     failsWith(() => migrate(db, 0), 'NEWER_FORMAT', 'no migration from index format 0')
     expect(db.pragma('user_version', { simple: true })).toBe(0)
