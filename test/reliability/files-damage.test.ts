@@ -7,16 +7,15 @@
  * with no raw error, only valid ids and every readable item identical (support/corpus.ts).
  * One test per row, so a report names exactly which damage is mishandled.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packValue, unpackValue } from '../../src/storage/msgpack.js'
-import { buildOriginal, type Original, probe, Tally } from './support/corpus.js'
+import { buildOriginal, type Original, probe, scratchDir, Tally } from './support/corpus.js'
 
 const SEED = 0xda4a6e
-const dir = mkdtempSync(join(tmpdir(), 'vqlite-files-damage-'))
+const dir = scratchDir('vqlite-files-damage-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 let original: Original

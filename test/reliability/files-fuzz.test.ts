@@ -5,15 +5,14 @@
  * file error and left byte-for-byte as it was, or opened with no raw error, only valid ids,
  * and every readable item identical to the original (support/corpus.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Rng } from '../../src/util/random.js'
-import { buildOriginal, type Original, probe, Tally } from './support/corpus.js'
+import { buildOriginal, type Original, probe, scratchDir, Tally } from './support/corpus.js'
 
 const SEED = 0x5eed_f11e
-const dir = mkdtempSync(join(tmpdir(), 'vqlite-files-fuzz-'))
+const dir = scratchDir('vqlite-files-fuzz-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 let original: Original

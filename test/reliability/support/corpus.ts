@@ -13,9 +13,19 @@
  * and `silent` (an answer that differs from the original data without an error).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { VqError, VqIndex } from '../../../src/index.js'
 import { Rng } from '../../../src/util/random.js'
+
+/**
+ * A new scratch folder, in /dev/shm where the machine has it (a RAM file system: the corpus
+ * makes hundreds of files, and fsync there costs nothing), else in the OS temp folder.
+ */
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix))
+}
 
 /** Codes a damaged index file or snapshot may be refused with (VqFormatError's). */
 export const FILE_CODES: ReadonlySet<string> = new Set([
