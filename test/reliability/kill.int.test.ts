@@ -66,7 +66,7 @@ function apply(s: State, c: Call): State {
     case 'add':
     case 'upsert': {
       const items = new Map(s.items)
-      c.ids!.forEach((id, i) => items.set(id, { vector: c.vectors![i]!, metadata: JSON.stringify(c.metadata![i]) }))
+      for (const [i, id] of c.ids!.entries()) items.set(id, { vector: c.vectors![i]!, metadata: JSON.stringify(c.metadata![i]) })
       return { ...s, items }
     }
     case 'delete': {
@@ -124,7 +124,7 @@ describe(`kill tests (seed ${SEED})`, () => {
     const plan = Array.from({ length: KILLS }, (_, k) => {
       const inFile = k % PER_FILE
       const r = rng.float()
-      const later = inFile > 6 ? ['retrain', 'createTextIndex', 'retrain'] : []
+      const later = inFile > 6 ? ['retrain', 'createTextIndex', 'retrain', 'createTextIndex'] : []
       const kinds = ['add', 'upsert', 'delete', 'setProperty', 'export', ...later]
       const aim = inFile === 0 ? (r < 0.5 ? 'train' : 'create') : r < 0.3 ? 'close' : r < 0.45 ? 'none' : kinds[rng.int(kinds.length)]!
       return {

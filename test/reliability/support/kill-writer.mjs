@@ -84,14 +84,22 @@ for (;;) {
     upsert: 4,
     delete: size > 250 ? 8 : 3,
     setProperty: 2,
-    createTextIndex: index.textField ? 0 : size > 40 ? 2 : 0,
+    // Only when the parent aims at it: a file gets one text index, so its kills are rare otherwise.
+    createTextIndex: index.textField || prefer !== 'createTextIndex' ? 0 : size > 40 ? 1 : 0,
     retrain: size >= 64 ? 1 : 0,
     export: 1,
     close: 2,
   }
   if (prefer in w && w[prefer] > 0) w[prefer] += 20
   let r = next() * Object.values(w).reduce((a, b) => a + b, 0)
-  const kind = Object.keys(w).find((k) => (r -= w[k]) < 0) ?? 'add'
+  let kind = 'add'
+  for (const k of Object.keys(w)) {
+    r -= w[k]
+    if (r < 0) {
+      kind = k
+      break
+    }
+  }
   if (kind === 'add' || kind === 'upsert') {
     const n = 1 + int(16)
     const ids =
