@@ -124,7 +124,8 @@ describe.skipIf(!mounted)(`a read-only medium${why ? ` (skipped: ${why})` : ''}`
     }
     expect(caught).toBeInstanceOf(VqStorageError)
     expect((caught as VqError).code).toBe('READ_ONLY')
-    expect((caught as VqError).message).toMatch(message)
+    // (The path itself is left out: 'hot-journal.vqlite' must not satisfy /journal/.)
+    expect((caught as VqError).message.replaceAll(path, '<path>')).toMatch(message)
     expect(fileState(path)).toBe(before)
   }
 
