@@ -35,7 +35,7 @@ function damagedVector(what: string, got: number, s: VectorStorage, dim: number)
 }
 
 /** A half float with exponent 31 (infinity or NaN): what no stored float16 vector holds. */
-function nonFiniteHalf(what: string, t: number, s: VectorStorage, dim: number): VqFormatError {
+function nonFiniteStored(what: string, t: number, s: VectorStorage, dim: number): VqFormatError {
   return new VqFormatError(
     'CORRUPT_FILE',
     `the stored vector of ${what} is damaged: component ${t} of ${dim} is not finite (${s}); vectors are stored finite`,
@@ -89,7 +89,7 @@ export function fillVectors(rows: VectorRows, ids: Float64Array, n: number, s: V
       const b = rows.blob
       for (let t = 0; t < dim; t++) {
         const h = b[at + 2 * t]! | (b[at + 2 * t + 1]! << 8)
-        if ((h & 0x7c00) === 0x7c00) throw nonFiniteHalf(`id ${id}`, t, s, dim)
+        if ((h & 0x7c00) === 0x7c00) throw nonFiniteStored(`id ${id}`, t, s, dim)
         out[i * dim + t] = HALF_TO_FLOAT[h]!
       }
     }
@@ -107,11 +107,16 @@ export function decodeVector(b: Uint8Array, s: VectorStorage, dim: number, what 
   if (!(b instanceof Uint8Array)) throw damagedVector(what, -1, s, dim)
   if (b.length !== vectorBytes(s, dim)) throw damagedVector(what, b.length, s, dim)
   const out = new Float32Array(dim)
-  if (s === 'float32') new Uint8Array(out.buffer).set(b)
-  else {
+  if (s === 'float32') {
+    new Uint8Array(out.buffer).set(b)
+    for (let t = 0; t < dim; t++) {
+      const v = out[t]!
+      if (v - v !== 0) throw nonFiniteStored(what, t, s, dim)
+    }
+  } else {
     for (let t = 0; t < dim; t++) {
       const h = b[2 * t]! | (b[2 * t + 1]! << 8)
-      if ((h & 0x7c00) === 0x7c00) throw nonFiniteHalf(what, t, s, dim)
+      if ((h & 0x7c00) === 0x7c00) throw nonFiniteStored(what, t, s, dim)
       out[t] = HALF_TO_FLOAT[h]!
     }
   }

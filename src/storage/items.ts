@@ -196,7 +196,13 @@ export class ItemTables {
 
   /** A stored vector BLOB checked against its expected length (any length when vectorBytes is undefined). */
   #vector(id: number, v: unknown, vectorBytes: number | undefined): Buffer | null {
-    if (v === null || v === undefined) return null
+    if (v === null || v === undefined) {
+      // An index that stores vectors stores one for every item.
+      if (vectorBytes !== undefined && vectorBytes > 0) {
+        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_vectors id ${id}: the item has no stored vector`)
+      }
+      return null
+    }
     if (!Buffer.isBuffer(v))
       throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_vectors id ${id}: the vector is a ${typeof v}, not a BLOB`)
     if (vectorBytes !== undefined && v.length !== vectorBytes) {

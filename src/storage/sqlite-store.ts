@@ -345,10 +345,14 @@ export class SqliteStore {
         this.#db.pragma('busy_timeout = 0')
         this.#db.pragma('journal_mode = DELETE')
       } catch {
-        // another connection is using the file: leave it in WAL mode
+        // another connection is using the file (or it is damaged): leave it in WAL mode
       }
     }
-    this.#db.close()
+    try {
+      this.#db.close()
+    } catch (e) {
+      throw storageError(e, this.path, 'closing the index')
+    }
   }
 
   #open(): void {

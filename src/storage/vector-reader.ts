@@ -182,7 +182,18 @@ export class VectorReads {
   endSnapshot(): void {
     if (this.#snapshotSince < 0) return
     this.#snapshotSince = -1
-    if (this.#db.inTransaction) this.#commit!.run()
+    if (!this.#db.inTransaction) return
+    try {
+      this.#commit!.run()
+    } catch {
+      // A read transaction holds no change to lose: a COMMIT that fails (a damaged file)
+      // ends it by rolling back. Never throws: it also runs from setImmediate.
+      try {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
+      } catch {
+        // the connection is unusable; its next statement reports that, typed
+      }
+    }
   }
 
   /** Ends the shared read transaction for good (before the connection closes). */

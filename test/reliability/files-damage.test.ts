@@ -187,6 +187,14 @@ const DAMAGE: [string, (db: Db) => void, string[]?][] = [
   ['left in WAL mode (journal_mode persisted as WAL, no -wal)', pragma('journal_mode = WAL')],
 ]
 
+/**
+ * Damage that cannot be told from valid data, with the one answer it may change: an item
+ * stored without metadata has no vq_metadata row, so a deleted row reads as null metadata.
+ */
+const UNDETECTABLE: Record<string, RegExp> = {
+  'metadata: one row deleted': /^get\(\d+\) returned different metadata null$/,
+}
+
 describe(`targeted damage to every table (seed ${SEED})`, () => {
   const tally = new Tally()
   afterAll(() => {
@@ -205,7 +213,7 @@ describe(`targeted damage to every table (seed ${SEED})`, () => {
         tally.add(`${label} ${readonly ? 'read-only' : 'writable'}`, r)
         results.push(
           ...r.problems.map((p) => `${readonly ? 'read-only' : 'writable'}: ${p}`),
-          ...r.silent.map((s) => `${readonly ? 'read-only' : 'writable'} (silent): ${s}`),
+          ...r.silent.filter((s) => !UNDETECTABLE[label]?.test(s)).map((s) => `${readonly ? 'read-only' : 'writable'} (silent): ${s}`),
         )
       }
       expect(results.slice(0, 20)).toEqual([])

@@ -71,10 +71,10 @@ describe('a damaged metadata row', () => {
 
   it('find() that must return its metadata is CORRUPT_FILE naming the item', async () => {
     const index = await damaged()
-    expectVqError(() => index.find({ $id: 3 }), VqFormatError, 'CORRUPT_FILE', /item 3: metadata is not valid JSON/)
-    expectVqError(() => index.find({ $id: 4 }), VqFormatError, 'CORRUPT_FILE', /item 4: metadata is a object/)
-    expectVqError(() => index.find({ $id: { $gte: 5 } }), VqFormatError, 'CORRUPT_FILE', /item 5/)
-    expectVqError(() => index.find({}), VqFormatError, 'CORRUPT_FILE', /item 3/)
+    expectVqError(() => index.find({ $id: 3 }), VqFormatError, 'CORRUPT_FILE', /id 3: metadata is not valid JSON/)
+    expectVqError(() => index.find({ $id: 4 }), VqFormatError, 'CORRUPT_FILE', /id 4: metadata is a object/)
+    expectVqError(() => index.find({ $id: { $gte: 5 } }), VqFormatError, 'CORRUPT_FILE', /id 5:/)
+    expectVqError(() => index.find({}), VqFormatError, 'CORRUPT_FILE', /id 3:/)
     expect(index.find({}, 3).map((r) => r.id)).toEqual([0, 1, 2])
   })
 })

@@ -195,12 +195,12 @@ describe('import refuses a snapshot that lies', () => {
     const recs = records()
     recs[0]!.manifest.count = 2 ** 40
     const t = performance.now()
-    expectCorrupt(v1(recs), /record 0 .*manifest: count 1099511627776/)
+    expectCorrupt(v1(recs), /record 0 .*count 1099511627776/)
     expect(performance.now() - t).toBeLessThan(2000)
     const r2 = records()
     r2[0]!.manifest.count = 2 ** 40
     r2[0]!.manifest.nextSeq = 2 ** 40 + 1
-    expectCorrupt(v1(r2), /record 0 .*nextSeq 1099511627777 outside/)
+    expectCorrupt(v1(r2), /record 0 .*nextSeq 1099511627777, outside/)
   })
   it('a manifest count the file cannot hold (version 1: unchecked) is CORRUPT_FILE; the count and items disagreeing too', () => {
     const recs = records()

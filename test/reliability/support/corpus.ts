@@ -102,6 +102,8 @@ export interface ProbeResult {
   readonly outcome: string
   readonly problems: string[]
   readonly silent: string[]
+  /** The items (ids; -2 for the property) whose answers differed silently. */
+  readonly damaged: ReadonlySet<number>
 }
 
 const sameVector = (a: Float32Array | null, b: Float32Array): boolean =>
@@ -120,7 +122,15 @@ function describeError(e: unknown): string {
  */
 export async function probe(path: string, original: Original, readonly: boolean, expectCodes?: ReadonlySet<string>): Promise<ProbeResult> {
   const problems: string[] = []
-  const silent: string[] = []
+  const silentLines: string[] = []
+  const damaged = new Set<number>()
+  /** A silent difference in the answer about item id. */
+  const silent = {
+    push(line: string, id: number): void {
+      silentLines.push(line)
+      damaged.add(id)
+    },
+  }
   const before = fileState(path)
   let index: VqIndex
   try {
@@ -130,7 +140,7 @@ export async function probe(path: string, original: Original, readonly: boolean,
     if (!(e instanceof VqError) || !codes.has(e.code))
       problems.push(`open refused with ${describeError(e)} (allowed: ${[...codes].join(', ')})`)
     if (fileState(path) !== before) problems.push(`refused open (${describeError(e)}) changed the file or its side files`)
-    return { outcome: `refused:${e instanceof VqError ? e.code : 'raw'}`, problems, silent }
+    return { outcome: `refused:${e instanceof VqError ? e.code : 'raw'}`, problems, silent: silentLines, damaged }
   }
   if (expectCodes && !expectCodes.has('opened')) problems.push(`opened, expected a refusal with ${[...expectCodes].join(', ')}`)
 
@@ -153,12 +163,12 @@ export async function probe(path: string, original: Original, readonly: boolean,
     const got = call(`get(${id})`, () => index.get(id))
     if (got === undefined) continue // missing or refused as damaged
     if (got.id !== id || !sameVector(got.vector, item.vector))
-      silent.push(`get(${id}) returned a different vector ${got.vector ? Array.from(got.vector).join(',') : null}`)
+      silent.push(`get(${id}) returned a different vector ${got.vector ? Array.from(got.vector).join(',') : null}`, id)
     if (JSON.stringify(got.metadata) !== JSON.stringify(item.metadata))
-      silent.push(`get(${id}) returned different metadata ${JSON.stringify(got.metadata)?.slice(0, 80)}`)
+      silent.push(`get(${id}) returned different metadata ${JSON.stringify(got.metadata)?.slice(0, 80)}`, id)
   }
   const absent = call('get(absent id)', () => index.get(2))
-  if (absent !== undefined) silent.push(`get(2) (never added) returned ${JSON.stringify(absent).slice(0, 80)}`)
+  if (absent !== undefined) silent.push(`get(2) (never added) returned ${JSON.stringify(absent).slice(0, 80)}`, 2)
   for (const [qi, q] of original.queries.entries()) {
     for (const filter of [undefined, { group: 1 }]) {
       const what = `search(q${qi}, 10${filter ? ', { group: 1 }' : ''})`
@@ -175,8 +185,9 @@ export async function probe(path: string, original: Original, readonly: boolean,
         // RFlat: the distances are exact, from the stored vectors.
         const exact = l2(q, item.vector)
         if (!(Math.abs(r.distances[j]! - exact) <= 1e-4 * (1 + exact)))
-          silent.push(`${what}: id ${id} at distance ${r.distances[j]}, exact ${exact}`)
-        if (filter && item.metadata.group !== 1) silent.push(`${what}: id ${id} does not match the filter (group ${item.metadata.group})`)
+          silent.push(`${what}: id ${id} at distance ${r.distances[j]}, exact ${exact}`, id)
+        if (filter && item.metadata.group !== 1)
+          silent.push(`${what}: id ${id} does not match the filter (group ${item.metadata.group})`, id)
       }
     }
   }
@@ -186,7 +197,7 @@ export async function probe(path: string, original: Original, readonly: boolean,
       const item = original.items.get(f.id)
       if (!item) problems.push(`find returned id ${f.id}, never an item`)
       else if (item.metadata.group !== 2 || JSON.stringify(f.metadata) !== JSON.stringify(item.metadata))
-        silent.push(`find({ group: 2 }) returned id ${f.id} with ${JSON.stringify(f.metadata).slice(0, 80)}`)
+        silent.push(`find({ group: 2 }) returned id ${f.id} with ${JSON.stringify(f.metadata).slice(0, 80)}`, f.id)
     }
   }
   const kw = call("keywordSearch('delta')", () => index.keywordSearch('delta', 20))
@@ -194,18 +205,18 @@ export async function probe(path: string, original: Original, readonly: boolean,
     for (const id of kw.ids) {
       if (!validId(id)) problems.push(`keywordSearch returned id ${id}, never an item`)
       else if (id !== -1 && !original.items.get(id)!.metadata.text.includes('delta'))
-        silent.push(`keywordSearch('delta') returned id ${id} without the word`)
+        silent.push(`keywordSearch('delta') returned id ${id} without the word`, id)
     }
   }
   const prop = call('getProperty', () => index.getProperty(PROPERTY.name))
   if (prop !== undefined && JSON.stringify(prop) !== JSON.stringify(PROPERTY.value))
-    silent.push(`getProperty returned ${JSON.stringify(prop).slice(0, 80)}`)
+    silent.push(`getProperty returned ${JSON.stringify(prop).slice(0, 80)}`, -2)
   try {
     await index.close()
   } catch (e) {
     if (!(e instanceof VqError)) problems.push(`close(): ${describeError(e)}`)
   }
-  return { outcome: 'opened', problems, silent }
+  return { outcome: 'opened', problems, silent: silentLines, damaged }
 }
 
 /** Per-category tallies and failures of a corpus run, printed as one line for the report. */
@@ -213,12 +224,21 @@ export class Tally {
   readonly outcomes = new Map<string, number>()
   readonly problems: string[] = []
   readonly silent: string[] = []
+  /** Cases whose silent differences reach more items than `allowed` said they may. */
+  readonly spread: string[] = []
   cases = 0
   /** Cases with at least one problem / silent difference. */
   problemCases = 0
   silentCases = 0
-  add(label: string, r: ProbeResult): void {
+  /**
+   * allowed: how many items this mutant may silently change (a byte changed inside one
+   * stored value changes that value: SQLite keeps no per-row checksum; it must never change
+   * another item's answers).
+   */
+  add(label: string, r: ProbeResult, allowed = 0): void {
     this.cases++
+    if (r.damaged.size > allowed)
+      this.spread.push(`${label}: ${r.damaged.size} items differ (${[...r.damaged].join(', ')}), at most ${allowed} may`)
     if (r.problems.length > 0) this.problemCases++
     if (r.silent.length > 0) this.silentCases++
     this.outcomes.set(r.outcome, (this.outcomes.get(r.outcome) ?? 0) + 1)
