@@ -21,7 +21,7 @@ export function regularInputFile(path: string, what = 'file'): void {
   }
   if (!st.isFile()) {
     const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'
-    throw new VqStorageError('CANNOT_OPEN', `${path} is ${kind}, not an ${what}`)
+    throw new VqStorageError('CANNOT_OPEN', `${path} is ${kind}, not a regular file`)
   }
 }
 

@@ -30,23 +30,28 @@ function cliVersion(): string {
 const MAX_CHUNK = 1_000_000
 
 const ADD_HELP = (mode: 'add' | 'upsert'): string =>
-  `
-All or nothing: the whole file is read and checked first (every line or record: the
-dimension, finite numbers, ids from 0 to ${MAX_ID} and unique in the file, JSONL lines that
-are objects with only "id", "vector" and "metadata"), then ${mode === 'add' ? 'added' : 'upserted'} in one
-transaction, together with the training of an untrained index. A refusal names the file,
-the line (CSV, JSONL) or record (.fvecs, .bvecs, .npy) and the value, and changes nothing.
-${mode === 'add' ? 'Without ids in the file, the ids continue from the largest stored id.' : 'The file must give an id on every record (JSONL "id", CSV "id" column).'}
-The vectors are held in memory (4 bytes per number); a file that needs more than
-${MAX_INPUT_SHARE * 100} % of the machine's memory is refused: split it, each part is then all or nothing.
-CSV: numbers per row; a first row with no number in it is a header, whose "id" column gives
-the ids. Blank lines, CRLF line ends and a UTF-8 BOM are accepted in CSV and JSONL.
-Exit codes: 0 done, 1 refused (bad file or data, or the file system refused; nothing was
-changed), 2 usage error, 3 internal error.
-
-Examples:
-  vqlite ${mode} sift.vqlite sift_base.fvecs
-  vqlite ${mode} docs.vqlite items.jsonl`
+  [
+    '',
+    'All or nothing: the whole file is read and checked first, every line or record:',
+    'the dimension, finite numbers (squared norm at most MAX_SQUARED_NORM), ids that are',
+    `integers from 0 to ${MAX_ID} and unique in the file, JSONL lines that are objects`,
+    `with only "id", "vector" and "metadata". Then it is ${mode === 'add' ? 'added' : 'upserted'} in one transaction,`,
+    'with the training of an untrained index. A refusal names the file, the line (CSV,',
+    'JSONL) or record (.fvecs, .bvecs, .npy) and the value, and changes nothing.',
+    mode === 'add'
+      ? 'Without ids in the file, the ids continue from the largest stored id.'
+      : 'The file must give an id on every record (JSONL "id", CSV "id" column).',
+    'CSV: numbers per row; a first row with no number in it is a header, whose "id"',
+    'column gives the ids. CSV and JSONL: blank lines, CRLF and a UTF-8 BOM are accepted.',
+    'The vectors are held in memory (4 bytes per number): a file needing more than',
+    `${MAX_INPUT_SHARE * 100} % of the machine's memory is refused; split it (each part is all or nothing).`,
+    'Exit codes: 0 done, 1 refused (bad file or data, or the file system refused;',
+    'nothing was changed), 2 usage error, 3 internal error (a bug).',
+    '',
+    'Examples:',
+    `  vqlite ${mode} sift.vqlite sift_base.fvecs`,
+    `  vqlite ${mode} docs.vqlite items.jsonl`,
+  ].join('\n')
 
 /** add / upsert of a whole file in one call (trained in the same transaction when untrained). */
 async function addFile(mode: 'add' | 'upsert', file: string, vectors: string, json: boolean): Promise<void> {
@@ -297,18 +302,36 @@ export function program(): Command {
       ) => {
         if (o.overlap >= o.chunkSize) throw new UsageError(`--overlap ${o.overlap} must be less than --chunk-size ${o.chunkSize}`)
         if (existsSync(o.index)) regularIndexFile(o.index)
+        // Paths that are missing or not regular files (a FIFO would block a read) are reported and skipped.
+        const skipped: { file: string; message: string }[] = []
+        const readable = paths.filter((p) => {
+          try {
+            regularInputFile(p)
+            return true
+          } catch (e) {
+            if (!(e instanceof VqError)) throw e
+            skipped.push({ file: p, message: `${e.message.replace(`${p}: `, '').replace(`${p} is `, '')} [${e.code}]` })
+            return false
+          }
+        })
+        if (readable.length === 0) {
+          for (const e of skipped) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
+          process.exitCode = EXIT.badInput
+          return
+        }
         const progress = new Progress()
         const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
         const ix = existsSync(o.index)
           ? await TextIndex.open(o.index, embedder)
           : await TextIndex.create(o.index, embedder, { description: o.description })
         try {
-          const r = await ix.indexFiles(paths, {
+          const indexed = await ix.indexFiles(readable, {
             field: o.field,
             chunk: { size: o.chunkSize, overlap: o.overlap },
             onProgress: (_file, done, total) => progress.update('indexing', done, total),
           })
           progress.stop()
+          const r = { ...indexed, errors: [...skipped, ...indexed.errors] }
           for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
           emit(
             o.json,
@@ -328,7 +351,7 @@ export function program(): Command {
     .argument('[text]', 'query text (text indexes)')
     .description('search an index by text (indexes made by index-text) or by query vectors (--vectors)')
     .requiredOption('--index <file>', 'index file')
-    .option('--k <n>', `results (1 to ${MAX_K})`, intRange(1, MAX_K, 'MAX_K'), 10)
+    .option('-k, --k <n>', `results (1 to ${MAX_K})`, intRange(1, MAX_K, 'MAX_K'), 10)
     .addOption(
       new Option('--mode <mode>', 'text search: hybrid, vector or keyword').choices(['hybrid', 'vector', 'keyword']).default('hybrid'),
     )
@@ -432,6 +455,12 @@ export function program(): Command {
 
   return cmd
 }
+
+// Output piped into a reader that stops early (`vqlite search ... | head`): stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok)
+  throw e
+})
 
 try {
   const cmd = program()

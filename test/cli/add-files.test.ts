@@ -63,13 +63,13 @@ async function refused(ixName: string, input: string, parts: string[], code: str
 }
 
 describe('add is all or nothing', () => {
-  it('a 70,000-row CSV with an id repeated across the first 65,536 rows adds nothing (the line and the id are named)', async () => {
+  it('a 70,000-row CSV with an id of the first 65,536 rows repeated after them adds nothing (the line and the id are named)', async () => {
     const ix = await index()
     const x = randomVectors(70_000, 3, 11)
     const lines = ['id,a,b,c']
-    for (let i = 0; i < 70_000; i++) lines.push(`${i === 60_000 ? 5 : i},${x[i * 3]},${x[i * 3 + 1]},${x[i * 3 + 2]}`)
+    for (let i = 0; i < 70_000; i++) lines.push(`${i === 69_000 ? 5 : i},${x[i * 3]},${x[i * 3 + 1]},${x[i * 3 + 2]}`)
     file('dup70k.csv', `${lines.join('\n')}\n`)
-    await refused(ix, 'dup70k.csv', ['dup70k.csv line 60002', 'id 5 is also on line 7'], 'DUPLICATE_ID')
+    await refused(ix, 'dup70k.csv', ['dup70k.csv line 69002', 'id 5 is also on line 7'], 'DUPLICATE_ID')
     expect((await stateOf(join(dir, ix))).count).toBe(0)
   })
 

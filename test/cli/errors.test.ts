@@ -50,6 +50,7 @@ describe('option values past the limits are usage errors, before anything is rea
   const search = ['search', '--index', 'ok.vqlite', '--vectors', 'q.jsonl']
   it.each([
     ['--k 1e9', [...search, '--k', '1000000000'], ['1000000000', `${MAX_K}`, 'MAX_K']],
+    ['-k 1e9', [...search, '-k', '1000000000'], ['1000000000', 'MAX_K']],
     ['--k past MAX_K', [...search, '--k', String(MAX_K + 1)], [String(MAX_K + 1)]],
     ['--k 0', [...search, '--k', '0'], ['"0"']],
     ['--k 1.5', [...search, '--k', '1.5'], ['"1.5"']],
@@ -141,6 +142,19 @@ describe('index paths: missing, a folder, a FIFO (never blocking), not an index'
     refused(['search', 'hello', '--index', 'fifo.vqlite'], 'CANNOT_OPEN')
     refused(['index-text', 'x.md', '--index', 'folder.vqlite'], 'CANNOT_OPEN')
   })
+  it('index-text skips (and names) a missing path and a FIFO, indexes the rest, exit 1', () => {
+    writeFileSync(join(dir, 'good.md'), '# Good\n\nA readable document about deploying applications.\n')
+    execFileSync('mkfifo', [join(dir, 'pipe.md')])
+    const r = run('index-text', 'good.md', 'pipe.md', 'absent.md', '--index', 'text-index.vqlite', '--json')
+    expect(r.status, r.all).toBe(1)
+    expect(JSON.parse(r.stdout)).toMatchObject({ filesIndexed: 1 })
+    expect(r.stderr, r.all).toContain('vqlite: pipe.md: a FIFO, not a regular file [CANNOT_OPEN]')
+    expect(r.stderr, r.all).toContain('vqlite: absent.md: no such file [NOT_FOUND]')
+    const none = run('index-text', 'pipe.md', '--index', 'text-none.vqlite')
+    expect(none.status, none.all).toBe(1)
+    expect(none.stderr, none.all).toContain('pipe.md')
+  })
+
   it('a text file as the index is refused with a typed code', () => {
     writeFileSync(join(dir, 'text.vqlite'), 'hello, not a database\n')
     const r = run('info', 'text.vqlite')
