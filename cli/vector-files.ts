@@ -91,7 +91,7 @@ export async function readVectorFile(path: string, options: ReadVectorOptions = 
           ? await readJsonl(path, options, budget)
           : await readBinary(path, kind, options)
   } catch (e) {
-    if (e instanceof RangeError && /allocation|Invalid (typed )?array length|too long/i.test(e.message)) {
+    if (e instanceof RangeError && /allocation|Invalid (typed )?array length|Invalid string length|too long/i.test(e.message)) {
       throw new VqError('OUT_OF_MEMORY', `${path}: not enough memory to hold its vectors (${e.message}); split the file; ${NOTHING}`, {
         cause: e,
       })
