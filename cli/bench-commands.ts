@@ -2,12 +2,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Command, Option } from 'commander'
-import type { Metric } from 'vqlite'
+import { MAX_K, MAX_REFINE_FACTOR, type Metric } from 'vqlite'
 import type { BenchProgress, BenchRow } from '../bench/suite/run.js'
 import { CATALOGUE } from '../datasets/catalogue.js'
 import { downloadDataset, isDownloaded } from '../datasets/download.js'
 import { loadDataset } from '../datasets/load.js'
-import { collect, interruptible, intList, mb, Progress, positiveInt } from './common.js'
+import { collect, interruptible, intList, intListRange, intRange, MAX_THREADS, mb, Progress, positiveInt } from './common.js'
 
 /** Adds "datasets list" and "datasets download". */
 export function addDatasetCommands(cmd: Command): void {
@@ -65,16 +65,25 @@ export function addBenchCommand(cmd: Command): void {
     .requiredOption('--dataset <name|path>', 'catalogue name, synthetic:N:D[:NQ[:SEED]], .hdf5 file or X_base.fvecs file')
     .option('--index <description>', 'vqlite index description, e.g. IVF1024,PQ25,RFlat (repeat for several)', collect, [])
     .option('--nprobe <list>', 'IVF lists probed, e.g. 1,4,16,64', intList, [1, 4, 16, 64])
-    .option('--refine <list>', 'refine factors (re-ranked candidates = k * factor)', intList, [1, 10])
-    .option('--k <n>', 'results per query of the timed runs', positiveInt, 10)
-    .option('--runs <n>', 'timed passes per point (the fastest counts)', positiveInt, 2)
-    .option('--threads <n>', 'worker threads of searchBatch (default: cores)', positiveInt)
-    .option('--queries <n>', 'use only the first N queries', positiveInt)
-    .option('--limit <n>', 'use only the first N base vectors (e.g. a SIFT1B prefix); ground truth is recomputed', positiveInt)
+    .option(
+      '--refine <list>',
+      'refine factors (re-ranked candidates = k * factor)',
+      intListRange(1, MAX_REFINE_FACTOR, 'MAX_REFINE_FACTOR'),
+      [1, 10],
+    )
+    .option('--k <n>', 'results per query of the timed runs', intRange(1, MAX_K, 'MAX_K'), 10)
+    .option('--runs <n>', 'timed passes per point (the fastest counts)', intRange(1, 1000), 2)
+    .option('--threads <n>', 'worker threads of searchBatch (default: cores)', intRange(1, MAX_THREADS))
+    .option('--queries <n>', 'use only the first N queries', intRange(1, Number.MAX_SAFE_INTEGER))
+    .option(
+      '--limit <n>',
+      'use only the first N base vectors (e.g. a SIFT1B prefix); ground truth is recomputed',
+      intRange(1, Number.MAX_SAFE_INTEGER),
+    )
     .addOption(new Option('--metric <metric>', "override the set's metric").choices(['l2', 'cosine', 'ip']))
-    .option('--ef <list>', 'hnswlib efSearch values', intList, [10, 20, 40, 80, 160, 320])
-    .option('--hnsw-m <n>', 'hnswlib M', positiveInt, 16)
-    .option('--hnsw-ef-construction <n>', 'hnswlib efConstruction', positiveInt, 200)
+    .option('--ef <list>', 'hnswlib efSearch values', intListRange(1, MAX_K, 'MAX_K'), [10, 20, 40, 80, 160, 320])
+    .option('--hnsw-m <n>', 'hnswlib M', intRange(2, 1024), 16)
+    .option('--hnsw-ef-construction <n>', 'hnswlib efConstruction', intRange(1, MAX_K), 200)
     .option('--reuse-hnsw', 'reuse a cached hnswlib build of the same set and parameters', false)
     .option('--no-hnsw', 'skip hnswlib-node')
     .option('--no-flat', 'skip exact search')

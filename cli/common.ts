@@ -3,18 +3,62 @@
 import cliProgress from 'cli-progress'
 import { InvalidArgumentError } from 'commander'
 
-/** Parses "1,4,16" into positive integers. */
+/** Largest --threads: more workers than this is a typo, not a machine. */
+export const MAX_THREADS = 1024
+
+/**
+ * A strict decimal integer from an option or argument: digits only (an optional leading +),
+ * within [min, max]; `limit` names the documented limit in the message. "", " ", "1e3",
+ * "0x10", "1.5" and "-1" are refused (Number() would read some of them as numbers).
+ */
+export function parseInteger(value: string, min: number, max: number, limit?: string): number {
+  const t = value.trim()
+  const v = /^\+?\d{1,20}$/.test(t) ? Number(t) : Number.NaN
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`expected an integer from ${min} to ${max}${limit ? ` (${limit})` : ''}, got ${JSON.stringify(value)}`)
+  }
+  return v
+}
+
+/** An option parser (commander) for integers in [min, max]. */
+export function intRange(min: number, max: number, limit?: string): (value: string) => number {
+  return (value: string) => parseInteger(value, min, max, limit)
+}
+
+/** Parses "1,4,16" into positive safe integers (one argument: usable as a commander parser). */
 export function intList(value: string): number[] {
-  const out = value.split(',').map((s) => Number(s.trim()))
-  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1))
-    throw new InvalidArgumentError(`expected positive integers separated by commas, got "${value}"`)
+  return parseIntList(value, 1, Number.MAX_SAFE_INTEGER)
+}
+
+/** Parses "1,4,16" into integers in [min, max]. */
+export function parseIntList(value: string, min: number, max: number, limit?: string): number[] {
+  const parts = value.split(',')
+  const out: number[] = []
+  for (const s of parts) {
+    try {
+      out.push(parseInteger(s, min, max, limit))
+    } catch {
+      throw new InvalidArgumentError(
+        `expected integers from ${min} to ${max}${limit ? ` (${limit})` : ''} separated by commas, got ${JSON.stringify(value)}`,
+      )
+    }
+  }
   return out
 }
 
+/** An option parser (commander) for comma-separated lists of integers in [min, max]. */
+export function intListRange(min: number, max: number, limit?: string): (value: string) => number[] {
+  return (value: string) => parseIntList(value, min, max, limit)
+}
+
+/** A non-negative safe integer. */
 export function positiveInt(value: string): number {
-  const v = Number(value)
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`)
-  return v
+  return parseInteger(value, 0, Number.MAX_SAFE_INTEGER)
+}
+
+/** A usage error found by a command's action (printed with the help hint, exit code 2). */
+export class UsageError extends Error {
+  override name = 'UsageError'
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
@@ -79,7 +123,12 @@ export function interruptible(progress: Progress, what: string): AbortController
 
 export const mb = (bytes: number): string => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`)
 
-/** Exit codes: 0 done, 1 bad input or data (a VqError), 2 usage error, 3 internal failure, 130 interrupted. */
+/**
+ * Exit codes: 0 done; 1 bad input or data, or a file the system refused (every VqError:
+ * the message names the file, line and value and nothing was changed); 2 usage error (an
+ * unknown command, a missing or malformed option or argument, a number past its limit);
+ * 3 internal failure (a bug: please report it); 130 interrupted.
+ */
 export const EXIT = { ok: 0, badInput: 1, usage: 2, internal: 3, interrupted: 130 } as const
 
 /** Prints a value as JSON (--json) or as text. */

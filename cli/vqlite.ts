@@ -12,17 +12,88 @@
  * `vqlite --version` prints this package's version.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
-import { type Filter, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
+import { Command, Option } from 'commander'
+import { MAX_BATCH_RESULTS, MAX_DIM, MAX_ID, MAX_K, MAX_REFINE_FACTOR, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
 import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
-import { EXIT, emit, highlight, mb, Progress, positiveInt } from './common.js'
-import { readVectorFile } from './vector-files.js'
+import { EXIT, emit, highlight, intRange, mb, Progress, parseInteger, UsageError } from './common.js'
+import { openIndex, parseFilter, regularIndexFile, regularInputFile } from './inputs.js'
+import { MAX_INPUT_SHARE, readVectorFile } from './vector-files.js'
 
 /** The version of this package (vqlite-cli), read from its package.json at run time. */
 function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
+}
+
+/** Largest --chunk-size / --overlap, in characters. */
+const MAX_CHUNK = 1_000_000
+
+const ADD_HELP = (mode: 'add' | 'upsert'): string =>
+  [
+    '',
+    'All or nothing: the whole file is read and checked first, every line or record:',
+    'the dimension, finite numbers (squared norm at most MAX_SQUARED_NORM), ids that are',
+    `integers from 0 to ${MAX_ID} and unique in the file, JSONL lines that are objects`,
+    `with only "id", "vector" and "metadata". Then it is ${mode === 'add' ? 'added' : 'upserted'} in one transaction,`,
+    'with the training of an untrained index. A refusal names the file, the line (CSV,',
+    'JSONL) or record (.fvecs, .bvecs, .npy) and the value, and changes nothing.',
+    mode === 'add'
+      ? 'Without ids in the file, the ids continue from the largest stored id.'
+      : 'The file must give an id on every record (JSONL "id", CSV "id" column).',
+    'CSV: numbers per row; a first row with no number in it is a header, whose "id"',
+    'column gives the ids. CSV and JSONL: blank lines, CRLF and a UTF-8 BOM are accepted.',
+    'The vectors are held in memory (4 bytes per number): a file needing more than',
+    `${MAX_INPUT_SHARE * 100} % of the machine's memory is refused; split it (each part is all or nothing).`,
+    'Exit codes: 0 done, 1 refused (bad file or data, or the file system refused;',
+    'nothing was changed), 2 usage error, 3 internal error (a bug).',
+    '',
+    'Examples:',
+    `  vqlite ${mode} sift.vqlite sift_base.fvecs`,
+    `  vqlite ${mode} docs.vqlite items.jsonl`,
+  ].join('\n')
+
+/** add / upsert of a whole file in one call (trained in the same transaction when untrained). */
+async function addFile(mode: 'add' | 'upsert', file: string, vectors: string, json: boolean): Promise<void> {
+  const ix = openIndex(file)
+  try {
+    const v = await readVectorFile(vectors, { dim: ix.dim, dimOf: file })
+    let ids = v.ids
+    if (ids === null) {
+      if (mode === 'upsert') {
+        throw new VqInputError(
+          'BAD_IDS',
+          `${vectors}: upsert needs an id on every record (JSONL "id", CSV "id" column); nothing was changed`,
+        )
+      }
+      const first = ix.maxId() + 1
+      if (first + v.n - 1 > MAX_ID) {
+        throw new VqInputError(
+          'BAD_IDS',
+          `${vectors}: ids from ${first} for ${v.n} vectors go past MAX_ID (${MAX_ID}); give ids in the file`,
+        )
+      }
+      ids = Array.from({ length: v.n }, (_, i) => first + i)
+    }
+    const progress = new Progress()
+    const options = ix.isTrained
+      ? {}
+      : {
+          train: {
+            onProgress: (p: { stage: string; iteration: number; iterations: number }) =>
+              progress.update(`training ${p.stage}`, p.iteration, p.iterations),
+          },
+        }
+    if (!json) progress.update(mode === 'add' ? 'adding' : 'upserting', 0, v.n)
+    if (mode === 'add') await ix.add(ids, v.x, v.metadata ?? undefined, options)
+    else await ix.upsert(ids, v.x, v.metadata ?? undefined, options)
+    progress.stop()
+    emit(json, { file, [mode === 'add' ? 'added' : 'upserted']: v.n, count: ix.count }, () =>
+      mode === 'add' ? `added ${v.n} vectors to ${file} (${ix.count} in all)` : `upserted ${v.n} vectors in ${file} (${ix.count} in all)`,
+    )
+  } finally {
+    await ix.close()
+  }
 }
 
 export function program(): Command {
@@ -34,7 +105,7 @@ export function program(): Command {
     .command('create')
     .argument('<file>', 'new index file')
     .description('create an empty index file')
-    .requiredOption('--dim <n>', 'vector dimension', positiveInt)
+    .requiredOption('--dim <n>', `vector dimension (1 to ${MAX_DIM})`, intRange(1, MAX_DIM, 'MAX_DIM'))
     .option('--description <d>', 'index description, e.g. IVF256,PQ16,RFlat', 'Flat')
     .addOption(new Option('--metric <metric>', 'distance').choices(['l2', 'cosine', 'ip']).default('l2'))
     .addOption(
@@ -65,35 +136,20 @@ export function program(): Command {
       },
     )
 
-  cmd
-    .command('add')
-    .argument('<file>', 'index file')
-    .argument('<vectors>', '.fvecs, .bvecs, .npy, .csv or .jsonl ({"id", "vector", "metadata"} per line)')
-    .description('add vectors (trains the index on them first when it is untrained); all or nothing')
-    .option('--json', 'JSON output', false)
-    .addHelpText('after', '\nExamples:\n  vqlite add sift.vqlite sift_base.fvecs\n  vqlite add docs.vqlite items.jsonl')
-    .action(async (file: string, vectors: string, o: { json: boolean }) => {
-      const ix = VqIndex.open(file)
-      try {
-        const v = await readVectorFile(vectors)
-        if (v.d !== ix.dim)
-          throw new VqInputError('DIMENSION_MISMATCH', `${vectors} holds ${v.d}-d vectors, ${file} is ${ix.dim}-d; nothing was added`)
-        const first = ix.maxId() + 1
-        const ids = v.ids ?? Array.from({ length: v.n }, (_, i) => first + i)
-        const progress = new Progress()
-        if (!ix.isTrained) await ix.train(v.x, { onProgress: (p) => progress.update(`training ${p.stage}`, p.iteration, p.iterations) })
-        const step = 65536
-        for (let i = 0; i < v.n; i += step) {
-          const m = Math.min(step, v.n - i)
-          await ix.add(ids.slice(i, i + m), v.x.subarray(i * v.d, (i + m) * v.d), v.metadata ? v.metadata.slice(i, i + m) : undefined)
-          progress.update('adding', i + m, v.n)
-        }
-        progress.stop()
-        emit(o.json, { file, added: v.n, count: ix.count }, () => `added ${v.n} vectors to ${file} (${ix.count} in all)`)
-      } finally {
-        await ix.close()
-      }
-    })
+  for (const mode of ['add', 'upsert'] as const) {
+    cmd
+      .command(mode)
+      .argument('<file>', 'index file')
+      .argument('<vectors>', '.fvecs, .bvecs, .npy, .csv or .jsonl ({"id", "vector", "metadata"} per line)')
+      .description(
+        mode === 'add'
+          ? 'add vectors (trains the index on them first when it is untrained); all or nothing'
+          : 'add or replace vectors by id (the file must give ids; trains first when untrained); all or nothing',
+      )
+      .option('--json', 'JSON output', false)
+      .addHelpText('after', ADD_HELP(mode))
+      .action((file: string, vectors: string, o: { json: boolean }) => addFile(mode, file, vectors, o.json))
+  }
 
   cmd
     .command('info')
@@ -102,7 +158,7 @@ export function program(): Command {
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite info sift.vqlite --json')
     .action(async (file: string, o: { json: boolean }) => {
-      const ix = VqIndex.open(file, { readonly: true })
+      const ix = openIndex(file, true)
       try {
         const st = ix.stats()
         const mem = ix.memoryUsage()
@@ -144,12 +200,12 @@ export function program(): Command {
   cmd
     .command('get')
     .argument('<file>', 'index file')
-    .argument('<id>', 'item id', positiveInt)
+    .argument('<id>', 'item id', intRange(0, MAX_ID, 'MAX_ID'))
     .description('print one item (vector and metadata)')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite get docs.vqlite 42 --json')
     .action(async (file: string, id: number, o: { json: boolean }) => {
-      const ix = VqIndex.open(file, { readonly: true })
+      const ix = openIndex(file, true)
       try {
         const item = ix.get(id)
         if (!item) throw new VqInputError('UNKNOWN_ID', `id ${id} is not in ${file}`)
@@ -167,13 +223,15 @@ export function program(): Command {
   cmd
     .command('delete')
     .argument('<file>', 'index file')
-    .argument('<ids...>', 'item ids')
+    .argument('<ids...>', 'item ids', (v: string, previous: number[] = []) => {
+      previous.push(parseInteger(v, 0, MAX_ID, 'MAX_ID'))
+      return previous
+    })
     .description('delete items by id')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite delete docs.vqlite 7 8 9')
-    .action(async (file: string, idArgs: string[], o: { json: boolean }) => {
-      const ids = idArgs.map((a) => positiveInt(a))
-      const ix = VqIndex.open(file)
+    .action(async (file: string, ids: number[], o: { json: boolean }) => {
+      const ix = openIndex(file)
       try {
         const n = await ix.delete(ids)
         emit(o.json, { deleted: n, count: ix.count }, () => `deleted ${n} of ${ids.length} ids (${ix.count} left)`)
@@ -188,7 +246,7 @@ export function program(): Command {
     .description('retrain the codec on the stored vectors and re-encode them')
     .addHelpText('after', '\nExample (the index must store full vectors):\n  vqlite retrain docs.vqlite')
     .action(async (file: string) => {
-      const ix = VqIndex.open(file)
+      const ix = openIndex(file)
       try {
         await ix.retrain()
         console.log(`retrained ${file} on ${ix.count} vectors`)
@@ -204,6 +262,7 @@ export function program(): Command {
     .description('rebuild an index file from a snapshot')
     .addHelpText('after', '\nExample:\n  vqlite import backup.snapshot restored.vqlite')
     .action(async (snapshot: string, file: string) => {
+      regularInputFile(snapshot)
       const ix = VqIndex.import(snapshot, file)
       console.log(`imported ${ix.count} vectors into ${file}`)
       await ix.close()
@@ -216,7 +275,7 @@ export function program(): Command {
     .description('write a portable snapshot of an index (codes, trained arrays, vectors, metadata; read back by import)')
     .addHelpText('after', '\nExample:\n  vqlite export docs.vqlite backup.snapshot')
     .action(async (file: string, to: string) => {
-      const ix = VqIndex.open(file, { readonly: true })
+      const ix = openIndex(file, true)
       try {
         const n = await ix.export(to)
         console.log(`exported ${n} vectors to ${to}`)
@@ -231,8 +290,8 @@ export function program(): Command {
     .description('index documents for semantic search (chunks, SIF-GloVe embeddings, FTS5 keywords); unchanged files are skipped')
     .requiredOption('--index <file>', 'index file (created when missing)')
     .option('--field <name>', 'JSONL: the field holding the text', 'text')
-    .option('--chunk-size <n>', 'characters per chunk', positiveInt, 800)
-    .option('--overlap <n>', 'characters shared by consecutive chunks', positiveInt, 100)
+    .option('--chunk-size <n>', 'characters per chunk', intRange(1, MAX_CHUNK), 800)
+    .option('--overlap <n>', 'characters shared by consecutive chunks (less than --chunk-size)', intRange(0, MAX_CHUNK), 100)
     .option('--description <d>', 'vector index description for a new index', 'SQ8')
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite index-text notes/*.md tickets.jsonl --field body --index notes.vqlite')
@@ -241,18 +300,38 @@ export function program(): Command {
         paths: string[],
         o: { index: string; field: string; chunkSize: number; overlap: number; description: string; json: boolean },
       ) => {
+        if (o.overlap >= o.chunkSize) throw new UsageError(`--overlap ${o.overlap} must be less than --chunk-size ${o.chunkSize}`)
+        if (existsSync(o.index)) regularIndexFile(o.index)
+        // Paths that are missing or not regular files (a FIFO would block a read) are reported and skipped.
+        const skipped: { file: string; message: string }[] = []
+        const readable = paths.filter((p) => {
+          try {
+            regularInputFile(p)
+            return true
+          } catch (e) {
+            if (!(e instanceof VqError)) throw e
+            skipped.push({ file: p, message: `${e.message.replace(`${p}: `, '').replace(`${p} is `, '')} [${e.code}]` })
+            return false
+          }
+        })
+        if (readable.length === 0) {
+          for (const e of skipped) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
+          process.exitCode = EXIT.badInput
+          return
+        }
         const progress = new Progress()
         const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
         const ix = existsSync(o.index)
           ? await TextIndex.open(o.index, embedder)
           : await TextIndex.create(o.index, embedder, { description: o.description })
         try {
-          const r = await ix.indexFiles(paths, {
+          const indexed = await ix.indexFiles(readable, {
             field: o.field,
             chunk: { size: o.chunkSize, overlap: o.overlap },
             onProgress: (_file, done, total) => progress.update('indexing', done, total),
           })
           progress.stop()
+          const r = { ...indexed, errors: [...skipped, ...indexed.errors] }
           for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
           emit(
             o.json,
@@ -272,13 +351,13 @@ export function program(): Command {
     .argument('[text]', 'query text (text indexes)')
     .description('search an index by text (indexes made by index-text) or by query vectors (--vectors)')
     .requiredOption('--index <file>', 'index file')
-    .option('--k <n>', 'results', positiveInt, 10)
+    .option('-k, --k <n>', `results (1 to ${MAX_K})`, intRange(1, MAX_K, 'MAX_K'), 10)
     .addOption(
       new Option('--mode <mode>', 'text search: hybrid, vector or keyword').choices(['hybrid', 'vector', 'keyword']).default('hybrid'),
     )
     .option('--vectors <file>', 'query vectors (.fvecs, .bvecs or .jsonl) instead of text')
-    .option('--nprobe <n>', 'IVF lists to probe', positiveInt)
-    .option('--refine <n>', 'refine factor', positiveInt)
+    .option('--nprobe <n>', 'IVF lists to probe (more than the lists: all of them)', intRange(1, Number.MAX_SAFE_INTEGER))
+    .option('--refine <n>', `refine factor (1 to ${MAX_REFINE_FACTOR})`, intRange(1, MAX_REFINE_FACTOR, 'MAX_REFINE_FACTOR'))
     .option('--filter <json>', 'metadata filter, e.g. \'{"source": {"$eq": "a.md"}}\'')
     .option('--json', 'JSON output', false)
     .addHelpText(
@@ -299,20 +378,17 @@ export function program(): Command {
           json: boolean
         },
       ) => {
-        let filter: Filter | undefined
-        if (o.filter !== undefined) {
-          try {
-            filter = JSON.parse(o.filter) as Filter
-          } catch {
-            throw new VqInputError('BAD_FILTER', `--filter is not JSON: ${o.filter}`)
-          }
-        }
+        const filter = o.filter === undefined ? undefined : parseFilter(o.filter)
         if (o.vectors) {
-          const ix = VqIndex.open(o.index, { readonly: true })
+          const ix = openIndex(o.index, true)
           try {
-            const v = await readVectorFile(o.vectors)
-            if (v.d !== ix.dim)
-              throw new VqInputError('DIMENSION_MISMATCH', `${o.vectors} holds ${v.d}-d vectors, ${o.index} is ${ix.dim}-d`)
+            const v = await readVectorFile(o.vectors, { dim: ix.dim, dimOf: o.index })
+            if (v.n * o.k > MAX_BATCH_RESULTS) {
+              throw new VqInputError(
+                'BAD_K',
+                `${o.vectors}: ${v.n} queries x k ${o.k} is past MAX_BATCH_RESULTS (${MAX_BATCH_RESULTS}); split the queries or lower --k`,
+              )
+            }
             const opts = {
               ...(o.nprobe ? { nprobe: o.nprobe } : {}),
               ...(o.refine ? { refineFactor: o.refine } : {}),
@@ -336,7 +412,8 @@ export function program(): Command {
           }
           return
         }
-        if (text === undefined) throw new InvalidArgumentError('give the query text, or --vectors FILE')
+        if (text === undefined) throw new UsageError('give the query text, or --vectors FILE')
+        regularIndexFile(o.index)
         const embedder = await createSifGloveEmbedder()
         const ix = await TextIndex.open(o.index, embedder, { readonly: true })
         try {
@@ -379,6 +456,12 @@ export function program(): Command {
   return cmd
 }
 
+// Output piped into a reader that stops early (`vqlite search ... | head`): stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok)
+  throw e
+})
+
 try {
   const cmd = program()
   cmd.exitOverride()
@@ -388,22 +471,40 @@ try {
   }
   await cmd.parseAsync(process.argv)
 } catch (e) {
-  const err = e as { code?: string; exitCode?: number; name?: string }
+  process.exitCode = report(e)
+}
+
+/** Prints an error that reached the top and returns the exit code (see EXIT). */
+function report(e: unknown): number {
+  const err = e as { code?: unknown; exitCode?: number; syscall?: unknown; path?: unknown; message?: unknown }
   if (e instanceof VqError) {
     console.error(`vqlite: ${e.message} [${e.code}]`)
-    process.exitCode = EXIT.badInput
-  } else if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR' || err.code === 'ENOTDIR') {
-    const path = (e as NodeJS.ErrnoException).path ?? ''
-    console.error(
-      `vqlite: ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : 'not a file'} [${err.code}]`,
-    )
-    process.exitCode = EXIT.badInput
-  } else if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
-    // commander has printed the message (or the help)
-    process.exitCode =
-      err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage
-  } else {
-    console.error(`vqlite: internal error: ${(e as Error).stack ?? String(e)}`)
-    process.exitCode = EXIT.internal
+    return EXIT.badInput
   }
+  if (e instanceof UsageError) {
+    console.error(`vqlite: ${e.message} (see vqlite --help)`)
+    return EXIT.usage
+  }
+  if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+    // commander has printed the message (or the help)
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage
+  }
+  if (e instanceof Error && typeof err.code === 'string' && /^E[A-Z0-9]+$/.test(err.code) && typeof err.syscall === 'string') {
+    // A file system refusal that came through untyped: the user's to fix, and named as such.
+    const what: Record<string, string> = {
+      ENOENT: 'no such file',
+      EACCES: 'permission denied',
+      EPERM: 'operation not permitted',
+      EISDIR: 'is a folder, not a file',
+      ENOTDIR: 'a part of the path is not a folder',
+      EEXIST: 'already exists',
+      ENOSPC: 'disk full',
+      EROFS: 'read-only file system',
+      EIO: 'input/output error',
+    }
+    console.error(`vqlite: ${typeof err.path === 'string' ? `${err.path}: ` : ''}${what[err.code] ?? e.message} [${err.code}]`)
+    return EXIT.badInput
+  }
+  console.error(`vqlite: internal error (a bug, please report it): ${(e as Error)?.stack ?? String(e)}`)
+  return EXIT.internal
 }
