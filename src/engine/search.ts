@@ -5,6 +5,7 @@
  */
 import type { SearchParams } from '../search/searcher.js'
 import type { BatchSearchResult, SearchResult } from '../types.js'
+import { refresh } from './loader.js'
 import type { ResolvedSearch } from './options.js'
 import type { IndexState } from './state.js'
 
@@ -69,7 +70,7 @@ export async function searchMany(
  * so the candidate buffers never outgrow the index.
  */
 export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams {
-  const filter = state.filterBits(o.filter) // first: it may catch a reader up
+  const filter = state.filterBits(o.filter, refresh) // first: it may catch a reader up
   const count = state.lists.count
   const refineFactor = Math.max(1, Math.min(o.refineFactor, Math.ceil(count / o.k)))
   return { k: o.k, nprobe: o.nprobe, refineFactor, filter }

@@ -33,7 +33,6 @@ import type { SqliteStore } from '../storage/sqlite-store.js'
 import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
 import { typedKernelError } from './kernel-errors.js'
-import { refresh } from './loader.js'
 import { PoolHolder } from './pools.js'
 import { fillVectors } from './vector-codec.js'
 import { WriteCoordinator } from './write-coordinator.js'
@@ -159,10 +158,10 @@ export class IndexState {
    * write). The filter is checked first (BAD_FILTER). Metadata lives on disk, so the
    * filter is evaluated on the file's state and mapped onto the lists in memory: both must
    * be the same state. A reader whose file has newer commits catches up first (refresh),
-   * in the same read transaction as the evaluation; a writer whose file another
+   * (`catchUp`: loader.ts refresh) in the same read transaction as the evaluation; a writer whose file another
    * connection changed is refused (READ_ONLY, reopen it), as its writes are.
    */
-  filterBits(filter: Filter | undefined): FilterBits | null {
+  filterBits(filter: Filter | undefined, catchUp: (state: IndexState) => void): FilterBits | null {
     if (filter === undefined) return null
     const checked = checkFilter(filter)
     return this.store.transaction(
@@ -175,7 +174,7 @@ export class IndexState {
               `${this.path} was changed by another connection; only one writer per file is supported: reopen it`,
             )
           }
-          refresh(this)
+          catchUp(this)
         }
         return this.filters.bits(this.store, checked, this.manifest.generation, this.manifest.nextSeq)
       },
