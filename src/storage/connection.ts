@@ -3,7 +3,7 @@
  * opening an existing one after its identity checks (and migrations), and the connection
  * settings (busy timeout, memory-mapped reads, WAL journal, durability).
  */
-import { existsSync, linkSync, rmSync } from 'node:fs'
+import { accessSync, constants, existsSync, linkSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { VqFormatError, VqStorageError } from '../errors.js'
@@ -136,14 +136,27 @@ export function openDatabase(path: string, options: StoreOptions): Database.Data
   }
 }
 
+/** Why path cannot be written (a read-only file system or medium, permissions), or undefined when it can. */
+function notWritable(path: string): string | undefined {
+  try {
+    accessSync(path, constants.W_OK)
+    return undefined
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EROFS') return 'it is on a read-only file system (read-only medium)'
+    return `the file or its folder is not writable (${code ?? 'no write permission'})`
+  }
+}
+
 /**
  * identify() for a writer: the path and header checks come first (a foreign file is
  * FOREIGN_FILE wherever it is), then READ_ONLY when the file or its folder is not writable.
  */
 function identifyForWriting(path: string, timeout: number): number {
   checkHeaderBytes(path, readHeader(path))
-  if (!writable(path) || !writable(dirname(resolve(path)))) {
-    throw new VqStorageError('READ_ONLY', `${path}: the file or its folder is not writable; open it with { readonly: true } to read it`)
+  const why = notWritable(path) ?? notWritable(dirname(resolve(path)))
+  if (why !== undefined) {
+    throw new VqStorageError('READ_ONLY', `${path}: ${why}; open it with { readonly: true } to read it`)
   }
   return identify(path, timeout)
 }

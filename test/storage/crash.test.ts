@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { VqIndex } from '../../src/index.js'
+import { MAX_K, VqIndex } from '../../src/index.js'
 import { Rng } from '../../src/util/random.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-crash-'))
@@ -70,11 +70,15 @@ describe('crash safety', () => {
       expect(batches).toBeGreaterThanOrEqual(lastAcked) // nothing acknowledged is lost
       expect(batches).toBeLessThanOrEqual(lastAcked + 1) // at most the batch committed as it died
       expect(index.manifest.count).toBe(n)
-      const all = index.search(new Float32Array(8).fill(0.5), Math.max(1, n))
-      const ids = Array.from(all.ids)
-        .filter((id) => id >= 0)
-        .sort((a, b) => a - b)
+      // Every id through the file (find) and through the lists in memory (a search of k = n,
+      // in chunks of MAX_K: ids from the lists are all there once).
+      const ids = index.find({}, Math.max(1, n)).map((r) => r.id)
       expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
+      const k = Math.max(1, Math.min(n, MAX_K))
+      const listed = Array.from(index.search(new Float32Array(8).fill(0.5), k).ids).filter((id) => id >= 0)
+      expect(listed).toHaveLength(Math.min(n, MAX_K))
+      expect(listed.every((id) => Number.isInteger(id) && id >= 0 && id < n)).toBe(true)
+      expect(index.stats().count).toBe(n)
       if (batches > 0) expect(index.get(n - 1)!.metadata).toEqual({ batch: batches - 1 })
       index.close()
       summary.push(`${acked.length}/${batches - batchesBefore}`)
