@@ -7,6 +7,9 @@
 /** Largest vector dimension. */
 export const MAX_DIM = 65_536
 
+/** Largest input dimension of an OPQ transform (its rotation is d x dOut floats, learned by SVD). */
+export const MAX_OPQ_DIM = 4_096
+
 /** Largest id: ids are non-negative safe integers (SQLite INTEGER, exact in a float64). */
 export const MAX_ID = Number.MAX_SAFE_INTEGER
 

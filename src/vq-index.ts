@@ -334,8 +334,8 @@ export class VqIndex {
   /** Writes a portable snapshot of the whole index to a new file (FILE_EXISTS if it exists); returns the item count. */
   async export(path: string): Promise<number> {
     this.#s.open()
-    if (typeof path !== 'string' || path === '')
-      throw new VqOptionError('BAD_OPTION', `export path must be a non-empty file path, got ${showValue(path)}`)
+    if (typeof path !== 'string' || path === '' || path === ':memory:')
+      throw new VqOptionError('BAD_OPTION', `export path must be a non-empty file path (not ':memory:'), got ${showValue(path)}`)
     return writeSnapshot(this.#s.store, path, this.#s.model.codeSize + this.#s.model.refineSize)
   }
 

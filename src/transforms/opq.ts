@@ -13,6 +13,7 @@
 import { Matrix, SingularValueDecomposition } from 'ml-matrix'
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
+import { MAX_OPQ_DIM } from '../limits.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
 import { expectArray, type QuantizerState } from '../quantizers/quantizer.js'
 import { Rng } from '../util/random.js'
@@ -44,6 +45,12 @@ export class OpqTransform {
 
   /** Throws VqOptionError when dOut > dIn or m does not divide dOut. */
   constructor(dIn: number, dOut: number, m: number, kernels: Kernels) {
+    if (dIn > MAX_OPQ_DIM) {
+      throw new VqOptionError(
+        'BAD_OPTION',
+        `OPQ learns a ${dIn} x ${dOut} rotation (an SVD of that size per iteration); its input dimension must be at most ${MAX_OPQ_DIM}, got ${dIn}`,
+      )
+    }
     if (!Number.isInteger(dOut) || dOut < 1 || dOut > dIn)
       throw new VqOptionError('BAD_OPTION', `OPQ output dimension must be from 1 to ${dIn}, got ${dOut}`)
     if (!Number.isInteger(m) || m < 1 || dOut % m !== 0)

@@ -287,3 +287,17 @@ describe('option refusals the issue lists, with messages naming the option and t
     expect(ix.manifest.generation).toBe(2)
   })
 })
+
+describe('sizes that would exhaust memory at create', () => {
+  it('an OPQ transform over more than MAX_OPQ_DIM dimensions is BAD_OPTION (its rotation is d x dOut floats)', () => {
+    expect(() => VqIndex.create(':memory:', { dim: 65_536, description: 'OPQ64,PQ64' })).toThrow(
+      expect.objectContaining({ code: 'BAD_OPTION', message: expect.stringMatching(/at most 4096/) }),
+    )
+    expect(VqIndex.create(':memory:', { dim: 256, description: 'OPQ16,PQ16' }).dim).toBe(256)
+  })
+
+  it("export to ':memory:' is BAD_OPTION, not a file named ':memory:'", async () => {
+    const ix = VqIndex.create(':memory:', { dim: 4 })
+    await expect(ix.export(':memory:')).rejects.toMatchObject({ code: 'BAD_OPTION' })
+  })
+})
