@@ -19,6 +19,7 @@
  * Distances are returned in the public convention (see types.ts).
  */
 import { heapInit, heapPush, heapSort } from '../../native-free-kernels/index.js'
+import { VqFormatError } from '../errors.js'
 import { LIST_STRIDE, type ListsView } from '../ivf/inverted-lists.js'
 import type { ListScanner } from '../quantizers/list-scanner.js'
 import type { CodeScanner } from '../quantizers/quantizer.js'
@@ -256,7 +257,15 @@ export class Searcher {
         }
       }
     }
-    for (let j = 0; j < n; j++) if (!found[j]) scores[j] = Infinity
+    for (let j = 0; j < n; j++) {
+      if (!found[j])
+        scores[j] = Infinity // deleted since this handle's state (a reader)
+      else if (scores[j]! - scores[j]! !== 0) {
+        // Queries and stored vectors are finite and within MAX_SQUARED_NORM, so every exact
+        // distance is finite: a non-finite one means the stored vector is damaged.
+        throw new VqFormatError('CORRUPT_FILE', `the stored vector of id ${ids[j]} is damaged: its distance to the query is ${scores[j]}`)
+      }
+    }
     rerank(kc, n, scores, hd, hl)
   }
 }

@@ -163,3 +163,22 @@ describe('readVectorBlobs / fillVectors on rows of differing lengths', () => {
     conn.close()
   })
 })
+
+describe('a stored float32 vector of the right length but not finite', () => {
+  it('is CORRUPT_FILE naming the id when a search re-ranks it (and in get), never a NaN distance or a dropped result', async () => {
+    const p = join(dir, 'nan.vqlite')
+    const src = new Database(f32, { readonly: true })
+    await src.backup(p)
+    src.close()
+    damage(p, 'UPDATE vq_vectors SET vector = ? WHERE id = ?', Buffer.alloc(4 * d, 0xff), 70)
+    const ix = VqIndex.open(p, { threads: 0 })
+    const e = thrown(() => searchAround(ix, 7))
+    expect(e).toBeInstanceOf(VqFormatError)
+    expect(e.code).toBe('CORRUPT_FILE')
+    expect(e.message).toContain('id 70')
+    expect(thrown(() => ix.get(70)).code).toBe('CORRUPT_FILE')
+    // Searches whose candidates do not include it answer as before.
+    expect(ix.search(x.subarray(200 * d, 201 * d), 1, { nprobe: 1, refineFactor: 1 }).ids[0]).toBe(2000)
+    await ix.close()
+  })
+})
