@@ -19,12 +19,14 @@
  * is one module instance per thread, made on first use, see wasm/index.ts); and
  * module-level scratch buffers used within one call only (ts/distance.ts, fp16.ts).
  */
+import { VqError } from './errors.js'
 import { referenceKernels } from './reference/index.js'
 import { tsKernels } from './ts/index.js'
 import type { Kernels } from './types.js'
 import { wasmAvailable, wasmKernels, wasmUnavailableReason } from './wasm/index.js'
 
 export { packCodes, pqCodeSize, unpackCodes } from './codes.js'
+export { VqError, type VqErrorCode } from './errors.js'
 export { fastScanPack, fastScanPackedSize, fastScanPackTerms, type TermLevels } from './fastscan.js'
 export { floatToHalf, HALF_TO_FLOAT, halfToFloat } from './fp16.js'
 export {
@@ -48,7 +50,7 @@ const ENV_BACKEND = process.env['VQLITE_KERNELS'] ?? ''
 
 /**
  * The backend getKernels() returns without a name: VQLITE_KERNELS as read when this module
- * was loaded, else 'wasm' where this engine validates it, else 'ts'. Throws a RangeError
+ * was loaded, else 'wasm' where this engine validates it, else 'ts'. Throws VqError BAD_OPTION
  * when VQLITE_KERNELS names no backend.
  */
 export function defaultKernelBackend(): KernelBackend {
@@ -58,7 +60,7 @@ export function defaultKernelBackend(): KernelBackend {
 
 function checkBackend(name: string, source: string): KernelBackend {
   if (name === 'reference' || name === 'ts' || name === 'wasm') return name
-  throw new RangeError(`unknown kernel backend "${name}" (${source}): expected "reference", "ts" or "wasm"`)
+  throw new VqError('BAD_OPTION', `unknown kernel backend "${name}" (${source}): expected "reference", "ts" or "wasm"`)
 }
 
 /**
@@ -74,7 +76,7 @@ export function getKernels(backend: KernelBackend = defaultKernelBackend()): Ker
       return tsKernels
     case 'wasm': {
       const k = wasmKernels()
-      if (!k) throw new Error(`the WebAssembly kernel backend is unavailable: ${wasmUnavailableReason()}`)
+      if (!k) throw new VqError('UNSUPPORTED', `the WebAssembly kernel backend is unavailable: ${wasmUnavailableReason()}`)
       return k
     }
   }

@@ -10,61 +10,9 @@
  * A rejected call leaves the index exactly as it was.
  */
 
-/** Stable machine-readable error codes. */
-export type VqErrorCode =
-  | 'DIMENSION_MISMATCH'
-  | 'NON_FINITE_VALUE'
-  | 'VALUE_OUT_OF_RANGE'
-  | 'ZERO_VECTOR'
-  | 'BAD_VECTORS'
-  | 'BAD_IDS'
-  | 'DUPLICATE_ID'
-  | 'ID_EXISTS'
-  | 'BAD_K'
-  | 'EMPTY_TRAINING_SET'
-  | 'TOO_FEW_TRAINING_POINTS'
-  | 'BAD_OPTION'
-  | 'BAD_ARGUMENT'
-  | 'UNKNOWN_OPTION'
-  | 'BAD_DESCRIPTION'
-  | 'NOT_TRAINED'
-  | 'NOT_EMPTY'
-  | 'CLOSED'
-  | 'UNSUPPORTED'
-  | 'UNKNOWN_ID'
-  | 'BAD_METADATA'
-  | 'BAD_FILTER'
-  | 'NO_VECTORS'
-  | 'READ_ONLY'
-  | 'BAD_FILE'
-  | 'TRUNCATED_FILE'
-  | 'NOT_SQLITE'
-  | 'FOREIGN_FILE'
-  | 'NEWER_FORMAT'
-  | 'CORRUPT_FILE'
-  | 'FILE_EXISTS'
-  | 'NOT_FOUND'
-  | 'CANNOT_OPEN'
-  | 'LOCKED'
-  | 'IO_ERROR'
-  | 'MISSING_DEPENDENCY'
-  | 'WORKER_FAILED'
-  | 'INTERNAL'
-  | 'OUT_OF_MEMORY'
-  | 'NETWORK'
-  | 'NOT_DOWNLOADED'
+import { VqError } from '../native-free-kernels/errors.js'
 
-/** Base class of every error vqlite throws on purpose. */
-export class VqError extends Error {
-  /** Stable code, for programs. The message is for people. */
-  readonly code: VqErrorCode
-  /** code: the stable code; message: what is wrong, for people; options.cause: the underlying error. */
-  constructor(code: VqErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-    this.name = new.target.name
-  }
-}
+export { VqError, type VqErrorCode } from '../native-free-kernels/errors.js'
 
 /** The data given to a call is wrong: dimension, NaN/Infinity, ids, k. */
 export class VqInputError extends VqError {}

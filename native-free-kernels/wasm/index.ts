@@ -21,6 +21,7 @@
  * Everything else (scratch, the last pqScan table, pinned copies) belongs to a runtime.
  */
 import { readFileSync } from 'node:fs'
+import { VqError } from '../errors.js'
 import { fastScanPackedSize, fastScanPackTerms } from '../fastscan.js'
 import { tsKernels } from '../ts/index.js'
 import type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from '../types.js'
@@ -122,19 +123,17 @@ interface Pinned {
 }
 
 /**
- * The module's linear memory cannot hold an allocation (the kernels' own error: this
- * package knows nothing of vqlite's errors; vqlite maps it to OUT_OF_MEMORY by its name
- * and code). A RangeError, as the error it replaces. Nothing was allocated.
+ * The module's linear memory cannot hold an allocation: VqError OUT_OF_MEMORY, with the
+ * sizes (the library rewraps it naming what it was doing). Nothing was allocated.
  */
-export class KernelMemoryError extends RangeError {
-  readonly code = 'KERNEL_OUT_OF_MEMORY'
+export class KernelMemoryError extends VqError {
   /** Bytes asked for. */
   readonly bytes: number
   /** Bytes of the module's memory when it failed. */
   readonly memoryBytes: number
 
   constructor(bytes: number, memoryBytes: number, cause?: unknown) {
-    super(`WebAssembly memory exhausted allocating ${bytes} bytes (module memory: ${memoryBytes} bytes)`, { cause })
+    super('OUT_OF_MEMORY', `WebAssembly memory exhausted allocating ${bytes} bytes (module memory: ${memoryBytes} bytes)`, { cause })
     this.name = 'KernelMemoryError'
     this.bytes = bytes
     this.memoryBytes = memoryBytes
@@ -259,7 +258,7 @@ export class WasmRuntime {
 }
 
 function wasmAbort(): never {
-  throw new Error('vqlite WebAssembly kernel aborted')
+  throw new VqError('INTERNAL', 'vqlite WebAssembly kernel aborted')
 }
 
 /** Rounds up to 16 bytes. */
@@ -553,7 +552,8 @@ class WasmFastScan implements FastScan {
   }
 
   setSegment(seg: number, packed: Uint8Array, n: number, terms?: F32): void {
-    if (this.#terms !== (terms !== undefined)) throw new RangeError(`setSegment: this engine ${this.#terms ? 'needs' : 'takes no'} terms`)
+    if (this.#terms !== (terms !== undefined))
+      throw new VqError('INTERNAL', `setSegment: this engine ${this.#terms ? 'needs' : 'takes no'} terms`)
     const mem = this.#mem
     if (seg >= mem.segPtr.length) {
       const cap = Math.max(seg + 1, mem.segPtr.length * 2)

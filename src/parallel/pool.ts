@@ -89,6 +89,8 @@ const ERROR_CLASSES: Record<string, typeof VqError> = {
   VqStateError,
   VqFormatError,
   VqStorageError,
+  // The WebAssembly kernels' OUT_OF_MEMORY (a VqError of the kernels package)
+  KernelMemoryError: VqError,
 }
 
 /**

@@ -59,8 +59,8 @@ describe.skipIf(!wasmAvailable())('WebAssembly memory exhausted', () => {
       }
     })()
     expect(error).toBeInstanceOf(KernelMemoryError)
-    expect(error).toBeInstanceOf(RangeError)
-    expect(error).toMatchObject({ code: 'KERNEL_OUT_OF_MEMORY', bytes: 2 ** 31 })
+    expect(error).toBeInstanceOf(VqError)
+    expect(error).toMatchObject({ code: 'OUT_OF_MEMORY', bytes: 2 ** 31 })
     const small = rt.scratch(1000)
     rt.u8(small, 4).set([1, 2, 3, 4])
     expect(() => rt.scratch(2 ** 31)).toThrow(KernelMemoryError)

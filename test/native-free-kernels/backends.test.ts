@@ -43,9 +43,9 @@ describe('getKernels and the default backend', () => {
     if (k.wasmAvailable()) expect(k.getKernels('wasm')).toBe(k.getKernels('wasm'))
   })
 
-  it('an unknown name, from VQLITE_KERNELS or the caller, is a RangeError naming where it came from', async () => {
+  it('an unknown name, from VQLITE_KERNELS or the caller, is VqError BAD_OPTION naming where it came from', async () => {
     const k = await loadWith('simd')
-    expect(() => k.getKernels()).toThrow(RangeError)
+    expect(() => k.getKernels()).toThrow(expect.objectContaining({ name: 'VqError', code: 'BAD_OPTION' }))
     expect(() => k.getKernels()).toThrow(/"simd" \(VQLITE_KERNELS\)/)
     expect(k.getKernels('ts').name).toBe('ts')
     expect(() => k.getKernels('gpu' as never)).toThrow(/"gpu" \(getKernels\)/)
