@@ -61,6 +61,17 @@ export function checkVectors(x: unknown, dim: number, what: string, half = false
 
 /** Checks a single query vector of dimension dim. */
 export function checkQuery(q: unknown, dim: number): Float32Array {
+  // The common case, a Float32Array of one finite vector within the norm limit, checked in
+  // place (no result object per query); anything else, and every error, by checkVectors.
+  if (q instanceof Float32Array && q.length === dim && dim > 0) {
+    let norm = 0
+    for (let j = 0; j < dim; j++) {
+      const v = q[j]!
+      norm += v * v
+    }
+    // A non-finite value makes norm NaN or Infinity: both fail this test.
+    if (norm <= MAX_SQUARED_NORM) return q
+  }
   const { x, n } = checkVectors(q, dim, 'query')
   if (n !== 1) throw new VqInputError('DIMENSION_MISMATCH', `query has ${x.length} values; expected one vector of dimension ${dim}`)
   return x

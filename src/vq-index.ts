@@ -387,7 +387,7 @@ export class VqIndex {
     const resolved = resolveSearch(k, options)
     s.requireTrained('search()')
     const params = searchParams(s, resolved)
-    return searchOne(s, s.prepare(query, 1, 'query'), params)
+    return searchOne(s, s.prepareQuery(query), params)
   }
 
   /**

@@ -128,7 +128,7 @@ function isPlain(o: object): boolean {
  * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
  */
 export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
-  if (o === undefined) return { k, nprobe: DEFAULT_NPROBE, refineFactor: 1, filter: undefined }
+  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, undefined)
   if (typeof o === 'object' && o !== null && isPlain(o)) {
     let fast = true
     for (const key in o) {
@@ -144,10 +144,21 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
       (refineFactor === undefined || (Number.isInteger(refineFactor) && refineFactor >= 1 && refineFactor <= MAX_REFINE_FACTOR)) &&
       (filter === undefined || isFilterObject(filter))
     ) {
-      return { k, nprobe: nprobe ?? DEFAULT_NPROBE, refineFactor: refineFactor ?? 1, filter }
+      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, filter)
     }
   }
   return resolveSearchBySchema(k, o)
+}
+
+/** The last options resolveSearch's fast path returned (a query loop resolves the same ones again and again). */
+let lastResolved: ResolvedSearch | null = null
+
+/** Resolved search options of these values: the last ones returned when they are the same (a frozen object), else new ones. */
+function resolved(k: number, nprobe: number, refineFactor: number, filter: SearchOptions['filter']): ResolvedSearch {
+  const last = lastResolved
+  if (last !== null && last.k === k && last.nprobe === nprobe && last.refineFactor === refineFactor && last.filter === filter) return last
+  lastResolved = Object.freeze({ k, nprobe, refineFactor, filter })
+  return lastResolved
 }
 
 /** Checks and resolves create()'s options: dimension, metric, stored vectors, the composition and the connection options. */

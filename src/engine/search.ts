@@ -73,5 +73,12 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
   const filter = state.filterBits(o.filter, refresh) // first: it may catch a reader up
   const count = state.lists.count
   const refineFactor = Math.max(1, Math.min(o.refineFactor, Math.ceil(count / o.k)))
-  return { k: o.k, nprobe: o.nprobe, refineFactor, filter }
+  // The same parameters as the last query's (the common case): that object again, not a new one.
+  const last = state.lastParams
+  if (last !== null && last.k === o.k && last.nprobe === o.nprobe && last.refineFactor === refineFactor && last.filter === filter) {
+    return last
+  }
+  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, filter })
+  state.lastParams = p
+  return p
 }

@@ -58,6 +58,10 @@ export class IndexState {
   closed = false
   /** Set when close() starts: new calls are refused with CLOSED from then on. */
   #closing: Promise<void> | undefined
+  /** The prepared query of search() (prepareQuery), reused from one query to the next. */
+  #query = new Float32Array(0)
+  /** The last search parameters resolved (engine/search.ts searchParams reuses them while they fit). */
+  lastParams: SearchParams | null = null
 
   constructor(store: SqliteStore, manifest: Manifest, kernels: Kernels, threads: number | undefined) {
     this.store = store
@@ -194,6 +198,23 @@ export class IndexState {
       const inv = 1 / norm
       for (let t = 0; t < d; t++) out[i * d + t] = x[i * d + t]! * inv
     }
+    return out
+  }
+
+  /**
+   * prepare() of one query into a buffer this state reuses: valid until the next call
+   * (search() uses it only while it runs; nothing keeps it). x itself when the metric has no
+   * transform.
+   */
+  prepareQuery(x: Float32Array): Float32Array {
+    if (this.metric !== 'cosine') return x
+    const d = this.dim
+    if (this.#query.length !== d) this.#query = new Float32Array(d)
+    const out = this.#query
+    const norm = Math.sqrt(this.kernels.innerProduct(x, 0, x, 0, d))
+    if (norm === 0) throw new VqInputError('ZERO_VECTOR', 'query: vector 0 is all zeros, which has no cosine direction')
+    const inv = 1 / norm
+    for (let t = 0; t < d; t++) out[t] = x[t]! * inv
     return out
   }
 

@@ -19,7 +19,10 @@
 
 import { randomBytes } from 'node:crypto'
 
-/** A read-only snapshot of the lists for searching (the arenas are shared, start/size are copies). */
+/**
+ * A read-only snapshot of the lists for searching (the arenas are shared, start/size/stamps
+ * are copies taken when the lists last changed: one view serves every search until then).
+ */
 export interface ListsView {
   readonly nlist: number
   readonly codeSize: number
@@ -70,6 +73,8 @@ export class InvertedLists {
   #terms: Float32Array | null
   #ids: Float64Array
   #seqs: Uint32Array
+  /** The view of the current content (view()), or null once the lists changed since it was made. */
+  #view: ListsView | null = null
   /** Slots handed out so far (reserved ranges end here). */
   #used = 0
   #count = 0
@@ -147,6 +152,7 @@ export class InvertedLists {
   append(...[lists, ids, seqs, codes, refine, terms]: ItemBatch): void {
     const n = ids.length
     if (n === 0) return
+    this.#view = null
     const add = new Int32Array(this.nlist)
     for (let i = 0; i < n; i++) add[lists[i]!]!++
     for (let l = 0; l < this.nlist; l++) {
@@ -264,6 +270,7 @@ export class InvertedLists {
       if (w !== n) this.#stamps[l] = this.#version + 1
     }
     if (removed > 0) {
+      this.#view = null
       this.#count -= removed
       this.#version++
     }
@@ -285,9 +292,14 @@ export class InvertedLists {
     return this.#codes.subarray(slot * this.codeSize, (slot + 1) * this.codeSize)
   }
 
-  /** The current lists for searching: the shared arenas and copies of start and size. */
+  /**
+   * The current lists for searching: the shared arenas and copies of start, size and
+   * stamps. The same object until the lists change (append, remove), so a search pays no
+   * copy of the per-list arrays; a view taken before a change keeps its copies.
+   */
   view(): ListsView {
-    return {
+    if (this.#view !== null) return this.#view
+    this.#view = {
       nlist: this.nlist,
       codeSize: this.codeSize,
       refineSize: this.refineSize,
@@ -302,6 +314,7 @@ export class InvertedLists {
       uid: this.uid,
       stamps: this.#stamps.slice(),
     }
+    return this.#view
   }
 
   /** Bytes held by the arenas (capacity) and the per-list arrays. */

@@ -126,6 +126,9 @@ export class CodeListScanner implements ListScanner {
    */
   readonly #resident: ResidentRef | undefined
   #seenUid = -1
+  /** The lists view #codeViews are of, and per list the view of its codes when it fits one block (made once per view, not per query). */
+  #viewsOf: ListsView | null = null
+  #codeViews: (Uint8Array | undefined)[] = []
   #seenStamps = new Float64Array(0)
   #versions = new Float64Array(0)
   #nextVersion = 0
@@ -181,7 +184,8 @@ export class CodeListScanner implements ListScanner {
         const b = Math.min(SCAN_BLOCK, size - o)
         const s0 = start + o
         if (resident) resident.key = l * LIST_STRIDE + o
-        this.#inner.scan(lists.codes.subarray(s0 * cs, (s0 + b) * cs), b, out, resident)
+        const codes = size <= SCAN_BLOCK ? this.#listCodes(lists, l, start, size) : lists.codes.subarray(s0 * cs, (s0 + b) * cs)
+        this.#inner.scan(codes, b, out, resident)
         if (addTerms) {
           const terms = lists.terms!
           for (let i = 0; i < b; i++) out[i] = out[i]! + terms[s0 + i]! + bias
@@ -193,6 +197,21 @@ export class CodeListScanner implements ListScanner {
       scanned += size
     }
     return scanned
+  }
+
+  /** The codes of list l (start, size: of lists), a view kept until the lists change (a view per scan would allocate). */
+  #listCodes(lists: ListsView, l: number, start: number, size: number): Uint8Array {
+    if (this.#viewsOf !== lists) {
+      this.#viewsOf = lists
+      this.#codeViews = new Array<Uint8Array | undefined>(lists.nlist)
+    }
+    let v = this.#codeViews[l]
+    if (v === undefined) {
+      const cs = lists.codeSize
+      v = lists.codes.subarray(start * cs, (start + size) * cs)
+      this.#codeViews[l] = v
+    }
+    return v
   }
 
   /** Prepares for list l; returns the bias its distances get. */

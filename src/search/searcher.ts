@@ -66,6 +66,14 @@ export class Searcher {
   #probeDist = new Float32Array(0)
   #heapDist = new Float32Array(0)
   #heapLabel = new Float64Array(0)
+  /** Views of the heap buffers for the last candidate count (#heapK): a query of the same count makes none. */
+  #heapK = -1
+  #hd = new Float32Array(0)
+  #hl = new Float64Array(0)
+  /** Candidate labels kept while they are re-ranked. */
+  #rLabels = new Float64Array(0)
+  /** Re-ranking buffers (refine codec): the candidates' refine codes. */
+  #rCodes = new Uint8Array(0)
   /** Re-ranking buffers (RFlat): candidate ids, their vectors, scores and norms. */
   #rIds = new Float64Array(0)
   #rVecs = new Float32Array(0)
@@ -102,12 +110,9 @@ export class Searcher {
     const { k } = p
     const refine = model.spec.refine
     const kc = refine ? k * Math.max(1, p.refineFactor) : k
-    if (this.#heapDist.length < kc) {
-      this.#heapDist = new Float32Array(kc)
-      this.#heapLabel = new Float64Array(kc)
-    }
-    const hd = this.#heapDist.subarray(0, kc)
-    const hl = this.#heapLabel.subarray(0, kc)
+    if (kc !== this.#heapK) this.#heapFor(kc)
+    const hd = this.#hd
+    const hl = this.#hl
 
     // 1. Query in the coded space.
     let qt = q
@@ -156,6 +161,18 @@ export class Searcher {
       outIds[j] = lists.ids[slotOf(lists, label)]!
       outDist[j] = cosineHalf ? hd[j]! / 2 : hd[j]!
     }
+  }
+
+  /** Heap buffers (and their views) for kc candidates. */
+  #heapFor(kc: number): void {
+    if (this.#heapDist.length < kc) {
+      this.#heapDist = new Float32Array(kc)
+      this.#heapLabel = new Float64Array(kc)
+      this.#rLabels = new Float64Array(kc)
+    }
+    this.#hd = this.#heapDist.subarray(0, kc)
+    this.#hl = this.#heapLabel.subarray(0, kc)
+    this.#heapK = kc
   }
 
   /**
@@ -210,16 +227,23 @@ export class Searcher {
   #refineCodec(lists: ListsView, q: Float32Array, qOff: number, kc: number, hd: Float32Array, hl: Float64Array): void {
     const rs = lists.refineSize
     const stride = this.#model.refineCodec!.scanCodeSize
-    const codes = new Uint8Array(kc * stride)
+    if (this.#rCodes.length < kc * stride) this.#rCodes = new Uint8Array(kc * stride)
+    if (this.#rScores.length < kc) this.#rScores = new Float32Array(kc)
+    const codes = this.#rCodes
+    const refine = lists.refine!
     let n = 0
     for (let j = 0; j < kc && hl[j]! >= 0; j++, n++) {
       const slot = slotOf(lists, hl[j]!)
-      codes.set(lists.refine!.subarray(slot * rs, (slot + 1) * rs), j * stride)
+      // Bytes copied one by one: a subarray per candidate would allocate.
+      const from = slot * rs
+      const to = j * stride
+      for (let b = 0; b < rs; b++) codes[to + b] = refine[from + b]!
+      for (let b = rs; b < stride; b++) codes[to + b] = 0
     }
-    const scores = new Float32Array(n)
+    const scores = this.#rScores
     this.#refineScanner!.setQuery(q, qOff)
     this.#refineScanner!.scan(codes, n, scores)
-    rerank(kc, n, scores, hd, hl)
+    rerank(kc, n, scores, hd, hl, this.#rLabels)
   }
 
   /** Rescores the kc candidates exactly on their stored vectors (as added) and keeps them sorted. */
@@ -266,7 +290,7 @@ export class Searcher {
         throw new VqFormatError('CORRUPT_FILE', `the stored vector of id ${ids[j]} is damaged: its distance to the query is ${scores[j]}`)
       }
     }
-    rerank(kc, n, scores, hd, hl)
+    rerank(kc, n, scores, hd, hl, this.#rLabels)
   }
 }
 
@@ -278,10 +302,10 @@ function slotOf(lists: ListsView, label: number): number {
 
 /**
  * Replaces the first n sorted candidates' distances by `scores` and re-sorts them by
- * (score, label); the remaining kc - n slots stay empty.
+ * (score, label); the remaining kc - n slots stay empty. labels: scratch of length >= n.
  */
-function rerank(kc: number, n: number, scores: Float32Array, hd: Float32Array, hl: Float64Array): void {
-  const labels = hl.slice(0, n)
+function rerank(kc: number, n: number, scores: Float32Array, hd: Float32Array, hl: Float64Array, labels: Float64Array): void {
+  for (let j = 0; j < n; j++) labels[j] = hl[j]!
   heapInit(kc, hd, hl)
   for (let j = 0; j < n; j++) heapPush(kc, hd, hl, scores[j]!, labels[j]!)
   heapSort(kc, hd, hl)
