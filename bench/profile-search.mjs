@@ -86,7 +86,8 @@ async function callgrindMain() {
       )
       const counts = []
       let buf = ''
-      const ctl = (...a) => execFileSync('callgrind_control', [...a, String(child.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      const ctl = (...a) =>
+        execFileSync('callgrind_control', [...a, String(child.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       child.stdout.on('data', (d) => {
         buf += d
         let nl = buf.indexOf('\n')
