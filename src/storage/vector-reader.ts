@@ -40,48 +40,124 @@ export function openVectorReader(path: string): { conn: Database.Database; stmt:
 }
 
 /**
- * The longest row in bytes (SQL over the rows v of vq_vectors). With count rows and the
- * total length of their concatenation, it proves every row has that length (no row
- * exceeds the longest, so the total is count * longest only if none is shorter): one
- * aggregate, not a length per row. The cast counts the bytes of a value of another type
- * as group_concat writes them.
+ * The fast statement's aggregates over the joined rows v, in the order of the ids asked:
+ * the rows found, their vectors concatenated, and the shortest row (length() counts a blob's
+ * bytes, a text's characters). With count rows, shortest L and a concatenation of count * L
+ * bytes, every row has exactly L bytes: no row is shorter than L characters, a row's bytes
+ * are never fewer than its characters, so the total is count * L only if each row has L.
+ * length() of a column reads its header only, not its bytes.
  */
-const LONGEST_ROW = 'max(length(CAST(v.vector AS BLOB)))'
+const FAST_AGGREGATES = "count(*), CAST(group_concat(v.vector, x'') AS BLOB), min(length(v.vector))"
+
+/**
+ * The longest row in bytes and the shortest in length() (SQL over the rows v of vq_vectors),
+ * for the statement that also returns the ids found (readWithIds). With count rows and the
+ * total length of their concatenation, the longest proves every row has that many bytes;
+ * the shortest, equal to it, that none is a text of fewer characters than bytes. The cast
+ * counts the bytes of a value of another type as group_concat writes them.
+ */
+const LONGEST_ROW = 'max(length(CAST(v.vector AS BLOB))), min(length(v.vector))'
+
+/** Batches of up to this many ids are bound one parameter per id (no JSON to write and parse). */
+const BOUND_MAX = 1024
+
+/** Bound statements kept per connection (one per batch size met, the oldest dropped first). */
+const BOUND_CACHE = 8
+
+/** A statement with one parameter per id, and the argument array it is run with. */
+interface Bound {
+  readonly stmt: Database.Statement
+  readonly args: number[]
+}
 
 /** Per-row statements of the slow path (rows of differing lengths), by connection. */
 const rowStatements = new WeakMap<Database.Database, Database.Statement>()
+/** Statements that return the ids found (some id missing), by connection. */
+const idStatements = new WeakMap<Database.Database, Database.Statement>()
+/** Bound statements by connection, then by the number of ids. */
+const boundStatements = new WeakMap<Database.Database, Map<number, Bound>>()
 
 /**
- * The statement behind readVectors. It returns one row, not one per vector: the ids as text
- * and the vectors concatenated into one blob in the same order, which halves the cost of a
- * re-ranking fetch against a Buffer per row. The ids come as a JSON array, looked up one
- * by one in its order (a join: 7 % faster than `id IN (...)`, which first copies them into
+ * The statement behind readVectors for batches larger than BOUND_MAX, and the handle of a
+ * connection's reads (readVectorBlobs): one row, not one per vector, with the vectors
+ * concatenated into one blob in the order of the ids, which come as a JSON array looked up
+ * one by one in its order (a join: faster than `id IN (...)`, which first copies them into
  * a temporary index). Also used by the worker threads' own read-only connections.
  */
 export function prepareReadVectors(db: Database.Database): Database.Statement {
-  return db
-    .prepare(
-      `SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB), ${LONGEST_ROW} FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value`,
-    )
-    .raw()
+  return db.prepare(`SELECT ${FAST_AGGREGATES} FROM json_each(?) c CROSS JOIN vq_vectors v ON v.id = c.value`).raw()
+}
+
+/**
+ * The statement for n ids bound one by one, cached per connection. `VALUES (?), ...` is
+ * the outer loop (CROSS JOIN keeps the planner from reordering), so the rows come in the
+ * order of the ids, as with json_each, without writing and parsing JSON.
+ */
+function boundStatement(db: Database.Database, n: number): Bound {
+  let cache = boundStatements.get(db)
+  if (!cache) {
+    cache = new Map()
+    boundStatements.set(db, cache)
+  }
+  let bound = cache.get(n)
+  if (bound) return bound
+  if (cache.size >= BOUND_CACHE) cache.delete(cache.keys().next().value!)
+  const values = Array.from({ length: n }, () => '(?)').join(',')
+  const stmt = db.prepare(`SELECT ${FAST_AGGREGATES} FROM (VALUES ${values}) c CROSS JOIN vq_vectors v ON v.id = c.column1`).raw()
+  bound = { stmt, args: new Array<number>(n).fill(0) }
+  cache.set(n, bound)
+  return bound
 }
 
 /**
  * Runs a prepareReadVectors statement for n ids: the stored vectors found (missing ids
- * absent). The statement also returns the longest row; unless every row has that length
- * (see LONGEST_ROW) the rows are read again one by one, so that each keeps its own length
- * (VectorRows.lengths) and the reader can name the damaged id.
+ * absent). The fast statement returns the vectors in the order of the ids asked (sorted),
+ * so when every id has a row of the same length (see FAST_AGGREGATES) the ids found are
+ * the ids asked. Otherwise (an id missing, rows of differing lengths) the batch is read
+ * again by readWithIds, which returns the ids found and, should the lengths differ, reads
+ * the rows one by one so that each keeps its own length (VectorRows.lengths) and the
+ * reader can name the damaged id.
  */
 export function readVectorBlobs(stmt: Database.Statement, ids: Float64Array, n: number): VectorRows {
+  if (n <= 0) return NO_ROWS
   // Ascending ids visit the table's B-tree in order (fewer page changes).
   const sorted = ids.slice(0, n).sort()
+  let result: [number, Buffer | null, number | null]
+  if (n <= BOUND_MAX) {
+    const bound = boundStatement(stmt.database, n)
+    const args = bound.args
+    for (let i = 0; i < n; i++) args[i] = sorted[i]!
+    result = bound.stmt.get(args) as typeof result
+  } else result = stmt.get(JSON.stringify(Array.from(sorted))) as typeof result
+  const [count, blob, shortest] = result
+  if (count === 0) return NO_ROWS
+  if (count === n && blob !== null && shortest !== null && blob.length === count * shortest) {
+    return { ids: sorted, blob, size: shortest, lengths: null }
+  }
+  return readWithIds(stmt.database, sorted)
+}
+
+/**
+ * readVectorBlobs when some id has no row or the rows differ in length: one statement that
+ * also returns the ids found, then, should the rows differ in length, one row per id.
+ */
+function readWithIds(db: Database.Database, sorted: Float64Array): VectorRows {
+  let stmt = idStatements.get(db)
+  if (!stmt) {
+    stmt = db
+      .prepare(
+        `SELECT count(*), group_concat(v.id), CAST(group_concat(v.vector, x'') AS BLOB), ${LONGEST_ROW} FROM json_each(?) c JOIN vq_vectors v ON v.id = c.value`,
+      )
+      .raw()
+    idStatements.set(db, stmt)
+  }
   const idsJson = JSON.stringify(Array.from(sorted))
-  const [count, idText, blob, longest] = stmt.get(idsJson) as [number, string | null, Buffer | null, number | null]
+  const [count, idText, blob, longest, shortest] = stmt.get(idsJson) as [number, string | null, Buffer | null, number | null, number | null]
   if (count === 0 || idText === null) return NO_ROWS
-  if (blob === null || longest === null || blob.length !== count * longest) return rowByRow(stmt.database, idsJson)
+  if (blob === null || longest === null || shortest !== longest || blob.length !== count * longest) return rowByRow(db, idsJson)
   const size = longest
   const text = idText.split(',')
-  if (text.length !== count) return rowByRow(stmt.database, idsJson)
+  if (text.length !== count) return rowByRow(db, idsJson)
   const found = new Float64Array(count)
   let ascending = true
   for (let i = 0; i < count; i++) {
