@@ -7,11 +7,11 @@
  * and a reader that has loaded up to seq S catches up by applying tombstones and codes
  * with seq > S.
  */
-import type Database from 'better-sqlite3'
-import { VqFormatError, VqInputError } from '../errors.js'
+import Database from 'better-sqlite3'
+import { VqError, VqFormatError, VqInputError } from '../errors.js'
 import { MAX_ID } from '../limits.js'
 import { checkStoredMetadata } from '../metadata.js'
-import { isUniqueViolation } from './error-mapping.js'
+import { isUniqueViolation, storageError } from './error-mapping.js'
 import type { KeywordIndex } from './keyword-index.js'
 
 /** Rows to insert: n items with their list, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
@@ -36,12 +36,26 @@ export interface RawItem {
   readonly json: string | null
 }
 
-/** Codes, lists and ids read by loadCodes (n each; codes n*codeSize bytes). */
-export interface LoadedCodes {
+/** A chunk of loaded items: ids, seqs, lists (one each per row) and the codes (codeSize bytes per row). */
+export interface CodeChunk {
   ids: Float64Array
   seqs: Uint32Array
   lists: Int32Array
   codes: Uint8Array
+}
+
+/**
+ * Items read by loadCodes, in seq order: their count and lists (read and checked at once),
+ * the rest read on demand inside the same read transaction (see ItemTables.loadCodes).
+ */
+export interface LoadedCodes extends Readonly<CodeChunk> {
+  /** Items found. */
+  readonly count: number
+  /**
+   * Calls visit with chunks of up to `rows` items, in seq order; the chunk's arrays are
+   * reused (n: rows filled). Reads the rows again: no copy of all of them is made.
+   */
+  forEachChunk(rows: number, visit: (chunk: Readonly<CodeChunk>, n: number) => void): void
 }
 
 /** Prepared write statements. */
@@ -66,6 +80,9 @@ function grow<T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a:
 const MAX_SEQ = 0xffffffff
 /** Rows loadCodes sizes its arrays for before it has read any (it grows them as it reads). */
 const FIRST_CAPACITY = 1 << 16
+
+/** A code placeholder for #checkCode when its shape was checked by SQL (codeSize -1 skips the check). */
+const CODE_OK = Buffer.alloc(0)
 
 /** True for an id as vqlite stores them: a non-negative safe integer. */
 function validId(id: unknown): id is number {
@@ -224,44 +241,82 @@ export class ItemTables {
     if (typeof list !== 'number' || !Number.isInteger(list) || list < 0 || list > 0x7fffffff) {
       throw new VqFormatError('CORRUPT_FILE', `${where}: the list ${String(list)} is not a list number`)
     }
+    if (codeSize < 0) return
     if (!Buffer.isBuffer(code)) throw new VqFormatError('CORRUPT_FILE', `${where}: the code is a ${typeof code}, not a BLOB`)
     if (code.length !== codeSize)
       throw new VqFormatError('CORRUPT_FILE', `${where}: the code has ${code.length} bytes, expected ${codeSize}`)
   }
 
   /**
-   * Reads every item with seq > afterSeq, in seq order: ids, seqs, lists (n each) and
-   * n*codeSize code bytes. `expected` (an upper bound of the count, e.g. the manifest's)
-   * sizes the arrays up front.
+   * The items with seq > afterSeq, in seq order (inside the caller's read transaction, which
+   * every later read of the result must share). One pass reads and checks every row's seq,
+   * id, list and code length (numbers only: no buffer per row) and keeps the lists; the
+   * ids, seqs and codes are read afterwards, either in chunks (forEachChunk: the bulk load
+   * copies them straight into the lists' arenas, so no full-size copy of the codes is ever
+   * held) or all at once on first use of ids, seqs or codes. `expected` (an upper bound of
+   * the count, e.g. the manifest's) sizes the first arrays, within a bound.
    */
   loadCodes(afterSeq: number, codeSize: number, expected: number): LoadedCodes {
-    // `expected` comes from the file: it only sizes the first arrays, within a bound.
+    const lists = this.#scanLists(afterSeq, codeSize, expected)
+    return new CodeCursor(this, this.#path, afterSeq, codeSize, lists)
+  }
+
+  /** Pass one of loadCodes: every row's seq, id, list and code shape checked, the lists kept. */
+  #scanLists(afterSeq: number, codeSize: number, expected: number): Int32Array {
+    // `expected` comes from the file: it only sizes the first array, within a bound.
     let cap = Number.isSafeInteger(expected) ? Math.min(Math.max(16, expected), FIRST_CAPACITY) : 16
-    let ids = new Float64Array(cap)
-    let seqs = new Uint32Array(cap)
     let lists = new Int32Array(cap)
-    let codes = new Uint8Array(cap * codeSize)
     let n = 0
     const it = this.#db
-      .prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq')
+      .prepare("SELECT seq, id, list, typeof(code) = 'blob' AND length(code) = ? FROM vq_codes WHERE seq > ? ORDER BY seq")
       .raw()
-      .iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
-    for (const [seq, id, list, code] of it) {
-      this.#checkCode(seq, id, list, code, codeSize)
+      .iterate(codeSize, afterSeq) as IterableIterator<[number, number, number, number]>
+    for (const [seq, id, list, codeOk] of it) {
+      if (codeOk !== 1) {
+        const code = this.#db.prepare('SELECT code FROM vq_codes WHERE seq = ?').pluck().get(seq)
+        this.#checkCode(seq, id, list, code, codeSize)
+      }
+      this.#checkCode(seq, id, list, CODE_OK, -1)
       if (n === cap) {
         cap *= 2
-        ids = grow(ids, cap)
-        seqs = grow(seqs, cap)
         lists = grow(lists, cap)
-        codes = grow(codes, cap * codeSize)
       }
-      ids[n] = id
-      seqs[n] = seq
-      lists[n] = list
-      codes.set(code, n * codeSize)
+      lists[n++] = list
+    }
+    return lists.subarray(0, n)
+  }
+
+  /**
+   * Reads up to `rows` items with seq > afterSeq into chunk (from its start), checking each
+   * (see loadCodes); returns how many it read. The codes come as one blob per chunk.
+   */
+  readChunk(afterSeq: number, codeSize: number, rows: number, chunk: CodeChunk): number {
+    const it = this.#db
+      .prepare('SELECT seq, id, list FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?')
+      .raw()
+      .iterate(afterSeq, rows) as IterableIterator<[number, number, number]>
+    let n = 0
+    for (const [seq, id, list] of it) {
+      this.#checkCode(seq, id, list, CODE_OK, -1)
+      chunk.ids[n] = id
+      chunk.seqs[n] = seq
+      chunk.lists[n] = list
       n++
     }
-    return { ids: ids.subarray(0, n), seqs: seqs.subarray(0, n), lists: lists.subarray(0, n), codes: codes.subarray(0, n * codeSize) }
+    if (n === 0) return 0
+    const [count, blob] = this.#db
+      .prepare("SELECT count(*), CAST(group_concat(code, x'' ORDER BY seq) AS BLOB) FROM vq_codes WHERE seq > ? AND seq <= ?")
+      .raw()
+      .get(afterSeq, chunk.seqs[n - 1]) as [number, Buffer | null]
+    const bytes = blob?.length ?? 0
+    if (count !== n || bytes !== n * codeSize) {
+      throw new VqFormatError(
+        'CORRUPT_FILE',
+        `${this.#path}: vq_codes seq ${afterSeq + 1}..${chunk.seqs[n - 1]}: ${count} rows with ${bytes} code bytes, expected ${n} with ${n * codeSize}`,
+      )
+    }
+    if (blob) chunk.codes.set(blob)
+    return n
   }
 
   /** Ids deleted with seq > afterSeq. */
@@ -327,5 +382,95 @@ export class ItemTables {
       }
     }
     if (rows.length > 0) visit(rows)
+  }
+}
+
+/** Errors met while reading codes after loadCodes returned, typed as SqliteStore types them. */
+function typed<T>(path: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof VqError || e instanceof Database.SqliteError) throw storageError(e, path, 'loading the codes')
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    throw new VqFormatError('CORRUPT_FILE', `${path}: loading the codes: the file is damaged (${what})`, { cause: e })
+  }
+}
+
+/** Rows per chunk when all items are read at once. */
+const ALL_CHUNK = 8192
+
+/** The result of loadCodes (see LoadedCodes). */
+class CodeCursor implements LoadedCodes {
+  readonly count: number
+  readonly lists: Int32Array
+  readonly #items: ItemTables
+  readonly #path: string
+  readonly #afterSeq: number
+  readonly #codeSize: number
+  #all: CodeChunk | undefined
+
+  constructor(items: ItemTables, path: string, afterSeq: number, codeSize: number, lists: Int32Array) {
+    this.#items = items
+    this.#path = path
+    this.#afterSeq = afterSeq
+    this.#codeSize = codeSize
+    this.lists = lists
+    this.count = lists.length
+  }
+
+  forEachChunk(rows: number, visit: (chunk: Readonly<CodeChunk>, n: number) => void): void {
+    const size = Math.max(1, Math.min(rows, this.count))
+    const chunk: CodeChunk = {
+      ids: new Float64Array(size),
+      seqs: new Uint32Array(size),
+      lists: new Int32Array(size),
+      codes: new Uint8Array(size * this.#codeSize),
+    }
+    let after = this.#afterSeq
+    let done = 0
+    while (done < this.count) {
+      const n = typed(this.#path, () => this.#items.readChunk(after, this.#codeSize, Math.min(size, this.count - done), chunk))
+      if (n === 0) break
+      for (let i = 0; i < n; i++) {
+        if (chunk.lists[i] !== this.lists[done + i]) {
+          throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes seq ${chunk.seqs[i]} changed while it was loaded`)
+        }
+      }
+      visit(chunk, n)
+      done += n
+      after = chunk.seqs[n - 1]!
+    }
+    if (done !== this.count) {
+      throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes: ${done} items read back of the ${this.count} found`)
+    }
+  }
+
+  /** Every item at once (read on first use). */
+  #read(): CodeChunk {
+    if (this.#all) return this.#all
+    const n = this.count
+    const cs = this.#codeSize
+    const all: CodeChunk = { ids: new Float64Array(n), seqs: new Uint32Array(n), lists: this.lists, codes: new Uint8Array(n * cs) }
+    let at = 0
+    this.forEachChunk(ALL_CHUNK, (c, k) => {
+      all.ids.set(c.ids.subarray(0, k), at)
+      all.seqs.set(c.seqs.subarray(0, k), at)
+      all.codes.set(c.codes.subarray(0, k * cs), at * cs)
+      at += k
+    })
+    this.#all = all
+    return all
+  }
+
+  get ids(): Float64Array {
+    return this.#read().ids
+  }
+
+  get seqs(): Uint32Array {
+    return this.#read().seqs
+  }
+
+  get codes(): Uint8Array {
+    return this.#read().codes
   }
 }
