@@ -81,8 +81,38 @@ const MAX_SEQ = 0xffffffff
 /** Rows loadCodes sizes its arrays for before it has read any (it grows them as it reads). */
 const FIRST_CAPACITY = 1 << 16
 
-/** A code placeholder for #checkCode when its shape was checked by SQL (codeSize -1 skips the check). */
-const CODE_OK = Buffer.alloc(0)
+/** Rows per statement of loadCodes' first pass. */
+const SCAN_CHUNK = 16384
+
+/** SQL: a vq_codes row as #checkCode accepts it, with codes of codeSize bytes (an integer, spliced). */
+function rowOk(codeSize: number): string {
+  if (!Number.isSafeInteger(codeSize) || codeSize < 0) throw new RangeError(`code size ${codeSize}`)
+  return `typeof(id) = 'integer' AND id >= 0 AND id <= ${MAX_ID} AND seq >= 0 AND seq <= ${MAX_SEQ} AND typeof(list) = 'integer' AND list >= 0 AND list <= 2147483647 AND typeof(code) = 'blob' AND length(code) = ${codeSize}`
+}
+
+/**
+ * Parses up to n comma-separated non-negative integers of text into out[at..], allocating
+ * nothing; returns how many it read, or -1 when the text holds anything else.
+ */
+function parseIntegers(text: string, out: Float64Array | Uint32Array | Int32Array, at: number, n: number): number {
+  let count = 0
+  let value = 0
+  let digits = 0
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 44
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48)
+      digits++
+    } else if (c === 44 && digits > 0 && digits <= 16 && count < n) {
+      out[at + count++] = value
+      value = 0
+      digits = 0
+    } else {
+      return -1
+    }
+  }
+  return count
+}
 
 /** True for an id as vqlite stores them: a non-negative safe integer. */
 function validId(id: unknown): id is number {
@@ -241,7 +271,6 @@ export class ItemTables {
     if (typeof list !== 'number' || !Number.isInteger(list) || list < 0 || list > 0x7fffffff) {
       throw new VqFormatError('CORRUPT_FILE', `${where}: the list ${String(list)} is not a list number`)
     }
-    if (codeSize < 0) return
     if (!Buffer.isBuffer(code)) throw new VqFormatError('CORRUPT_FILE', `${where}: the code is a ${typeof code}, not a BLOB`)
     if (code.length !== codeSize)
       throw new VqFormatError('CORRUPT_FILE', `${where}: the code has ${code.length} bytes, expected ${codeSize}`)
@@ -261,62 +290,70 @@ export class ItemTables {
     return new CodeCursor(this, this.#path, afterSeq, codeSize, lists)
   }
 
-  /** Pass one of loadCodes: every row's seq, id, list and code shape checked, the lists kept. */
+  /**
+   * Pass one of loadCodes: the lists, read `SCAN_CHUNK` rows per statement as one text of
+   * numbers (no JavaScript value per row: garbage that would grow V8's young generation for
+   * good), every row's seq, id, list and code shape checked in SQL; a chunk with a bad row
+   * is read again row by row to name it.
+   */
   #scanLists(afterSeq: number, codeSize: number, expected: number): Int32Array {
     // `expected` comes from the file: it only sizes the first array, within a bound.
     let cap = Number.isSafeInteger(expected) ? Math.min(Math.max(16, expected), FIRST_CAPACITY) : 16
     let lists = new Int32Array(cap)
     let n = 0
-    const it = this.#db
-      .prepare("SELECT seq, id, list, typeof(code) = 'blob' AND length(code) = ? FROM vq_codes WHERE seq > ? ORDER BY seq")
+    const stmt = this.#db
+      .prepare(
+        `SELECT count(*), max(seq), group_concat(list, ',' ORDER BY seq), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
+      )
       .raw()
-      .iterate(codeSize, afterSeq) as IterableIterator<[number, number, number, number]>
-    for (const [seq, id, list, codeOk] of it) {
-      if (codeOk !== 1) {
-        const code = this.#db.prepare('SELECT code FROM vq_codes WHERE seq = ?').pluck().get(seq)
-        this.#checkCode(seq, id, list, code, codeSize)
-      }
-      this.#checkCode(seq, id, list, CODE_OK, -1)
-      if (n === cap) {
-        cap *= 2
-        lists = grow(lists, cap)
-      }
-      lists[n++] = list
+    let after = afterSeq
+    for (;;) {
+      const [count, last, text, bad] = stmt.get(after, SCAN_CHUNK) as [number, number | null, string | null, number | null]
+      if (count === 0 || last === null || text === null) break
+      if (bad !== 0) this.#checkRows(after, last, codeSize)
+      while (n + count > cap) cap *= 2
+      if (cap > lists.length) lists = grow(lists, cap)
+      if (parseIntegers(text, lists, n, count) !== count) this.#checkRows(after, last, codeSize)
+      n += count
+      after = last
+      if (count < SCAN_CHUNK) break
     }
     return lists.subarray(0, n)
   }
 
+  /** Checks the rows with seq in (after, last] one by one (CORRUPT_FILE naming the first bad one). */
+  #checkRows(after: number, last: number, codeSize: number): void {
+    const it = this.#db
+      .prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? AND seq <= ? ORDER BY seq')
+      .raw()
+      .iterate(after, last) as IterableIterator<[unknown, unknown, unknown, unknown]>
+    for (const [seq, id, list, code] of it) this.#checkCode(seq, id, list, code, codeSize)
+    throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes seq ${after + 1}..${last}: rows changed while they were read`)
+  }
+
   /**
-   * Reads up to `rows` items with seq > afterSeq into chunk (from its start), checking each
-   * (see loadCodes); returns how many it read. The codes come as one blob per chunk.
+   * Reads up to `rows` items with seq > afterSeq into chunk (from its start): seqs, ids and
+   * lists parsed from one text each, the codes as one blob (no value per row; the rows were
+   * checked by loadCodes in the same read transaction, and are checked again here). Returns
+   * how many it read.
    */
   readChunk(afterSeq: number, codeSize: number, rows: number, chunk: CodeChunk): number {
-    const it = this.#db
-      .prepare('SELECT seq, id, list FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?')
-      .raw()
-      .iterate(afterSeq, rows) as IterableIterator<[number, number, number]>
-    let n = 0
-    for (const [seq, id, list] of it) {
-      this.#checkCode(seq, id, list, CODE_OK, -1)
-      chunk.ids[n] = id
-      chunk.seqs[n] = seq
-      chunk.lists[n] = list
-      n++
-    }
-    if (n === 0) return 0
-    const [count, blob] = this.#db
-      .prepare("SELECT count(*), CAST(group_concat(code, x'' ORDER BY seq) AS BLOB) FROM vq_codes WHERE seq > ? AND seq <= ?")
-      .raw()
-      .get(afterSeq, chunk.seqs[n - 1]) as [number, Buffer | null]
-    const bytes = blob?.length ?? 0
-    if (count !== n || bytes !== n * codeSize) {
-      throw new VqFormatError(
-        'CORRUPT_FILE',
-        `${this.#path}: vq_codes seq ${afterSeq + 1}..${chunk.seqs[n - 1]}: ${count} rows with ${bytes} code bytes, expected ${n} with ${n * codeSize}`,
+    const [count, last, seqText, idText, listText, blob, bad] = this.#db
+      .prepare(
+        `SELECT count(*), max(seq), group_concat(seq, ',' ORDER BY seq), group_concat(id, ',' ORDER BY seq), group_concat(list, ',' ORDER BY seq), CAST(group_concat(code, x'' ORDER BY seq) AS BLOB), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
       )
-    }
+      .raw()
+      .get(afterSeq, rows) as [number, number | null, string | null, string | null, string | null, Buffer | null, number | null]
+    if (count === 0 || last === null) return 0
+    if (bad !== 0) this.#checkRows(afterSeq, last, codeSize)
+    const ok =
+      parseIntegers(seqText ?? '', chunk.seqs, 0, count) === count &&
+      parseIntegers(idText ?? '', chunk.ids, 0, count) === count &&
+      parseIntegers(listText ?? '', chunk.lists, 0, count) === count &&
+      (blob?.length ?? 0) === count * codeSize
+    if (!ok) this.#checkRows(afterSeq, last, codeSize)
     if (blob) chunk.codes.set(blob)
-    return n
+    return count
   }
 
   /** Ids deleted with seq > afterSeq. */
