@@ -70,8 +70,18 @@ export function importIndex(snapshotPath: string, path: string, options: Connect
   }
 }
 
-/** Items per chunk of the bulk load (a chunk's codes are one blob: ~200 KB at 25 bytes a code). */
-const LOAD_CHUNK = 8192
+/**
+ * Bytes of codes per chunk of the bulk load. The chunk comes as text (codes in hex), which
+ * lives in V8's young generation and is recycled there: a blob per chunk would be a
+ * malloc'd Buffer freed only at the next full GC, and the C allocator keeps what
+ * piles up until then (up to the size of all the codes, measured).
+ */
+const LOAD_CHUNK_BYTES = 16 * 1024
+
+/** Items per chunk for codes of `bytes` bytes (stored code plus refine code). */
+function loadChunkRows(bytes: number): number {
+  return Math.max(64, Math.min(8192, Math.floor(LOAD_CHUNK_BYTES / Math.max(1, bytes))))
+}
 
 /**
  * Loads trained arrays and every code of manifest m (the state's by default) into the
@@ -100,7 +110,7 @@ export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
   const v = lists.view()
   const filled = new Int32Array(nlist)
   const ss = model.scanCodeSize
-  loaded.forEachChunk(LOAD_CHUNK, (c, k) => {
+  loaded.forEachChunk(loadChunkRows(cs + rs), (c, k) => {
     const chunkLists = c.lists.subarray(0, k)
     checkLoaded(state.path, chunkLists, c.seqs.subarray(0, k), c.ids, nlist, m.nextSeq)
     const { codes, refine } = splitCodes(c.codes.subarray(0, k * (cs + rs)), k, cs, rs)

@@ -90,6 +90,25 @@ function rowOk(codeSize: number): string {
   return `typeof(id) = 'integer' AND id >= 0 AND id <= ${MAX_ID} AND seq >= 0 AND seq <= ${MAX_SEQ} AND typeof(list) = 'integer' AND list >= 0 AND list <= 2147483647 AND typeof(code) = 'blob' AND length(code) = ${codeSize}`
 }
 
+/** Value of a hexadecimal digit's char code (upper case, as SQLite's hex() writes), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/** Decodes exactly `bytes` bytes of hexadecimal text into out (allocating nothing); false when the text is anything else. */
+function parseHex(text: string, out: Uint8Array, bytes: number): boolean {
+  if (text.length !== 2 * bytes) return false
+  for (let i = 0; i < bytes; i++) {
+    const hi = hexDigit(text.charCodeAt(2 * i))
+    const lo = hexDigit(text.charCodeAt(2 * i + 1))
+    if (hi < 0 || lo < 0) return false
+    out[i] = (hi << 4) | lo
+  }
+  return true
+}
+
 /**
  * Parses up to n comma-separated non-negative integers of text into out[at..], allocating
  * nothing; returns how many it read, or -1 when the text holds anything else.
@@ -129,6 +148,8 @@ export class ItemTables {
   readonly #path: string
   readonly #keywords: KeywordIndex
   #stmt: WriteStatements | undefined
+  /** readChunk's statement, by code size (prepared once: a statement per chunk costs malloc'd memory that outlives it). */
+  readonly #chunkStatements = new Map<number, Database.Statement>()
 
   constructor(db: Database.Database, path: string, keywords: KeywordIndex) {
     this.#db = db
@@ -338,21 +359,32 @@ export class ItemTables {
    * how many it read.
    */
   readChunk(afterSeq: number, codeSize: number, rows: number, chunk: CodeChunk): number {
-    const [count, last, seqText, idText, listText, blob, bad] = this.#db
-      .prepare(
-        `SELECT count(*), max(seq), group_concat(seq, ',' ORDER BY seq), group_concat(id, ',' ORDER BY seq), group_concat(list, ',' ORDER BY seq), CAST(group_concat(code, x'' ORDER BY seq) AS BLOB), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
-      )
-      .raw()
-      .get(afterSeq, rows) as [number, number | null, string | null, string | null, string | null, Buffer | null, number | null]
+    let stmt = this.#chunkStatements.get(codeSize)
+    if (!stmt) {
+      stmt = this.#db
+        .prepare(
+          `SELECT count(*), max(seq), group_concat(seq, ',' ORDER BY seq), group_concat(id, ',' ORDER BY seq), group_concat(list, ',' ORDER BY seq), group_concat(hex(code), '' ORDER BY seq), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
+        )
+        .raw()
+      this.#chunkStatements.set(codeSize, stmt)
+    }
+    const [count, last, seqText, idText, listText, hexCodes, bad] = stmt.get(afterSeq, rows) as [
+      number,
+      number | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      number | null,
+    ]
     if (count === 0 || last === null) return 0
     if (bad !== 0) this.#checkRows(afterSeq, last, codeSize)
     const ok =
       parseIntegers(seqText ?? '', chunk.seqs, 0, count) === count &&
       parseIntegers(idText ?? '', chunk.ids, 0, count) === count &&
       parseIntegers(listText ?? '', chunk.lists, 0, count) === count &&
-      (blob?.length ?? 0) === count * codeSize
+      parseHex(hexCodes ?? '', chunk.codes, count * codeSize)
     if (!ok) this.#checkRows(afterSeq, last, codeSize)
-    if (blob) chunk.codes.set(blob)
     return count
   }
 
