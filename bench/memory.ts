@@ -8,6 +8,8 @@
  * Each measurement runs in a fresh child process (this script with --child). The parent
  * samples the child's /proc/<pid>/status every ~2 ms, so the transient peak of open()
  * (synchronous work, during which nothing in the child can sample) is seen from outside.
+ * A 2,000-vector index built in a temporary folder measures what a first open() costs a
+ * process besides the index's arrays (FIXED_OVERHEAD of src/engine/memory.ts).
  * Phases: before open (after imports, queries read, a GC), after open, after 1,000
  * search() calls (nprobe 96, refine 8, one query at a time), after searchBatch on 2
  * workers. With --mmap off the child turns SQLite's memory-mapped I/O off on its own
@@ -17,7 +19,7 @@
  * the same file in one process, one memory-mapped and one not, interleaved in rounds
  * (median of rounds): what re-ranking reads cost each way.
  *
- *   node --expose-gc --import tsx bench/memory.ts [--file glove|synth|PATH ...] [--out bench/results/memory.json]
+ *   node --expose-gc --import tsx bench/memory.ts [--file tiny|glove|synth ...] [--out bench/results/memory.json]
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
@@ -154,7 +156,9 @@ async function abChild(file: string, queries: Float32Array, d: number, n: number
     const t = performance.now()
     for (let i = r * per; i < (r + 1) * per; i++) ix.search(queries.subarray(i * d, (i + 1) * d), 10, { nprobe, refineFactor: rf })
     const key = `${name}-refine${rf}`
-    ;(times[key] ??= []).push(((performance.now() - t) * 1000) / per)
+    const list = times[key] ?? []
+    list.push(((performance.now() - t) * 1000) / per)
+    times[key] = list
   }
   // Warm both (lists packed, pages cached), then interleave, alternating who goes first.
   for (let r = 0; r < rounds; r++) for (const name of ['on', 'off'] as const) run(name, r, refine)
@@ -197,7 +201,8 @@ function runChild(args: string[]): Promise<ChildRun> {
       if (window === null || p.pid === undefined) return
       const s = readStatus(p.pid)
       if (!s) return
-      const w = (peaks[window] ??= { owned: 0, file: 0, samples: 0 })
+      const w = peaks[window] ?? { owned: 0, file: 0, samples: 0 }
+      peaks[window] = w
       w.owned = Math.max(w.owned, s.rssAnon + s.rssShmem)
       w.file = Math.max(w.file, s.rssFile)
       w.samples++
@@ -234,7 +239,7 @@ interface Target {
 }
 
 async function targets(): Promise<Target[]> {
-  const wanted = values.file ?? ['glove', 'synth']
+  const wanted = values.file ?? ['tiny', 'glove', 'synth']
   const out: Target[] = []
   for (const w of wanted) {
     if (w === 'glove') {
@@ -243,6 +248,22 @@ async function targets(): Promise<Target[]> {
       const queries = join(tmpdir(), 'vqlite-memory-glove100-queries.f32')
       writeFileSync(queries, Buffer.from(g.queries.buffer, g.queries.byteOffset, g.queries.byteLength))
       out.push({ name: 'glove100 IVF1024,PQ50x4,RFlat', file, queries, dim: g.d })
+    } else if (w === 'tiny') {
+      // 2,000 vectors: what a first open() costs a process beyond the index's arrays (FIXED_OVERHEAD).
+      const file = join(tmpdir(), `vqlite-memory-tiny-${process.pid}.vqlite`)
+      const d = 16
+      const n = 2000
+      const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.37) + Math.cos(i * 1.3))
+      const ix = VqIndex.create(file, { dim: d, metric: 'l2', description: 'IVF16,PQ4x4,RFlat', storeVectors: 'float32' })
+      await ix.train(x, { seed: 1 })
+      await ix.add(
+        Float64Array.from({ length: n }, (_, i) => i),
+        x,
+      )
+      await ix.close()
+      const queries = join(tmpdir(), `vqlite-memory-tiny-${process.pid}-queries.f32`)
+      writeFileSync(queries, Buffer.from(x.buffer, 0, 1000 * d * 4))
+      out.push({ name: 'tiny IVF16,PQ4x4,RFlat (2,000 x 16)', file, queries, dim: d })
     } else if (w === 'synth') {
       const file = '/work/data/synth1m-ivf4096-pq32x4.vqlite'
       const log = '/work/data/synth-build.log'
@@ -252,7 +273,7 @@ async function targets(): Promise<Target[]> {
       }
       out.push({ name: 'synth1m IVF4096,PQ32x4,RFlat', file, queries: '/work/data/synth1m-query.f32', dim: 128 })
     } else {
-      throw new Error(`--file glove|synth, not ${w}`)
+      throw new Error(`--file tiny|glove|synth, not ${w}`)
     }
   }
   return out
@@ -282,6 +303,15 @@ function summarize(run: ChildRun): Record<string, unknown> {
       rssFileGrowth: s.rssFile - before.status!.rssFile,
       rssFilePerVector: (s.rssFile - before.status!.rssFile) / count,
       heapUsedGrowth: l.node!.heapUsed! - before.node!.heapUsed!,
+      heapTotalGrowth: l.node!.heapTotal! - before.node!.heapTotal!,
+      /** usage.total over the growth less V8's heap growth (its young generation) and the fixed overhead. */
+      ratioBeyondFixed: l.usage
+        ? (l.usage.total as number) /
+          (owned(s) -
+            owned(before.status!) -
+            Math.max(0, l.node!.heapTotal! - before.node!.heapTotal!) -
+            ((l.usage.fixedOverhead as number) ?? 0))
+        : undefined,
       externalGrowth: l.node!.external! - before.node!.external!,
       arrayBuffersGrowth: l.node!.arrayBuffers! - before.node!.arrayBuffers!,
       usage: l.usage,
@@ -321,7 +351,21 @@ async function parent(): Promise<void> {
       results.push({ set: t.name, mmap, ...summary, raw: run.lines })
       process.stderr.write(`${t.name} mmap ${mmap}: ${JSON.stringify(summary, null, 1)}\n`)
     }
-    const ab = await runChild(['--ab', '--file', t.file, '--queries', t.queries, '--dim', String(t.dim), '--nq', values.nq!, '--nprobe', values.nprobe!, '--refine', values.refine!])
+    const ab = await runChild([
+      '--ab',
+      '--file',
+      t.file,
+      '--queries',
+      t.queries,
+      '--dim',
+      String(t.dim),
+      '--nq',
+      values.nq!,
+      '--nprobe',
+      values.nprobe!,
+      '--refine',
+      values.refine!,
+    ])
     results.push({ set: t.name, ab: ab.lines })
     process.stderr.write(`${t.name} A/B mmap on/off: ${JSON.stringify(ab.lines)}\n`)
   }
