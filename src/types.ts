@@ -159,6 +159,22 @@ export interface MemoryUsage {
    * TypeScript kernels). Not counted for worker threads either.
    */
   readonly residentCodes: number
+  /**
+   * The WebAssembly backend's linear memory on this thread, as resident memory: the
+   * fast-scan and resident copies above plus the pinned trained arrays, scratch and the
+   * allocator's room to grow (it grows by doubling and never shrinks). Shared by every
+   * index open on the thread. When the backend does not report its size, fastScan +
+   * residentCodes; 0 on the plain TypeScript kernels.
+   */
+  readonly wasmMemory: number
+  /**
+   * Resident memory a process pays once, not per index nor per vector, and not in total:
+   * the compiled WebAssembly module and the first SQLite connection (see FIXED_OVERHEAD
+   * in src/engine/memory.ts). Node's own baseline, and its young generation (V8 grows it
+   * up to 2 x 16 MB under any allocation-heavy work), are not counted at all.
+   */
+  readonly fixedOverhead: number
+  /** codes + ids + trained + wasmMemory: what opening this index adds to the process's resident memory (RssAnon + RssShmem), beyond fixedOverhead. */
   readonly total: number
 }
 

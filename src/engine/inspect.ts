@@ -1,6 +1,7 @@
 /** Read-only views of an index's in-memory part: list balance, reconstruction from codes, memory use. */
 import { VqInputError } from '../errors.js'
 import type { IndexStats, MemoryUsage, StoredItem } from '../types.js'
+import { FIXED_OVERHEAD, kernelMemoryBytes } from './memory.js'
 import type { IndexState } from './state.js'
 import { decodeVector } from './vector-codec.js'
 
@@ -43,7 +44,12 @@ export function reconstruct(state: IndexState, id: number): Float32Array {
   return out
 }
 
-/** RAM held by the codes, ids, trained arrays and the searcher's WebAssembly copies. */
+/**
+ * Resident memory held for this index: the lists' arenas (codes, refine codes, terms, ids,
+ * seqs, per-list arrays), the trained arrays and the kernels' WebAssembly memory (which
+ * holds the fast-scan and resident copies of the lists). Stored vectors and metadata stay
+ * on disk; the memory-mapped file's pages are the OS's page cache (RssFile), not counted.
+ */
 export function memoryUsage(state: IndexState): MemoryUsage {
   const b = state.lists.bytes
   const codes = b.codes + b.refine + b.terms
@@ -51,7 +57,17 @@ export function memoryUsage(state: IndexState): MemoryUsage {
   const trained = state.model.trainedBytes
   const fastScan = state.searcher.fastScanBytes
   const residentCodes = state.searcher.residentBytes
-  return { codes, ids, trained, fastScan, residentCodes, total: codes + ids + trained + fastScan + residentCodes }
+  const wasmMemory = kernelMemoryBytes(state.kernels, fastScan + residentCodes)
+  return {
+    codes,
+    ids,
+    trained,
+    fastScan,
+    residentCodes,
+    wasmMemory,
+    fixedOverhead: FIXED_OVERHEAD,
+    total: codes + ids + trained + wasmMemory,
+  }
 }
 
 /** The stored vector (decoded; null when none are stored) and metadata of id, or undefined for an unknown id. */

@@ -71,28 +71,87 @@ export function importIndex(snapshotPath: string, path: string, options: Connect
 }
 
 /**
+ * Bytes of codes per chunk of the bulk load. The chunk comes as text (codes in hex), which
+ * lives in V8's young generation and is recycled there: a blob per chunk would be a
+ * malloc'd Buffer freed only at the next full GC, and the C allocator keeps what
+ * piles up until then (up to the size of all the codes, measured).
+ */
+const LOAD_CHUNK_BYTES = 16 * 1024
+
+/** Items per chunk for codes of `bytes` bytes (stored code plus refine code). */
+function loadChunkRows(bytes: number): number {
+  return Math.max(64, Math.min(8192, Math.floor(LOAD_CHUNK_BYTES / Math.max(1, bytes))))
+}
+
+/**
  * Loads trained arrays and every code of manifest m (the state's by default) into the
  * state (inside the caller's read transaction). Everything is read and checked before the
  * state changes: on an error the state is as it was.
+ *
+ * Memory: the lists' arenas are laid out from the items' list numbers (the first pass of
+ * loadCodes) and filled chunk by chunk, so the load holds the final arenas plus the list
+ * numbers (4 bytes per item) and one chunk, never a second copy of the codes and ids.
  */
 export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
   const model = state.newModel()
   if (m.trained) model.loadArrays(state.store.readArrays())
   const cs = model.codeSize
   const rs = model.refineSize
-  const all = state.store.loadCodes(0, cs + rs, m.count)
-  const n = all.ids.length
+  const loaded = state.store.loadCodes(0, cs + rs, m.count)
+  const n = loaded.count
   if (n !== m.count) {
     throw new VqFormatError('CORRUPT_FILE', `${state.path}: the manifest counts ${m.count} items but vq_codes holds ${n}`)
   }
-  checkLoaded(state.path, all.lists, all.seqs, all.ids, model.coarse.nlist, m.nextSeq)
-  const { codes, refine } = splitCodes(all.codes, n, cs, rs)
-  const terms = model.usesTerms ? model.residualTerms(all.lists, codes, n) : null
-  state.setModel(
-    model,
-    InvertedLists.build(model.coarse.nlist, model.scanCodeSize, rs, all.lists, all.ids, all.seqs, model.padCodes(codes, n), refine, terms),
-  )
+  const nlist = model.coarse.nlist
+  const bad = outsideList(loaded.lists, nlist)
+  // (The error path reads the ids to name the item, as checkLoaded does.)
+  if (bad >= 0) checkLoaded(state.path, loaded.lists, loaded.seqs, loaded.ids, nlist, m.nextSeq)
+  const lists = reserveLists(model.coarse.nlist, model.scanCodeSize, rs, loaded.lists, model.usesTerms)
+  const v = lists.view()
+  const filled = new Int32Array(nlist)
+  const ss = model.scanCodeSize
+  loaded.forEachChunk(loadChunkRows(cs + rs), (c, k) => {
+    const chunkLists = c.lists.subarray(0, k)
+    checkLoaded(state.path, chunkLists, c.seqs.subarray(0, k), c.ids, nlist, m.nextSeq)
+    const { codes, refine } = splitCodes(c.codes.subarray(0, k * (cs + rs)), k, cs, rs)
+    const terms = model.usesTerms ? model.residualTerms(chunkLists, codes, k) : null
+    for (let i = 0; i < k; i++) {
+      const l = chunkLists[i]!
+      const slot = v.start[l]! + filled[l]!++
+      v.codes.set(codes.subarray(i * cs, (i + 1) * cs), slot * ss)
+      if (refine) v.refine!.set(refine.subarray(i * rs, (i + 1) * rs), slot * rs)
+      if (terms) v.terms![slot] = terms[i]!
+      v.ids[slot] = c.ids[i]!
+      v.seqs[slot] = c.seqs[i]!
+    }
+  })
+  state.setModel(model, lists)
   state.loadedSeq = m.nextSeq - 1
+}
+
+/**
+ * Lists laid out for n items whose list numbers are `listOf` (in seq order), every slot
+ * still to be filled: each list's range is where InvertedLists.build puts it, so filling
+ * list l's slots in seq order gives the lists build() would make from the same items.
+ * (build() lays out from the list numbers alone; the codes, ids and seqs it is given here
+ * are empty, and the caller writes them into the arenas of view().)
+ */
+function reserveLists(nlist: number, scanCodeSize: number, refineSize: number, listOf: Int32Array, usesTerms: boolean): InvertedLists {
+  const n = listOf.length
+  const none: ArrayLike<number> = { length: n }
+  return InvertedLists.build(nlist, scanCodeSize, refineSize, listOf, none, none, EMPTY_CODES, null, usesTerms ? EMPTY_TERMS : null)
+}
+
+const EMPTY_CODES = new Uint8Array(0)
+const EMPTY_TERMS = new Float32Array(0)
+
+/** The position of the first list number outside 0..nlist-1, or -1. */
+function outsideList(lists: Int32Array, nlist: number): number {
+  for (let i = 0; i < lists.length; i++) {
+    const l = lists[i]!
+    if (!(l >= 0 && l < nlist)) return i
+  }
+  return -1
 }
 
 /** CORRUPT_FILE unless every loaded item's list is one of the model's and its seq was handed out (below nextSeq). */

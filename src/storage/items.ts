@@ -7,11 +7,11 @@
  * and a reader that has loaded up to seq S catches up by applying tombstones and codes
  * with seq > S.
  */
-import type Database from 'better-sqlite3'
-import { VqFormatError, VqInputError } from '../errors.js'
+import Database from 'better-sqlite3'
+import { VqError, VqFormatError, VqInputError } from '../errors.js'
 import { MAX_ID } from '../limits.js'
 import { checkStoredMetadata } from '../metadata.js'
-import { isUniqueViolation } from './error-mapping.js'
+import { isUniqueViolation, storageError } from './error-mapping.js'
 import type { KeywordIndex } from './keyword-index.js'
 
 /** Rows to insert: n items with their list, n*codeSize code bytes, optional n*vectorBytes vector bytes and n metadata strings. */
@@ -36,12 +36,26 @@ export interface RawItem {
   readonly json: string | null
 }
 
-/** Codes, lists and ids read by loadCodes (n each; codes n*codeSize bytes). */
-export interface LoadedCodes {
+/** A chunk of loaded items: ids, seqs, lists (one each per row) and the codes (codeSize bytes per row). */
+export interface CodeChunk {
   ids: Float64Array
   seqs: Uint32Array
   lists: Int32Array
   codes: Uint8Array
+}
+
+/**
+ * Items read by loadCodes, in seq order: their count and lists (read and checked at once),
+ * the rest read on demand inside the same read transaction (see ItemTables.loadCodes).
+ */
+export interface LoadedCodes extends Readonly<CodeChunk> {
+  /** Items found. */
+  readonly count: number
+  /**
+   * Calls visit with chunks of up to `rows` items, in seq order; the chunk's arrays are
+   * reused (n: rows filled). Reads the rows again: no copy of all of them is made.
+   */
+  forEachChunk(rows: number, visit: (chunk: Readonly<CodeChunk>, n: number) => void): void
 }
 
 /** Prepared write statements. */
@@ -67,6 +81,58 @@ const MAX_SEQ = 0xffffffff
 /** Rows loadCodes sizes its arrays for before it has read any (it grows them as it reads). */
 const FIRST_CAPACITY = 1 << 16
 
+/** Rows per statement of loadCodes' first pass. */
+const SCAN_CHUNK = 16384
+
+/** SQL: a vq_codes row as #checkCode accepts it, with codes of codeSize bytes (an integer, spliced). */
+function rowOk(codeSize: number): string {
+  if (!Number.isSafeInteger(codeSize) || codeSize < 0) throw new RangeError(`code size ${codeSize}`)
+  return `typeof(id) = 'integer' AND id >= 0 AND id <= ${MAX_ID} AND seq >= 0 AND seq <= ${MAX_SEQ} AND typeof(list) = 'integer' AND list >= 0 AND list <= 2147483647 AND typeof(code) = 'blob' AND length(code) = ${codeSize}`
+}
+
+/** Value of a hexadecimal digit's char code (upper case, as SQLite's hex() writes), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/** Decodes exactly `bytes` bytes of hexadecimal text into out (allocating nothing); false when the text is anything else. */
+function parseHex(text: string, out: Uint8Array, bytes: number): boolean {
+  if (text.length !== 2 * bytes) return false
+  for (let i = 0; i < bytes; i++) {
+    const hi = hexDigit(text.charCodeAt(2 * i))
+    const lo = hexDigit(text.charCodeAt(2 * i + 1))
+    if (hi < 0 || lo < 0) return false
+    out[i] = (hi << 4) | lo
+  }
+  return true
+}
+
+/**
+ * Parses up to n comma-separated non-negative integers of text into out[at..], allocating
+ * nothing; returns how many it read, or -1 when the text holds anything else.
+ */
+function parseIntegers(text: string, out: Float64Array | Uint32Array | Int32Array, at: number, n: number): number {
+  let count = 0
+  let value = 0
+  let digits = 0
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 44
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48)
+      digits++
+    } else if (c === 44 && digits > 0 && digits <= 16 && count < n) {
+      out[at + count++] = value
+      value = 0
+      digits = 0
+    } else {
+      return -1
+    }
+  }
+  return count
+}
+
 /** True for an id as vqlite stores them: a non-negative safe integer. */
 function validId(id: unknown): id is number {
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID
@@ -82,6 +148,8 @@ export class ItemTables {
   readonly #path: string
   readonly #keywords: KeywordIndex
   #stmt: WriteStatements | undefined
+  /** readChunk's statement, by code size (prepared once: a statement per chunk costs malloc'd memory that outlives it). */
+  readonly #chunkStatements = new Map<number, Database.Statement>()
 
   constructor(db: Database.Database, path: string, keywords: KeywordIndex) {
     this.#db = db
@@ -230,38 +298,94 @@ export class ItemTables {
   }
 
   /**
-   * Reads every item with seq > afterSeq, in seq order: ids, seqs, lists (n each) and
-   * n*codeSize code bytes. `expected` (an upper bound of the count, e.g. the manifest's)
-   * sizes the arrays up front.
+   * The items with seq > afterSeq, in seq order (inside the caller's read transaction, which
+   * every later read of the result must share). One pass reads and checks every row's seq,
+   * id, list and code length (numbers only: no buffer per row) and keeps the lists; the
+   * ids, seqs and codes are read afterwards, either in chunks (forEachChunk: the bulk load
+   * copies them straight into the lists' arenas, so no full-size copy of the codes is ever
+   * held) or all at once on first use of ids, seqs or codes. `expected` (an upper bound of
+   * the count, e.g. the manifest's) sizes the first arrays, within a bound.
    */
   loadCodes(afterSeq: number, codeSize: number, expected: number): LoadedCodes {
-    // `expected` comes from the file: it only sizes the first arrays, within a bound.
+    const lists = this.#scanLists(afterSeq, codeSize, expected)
+    return new CodeCursor(this, this.#path, afterSeq, codeSize, lists)
+  }
+
+  /**
+   * Pass one of loadCodes: the lists, read `SCAN_CHUNK` rows per statement as one text of
+   * numbers (no JavaScript value per row: garbage that would grow V8's young generation for
+   * good), every row's seq, id, list and code shape checked in SQL; a chunk with a bad row
+   * is read again row by row to name it.
+   */
+  #scanLists(afterSeq: number, codeSize: number, expected: number): Int32Array {
+    // `expected` comes from the file: it only sizes the first array, within a bound.
     let cap = Number.isSafeInteger(expected) ? Math.min(Math.max(16, expected), FIRST_CAPACITY) : 16
-    let ids = new Float64Array(cap)
-    let seqs = new Uint32Array(cap)
     let lists = new Int32Array(cap)
-    let codes = new Uint8Array(cap * codeSize)
     let n = 0
-    const it = this.#db
-      .prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq')
+    const stmt = this.#db
+      .prepare(
+        `SELECT count(*), max(seq), group_concat(list, ',' ORDER BY seq), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
+      )
       .raw()
-      .iterate(afterSeq) as IterableIterator<[number, number, number, Buffer]>
-    for (const [seq, id, list, code] of it) {
-      this.#checkCode(seq, id, list, code, codeSize)
-      if (n === cap) {
-        cap *= 2
-        ids = grow(ids, cap)
-        seqs = grow(seqs, cap)
-        lists = grow(lists, cap)
-        codes = grow(codes, cap * codeSize)
-      }
-      ids[n] = id
-      seqs[n] = seq
-      lists[n] = list
-      codes.set(code, n * codeSize)
-      n++
+    let after = afterSeq
+    for (;;) {
+      const [count, last, text, bad] = stmt.get(after, SCAN_CHUNK) as [number, number | null, string | null, number | null]
+      if (count === 0 || last === null || text === null) break
+      if (bad !== 0) this.#checkRows(after, last, codeSize)
+      while (n + count > cap) cap *= 2
+      if (cap > lists.length) lists = grow(lists, cap)
+      if (parseIntegers(text, lists, n, count) !== count) this.#checkRows(after, last, codeSize)
+      n += count
+      after = last
+      if (count < SCAN_CHUNK) break
     }
-    return { ids: ids.subarray(0, n), seqs: seqs.subarray(0, n), lists: lists.subarray(0, n), codes: codes.subarray(0, n * codeSize) }
+    return lists.subarray(0, n)
+  }
+
+  /** Checks the rows with seq in (after, last] one by one (CORRUPT_FILE naming the first bad one). */
+  #checkRows(after: number, last: number, codeSize: number): void {
+    const it = this.#db
+      .prepare('SELECT seq, id, list, code FROM vq_codes WHERE seq > ? AND seq <= ? ORDER BY seq')
+      .raw()
+      .iterate(after, last) as IterableIterator<[unknown, unknown, unknown, unknown]>
+    for (const [seq, id, list, code] of it) this.#checkCode(seq, id, list, code, codeSize)
+    throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes seq ${after + 1}..${last}: rows changed while they were read`)
+  }
+
+  /**
+   * Reads up to `rows` items with seq > afterSeq into chunk (from its start): seqs, ids and
+   * lists parsed from one text each, the codes as one blob (no value per row; the rows were
+   * checked by loadCodes in the same read transaction, and are checked again here). Returns
+   * how many it read.
+   */
+  readChunk(afterSeq: number, codeSize: number, rows: number, chunk: CodeChunk): number {
+    let stmt = this.#chunkStatements.get(codeSize)
+    if (!stmt) {
+      stmt = this.#db
+        .prepare(
+          `SELECT count(*), max(seq), group_concat(seq, ',' ORDER BY seq), group_concat(id, ',' ORDER BY seq), group_concat(list, ',' ORDER BY seq), group_concat(hex(code), '' ORDER BY seq), sum(NOT (${rowOk(codeSize)})) FROM (SELECT seq, id, list, code FROM vq_codes WHERE seq > ? ORDER BY seq LIMIT ?)`,
+        )
+        .raw()
+      this.#chunkStatements.set(codeSize, stmt)
+    }
+    const [count, last, seqText, idText, listText, hexCodes, bad] = stmt.get(afterSeq, rows) as [
+      number,
+      number | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      number | null,
+    ]
+    if (count === 0 || last === null) return 0
+    if (bad !== 0) this.#checkRows(afterSeq, last, codeSize)
+    const ok =
+      parseIntegers(seqText ?? '', chunk.seqs, 0, count) === count &&
+      parseIntegers(idText ?? '', chunk.ids, 0, count) === count &&
+      parseIntegers(listText ?? '', chunk.lists, 0, count) === count &&
+      parseHex(hexCodes ?? '', chunk.codes, count * codeSize)
+    if (!ok) this.#checkRows(afterSeq, last, codeSize)
+    return count
   }
 
   /** Ids deleted with seq > afterSeq. */
@@ -327,5 +451,95 @@ export class ItemTables {
       }
     }
     if (rows.length > 0) visit(rows)
+  }
+}
+
+/** Errors met while reading codes after loadCodes returned, typed as SqliteStore types them. */
+function typed<T>(path: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof VqError || e instanceof Database.SqliteError) throw storageError(e, path, 'loading the codes')
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    throw new VqFormatError('CORRUPT_FILE', `${path}: loading the codes: the file is damaged (${what})`, { cause: e })
+  }
+}
+
+/** Rows per chunk when all items are read at once. */
+const ALL_CHUNK = 8192
+
+/** The result of loadCodes (see LoadedCodes). */
+class CodeCursor implements LoadedCodes {
+  readonly count: number
+  readonly lists: Int32Array
+  readonly #items: ItemTables
+  readonly #path: string
+  readonly #afterSeq: number
+  readonly #codeSize: number
+  #all: CodeChunk | undefined
+
+  constructor(items: ItemTables, path: string, afterSeq: number, codeSize: number, lists: Int32Array) {
+    this.#items = items
+    this.#path = path
+    this.#afterSeq = afterSeq
+    this.#codeSize = codeSize
+    this.lists = lists
+    this.count = lists.length
+  }
+
+  forEachChunk(rows: number, visit: (chunk: Readonly<CodeChunk>, n: number) => void): void {
+    const size = Math.max(1, Math.min(rows, this.count))
+    const chunk: CodeChunk = {
+      ids: new Float64Array(size),
+      seqs: new Uint32Array(size),
+      lists: new Int32Array(size),
+      codes: new Uint8Array(size * this.#codeSize),
+    }
+    let after = this.#afterSeq
+    let done = 0
+    while (done < this.count) {
+      const n = typed(this.#path, () => this.#items.readChunk(after, this.#codeSize, Math.min(size, this.count - done), chunk))
+      if (n === 0) break
+      for (let i = 0; i < n; i++) {
+        if (chunk.lists[i] !== this.lists[done + i]) {
+          throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes seq ${chunk.seqs[i]} changed while it was loaded`)
+        }
+      }
+      visit(chunk, n)
+      done += n
+      after = chunk.seqs[n - 1]!
+    }
+    if (done !== this.count) {
+      throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_codes: ${done} items read back of the ${this.count} found`)
+    }
+  }
+
+  /** Every item at once (read on first use). */
+  #read(): CodeChunk {
+    if (this.#all) return this.#all
+    const n = this.count
+    const cs = this.#codeSize
+    const all: CodeChunk = { ids: new Float64Array(n), seqs: new Uint32Array(n), lists: this.lists, codes: new Uint8Array(n * cs) }
+    let at = 0
+    this.forEachChunk(ALL_CHUNK, (c, k) => {
+      all.ids.set(c.ids.subarray(0, k), at)
+      all.seqs.set(c.seqs.subarray(0, k), at)
+      all.codes.set(c.codes.subarray(0, k * cs), at * cs)
+      at += k
+    })
+    this.#all = all
+    return all
+  }
+
+  get ids(): Float64Array {
+    return this.#read().ids
+  }
+
+  get seqs(): Uint32Array {
+    return this.#read().seqs
+  }
+
+  get codes(): Uint8Array {
+    return this.#read().codes
   }
 }
