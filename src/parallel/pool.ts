@@ -31,8 +31,20 @@ export interface PoolSnapshot {
   readonly storeVectors: VectorStorage
 }
 
-/** Tasks per thread for a call: enough to balance uneven chunks, few enough to keep overhead low. */
+/** Tasks per thread for an encoding call: enough to balance uneven chunks, few enough to keep overhead low. */
 const TASKS_PER_THREAD = 4
+
+/** Most queries a search worker claims at a time (a claim is one atomic add). */
+const MAX_SEARCH_CHUNK = 16
+
+/**
+ * Queries per claim of a batch search of nq queries on `threads` workers: at least 16
+ * claims per thread (so the threads finish within a claim of each other), at most
+ * MAX_SEARCH_CHUNK queries per claim, at least 1.
+ */
+export function searchChunk(nq: number, threads: number): number {
+  return Math.max(1, Math.min(MAX_SEARCH_CHUNK, Math.floor(nq / (Math.max(1, threads) * 16))))
+}
 
 /** How the pool starts its threads. */
 interface WorkerEntry {
@@ -190,7 +202,9 @@ export class WorkerPool {
 
   /**
    * Searches nq prepared queries (nq*dim) and writes nq*k ids and distances, exactly as
-   * the main-thread Searcher would.
+   * the main-thread Searcher would. One task per thread; the workers claim the queries in
+   * chunks from a shared counter (see SearchTask), so a thread that gets less CPU, or
+   * costlier queries, takes fewer of them.
    */
   async search(
     snap: PoolSnapshot,
@@ -205,16 +219,21 @@ export class WorkerPool {
     const q = shared(queries.subarray(0, nq * d))
     const ids = new Float64Array(new SharedArrayBuffer(nq * p.k * 8))
     const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
+    const chunk = searchChunk(nq, this.threads)
+    const next = new Int32Array(new SharedArrayBuffer(4))
+    const tasks = Math.max(1, Math.min(this.threads, Math.ceil(nq / chunk)))
     await this.#all(
-      ranges(nq, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+      Array.from({ length: tasks }, () => ({
         kind: 'search',
         model,
         lists: snap.lists,
         path: snap.path,
         storeVectors: snap.storeVectors,
         queries: q,
-        from,
-        to,
+        from: 0,
+        to: nq,
+        next,
+        chunk,
         k: p.k,
         nprobe: p.nprobe,
         refineFactor: p.refineFactor,

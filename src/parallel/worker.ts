@@ -56,26 +56,33 @@ function runTask(task: Task): number {
     case 'search': {
       const c = modelOf(task.model)
       c.searcher ??= new Searcher(c.model, task.model.spec.refine?.kind === 'flat' ? fetcher(task) : null)
-      const { k, from, to } = task
+      const { k, from, to, chunk, next } = task
       const d = task.model.dim
       const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
+      let done = 0
       const searchAll = (): void => {
-        for (let i = from; i < to; i++) {
-          c.searcher!.search(
-            task.lists,
-            task.queries,
-            i * d,
-            params,
-            task.outIds.subarray(i * k, (i + 1) * k),
-            task.outDist.subarray(i * k, (i + 1) * k),
-          )
+        for (;;) {
+          const i0 = from + Atomics.add(next, 0, chunk)
+          if (i0 >= to) return
+          const i1 = Math.min(to, i0 + chunk)
+          for (let i = i0; i < i1; i++) {
+            c.searcher!.search(
+              task.lists,
+              task.queries,
+              i * d,
+              params,
+              task.outIds.subarray(i * k, (i + 1) * k),
+              task.outDist.subarray(i * k, (i + 1) * k),
+            )
+          }
+          done += i1 - i0
         }
       }
-      // One read transaction for the share's re-ranking reads, instead of one per query
-      // (see SqliteStore.readVectors).
+      // One read transaction for all the re-ranking reads of this worker's claims, instead
+      // of one per query (see SqliteStore.readVectors).
       if (task.model.spec.refine?.kind === 'flat') connection(task).conn.transaction(searchAll).deferred()
       else searchAll()
-      return to - from
+      return done
     }
     case 'assign':
       assignRows(getKernels(task.kernels as KernelBackend), task.request, task.from, task.to)
