@@ -51,22 +51,29 @@ export interface SearchTask {
   readonly outDist: Float32Array
 }
 
-/** Rows [from, to) of a k-means assignment request (see AssignRequest; all arrays shared). */
+/**
+ * Rows [from, to) of a k-means assignment request (see AssignRequest; all arrays shared),
+ * claimed `chunk` rows at a time from the shared counter `next` as SearchTask's queries.
+ */
 export interface AssignTask {
   readonly kind: 'assign'
   readonly kernels: string
   readonly request: AssignRequest
   readonly from: number
   readonly to: number
+  readonly next: Int32Array
+  readonly chunk: number
 }
 
-/** Encoding of prepared vectors [from, to) with a trained model. */
+/** Encoding of prepared vectors [from, to) with a trained model, claimed `chunk` vectors at a time from `next`. */
 export interface EncodeTask {
   readonly kind: 'encode'
   readonly model: SharedModel
   readonly x: Float32Array
   readonly from: number
   readonly to: number
+  readonly next: Int32Array
+  readonly chunk: number
   readonly lists: Int32Array
   /** n*codeSize bytes (stored layout). */
   readonly codes: Uint8Array

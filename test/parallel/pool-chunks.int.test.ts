@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { getKernels } from '../../native-free-kernels/index.js'
+import { type AssignRequest, assignRows } from '../../src/clustering/kmeans.js'
 import { VqIndex } from '../../src/index.js'
-import { searchChunk, WorkerPool } from '../../src/parallel/pool.js'
+import { claimSize, searchChunk, WorkerPool } from '../../src/parallel/pool.js'
 import { clusteredVectors } from '../helpers/data.js'
 import { closeIndexesAfterEach } from '../helpers/indexes.js'
 
@@ -31,6 +33,77 @@ describe('searchChunk', () => {
       { seed: 15 },
     )
   })
+})
+
+describe('claimSize', () => {
+  it('stays within [least, most] and gives about 16 claims per thread in between', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (n, threads, least) => {
+          const most = least * 8
+          const c = claimSize(n, threads, least, most)
+          expect(c).toBeGreaterThanOrEqual(least)
+          expect(c).toBeLessThanOrEqual(most)
+          if (c > least && c < most) expect(Math.ceil(n / c)).toBeGreaterThan(8 * threads)
+        },
+      ),
+      { seed: 16 },
+    )
+  })
+})
+
+const sharedF32 = (a: Float32Array): Float32Array => {
+  const s = new Float32Array(new SharedArrayBuffer(a.byteLength))
+  s.set(a)
+  return s
+}
+
+describe('encoding and k-means steps claimed by the workers', () => {
+  it('equal the calling thread (uneven last claims, rows subsets)', async () => {
+    const d = 8
+    const n = 5300 // claims of 1,024 vectors: the last one short
+    const x = clusteredVectors(n, d, 20, 71, 0.4)
+    const index = VqIndex.create(':memory:', { dim: d, description: 'IVF16,PQ4x4', threads: 0 })
+    await index.train(x, { seed: 1 })
+    const pool = new WorkerPool(2)
+    try {
+      const want = index.model.encode(x, n)
+      const got = await pool.encode(index.model, x, n)
+      expect(got.lists).toEqual(want.lists)
+      expect(got.codes).toEqual(want.codes)
+      expect(got.terms).toEqual(want.terms)
+
+      const k = 37
+      const kernels = getKernels()
+      const centroids = sharedF32(x.subarray(0, k * d))
+      const norms = new Float64Array(new SharedArrayBuffer(k * 8))
+      kernels.normsL2sqr(centroids, k, d, norms)
+      const data = sharedF32(x)
+      const rows = new Int32Array(new SharedArrayBuffer(n * 4))
+      let count = 0
+      for (let i = 0; i < n; i += 3) rows[count++] = i
+      for (const subset of [null, rows]) {
+        const out = () => ({
+          assign: new Int32Array(new SharedArrayBuffer(n * 4)).fill(-1),
+          dist: new Float32Array(new SharedArrayBuffer(n * 4)),
+          second: new Float32Array(new SharedArrayBuffer(n * 4)),
+        })
+        const base = { data, n, d, centroids, k, norms, rows: subset, count: subset ? count : n }
+        const a: AssignRequest = { ...base, ...out() }
+        const b: AssignRequest = { ...base, ...out() }
+        assignRows(kernels, a)
+        await pool.assign(b, kernels.name)
+        expect(b.assign).toEqual(a.assign)
+        expect(b.dist).toEqual(a.dist)
+        expect(b.second).toEqual(a.second)
+      }
+    } finally {
+      await pool.close()
+    }
+  }, 60_000)
 })
 
 describe('chunked batch search', () => {
