@@ -172,8 +172,9 @@ export function assignRows(kernels: Kernels, r: AssignRequest, from = 0, to = r.
 }
 
 /**
- * The Lloyd loop as a generator: it yields an AssignRequest per iteration and resumes once
- * the request is fulfilled, so the same loop runs with the assignment done in place
+ * The Lloyd loop as a generator: it yields its assignment requests (per iteration, the
+ * points', and from the second iteration on first the centroids' against themselves) and
+ * resumes once each is fulfilled, so the same loop runs with every assignment done in place
  * (trainKMeans) or on worker threads (trainKMeansWith).
  *
  * It skips provably useless distance computations with Hamerly's bounds (Hamerly 2010,
@@ -240,9 +241,11 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
   const half = new Float64Array(k) // s_j: half the distance from centroid j to its nearest other
   const prev = new Float32Array(k * d)
   const move = new Float64Array(k)
-  const cIdx = new Int32Array(k)
-  const cDist = new Float32Array(k)
-  const cSecond = new Float32Array(k)
+  // The centroids' own nearest-other search is an assignment request too (of the centroids
+  // against themselves), so it runs wherever the points' assignment runs.
+  const cIdx = new Int32Array(new SharedArrayBuffer(k * 4))
+  const cDist = sharedF32(k)
+  const cSecond = sharedF32(k)
   const rows = new Int32Array(new SharedArrayBuffer(nt * 4))
   const sums = new Float64Array(k * d)
   const counts = new Float64Array(k)
@@ -257,7 +260,7 @@ function* lloyd(x: Float32Array, n: number, d: number, k: number, options: KMean
       for (let i = 0; i < nt; i++) lower[i] = Math.sqrt(second[i]!)
     } else {
       // s_j from each centroid's nearest other centroid (its nearest is itself).
-      kernels.nearestL2(centroids, k, centroids, k, d, cNorms, cIdx, cDist, cSecond)
+      yield { data: centroids, n: k, d, centroids, k, norms: cNorms, rows: null, count: k, assign: cIdx, dist: cDist, second: cSecond }
       for (let j = 0; j < k; j++) half[j] = Math.sqrt(cSecond[j]!) / 2
       // Exact distance to the current centroid; points that fail the bound are searched.
       let count = 0

@@ -3,7 +3,9 @@
  * PQ sub-quantizer training and the encoding of large batches, on shared memory.
  * A trained model is copied into SharedArrayBuffers once (workers rebuild it once per
  * model); the list arenas already live in shared memory; inputs and outputs of a call are
- * shared buffers, and each task carries only its range and buffer handles. A worker that
+ * shared buffers, and each task carries only the call's range, a claim counter and buffer
+ * handles: a call starts one task per thread, and the workers claim the items (queries,
+ * points, vectors) in chunks from the shared counter, so they finish together. A worker that
  * dies fails its call with a typed error (WORKER_FAILED); piscina replaces it, so the next
  * call works. Results are identical to the single-threaded code: the workers run it.
  */
@@ -31,8 +33,36 @@ export interface PoolSnapshot {
   readonly storeVectors: VectorStorage
 }
 
-/** Tasks per thread for a call: enough to balance uneven chunks, few enough to keep overhead low. */
-const TASKS_PER_THREAD = 4
+/**
+ * Items per claim when n items are shared by `threads` workers claiming from one counter:
+ * about 16 claims per thread (the threads finish within a claim of each other), clamped to
+ * [least, most] and to at least 1.
+ */
+export function claimSize(n: number, threads: number, least: number, most: number): number {
+  return Math.max(1, Math.min(most, Math.max(least, Math.ceil(n / (Math.max(1, threads) * 16)))))
+}
+
+/** k-means rows per claim: at least 256 (a kernel call's setup), at most 16,384 (ASSIGN_CHUNK). */
+const ASSIGN_CLAIM = [256, 16384] as const
+/** Vectors per encoding claim (each claim is one model.encode call). */
+const ENCODE_CLAIM = [1024, 65536] as const
+
+/** A fresh claim counter (see SearchTask) and the number of tasks worth starting for n items. */
+function claimPlan(n: number, threads: number, chunk: number): { next: Int32Array; tasks: number } {
+  return { next: new Int32Array(new SharedArrayBuffer(4)), tasks: Math.max(1, Math.min(threads, Math.ceil(n / chunk))) }
+}
+
+/** Most queries a search worker claims at a time (a claim is one atomic add). */
+const MAX_SEARCH_CHUNK = 16
+
+/**
+ * Queries per claim of a batch search of nq queries on `threads` workers: at least 16
+ * claims per thread (so the threads finish within a claim of each other), at most
+ * MAX_SEARCH_CHUNK queries per claim, at least 1.
+ */
+export function searchChunk(nq: number, threads: number): number {
+  return Math.max(1, Math.min(MAX_SEARCH_CHUNK, Math.floor(nq / (Math.max(1, threads) * 16))))
+}
 
 /** How the pool starts its threads. */
 interface WorkerEntry {
@@ -190,7 +220,9 @@ export class WorkerPool {
 
   /**
    * Searches nq prepared queries (nq*dim) and writes nq*k ids and distances, exactly as
-   * the main-thread Searcher would.
+   * the main-thread Searcher would. One task per thread; the workers claim the queries in
+   * chunks from a shared counter (see SearchTask), so a thread that gets less CPU, or
+   * costlier queries, takes fewer of them.
    */
   async search(
     snap: PoolSnapshot,
@@ -205,16 +237,20 @@ export class WorkerPool {
     const q = shared(queries.subarray(0, nq * d))
     const ids = new Float64Array(new SharedArrayBuffer(nq * p.k * 8))
     const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
+    const chunk = searchChunk(nq, this.threads)
+    const { next, tasks } = claimPlan(nq, this.threads, chunk)
     await this.#all(
-      ranges(nq, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+      Array.from({ length: tasks }, () => ({
         kind: 'search',
         model,
         lists: snap.lists,
         path: snap.path,
         storeVectors: snap.storeVectors,
         queries: q,
-        from,
-        to,
+        from: 0,
+        to: nq,
+        next,
+        chunk,
         k: p.k,
         nprobe: p.nprobe,
         refineFactor: p.refineFactor,
@@ -235,7 +271,9 @@ export class WorkerPool {
       this.#sharedInputs.set(r.data, data)
     }
     const request: AssignRequest = { ...r, data }
-    await this.#all(ranges(r.count, this.threads).map(([from, to]) => ({ kind: 'assign', kernels, request, from, to })))
+    const chunk = claimSize(r.count, this.threads, ...ASSIGN_CLAIM)
+    const { next, tasks } = claimPlan(r.count, this.threads, chunk)
+    await this.#all(Array.from({ length: tasks }, () => ({ kind: 'assign', kernels, request, from: 0, to: r.count, next, chunk })))
   }
 
   /** Trains a PQ's sub-quantizers split over the workers on the named kernel backend; returns the codebook (m, ksub, dsub). */
@@ -271,13 +309,17 @@ export class WorkerPool {
     const refine = model.refineSize > 0 ? new Uint8Array(new SharedArrayBuffer(n * model.refineSize)) : null
     const terms = model.usesTerms ? new Float32Array(new SharedArrayBuffer(n * 4)) : null
     const xs = shared(x.subarray(0, n * model.dim))
+    const chunk = claimSize(n, this.threads, ...ENCODE_CLAIM)
+    const { next, tasks } = claimPlan(n, this.threads, chunk)
     await this.#all(
-      ranges(n, this.threads * TASKS_PER_THREAD).map(([from, to]) => ({
+      Array.from({ length: tasks }, () => ({
         kind: 'encode',
         model: m,
         x: xs,
-        from,
-        to,
+        from: 0,
+        to: n,
+        next,
+        chunk,
         lists,
         codes,
         refine,

@@ -21,7 +21,12 @@ export interface SharedModel {
   readonly arrays: Record<string, { shape: readonly number[]; data: Float32Array }>
 }
 
-/** Search queries [from, to) of a shared batch. */
+/**
+ * Search queries [from, to) of a shared batch. Every task of a call gets the whole range and
+ * the same counter: a worker claims `chunk` queries at a time (Atomics.add on next[0], the
+ * queries claimed so far), until the range is exhausted, so the threads finish together
+ * however uneven the queries' costs or the threads' shares of the CPU.
+ */
 export interface SearchTask {
   readonly kind: 'search'
   readonly model: SharedModel
@@ -33,6 +38,10 @@ export interface SearchTask {
   readonly queries: Float32Array
   readonly from: number
   readonly to: number
+  /** Shared claim counter (Int32Array of 1 on a SharedArrayBuffer, starting at 0). */
+  readonly next: Int32Array
+  /** Queries per claim (>= 1). */
+  readonly chunk: number
   readonly k: number
   readonly nprobe: number
   readonly refineFactor: number
@@ -42,22 +51,29 @@ export interface SearchTask {
   readonly outDist: Float32Array
 }
 
-/** Rows [from, to) of a k-means assignment request (see AssignRequest; all arrays shared). */
+/**
+ * Rows [from, to) of a k-means assignment request (see AssignRequest; all arrays shared),
+ * claimed `chunk` rows at a time from the shared counter `next` as SearchTask's queries.
+ */
 export interface AssignTask {
   readonly kind: 'assign'
   readonly kernels: string
   readonly request: AssignRequest
   readonly from: number
   readonly to: number
+  readonly next: Int32Array
+  readonly chunk: number
 }
 
-/** Encoding of prepared vectors [from, to) with a trained model. */
+/** Encoding of prepared vectors [from, to) with a trained model, claimed `chunk` vectors at a time from `next`. */
 export interface EncodeTask {
   readonly kind: 'encode'
   readonly model: SharedModel
   readonly x: Float32Array
   readonly from: number
   readonly to: number
+  readonly next: Int32Array
+  readonly chunk: number
   readonly lists: Int32Array
   /** n*codeSize bytes (stored layout). */
   readonly codes: Uint8Array

@@ -51,45 +51,64 @@ export default function run(task: Task): TaskResult {
   }
 }
 
+/**
+ * Runs `work` on the ranges this worker claims from a task's shared counter (`chunk` items
+ * at a time, until [from, to) is exhausted); returns how many items it handled.
+ */
+function claims(task: { from: number; to: number; next: Int32Array; chunk: number }, work: (from: number, to: number) => void): number {
+  const { from, to, next, chunk } = task
+  let done = 0
+  for (;;) {
+    const i0 = from + Atomics.add(next, 0, chunk)
+    if (i0 >= to) return done
+    const i1 = Math.min(to, i0 + chunk)
+    work(i0, i1)
+    done += i1 - i0
+  }
+}
+
 function runTask(task: Task): number {
   switch (task.kind) {
     case 'search': {
       const c = modelOf(task.model)
       c.searcher ??= new Searcher(c.model, task.model.spec.refine?.kind === 'flat' ? fetcher(task) : null)
-      const { k, from, to } = task
+      const { k } = task
       const d = task.model.dim
       const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, filter: task.filter }
+      let done = 0
       const searchAll = (): void => {
-        for (let i = from; i < to; i++) {
-          c.searcher!.search(
-            task.lists,
-            task.queries,
-            i * d,
-            params,
-            task.outIds.subarray(i * k, (i + 1) * k),
-            task.outDist.subarray(i * k, (i + 1) * k),
-          )
-        }
+        done = claims(task, (i0, i1) => {
+          for (let i = i0; i < i1; i++) {
+            c.searcher!.search(
+              task.lists,
+              task.queries,
+              i * d,
+              params,
+              task.outIds.subarray(i * k, (i + 1) * k),
+              task.outDist.subarray(i * k, (i + 1) * k),
+            )
+          }
+        })
       }
-      // One read transaction for the share's re-ranking reads, instead of one per query
-      // (see SqliteStore.readVectors).
+      // One read transaction for all the re-ranking reads of this worker's claims, instead
+      // of one per query (see SqliteStore.readVectors).
       if (task.model.spec.refine?.kind === 'flat') connection(task).conn.transaction(searchAll).deferred()
       else searchAll()
-      return to - from
+      return done
     }
-    case 'assign':
-      assignRows(getKernels(task.kernels as KernelBackend), task.request, task.from, task.to)
-      return task.to - task.from
+    case 'assign': {
+      const kernels = getKernels(task.kernels as KernelBackend)
+      return claims(task, (from, to) => assignRows(kernels, task.request, from, to))
+    }
     case 'encode': {
       const { model } = modelOf(task.model)
-      const { from, to } = task
-      const n = to - from
-      const enc = model.encode(task.x.subarray(from * model.dim, to * model.dim), n)
-      task.lists.set(enc.lists, from)
-      task.codes.set(enc.codes, from * model.codeSize)
-      if (task.refine && enc.refine) task.refine.set(enc.refine, from * model.refineSize)
-      if (task.terms && enc.terms) task.terms.set(enc.terms, from)
-      return n
+      return claims(task, (from, to) => {
+        const enc = model.encode(task.x.subarray(from * model.dim, to * model.dim), to - from)
+        task.lists.set(enc.lists, from)
+        task.codes.set(enc.codes, from * model.codeSize)
+        if (task.refine && enc.refine) task.refine.set(enc.refine, from * model.refineSize)
+        if (task.terms && enc.terms) task.terms.set(enc.terms, from)
+      })
     }
     case 'trainPq': {
       const pq = new ProductQuantizer(task.dim, task.m, task.nbits, getKernels(task.kernels as KernelBackend))
