@@ -20,6 +20,7 @@ import {
   type QuantizerState,
   type TrainedArray,
 } from '../quantizers/quantizer.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
 import { residualTerms } from '../quantizers/residual.js'
 import { type OpqTrainOptions, OpqTransform } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
@@ -146,6 +147,7 @@ export class IndexModel {
       this.transform.apply(x, n, xt)
     }
     let lists: Int32Array | undefined
+    let nCodec = n
     if (this.coarse.nlist > 1) {
       const ivfOptions: Omit<KMeansOptions, 'kernels'> = {
         ...(km.seed !== undefined ? { seed: km.seed } : {}),
@@ -162,11 +164,23 @@ export class IndexModel {
         this.coarse.train(xt, n, ivfOptions)
       }
       if (this.byResidual) {
-        lists = new Int32Array(n)
-        this.coarse.assign(xt, n, lists, new Float32Array(n))
+        // A PQ trains on a seeded sample of at most ksub * maxPointsPerCentroid rows
+        // (trainingRows): only those rows are assigned and made residuals (as FAISS's
+        // train_encoder_num_vectors). The sample of the gathered rows is all of them, in
+        // the same order, so the codebook is the same as from every row's residual.
+        const rows = this.codec instanceof ProductQuantizer ? this.codec.trainingRows(n, km).rows : null
+        if (rows) {
+          const d = this.dCoded
+          const sub = new Float32Array(rows.length * d)
+          for (let i = 0; i < rows.length; i++) sub.set(xt.subarray(rows[i]! * d, (rows[i]! + 1) * d), i * d)
+          xt = sub
+          nCodec = rows.length
+        }
+        lists = new Int32Array(nCodec)
+        this.coarse.assign(xt, nCodec, lists, new Float32Array(nCodec))
       }
     }
-    const codecInput = lists ? this.#residuals(xt, n, lists) : xt
+    const codecInput = lists ? this.#residuals(xt, nCodec, lists) : xt
     const codecOptions = {
       ...km,
       ...(onProgress
@@ -176,8 +190,8 @@ export class IndexModel {
           }
         : {}),
     }
-    const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, n, codecOptions, parallel) : false
-    if (!handed) this.codec.train(codecInput, n, codecOptions)
+    const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, nCodec, codecOptions, parallel) : false
+    if (!handed) this.codec.train(codecInput, nCodec, codecOptions)
     this.refineCodec?.train(x, n, { ...km })
   }
 
