@@ -72,16 +72,107 @@ export function release(ptr: usize): void {
   return s
 }
 
-/** out[i] = ||q - x_i||^2 for n rows of d floats at x. */
-export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
-  const row = <usize>d << 2
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), l2sqrAt(q, x + <usize>i * row, d))
+/**
+ * The four lane sums of A, B, C, D, each summed as hsum does ((l0 + l1) + (l2 + l3)), as
+ * the four lanes of one vector.
+ */
+// @ts-ignore: decorator
+@inline function hsum4(A: v128, B: v128, C: v128, D: v128): v128 {
+  const u = f32x4.add(i32x4.shuffle(A, B, 0, 2, 4, 6), i32x4.shuffle(A, B, 1, 3, 5, 7))
+  const v = f32x4.add(i32x4.shuffle(C, D, 0, 2, 4, 6), i32x4.shuffle(C, D, 1, 3, 5, 7))
+  return f32x4.add(i32x4.shuffle(u, v, 0, 2, 4, 6), i32x4.shuffle(u, v, 1, 3, 5, 7))
 }
 
-/** out[i] = <q, x_i> for n rows of d floats at x. */
+/**
+ * l2sqrAt (kind 0) or dotAt (kind 1) of q against 4 rows at x (stride row bytes), stored
+ * to out[0..4): each row's sum in the same order as l2sqrAt / dotAt (the same bits), with
+ * the query's lanes loaded once for the 4 rows.
+ */
+// @ts-ignore: decorator
+@inline function many4(kind: i32, q: usize, x: usize, row: usize, d: i32, out: usize): void {
+  const x1 = x + row, x2 = x1 + row, x3 = x2 + row
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0)
+  let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0)
+  let t = 0
+  for (; t + 8 <= d; t += 8) {
+    const o = <usize>t << 2
+    const qa = v128.load(q + o)
+    const qb = v128.load(q + o, 16)
+    if (kind == 0) {
+      let e = f32x4.sub(qa, v128.load(x + o)); a0 = f32x4.add(a0, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x + o, 16)); b0 = f32x4.add(b0, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x1 + o)); a1 = f32x4.add(a1, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x1 + o, 16)); b1 = f32x4.add(b1, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x2 + o)); a2 = f32x4.add(a2, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x2 + o, 16)); b2 = f32x4.add(b2, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x3 + o)); a3 = f32x4.add(a3, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x3 + o, 16)); b3 = f32x4.add(b3, f32x4.mul(e, e))
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(qa, v128.load(x + o))); b0 = f32x4.add(b0, f32x4.mul(qb, v128.load(x + o, 16)))
+      a1 = f32x4.add(a1, f32x4.mul(qa, v128.load(x1 + o))); b1 = f32x4.add(b1, f32x4.mul(qb, v128.load(x1 + o, 16)))
+      a2 = f32x4.add(a2, f32x4.mul(qa, v128.load(x2 + o))); b2 = f32x4.add(b2, f32x4.mul(qb, v128.load(x2 + o, 16)))
+      a3 = f32x4.add(a3, f32x4.mul(qa, v128.load(x3 + o))); b3 = f32x4.add(b3, f32x4.mul(qb, v128.load(x3 + o, 16)))
+    }
+  }
+  if (t + 4 <= d) {
+    const o = <usize>t << 2
+    const qa = v128.load(q + o)
+    if (kind == 0) {
+      let e = f32x4.sub(qa, v128.load(x + o)); a0 = f32x4.add(a0, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x1 + o)); a1 = f32x4.add(a1, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x2 + o)); a2 = f32x4.add(a2, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x3 + o)); a3 = f32x4.add(a3, f32x4.mul(e, e))
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(qa, v128.load(x + o)))
+      a1 = f32x4.add(a1, f32x4.mul(qa, v128.load(x1 + o)))
+      a2 = f32x4.add(a2, f32x4.mul(qa, v128.load(x2 + o)))
+      a3 = f32x4.add(a3, f32x4.mul(qa, v128.load(x3 + o)))
+    }
+    t += 4
+  }
+  const s = hsum4(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3))
+  if (t == d) {
+    v128.store(out, s)
+    return
+  }
+  // Scalar tail (d not a multiple of 4), per row in order, as l2sqrAt / dotAt.
+  let s0 = f32x4.extract_lane(s, 0), s1 = f32x4.extract_lane(s, 1)
+  let s2 = f32x4.extract_lane(s, 2), s3 = f32x4.extract_lane(s, 3)
+  for (; t < d; t++) {
+    const o = <usize>t << 2
+    const qt = load<f32>(q + o)
+    if (kind == 0) {
+      let e = qt - load<f32>(x + o); s0 += e * e
+      e = qt - load<f32>(x1 + o); s1 += e * e
+      e = qt - load<f32>(x2 + o); s2 += e * e
+      e = qt - load<f32>(x3 + o); s3 += e * e
+    } else {
+      s0 += qt * load<f32>(x + o)
+      s1 += qt * load<f32>(x1 + o)
+      s2 += qt * load<f32>(x2 + o)
+      s3 += qt * load<f32>(x3 + o)
+    }
+  }
+  store<f32>(out, s0)
+  store<f32>(out, s1, 4)
+  store<f32>(out, s2, 8)
+  store<f32>(out, s3, 12)
+}
+
+/** out[i] = ||q - x_i||^2 for n rows of d floats at x (4 rows at a time; bits as l2sqrAt row by row). */
+export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
+  const row = <usize>d << 2
+  let i = 0
+  for (; i + 4 <= n; i += 4) many4(0, q, x + <usize>i * row, row, d, out + (<usize>i << 2))
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), l2sqrAt(q, x + <usize>i * row, d))
+}
+
+/** out[i] = <q, x_i> for n rows of d floats at x (4 rows at a time; bits as dotAt row by row). */
 export function innerProductMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
   const row = <usize>d << 2
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
+  let i = 0
+  for (; i + 4 <= n; i += 4) many4(1, q, x + <usize>i * row, row, d, out + (<usize>i << 2))
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
 }
 
 /**
@@ -335,14 +426,6 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   store<f32>(meta, a, 4)
 }
 
-/** Spreads the 8 low bits of x to the even bit positions 0, 2, ..., 14. */
-// @ts-ignore: decorator
-@inline function spread8(x: u32): u32 {
-  x = (x | (x << 4)) & 0x0f0f
-  x = (x | (x << 2)) & 0x3333
-  return (x | (x << 1)) & 0x5555
-}
-
 /**
  * The u16 sums of the 32 codes of the block at base (m sub-quantizers) compared with thr:
  * bit r of the result is set when code r's sum is <= thr.
@@ -351,6 +434,10 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
  * are added as eight u16 lanes (low byte: even code, high byte: odd code, the carries
  * spilling upwards) and, shifted down by 8, to an odd-codes accumulator; the even sums are
  * recovered at the end as total - (odd << 8) (mod 2^16, exact since every sum < 2^16).
+ * High nibbles are taken with a 16-bit shift and the nibble mask (two instructions on x86,
+ * where a byte shift is emulated with more). The comparison masks of even and odd codes
+ * are merged bytewise (low byte of a lane from the even mask, high byte from the odd one),
+ * which puts codes in order for one i8x16.bitmask per 16 codes.
  */
 // @ts-ignore: decorator
 @inline function blockMask(base: usize, m: i32, lut: usize, t: v128): u32 {
@@ -365,21 +452,19 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const ta = v128.load(lt)
     const tb = v128.load(lt, 16)
     const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
     const rc = i8x16.swizzle(tb, v128.and(w, mask))
-    const rd = i8x16.swizzle(tb, i8x16.shr_u(w, 4))
-    const lo = i16x8.add(ra, rc)
-    const hi = i16x8.add(rb, rd)
-    e0 = i16x8.add(e0, lo)
+    const rd = i8x16.swizzle(tb, v128.and(i16x8.shr_u(w, 4), mask))
+    e0 = i16x8.add(e0, i16x8.add(ra, rc))
     o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
-    e1 = i16x8.add(e1, hi)
+    e1 = i16x8.add(e1, i16x8.add(rb, rd))
     o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), i16x8.shr_u(rd, 8)))
   }
   if (j < m) {
     const v = v128.load(base + (<usize>j << 4))
     const ta = v128.load(lut + (<usize>j << 4))
     const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
     e0 = i16x8.add(e0, ra)
     o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
     e1 = i16x8.add(e1, rb)
@@ -387,12 +472,10 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   }
   e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
   e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
-  const be0 = <u32>i16x8.bitmask(i16x8.le_u(e0, t))
-  const bo0 = <u32>i16x8.bitmask(i16x8.le_u(o0, t))
-  const be1 = <u32>i16x8.bitmask(i16x8.le_u(e1, t))
-  const bo1 = <u32>i16x8.bitmask(i16x8.le_u(o1, t))
-  if ((be0 | bo0 | be1 | bo1) == 0) return 0
-  return spread8(be0) | (spread8(bo0) << 1) | ((spread8(be1) | (spread8(bo1) << 1)) << 16)
+  const low = i16x8.splat(0x00ff)
+  const k0 = v128.bitselect(i16x8.le_u(e0, t), i16x8.le_u(o0, t), low)
+  const k1 = v128.bitselect(i16x8.le_u(e1, t), i16x8.le_u(o1, t), low)
+  return <u32>i8x16.bitmask(k0) | (<u32>i8x16.bitmask(k1) << 16)
 }
 
 /** Float-table distance of code r of the block at base (sub-codes summed in order). */
