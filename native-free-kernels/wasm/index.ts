@@ -174,6 +174,37 @@ export class WasmRuntime {
     if (ptr !== 0) this.x.release(ptr)
   }
 
+  #viewBuf: ArrayBuffer | null = null
+  #vI32 = new Int32Array(0)
+  #vF32 = new Float32Array(0)
+  #vF64 = new Float64Array(0)
+
+  /** Refreshes the cached whole-memory views when the memory grew (its buffer changed). */
+  #views(): void {
+    const b = this.x.memory.buffer
+    if (b === this.#viewBuf) return
+    this.#viewBuf = b
+    this.#vI32 = new Int32Array(b)
+    this.#vF32 = new Float32Array(b)
+    this.#vF64 = new Float64Array(b, 0, b.byteLength >>> 3)
+  }
+
+  /** Whole-memory views (cached while the memory does not grow; take them after any allocation). */
+  get memI32(): Int32Array {
+    this.#views()
+    return this.#vI32
+  }
+
+  get memF32(): Float32Array {
+    this.#views()
+    return this.#vF32
+  }
+
+  get memF64(): Float64Array {
+    this.#views()
+    return this.#vF64
+  }
+
   /** A fresh view of memory (valid until the next allocation). */
   u8(ptr: number, n: number): Uint8Array {
     return new Uint8Array(this.x.memory.buffer, ptr, n)
@@ -591,22 +622,24 @@ class WasmFastScan implements FastScan {
   }
 
   setQuery(q: F32, qOff: number): void {
-    this.#rt.put(this.#q, q.subarray(qOff, qOff + this.#m * this.#dsub))
+    const f = this.#rt.memF32
+    const at = this.#q >>> 2
+    const d = this.#m * this.#dsub
+    for (let t = 0; t < d; t++) f[at + t] = q[qOff + t]!
   }
 
   search(segs: Int32Array, nl: number, bias: F32, k: number, hd: F32, hl: Float64Array): number {
     const rt = this.#rt
     const mem = this.#mem
-    // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64).
-    const f = new Frame()
-    const sList = f.add(nl * 4)
-    const sPtr = f.add(nl * 4)
-    const sN = f.add(nl * 4)
-    const sBias = f.add(nl * 4)
-    const sHd = f.add(k * 4)
-    const sHl = f.add(k * 8)
-    if (f.size > this.#callCap) {
-      const cap = Math.max(f.size, this.#callCap * 2)
+    // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64),
+    // each slot 16-byte aligned (al). No allocation on the JavaScript side: the cached
+    // whole-memory views are written through, taken after the one possible allocation.
+    const slot = al(nl * 4)
+    const sHd = 4 * slot
+    const sHl = sHd + al(k * 4)
+    const size = sHl + al(k * 8)
+    if (size > this.#callCap) {
+      const cap = Math.max(size, this.#callCap * 2)
       const ptr = rt.alloc(cap)
       rt.free(mem.call)
       this.#bytes += cap - this.#callCap
@@ -614,28 +647,38 @@ class WasmFastScan implements FastScan {
       this.#callCap = cap
     }
     const base = mem.call
-    const list = rt.i32(base + sList, nl)
-    const ptr = rt.i32(base + sPtr, nl)
-    const cnt = rt.i32(base + sN, nl)
+    const i32 = rt.memI32
+    const f32 = rt.memF32
+    const f64 = rt.memF64
+    const list = base >>> 2
+    const ptr = (base + slot) >>> 2
+    const cnt = (base + 2 * slot) >>> 2
+    const bi = (base + 3 * slot) >>> 2
+    const segPtr = mem.segPtr
+    const segN = this.#segN
     for (let s = 0; s < nl; s++) {
       const seg = segs[s]!
-      list[s] = seg
-      ptr[s] = mem.segPtr[seg]!
-      cnt[s] = this.#segN[seg]!
+      i32[list + s] = seg
+      i32[ptr + s] = segPtr[seg]!
+      i32[cnt + s] = segN[seg]!
+      f32[bi + s] = bias[s]!
     }
-    rt.put(base + sBias, bias, nl * 4)
-    rt.put(base + sHd, hd, k * 4)
-    rt.put(base + sHl, hl, k * 8)
+    const hdAt = (base + sHd) >>> 2
+    const hlAt = (base + sHl) >>> 3
+    for (let j = 0; j < k; j++) {
+      f32[hdAt + j] = hd[j]!
+      f64[hlAt + j] = hl[j]!
+    }
     const scanned = rt.x.fsSearch(
       this.#q,
       this.#mode,
       this.#centT,
       this.#m,
       this.#dsub,
-      base + sList,
-      base + sPtr,
-      base + sN,
-      base + sBias,
+      base,
+      base + slot,
+      base + 2 * slot,
+      base + 3 * slot,
       nl,
       this.#terms ? 1 : 0,
       this.#ftab,
@@ -645,8 +688,10 @@ class WasmFastScan implements FastScan {
       base + sHd,
       base + sHl,
     )
-    rt.get(base + sHd, hd, k * 4)
-    rt.get(base + sHl, hl, k * 8)
+    for (let j = 0; j < k; j++) {
+      hd[j] = f32[hdAt + j]!
+      hl[j] = f64[hlAt + j]!
+    }
     return scanned
   }
 
