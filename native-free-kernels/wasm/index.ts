@@ -336,18 +336,26 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     return lastTable.ptr
   }
 
+  /**
+   * One-to-many distances. On pinned rows (the probe's centroids) nothing is allocated on
+   * the JavaScript side but one view for the output copy: scratch offsets are computed, the
+   * query goes through the cached memory view.
+   */
   function many(kind: 'l2' | 'ip', q: F32, qOff: number, xs: F32, n: number, d: number, out: F32): void {
     if (n === 0) return
-    const f = new Frame()
-    const sq = f.add(d * 4)
-    const sx = rt.pinnedAt(xs, n * d * 4) >= 0 ? 0 : f.add(n * d * 4)
-    const so = f.add(n * 4)
-    const base = rt.scratch(f.size)
-    rt.put(base + sq, q.subarray(qOff, qOff + d))
+    const sq = 0
+    const pinned = rt.pinnedAt(xs, n * d * 4) >= 0
+    const sx = al(d * 4)
+    const so = pinned ? sx : sx + al(n * d * 4)
+    const base = rt.scratch(so + al(n * 4))
     const px = operand(xs, n * d * 4, base, sx, true)
+    const f32 = rt.memF32
+    const qa = (base + sq) >>> 2
+    for (let t = 0; t < d; t++) f32[qa + t] = q[qOff + t]!
     if (kind === 'l2') x.l2sqrMany(base + sq, px, n, d, base + so)
     else x.innerProductMany(base + sq, px, n, d, base + so)
-    rt.get(base + so, out, n * 4)
+    const oa = (base + so) >>> 2
+    out.set(f32.subarray(oa, oa + n))
   }
 
   /** Operands of a many-to-many call: the panelized y (pinned, or panelized into the frame). */
@@ -562,7 +570,7 @@ class WasmFastScan implements FastScan {
     const sCent = f.add(m * dsub * 16 * 4)
     const sq = f.add(d * 4)
     const sf = f.add(m * 16 * 4)
-    const sl = f.add((m + 1) * 16)
+    const sl = f.add((m + 2) * 16)
     const sm = f.add(16)
     this.#state = rt.alloc(f.size)
     this.#mem = { segPtr: new Float64Array(0), state: this.#state, call: 0 }

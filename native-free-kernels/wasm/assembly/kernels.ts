@@ -440,7 +440,7 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
  * which puts codes in order for one i8x16.bitmask per 16 codes.
  */
 // @ts-ignore: decorator
-@inline function blockMask(base: usize, m: i32, lut: usize, t: v128): u32 {
+@inline function blockMask(base: usize, m: i32, lut: usize, t: v128, terms: i32): u32 {
   const mask = i8x16.splat(15)
   let e0 = i16x8.splat(0), o0 = i16x8.splat(0), e1 = i16x8.splat(0), o1 = i16x8.splat(0)
   let j = 0
@@ -469,6 +469,25 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
     e1 = i16x8.add(e1, rb)
     o1 = i16x8.add(o1, i16x8.shr_u(rb, 8))
+  }
+  if (terms != 0) {
+    // The term column (column m): a u16 row, its low bytes at lut row m and its high
+    // bytes at row m + 1. A high byte h of an even code adds h << 8 to the mixed total; of
+    // an odd code, h << 8 to the odd sum (and h << 16, nothing mod 2^16, to the total).
+    const v = v128.load(base + (<usize>m << 4))
+    const tl = v128.load(lut + (<usize>m << 4))
+    const th = v128.load(lut + (<usize>m << 4), 16)
+    const il = v128.and(v, mask)
+    const ih = v128.and(i16x8.shr_u(v, 4), mask)
+    const ra = i8x16.swizzle(tl, il)
+    const rb = i8x16.swizzle(tl, ih)
+    const ha = i8x16.swizzle(th, il)
+    const hb = i8x16.swizzle(th, ih)
+    const high = i16x8.splat(<i16>0xff00)
+    e0 = i16x8.add(e0, i16x8.add(ra, i16x8.shl(ha, 8)))
+    o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), v128.and(ha, high)))
+    e1 = i16x8.add(e1, i16x8.add(rb, i16x8.shl(hb, 8)))
+    o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), v128.and(hb, high)))
   }
   e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
   e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
@@ -545,9 +564,12 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
  * With terms != 0 each item also has a term added to its distance (the residual L2
  * decomposition of ../../types.ts FastScan). Blocks then have m + 1 columns, the last one
  * holding each item's term level v (low + v * step <= term), and after the blocks come
- * low, step and the n terms (f32). Row m of the byte table is set per segment to
- * floor(a * v * step), so that byte sums stay a lower bound of a * (distance - ...), as
- * without terms, and the threshold uses low.
+ * low, step and the n terms (f32). Per segment, a u16 row of 16 entries
+ * min(floor(a * v * step), 65535 - 255 m) is added for the term column (its low and high
+ * bytes in rows m and m + 1 of lut, which holds m + 2 rows then), so that sums stay a lower
+ * bound of a * (distance - ...), as without terms, however wide the terms' spread is
+ * against the table's byte scale (a byte row saturated at 255 and let most codes through
+ * when the terms span more than the widest sub-table); the threshold uses low.
  *
  * Candidates go to the heap hd / hl of k entries (kept across segments), and the byte
  * threshold follows its k-th distance. Returns the number of codes scanned.
@@ -576,13 +598,26 @@ export function fsSearch(
     if (terms != 0) {
       tp = codes + <usize>blocks * blockBytes
       low = bi + load<f32>(tp)
-      // Row m: floor(a * v * step) for v = 0..15 (saturating at 255).
+      // The term row: min(floor(a * v * step), 65535 - 255 m) for v = 0..15, as u16 (every
+      // byte sum of the m columns is <= 255 m, so totals stay below 2^16); its low bytes
+      // go to lut row m, its high bytes to row m + 1.
       const st = f32x4.splat(a * load<f32>(tp, 4))
-      const r0 = i32x4.trunc_sat_f32x4_s(f32x4.mul(levels, st))
-      const r1 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(4)), st))
-      const r2 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(8)), st))
-      const r3 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(12)), st))
-      v128.store(lut + (<usize>m << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3)))
+      const cap = i32x4.splat(65535 - 255 * m)
+      const r0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(levels, st)), cap)
+      const r1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(4)), st)), cap)
+      const r2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(8)), st)), cap)
+      const r3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(12)), st)), cap)
+      const b255 = i32x4.splat(255)
+      const lo = i8x16.narrow_i16x8_u(
+        i16x8.narrow_i32x4_s(v128.and(r0, b255), v128.and(r1, b255)),
+        i16x8.narrow_i32x4_s(v128.and(r2, b255), v128.and(r3, b255)),
+      )
+      const hi = i8x16.narrow_i16x8_u(
+        i16x8.narrow_i32x4_s(i32x4.shr_u(r0, 8), i32x4.shr_u(r1, 8)),
+        i16x8.narrow_i32x4_s(i32x4.shr_u(r2, 8), i32x4.shr_u(r3, 8)),
+      )
+      v128.store(lut + (<usize>m << 4), lo)
+      v128.store(lut + (<usize>m << 4), hi, 16)
       tp += 8
     }
     let top = load<f32>(hd)
@@ -593,7 +628,7 @@ export function fsSearch(
     scanned += n
     for (let b = 0; b < blocks; b++) {
       const base = codes + <usize>b * blockBytes
-      let bits = blockMask(base, columns, lut, t)
+      let bits = blockMask(base, m, lut, t, terms)
       let changed = false
       while (bits != 0) {
         const r = <i32>ctz(bits)
