@@ -571,7 +571,8 @@ class WasmFastScan implements FastScan {
     const sq = f.add(d * 4)
     const sf = f.add(m * 16 * 4)
     const sl = f.add((m + 2) * 16)
-    const sm = f.add(16)
+    // meta: sumMin and the scale, then 64 bytes of fsSearch's per-block sums.
+    const sm = f.add(16 + 64)
     this.#state = rt.alloc(f.size)
     this.#mem = { segPtr: new Float64Array(0), state: this.#state, call: 0 }
     fastScanRegistry.register(this, { rt, mem: this.#mem }, this)

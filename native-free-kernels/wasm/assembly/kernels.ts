@@ -440,7 +440,7 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
  * which puts codes in order for one i8x16.bitmask per 16 codes.
  */
 // @ts-ignore: decorator
-@inline function blockMask(base: usize, m: i32, lut: usize, t: v128, terms: i32): u32 {
+@inline function blockMask(base: usize, m: i32, lut: usize, t: v128, terms: i32, sums: usize): u32 {
   const mask = i8x16.splat(15)
   let e0 = i16x8.splat(0), o0 = i16x8.splat(0), e1 = i16x8.splat(0), o1 = i16x8.splat(0)
   let j = 0
@@ -470,10 +470,17 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     e1 = i16x8.add(e1, rb)
     o1 = i16x8.add(o1, i16x8.shr_u(rb, 8))
   }
+  e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
+  e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
   if (terms != 0) {
+    // The table-only sums, for the survivors' check against their exact terms (sumAt).
+    v128.store(sums, e0)
+    v128.store(sums, o0, 16)
+    v128.store(sums, e1, 32)
+    v128.store(sums, o1, 48)
     // The term column (column m): a u16 row, its low bytes at lut row m and its high
-    // bytes at row m + 1. A high byte h of an even code adds h << 8 to the mixed total; of
-    // an odd code, h << 8 to the odd sum (and h << 16, nothing mod 2^16, to the total).
+    // bytes at row m + 1; an even code's value is its low byte plus its high byte << 8
+    // (the even bytes of the lanes), an odd code's, the odd bytes.
     const v = v128.load(base + (<usize>m << 4))
     const tl = v128.load(lut + (<usize>m << 4))
     const th = v128.load(lut + (<usize>m << 4), 16)
@@ -483,18 +490,23 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const rb = i8x16.swizzle(tl, ih)
     const ha = i8x16.swizzle(th, il)
     const hb = i8x16.swizzle(th, ih)
-    const high = i16x8.splat(<i16>0xff00)
-    e0 = i16x8.add(e0, i16x8.add(ra, i16x8.shl(ha, 8)))
-    o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), v128.and(ha, high)))
-    e1 = i16x8.add(e1, i16x8.add(rb, i16x8.shl(hb, 8)))
-    o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), v128.and(hb, high)))
+    const lowByte = i16x8.splat(0x00ff)
+    const highByte = i16x8.splat(<i16>0xff00)
+    e0 = i16x8.add(e0, i16x8.add(v128.and(ra, lowByte), i16x8.shl(ha, 8)))
+    o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), v128.and(ha, highByte)))
+    e1 = i16x8.add(e1, i16x8.add(v128.and(rb, lowByte), i16x8.shl(hb, 8)))
+    o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), v128.and(hb, highByte)))
   }
-  e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
-  e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
   const low = i16x8.splat(0x00ff)
   const k0 = v128.bitselect(i16x8.le_u(e0, t), i16x8.le_u(o0, t), low)
   const k1 = v128.bitselect(i16x8.le_u(e1, t), i16x8.le_u(o1, t), low)
   return <u32>i8x16.bitmask(k0) | (<u32>i8x16.bitmask(k1) << 16)
+}
+
+/** The table-only byte sum of code r that blockMask stored at sums (lanes: even codes, odd codes, per half). */
+// @ts-ignore: decorator
+@inline function sumAt(sums: usize, r: i32): i32 {
+  return <i32>load<u16>(sums + (<usize>(r >> 4) << 5) + (<usize>(r & 1) << 4) + (<usize>((r & 15) >> 1) << 1))
 }
 
 /** Float-table distance of code r of the block at base (sub-codes summed in order). */
@@ -586,6 +598,8 @@ export function fsSearch(
   const sumMin = load<f32>(meta)
   const a = load<f32>(meta, 4)
   const levels = f32x4(0, 1, 2, 3)
+  // 64 bytes after meta[0..4): the table-only byte sums of the current block (terms only).
+  const sums = meta + 16
   for (let s = 0; s < nl; s++) {
     const n = load<i32>(segN + (<usize>s << 2))
     if (n == 0) continue
@@ -628,15 +642,24 @@ export function fsSearch(
     scanned += n
     for (let b = 0; b < blocks; b++) {
       const base = codes + <usize>b * blockBytes
-      let bits = blockMask(base, m, lut, t, terms)
+      let bits = blockMask(base, m, lut, t, terms, sums)
       let changed = false
       while (bits != 0) {
         const r = <i32>ctz(bits)
         bits &= bits - 1
         const i = (b << 5) + r
         if (i >= n) break
-        let dist = codeDistance(base, r, m, ftab) + bi
-        if (terms != 0) dist += load<f32>(tp + (<usize>i << 2))
+        let dist: f32
+        if (terms != 0) {
+          // The byte bound again with this item's exact term in place of its 4-bit level:
+          // a code that fails it is farther than top (as the segment threshold shows for
+          // the level), so its float distance is not needed.
+          const tv = load<f32>(tp + (<usize>i << 2))
+          if (sumAt(sums, r) > threshold(top, bi + tv, sumMin, a, m)) continue
+          dist = codeDistance(base, r, m, ftab) + bi + tv
+        } else {
+          dist = codeDistance(base, r, m, ftab) + bi
+        }
         if (dist > top) continue
         if (heapPush(k, hd, hl, dist, label0 + <f64>i)) {
           top = load<f32>(hd)
