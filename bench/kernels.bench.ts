@@ -10,7 +10,11 @@
  *   full assignment at the acceptance size (n = 100,000, k = 1,024);
  * - 4-bit PQ fast-scan, m = 16 (8 bytes per code), 1M codes: an exhaustive k = 10 search
  *   through VqIndex (fast-scan, exact re-scoring of the survivors, top-k heap), against the
- *   same index on the TypeScript backend (plain 4-bit ADC scan).
+ *   same index on the TypeScript backend (plain 4-bit ADC scan);
+ * - the fast-scan kernel alone on an IVF-like shape (glove100's IVF1024,PQ50x4 at nprobe 96,
+ *   refine 8): m = 50 plus the residual terms column, 96 segments of 333 codes, k = 80;
+ * - the probe: squared L2 from one query to 1,024 x 100 and 4,096 x 128 pinned centroids
+ *   (us per query). bench/kernels-replay.ts replays real queries against two builds.
  *
  *   npm run build && node dist/bench/kernels.bench.js [--quick] [--rounds 5]
  *
@@ -22,7 +26,7 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Bench } from 'tinybench'
 import { assignNearest, Rng, VqIndex } from 'vqlite'
-import { getKernels, type Kernels, referenceKernels } from 'vqlite/kernels'
+import { fastScanPack, fastScanPackedSize, getKernels, heapInit, type Kernels, referenceKernels } from 'vqlite/kernels'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -99,6 +103,48 @@ const fsSearch = (ix: VqIndex) => (): void => {
   fsQ = (fsQ + 1) % 64
 }
 fsSearch(fsIndex)() // loads the packed codes
+const ivfName = 'fast-scan kernel m=50+terms, 96 x 333 codes, k=80'
+// The fast-scan kernel on an IVF-like shape: m = 50 (dsub 2) with terms, 96 segments of 333 codes, k = 80.
+const ivfM = 50
+const ivfSegs = 96
+const ivfN = 333
+const ivfK = 80
+const ivfFs = WASM.createFastScan!(rand(ivfM * 16 * 2), ivfM, 2, 'ip', true)
+for (let s = 0; s < ivfSegs; s++) {
+  const codes = Uint8Array.from({ length: ivfN * (ivfM / 2) }, () => rng.int(256))
+  const packed = new Uint8Array(fastScanPackedSize(ivfN, ivfM + 1))
+  fastScanPack(codes, 0, ivfM / 2, ivfN, ivfM, packed, 0, ivfM + 1)
+  ivfFs.setSegment(
+    s,
+    packed,
+    ivfN,
+    Float32Array.from({ length: ivfN }, () => rng.float() * 0.5),
+  )
+}
+const ivfSegList = Int32Array.from({ length: ivfSegs }, (_, s) => s)
+const ivfBias = Float32Array.from({ length: ivfSegs }, () => 0.3 + rng.float())
+const ivfQueries = rand(64 * ivfM * 2)
+const ivfHd = new Float32Array(ivfK)
+const ivfHl = new Float64Array(ivfK)
+let ivfQ = 0
+const ivfSearch = (): void => {
+  heapInit(ivfK, ivfHd, ivfHl)
+  ivfFs.setQuery(ivfQueries, ivfQ * ivfM * 2)
+  ivfFs.search(ivfSegList, ivfSegs, ivfBias, ivfK, ivfHd, ivfHl)
+  ivfQ = (ivfQ + 1) % 64
+}
+
+// The probe: one query against the coarse centroids (pinned, as trained centroids are).
+const probeShapes = [
+  { n: 1024, d: 100 },
+  { n: 4096, d: 128 },
+].map(({ n, d: pd }) => {
+  const c = rand(n * pd)
+  WASM.pin!(c)
+  TS.pin?.(c)
+  return { n, d: pd, c, q: rand(pd), out: new Float32Array(n) }
+})
+
 interface Task {
   readonly name: string
   readonly run: (k: Kernels) => void
@@ -137,6 +183,15 @@ const tasks: Task[] = [
     backends: [WASM, TS],
     run: (k) => assignNearest(k, kmData, nKm, d, cents, kc, cNorms, aIdx, aDist),
   },
+  ...probeShapes.map(
+    (p): Task => ({
+      name: `probe l2sqrMany ${p.n} x ${p.d}`,
+      units: 1e-6,
+      unit: 'us per query',
+      backends: [WASM, TS],
+      run: (k) => k.l2sqrMany(p.q, 0, p.c, p.n, p.d, p.out),
+    }),
+  ),
 ]
 
 /** Seconds per call, per task and backend, one entry per round. */
@@ -153,6 +208,7 @@ for (let r = 0; r < rounds; r++) {
   for (const t of tasks) for (const b of t.backends) bench.add(key(t.name, b.name), () => t.run(b))
   bench.add(key('fast-scan search m=16, 1M codes, k=10', 'wasm'), fsSearch(fsIndex))
   bench.add(key('fast-scan search m=16, 1M codes, k=10', 'ts'), fsSearch(fsIndexTs))
+  bench.add(key(ivfName, 'wasm'), ivfSearch)
   await bench.run()
   for (const task of bench.tasks) {
     const res = task.result
@@ -166,24 +222,34 @@ const median = (a: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const sec = (t: string, b: string): number => median(samples.get(key(t, b))!)
+const rate = (t: Task, b: string): number => {
+  const s = sec(t.name, b)
+  if (t.unit === 'per s') return 1 / s
+  if (t.unit === 'us per query') return s * 1e6
+  return t.units / s / 1e6
+}
 const rows: Record<string, string | number>[] = []
 for (const t of tasks) {
   for (const b of t.backends)
     rows.push({
       task: t.name,
       backend: b.name,
-      rate: +((t.units / sec(t.name, b.name) / 1e6) * (t.unit === 'per s' ? 1e6 : 1)).toFixed(3),
+      rate: +rate(t, b.name).toFixed(3),
       unit: t.unit,
     })
 }
 const fsName = 'fast-scan search m=16, 1M codes, k=10'
 rows.push({ task: fsName, backend: 'wasm', rate: +(nCodes / sec(fsName, 'wasm') / 1e6).toFixed(1), unit: 'M codes/s' })
 rows.push({ task: fsName, backend: 'ts', rate: +(nCodes / sec(fsName, 'ts') / 1e6).toFixed(1), unit: 'M codes/s' })
+rows.push({ task: ivfName, backend: 'wasm', rate: +((ivfSegs * ivfN) / sec(ivfName, 'wasm') / 1e6).toFixed(1), unit: 'M codes/s' })
 const ratio = (t: string, a = 'wasm', b = 'ts'): number => sec(t, b) / sec(t, a)
 const figures = {
   fastscan_m16_search_Mcodes_s: nCodes / sec(fsName, 'wasm') / 1e6,
   fastscan_m16_fraction_of_bandwidth: nCodes / sec(fsName, 'wasm') / 3.4e9,
   fastscan_vs_ts_adc4_search: ratio(fsName),
+  fastscan_ivf_m50_terms_Mcodes_s: (ivfSegs * ivfN) / sec(ivfName, 'wasm') / 1e6,
+  probe_l2_1024x100_wasm_us: sec(tasks[4]!.name, 'wasm') * 1e6,
+  probe_l2_4096x128_wasm_us: sec(tasks[5]!.name, 'wasm') * 1e6,
   adc8_m16_wasm_Mcodes_s: nCodes / sec(tasks[0]!.name, 'wasm') / 1e6,
   adc8_m16_ts_Mcodes_s: nCodes / sec(tasks[0]!.name, 'ts') / 1e6,
   adc8_wasm_vs_ts: ratio(tasks[0]!.name),
@@ -207,3 +273,4 @@ saveJson(values.out, {
 console.log(`saved ${values.out}`)
 await fsIndex.close()
 await fsIndexTs.close()
+ivfFs.free()

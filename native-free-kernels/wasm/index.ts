@@ -174,6 +174,37 @@ export class WasmRuntime {
     if (ptr !== 0) this.x.release(ptr)
   }
 
+  #viewBuf: ArrayBuffer | null = null
+  #vI32 = new Int32Array(0)
+  #vF32 = new Float32Array(0)
+  #vF64 = new Float64Array(0)
+
+  /** Refreshes the cached whole-memory views when the memory grew (its buffer changed). */
+  #views(): void {
+    const b = this.x.memory.buffer
+    if (b === this.#viewBuf) return
+    this.#viewBuf = b
+    this.#vI32 = new Int32Array(b)
+    this.#vF32 = new Float32Array(b)
+    this.#vF64 = new Float64Array(b, 0, b.byteLength >>> 3)
+  }
+
+  /** Whole-memory views (cached while the memory does not grow; take them after any allocation). */
+  get memI32(): Int32Array {
+    this.#views()
+    return this.#vI32
+  }
+
+  get memF32(): Float32Array {
+    this.#views()
+    return this.#vF32
+  }
+
+  get memF64(): Float64Array {
+    this.#views()
+    return this.#vF64
+  }
+
   /** A fresh view of memory (valid until the next allocation). */
   u8(ptr: number, n: number): Uint8Array {
     return new Uint8Array(this.x.memory.buffer, ptr, n)
@@ -305,18 +336,26 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     return lastTable.ptr
   }
 
+  /**
+   * One-to-many distances. On pinned rows (the probe's centroids) nothing is allocated on
+   * the JavaScript side but one view for the output copy: scratch offsets are computed, the
+   * query goes through the cached memory view.
+   */
   function many(kind: 'l2' | 'ip', q: F32, qOff: number, xs: F32, n: number, d: number, out: F32): void {
     if (n === 0) return
-    const f = new Frame()
-    const sq = f.add(d * 4)
-    const sx = rt.pinnedAt(xs, n * d * 4) >= 0 ? 0 : f.add(n * d * 4)
-    const so = f.add(n * 4)
-    const base = rt.scratch(f.size)
-    rt.put(base + sq, q.subarray(qOff, qOff + d))
+    const sq = 0
+    const pinned = rt.pinnedAt(xs, n * d * 4) >= 0
+    const sx = al(d * 4)
+    const so = pinned ? sx : sx + al(n * d * 4)
+    const base = rt.scratch(so + al(n * 4))
     const px = operand(xs, n * d * 4, base, sx, true)
+    const f32 = rt.memF32
+    const qa = (base + sq) >>> 2
+    for (let t = 0; t < d; t++) f32[qa + t] = q[qOff + t]!
     if (kind === 'l2') x.l2sqrMany(base + sq, px, n, d, base + so)
     else x.innerProductMany(base + sq, px, n, d, base + so)
-    rt.get(base + so, out, n * 4)
+    const oa = (base + so) >>> 2
+    out.set(f32.subarray(oa, oa + n))
   }
 
   /** Operands of a many-to-many call: the panelized y (pinned, or panelized into the frame). */
@@ -531,8 +570,9 @@ class WasmFastScan implements FastScan {
     const sCent = f.add(m * dsub * 16 * 4)
     const sq = f.add(d * 4)
     const sf = f.add(m * 16 * 4)
-    const sl = f.add((m + 1) * 16)
-    const sm = f.add(16)
+    const sl = f.add((m + 2) * 16)
+    // meta: sumMin and the scale, then 64 bytes of fsSearch's per-block sums.
+    const sm = f.add(16 + 64)
     this.#state = rt.alloc(f.size)
     this.#mem = { segPtr: new Float64Array(0), state: this.#state, call: 0 }
     fastScanRegistry.register(this, { rt, mem: this.#mem }, this)
@@ -591,22 +631,24 @@ class WasmFastScan implements FastScan {
   }
 
   setQuery(q: F32, qOff: number): void {
-    this.#rt.put(this.#q, q.subarray(qOff, qOff + this.#m * this.#dsub))
+    const f = this.#rt.memF32
+    const at = this.#q >>> 2
+    const d = this.#m * this.#dsub
+    for (let t = 0; t < d; t++) f[at + t] = q[qOff + t]!
   }
 
   search(segs: Int32Array, nl: number, bias: F32, k: number, hd: F32, hl: Float64Array): number {
     const rt = this.#rt
     const mem = this.#mem
-    // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64).
-    const f = new Frame()
-    const sList = f.add(nl * 4)
-    const sPtr = f.add(nl * 4)
-    const sN = f.add(nl * 4)
-    const sBias = f.add(nl * 4)
-    const sHd = f.add(k * 4)
-    const sHl = f.add(k * 8)
-    if (f.size > this.#callCap) {
-      const cap = Math.max(f.size, this.#callCap * 2)
+    // Per call: list, segPtr, segN (i32), bias (f32), then the heap: hd (f32), hl (f64),
+    // each slot 16-byte aligned (al). No allocation on the JavaScript side: the cached
+    // whole-memory views are written through, taken after the one possible allocation.
+    const slot = al(nl * 4)
+    const sHd = 4 * slot
+    const sHl = sHd + al(k * 4)
+    const size = sHl + al(k * 8)
+    if (size > this.#callCap) {
+      const cap = Math.max(size, this.#callCap * 2)
       const ptr = rt.alloc(cap)
       rt.free(mem.call)
       this.#bytes += cap - this.#callCap
@@ -614,28 +656,38 @@ class WasmFastScan implements FastScan {
       this.#callCap = cap
     }
     const base = mem.call
-    const list = rt.i32(base + sList, nl)
-    const ptr = rt.i32(base + sPtr, nl)
-    const cnt = rt.i32(base + sN, nl)
+    const i32 = rt.memI32
+    const f32 = rt.memF32
+    const f64 = rt.memF64
+    const list = base >>> 2
+    const ptr = (base + slot) >>> 2
+    const cnt = (base + 2 * slot) >>> 2
+    const bi = (base + 3 * slot) >>> 2
+    const segPtr = mem.segPtr
+    const segN = this.#segN
     for (let s = 0; s < nl; s++) {
       const seg = segs[s]!
-      list[s] = seg
-      ptr[s] = mem.segPtr[seg]!
-      cnt[s] = this.#segN[seg]!
+      i32[list + s] = seg
+      i32[ptr + s] = segPtr[seg]!
+      i32[cnt + s] = segN[seg]!
+      f32[bi + s] = bias[s]!
     }
-    rt.put(base + sBias, bias, nl * 4)
-    rt.put(base + sHd, hd, k * 4)
-    rt.put(base + sHl, hl, k * 8)
+    const hdAt = (base + sHd) >>> 2
+    const hlAt = (base + sHl) >>> 3
+    for (let j = 0; j < k; j++) {
+      f32[hdAt + j] = hd[j]!
+      f64[hlAt + j] = hl[j]!
+    }
     const scanned = rt.x.fsSearch(
       this.#q,
       this.#mode,
       this.#centT,
       this.#m,
       this.#dsub,
-      base + sList,
-      base + sPtr,
-      base + sN,
-      base + sBias,
+      base,
+      base + slot,
+      base + 2 * slot,
+      base + 3 * slot,
       nl,
       this.#terms ? 1 : 0,
       this.#ftab,
@@ -645,8 +697,10 @@ class WasmFastScan implements FastScan {
       base + sHd,
       base + sHl,
     )
-    rt.get(base + sHd, hd, k * 4)
-    rt.get(base + sHl, hl, k * 8)
+    for (let j = 0; j < k; j++) {
+      hd[j] = f32[hdAt + j]!
+      hl[j] = f64[hlAt + j]!
+    }
     return scanned
   }
 

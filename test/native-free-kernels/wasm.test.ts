@@ -62,6 +62,23 @@ run('WebAssembly kernels against the reference, every size 0..65', () => {
     }
   })
 
+  it('l2sqrMany / innerProductMany: rows taken 4 at a time give the bits of rows taken one at a time', () => {
+    for (const [d, n] of grid) {
+      const q = randomVectors(1, d, d * 31 + n, -3, 3)
+      const x = randomVectors(n, d, d * 31 + n + 1, -3, 3)
+      for (const f of ['l2sqrMany', 'innerProductMany'] as const) {
+        const many = new Float32Array(n)
+        w[f](q, 0, x, n, d, many)
+        const one = new Float32Array(1)
+        for (let i = 0; i < n; i++) {
+          // n = 1 takes the one-row path.
+          w[f](q, 0, x.subarray(i * d, (i + 1) * d), 1, d, one)
+          expect(Object.is(many[i], one[0]), `${f} d=${d} n=${n} row ${i}: ${many[i]} vs ${one[0]}`).toBe(true)
+        }
+      }
+    }
+  })
+
   it('nearestL2 and innerProductMatrix on every tile tail', () => {
     for (const nx of SOME) {
       for (const ny of [1, 2, 7, 8, 9, 16, 17, 33]) {

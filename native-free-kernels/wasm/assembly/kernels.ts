@@ -72,16 +72,107 @@ export function release(ptr: usize): void {
   return s
 }
 
-/** out[i] = ||q - x_i||^2 for n rows of d floats at x. */
-export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
-  const row = <usize>d << 2
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), l2sqrAt(q, x + <usize>i * row, d))
+/**
+ * The four lane sums of A, B, C, D, each summed as hsum does ((l0 + l1) + (l2 + l3)), as
+ * the four lanes of one vector.
+ */
+// @ts-ignore: decorator
+@inline function hsum4(A: v128, B: v128, C: v128, D: v128): v128 {
+  const u = f32x4.add(i32x4.shuffle(A, B, 0, 2, 4, 6), i32x4.shuffle(A, B, 1, 3, 5, 7))
+  const v = f32x4.add(i32x4.shuffle(C, D, 0, 2, 4, 6), i32x4.shuffle(C, D, 1, 3, 5, 7))
+  return f32x4.add(i32x4.shuffle(u, v, 0, 2, 4, 6), i32x4.shuffle(u, v, 1, 3, 5, 7))
 }
 
-/** out[i] = <q, x_i> for n rows of d floats at x. */
+/**
+ * l2sqrAt (kind 0) or dotAt (kind 1) of q against 4 rows at x (stride row bytes), stored
+ * to out[0..4): each row's sum in the same order as l2sqrAt / dotAt (the same bits), with
+ * the query's lanes loaded once for the 4 rows.
+ */
+// @ts-ignore: decorator
+@inline function many4(kind: i32, q: usize, x: usize, row: usize, d: i32, out: usize): void {
+  const x1 = x + row, x2 = x1 + row, x3 = x2 + row
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0)
+  let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0)
+  let t = 0
+  for (; t + 8 <= d; t += 8) {
+    const o = <usize>t << 2
+    const qa = v128.load(q + o)
+    const qb = v128.load(q + o, 16)
+    if (kind == 0) {
+      let e = f32x4.sub(qa, v128.load(x + o)); a0 = f32x4.add(a0, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x + o, 16)); b0 = f32x4.add(b0, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x1 + o)); a1 = f32x4.add(a1, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x1 + o, 16)); b1 = f32x4.add(b1, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x2 + o)); a2 = f32x4.add(a2, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x2 + o, 16)); b2 = f32x4.add(b2, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x3 + o)); a3 = f32x4.add(a3, f32x4.mul(e, e))
+      e = f32x4.sub(qb, v128.load(x3 + o, 16)); b3 = f32x4.add(b3, f32x4.mul(e, e))
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(qa, v128.load(x + o))); b0 = f32x4.add(b0, f32x4.mul(qb, v128.load(x + o, 16)))
+      a1 = f32x4.add(a1, f32x4.mul(qa, v128.load(x1 + o))); b1 = f32x4.add(b1, f32x4.mul(qb, v128.load(x1 + o, 16)))
+      a2 = f32x4.add(a2, f32x4.mul(qa, v128.load(x2 + o))); b2 = f32x4.add(b2, f32x4.mul(qb, v128.load(x2 + o, 16)))
+      a3 = f32x4.add(a3, f32x4.mul(qa, v128.load(x3 + o))); b3 = f32x4.add(b3, f32x4.mul(qb, v128.load(x3 + o, 16)))
+    }
+  }
+  if (t + 4 <= d) {
+    const o = <usize>t << 2
+    const qa = v128.load(q + o)
+    if (kind == 0) {
+      let e = f32x4.sub(qa, v128.load(x + o)); a0 = f32x4.add(a0, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x1 + o)); a1 = f32x4.add(a1, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x2 + o)); a2 = f32x4.add(a2, f32x4.mul(e, e))
+      e = f32x4.sub(qa, v128.load(x3 + o)); a3 = f32x4.add(a3, f32x4.mul(e, e))
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(qa, v128.load(x + o)))
+      a1 = f32x4.add(a1, f32x4.mul(qa, v128.load(x1 + o)))
+      a2 = f32x4.add(a2, f32x4.mul(qa, v128.load(x2 + o)))
+      a3 = f32x4.add(a3, f32x4.mul(qa, v128.load(x3 + o)))
+    }
+    t += 4
+  }
+  const s = hsum4(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3))
+  if (t == d) {
+    v128.store(out, s)
+    return
+  }
+  // Scalar tail (d not a multiple of 4), per row in order, as l2sqrAt / dotAt.
+  let s0 = f32x4.extract_lane(s, 0), s1 = f32x4.extract_lane(s, 1)
+  let s2 = f32x4.extract_lane(s, 2), s3 = f32x4.extract_lane(s, 3)
+  for (; t < d; t++) {
+    const o = <usize>t << 2
+    const qt = load<f32>(q + o)
+    if (kind == 0) {
+      let e = qt - load<f32>(x + o); s0 += e * e
+      e = qt - load<f32>(x1 + o); s1 += e * e
+      e = qt - load<f32>(x2 + o); s2 += e * e
+      e = qt - load<f32>(x3 + o); s3 += e * e
+    } else {
+      s0 += qt * load<f32>(x + o)
+      s1 += qt * load<f32>(x1 + o)
+      s2 += qt * load<f32>(x2 + o)
+      s3 += qt * load<f32>(x3 + o)
+    }
+  }
+  store<f32>(out, s0)
+  store<f32>(out, s1, 4)
+  store<f32>(out, s2, 8)
+  store<f32>(out, s3, 12)
+}
+
+/** out[i] = ||q - x_i||^2 for n rows of d floats at x (4 rows at a time; bits as l2sqrAt row by row). */
+export function l2sqrMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
+  const row = <usize>d << 2
+  let i = 0
+  for (; i + 4 <= n; i += 4) many4(0, q, x + <usize>i * row, row, d, out + (<usize>i << 2))
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), l2sqrAt(q, x + <usize>i * row, d))
+}
+
+/** out[i] = <q, x_i> for n rows of d floats at x (4 rows at a time; bits as dotAt row by row). */
 export function innerProductMany(q: usize, x: usize, n: i32, d: i32, out: usize): void {
   const row = <usize>d << 2
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
+  let i = 0
+  for (; i + 4 <= n; i += 4) many4(1, q, x + <usize>i * row, row, d, out + (<usize>i << 2))
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), dotAt(q, x + <usize>i * row, d))
 }
 
 /**
@@ -335,14 +426,6 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   store<f32>(meta, a, 4)
 }
 
-/** Spreads the 8 low bits of x to the even bit positions 0, 2, ..., 14. */
-// @ts-ignore: decorator
-@inline function spread8(x: u32): u32 {
-  x = (x | (x << 4)) & 0x0f0f
-  x = (x | (x << 2)) & 0x3333
-  return (x | (x << 1)) & 0x5555
-}
-
 /**
  * The u16 sums of the 32 codes of the block at base (m sub-quantizers) compared with thr:
  * bit r of the result is set when code r's sum is <= thr.
@@ -351,9 +434,13 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
  * are added as eight u16 lanes (low byte: even code, high byte: odd code, the carries
  * spilling upwards) and, shifted down by 8, to an odd-codes accumulator; the even sums are
  * recovered at the end as total - (odd << 8) (mod 2^16, exact since every sum < 2^16).
+ * High nibbles are taken with a 16-bit shift and the nibble mask (two instructions on x86,
+ * where a byte shift is emulated with more). The comparison masks of even and odd codes
+ * are merged bytewise (low byte of a lane from the even mask, high byte from the odd one),
+ * which puts codes in order for one i8x16.bitmask per 16 codes.
  */
 // @ts-ignore: decorator
-@inline function blockMask(base: usize, m: i32, lut: usize, t: v128): u32 {
+@inline function blockMask(base: usize, m: i32, lut: usize, t: v128, terms: i32, sums: usize): u32 {
   const mask = i8x16.splat(15)
   let e0 = i16x8.splat(0), o0 = i16x8.splat(0), e1 = i16x8.splat(0), o1 = i16x8.splat(0)
   let j = 0
@@ -365,21 +452,19 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const ta = v128.load(lt)
     const tb = v128.load(lt, 16)
     const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
     const rc = i8x16.swizzle(tb, v128.and(w, mask))
-    const rd = i8x16.swizzle(tb, i8x16.shr_u(w, 4))
-    const lo = i16x8.add(ra, rc)
-    const hi = i16x8.add(rb, rd)
-    e0 = i16x8.add(e0, lo)
+    const rd = i8x16.swizzle(tb, v128.and(i16x8.shr_u(w, 4), mask))
+    e0 = i16x8.add(e0, i16x8.add(ra, rc))
     o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
-    e1 = i16x8.add(e1, hi)
+    e1 = i16x8.add(e1, i16x8.add(rb, rd))
     o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), i16x8.shr_u(rd, 8)))
   }
   if (j < m) {
     const v = v128.load(base + (<usize>j << 4))
     const ta = v128.load(lut + (<usize>j << 4))
     const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, i8x16.shr_u(v, 4))
+    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
     e0 = i16x8.add(e0, ra)
     o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
     e1 = i16x8.add(e1, rb)
@@ -387,12 +472,41 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   }
   e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
   e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
-  const be0 = <u32>i16x8.bitmask(i16x8.le_u(e0, t))
-  const bo0 = <u32>i16x8.bitmask(i16x8.le_u(o0, t))
-  const be1 = <u32>i16x8.bitmask(i16x8.le_u(e1, t))
-  const bo1 = <u32>i16x8.bitmask(i16x8.le_u(o1, t))
-  if ((be0 | bo0 | be1 | bo1) == 0) return 0
-  return spread8(be0) | (spread8(bo0) << 1) | ((spread8(be1) | (spread8(bo1) << 1)) << 16)
+  if (terms != 0) {
+    // The table-only sums, for the survivors' check against their exact terms (sumAt).
+    v128.store(sums, e0)
+    v128.store(sums, o0, 16)
+    v128.store(sums, e1, 32)
+    v128.store(sums, o1, 48)
+    // The term column (column m): a u16 row, its low bytes at lut row m and its high
+    // bytes at row m + 1; an even code's value is its low byte plus its high byte << 8
+    // (the even bytes of the lanes), an odd code's, the odd bytes.
+    const v = v128.load(base + (<usize>m << 4))
+    const tl = v128.load(lut + (<usize>m << 4))
+    const th = v128.load(lut + (<usize>m << 4), 16)
+    const il = v128.and(v, mask)
+    const ih = v128.and(i16x8.shr_u(v, 4), mask)
+    const ra = i8x16.swizzle(tl, il)
+    const rb = i8x16.swizzle(tl, ih)
+    const ha = i8x16.swizzle(th, il)
+    const hb = i8x16.swizzle(th, ih)
+    const lowByte = i16x8.splat(0x00ff)
+    const highByte = i16x8.splat(<i16>0xff00)
+    e0 = i16x8.add(e0, i16x8.add(v128.and(ra, lowByte), i16x8.shl(ha, 8)))
+    o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), v128.and(ha, highByte)))
+    e1 = i16x8.add(e1, i16x8.add(v128.and(rb, lowByte), i16x8.shl(hb, 8)))
+    o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), v128.and(hb, highByte)))
+  }
+  const low = i16x8.splat(0x00ff)
+  const k0 = v128.bitselect(i16x8.le_u(e0, t), i16x8.le_u(o0, t), low)
+  const k1 = v128.bitselect(i16x8.le_u(e1, t), i16x8.le_u(o1, t), low)
+  return <u32>i8x16.bitmask(k0) | (<u32>i8x16.bitmask(k1) << 16)
+}
+
+/** The table-only byte sum of code r that blockMask stored at sums (lanes: even codes, odd codes, per half). */
+// @ts-ignore: decorator
+@inline function sumAt(sums: usize, r: i32): i32 {
+  return <i32>load<u16>(sums + (<usize>(r >> 4) << 5) + (<usize>(r & 1) << 4) + (<usize>((r & 15) >> 1) << 1))
 }
 
 /** Float-table distance of code r of the block at base (sub-codes summed in order). */
@@ -462,9 +576,12 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
  * With terms != 0 each item also has a term added to its distance (the residual L2
  * decomposition of ../../types.ts FastScan). Blocks then have m + 1 columns, the last one
  * holding each item's term level v (low + v * step <= term), and after the blocks come
- * low, step and the n terms (f32). Row m of the byte table is set per segment to
- * floor(a * v * step), so that byte sums stay a lower bound of a * (distance - ...), as
- * without terms, and the threshold uses low.
+ * low, step and the n terms (f32). Per segment, a u16 row of 16 entries
+ * min(floor(a * v * step), 65535 - 255 m) is added for the term column (its low and high
+ * bytes in rows m and m + 1 of lut, which holds m + 2 rows then), so that sums stay a lower
+ * bound of a * (distance - ...), as without terms, however wide the terms' spread is
+ * against the table's byte scale (a byte row saturated at 255 and let most codes through
+ * when the terms span more than the widest sub-table); the threshold uses low.
  *
  * Candidates go to the heap hd / hl of k entries (kept across segments), and the byte
  * threshold follows its k-th distance. Returns the number of codes scanned.
@@ -481,6 +598,8 @@ export function fsSearch(
   const sumMin = load<f32>(meta)
   const a = load<f32>(meta, 4)
   const levels = f32x4(0, 1, 2, 3)
+  // 64 bytes after meta[0..4): the table-only byte sums of the current block (terms only).
+  const sums = meta + 16
   for (let s = 0; s < nl; s++) {
     const n = load<i32>(segN + (<usize>s << 2))
     if (n == 0) continue
@@ -493,13 +612,26 @@ export function fsSearch(
     if (terms != 0) {
       tp = codes + <usize>blocks * blockBytes
       low = bi + load<f32>(tp)
-      // Row m: floor(a * v * step) for v = 0..15 (saturating at 255).
+      // The term row: min(floor(a * v * step), 65535 - 255 m) for v = 0..15, as u16 (every
+      // byte sum of the m columns is <= 255 m, so totals stay below 2^16); its low bytes
+      // go to lut row m, its high bytes to row m + 1.
       const st = f32x4.splat(a * load<f32>(tp, 4))
-      const r0 = i32x4.trunc_sat_f32x4_s(f32x4.mul(levels, st))
-      const r1 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(4)), st))
-      const r2 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(8)), st))
-      const r3 = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(12)), st))
-      v128.store(lut + (<usize>m << 4), i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3)))
+      const cap = i32x4.splat(65535 - 255 * m)
+      const r0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(levels, st)), cap)
+      const r1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(4)), st)), cap)
+      const r2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(8)), st)), cap)
+      const r3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.add(levels, f32x4.splat(12)), st)), cap)
+      const b255 = i32x4.splat(255)
+      const lo = i8x16.narrow_i16x8_u(
+        i16x8.narrow_i32x4_s(v128.and(r0, b255), v128.and(r1, b255)),
+        i16x8.narrow_i32x4_s(v128.and(r2, b255), v128.and(r3, b255)),
+      )
+      const hi = i8x16.narrow_i16x8_u(
+        i16x8.narrow_i32x4_s(i32x4.shr_u(r0, 8), i32x4.shr_u(r1, 8)),
+        i16x8.narrow_i32x4_s(i32x4.shr_u(r2, 8), i32x4.shr_u(r3, 8)),
+      )
+      v128.store(lut + (<usize>m << 4), lo)
+      v128.store(lut + (<usize>m << 4), hi, 16)
       tp += 8
     }
     let top = load<f32>(hd)
@@ -510,15 +642,24 @@ export function fsSearch(
     scanned += n
     for (let b = 0; b < blocks; b++) {
       const base = codes + <usize>b * blockBytes
-      let bits = blockMask(base, columns, lut, t)
+      let bits = blockMask(base, m, lut, t, terms, sums)
       let changed = false
       while (bits != 0) {
         const r = <i32>ctz(bits)
         bits &= bits - 1
         const i = (b << 5) + r
         if (i >= n) break
-        let dist = codeDistance(base, r, m, ftab) + bi
-        if (terms != 0) dist += load<f32>(tp + (<usize>i << 2))
+        let dist: f32
+        if (terms != 0) {
+          // The byte bound again with this item's exact term in place of its 4-bit level:
+          // a code that fails it is farther than top (as the segment threshold shows for
+          // the level), so its float distance is not needed.
+          const tv = load<f32>(tp + (<usize>i << 2))
+          if (sumAt(sums, r) > threshold(top, bi + tv, sumMin, a, m)) continue
+          dist = codeDistance(base, r, m, ftab) + bi + tv
+        } else {
+          dist = codeDistance(base, r, m, ftab) + bi
+        }
         if (dist > top) continue
         if (heapPush(k, hd, hl, dist, label0 + <f64>i)) {
           top = load<f32>(hd)
