@@ -88,6 +88,8 @@ export interface ResidentRef {
 export interface Kernels {
   /** Name of the backend, e.g. "reference" or "ts". */
   readonly name: string
+  /** Bytes of the backend's own memory on this thread (the WebAssembly linear memory); absent for backends without one. */
+  readonly memoryBytes?: number
 
   /** Squared Euclidean distance between a[aOff..aOff+d) and b[bOff..bOff+d). */
   l2sqr(a: F32, aOff: number, b: F32, bOff: number, d: number): number

@@ -378,6 +378,10 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
   const kernels: Kernels = {
     ...tsKernels,
     name: 'wasm',
+    /** Bytes of this thread's WebAssembly linear memory (fast-scan and resident copies, pinned operands, scratch). */
+    get memoryBytes(): number {
+      return rt.x.memory.buffer.byteLength
+    },
     l2sqrMany(q, qOff, xs, n, d, out) {
       many('l2', q, qOff, xs, n, d, out)
     },
