@@ -58,21 +58,10 @@ export interface LoadedCodes extends Readonly<CodeChunk> {
   forEachChunk(rows: number, visit: (chunk: Readonly<CodeChunk>, n: number) => void): void
 }
 
-/**
- * Rows per multi-row INSERT of insert(): one statement step binds this many items' codes (or
- * vectors), which cuts the per-row cost of the N-API call and statement reset (about 35%
- * of insert()'s CPU for 16-byte codes and 512-byte vectors).
- */
-export const INSERT_ROWS = 64
-
 /** Prepared write statements. */
 interface WriteStatements {
   insertCode: Database.Statement
-  /** INSERT_ROWS rows per step. */
-  insertCodes: Database.Statement
   insertVector: Database.Statement
-  /** INSERT_ROWS rows per step. */
-  insertVectors: Database.Statement
   insertMeta: Database.Statement
   insertTombstone: Database.Statement
   deleteCode: Database.Statement
@@ -173,9 +162,7 @@ export class ItemTables {
     const db = this.#db
     this.#stmt ??= {
       insertCode: db.prepare('INSERT INTO vq_codes (seq, id, list, code) VALUES (?, ?, ?, ?)'),
-      insertCodes: db.prepare(`INSERT INTO vq_codes (seq, id, list, code) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?)').join(', ')}`),
       insertVector: db.prepare('INSERT INTO vq_vectors (id, vector) VALUES (?, ?)'),
-      insertVectors: db.prepare(`INSERT INTO vq_vectors (id, vector) VALUES ${Array(INSERT_ROWS).fill('(?, ?)').join(', ')}`),
       insertMeta: db.prepare('INSERT INTO vq_metadata (id, json) VALUES (?, ?)'),
       insertTombstone: db.prepare('INSERT INTO vq_tombstones (seq, id) VALUES (?, ?)'),
       deleteCode: db.prepare('DELETE FROM vq_codes WHERE id = ?'),
@@ -191,42 +178,9 @@ export class ItemTables {
    */
   insert(rows: ItemRows, firstSeq: number): void {
     const s = this.#writer()
-    const { ids, lists, codes, codeSize, vectors, vectorBytes = 0 } = rows
-    const n = ids.length
-    const whole = n - (n % INSERT_ROWS)
-    const codeArgs: unknown[] = new Array(INSERT_ROWS * 4)
-    const vectorArgs: unknown[] = new Array(INSERT_ROWS * 2)
-    for (let i0 = 0; i0 < whole; i0 += INSERT_ROWS) {
-      for (let r = 0, i = i0; r < INSERT_ROWS; r++, i++) {
-        codeArgs[4 * r] = firstSeq + i
-        codeArgs[4 * r + 1] = ids[i]!
-        codeArgs[4 * r + 2] = lists[i]!
-        codeArgs[4 * r + 3] = codes.subarray(i * codeSize, (i + 1) * codeSize)
-      }
-      try {
-        s.insertCodes.run(codeArgs)
-      } catch (e) {
-        // The failed statement inserted none of its rows: insert them one by one to name the item.
-        if (isUniqueViolation(e)) this.#insertRows(rows, firstSeq, i0, i0 + INSERT_ROWS)
-        throw e
-      }
-      if (vectors) {
-        for (let r = 0, i = i0; r < INSERT_ROWS; r++, i++) {
-          vectorArgs[2 * r] = ids[i]!
-          vectorArgs[2 * r + 1] = vectors.subarray(i * vectorBytes, (i + 1) * vectorBytes)
-        }
-        s.insertVectors.run(vectorArgs)
-      }
-      this.#insertMetadata(rows, i0, i0 + INSERT_ROWS)
-    }
-    this.#insertRows(rows, firstSeq, whole, n)
-  }
-
-  /** insert() of items [from, to) one row at a time: ID_EXISTS names the first stored id. */
-  #insertRows(rows: ItemRows, firstSeq: number, from: number, to: number): void {
-    const s = this.#writer()
-    const { ids, lists, codes, codeSize, vectors, vectorBytes = 0 } = rows
-    for (let i = from; i < to; i++) {
+    const text = this.#keywords.writer()
+    const { ids, lists, codes, codeSize, vectors, vectorBytes = 0, metadata } = rows
+    for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       try {
         s.insertCode.run(firstSeq + i, id, lists[i]!, codes.subarray(i * codeSize, (i + 1) * codeSize))
@@ -237,21 +191,10 @@ export class ItemTables {
         throw e
       }
       if (vectors) s.insertVector.run(id, vectors.subarray(i * vectorBytes, (i + 1) * vectorBytes))
-      this.#insertMetadata(rows, i, i + 1)
-    }
-  }
-
-  /** The metadata (and its keyword index entries) of items [from, to). */
-  #insertMetadata(rows: ItemRows, from: number, to: number): void {
-    const { ids, metadata } = rows
-    if (!metadata) return
-    const s = this.#writer()
-    const text = this.#keywords.writer()
-    for (let i = from; i < to; i++) {
-      const m = metadata[i]
+      const m = metadata?.[i]
       if (m !== undefined && m !== null) {
-        s.insertMeta.run(ids[i]!, m)
-        text?.insert(ids[i]!, m)
+        s.insertMeta.run(id, m)
+        text?.insert(id, m)
       }
     }
   }
