@@ -174,7 +174,12 @@ export interface MemoryUsage {
    * up to 2 x 16 MB under any allocation-heavy work), are not counted at all.
    */
   readonly fixedOverhead: number
-  /** codes + ids + trained + wasmMemory: what opening this index adds to the process's resident memory (RssAnon + RssShmem), beyond fixedOverhead. */
+  /**
+   * codes + ids + trained + fastScan + residentCodes: this index's own resident memory.
+   * With one index open on the thread, opening and searching it adds about total +
+   * (wasmMemory - fastScan - residentCodes) + fixedOverhead to the process's RssAnon +
+   * RssShmem (README, Memory).
+   */
   readonly total: number
 }
 

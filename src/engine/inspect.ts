@@ -66,7 +66,7 @@ export function memoryUsage(state: IndexState): MemoryUsage {
     residentCodes,
     wasmMemory,
     fixedOverhead: FIXED_OVERHEAD,
-    total: codes + ids + trained + wasmMemory,
+    total: codes + ids + trained + fastScan + residentCodes,
   }
 }
 
