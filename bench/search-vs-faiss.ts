@@ -22,6 +22,8 @@
  *   npm run build && node cli/dist/bench/search-vs-faiss.js --set glove|synth1m|both [--quick]
  *     [--lib /path/to/dist/src/index.js] [--rounds N] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss]
  *     [--nprobe a,b] [--refine a,b] [--kfactor a,b] [--ef a,b] [--suffix -baseline] [--note TEXT]
+ *   node cli/dist/bench/search-vs-faiss.js --set both --prepare-only   # caches synth1m's data and
+ *     ground truth and builds + caches hnswlib on glove100 (then run with --reuse-hnsw)
  *
  * FAISS is looked up as /usr/bin/python3 with PYTHONPATH = --faiss-path (default
  * $FAISS_PYTHONPATH or ~/.cache/vqlite-faiss/py); absent, it is skipped with a note; a
@@ -64,6 +66,7 @@ const { values } = parseArgs({
     'out-dir': { type: 'string', default: 'bench/results' },
     suffix: { type: 'string', default: '' },
     note: { type: 'string', default: '' },
+    'prepare-only': { type: 'boolean', default: false },
   },
 })
 
@@ -371,6 +374,7 @@ async function runSet(s: SetSpec): Promise<void> {
       const b = await faiss.next()
       out['faiss'] = { ...b, buildThreadsNote: `OpenMP (and OpenBLAS) threads for train + add = ${buildThreads}; search 1` }
       timings['faissBuildS'] = b['build_s'] as number
+      out['buildRatioVqliteOverFaiss'] = (trainS + addS) / (b['build_s'] as number)
       log(
         `FAISS ${b['version']} ${b['config']}: build ${(b['build_s'] as number).toFixed(1)} s (train ${(b['train_s'] as number).toFixed(1)}, add ${(b['add_s'] as number).toFixed(1)}), ${buildThreads} threads; ${b['compile_options']}`,
       )
@@ -507,6 +511,11 @@ async function runSet(s: SetSpec): Promise<void> {
       console.log(`| ${t} | ${cell(v)} | ${cell(f)} | ${cell(hb)} | ${ratio(row.vqliteOverFaiss)} | ${ratio(row.vqliteOverHnswlib)} |`)
     }
     out['summary'] = summary
+    if (out['buildRatioVqliteOverFaiss'] !== undefined) {
+      console.log(
+        `build (train + add, ${buildThreads} threads each): vqlite ${vqBuild.buildS.toFixed(1)} s, FAISS ${timings['faissBuildS']!.toFixed(1)} s: ratio ${(out['buildRatioVqliteOverFaiss'] as number).toFixed(2)} (target <= 1.2)`,
+      )
+    }
     const pick = (sys: Point['system']): Point | null => {
       const list = bySystem(sys)
       return bestAtRecall(list, 0.95) ?? [...list].sort((a, b) => b.recall10 - a.recall10)[0] ?? null
@@ -676,4 +685,14 @@ for (const name of sets) {
 log(
   `search-vs-faiss: sets ${sets.join(', ')}${quick ? ' (quick)' : ''}, ${rounds} rounds, library ${libResolved}${values.note ? `; note: ${values.note}` : ''}`,
 )
-for (const name of sets) await runSet(name === 'glove' ? await gloveSet() : await synthSet())
+for (const name of sets) {
+  const s = name === 'glove' ? await gloveSet() : await synthSet()
+  if (!values['prepare-only']) await runSet(s)
+  else if (s.hnsw && !values['skip-hnsw']) {
+    // Caches the hnswlib build (a later run reuses it with --reuse-hnsw).
+    const h = await hnswIndex('glove100', s.base, s.nb, s.d, 'cosine', 16, 200, true, (i) => {
+      if (i % 50000 === 0) log(`  hnswlib build: ${i} points`)
+    })
+    log(h ? `hnswlib M=16 efC=200 built in ${h.buildSeconds.toFixed(1)} s: ${h.file}` : 'hnswlib-node not installed')
+  }
+}
