@@ -21,7 +21,7 @@
  *
  *   npm run build && node cli/dist/bench/search-vs-faiss.js --set glove|synth1m|both [--quick]
  *     [--lib /path/to/dist/src/index.js] [--rounds N] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss]
- *     [--nprobe a,b] [--refine a,b] [--kfactor a,b] [--ef a,b] [--suffix -baseline] [--note TEXT]
+ *     [--nprobe a,b] [--refine a,b] [--kfactor a,b] [--ef a,b] [--suffix=-baseline] [--note TEXT] [--wait-faiss SECONDS] [--omp-wait-policy PASSIVE|ACTIVE]
  *   node cli/dist/bench/search-vs-faiss.js --set both --prepare-only   # caches synth1m's data and
  *     ground truth and builds + caches hnswlib on glove100 (then run with --reuse-hnsw)
  *
@@ -67,6 +67,10 @@ const { values } = parseArgs({
     suffix: { type: 'string', default: '' },
     note: { type: 'string', default: '' },
     'prepare-only': { type: 'boolean', default: false },
+    'wait-faiss': { type: 'string', default: '0' },
+    // GOMP's default (spinning) OpenMP threads crawl on a shared machine: 27 s instead of 0.3 s
+    // to train a toy index here with the cores busy. Passive threads sleep like vqlite's workers.
+    'omp-wait-policy': { type: 'string', default: 'PASSIVE' },
   },
 })
 
@@ -363,16 +367,30 @@ async function runSet(s: SetSpec): Promise<void> {
     ;(out['vqlite'] as Record<string, unknown>)['kernels'] = index.kernelBackend
 
     // ---- FAISS build (after ours: the builds do not share the cores) ----
-    const probe: FaissProbe = values['skip-faiss'] ? { available: false, reason: '--skip-faiss' } : probeFaiss(values['faiss-path'])
+    let probe: FaissProbe = values['skip-faiss'] ? { available: false, reason: '--skip-faiss' } : probeFaiss(values['faiss-path'])
+    // --wait-faiss S: a FAISS build still running when the bench starts (polled every 20 s).
+    for (
+      const until = performance.now() + 1000 * Number(values['wait-faiss']);
+      !probe.available && !values['skip-faiss'] && performance.now() < until;
+    ) {
+      log(`waiting for FAISS: ${probe.reason}`)
+      await new Promise((r) => setTimeout(r, 20_000))
+      probe = probeFaiss(values['faiss-path'])
+    }
     if (probe.available) {
       t0 = performance.now()
       faiss = new FaissServer(SERVER, ['serve', s.faissDir, s.metric, s.faissFactory, String(buildThreads), faissFile], {
         PYTHONPATH: values['faiss-path'],
         OMP_NUM_THREADS: String(buildThreads),
         OPENBLAS_NUM_THREADS: String(buildThreads),
+        OMP_WAIT_POLICY: values['omp-wait-policy'],
       })
       const b = await faiss.next()
-      out['faiss'] = { ...b, buildThreadsNote: `OpenMP (and OpenBLAS) threads for train + add = ${buildThreads}; search 1` }
+      out['faiss'] = {
+        ...b,
+        buildThreadsNote: `OpenMP (and OpenBLAS) threads for train + add = ${buildThreads}; search 1`,
+        ompWaitPolicy: values['omp-wait-policy'],
+      }
       timings['faissBuildS'] = b['build_s'] as number
       out['buildRatioVqliteOverFaiss'] = (trainS + addS) / (b['build_s'] as number)
       log(

@@ -78,7 +78,7 @@ def serve(root, metric, factory, build_threads, index_out):
     faiss.write_index(index, index_out)
     del base
     faiss.omp_set_num_threads(1)
-    print(json.dumps({"system": "faiss", **info(), "config": f"{factory} + IndexRefineFlat", "metric": metric,
+    print(json.dumps({"system": "faiss", "version": faiss.__version__, "compile_options": faiss.get_compile_options(), "config": f"{factory} + IndexRefineFlat", "metric": metric,
                       "build_threads": build_threads, "search_threads": 1, "train_s": t1 - t0, "add_s": t2 - t1,
                       "build_s": t2 - t0, "nb": int(index.ntotal), "nq": int(queries.shape[0]),
                       "index_bytes": os.path.getsize(index_out)}), flush=True)
