@@ -319,6 +319,13 @@ async function runSet(s: SetSpec): Promise<void> {
   const tSet = performance.now()
   const timings: Record<string, number> = {}
   const dir = mkdtempSync(join(tmpdir(), `vqlite-svf-${s.name}-`))
+  // Ctrl-C or kill: remove the index files (hundreds of MB) before exiting; the FAISS server ends on its stdin's EOF.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(sig === 'SIGINT' ? 130 : 143)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   const out: Record<string, unknown> = {
     bench: 'search-vs-faiss',
     set: s.name,
@@ -693,6 +700,8 @@ async function runSet(s: SetSpec): Promise<void> {
     faiss?.close()
     for (const ix of toClose.reverse()) await ix.close()
     rmSync(dir, { recursive: true, force: true })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 
