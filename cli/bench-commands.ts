@@ -60,7 +60,7 @@ export function addBenchCommand(cmd: Command): void {
     .description('benchmark vqlite index configurations against hnswlib-node and exact search on one dataset')
     .addHelpText(
       'after',
-      '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion',
+      '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset glove100 --index IVF1024,PQ50x4,RFlat --nprobe 1,4,16 --refine 1 --no-flat --no-hnsw --repeat 2\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion',
     )
     .requiredOption('--dataset <name|path>', 'catalogue name, synthetic:N:D[:NQ[:SEED]], .hdf5 file or X_base.fvecs file')
     .option('--index <description>', 'vqlite index description, e.g. IVF1024,PQ25,RFlat (repeat for several)', collect, [])
@@ -72,7 +72,18 @@ export function addBenchCommand(cmd: Command): void {
       [1, 10],
     )
     .option('--k <n>', 'results per query of the timed runs', intRange(1, MAX_K, 'MAX_K'), 10)
-    .option('--runs <n>', 'timed passes per point (the fastest counts)', intRange(1, 1000), 2)
+    .option(
+      '--runs <n>',
+      'rounds: each measures every point once, in a shuffled order, after one warm-up pass per point; QPS is the median of the rounds',
+      intRange(1, 1000),
+      3,
+    )
+    .option(
+      '--repeat <n>',
+      'run the whole benchmark N times in a row and compare each run with the first (ranking of points, per-point QPS difference)',
+      intRange(1, 100),
+      1,
+    )
     .option('--threads <n>', 'worker threads of searchBatch (default: cores)', intRange(1, MAX_THREADS))
     .option('--queries <n>', 'use only the first N queries', intRange(1, Number.MAX_SAFE_INTEGER))
     .option(
@@ -98,6 +109,7 @@ export function addBenchCommand(cmd: Command): void {
         refine: number[]
         k: number
         runs: number
+        repeat: number
         threads?: number
         queries?: number
         limit?: number
@@ -115,6 +127,7 @@ export function addBenchCommand(cmd: Command): void {
         // Loaded here: vega and the suite are only needed by this command.
         const { runBench } = await import('../bench/suite/run.js')
         const { markdownReport, recallQpsSvg } = await import('../bench/suite/report.js')
+        const { compareRepeats, repeatMarkdown } = await import('../bench/suite/repeat.js')
         const { nonMonotoneFamilies, rateDistortion, rateDistortionMarkdown, rateDistortionSvg } = await import(
           '../bench/suite/rate-distortion.js'
         )
@@ -137,26 +150,45 @@ export function addBenchCommand(cmd: Command): void {
         const jsonl = join(out, 'results.jsonl')
         writeFileSync(jsonl, '')
         const onProgress = (p: BenchProgress): void => progress.update(`${p.phase}: ${p.label}`, p.done, p.total)
-        const rows: BenchRow[] = await runBench(ds, {
-          indexes: o.index,
-          nprobe: o.nprobe,
-          refine: o.refine,
-          k: o.k,
-          runs: Math.max(1, o.runs),
-          ...(o.threads !== undefined ? { threads: o.threads } : {}),
-          hnsw: o.hnsw ? { M: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.ef, reuse: o.reuseHnsw } : null,
-          flat: o.flat,
-          seed: o.seed,
-          signal: ac.signal,
-          onProgress,
-          onRow: (r) => {
-            appendFileSync(jsonl, `${JSON.stringify({ kind: 'point', ...r })}\n`)
-            progress.log(
-              `  ${r.system} ${r.config} ${JSON.stringify(r.params)}: recall@10 ${r.recall10?.toFixed(4) ?? '-'}, ${Math.round(r.qps)} QPS`,
-            )
-          },
-        })
+        const runs: BenchRow[][] = []
+        for (let repeat = 1; repeat <= o.repeat && !ac.signal.aborted; repeat++) {
+          if (o.repeat > 1) progress.log(`run ${repeat} of ${o.repeat}`)
+          runs.push(
+            await runBench(ds, {
+              indexes: o.index,
+              nprobe: o.nprobe,
+              refine: o.refine,
+              k: o.k,
+              runs: Math.max(1, o.runs),
+              ...(o.threads !== undefined ? { threads: o.threads } : {}),
+              hnsw: o.hnsw ? { M: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.ef, reuse: o.reuseHnsw || repeat > 1 } : null,
+              flat: o.flat,
+              seed: o.seed,
+              signal: ac.signal,
+              onProgress,
+              onRow: (r) => {
+                appendFileSync(jsonl, `${JSON.stringify({ kind: 'point', ...(o.repeat > 1 ? { repeat } : {}), ...r })}\n`)
+                progress.log(
+                  `  ${r.system} ${r.config} ${JSON.stringify(r.params)}: recall@10 ${r.recall10?.toFixed(4) ?? '-'}, ${Math.round(r.qps)} QPS`,
+                )
+              },
+            }),
+          )
+        }
+        const rows = runs[runs.length - 1] ?? []
+        let repeatMd = ''
+        for (let i = 1; i < runs.length; i++) {
+          const c = compareRepeats(runs[0]!, runs[i]!)
+          appendFileSync(jsonl, `${JSON.stringify({ kind: 'repeat', runA: 1, runB: i + 1, ...c })}\n`)
+          repeatMd += `\n${repeatMarkdown(c, 1, i + 1)}`
+          progress.log(
+            `run 1 vs run ${i + 1}: same ranking ${c.sameRanking ? 'yes' : 'no'} (${c.swappedPairs}/${c.pairs} pairs swapped), max per-point QPS difference ${(100 * c.maxRelativeDiff).toFixed(1)}%`,
+          )
+          for (const p of c.points)
+            progress.log(`  ${p.key}: ${Math.round(p.qpsA)} vs ${Math.round(p.qpsB)} QPS (${(100 * p.relativeDiff).toFixed(1)}%)`)
+        }
         let md = rows.length > 0 || !o.rateDistortion ? markdownReport(rows, ac.signal.aborted) : `# vqlite bench: ${ds.name}\n`
+        md += repeatMd
         let rdRows = 0
         if (o.rateDistortion && !ac.signal.aborted) {
           const rd = await rateDistortion(ds, {

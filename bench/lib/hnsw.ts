@@ -19,6 +19,8 @@ export interface HnswBuild {
   readonly fileBytes: number
   /** Bytes of the saved index file, per vector: hnswlib's memory layout (vectors + graph). */
   readonly bytesPerVector: number
+  /** The saved index file (readIndexSync reads it back). */
+  readonly file: string
 }
 
 let lib: typeof Hnswlib | null | undefined
@@ -66,7 +68,7 @@ export async function hnswIndex(
     index.readIndexSync(file)
     const { buildSeconds } = JSON.parse(readFileSync(meta, 'utf8')) as { buildSeconds: number }
     const fileBytes = statSync(file).size
-    return { index, buildSeconds, builtNow: false, fileBytes, bytesPerVector: fileBytes / n }
+    return { index, buildSeconds, builtNow: false, fileBytes, bytesPerVector: fileBytes / n, file }
   }
   const t0 = performance.now()
   index.initIndex(n, M, efConstruction, 100)
@@ -84,5 +86,5 @@ export async function hnswIndex(
   index.writeIndexSync(file)
   writeFileSync(meta, JSON.stringify({ buildSeconds, n, d, M, efConstruction, at: new Date().toISOString() }))
   const fileBytes = statSync(file).size
-  return { index, buildSeconds, builtNow: true, fileBytes, bytesPerVector: fileBytes / n }
+  return { index, buildSeconds, builtNow: true, fileBytes, bytesPerVector: fileBytes / n, file }
 }

@@ -2,12 +2,13 @@
  * The benchmark suite behind `vqlite bench`: builds each vqlite index description on a
  * dataset, sweeps its search parameters, and measures hnswlib-node and exact (flat)
  * search on the same data in the same run. Every measured point becomes one row
- * (BenchRow), handed to onRow as soon as it is measured, so that an interrupted run keeps
- * what it measured. Progress goes through onProgress; nothing here prints.
+ * (BenchRow), handed to onRow once its rounds are done; an interrupted run keeps the
+ * points measured in at least one round. Progress goes through onProgress; nothing here prints.
  *
  * Per point: recall@k and QPS of single-threaded search() one query at a time (with p50 /
  * p99 latency), QPS of searchBatch() on the worker pool, and recall@1 / recall@10 /
  * recall@100 from searches with k = 1, 10, 100 (ann-benchmarks' definition, see recall.ts).
+ * QPS figures are medians of interleaved rounds over all the points (see runBench).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +16,7 @@ import { join } from 'node:path'
 import { VqIndex } from 'vqlite'
 import type { EvalDataset } from '../../datasets/glove100.js'
 import { machineInfo } from '../lib/report.js'
+import { interleavedRounds, median } from '../lib/rounds.js'
 import { annRecall } from './recall.js'
 
 export interface BenchOptions {
@@ -24,7 +26,10 @@ export interface BenchOptions {
   readonly refine: readonly number[]
   /** Results per query of the timed runs. Default 10. */
   readonly k?: number
-  /** Timed passes over the queries per point; the fastest counts (ann-benchmarks does the same). Default 2. */
+  /**
+   * Rounds: each round measures every point of every system once (one timed pass over the
+   * queries), in a seeded shuffled order; a point's QPS is the median of its rounds. Default 3.
+   */
   readonly runs?: number
   /** Worker threads of searchBatch (default: the pool's default). */
   readonly threads?: number
@@ -64,11 +69,13 @@ export interface BenchRow {
   readonly recall1: number
   readonly recall10: number | null
   readonly recall100: number | null
-  /** Single thread, one query at a time. */
+  /** Single thread, one query at a time: the median over the rounds. */
   readonly qps: number
+  /** The single-thread QPS of each round, in round order. */
+  readonly qpsRounds: readonly number[]
   readonly p50Ms: number
   readonly p99Ms: number
-  /** searchBatch on the worker pool (null when the system has no batch search). */
+  /** searchBatch on the worker pool, the median over the rounds (null when the system has no batch search). */
   readonly qpsBatch: number | null
   readonly threads: number | null
   readonly trainS: number
@@ -86,12 +93,38 @@ export interface BenchRow {
 interface Searchable {
   one(q: Float32Array, k: number): ArrayLike<number>
   batch: ((queries: Float32Array, k: number) => Promise<ArrayLike<number>>) | null
+  /** Called before every pass of `one` with its k (hnswlib: sets efSearch, shared by the points of one index). */
+  prepare?: (k: number) => void
 }
 
-/** Runs the suite; returns the rows (also given to onRow one by one). Stops early, keeping its rows, when signal aborts. */
+/** The columns of a row that the measurement fills. */
+type Measured = Pick<BenchRow, 'recall1' | 'recall10' | 'recall100' | 'qps' | 'p50Ms' | 'p99Ms' | 'qpsBatch' | 'qpsRounds'>
+
+/** A point waiting for its rounds: how to search it, and the rest of its row (computed when it is reported). */
+interface PendingPoint {
+  readonly s: Searchable
+  readonly label: string
+  readonly row: () => Omit<BenchRow, keyof Measured>
+  readonly qps: number[]
+  readonly batch: number[]
+  /** Per-query latencies of every timed pass (ms). */
+  readonly latencies: number[]
+  found: Float64Array | null
+}
+
+/**
+ * Runs the suite; returns the rows (also given to onRow one by one). Every system is built
+ * first; then every point is warmed (an untimed pass), then measured in `runs` rounds, each
+ * visiting every point of every system once in a seeded shuffled order (bench/lib/rounds.ts),
+ * and a point's QPS is the median of its rounds: the machine's drift and the order points
+ * are listed in no longer rank them. An abort stops the builds or the rounds and the rows of
+ * the points measured at least once are reported; an abort while rows are reported stops
+ * the reporting.
+ */
 export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = []
   const k = options.k ?? 10
+  const rounds = Math.max(1, options.runs ?? 3)
   const machine = machineInfo()
   const aborted = (): boolean => options.signal?.aborted === true
   const progress = (phase: string, label: string, done: number, total: number): void => options.onProgress?.({ phase, label, done, total })
@@ -99,63 +132,65 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
   const dir = options.workDir ?? mkdtempSync(join(tmpdir(), 'vqlite-bench-'))
   const ids = Float64Array.from({ length: ds.nb }, (_, i) => i)
   const common = { dataset: ds.name, metric: ds.metric, nb: ds.nb, nq: ds.nq, d: ds.d, machine }
+  const points: PendingPoint[] = []
+  const open: VqIndex[] = []
+  const warmCount = Math.min(ds.nq, 200)
 
-  const measurePoint = async (
-    s: Searchable,
-    label: string,
-  ): Promise<Pick<BenchRow, 'recall1' | 'recall10' | 'recall100' | 'qps' | 'p50Ms' | 'p99Ms' | 'qpsBatch'>> => {
-    const runs = Math.max(1, options.runs ?? 2)
+  /**
+   * Untimed: compilation, first touches of pages, the worker pool's start. Passes over the
+   * first (up to) 200 queries until 100 ms have gone (at most 20 passes): a small set's pass
+   * takes a few milliseconds, too few for the JIT to settle.
+   */
+  const warm = async (p: PendingPoint): Promise<void> => {
+    p.s.prepare?.(k)
+    const t0 = performance.now()
+    for (let pass = 0; pass < 20 && (pass === 0 || performance.now() - t0 < 100); pass++) {
+      for (let i = 0; i < warmCount; i++) p.s.one(ds.queries.subarray(i * ds.d, (i + 1) * ds.d), k)
+    }
+    if (p.s.batch) await p.s.batch(ds.queries.subarray(0, warmCount * ds.d), k)
+  }
+  /** One timed visit: a single-thread pass over the queries, then one batch pass. Returns the single-thread QPS. */
+  const visit = async (p: PendingPoint, round: number): Promise<number> => {
     const found = new Float64Array(ds.nq * k)
-    // Warm-up (compilation, first touches of pages), untimed.
-    for (let i = 0; i < Math.min(ds.nq, 50); i++) s.one(ds.queries.subarray(i * ds.d, (i + 1) * ds.d), k)
-    let qps = 0
-    let lat = new Float64Array(0)
-    for (let run = 0; run < runs; run++) {
-      const times = new Float64Array(ds.nq)
-      const t0 = performance.now()
-      for (let i = 0; i < ds.nq; i++) {
-        const t = performance.now()
-        const r = s.one(ds.queries.subarray(i * ds.d, (i + 1) * ds.d), k)
-        times[i] = performance.now() - t
-        for (let j = 0; j < k; j++) found[i * k + j] = r[j] ?? -1
-        if ((i & 127) === 0) progress('sweep', label, run * ds.nq + i, runs * ds.nq)
-      }
-      const q = ds.nq / ((performance.now() - t0) / 1000)
-      if (q > qps) {
-        qps = q
-        lat = times.sort()
-      }
+    p.s.prepare?.(k)
+    const t0 = performance.now()
+    for (let i = 0; i < ds.nq; i++) {
+      const t = performance.now()
+      const r = p.s.one(ds.queries.subarray(i * ds.d, (i + 1) * ds.d), k)
+      p.latencies.push(performance.now() - t)
+      for (let j = 0; j < k; j++) found[i * k + j] = r[j] ?? -1
+      if ((i & 127) === 0) progress('sweep', `${p.label} (round ${round + 1}/${rounds})`, i, ds.nq)
     }
-    progress('sweep', label, runs * ds.nq, runs * ds.nq)
-    let qpsBatch: number | null = null
-    if (s.batch) {
-      for (let run = 0; run < runs; run++) {
-        const tb = performance.now()
-        await s.batch(ds.queries, k)
-        qpsBatch = Math.max(qpsBatch ?? 0, ds.nq / ((performance.now() - tb) / 1000))
-      }
+    const qps = ds.nq / ((performance.now() - t0) / 1000)
+    p.qps.push(qps)
+    p.found = found
+    if (p.s.batch) {
+      const tb = performance.now()
+      await p.s.batch(ds.queries, k)
+      p.batch.push(ds.nq / ((performance.now() - tb) / 1000))
     }
+    return qps
+  }
+  const measured = async (p: PendingPoint): Promise<Measured> => {
     // recall@r from searches with k = r (a k = 10 search re-ranks fewer candidates than a k = 100 one).
     const recallAt = async (r: number): Promise<number | null> => {
       if (r > ds.gtK) return null
-      if (r === k) return annRecall(ds, found, k, r)
-      const res = s.batch ? await s.batch(ds.queries, r) : collect(s, ds, r)
+      if (r === k) return annRecall(ds, p.found!, k, r)
+      p.s.prepare?.(r)
+      const res = p.s.batch ? await p.s.batch(ds.queries, r) : collect(p.s, ds, r)
       return annRecall(ds, res, r, r)
     }
+    const lat = Float64Array.from(p.latencies).sort()
     return {
       recall1: (await recallAt(1))!,
       recall10: await recallAt(10),
       recall100: ds.nb >= 100 ? await recallAt(100) : null,
-      qps,
-      p50Ms: lat[Math.floor(0.5 * (ds.nq - 1))]!,
-      p99Ms: lat[Math.floor(0.99 * (ds.nq - 1))]!,
-      qpsBatch,
+      qps: median(p.qps),
+      qpsRounds: [...p.qps],
+      p50Ms: lat[Math.floor(0.5 * (lat.length - 1))]!,
+      p99Ms: lat[Math.floor(0.99 * (lat.length - 1))]!,
+      qpsBatch: p.batch.length > 0 ? median(p.batch) : null,
     }
-  }
-
-  const emit = (row: BenchRow): void => {
-    rows.push(row)
-    options.onRow?.(row)
   }
   /** The build and footprint columns of a row for the index ix, stored at path. */
   const buildColumns = (ix: VqIndex, path: string, trainS: number, addS: number) => ({
@@ -172,7 +207,7 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
     // ---- vqlite configurations ----
     for (const description of options.indexes) {
       if (aborted()) break
-      const path = join(dir, `${rows.length}-${description.replace(/[^A-Za-z0-9]+/g, '_')}.vqlite`)
+      const path = join(dir, `${open.length}-${description.replace(/[^A-Za-z0-9]+/g, '_')}.vqlite`)
       const ix = VqIndex.create(path, {
         dim: ds.d,
         metric: ds.metric,
@@ -180,51 +215,50 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
         storeVectors: /(^|,)RFlat$/.test(description) ? 'float32' : 'none',
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       })
-      try {
-        let t = performance.now()
-        await ix.train(ds.base, {
-          seed: options.seed ?? 1,
-          onProgress: (p) => progress('train', `${description}: ${p.stage} ${p.part + 1}/${p.parts}`, p.iteration, p.iterations),
-        })
-        const trainS = (performance.now() - t) / 1000
-        if (aborted()) break
-        t = performance.now()
-        const chunk = 65536
-        for (let i = 0; i < ds.nb && !aborted(); i += chunk) {
-          const n = Math.min(chunk, ds.nb - i)
-          await ix.add(ids.subarray(i, i + n), ds.base.subarray(i * ds.d, (i + n) * ds.d))
-          progress('add', description, i + n, ds.nb)
-        }
-        if (aborted()) break
-        const addS = (performance.now() - t) / 1000
-        const refineStage = ix.spec.refine !== undefined && ix.spec.refine !== null
-        const refines = refineStage ? options.refine : [1]
-        const nprobes = ix.spec.ivf ? options.nprobe : [1]
-        for (const nprobe of nprobes) {
-          for (const refineFactor of refines) {
-            if (aborted()) break
-            const params = { nprobe, refineFactor }
-            const m = await measurePoint(
-              {
-                one: (q, kk) => ix.search(q, kk, params).ids,
-                batch: async (qs, kk) =>
-                  (await ix.searchBatch(qs, kk, { ...params, ...(options.threads !== undefined ? { threads: options.threads } : {}) })).ids,
-              },
-              `${description} nprobe ${nprobe} refine ${refineFactor}`,
-            )
-            emit({
+      open.push(ix)
+      let t = performance.now()
+      await ix.train(ds.base, {
+        seed: options.seed ?? 1,
+        onProgress: (p) => progress('train', `${description}: ${p.stage} ${p.part + 1}/${p.parts}`, p.iteration, p.iterations),
+      })
+      const trainS = (performance.now() - t) / 1000
+      if (aborted()) break
+      t = performance.now()
+      const chunk = 65536
+      for (let i = 0; i < ds.nb && !aborted(); i += chunk) {
+        const n = Math.min(chunk, ds.nb - i)
+        await ix.add(ids.subarray(i, i + n), ds.base.subarray(i * ds.d, (i + n) * ds.d))
+        progress('add', description, i + n, ds.nb)
+      }
+      if (aborted()) break
+      const addS = (performance.now() - t) / 1000
+      const refineStage = ix.spec.refine !== undefined && ix.spec.refine !== null
+      const refines = refineStage ? options.refine : [1]
+      const nprobes = ix.spec.ivf ? options.nprobe : [1]
+      for (const nprobe of nprobes) {
+        for (const refineFactor of refines) {
+          const params = { nprobe, refineFactor }
+          points.push({
+            s: {
+              one: (q, kk) => ix.search(q, kk, params).ids,
+              batch: async (qs, kk) =>
+                (await ix.searchBatch(qs, kk, { ...params, ...(options.threads !== undefined ? { threads: options.threads } : {}) })).ids,
+            },
+            label: `${description} nprobe ${nprobe} refine ${refineFactor}`,
+            row: () => ({
               ...common,
               system: 'vqlite',
               config: description,
-              params: ix.spec.ivf ? params : refineStage ? { refineFactor } : {},
+              params: (ix.spec.ivf ? params : refineStage ? { refineFactor } : {}) as Readonly<Record<string, number>>,
               k,
-              ...m,
               ...buildColumns(ix, path, trainS, addS),
-            })
-          }
+            }),
+            qps: [],
+            batch: [],
+            latencies: [],
+            found: null,
+          })
         }
-      } finally {
-        await ix.close()
       }
     }
 
@@ -238,38 +272,30 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
         storeVectors: 'none',
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       })
-      try {
-        let t = performance.now()
-        await ix.train(ds.base.subarray(0, Math.min(ds.nb, 1000) * ds.d), {})
-        const trainS = (performance.now() - t) / 1000
-        t = performance.now()
-        for (let i = 0; i < ds.nb; i += 65536) {
-          const n = Math.min(65536, ds.nb - i)
-          await ix.add(ids.subarray(i, i + n), ds.base.subarray(i * ds.d, (i + n) * ds.d))
-          progress('flat', 'exact search: adding', i + n, ds.nb)
-        }
-        const addS = (performance.now() - t) / 1000
-        if (!aborted()) {
-          const m = await measurePoint(
-            {
-              one: (q, kk) => ix.search(q, kk).ids,
-              batch: async (qs, kk) =>
-                (await ix.searchBatch(qs, kk, options.threads !== undefined ? { threads: options.threads } : {})).ids,
-            },
-            'exact (Flat)',
-          )
-          emit({
-            ...common,
-            system: 'flat',
-            config: 'Flat',
-            params: {},
-            k,
-            ...m,
-            ...buildColumns(ix, path, trainS, addS),
-          })
-        }
-      } finally {
-        await ix.close()
+      open.push(ix)
+      let t = performance.now()
+      await ix.train(ds.base.subarray(0, Math.min(ds.nb, 1000) * ds.d), {})
+      const trainS = (performance.now() - t) / 1000
+      t = performance.now()
+      for (let i = 0; i < ds.nb && !aborted(); i += 65536) {
+        const n = Math.min(65536, ds.nb - i)
+        await ix.add(ids.subarray(i, i + n), ds.base.subarray(i * ds.d, (i + n) * ds.d))
+        progress('flat', 'exact search: adding', i + n, ds.nb)
+      }
+      const addS = (performance.now() - t) / 1000
+      if (!aborted()) {
+        points.push({
+          s: {
+            one: (q, kk) => ix.search(q, kk).ids,
+            batch: async (qs, kk) => (await ix.searchBatch(qs, kk, options.threads !== undefined ? { threads: options.threads } : {})).ids,
+          },
+          label: 'exact (Flat)',
+          row: () => ({ ...common, system: 'flat', config: 'Flat', params: {}, k, ...buildColumns(ix, path, trainS, addS) }),
+          qps: [],
+          batch: [],
+          latencies: [],
+          found: null,
+        })
       }
     }
 
@@ -292,42 +318,57 @@ export async function runBench(ds: EvalDataset, options: BenchOptions): Promise<
         )
         if (h) {
           for (const ef of options.hnsw.ef) {
-            if (aborted()) break
-            let efK = -1
-            const m = await measurePoint(
-              {
-                one: (q, kk) => {
-                  // efSearch below k would return fewer than k results: hnswlib needs ef >= k.
-                  if (efK !== kk) {
-                    efK = kk
-                    h.index.setEf(Math.max(ef, kk))
-                  }
-                  return h.index.searchKnn(Array.from(q), Math.min(kk, ds.nb)).neighbors
-                },
+            points.push({
+              s: {
+                // efSearch below k would return fewer than k results: hnswlib needs ef >= k.
+                prepare: (kk) => h.index.setEf(Math.max(ef, kk)),
+                one: (q, kk) => h.index.searchKnn(Array.from(q), Math.min(kk, ds.nb)).neighbors,
                 batch: null,
               },
-              `hnswlib ef ${ef}`,
-            )
-            emit({
-              ...common,
-              system: 'hnswlib',
-              config: `HNSW M=${M} efC=${efConstruction}`,
-              params: { ef },
-              k,
-              ...m,
-              threads: null,
-              trainS: 0,
-              addS: h.buildSeconds,
-              buildS: h.buildSeconds,
-              fileBytes: h.fileBytes,
-              ramBytesPerVector: h.bytesPerVector,
-              kernels: null,
+              label: `hnswlib ef ${ef}`,
+              row: () => ({
+                ...common,
+                system: 'hnswlib',
+                config: `HNSW M=${M} efC=${efConstruction}`,
+                params: { ef },
+                k,
+                threads: null,
+                trainS: 0,
+                addS: h.buildSeconds,
+                buildS: h.buildSeconds,
+                fileBytes: h.fileBytes,
+                ramBytesPerVector: h.bytesPerVector,
+                kernels: null,
+              }),
+              qps: [],
+              batch: [],
+              latencies: [],
+              found: null,
             })
           }
         }
       }
     }
+
+    // ---- warm-up, then interleaved rounds over every point of every system ----
+    await interleavedRounds(points.length, (i, round) => visit(points[i]!, round), {
+      rounds,
+      seed: options.seed ?? 1,
+      warm: (i) => warm(points[i]!),
+      stop: aborted,
+    })
+
+    // ---- report, in the order the points were listed ----
+    const abortedBefore = aborted()
+    for (const p of points) {
+      if (p.qps.length === 0) continue
+      if (!abortedBefore && aborted()) break
+      const row: BenchRow = { ...p.row(), ...(await measured(p)) }
+      rows.push(row)
+      options.onRow?.(row)
+    }
   } finally {
+    for (const ix of open) await ix.close()
     if (ownDir) rmSync(dir, { recursive: true, force: true })
   }
   return rows

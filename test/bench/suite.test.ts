@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { median } from '../../bench/lib/rounds.js'
 import {
   nearestDivisor,
   nonMonotoneFamilies,
@@ -10,6 +11,7 @@ import {
   rateDistortionSvg,
 } from '../../bench/suite/rate-distortion.js'
 import { annRecall } from '../../bench/suite/recall.js'
+import { compareRepeats, repeatMarkdown } from '../../bench/suite/repeat.js'
 import { fastestPerSeries, markdownReport, paretoFrontier, recallQpsSvg } from '../../bench/suite/report.js'
 import { type BenchRow, runBench } from '../../bench/suite/run.js'
 import type { EvalDataset } from '../../datasets/glove100.js'
@@ -66,6 +68,7 @@ function row(system: BenchRow['system'], config: string, recall10: number, qps: 
     recall10,
     recall100: null,
     qps,
+    qpsRounds: [qps],
     p50Ms: 1,
     p99Ms: 2,
     qpsBatch: null,
@@ -120,6 +123,39 @@ describe('reports', () => {
   })
 })
 
+describe('repeatability of two runs', () => {
+  it('pairs points by series and parameters, finds swapped pairs and the largest per-point difference', () => {
+    const a = [
+      row('vqlite', 'IVF', 0.6, 1000, { nprobe: 1 }),
+      row('vqlite', 'IVF', 0.8, 500, { nprobe: 4 }),
+      row('vqlite', 'IVF', 0.9, 250, { nprobe: 16 }),
+      row('hnswlib', 'HNSW M=16 efC=200', 0.9, 800, { ef: 40 }),
+    ]
+    const same = compareRepeats(a, [...a].reverse())
+    expect(same.sameRanking).toBe(true)
+    expect(same.maxRelativeDiff).toBe(0)
+    expect(same.pairs).toBe(6)
+    const b = [
+      row('vqlite', 'IVF', 0.6, 1050, { nprobe: 1 }),
+      row('vqlite', 'IVF', 0.8, 450, { nprobe: 4 }),
+      row('vqlite', 'IVF', 0.9, 250, { nprobe: 16 }),
+      row('hnswlib', 'HNSW M=16 efC=200', 0.9, 1100, { ef: 40 }),
+      row('vqlite', 'IVF', 0.95, 100, { nprobe: 64 }),
+    ]
+    const c = compareRepeats(a, b)
+    expect(c.points.map((p) => p.relativeDiff)).toEqual([0.05, 0.1, 0, 0.375])
+    expect(c.maxRelativeDiff).toBe(0.375)
+    // hnswlib 800 < nprobe 1 1000 in run A, 1100 > 1050 in run B: one swapped pair.
+    expect(c.swappedPairs).toBe(1)
+    expect(c.sameRanking).toBe(false)
+    expect(c.unmatched).toEqual(['vqlite IVF [nprobe=64]'])
+    const md = repeatMarkdown(c, 1, 2)
+    expect(md).toContain('Same ranking of points: no (1 of 6 pairs swapped); max per-point QPS difference 37.5% (NOT within')
+    expect(md).toContain('| vqlite IVF [nprobe=4] | 500 | 450 | 10.0% |')
+    expect(repeatMarkdown(compareRepeats(a, a), 1, 2)).toContain('(within the 10% / same-ranking target)')
+  })
+})
+
 describe('the suite on a small synthetic set', () => {
   it('measures vqlite sweeps, exact search and hnswlib with sane figures; an abort keeps the rows measured', async () => {
     const ds = await loadDataset('synthetic:3000:16:50:7', { cacheDir })
@@ -144,6 +180,11 @@ describe('the suite on a small synthetic set', () => {
     expect(full.recall10!).toBeGreaterThan(0.95) // every list probed, 100 candidates re-ranked exactly
     expect(full.recall10!).toBeGreaterThan(vq[2]!.recall10!)
     expect(vq[0]!.recall10!).toBeLessThan(full.recall10!)
+    for (const r of [...vq, ...rows.filter((x) => x.system !== 'vqlite')]) {
+      // The default 3 interleaved rounds; the reported QPS is their median.
+      expect(r.qpsRounds.length).toBe(3)
+      expect(r.qps).toBe(median(r.qpsRounds))
+    }
     for (const r of vq) {
       expect(r.qps).toBeGreaterThan(0)
       expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms)
