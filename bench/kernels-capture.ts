@@ -17,9 +17,8 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { serialize } from 'node:v8'
-import { getKernels } from '../native-free-kernels/index.js'
-import type { F32, FastScan, FastScanMode } from '../native-free-kernels/types.js'
-import { Rng, VqIndex } from '../src/index.js'
+import { Rng, VqIndex } from 'vqlite'
+import { type F32, type FastScan, type FastScanMode, getKernels } from 'vqlite/kernels'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -14,8 +14,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { deserialize } from 'node:v8'
-import type { FastScan } from '../native-free-kernels/types.js'
-import { createWasmKernels, WasmRuntime } from '../native-free-kernels/wasm/index.js'
+import { createWasmKernels, type FastScan, WasmRuntime } from 'vqlite/kernels'
 import type { Capture } from './kernels-capture.js'
 
 const { values, positionals } = parseArgs({

@@ -40,7 +40,8 @@ export { cosineSimilarity, type ReferenceKernels, referenceKernels } from './ref
 export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
 export { tsKernels } from './ts/index.js'
 export type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from './types.js'
-export { wasmAvailable } from './wasm/index.js'
+/** WasmRuntime and createWasmKernels: kernels over a given compiled module (benches compare builds of kernels.wasm with them). */
+export { createWasmKernels, WasmRuntime, wasmAvailable } from './wasm/index.js'
 
 /** Kernel backends by name. */
 export type KernelBackend = 'reference' | 'ts' | 'wasm'

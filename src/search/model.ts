@@ -12,6 +12,7 @@ import { buildQuantizer } from '../factory/build.js'
 import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { randomUid } from '../ivf/inverted-lists.js'
 import type { ListScanPlan } from '../quantizers/list-scanner.js'
+import { ProductQuantizer } from '../quantizers/pq.js'
 import {
   type InnerMetric,
   PARALLEL_MIN_WORK,
@@ -20,7 +21,6 @@ import {
   type QuantizerState,
   type TrainedArray,
 } from '../quantizers/quantizer.js'
-import { ProductQuantizer } from '../quantizers/pq.js'
 import { residualTerms } from '../quantizers/residual.js'
 import { type OpqTrainOptions, OpqTransform } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
