@@ -86,7 +86,7 @@ const SCAN_CHUNK = 16384
 
 /** SQL: a vq_codes row as #checkCode accepts it, with codes of codeSize bytes (an integer, spliced). */
 function rowOk(codeSize: number): string {
-  if (!Number.isSafeInteger(codeSize) || codeSize < 0) throw new RangeError(`code size ${codeSize}`)
+  if (!Number.isSafeInteger(codeSize) || codeSize < 0) throw new VqError('INTERNAL', `loadCodes: code size ${codeSize} is not a byte count`)
   return `typeof(id) = 'integer' AND id >= 0 AND id <= ${MAX_ID} AND seq >= 0 AND seq <= ${MAX_SEQ} AND typeof(list) = 'integer' AND list >= 0 AND list <= 2147483647 AND typeof(code) = 'blob' AND length(code) = ${codeSize}`
 }
 
