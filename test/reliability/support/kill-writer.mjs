@@ -36,7 +36,9 @@ const vectors = (n) => {
   return x
 }
 const rows = (x) => Array.from({ length: x.length / DIM }, (_, i) => Array.from(x.subarray(i * DIM, (i + 1) * DIM)))
-const meta = (id) => ({ g: id % 3, v: int(1000), text: `${WORDS[int(WORDS.length)]} ${WORDS[int(WORDS.length)]} n${id}` })
+// 40 words a row: createTextIndex then takes a few milliseconds, long enough for a kill aimed at it
+// (0-2 ms after the parent reads its announcement) to land inside it.
+const meta = (id) => ({ g: id % 3, v: int(1000), text: `${Array.from({ length: 40 }, () => WORDS[int(WORDS.length)]).join(' ')} n${id}` })
 
 /** Announces, runs and acknowledges one call. */
 async function call(kind, effect, fn) {
