@@ -106,44 +106,18 @@ export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
   const bad = outsideList(loaded.lists, nlist)
   // (The error path reads the ids to name the item, as checkLoaded does.)
   if (bad >= 0) checkLoaded(state.path, loaded.lists, loaded.seqs, loaded.ids, nlist, m.nextSeq)
-  const lists = reserveLists(model.coarse.nlist, model.scanCodeSize, rs, loaded.lists, model.usesTerms)
-  const v = lists.view()
-  const filled = new Int32Array(nlist)
-  const ss = model.scanCodeSize
+  const lists = InvertedLists.reserve(nlist, model.scanCodeSize, rs, model.usesTerms, loaded.lists)
   loaded.forEachChunk(loadChunkRows(cs + rs), (c, k) => {
     const chunkLists = c.lists.subarray(0, k)
-    checkLoaded(state.path, chunkLists, c.seqs.subarray(0, k), c.ids, nlist, m.nextSeq)
+    const seqs = c.seqs.subarray(0, k)
+    checkLoaded(state.path, chunkLists, seqs, c.ids, nlist, m.nextSeq)
     const { codes, refine } = splitCodes(c.codes.subarray(0, k * (cs + rs)), k, cs, rs)
     const terms = model.usesTerms ? model.residualTerms(chunkLists, codes, k) : null
-    for (let i = 0; i < k; i++) {
-      const l = chunkLists[i]!
-      const slot = v.start[l]! + filled[l]!++
-      v.codes.set(codes.subarray(i * cs, (i + 1) * cs), slot * ss)
-      if (refine) v.refine!.set(refine.subarray(i * rs, (i + 1) * rs), slot * rs)
-      if (terms) v.terms![slot] = terms[i]!
-      v.ids[slot] = c.ids[i]!
-      v.seqs[slot] = c.seqs[i]!
-    }
+    lists.append(chunkLists, c.ids.subarray(0, k), seqs, model.padCodes(codes, k), refine, terms)
   })
   state.setModel(model, lists)
   state.loadedSeq = m.nextSeq - 1
 }
-
-/**
- * Lists laid out for n items whose list numbers are `listOf` (in seq order), every slot
- * still to be filled: each list's range is where InvertedLists.build puts it, so filling
- * list l's slots in seq order gives the lists build() would make from the same items.
- * (build() lays out from the list numbers alone; the codes, ids and seqs it is given here
- * are empty, and the caller writes them into the arenas of view().)
- */
-function reserveLists(nlist: number, scanCodeSize: number, refineSize: number, listOf: Int32Array, usesTerms: boolean): InvertedLists {
-  const n = listOf.length
-  const none: ArrayLike<number> = { length: n }
-  return InvertedLists.build(nlist, scanCodeSize, refineSize, listOf, none, none, EMPTY_CODES, null, usesTerms ? EMPTY_TERMS : null)
-}
-
-const EMPTY_CODES = new Uint8Array(0)
-const EMPTY_TERMS = new Float32Array(0)
 
 /** The position of the first list number outside 0..nlist-1, or -1. */
 function outsideList(lists: Int32Array, nlist: number): number {

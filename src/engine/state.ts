@@ -190,8 +190,12 @@ export class IndexState {
   /** Applies the metric's input transform: a normalised copy for cosine, else x itself. */
   prepare(x: Float32Array, n: number, what: string): Float32Array {
     if (this.metric !== 'cosine') return x
+    return this.#normalize(x, n, what, new Float32Array(n * this.dim))
+  }
+
+  /** The n vectors of x scaled to unit length into out (ZERO_VECTOR names the first all-zero one). */
+  #normalize(x: Float32Array, n: number, what: string, out: Float32Array): Float32Array {
     const d = this.dim
-    const out = new Float32Array(n * d)
     for (let i = 0; i < n; i++) {
       const norm = Math.sqrt(this.kernels.innerProduct(x, i * d, x, i * d, d))
       if (norm === 0) throw new VqInputError('ZERO_VECTOR', `${what}: vector ${i} is all zeros, which has no cosine direction`)
@@ -208,14 +212,8 @@ export class IndexState {
    */
   prepareQuery(x: Float32Array): Float32Array {
     if (this.metric !== 'cosine') return x
-    const d = this.dim
-    if (this.#query.length !== d) this.#query = new Float32Array(d)
-    const out = this.#query
-    const norm = Math.sqrt(this.kernels.innerProduct(x, 0, x, 0, d))
-    if (norm === 0) throw new VqInputError('ZERO_VECTOR', 'query: vector 0 is all zeros, which has no cosine direction')
-    const inv = 1 / norm
-    for (let t = 0; t < d; t++) out[t] = x[t]! * inv
-    return out
+    if (this.#query.length !== this.dim) this.#query = new Float32Array(this.dim)
+    return this.#normalize(x, 1, 'query', this.#query)
   }
 
   /**

@@ -116,12 +116,30 @@ export class InvertedLists {
     refineSize: number,
     ...[lists, ids, seqs, codes, refine, terms, slack = 0.05]: [...ItemBatch, slack?: number]
   ): InvertedLists {
-    const n = ids.length
+    const out = InvertedLists.reserve(nlist, codeSize, refineSize, terms !== null, lists, slack)
+    out.append(lists, ids, seqs, codes, refine, terms)
+    return out
+  }
+
+  /**
+   * Empty lists laid out for the n items whose list numbers are `listOf`, as build() lays
+   * them out: appending those items (in one batch or in consecutive chunks, in the same
+   * order) fills them without moving any list, to the lists build() makes.
+   */
+  static reserve(
+    nlist: number,
+    codeSize: number,
+    refineSize: number,
+    hasTerms: boolean,
+    listOf: ArrayLike<number>,
+    slack = 0.05,
+  ): InvertedLists {
+    const n = listOf.length
     const sizes = new Int32Array(nlist)
-    for (let i = 0; i < n; i++) sizes[lists[i]!]!++
+    for (let i = 0; i < n; i++) sizes[listOf[i]!]!++
     let total = 0
     for (let l = 0; l < nlist; l++) total += sizes[l]! === 0 ? 0 : Math.ceil(sizes[l]! * (1 + slack))
-    const out = new InvertedLists(nlist, codeSize, refineSize, terms !== null, Math.ceil(total * 1.02) + 16)
+    const out = new InvertedLists(nlist, codeSize, refineSize, hasTerms, Math.ceil(total * 1.02) + 16)
     let at = 0
     for (let l = 0; l < nlist; l++) {
       out.#start[l] = at
@@ -129,7 +147,6 @@ export class InvertedLists {
       at += out.#cap[l]!
     }
     out.#used = at
-    out.append(lists, ids, seqs, codes, refine, terms)
     return out
   }
 
