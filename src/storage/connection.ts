@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import { VqFormatError, VqStorageError } from '../errors.js'
 import type { Durability } from '../types.js'
 import { storageError } from './error-mapping.js'
-import { checkHeaderBytes, FORMAT_VERSION, identify, migrate, readHeader, writable } from './identity.js'
+import { checkHeaderBytes, FORMAT_VERSION, identify, migrate, readableWithoutMigration, readHeader, writable } from './identity.js'
 import { initSchema } from './schema.js'
 
 /** Connection options of a store. */
@@ -114,7 +114,8 @@ export function createDatabase(path: string, manifest: object, options: StoreOpt
  * may read (NOT_FOUND, CANNOT_OPEN), that it is SQLite (NOT_SQLITE), a vqlite index
  * (FOREIGN_FILE) of a format this version reads (NEWER_FORMAT, CORRUPT_FILE) with every
  * table (CORRUPT_FILE), recovering what a crashed writer left mid-commit (identify). Older
- * formats are migrated in one transaction. The connection is left in the file's journal
+ * formats are migrated in one transaction (read-only: read as they are when every step is
+ * read-compatible, see identity.ts). The connection is left in the file's journal
  * mode: a writer switches to WAL with enableWal once the file is loaded.
  */
 export function openDatabase(path: string, options: StoreOptions): Database.Database {
@@ -126,6 +127,7 @@ export function openDatabase(path: string, options: StoreOptions): Database.Data
     db = new Database(path, { readonly, fileMustExist: true, timeout })
     configure(db, options, readonly)
     if (version < FORMAT_VERSION) {
+      if (readonly && readableWithoutMigration(version)) return db
       if (readonly) throw new VqFormatError('NEWER_FORMAT', `${path}: index format ${version} needs a migration; open it once for writing`)
       migrate(db, version)
     }

@@ -12,8 +12,12 @@ import { VqFormatError, VqStorageError } from '../errors.js'
 
 /** "VQLT": marks a SQLite file as a vqlite index. */
 export const APPLICATION_ID = 0x56514c54
-/** Current file format version (PRAGMA user_version). */
-export const FORMAT_VERSION = 1
+/**
+ * Current file format version (PRAGMA user_version). Format 2 adds the RaBitQ codecs (their
+ * codes carry their correction factors, so no table changed); format 1 files are read as
+ * they are and marked 2 when first opened for writing.
+ */
+export const FORMAT_VERSION = 2
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000'
 /** Size of SQLite's database header (page 1 starts with it). */
@@ -29,8 +33,21 @@ export const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   vq_tombstones: ['seq', 'id'],
 }
 
-/** Ordered migrations: MIGRATIONS[v] upgrades a file from format v to v + 1. */
-const MIGRATIONS: Record<number, (db: Database.Database) => void> = {}
+/**
+ * Ordered migrations: MIGRATIONS[v] upgrades a file from format v to v + 1. A step that is
+ * readCompatible changes nothing a reader of the newer format needs: a file of format v is
+ * opened read-only as it is.
+ */
+const MIGRATIONS: Record<number, { readonly readCompatible: boolean; run(db: Database.Database): void }> = {
+  // 1 -> 2: RaBitQ codecs. Every format 1 file is a valid format 2 file; only the number changes.
+  1: { readCompatible: true, run: () => {} },
+}
+
+/** True when a file of format `from` can be read by this version without migrating it (every step is read-compatible). */
+export function readableWithoutMigration(from: number): boolean {
+  for (let v = from; v < FORMAT_VERSION; v++) if (!MIGRATIONS[v]?.readCompatible) return false
+  return true
+}
 
 /** True when this process may write to path (file or folder). */
 export function writable(path: string): boolean {
@@ -263,7 +280,7 @@ export function migrate(db: Database.Database, from: number): void {
     for (let v = from; v < FORMAT_VERSION; v++) {
       const step = MIGRATIONS[v]
       if (!step) throw new VqFormatError('NEWER_FORMAT', `no migration from index format ${v}`)
-      step(db)
+      step.run(db)
       db.pragma(`user_version = ${v + 1}`)
     }
   }).immediate()

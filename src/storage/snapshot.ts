@@ -3,7 +3,7 @@
  * layer's one codec, msgpack.ts: msgpackr, typed arrays as typed arrays), readable by any
  * msgpack decoder that handles msgpackr's typed-array extension:
  *
- *   { kind: 'vqlite-snapshot', version: 2, manifest, properties, textField, check }
+ *   { kind: 'vqlite-snapshot', version: 3, manifest, properties, textField, check }
  *     (properties: the named values of setProperty; textField: the field of the FTS5
  *     keyword index, rebuilt from the metadata on import, or null)
  *   { kind: 'arrays', arrays: { name: { dtype, shape, data } }, check }
@@ -11,10 +11,12 @@
  *     vectors: Uint8Array | null, metadata: (string | null)[], check }   (repeated, up to 4096 items each)
  *   { kind: 'end', count, check }
  *
- * `check` (version 2) is the first 16 bytes of the SHA-256 of the record's content (see
+ * `check` (versions 2 and 3) is the first 16 bytes of the SHA-256 of the record's content (see
  * recordCheck), so that a damaged byte anywhere is refused rather than imported as a
  * different item. Version 1 snapshots (vqlite before checks) have no `check` and are read
- * with every structural check but this one.
+ * with every structural check but this one. Version 3 (RaBitQ codecs) has the records of
+ * version 2: a snapshot of version 2 reads as one of version 3, and older vqlite versions
+ * refuse a version 3 snapshot (one that may hold a codec they do not know) as newer.
  *
  * readSnapshot trusts nothing: every record is checked for its shape here (kinds, keys,
  * types, lengths); what a record must agree with (the manifest's sizes, ids, seqs) is for
@@ -42,8 +44,8 @@ import type { SqliteStore } from './sqlite-store.js'
 
 /** The `kind` of a snapshot's header record. */
 export const SNAPSHOT_KIND = 'vqlite-snapshot'
-/** Snapshot format version written by this vqlite (2: records carry a check). */
-export const SNAPSHOT_VERSION = 2
+/** Snapshot format version written by this vqlite (2: records carry a check; 3: RaBitQ codecs, the same records). */
+export const SNAPSHOT_VERSION = 3
 const ITEMS_PER_RECORD = 4096
 const READ_CHUNK = 8 << 20
 const CHECK_BYTES = 16

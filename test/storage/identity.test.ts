@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { VqFormatError } from '../../src/errors.js'
+import { VqIndex } from '../../src/index.js'
 import { APPLICATION_ID, checkSqliteHeader, FORMAT_VERSION, identify, migrate } from '../../src/storage/identity.js'
 import { unpackValue } from '../../src/storage/msgpack.js'
 import { initSchema } from '../../src/storage/schema.js'
@@ -85,6 +86,36 @@ describe('file identity, schema and migrations', () => {
     failsWith(() => migrate(db, 0), 'NEWER_FORMAT', 'no migration from index format 0')
     expect(db.pragma('user_version', { simple: true })).toBe(0)
     db.close()
+  })
+
+  it('format 1 (before RaBitQ) is read as it is, read-only, and marked 2 when opened for writing, items unchanged', async () => {
+    const p = join(dir, 'format1.vqlite')
+    const d = 8
+    const x = new Float32Array(64 * d).map((_, i) => Math.sin(i * 0.37))
+    const ix = await VqIndex.create(p, { dim: d, description: 'IVF4,SQ8' })
+    await ix.add(
+      Array.from({ length: 64 }, (_, i) => i),
+      x,
+      undefined,
+      { train: true },
+    )
+    const before = ix.search(x.subarray(0, d), 5)
+    await ix.close()
+    const raw = new Database(p)
+    raw.pragma('user_version = 1')
+    raw.close()
+    expect(identify(p)).toBe(1)
+    const ro = await VqIndex.open(p, { readonly: true })
+    expect(ro.storageInfo().formatVersion).toBe(1)
+    expect(ro.search(x.subarray(0, d), 5)).toEqual(before)
+    await ro.close()
+    expect(identify(p)).toBe(1) // a read-only open writes nothing
+    const rw = await VqIndex.open(p)
+    expect(rw.storageInfo().formatVersion).toBe(FORMAT_VERSION)
+    expect(rw.count).toBe(64)
+    expect(rw.search(x.subarray(0, d), 5)).toEqual(before)
+    await rw.close()
+    expect(identify(p)).toBe(2)
   })
 
   it('migrating from the current format is a no-op', () => {

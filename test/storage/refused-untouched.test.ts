@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VqError, VqIndex } from '../../src/index.js'
+import { FORMAT_VERSION } from '../../src/storage/identity.js'
 import { packValue, unpackValue } from '../../src/storage/msgpack.js'
 import { clusteredVectors } from '../helpers/data.js'
 
@@ -132,7 +133,7 @@ describe('refused opens change nothing', () => {
 
   it('NEWER_FORMAT, and format versions vqlite never wrote (0, -1) are CORRUPT_FILE', () => {
     refusedUntouched(
-      damaged((db) => db.pragma('user_version = 2')),
+      damaged((db) => db.pragma(`user_version = ${FORMAT_VERSION + 1}`)),
       'NEWER_FORMAT',
     )
     refusedUntouched(

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type VqError, VqFormatError, VqIndex } from '../../src/index.js'
+import { SNAPSHOT_VERSION } from '../../src/storage/snapshot.js'
 import { randomVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-snapimp-'))
@@ -346,7 +347,7 @@ describe('import refuses a snapshot that lies', () => {
   })
   it('a newer snapshot version is NEWER_FORMAT', () => {
     const recs = records()
-    recs[0]!.version = 3
+    recs[0]!.version = SNAPSHOT_VERSION + 1
     const e = importError(Buffer.concat(recs.map((r) => codec.pack(r))))
     expect(e.code).toBe('NEWER_FORMAT')
   })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { Unpackr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type VqError, VqFormatError, VqIndex } from '../../src/index.js'
+import { SNAPSHOT_VERSION } from '../../src/storage/snapshot.js'
 import { clusteredVectors } from '../helpers/data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-snap-'))
@@ -52,7 +53,7 @@ describe('export / import', () => {
   it('is a stream of plain msgpack records: header, arrays, items..., end', () => {
     const records = new Unpackr({ moreTypes: true, useRecords: false }).unpackMultiple(readFileSync(snap)) as { kind: string }[]
     expect(records.map((r) => r.kind)).toEqual(['vqlite-snapshot', 'arrays', 'items', 'items', 'items', 'end'])
-    expect(records[0]).toMatchObject({ version: 2, manifest: { description: 'PQ6x5', dim: d } })
+    expect(records[0]).toMatchObject({ version: SNAPSHOT_VERSION, manifest: { description: 'PQ6x5', dim: d } })
   })
 
   it('refuses to overwrite: export to an existing path is FILE_EXISTS', async () => {
