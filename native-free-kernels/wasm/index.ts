@@ -769,8 +769,8 @@ const lane = (r: number): number => ((r >> 4) << 4) + ((r & 1) << 3) + ((r & 15)
 
 /**
  * Lookup-table scan (types.ts LutScan) over segments in this module's memory, one
- * allocation per segment: the packed blocks, then per block 32 floats a and 32 floats b in
- * lane order. search() copies its tables, constants and the heap into one per-call region
+ * allocation per segment: per block of 32 items its packed codes, then 32 floats a and 32
+ * floats b in lane order (the layout of lsSearch). search() copies its tables, constants and the heap into one per-call region
  * that only grows; estimates() works in the runtime's scratch.
  */
 class WasmLutScan implements LutScan {
@@ -824,7 +824,8 @@ class WasmLutScan implements LutScan {
       this.#segN = z
     }
     const blocks = Math.ceil(n / 32)
-    const bytes = codeBytes + blocks * 256
+    const stride = m * 16 + 256
+    const bytes = blocks * stride
     if (bytes > this.#segCap[seg]!) {
       // Allocate before freeing and updating: a failed allocation leaves the segment as it was.
       const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5))
@@ -836,12 +837,15 @@ class WasmLutScan implements LutScan {
     }
     this.#segN[seg] = n
     const at = mem.segPtr[seg]!
-    if (codeBytes > 0) this.#rt.put(at, packed, codeBytes)
+    const u8 = new Uint8Array(this.#rt.x.memory.buffer)
     const f32 = this.#rt.memF32
-    const ab = (at + codeBytes) >>> 2
-    f32.fill(0, ab, ab + blocks * 64)
+    for (let k = 0; k < blocks; k++) {
+      const o = at + k * stride
+      u8.set(packed.subarray(k * m * 16, (k + 1) * m * 16), o)
+      f32.fill(0, (o + m * 16) >>> 2, (o + stride) >>> 2)
+    }
     for (let i = 0; i < n; i++) {
-      const o = ab + (i >>> 5) * 64 + lane(i & 31)
+      const o = ((at + (i >>> 5) * stride + m * 16) >>> 2) + lane(i & 31)
       f32[o] = a[i]!
       f32[o + 32] = b[i]!
     }

@@ -826,11 +826,12 @@ export function pqScan8(codes: usize, n: i32, m: i32, stride: i32, table: usize,
 // ---------------------------------------------------------------------------------------
 // Lookup-table scan with a per-item affine map (the RaBitQ estimator; ../../types.ts LutScan).
 //
-// Codes are packed as for the 4-bit PQ fast-scan (m columns, blocks of 32). After the
-// packed blocks of a segment come, per block, 32 floats a then 32 floats b (256 bytes),
-// in lane order: position p = 16 (r >> 4) + 8 (r & 1) + ((r & 15) >> 1) holds item r of
-// the block (the even items 0, 2, .., 14, the odd 1, .., 15, then the same for 16..31:
-// the order in which lsBlock's u16 sums come out), zero past n.
+// A segment is a sequence of blocks of 32 items, each m * 16 + 256 bytes: the block's codes
+// as the 4-bit PQ fast-scan packs them (m columns), then 32 floats a and 32 floats b in
+// lane order: position p = 16 (r >> 4) + 8 (r & 1) + ((r & 15) >> 1) holds item r of the
+// block (the even items 0, 2, .., 14, the odd 1, .., 15, then the same for 16..31: the
+// order in which lsSearch's sums come out), zero past n. One stream per segment, for the
+// prefetcher.
 
 /** Columns summed in u16 lanes before widening: 256 * 255 < 2^16, so no lane overflows. */
 const LS_CHUNK = 256
@@ -854,6 +855,7 @@ export function lsSearch(
   const nib = i8x16.splat(15)
   const low = i16x8.splat(0x00ff)
   const blockBytes = <usize>m << 4
+  const stride = blockBytes + 256
   let scanned = 0
   let top: f32 = k > 0 ? load<f32>(hd) : NaN
   let topv = f32x4.splat(top)
@@ -862,7 +864,6 @@ export function lsSearch(
     if (n == 0) continue
     const codes = <usize>load<i32>(segPtr + (<usize>s << 2))
     const blocks = (n + 31) >> 5
-    const ab = codes + <usize>blocks * blockBytes
     const lut = tables + <usize>s * blockBytes
     const cs = consts + <usize>s * 12
     const alpha = f32x4.splat(load<f32>(cs))
@@ -871,7 +872,7 @@ export function lsSearch(
     const label0 = <f64>load<i32>(list + (<usize>s << 2)) * 4294967296.0
     scanned += n
     for (let b = 0; b < blocks; b++) {
-      const base = codes + <usize>b * blockBytes
+      const base = codes + <usize>b * stride
       // raw sums, in lane order: r0 items 0,2,4,6; r1 8..14 even; r2 1..7 odd; r3 9..15 odd; r4..r7 the same + 16.
       let r0 = i32x4.splat(0), r1 = i32x4.splat(0), r2 = i32x4.splat(0), r3 = i32x4.splat(0)
       let r4 = i32x4.splat(0), r5 = i32x4.splat(0), r6 = i32x4.splat(0), r7 = i32x4.splat(0)
@@ -910,18 +911,29 @@ export function lsSearch(
         }
         e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
         e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
-        r0 = i32x4.add(r0, i32x4.extend_low_i16x8_u(e0))
-        r1 = i32x4.add(r1, i32x4.extend_high_i16x8_u(e0))
-        r2 = i32x4.add(r2, i32x4.extend_low_i16x8_u(o0))
-        r3 = i32x4.add(r3, i32x4.extend_high_i16x8_u(o0))
-        r4 = i32x4.add(r4, i32x4.extend_low_i16x8_u(e1))
-        r5 = i32x4.add(r5, i32x4.extend_high_i16x8_u(e1))
-        r6 = i32x4.add(r6, i32x4.extend_low_i16x8_u(o1))
-        r7 = i32x4.add(r7, i32x4.extend_high_i16x8_u(o1))
+        if (j0 == 0) {
+          r0 = i32x4.extend_low_i16x8_u(e0)
+          r1 = i32x4.extend_high_i16x8_u(e0)
+          r2 = i32x4.extend_low_i16x8_u(o0)
+          r3 = i32x4.extend_high_i16x8_u(o0)
+          r4 = i32x4.extend_low_i16x8_u(e1)
+          r5 = i32x4.extend_high_i16x8_u(e1)
+          r6 = i32x4.extend_low_i16x8_u(o1)
+          r7 = i32x4.extend_high_i16x8_u(o1)
+        } else {
+          r0 = i32x4.add(r0, i32x4.extend_low_i16x8_u(e0))
+          r1 = i32x4.add(r1, i32x4.extend_high_i16x8_u(e0))
+          r2 = i32x4.add(r2, i32x4.extend_low_i16x8_u(o0))
+          r3 = i32x4.add(r3, i32x4.extend_high_i16x8_u(o0))
+          r4 = i32x4.add(r4, i32x4.extend_low_i16x8_u(e1))
+          r5 = i32x4.add(r5, i32x4.extend_high_i16x8_u(e1))
+          r6 = i32x4.add(r6, i32x4.extend_low_i16x8_u(o1))
+          r7 = i32x4.add(r7, i32x4.extend_high_i16x8_u(o1))
+        }
         j0 = j1
       }
       // est = ((a + b * ((alpha * raw) + beta)) + gamma), lane by lane.
-      const pa = ab + (<usize>b << 8)
+      const pa = base + blockBytes
       const x0 = f32x4.add(f32x4.add(v128.load(pa), f32x4.mul(v128.load(pa, 128), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r0)), beta))), gamma)
       const x1 = f32x4.add(f32x4.add(v128.load(pa, 16), f32x4.mul(v128.load(pa, 144), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r1)), beta))), gamma)
       const x2 = f32x4.add(f32x4.add(v128.load(pa, 32), f32x4.mul(v128.load(pa, 160), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r2)), beta))), gamma)
@@ -939,17 +951,13 @@ export function lsSearch(
         for (let r = 0; r < cnt; r++) store<f32>(o + (<usize>r << 2), load<f32>(est + lsLane(r)))
         continue
       }
+      const l0 = f32x4.le(x0, topv), l1 = f32x4.le(x1, topv), l2 = f32x4.le(x2, topv), l3 = f32x4.le(x3, topv)
+      const l4 = f32x4.le(x4, topv), l5 = f32x4.le(x5, topv), l6 = f32x4.le(x6, topv), l7 = f32x4.le(x7, topv)
+      // Most blocks have no candidate: one test for all 32 lanes first.
+      if (!v128.any_true(v128.or(v128.or(v128.or(l0, l1), v128.or(l2, l3)), v128.or(v128.or(l4, l5), v128.or(l6, l7))))) continue
       // Masks in item order: even and odd lanes narrowed to i16, merged bytewise (as blockMask).
-      const k0 = v128.bitselect(
-        i16x8.narrow_i32x4_s(f32x4.le(x0, topv), f32x4.le(x1, topv)),
-        i16x8.narrow_i32x4_s(f32x4.le(x2, topv), f32x4.le(x3, topv)),
-        low,
-      )
-      const k1 = v128.bitselect(
-        i16x8.narrow_i32x4_s(f32x4.le(x4, topv), f32x4.le(x5, topv)),
-        i16x8.narrow_i32x4_s(f32x4.le(x6, topv), f32x4.le(x7, topv)),
-        low,
-      )
+      const k0 = v128.bitselect(i16x8.narrow_i32x4_s(l0, l1), i16x8.narrow_i32x4_s(l2, l3), low)
+      const k1 = v128.bitselect(i16x8.narrow_i32x4_s(l4, l5), i16x8.narrow_i32x4_s(l6, l7), low)
       let bits = <u32>i8x16.bitmask(k0) | (<u32>i8x16.bitmask(k1) << 16)
       if (valid < 32) bits &= (<u32>1 << <u32>valid) - 1
       if (bits == 0) continue
