@@ -21,7 +21,7 @@
  *
  * --wasm: builds of kernels.wasm to compare (each loaded into a runtime of its own); their
  * LutScan points are added, named by file, beside those of the default build.
- * --m 25 / --workload ivf|exhaustive: only those shapes. --calls N: no timing, N calls of
+ * --m 25,384 / --workload ivf|exhaustive: only those shapes (any m). --calls N: no timing, N calls of
  * each LutScan point (for instruction counts: run under callgrind with two values of N and
  * take the difference), e.g.
  *   valgrind --tool=callgrind --callgrind-out-file=/tmp/ls.out node --import tsx bench/kernels-lutscan.ts --m 25 --workload ivf --wasm b.wasm --calls 200
@@ -88,7 +88,7 @@ const workloads: Workload[] = [
   { name: 'exhaustive 1M', sizes: [1_000_000] },
   { name: 'IVF 64 x 333', sizes: Array.from({ length: 64 }, () => 333) },
 ].filter((w) => values.workload === '' || w.name.toLowerCase().startsWith(values.workload.toLowerCase()))
-const ms = [25, 96].filter((m) => values.m === '' || m === Number(values.m))
+const ms = values.m === '' ? [25, 96] : values.m.split(',').map(Number)
 
 interface Point {
   readonly name: string

@@ -40,6 +40,7 @@ export {
 } from './reference/fastscan.js'
 export { cosineSimilarity, type ReferenceKernels, referenceKernels } from './reference/index.js'
 export {
+  createReferenceLutScan,
   type LutScanSegment,
   lutScanEstimate,
   lutScanEstimates,

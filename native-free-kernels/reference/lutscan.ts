@@ -6,6 +6,7 @@
  * Sub-codes unpacked: one byte per sub-code, item i's m sub-codes at codes[i*m .. (i+1)*m).
  */
 import { heapPush } from '../topk.js'
+import type { LutScan } from '../types.js'
 import { fastScanCodeAt } from './fastscan.js'
 
 const f = Math.fround
@@ -72,4 +73,41 @@ export function lutScanUnpack(packed: Uint8Array, off: number, n: number, m: num
   const out = new Uint8Array(n * m)
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = fastScanCodeAt(packed, off, m, i, j)
   return out
+}
+
+/**
+ * A LutScan (types.ts) in plain TypeScript over unpacked copies of the segments: the
+ * contract by definition (lutScanSearchReference, lutScanEstimates), for tests and as the
+ * model a backend without SIMD can follow. bytes counts the copies it holds.
+ */
+export function createReferenceLutScan(m: number): LutScan {
+  let segments: Array<LutScanSegment | undefined> = []
+  let bytes = 0
+  return {
+    m,
+    setSegment(seg, packed, n, a, b) {
+      bytes -= segments[seg] ? segments[seg]!.n * (m + 8) : 0
+      segments[seg] = {
+        codes: lutScanUnpack(packed, 0, n, m),
+        n,
+        a: Float32Array.from(a.subarray(0, n)),
+        b: Float32Array.from(b.subarray(0, n)),
+      }
+      bytes += n * (m + 8)
+    },
+    search(segs, nl, tables, consts, k, hd, hl) {
+      return lutScanSearchReference(segments, m, segs, nl, tables, consts, k, hd, hl)
+    },
+    estimates(seg, table, alpha, beta, gamma, out) {
+      const s = segments[seg]
+      if (s) lutScanEstimates(s.codes, s.n, m, table, s.a, s.b, alpha, beta, gamma, out)
+    },
+    get bytes() {
+      return bytes
+    },
+    free() {
+      segments = []
+      bytes = 0
+    },
+  }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  createReferenceLutScan,
   createWasmKernels,
   fastScanPack,
   fastScanPackedSize,
@@ -271,6 +272,44 @@ run('WebAssembly lookup-table scan against the reference', () => {
       }
     }
     ls.free()
+  })
+
+  it('createReferenceLutScan: the same interface gives the same heaps and estimates as the wasm engine', () => {
+    const m = 9
+    const rng = new Rng(21)
+    const engines = [w!.createLutScan!(m), createReferenceLutScan(m)]
+    for (const sizes of [
+      [100, 0, 37],
+      [5, 64, 1000],
+    ]) {
+      sizes.forEach((n, s) => {
+        const g = makeSegment(n, m, rng)
+        for (const e of engines) e.setSegment(s, g.packed, n, g.a, g.b)
+      })
+      const segs = Int32Array.of(2, 0, 1, 5)
+      const tables = Uint8Array.from({ length: segs.length * m * 16 }, () => rng.int(256))
+      const consts = Float32Array.from({ length: segs.length * 3 }, (_, j) => consts3(rng)[j % 3]!)
+      const heaps = engines.map((e) => {
+        const hd = new Float32Array(20)
+        const hl = new Float64Array(20)
+        heapInit(20, hd, hl)
+        const scanned = e.search(segs, segs.length, tables, consts, 20, hd, hl)
+        expect(scanned).toBe(sizes.reduce((x, y) => x + y, 0))
+        return [Array.from(hd), Array.from(hl)]
+      })
+      expect(heaps[0]).toEqual(heaps[1])
+      const outs = engines.map((e) => {
+        const out = new Float32Array(sizes[2]!)
+        e.estimates(2, tables, consts[0]!, consts[1]!, consts[2]!, out)
+        return out
+      })
+      sameBits(outs[0]!, outs[1]!, sizes[2]!, `sizes ${sizes}`)
+    }
+    for (const e of engines) {
+      expect(e.bytes).toBeGreaterThan(0)
+      e.free()
+      expect(e.bytes).toBe(0)
+    }
   })
 
   it('bytes counts the memory held; free() releases it for reuse; use after free and bad sizes throw VqError INTERNAL', () => {
