@@ -222,6 +222,34 @@ run('WebAssembly lookup-table scan against the reference', () => {
     ls.free()
   })
 
+  it('search(): non-finite estimates as the reference (NaN never enters; Infinity enters a heap with empty slots)', () => {
+    const m = 4
+    const n = 70
+    const ls = w!.createLutScan!(m)
+    const rng = new Rng(11)
+    const g = makeSegment(n, m, rng)
+    const pick = [Number.NaN, Infinity, -Infinity, 0, -0, 1e38, -1e38]
+    const a = Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? pick[rng.int(pick.length)]! : rng.float()))
+    const b = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? pick[rng.int(pick.length)]! : rng.float() - 0.5))
+    const seg = { ...g, a, b }
+    ls.setSegment(0, g.packed, n, a, b)
+    const tables = makeTable(m, rng)
+    const got = new Float32Array(n)
+    const want = new Float32Array(n)
+    ls.estimates(0, tables, 0.5, -1, 0.25, got)
+    lutScanEstimates(g.codes, n, m, tables, a, b, 0.5, -1, 0.25, want)
+    sameBits(got, want, n, 'non-finite')
+    expect(want.some((v) => Number.isNaN(v))).toBe(true)
+    expect(want.some((v) => v === Infinity)).toBe(true)
+    for (const k of [3, 80]) {
+      const hd = new Float32Array(k)
+      const hl = new Float64Array(k)
+      heapInit(k, hd, hl)
+      bothSearch(ls, [seg], m, Int32Array.of(0), tables, Float32Array.of(0.5, -1, 0.25), k, hd, hl, `non-finite k=${k}`)
+    }
+    ls.free()
+  })
+
   it('search(): k = 0 leaves the heap alone and counts the codes; an empty list of segments scans nothing', () => {
     const m = 3
     const ls = w!.createLutScan!(m)
