@@ -2,10 +2,12 @@
  * native-free-kernels: the hot loops of vqlite as pure functions over typed arrays,
  * with no native addon. Three backends implement the same Kernels contract:
  * - `reference`: the plainest loops, the truth for tests (with the test oracles beside it:
- *   cosineSimilarity, and the fast-scan reference of reference/fastscan.ts);
+ *   cosineSimilarity, and the fast-scan references of reference/fastscan.ts and
+ *   reference/lutscan.ts);
  * - `ts`: unrolled, blocked TypeScript, which runs everywhere;
  * - `wasm`: WebAssembly SIMD (wasm/), the default wherever the engine validates it; it
- *   adds the 4-bit PQ fast-scan (createFastScan) and resident code copies.
+ *   adds the 4-bit PQ fast-scan (createFastScan), the lookup-table scan of RaBitQ codes
+ *   (createLutScan) and resident code copies.
  * Top-k selection, code packing and half-float conversion are backend-independent.
  * This module imports nothing from the rest of vqlite.
  *
@@ -37,9 +39,18 @@ export {
   type LutScale,
 } from './reference/fastscan.js'
 export { cosineSimilarity, type ReferenceKernels, referenceKernels } from './reference/index.js'
+export {
+  createReferenceLutScan,
+  type LutScanSegment,
+  lutScanEstimate,
+  lutScanEstimates,
+  lutScanRaw,
+  lutScanSearchReference,
+  lutScanUnpack,
+} from './reference/lutscan.js'
 export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
 export { tsKernels } from './ts/index.js'
-export type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from './types.js'
+export type { F32, FastScan, FastScanMode, Kernels, LutScan, ResidentCodes, ResidentRef } from './types.js'
 /** WasmRuntime and createWasmKernels: kernels over a given compiled module (benches compare builds of kernels.wasm with them). */
 export { createWasmKernels, WasmRuntime, wasmAvailable } from './wasm/index.js'
 

@@ -59,6 +59,50 @@ export interface FastScan {
 }
 
 /**
+ * A scan of 4-bit sub-codes through per-query byte tables, with a per-item affine map: the
+ * RaBitQ estimator (a 1-bit code of d dimensions read as m = ceil(d/4) sub-codes, bit t of
+ * sub-code j being dimension 4j + t, i.e. the code bytes themselves in fastScanPack's
+ * per-vector layout; with the query quantized to few bits, the table entries are small
+ * integers and byte tables are exact). Held by a SIMD backend as segments, as FastScan.
+ *
+ * For item i of a segment with table T (m x 16 bytes, entry [j*16 + c] for sub-code j with
+ * value c) and constants alpha, beta, gamma:
+ *   raw_i = sum over j < m of T[j*16 + c_ij]   (an exact integer, < 2^24)
+ *   est_i = ((a_i + b_i * ((alpha * raw_i) + beta)) + gamma)
+ * evaluated in float32 in exactly that order, each multiplication and addition rounded to
+ * float32 on its own (no fused multiply-add), so that estimates are the same bits as
+ * reference/lutscan.ts lutScanEstimate computes.
+ */
+export interface LutScan {
+  /** Sub-codes per item (columns of the packed layout). */
+  readonly m: number
+  /**
+   * Stores segment seg: n codes packed by fastScanPack with m columns
+   * (fastScanPackedSize(n, m) bytes of packed), and the items' a[0..n) and b[0..n).
+   * Replaces what the segment held; a segment never set holds no items.
+   */
+  setSegment(seg: number, packed: Uint8Array, n: number, a: F32, b: F32): void
+  /**
+   * Scans segments segs[0..nl) in one call: segment segs[t] with its own byte table
+   * tables[t*m*16 .. (t+1)*m*16) and constants alpha = consts[3t], beta = consts[3t + 1],
+   * gamma = consts[3t + 2]. Each item whose est is <= the heap's k-th distance is offered
+   * to the heap hd / hl of k entries (heapPush of topk.ts: ties by label), labelled
+   * segs[t]*2^32 + position; the heap's content after the call is that of offering every
+   * item in turn. Returns the number of codes scanned (every item of every segment).
+   */
+  search(segs: Int32Array, nl: number, tables: Uint8Array, consts: F32, k: number, hd: F32, hl: Float64Array): number
+  /**
+   * Writes est of every item of segment seg into out[0..n) (alpha, beta, gamma rounded
+   * to float32 first, as consts is), with table as one of search's tables.
+   */
+  estimates(seg: number, table: Uint8Array, alpha: number, beta: number, gamma: number, out: F32): void
+  /** Bytes held in the backend's memory. */
+  readonly bytes: number
+  /** Releases the backend memory. */
+  free(): void
+}
+
+/**
  * Codes that a backend with memory of its own keeps between calls, so that an IVF list
  * searched again is not copied again (Kernels.createResidentCodes). One per searcher; its
  * copies are freed by free() or when it is garbage collected.
@@ -166,6 +210,11 @@ export interface Kernels {
    * dimension dsub; centroids: layout (m, 16, dsub). terms: segments carry a term per item.
    */
   createFastScan?(centroids: F32, m: number, dsub: number, mode: FastScanMode, terms?: boolean): FastScan
+  /**
+   * Optional (SIMD backends): a lookup-table scan of m 4-bit sub-codes per item with the
+   * per-item affine map of LutScan (the RaBitQ fast-scan), 1 <= m <= 65793 (so that m * 255 < 2^24).
+   */
+  createLutScan?(m: number): LutScan
   /** Optional (backends with memory of their own): a store for pqScan's resident copies. */
   createResidentCodes?(): ResidentCodes
 }

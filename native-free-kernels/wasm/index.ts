@@ -1,6 +1,7 @@
 /**
  * The WebAssembly SIMD backend: loads kernels.wasm (compiled from assembly/kernels.ts by
- * `npm run build:wasm`), and exposes it as a Kernels object plus the fast-scan engine.
+ * `npm run build:wasm`), and exposes it as a Kernels object plus the fast-scan engine and
+ * the lookup-table scan (LutScan).
  *
  * Memory: the module owns one linear memory. Operands that are not already there are
  * copied into a scratch region for the call, and outputs copied back; arrays that the
@@ -16,15 +17,15 @@
  * - the compiled module and, when it cannot be compiled, the reason (`load`, once);
  * - the one runtime (instance, memory, pinned arrays) behind wasmKernels(), made on first
  *   use: every Kernels object of this backend on a thread shares that memory;
- * - two FinalizationRegistry objects that free the memory of resident copies and fast-scan
- *   engines that are dropped without free().
+ * - three FinalizationRegistry objects that free the memory of resident copies, fast-scan
+ *   engines and lookup-table scans that are dropped without free().
  * Everything else (scratch, the last pqScan table, pinned copies) belongs to a runtime.
  */
 import { readFileSync } from 'node:fs'
 import { VqError } from '../errors.js'
 import { fastScanPackedSize, fastScanPackTerms } from '../fastscan.js'
 import { tsKernels } from '../ts/index.js'
-import type { F32, FastScan, FastScanMode, Kernels, ResidentCodes, ResidentRef } from '../types.js'
+import type { F32, FastScan, FastScanMode, Kernels, LutScan, ResidentCodes, ResidentRef } from '../types.js'
 
 /** The parts of the WebAssembly API used here (the TypeScript lib for Node has no typings for it). */
 interface WasmApi {
@@ -80,6 +81,20 @@ interface Exports {
     k: number,
     hd: number,
     hl: number,
+  ): number
+  lsSearch(
+    m: number,
+    list: number,
+    segPtr: number,
+    segN: number,
+    nl: number,
+    tables: number,
+    consts: number,
+    k: number,
+    hd: number,
+    hl: number,
+    out: number,
+    est: number,
   ): number
 }
 
@@ -449,6 +464,9 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     createFastScan(centroids, m, dsub, mode, terms = false) {
       return new WasmFastScan(rt, centroids, m, dsub, mode, terms)
     },
+    createLutScan(m) {
+      return new WasmLutScan(rt, m)
+    },
     createResidentCodes() {
       return new WasmResidentCodes(rt)
     },
@@ -716,6 +734,233 @@ class WasmFastScan implements FastScan {
     fastScanRegistry.unregister(this)
     releaseFastScan(this.#rt, this.#mem)
     this.#segCap = new Float64Array(0)
+    this.#bytes = 0
+  }
+}
+
+/** The allocations of a lookup-table scan (freed by free(), or when it is garbage collected). */
+interface LutScanMemory {
+  segPtr: Float64Array
+  /** 128 bytes of lsSearch's scratch. */
+  state: number
+  /** Per-call arrays of search(). */
+  call: number
+}
+
+const lutScanRegistry = new FinalizationRegistry<{ rt: WasmRuntime; mem: LutScanMemory }>(({ rt, mem }) => releaseLutScan(rt, mem))
+
+function releaseLutScan(rt: WasmRuntime, mem: LutScanMemory): void {
+  for (let s = 0; s < mem.segPtr.length; s++) rt.free(mem.segPtr[s]!)
+  rt.free(mem.state)
+  rt.free(mem.call)
+  mem.segPtr = new Float64Array(0)
+  mem.state = 0
+  mem.call = 0
+}
+
+/** Largest m: every raw sum (at most 255 m) is then an exact float32 integer. */
+const LUT_SCAN_MAX_M = 65793
+
+/**
+ * The lane order of a and b in module memory (lsSearch's layout): item r of a block of 32
+ * goes to position 16 (r >> 4) + 8 (r & 1) + ((r & 15) >> 1) of the block's 32 floats.
+ */
+const lane = (r: number): number => ((r >> 4) << 4) + ((r & 1) << 3) + ((r & 15) >> 1)
+
+/**
+ * Lookup-table scan (types.ts LutScan) over segments in this module's memory, one
+ * allocation per segment: per block of 32 items its packed codes, then 32 floats a and 32
+ * floats b in lane order (the layout of lsSearch). search() copies its tables, constants and the heap into one per-call region
+ * that only grows; estimates() works in the runtime's scratch.
+ */
+class WasmLutScan implements LutScan {
+  readonly #rt: WasmRuntime
+  readonly m: number
+  readonly #mem: LutScanMemory
+  /** Capacity (bytes) and size (codes) of each segment (addresses in #mem.segPtr). */
+  #segCap: Float64Array = new Float64Array(0)
+  #segN: Float64Array = new Float64Array(0)
+  #callCap = 0
+  #bytes = 0
+
+  constructor(rt: WasmRuntime, m: number) {
+    if (!Number.isInteger(m) || m < 1 || m > LUT_SCAN_MAX_M)
+      throw new VqError('INTERNAL', `createLutScan: m = ${m} is not an integer in [1, ${LUT_SCAN_MAX_M}]`)
+    this.#rt = rt
+    this.m = m
+    const state = rt.alloc(128)
+    this.#mem = { segPtr: new Float64Array(0), state, call: 0 }
+    lutScanRegistry.register(this, { rt, mem: this.#mem }, this)
+    this.#bytes = 128
+  }
+
+  /** Throws VqError INTERNAL once free() has released the memory. */
+  #live(what: string): void {
+    if (this.#mem.state === 0) throw new VqError('INTERNAL', `LutScan.${what} called after free()`)
+  }
+
+  setSegment(seg: number, packed: Uint8Array, n: number, a: F32, b: F32): void {
+    this.#live('setSegment')
+    const m = this.m
+    const codeBytes = fastScanPackedSize(n, m)
+    if (!Number.isInteger(seg) || seg < 0 || seg > 0x7fffffff || !Number.isInteger(n) || n < 0)
+      throw new VqError('INTERNAL', `LutScan.setSegment: bad segment ${seg} or size ${n}`)
+    if (packed.length < codeBytes || a.length < n || b.length < n)
+      throw new VqError(
+        'INTERNAL',
+        `LutScan.setSegment: ${n} codes need ${codeBytes} packed bytes and ${n} floats of a and b (got ${packed.length}, ${a.length}, ${b.length})`,
+      )
+    const mem = this.#mem
+    if (seg >= mem.segPtr.length) {
+      const cap = Math.max(seg + 1, mem.segPtr.length * 2)
+      const p = new Float64Array(cap)
+      p.set(mem.segPtr)
+      const c = new Float64Array(cap)
+      c.set(this.#segCap)
+      const z = new Float64Array(cap)
+      z.set(this.#segN)
+      mem.segPtr = p
+      this.#segCap = c
+      this.#segN = z
+    }
+    const blocks = Math.ceil(n / 32)
+    const stride = m * 16 + 256
+    const bytes = blocks * stride
+    if (bytes > this.#segCap[seg]!) {
+      // Allocate before freeing and updating: a failed allocation leaves the segment as it was.
+      const cap = Math.max(bytes, Math.ceil(this.#segCap[seg]! * 1.5))
+      const ptr = this.#rt.alloc(cap)
+      this.#rt.free(mem.segPtr[seg]!)
+      this.#bytes += cap - this.#segCap[seg]!
+      mem.segPtr[seg] = ptr
+      this.#segCap[seg] = cap
+    }
+    this.#segN[seg] = n
+    const at = mem.segPtr[seg]!
+    const u8 = new Uint8Array(this.#rt.x.memory.buffer)
+    const f32 = this.#rt.memF32
+    for (let k = 0; k < blocks; k++) {
+      const o = at + k * stride
+      u8.set(packed.subarray(k * m * 16, (k + 1) * m * 16), o)
+      f32.fill(0, (o + m * 16) >>> 2, (o + stride) >>> 2)
+    }
+    for (let i = 0; i < n; i++) {
+      const o = ((at + (i >>> 5) * stride + m * 16) >>> 2) + lane(i & 31)
+      f32[o] = a[i]!
+      f32[o + 32] = b[i]!
+    }
+  }
+
+  search(segs: Int32Array, nl: number, tables: Uint8Array, consts: F32, k: number, hd: F32, hl: Float64Array): number {
+    this.#live('search')
+    const rt = this.#rt
+    const mem = this.#mem
+    const tb = this.m * 16
+    if (tables.length < nl * tb || consts.length < 3 * nl || segs.length < nl || hd.length < k || hl.length < k)
+      throw new VqError(
+        'INTERNAL',
+        `LutScan.search: ${nl} segments and k = ${k} need ${nl * tb} table bytes, ${3 * nl} constants, ${nl} segment numbers and ${k} heap slots`,
+      )
+    // Per call: list, segPtr, segN (i32), tables (bytes), consts (f32), then the heap: hd
+    // (f32), hl (f64), each slot 16-byte aligned (al). No allocation on the JavaScript side
+    // past the first calls: the cached whole-memory views are written through, taken after
+    // the one possible allocation.
+    const slot = al(nl * 4)
+    const sTab = 3 * slot
+    const sCon = sTab + al(nl * tb)
+    const sHd = sCon + al(nl * 12)
+    const sHl = sHd + al(k * 4)
+    const size = sHl + al(k * 8)
+    if (size > this.#callCap) {
+      const cap = Math.max(size, this.#callCap * 2)
+      const ptr = rt.alloc(cap)
+      rt.free(mem.call)
+      this.#bytes += cap - this.#callCap
+      mem.call = ptr
+      this.#callCap = cap
+    }
+    const base = mem.call
+    const i32 = rt.memI32
+    const f32 = rt.memF32
+    const f64 = rt.memF64
+    const list = base >>> 2
+    const ptr = (base + slot) >>> 2
+    const cnt = (base + 2 * slot) >>> 2
+    const segPtr = mem.segPtr
+    const segN = this.#segN
+    for (let t = 0; t < nl; t++) {
+      const seg = segs[t]!
+      i32[list + t] = seg
+      // A segment never set (or beyond those set) holds no items.
+      i32[ptr + t] = segPtr[seg] ?? 0
+      i32[cnt + t] = segN[seg] ?? 0
+    }
+    rt.put(base + sTab, tables, nl * tb)
+    const con = (base + sCon) >>> 2
+    for (let j = 0; j < 3 * nl; j++) f32[con + j] = consts[j]!
+    const hdAt = (base + sHd) >>> 2
+    const hlAt = (base + sHl) >>> 3
+    for (let j = 0; j < k; j++) {
+      f32[hdAt + j] = hd[j]!
+      f64[hlAt + j] = hl[j]!
+    }
+    const scanned = rt.x.lsSearch(
+      this.m,
+      base,
+      base + slot,
+      base + 2 * slot,
+      nl,
+      base + sTab,
+      base + sCon,
+      k,
+      base + sHd,
+      base + sHl,
+      0,
+      mem.state,
+    )
+    for (let j = 0; j < k; j++) {
+      hd[j] = f32[hdAt + j]!
+      hl[j] = f64[hlAt + j]!
+    }
+    return scanned
+  }
+
+  estimates(seg: number, table: Uint8Array, alpha: number, beta: number, gamma: number, out: F32): void {
+    this.#live('estimates')
+    const rt = this.#rt
+    const tb = this.m * 16
+    const n = this.#segN[seg] ?? 0
+    if (table.length < tb || out.length < n)
+      throw new VqError('INTERNAL', `LutScan.estimates: needs ${tb} table bytes and ${n} outputs (got ${table.length}, ${out.length})`)
+    if (n === 0) return
+    // Scratch: list, segPtr, segN (one i32 each), consts, the table, the output.
+    const sTab = 32
+    const sOut = sTab + al(tb)
+    const base = rt.scratch(sOut + al(n * 4))
+    const i32 = rt.memI32
+    const f32 = rt.memF32
+    const at = base >>> 2
+    i32[at] = seg
+    i32[at + 1] = this.#mem.segPtr[seg]!
+    i32[at + 2] = n
+    f32[at + 4] = alpha
+    f32[at + 5] = beta
+    f32[at + 6] = gamma
+    rt.put(base + sTab, table, tb)
+    rt.x.lsSearch(this.m, base, base + 4, base + 8, 1, base + sTab, base + 16, 0, 0, 0, base + sOut, this.#mem.state)
+    rt.get(base + sOut, out, n * 4)
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  free(): void {
+    lutScanRegistry.unregister(this)
+    releaseLutScan(this.#rt, this.#mem)
+    this.#segCap = new Float64Array(0)
+    this.#segN = new Float64Array(0)
+    this.#callCap = 0
     this.#bytes = 0
   }
 }

@@ -822,3 +822,165 @@ export function pqScan8(codes: usize, n: i32, m: i32, stride: i32, table: usize,
     store<f32>(out + (<usize>i << 2), s)
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Lookup-table scan with a per-item affine map (the RaBitQ estimator; ../../types.ts LutScan).
+//
+// A segment is a sequence of blocks of 32 items, each m * 16 + 256 bytes: the block's codes
+// as the 4-bit PQ fast-scan packs them (m columns), then 32 floats a and 32 floats b in
+// lane order: position p = 16 (r >> 4) + 8 (r & 1) + ((r & 15) >> 1) holds item r of the
+// block (the even items 0, 2, .., 14, the odd 1, .., 15, then the same for 16..31: the
+// order in which lsSearch's sums come out), zero past n. One stream per segment, for the
+// prefetcher.
+
+/** Columns summed in u16 lanes before widening: 256 * 255 < 2^16, so no lane overflows. */
+const LS_CHUNK = 256
+
+/**
+ * Scans nl segments: segment s has its codes at segPtr[s] (i32), segN[s] items (i32),
+ * list number list[s] (i32; labels list * 2^32 + position), its byte table at
+ * tables + s * m * 16 and its constants alpha, beta, gamma at consts + 12 s (f32). For
+ * item i: raw = sum_j table[j * 16 + c_ij] (an exact integer, u16 lanes per chunk of 256
+ * columns, then i32), and
+ *   est = ((a_i + b_i * ((alpha * f32(raw)) + beta)) + gamma)
+ * each operation rounded to f32 (no fused multiply-add). With out == 0, items with
+ * est <= the heap's k-th distance are offered to the heap hd / hl of k entries (heapPush
+ * decides ties); with out != 0 (nl = 1), every estimate is written to out (f32, item
+ * order) and the heap is not touched. est: 128 bytes of scratch. Returns codes scanned.
+ */
+export function lsSearch(
+  m: i32, list: usize, segPtr: usize, segN: usize, nl: i32,
+  tables: usize, consts: usize, k: i32, hd: usize, hl: usize, out: usize, est: usize,
+): i32 {
+  const nib = i8x16.splat(15)
+  const low = i16x8.splat(0x00ff)
+  const blockBytes = <usize>m << 4
+  const stride = blockBytes + 256
+  let scanned = 0
+  let top: f32 = k > 0 ? load<f32>(hd) : NaN
+  let topv = f32x4.splat(top)
+  for (let s = 0; s < nl; s++) {
+    const n = load<i32>(segN + (<usize>s << 2))
+    if (n == 0) continue
+    const codes = <usize>load<i32>(segPtr + (<usize>s << 2))
+    const blocks = (n + 31) >> 5
+    const lut = tables + <usize>s * blockBytes
+    const cs = consts + <usize>s * 12
+    const alpha = f32x4.splat(load<f32>(cs))
+    const beta = f32x4.splat(load<f32>(cs, 4))
+    const gamma = f32x4.splat(load<f32>(cs, 8))
+    const label0 = <f64>load<i32>(list + (<usize>s << 2)) * 4294967296.0
+    scanned += n
+    for (let b = 0; b < blocks; b++) {
+      const base = codes + <usize>b * stride
+      // raw sums, in lane order: r0 items 0,2,4,6; r1 8..14 even; r2 1..7 odd; r3 9..15 odd; r4..r7 the same + 16.
+      let r0 = i32x4.splat(0), r1 = i32x4.splat(0), r2 = i32x4.splat(0), r3 = i32x4.splat(0)
+      let r4 = i32x4.splat(0), r5 = i32x4.splat(0), r6 = i32x4.splat(0), r7 = i32x4.splat(0)
+      let j0 = 0
+      while (j0 < m) {
+        const j1 = min(m, j0 + LS_CHUNK)
+        // As blockMask: bytes added as u16 lanes (even code in the low byte, odd in the
+        // high one), the odd codes also shifted down; evens recovered as total - odd << 8.
+        let e0 = i16x8.splat(0), o0 = i16x8.splat(0), e1 = i16x8.splat(0), o1 = i16x8.splat(0)
+        let j = j0
+        for (; j + 2 <= j1; j += 2) {
+          const at = base + (<usize>j << 4)
+          const lt = lut + (<usize>j << 4)
+          const v = v128.load(at)
+          const w = v128.load(at, 16)
+          const ta = v128.load(lt)
+          const tb = v128.load(lt, 16)
+          const ra = i8x16.swizzle(ta, v128.and(v, nib))
+          const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), nib))
+          const rc = i8x16.swizzle(tb, v128.and(w, nib))
+          const rd = i8x16.swizzle(tb, v128.and(i16x8.shr_u(w, 4), nib))
+          e0 = i16x8.add(e0, i16x8.add(ra, rc))
+          o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
+          e1 = i16x8.add(e1, i16x8.add(rb, rd))
+          o1 = i16x8.add(o1, i16x8.add(i16x8.shr_u(rb, 8), i16x8.shr_u(rd, 8)))
+        }
+        if (j < j1) {
+          const v = v128.load(base + (<usize>j << 4))
+          const ta = v128.load(lut + (<usize>j << 4))
+          const ra = i8x16.swizzle(ta, v128.and(v, nib))
+          const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), nib))
+          e0 = i16x8.add(e0, ra)
+          o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
+          e1 = i16x8.add(e1, rb)
+          o1 = i16x8.add(o1, i16x8.shr_u(rb, 8))
+        }
+        e0 = i16x8.sub(e0, i16x8.shl(o0, 8))
+        e1 = i16x8.sub(e1, i16x8.shl(o1, 8))
+        if (j0 == 0) {
+          r0 = i32x4.extend_low_i16x8_u(e0)
+          r1 = i32x4.extend_high_i16x8_u(e0)
+          r2 = i32x4.extend_low_i16x8_u(o0)
+          r3 = i32x4.extend_high_i16x8_u(o0)
+          r4 = i32x4.extend_low_i16x8_u(e1)
+          r5 = i32x4.extend_high_i16x8_u(e1)
+          r6 = i32x4.extend_low_i16x8_u(o1)
+          r7 = i32x4.extend_high_i16x8_u(o1)
+        } else {
+          r0 = i32x4.add(r0, i32x4.extend_low_i16x8_u(e0))
+          r1 = i32x4.add(r1, i32x4.extend_high_i16x8_u(e0))
+          r2 = i32x4.add(r2, i32x4.extend_low_i16x8_u(o0))
+          r3 = i32x4.add(r3, i32x4.extend_high_i16x8_u(o0))
+          r4 = i32x4.add(r4, i32x4.extend_low_i16x8_u(e1))
+          r5 = i32x4.add(r5, i32x4.extend_high_i16x8_u(e1))
+          r6 = i32x4.add(r6, i32x4.extend_low_i16x8_u(o1))
+          r7 = i32x4.add(r7, i32x4.extend_high_i16x8_u(o1))
+        }
+        j0 = j1
+      }
+      // est = ((a + b * ((alpha * raw) + beta)) + gamma), lane by lane.
+      const pa = base + blockBytes
+      const x0 = f32x4.add(f32x4.add(v128.load(pa), f32x4.mul(v128.load(pa, 128), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r0)), beta))), gamma)
+      const x1 = f32x4.add(f32x4.add(v128.load(pa, 16), f32x4.mul(v128.load(pa, 144), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r1)), beta))), gamma)
+      const x2 = f32x4.add(f32x4.add(v128.load(pa, 32), f32x4.mul(v128.load(pa, 160), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r2)), beta))), gamma)
+      const x3 = f32x4.add(f32x4.add(v128.load(pa, 48), f32x4.mul(v128.load(pa, 176), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r3)), beta))), gamma)
+      const x4 = f32x4.add(f32x4.add(v128.load(pa, 64), f32x4.mul(v128.load(pa, 192), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r4)), beta))), gamma)
+      const x5 = f32x4.add(f32x4.add(v128.load(pa, 80), f32x4.mul(v128.load(pa, 208), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r5)), beta))), gamma)
+      const x6 = f32x4.add(f32x4.add(v128.load(pa, 96), f32x4.mul(v128.load(pa, 224), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r6)), beta))), gamma)
+      const x7 = f32x4.add(f32x4.add(v128.load(pa, 112), f32x4.mul(v128.load(pa, 240), f32x4.add(f32x4.mul(alpha, f32x4.convert_i32x4_s(r7)), beta))), gamma)
+      const valid = n - (b << 5)
+      if (out != 0) {
+        v128.store(est, x0); v128.store(est, x1, 16); v128.store(est, x2, 32); v128.store(est, x3, 48)
+        v128.store(est, x4, 64); v128.store(est, x5, 80); v128.store(est, x6, 96); v128.store(est, x7, 112)
+        const o = out + (<usize>b << 7)
+        const cnt = valid < 32 ? valid : 32
+        for (let r = 0; r < cnt; r++) store<f32>(o + (<usize>r << 2), load<f32>(est + lsLane(r)))
+        continue
+      }
+      const l0 = f32x4.le(x0, topv), l1 = f32x4.le(x1, topv), l2 = f32x4.le(x2, topv), l3 = f32x4.le(x3, topv)
+      const l4 = f32x4.le(x4, topv), l5 = f32x4.le(x5, topv), l6 = f32x4.le(x6, topv), l7 = f32x4.le(x7, topv)
+      // Most blocks have no candidate: one test for all 32 lanes first.
+      if (!v128.any_true(v128.or(v128.or(v128.or(l0, l1), v128.or(l2, l3)), v128.or(v128.or(l4, l5), v128.or(l6, l7))))) continue
+      // Masks in item order: even and odd lanes narrowed to i16, merged bytewise (as blockMask).
+      const k0 = v128.bitselect(i16x8.narrow_i32x4_s(l0, l1), i16x8.narrow_i32x4_s(l2, l3), low)
+      const k1 = v128.bitselect(i16x8.narrow_i32x4_s(l4, l5), i16x8.narrow_i32x4_s(l6, l7), low)
+      let bits = <u32>i8x16.bitmask(k0) | (<u32>i8x16.bitmask(k1) << 16)
+      if (valid < 32) bits &= (<u32>1 << <u32>valid) - 1
+      if (bits == 0) continue
+      v128.store(est, x0); v128.store(est, x1, 16); v128.store(est, x2, 32); v128.store(est, x3, 48)
+      v128.store(est, x4, 64); v128.store(est, x5, 80); v128.store(est, x6, 96); v128.store(est, x7, 112)
+      const i0 = b << 5
+      while (bits != 0) {
+        const r = <i32>ctz(bits)
+        bits &= bits - 1
+        const e = load<f32>(est + lsLane(r))
+        if (!(e <= top)) continue
+        if (heapPush(k, hd, hl, e, label0 + <f64>(i0 + r))) {
+          top = load<f32>(hd)
+          topv = f32x4.splat(top)
+        }
+      }
+    }
+  }
+  return scanned
+}
+
+/** Byte offset in a block's lane-ordered 32 floats of item r (see the layout above). */
+// @ts-ignore: decorator
+@inline function lsLane(r: i32): usize {
+  return <usize>(((r >> 4) << 4) + ((r & 1) << 3) + ((r & 15) >> 1)) << 2
+}
