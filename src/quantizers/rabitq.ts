@@ -70,6 +70,8 @@ const SEARCH_EXTRA = 10
 const ROUND_EPS = 1e-5
 /** Vectors encoded per block. */
 const ENCODE_BLOCK = 1024
+/** Ex-field bytes up to which the extended estimate sums them by byte tables (above: field by field). */
+const EX_TABLE_MAX_BYTES = 32
 /** Default seed of the rotation. */
 const DEFAULT_SEED = 1234
 
@@ -168,6 +170,41 @@ function checkQb(qb: number): number {
   return qb
 }
 
+/** Pushes (t, i) on the min-heap of size entries (keys heapT, values heapI); returns the new size. */
+function heapPush(heapT: Float64Array, heapI: Int32Array, size: number, t: number, i: number): number {
+  let k = size
+  while (k > 0) {
+    const p = (k - 1) >>> 1
+    if (heapT[p]! <= t) break
+    heapT[k] = heapT[p]!
+    heapI[k] = heapI[p]!
+    k = p
+  }
+  heapT[k] = t
+  heapI[k] = i
+  return size + 1
+}
+
+/** Removes the smallest entry of the min-heap of size entries; returns the new size. */
+function heapPop(heapT: Float64Array, heapI: Int32Array, size: number): number {
+  const n = size - 1
+  const t = heapT[n]!
+  const i = heapI[n]!
+  let k = 0
+  for (;;) {
+    let c = 2 * k + 1
+    if (c >= n) break
+    if (c + 1 < n && heapT[c + 1]! < heapT[c]!) c++
+    if (heapT[c]! >= t) break
+    heapT[k] = heapT[c]!
+    heapI[k] = heapI[c]!
+    k = c
+  }
+  heapT[k] = t
+  heapI[k] = i
+  return n
+}
+
 /**
  * The ex-bit magnitudes of one vector: oAbs = |r|/||r|| (length d), ex extra bits; writes
  * u[i] in [0, 2^ex) and returns <u + 0.5, oAbs>. The scale t is chosen among the points where
@@ -187,35 +224,6 @@ function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, 
   let denom = 0
   let num = 0
   let size = 0
-  // Min-heap of the next step point of each dimension.
-  const push = (t: number, i: number): void => {
-    let k = size++
-    while (k > 0) {
-      const p = (k - 1) >>> 1
-      if (heapT[p]! <= t) break
-      heapT[k] = heapT[p]!
-      heapI[k] = heapI[p]!
-      k = p
-    }
-    heapT[k] = t
-    heapI[k] = i
-  }
-  const pop = (): void => {
-    const t = heapT[--size]!
-    const i = heapI[size]!
-    let k = 0
-    for (;;) {
-      let c = 2 * k + 1
-      if (c >= size) break
-      if (c + 1 < size && heapT[c + 1]! < heapT[c]!) c++
-      if (heapT[c]! >= t) break
-      heapT[k] = heapT[c]!
-      heapI[k] = heapI[c]!
-      k = c
-    }
-    heapT[k] = t
-    heapI[k] = i
-  }
   for (let i = 0; i < d; i++) {
     const c = Math.min(Math.floor(tStart * oAbs[i]! + ROUND_EPS), top)
     u[i] = c
@@ -223,7 +231,7 @@ function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, 
     num += (c + 0.5) * oAbs[i]!
     if (c < top && oAbs[i]! > 0) {
       const tn = (c + 1) / oAbs[i]!
-      if (tn < tEnd) push(tn, i)
+      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
     }
   }
   let best = num / Math.sqrt(denom)
@@ -231,7 +239,7 @@ function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, 
   while (size > 0) {
     const t = heapT[0]!
     const i = heapI[0]!
-    pop()
+    size = heapPop(heapT, heapI, size)
     const c = u[i]! + 1
     u[i] = c
     denom += 2 * c
@@ -243,7 +251,7 @@ function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, 
     }
     if (c < top) {
       const tn = (c + 1) / oAbs[i]!
-      if (tn < tEnd) push(tn, i)
+      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
     }
   }
   let ipnorm = 0
@@ -559,6 +567,8 @@ export class RaBitQScanner implements CodeScanner {
   readonly #t1: Float64Array
   /** Full (extended) table: sign bytes then ex bytes, 256 entries each, on the float query. */
   readonly #tf: Float64Array
+  /** The ex-fields are summed by byte tables (few ex bytes) or field by field. */
+  readonly #exTable: boolean
   #c34 = 0
   /** ||y||^2 = ||q - c||^2. */
   #y2 = 0
@@ -570,6 +580,7 @@ export class RaBitQScanner implements CodeScanner {
   /** cb * sum y: the constant of the extended estimate. */
   #fullConst = 0
   #set = false
+  readonly #one = new Float32Array(1)
 
   constructor(codec: RaBitQuantizer, qb: number) {
     this.#c = codec
@@ -580,7 +591,8 @@ export class RaBitQScanner implements CodeScanner {
     this.#diff = new Float64Array(d)
     const L = codec.layout
     this.#t1 = new Float64Array(L.signBytes * 256)
-    this.#tf = codec.exBits > 0 ? new Float64Array((L.signBytes + L.exBytes) * 256) : new Float64Array(0)
+    this.#exTable = L.exBytes <= EX_TABLE_MAX_BYTES
+    this.#tf = codec.exBits > 0 ? new Float64Array((L.signBytes + (this.#exTable ? L.exBytes : 0)) * 256) : new Float64Array(0)
   }
 
   /** Sets the query q[qOff..qOff+d), relative to the codec's centroid (codes from encode()). */
@@ -662,7 +674,7 @@ export class RaBitQScanner implements CodeScanner {
       const L = c.layout
       // Sign bits weigh 2^ex y_t, field bit k of dimension t weighs 2^k y_t; cb = -(2^ex - 0.5).
       byteTables(this.#tf, 0, y, d, 1, 1 << ex, 0)
-      byteTables(this.#tf, L.signBytes * 256, y, d, ex, 1, 0)
+      if (this.#exTable) byteTables(this.#tf, L.signBytes * 256, y, d, ex, 1, 0)
       this.#fullConst = -((1 << ex) - 0.5) * ySum
     }
     this.#set = true
@@ -729,20 +741,60 @@ export class RaBitQScanner implements CodeScanner {
     else this.#scanFull(codes, n, est, lower)
   }
 
+  /**
+   * The estimated distance to code i of codes (the extended estimate; for 1-bit codes the
+   * 1-bit one): the refinement step of a two-stage search over scan1Bit's bounds.
+   */
+  estimate(codes: Uint8Array, i: number): number {
+    const c = this.#c
+    if (!this.#set) throw new VqInputError('BAD_ARGUMENT', 'RaBitQ scanner: setQuery() must come before scanning')
+    if (c.exBits === 0) {
+      this.scan1Bit(codes.subarray(i * c.codeSize, (i + 1) * c.codeSize), 1, this.#one)
+      return this.#one[0]!
+    }
+    const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength)
+    return this.#fullOf(codes, i * c.codeSize, dv)
+  }
+
+  /** The extended estimate of the code at base (a distance: clamped L2 or negated IP). */
+  #fullOf(codes: Uint8Array, base: number, dv: DataView): number {
+    const c = this.#c
+    const L = c.layout
+    const B = L.signBytes
+    const tf = this.#tf
+    let s = this.#fullConst
+    for (let j = 0; j < B; j++) s += tf[(j << 8) | codes[base + j]!]!
+    const eb = base + L.offEx
+    if (this.#exTable) {
+      const E = L.exBytes
+      for (let j = 0; j < E; j++) s += tf[((B + j) << 8) | codes[eb + j]!]!
+    } else {
+      const y = this.#y
+      const d = this.#d
+      const ex = c.exBits
+      if (ex === 8) {
+        for (let t = 0; t < d; t++) s += y[t]! * codes[eb + t]!
+      } else {
+        const mask = (1 << ex) - 1
+        for (let t = 0, p = 0; t < d; t++, p += ex) {
+          const q = eb + (p >>> 3)
+          s += y[t]! * (((codes[q]! | (codes[q + 1]! << 8)) >>> (p & 7)) & mask)
+        }
+      }
+    }
+    const v =
+      (c.metric === 'ip' ? this.#qc : this.#y2) + dv.getFloat32(base + L.offAdd, true) + dv.getFloat32(base + L.offRescale, true) * s
+    return c.metric === 'ip' ? -v : v > 0 ? v : 0
+  }
+
   /** The extended estimate (and with lower its bound) of n codes. */
   #scanFull(codes: Uint8Array, n: number, est: Float32Array, lower: Float32Array | null): void {
     this.#check(codes, n, lower ? [est, lower] : [est])
     const c = this.#c
     const L = c.layout
     const cs = c.codeSize
-    const B = L.signBytes
-    const E = L.exBytes
-    const eb0 = L.offEx
-    const tf = this.#tf
     const ex = c.exBits
     const ip = c.metric === 'ip'
-    const base0 = ip ? this.#qc : this.#y2
-    const k0 = this.#fullConst
     const d = this.#d
     const dm1 = d > 1 ? d - 1 : 1
     const cb = -((1 << ex) - 0.5)
@@ -750,14 +802,7 @@ export class RaBitQScanner implements CodeScanner {
     const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength)
     for (let i = 0; i < n; i++) {
       const base = i * cs
-      let s = k0
-      for (let j = 0; j < B; j++) s += tf[(j << 8) | codes[base + j]!]!
-      const eb = base + eb0
-      for (let j = 0; j < E; j++) s += tf[((B + j) << 8) | codes[eb + j]!]!
-      const fAdd = dv.getFloat32(base + L.offAdd, true)
-      const fRes = dv.getFloat32(base + L.offRescale, true)
-      const v = base0 + fAdd + fRes * s
-      const e = ip ? -v : v > 0 ? v : 0
+      const e = this.#fullOf(codes, base, dv)
       est[i] = e
       if (lower) {
         // ||r|| (L2: sqrt(A); IP: from dpm and the 1-bit f_error), <ȳ, o> = m ||r|| / |f_rescale|.
@@ -769,10 +814,12 @@ export class RaBitQScanner implements CodeScanner {
           const r2 = dpm * dpm - fe * fe * dm1
           rn = r2 > 0 ? Math.sqrt(r2) : 0
         } else rn = Math.sqrt(a > 0 ? a : 0)
+        const fRes = dv.getFloat32(base + L.offRescale, true)
         const absRes = fRes < 0 ? -fRes : fRes
         let err = 0
         if (absRes > 0) {
           const ipn = ((ip ? 1 : 2) * rn) / absRes
+          const eb = base + L.offEx
           let yy = 0
           for (let t = 0; t < d; t++) {
             const f = rabitqField(codes, base, eb, t, ex) + cb
