@@ -161,6 +161,106 @@ function searchAll(codec: RaBitQuantizer, codes: Uint8Array, nb: number, queries
   return { ids, seconds: since(t0), refinedPerQuery: twoStage ? refined / nq : nb }
 }
 
+/**
+ * Code parity with FAISS: the first n base vectors coded by FAISS's IndexRaBitQ (no rotation)
+ * and by RaBitQuantizer with rotate: false, both centred on the mean of those n: the share of
+ * equal sign bits and ex-fields, and the largest relative difference of each float factor.
+ */
+function codeParity(set: EvalSet, n: number, nbitsList: number[]): Record<string, unknown>[] {
+  const p = spawnSync(FAISS_PY, ['bench/faiss/rabitq_codes.py', set.dir, String(n), ...nbitsList.map(String)], {
+    encoding: 'utf8',
+    env: faissEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 28,
+  })
+  if (p.status !== 0) return []
+  const rows: Record<string, unknown>[] = []
+  for (const line of p.stdout.split('\n').filter((l) => l.startsWith('{'))) {
+    const f = JSON.parse(line) as { nbits: number; code_size: number; codes: string }
+    const theirs = new Uint8Array(Buffer.from(f.codes, 'base64'))
+    const codec = new RaBitQuantizer(set.d, { nbits: f.nbits, rotate: false }, kernels)
+    codec.train(set.base, n)
+    const ours = new Uint8Array(n * codec.codeSize)
+    codec.encode(set.base, n, ours)
+    const L = codec.layout
+    const cs = codec.codeSize
+    const ex = f.nbits - 1
+    let signSame = 0
+    let fieldSame = 0
+    const floats: Record<string, number> = {}
+    const dvO = new DataView(ours.buffer)
+    const dvT = new DataView(theirs.buffer)
+    const offs: [string, number][] = [
+      ['A', L.offA],
+      ['dpm', L.offDpm],
+      ['f_error', L.offError],
+      ['f_add', L.offAdd],
+      ['f_rescale', L.offRescale],
+    ]
+    // Mean cosine between the code vector ȳ and the residual x - c (what the ex-bit search maximises).
+    let cosOurs = 0
+    let cosTheirs = 0
+    const cosOf = (codes: Uint8Array, b: number, i: number): number => {
+      let dot = 0
+      let yy = 0
+      let rr = 0
+      for (let t = 0; t < set.d; t++) {
+        let v = 0
+        for (let k = 0; k < ex; k++) {
+          const q = t * ex + k
+          v |= ((codes[b + L.offEx + (q >>> 3)]! >>> (q & 7)) & 1) << k
+        }
+        const yb = (((codes[b + (t >>> 3)]! >>> (t & 7)) & 1) << ex) + v - ((1 << ex) - 0.5)
+        const r = set.base[i * set.d + t]! - codec.centroid[t]!
+        dot += yb * r
+        yy += yb * yb
+        rr += r * r
+      }
+      return dot / Math.sqrt(yy * rr)
+    }
+    for (let i = 0; i < n; i++) {
+      const b = i * cs
+      if (ex > 0) {
+        cosOurs += cosOf(ours, b, i) / n
+        cosTheirs += cosOf(theirs, b, i) / n
+      }
+      for (let t = 0; t < set.d; t++) {
+        const so = (ours[b + (t >>> 3)]! >>> (t & 7)) & 1
+        const st = (theirs[b + (t >>> 3)]! >>> (t & 7)) & 1
+        if (so === st) signSame++
+        if (ex > 0) {
+          let vo = 0
+          let vt = 0
+          for (let k = 0; k < ex; k++) {
+            const q = t * ex + k
+            vo |= ((ours[b + L.offEx + (q >>> 3)]! >>> (q & 7)) & 1) << k
+            vt |= ((theirs[b + L.offEx + (q >>> 3)]! >>> (q & 7)) & 1) << k
+          }
+          if (vo === vt) fieldSame++
+        }
+      }
+      for (const [name, off] of offs) {
+        if (off < 0) continue
+        const a = dvO.getFloat32(b + off, true)
+        const t = dvT.getFloat32(b + off, true)
+        const rel = Math.abs(a - t) / Math.max(Math.abs(t), 1e-12)
+        floats[name] = Math.max(floats[name] ?? 0, rel)
+      }
+    }
+    const row = {
+      nbits: f.nbits,
+      code_size: { vqlite: cs, faiss: f.code_size },
+      sign_bits_equal: signSame / (n * set.d),
+      ex_fields_equal: ex > 0 ? fieldSame / (n * set.d) : null,
+      max_rel_diff: floats,
+      mean_cos_code_residual: ex > 0 ? { vqlite: cosOurs, faiss: cosTheirs } : null,
+    }
+    rows.push(row)
+    console.log(`code parity RaBitQ${f.nbits === 1 ? '' : f.nbits} (${n} codes): ${JSON.stringify(row)}`)
+  }
+  return rows
+}
+
 const kernels = getKernels()
 const nbitsList = values.nbits.split(',').map(Number)
 const qbList = values.qb.split(',').map(Number)
@@ -210,7 +310,9 @@ for (const setName of values.sets.split(',')) {
     }
   }
   let faiss: Record<string, unknown>[] = []
+  let parity: Record<string, unknown>[] = []
   if (runFaiss) {
+    parity = codeParity(set, Math.min(set.nb, 2000), nbitsList)
     const configs = rows.filter((r) => r['qb'] === qbList[0]).map((r) => String(r['config']))
     const p = spawnSync(FAISS_PY, ['bench/faiss/rabitq_exhaustive.py', set.dir, ...configs], {
       encoding: 'utf8',
@@ -237,6 +339,16 @@ for (const setName of values.sets.split(',')) {
     )
   }
   const out = values.out && values.sets.split(',').length === 1 ? values.out : `bench/results/rabitq-vs-faiss-${set.name}.json`
-  saveJson(out, { bench: 'rabitq-vs-faiss', set: set.note, nq, k: K, machine: machineInfo(), table, vqlite: rows, faiss })
+  saveJson(out, {
+    bench: 'rabitq-vs-faiss',
+    set: set.note,
+    nq,
+    k: K,
+    machine: machineInfo(),
+    table,
+    vqlite: rows,
+    faiss,
+    code_parity: parity,
+  })
   console.log(`saved ${out}`)
 }
