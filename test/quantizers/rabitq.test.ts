@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { tsKernels } from '../../native-free-kernels/index.js'
+import { heapInit, heapSort, tsKernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../../src/errors.js'
+import { CoarseQuantizer } from '../../src/ivf/coarse.js'
+import { InvertedLists, LIST_STRIDE } from '../../src/ivf/inverted-lists.js'
 import { RABITQ_EPS0, type RaBitQOptions, RaBitQuantizer, rabitqLayout, randomRotation } from '../../src/quantizers/rabitq.js'
 import { Rng } from '../../src/util/random.js'
 import { expectVqError } from '../helpers/errors.js'
@@ -331,9 +333,15 @@ describe('RaBitQuantizer', () => {
     // One (x, q) pair, the estimate averaged over rotation seeds (qb = 0: no query rounding).
     // A wrong correction factor (dpm without 1/<ō, o>, f_rescale off by <ȳ, o>) biases the
     // mean by about 20% of <r, y>, far beyond 4 standard errors.
-    const d = 32
+    const d = 24
     const x = gaussians(2, d, 21, 1)
-    const q = gaussians(1, d, 22)
+    // q = c - 0.8 r + noise (c the mean of the two vectors, r = x0 - c): <r, q - c> is large, so a
+    // wrong scale of the inner-product term shows, and the L2 distance is far from the clamp at 0.
+    const noise = gaussians(1, d, 22)
+    const q = Float32Array.from({ length: d }, (_, t) => {
+      const c = (x[t]! + x[d + t]!) / 2
+      return c - 0.8 * (x[t]! - c) + 0.3 * noise[t]!
+    })
     for (const metric of ['l2', 'ip'] as const) {
       for (const nbits of [1, 3]) {
         const truth = trueDist(metric, q, x, 0, d)
@@ -357,7 +365,7 @@ describe('RaBitQuantizer', () => {
 
   it('the lower bounds hold for 95% to 99.5% of (query, code) pairs (EPS0 = 1.9: about 97%), 1-bit and extended', () => {
     const d = 64
-    const n = 1500
+    const n = 1000
     const nq = 12
     const x = gaussians(n, d, 31, 2)
     const qs = gaussians(nq, d, 32, 2)
@@ -507,10 +515,57 @@ describe('RaBitQuantizer', () => {
     expectVqError(() => new RaBitQuantizer(d, { nbits: 2 }, tsKernels).loadState(broken), VqFormatError, 'CORRUPT_FILE', /rotation/)
   })
 
-  it('IVF lists are scanned with per-list tables and no item terms', () => {
-    const codec = trained(8, {}, gaussians(10, 8, 81), 10)
-    const plan = codec.listScanPlan({ kernels: tsKernels, inner: 'l2', residualOf: null })
-    expect(plan.terms).toBe(false)
-    expect(plan.create().fastScanBytes).toBe(0)
+  it('IVF lists of residual codes scan (CodeListScanner, per-list tables, no terms) as the reference estimate of the whole vector', () => {
+    const d = 12
+    const n = 90
+    const nlist = 3
+    const x = gaussians(n, d, 81, 2)
+    const q = gaussians(1, d, 82, 2)
+    for (const metric of ['l2', 'ip'] as const) {
+      for (const nbits of [1, 3]) {
+        const coarse = new CoarseQuantizer(nlist, d, metric, tsKernels)
+        coarse.centroids = gaussians(nlist, d, 83, 2)
+        const lists = Int32Array.from({ length: n }, (_, i) => i % nlist)
+        const resid = x.map((v, i) => v - coarse.centroids[lists[Math.floor(i / d)]! * d + (i % d)]!)
+        const codec = trained(d, { nbits, metric, seed: 5, qb: 4 }, resid, n)
+        const codes = encoded(codec, resid, n)
+        const plan = codec.listScanPlan({ kernels: tsKernels, inner: metric, residualOf: coarse })
+        expect(plan.terms).toBe(false)
+        const ids = Array.from({ length: n }, (_, i) => i)
+        const view = InvertedLists.build(nlist, codec.codeSize, 0, lists, ids, ids, codes, null, null).view()
+        const scanner = plan.create()
+        scanner.setQuery(q, 0)
+        const probeLists = Float64Array.from({ length: nlist }, (_, l) => l)
+        const probeDist = Float32Array.from({ length: nlist }, (_, l) => {
+          let s = 0
+          for (let t = 0; t < d; t++)
+            s += metric === 'l2' ? (q[t]! - coarse.centroids[l * d + t]!) ** 2 : -q[t]! * coarse.centroids[l * d + t]!
+          return s
+        })
+        const hd = new Float32Array(n)
+        const hl = new Float64Array(n)
+        heapInit(n, hd, hl)
+        expect(scanner.scanProbed(view, probeLists, probeDist, nlist, n, hd, hl)).toBe(n)
+        heapSort(n, hd, hl)
+        for (let j = 0; j < n; j++) {
+          const l = Math.floor(hl[j]! / LIST_STRIDE)
+          const i = view.ids[view.start[l]! + hl[j]! - l * LIST_STRIDE]!
+          const c = coarse.centroids.subarray(l * d, (l + 1) * d)
+          // L2: the codec set on q - c_l; IP: on q, plus the probe distance -<q, c_l>.
+          const want =
+            metric === 'l2'
+              ? refEstimate(
+                  codec,
+                  codes,
+                  i,
+                  q.map((v, t) => v - c[t]!),
+                  codec.centroid,
+                  4,
+                ).full
+              : refEstimate(codec, codes, i, q, codec.centroid, 4).full + probeDist[l]!
+          expect(close(hd[j]!, want, Math.abs(trueDist(metric, q, x, i, d)) + 1)).toBe(true)
+        }
+      }
+    }
   })
 })
