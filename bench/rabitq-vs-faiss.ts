@@ -37,6 +37,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1234' },
     'no-faiss': { type: 'boolean', default: false },
     'full-scan': { type: 'boolean', default: false },
+    'ex-search': { type: 'string', default: 'exact,faiss' },
     out: { type: 'string' },
   },
 })
@@ -166,7 +167,7 @@ function searchAll(codec: RaBitQuantizer, codes: Uint8Array, nb: number, queries
  * and by RaBitQuantizer with rotate: false, both centred on the mean of those n: the share of
  * equal sign bits and ex-fields, and the largest relative difference of each float factor.
  */
-function codeParity(set: EvalSet, n: number, nbitsList: number[]): Record<string, unknown>[] {
+function codeParity(set: EvalSet, n: number, nbitsList: number[], exSearch: 'exact' | 'faiss'): Record<string, unknown>[] {
   const p = spawnSync(FAISS_PY, ['bench/faiss/rabitq_codes.py', set.dir, String(n), ...nbitsList.map(String)], {
     encoding: 'utf8',
     env: faissEnv,
@@ -178,7 +179,7 @@ function codeParity(set: EvalSet, n: number, nbitsList: number[]): Record<string
   for (const line of p.stdout.split('\n').filter((l) => l.startsWith('{'))) {
     const f = JSON.parse(line) as { nbits: number; code_size: number; codes: string }
     const theirs = new Uint8Array(Buffer.from(f.codes, 'base64'))
-    const codec = new RaBitQuantizer(set.d, { nbits: f.nbits, rotate: false }, kernels)
+    const codec = new RaBitQuantizer(set.d, { nbits: f.nbits, rotate: false, exSearch }, kernels)
     codec.train(set.base, n)
     const ours = new Uint8Array(n * codec.codeSize)
     codec.encode(set.base, n, ours)
@@ -256,7 +257,7 @@ function codeParity(set: EvalSet, n: number, nbitsList: number[]): Record<string
       mean_cos_code_residual: ex > 0 ? { vqlite: cosOurs, faiss: cosTheirs } : null,
     }
     rows.push(row)
-    console.log(`code parity RaBitQ${f.nbits === 1 ? '' : f.nbits} (${n} codes): ${JSON.stringify(row)}`)
+    console.log(`code parity RaBitQ${f.nbits === 1 ? '' : f.nbits} ex-search ${exSearch} (${n} codes): ${JSON.stringify(row)}`)
   }
   return rows
 }
@@ -265,6 +266,7 @@ const kernels = getKernels()
 const nbitsList = values.nbits.split(',').map(Number)
 const qbList = values.qb.split(',').map(Number)
 const rotations = values.rotation === 'both' ? [true, false] : [values.rotation === 'on']
+const exSearches = values['ex-search'].split(',') as ('exact' | 'faiss')[]
 const runFaiss = !values['no-faiss'] && faissOk()
 if (!runFaiss) console.log('FAISS not run (FAISS >= 1.13 not importable with PYTHONPATH=/root/.cache/vqlite-faiss/py, or --no-faiss)')
 
@@ -275,45 +277,49 @@ for (const setName of values.sets.split(',')) {
   const rows: Record<string, unknown>[] = []
   for (const rotate of rotations) {
     for (const nbits of nbitsList) {
-      const codec = new RaBitQuantizer(set.d, { nbits, metric: 'l2', rotate, seed: Number(values.seed) }, kernels)
-      let t0 = performance.now()
-      codec.train(set.base, set.nb)
-      const trainS = since(t0)
-      const codes = new Uint8Array(set.nb * codec.codeSize)
-      t0 = performance.now()
-      codec.encode(set.base, set.nb, codes)
-      const encodeS = since(t0)
-      for (const qb of qbList) {
-        const r = searchAll(codec, codes, set.nb, set.queries, nq, qb, values['full-scan'])
-        const recall = recallAtK(r.ids, K, set.gt, set.gtK, nq, K)
-        const config = `${rotate ? `RR${set.d},` : ''}RaBitQ${nbits === 1 ? '' : nbits}`
-        rows.push({
-          system: 'vqlite',
-          config,
-          nbits,
-          rotate,
-          qb,
-          code_size: codec.codeSize,
-          nq,
-          recall,
-          train_s: trainS,
-          encode_s: encodeS,
-          search_s: r.seconds,
-          us_per_query: (r.seconds / nq) * 1e6,
-          search: codec.nbits > 1 && !values['full-scan'] ? 'two-stage' : 'full',
-          refined_per_query: r.refinedPerQuery,
-        })
-        console.log(
-          `vqlite ${config.padEnd(16)} qb ${qb}  ${String(codec.codeSize).padStart(4)} B  R@${K} ${recall.toFixed(4)}  encode ${encodeS.toFixed(1)} s  ${((r.seconds / nq) * 1e3).toFixed(2)} ms/query  ${r.refinedPerQuery.toFixed(0)} refined/query`,
-        )
+      for (const exSearch of nbits === 1 ? exSearches.slice(0, 1) : exSearches) {
+        const codec = new RaBitQuantizer(set.d, { nbits, metric: 'l2', rotate, seed: Number(values.seed), exSearch }, kernels)
+        let t0 = performance.now()
+        codec.train(set.base, set.nb)
+        const trainS = since(t0)
+        const codes = new Uint8Array(set.nb * codec.codeSize)
+        t0 = performance.now()
+        codec.encode(set.base, set.nb, codes)
+        const encodeS = since(t0)
+        for (const qb of qbList) {
+          const r = searchAll(codec, codes, set.nb, set.queries, nq, qb, values['full-scan'])
+          const recall = recallAtK(r.ids, K, set.gt, set.gtK, nq, K)
+          const config = `${rotate ? `RR${set.d},` : ''}RaBitQ${nbits === 1 ? '' : nbits}`
+          rows.push({
+            system: 'vqlite',
+            config,
+            nbits,
+            rotate,
+            ex_search: nbits === 1 ? null : exSearch,
+            qb,
+            code_size: codec.codeSize,
+            nq,
+            recall,
+            train_s: trainS,
+            encode_s: encodeS,
+            search_s: r.seconds,
+            us_per_query: (r.seconds / nq) * 1e6,
+            search: codec.nbits > 1 && !values['full-scan'] ? 'two-stage' : 'full',
+            refined_per_query: r.refinedPerQuery,
+          })
+          console.log(
+            `vqlite ${config.padEnd(16)} ${nbits === 1 ? '     ' : exSearch.padEnd(5)} qb ${qb}  ${String(codec.codeSize).padStart(4)} B  R@${K} ${recall.toFixed(4)}  encode ${encodeS.toFixed(1)} s  ${((r.seconds / nq) * 1e3).toFixed(2)} ms/query  ${r.refinedPerQuery.toFixed(0)} refined/query`,
+          )
+        }
       }
     }
   }
   let faiss: Record<string, unknown>[] = []
-  let parity: Record<string, unknown>[] = []
+  const parity: Record<string, unknown>[] = []
   if (runFaiss) {
-    parity = codeParity(set, Math.min(set.nb, 2000), nbitsList)
-    const configs = rows.filter((r) => r['qb'] === qbList[0]).map((r) => String(r['config']))
+    for (const exSearch of exSearches)
+      parity.push(...codeParity(set, Math.min(set.nb, 2000), nbitsList, exSearch).map((r) => ({ ex_search: exSearch, ...r })))
+    const configs = [...new Set(rows.filter((r) => r['qb'] === qbList[0]).map((r) => String(r['config'])))]
     const p = spawnSync(FAISS_PY, ['bench/faiss/rabitq_exhaustive.py', set.dir, ...configs], {
       encoding: 'utf8',
       env: { ...faissEnv, RABITQ_QB: qbList.join(','), RABITQ_K: String(K), RABITQ_NQ: String(nq), FAISS_THREADS: '1' },
@@ -327,15 +333,23 @@ for (const setName of values.sets.split(',')) {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
   }
   console.log(`\n${set.name}: exhaustive recall@${K}, no re-ranking, ${nq} queries`)
-  console.log('config              qb  bytes   vqlite    FAISS    diff')
+  console.log('config              ex-search  qb  bytes   vqlite    FAISS    diff')
   const table: Record<string, unknown>[] = []
   for (const r of rows) {
     const f = faiss.find((x) => x['config'] === r['config'] && x['qb'] === r['qb'])
     const fr = f ? (f['recall'] as number) : null
     const diff = fr === null ? null : (r['recall'] as number) - fr
-    table.push({ config: r['config'], qb: r['qb'], code_size: r['code_size'], vqlite: r['recall'], faiss: fr, diff })
+    table.push({
+      config: r['config'],
+      ex_search: r['ex_search'],
+      qb: r['qb'],
+      code_size: r['code_size'],
+      vqlite: r['recall'],
+      faiss: fr,
+      diff,
+    })
     console.log(
-      `${String(r['config']).padEnd(18)}  ${String(r['qb']).padStart(2)}  ${String(r['code_size']).padStart(5)}   ${(r['recall'] as number).toFixed(4)}   ${fr === null ? '   -  ' : fr.toFixed(4)}  ${diff === null ? '' : (diff >= 0 ? '+' : '') + diff.toFixed(4)}`,
+      `${String(r['config']).padEnd(18)}  ${String(r['ex_search'] ?? '-').padEnd(9)}  ${String(r['qb']).padStart(2)}  ${String(r['code_size']).padStart(5)}   ${(r['recall'] as number).toFixed(4)}   ${fr === null ? '   -  ' : fr.toFixed(4)}  ${diff === null ? '' : (diff >= 0 ? '+' : '') + diff.toFixed(4)}`,
     )
   }
   const out = values.out && values.sets.split(',').length === 1 ? values.out : `bench/results/rabitq-vs-faiss-${set.name}.json`
