@@ -251,6 +251,39 @@ describe('RaBitQuantizer', () => {
     )
   })
 
+  it("exSearch 'faiss' (FAISS's approximate scale search) gives valid codes whose cosine is never above the exact search's", () => {
+    const d = 50
+    const n = 60
+    const x = gaussians(n, d, 91)
+    for (const nbits of [2, 4, 8]) {
+      const cosines = (exSearch: 'exact' | 'faiss'): number[] => {
+        const codec = trained(d, { nbits, exSearch, rotate: false, center: false }, x, n)
+        const codes = encoded(codec, x, n)
+        return Array.from({ length: n }, (_, i) => {
+          const code = refReadCode(codec, codes, i)
+          const ex = nbits - 1
+          let dot = 0
+          let yy = 0
+          let rr = 0
+          for (let t = 0; t < d; t++) {
+            const yb = code.bits[t]! * 2 ** ex + code.fields[t]! - (2 ** ex - 0.5)
+            dot += yb * x[i * d + t]!
+            yy += yb * yb
+            rr += x[i * d + t]! ** 2
+          }
+          return dot / Math.sqrt(yy * rr)
+        })
+      }
+      const exact = cosines('exact')
+      const faiss = cosines('faiss')
+      for (let i = 0; i < n; i++) {
+        expect(faiss[i]!).toBeGreaterThan(0.5)
+        expect(faiss[i]!).toBeLessThanOrEqual(exact[i]! + 1e-9)
+      }
+    }
+    expectVqError(() => new RaBitQuantizer(4, { exSearch: 'fast' as 'exact' }, tsKernels), VqOptionError, 'BAD_OPTION', /exSearch/)
+  })
+
   it('fast scans equal the reference estimator (1-bit, extended, bounds; l2 and ip; qb 0..8; rotated or not)', () => {
     fc.assert(
       fc.property(
