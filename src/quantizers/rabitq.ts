@@ -14,13 +14,14 @@
  *   A = ||r||^2 (L2) or ||r||^2 - ||x||^2 (IP), and dpm = ||r|| / cos1.
  * - error bound (paper, Theorem 3.2; FAISS kConstEpsilon): with EPS0 = 1.9,
  *   |est - <r, y>| <= ||r|| ||y|| EPS0 sqrt((1 - cos1^2) / (cos1^2 (d - 1)))
- *   with high probability (the error is about normal with that scale divided by EPS0, so
- *   each side fails for roughly 3% of pairs; see the tests for the measured fraction).
+ *   with high probability: the error is roughly normal with standard deviation (bound /
+ *   EPS0), so each side fails for about 3% of pairs (the tests check 95% to 99.5%).
  *   On a distance the bound is f_error * ||y||, f_error = 2 (L2) or 1 (IP) times
  *   ||r|| EPS0 sqrt((1/cos1^2 - 1)/(d - 1)).
- * - extended RaBitQ (nbits = 1 + ex, ex = 1..8): per dimension an ex-bit magnitude u_i is
- *   chosen by FAISS's critical-point search for the scale t maximising the cosine between
- *   (u + 0.5) and |o|, stored flipped (2^ex - 1 - u) when r_i <= 0; the code vector is
+ * - extended RaBitQ (nbits = 1 + ex, ex = 1..8): per dimension an ex-bit magnitude
+ *   u_i = min(floor(t |o_i|), 2^ex - 1), the scale t found by scanning the step points of
+ *   FAISS's interval for the largest cosine between (u + 0.5) and |o| (exSearch 'exact'; or
+ *   FAISS's approximate version of that scan, 'faiss'), stored flipped (2^ex - 1 - u) when r_i <= 0; the code vector is
  *   ȳ_i = sign_i (u_i + 0.5), i.e. ȳ_i = (b_i 2^ex + e_i) - (2^ex - 0.5) from the stored
  *   sign bit b_i and field e_i, and <r, y> is estimated by ||r|| <ȳ, y> / <ȳ, o>. Stored:
  *   f_add = ||r||^2 (L2) or <c, x - c> (IP), f_rescale = -2 ||r|| / <ȳ, o> (L2) or
