@@ -177,113 +177,33 @@ function checkQb(qb: number): number {
   return qb
 }
 
-/** Pushes (t, i) on the min-heap of size entries (keys heapT, values heapI); returns the new size. */
-function heapPush(heapT: Float64Array, heapI: Int32Array, size: number, t: number, i: number): number {
-  let k = size
-  while (k > 0) {
-    const p = (k - 1) >>> 1
-    if (heapT[p]! <= t) break
-    heapT[k] = heapT[p]!
-    heapI[k] = heapI[p]!
-    k = p
-  }
-  heapT[k] = t
-  heapI[k] = i
-  return size + 1
-}
-
-/** Removes the smallest entry of the min-heap of size entries; returns the new size. */
-function heapPop(heapT: Float64Array, heapI: Int32Array, size: number): number {
-  const n = size - 1
-  const t = heapT[n]!
-  const i = heapI[n]!
-  let k = 0
-  for (;;) {
-    let c = 2 * k + 1
-    if (c >= n) break
-    if (c + 1 < n && heapT[c + 1]! < heapT[c]!) c++
-    if (heapT[c]! >= t) break
-    heapT[k] = heapT[c]!
-    heapI[k] = heapI[c]!
-    k = c
-  }
-  heapT[k] = t
-  heapI[k] = i
-  return n
-}
-
-/**
- * The ex-bit magnitudes as FAISS 1.15 chooses them (exSearch 'faiss'): the same scan of step
- * points, but the magnitudes start unclamped at floor(tStart*oAbs_i + eps) (above 2^ex - 1
- * for some dimensions at ex = 3), the running 1/sqrt(denominator) is updated by FAISS's
- * first-order rule inv *= 1 - 0.5 delta / (old + delta/2) instead of recomputed (it drifts
- * low as steps accumulate, so larger scales are under-rated), and the scale starts at 0 with
- * a best cosine of 0. Final magnitudes are clamped as in the exact search. Returns <u + 0.5, oAbs>.
- */
-function exMagnitudesFaiss(oAbs: Float64Array, d: number, ex: number, u: Int32Array, heapT: Float64Array, heapI: Int32Array): number {
-  const top = (1 << ex) - 1
-  let omax = 0
-  for (let i = 0; i < d; i++) if (oAbs[i]! > omax) omax = oAbs[i]!
-  if (omax === 0) {
-    u.fill(0, 0, d)
-    return 0
-  }
-  const tEnd = (top + SEARCH_EXTRA) / omax
-  const tStart = tEnd * TIGHT_START[ex]!
-  let denom = d * 0.25
-  let num = 0
-  let size = 0
-  for (let i = 0; i < d; i++) {
-    const c = Math.floor(tStart * oAbs[i]! + ROUND_EPS)
-    u[i] = c
-    denom += c * c + c
-    num += (c + 0.5) * oAbs[i]!
-  }
-  let inv = 1 / Math.sqrt(denom)
-  for (let i = 0; i < d; i++) {
-    if (oAbs[i]! > 0) {
-      const tn = (u[i]! + 1) / oAbs[i]!
-      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
-    }
-  }
-  let best = 0
-  let bestT = 0
-  while (size > 0) {
-    const t = heapT[0]!
-    const i = heapI[0]!
-    size = heapPop(heapT, heapI, size)
-    const c = u[i]! + 1
-    u[i] = c
-    const delta = 2 * c
-    denom += delta
-    num += oAbs[i]!
-    inv *= 1 - (0.5 * delta) / (denom - delta + delta * 0.5)
-    const ip = num * inv
-    if (ip > best) {
-      best = ip
-      bestT = t
-    }
-    if (c < top) {
-      const tn = (c + 1) / oAbs[i]!
-      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
-    }
-  }
-  let ipnorm = 0
-  for (let i = 0; i < d; i++) {
-    const c = Math.min(Math.floor(bestT * oAbs[i]! + ROUND_EPS), top)
-    u[i] = c
-    ipnorm += (c + 0.5) * oAbs[i]!
-  }
-  return ipnorm
-}
-
 /**
  * The ex-bit magnitudes of one vector: oAbs = |r|/||r|| (length d), ex extra bits; writes
- * u[i] in [0, 2^ex) and returns <u + 0.5, oAbs>. The scale t is chosen among the points where
- * some floor(t*oAbs_i) steps, in [tStart, tEnd), to maximise the cosine between u + 0.5 and
- * oAbs (FAISS's search, with the magnitudes clamped to 2^ex - 1 throughout).
+ * u[i] in [0, 2^ex) and returns <u + 0.5, oAbs>.
+ *
+ * The scale t is chosen among the step points k/oAbs_i (where some floor(t*oAbs_i) steps) in
+ * FAISS's interval [tStart, tEnd), tEnd = (2^ex - 1 + 10)/max oAbs, tStart = tEnd * TIGHT[ex]:
+ * every step point is a key of one sort (the dimension in the low mantissa bits of the key, a
+ * relative change below 2^-40 that ROUND_EPS absorbs; words: the keys' 32-bit halves, low
+ * half first on the little-endian platforms Node runs on), then one pass in increasing t keeps
+ * the running numerator <u + 0.5, oAbs> and denominator ||u + 0.5||^2.
+ *
+ * exact (faiss false): magnitudes clamped to 2^ex - 1 throughout, the best cosine among the
+ * start and every step. faiss: FAISS 1.15's version of the scan: magnitudes start unclamped
+ * (above 2^ex - 1 for some dimensions at ex = 3, which then step once more), the running
+ * 1/sqrt(denominator) follows FAISS's first-order rule inv *= 1 - 0.5 delta / (old + delta/2)
+ * (it drifts low as steps accumulate, under-rating larger scales), and the best starts at 0.
+ * Final magnitudes are min(floor(t*oAbs_i + eps), 2^ex - 1) in both.
  */
-function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, heapT: Float64Array, heapI: Int32Array): number {
+function exMagnitudes(
+  oAbs: Float64Array,
+  d: number,
+  ex: number,
+  u: Int32Array,
+  keys: Float64Array,
+  words: Uint32Array,
+  faiss: boolean,
+): number {
   const top = (1 << ex) - 1
   let omax = 0
   for (let i = 0; i < d; i++) if (oAbs[i]! > omax) omax = oAbs[i]!
@@ -293,37 +213,54 @@ function exMagnitudes(oAbs: Float64Array, d: number, ex: number, u: Int32Array, 
   }
   const tEnd = (top + SEARCH_EXTRA) / omax
   const tStart = tEnd * TIGHT_START[ex]!
+  const idBits = 32 - Math.clz32(d - 1 || 1)
+  const idMask = (1 << idBits) - 1
   let denom = 0
   let num = 0
-  let size = 0
+  let m = 0
   for (let i = 0; i < d; i++) {
-    const c = Math.min(Math.floor(tStart * oAbs[i]! + ROUND_EPS), top)
+    const o = oAbs[i]!
+    const c0 = Math.floor(tStart * o + ROUND_EPS)
+    const c = faiss ? c0 : Math.min(c0, top)
     u[i] = c
     denom += (c + 0.5) * (c + 0.5)
-    num += (c + 0.5) * oAbs[i]!
-    if (c < top && oAbs[i]! > 0) {
-      const tn = (c + 1) / oAbs[i]!
-      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
+    num += (c + 0.5) * o
+    if (!(o > 0)) continue
+    const kmax = c < top ? top : faiss ? c + 1 : c
+    for (let k = c + 1; k <= kmax; k++) {
+      const t = k / o
+      if (!(t < tEnd)) break
+      keys[m] = t
+      words[2 * m] = (words[2 * m]! & ~idMask) | i
+      m++
     }
   }
-  let best = num / Math.sqrt(denom)
+  const ev = keys.subarray(0, m)
+  ev.sort()
   let bestT = tStart
-  while (size > 0) {
-    const t = heapT[0]!
-    const i = heapI[0]!
-    size = heapPop(heapT, heapI, size)
+  let best = num / Math.sqrt(denom)
+  let inv = 0
+  if (faiss) {
+    inv = 1 / Math.sqrt(denom)
+    best = 0
+    bestT = 0
+  }
+  for (let e = 0; e < m; e++) {
+    const t = keys[e]!
+    const i = words[2 * e]! & idMask
     const c = u[i]! + 1
     u[i] = c
     denom += 2 * c
     num += oAbs[i]!
-    const ip = num / Math.sqrt(denom)
+    let ip: number
+    if (faiss) {
+      const delta = 2 * c
+      inv *= 1 - (0.5 * delta) / (denom - delta + delta * 0.5)
+      ip = num * inv
+    } else ip = num / Math.sqrt(denom)
     if (ip > best) {
       best = ip
       bestT = t
-    }
-    if (c < top) {
-      const tn = (c + 1) / oAbs[i]!
-      if (tn < tEnd) size = heapPush(heapT, heapI, size, tn, i)
     }
   }
   let ipnorm = 0
@@ -451,8 +388,9 @@ export class RaBitQuantizer implements Quantizer {
     const rot = this.rotate ? new Float32Array(block * d) : diff
     const oAbs = new Float64Array(d)
     const u = new Int32Array(d)
-    const heapT = new Float64Array(d)
-    const heapI = new Int32Array(d)
+    // Step points of the ex-bit scale search: at most d * 2^ex (see exMagnitudes).
+    const keys = new Float64Array(ex > 0 ? d << ex : 0)
+    const words = new Uint32Array(keys.buffer)
     const dv = new DataView(out.buffer, out.byteOffset, out.byteLength)
     for (let i0 = 0; i0 < n; i0 += block) {
       const b = Math.min(block, n - i0)
@@ -501,7 +439,7 @@ export class RaBitQuantizer implements Quantizer {
           const top = (1 << ex) - 1
           if (norm > 0) {
             for (let t = 0; t < d; t++) oAbs[t] = Math.abs(rot[ro + t]!) / norm
-            const ipnorm = (this.exSearch === 'faiss' ? exMagnitudesFaiss : exMagnitudes)(oAbs, d, ex, u, heapT, heapI)
+            const ipnorm = exMagnitudes(oAbs, d, ex, u, keys, words, this.exSearch === 'faiss')
             const eb = base + L.offEx
             for (let t = 0; t < d; t++) {
               const v = rot[ro + t]! > 0 ? u[t]! : top - u[t]!
