@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exactKnn, normalizedCopy, Rng } from 'vqlite'
-import { getKernels, heapInit, heapPush, heapPushMany, heapSort } from 'vqlite/kernels'
+import { getKernels, heapInit, heapPushMany, heapSort } from 'vqlite/kernels'
 import { defaultCacheDir, GLOVE100_SEED, loadFioriDocs, loadGlove100, writeVecs } from '../datasets/index.js'
 // The codec is not exported by src/index.ts yet (the lead adds it); then this becomes 'vqlite'.
 import { RaBitQuantizer } from '../src/quantizers/rabitq.js'
@@ -129,7 +129,6 @@ async function fiori(seed: number): Promise<EvalSet> {
 function searchAll(codec: RaBitQuantizer, codes: Uint8Array, nb: number, queries: Float32Array, nq: number, qb: number, fullScan: boolean) {
   const s = codec.scanner('l2', { qb })
   const out = new Float32Array(BLOCK)
-  const lower = new Float32Array(BLOCK)
   const hd = new Float32Array(K)
   const hl = new Float64Array(K)
   const ids = new Int32Array(nq * K)
@@ -144,13 +143,7 @@ function searchAll(codec: RaBitQuantizer, codes: Uint8Array, nb: number, queries
       const b = Math.min(BLOCK, nb - o)
       const block = codes.subarray(o * cs, (o + b) * cs)
       if (twoStage) {
-        s.scan1Bit(block, b, out, lower)
-        for (let i = 0; i < b; i++) {
-          if (lower[i]! < hd[0]!) {
-            refined++
-            heapPush(K, hd, hl, s.estimate(block, i), o + i)
-          }
-        }
+        refined += s.scanTwoStage(block, b, K, hd, hl, o)
       } else {
         s.scan(block, b, out)
         heapPushMany(K, hd, hl, out, b, o)

@@ -45,7 +45,7 @@
  *   nbits >= 2:       [0, B) sign bits | A | dpm | f_error | [E bytes ex-fields,
  *                     dim i at stream bits i*ex.., LSB first] | f_add | f_rescale    B + 12 + E + 8 bytes
  */
-import type { Kernels } from '../../native-free-kernels/index.js'
+import { heapPush, heapPushMany, type Kernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
 import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
@@ -73,6 +73,8 @@ const ROUND_EPS = 1e-5
 const ENCODE_BLOCK = 1024
 /** Ex-field bytes up to which the extended estimate sums them by byte tables (above: field by field). */
 const EX_TABLE_MAX_BYTES = 32
+/** Codes per block of scanTwoStage's first stage. */
+const TWO_STAGE_BLOCK = 1024
 /** Default seed of the rotation. */
 const DEFAULT_SEED = 1234
 
@@ -598,6 +600,8 @@ export class RaBitQScanner implements CodeScanner {
   #fullConst = 0
   #set = false
   readonly #one = new Float32Array(1)
+  readonly #blockEst = new Float32Array(TWO_STAGE_BLOCK)
+  readonly #blockLower = new Float32Array(TWO_STAGE_BLOCK)
 
   constructor(codec: RaBitQuantizer, qb: number) {
     this.#c = codec
@@ -761,6 +765,42 @@ export class RaBitQScanner implements CodeScanner {
         lower[i] = !ip && lo < 0 ? 0 : lo
       }
     }
+  }
+
+  /**
+   * FAISS's two-stage search of n codes into the heap hd / hl of k entries (topk.ts; labels
+   * labelOffset + i): the 1-bit estimate and its lower bound for every code, then the
+   * extended estimate only for the codes whose lower bound is below the heap's current k-th
+   * distance. A code whose bound fails (about 3%) may be skipped although its extended
+   * estimate would have entered. 1-bit codes: every 1-bit estimate is offered. Returns the
+   * number of codes given the extended estimate (n for 1-bit codes).
+   */
+  scanTwoStage(codes: Uint8Array, n: number, k: number, hd: Float32Array, hl: Float64Array, labelOffset: number): number {
+    const c = this.#c
+    const cs = c.codeSize
+    const est = this.#blockEst
+    const lower = this.#blockLower
+    const twoStage = c.exBits > 0
+    const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength)
+    let refined = 0
+    for (let o = 0; o < n; o += TWO_STAGE_BLOCK) {
+      const b = Math.min(TWO_STAGE_BLOCK, n - o)
+      const block = codes.subarray(o * cs, (o + b) * cs)
+      if (!twoStage) {
+        this.scan1Bit(block, b, est)
+        heapPushMany(k, hd, hl, est, b, labelOffset + o)
+        refined += b
+        continue
+      }
+      this.scan1Bit(block, b, est, lower)
+      let top = hd[0]!
+      for (let i = 0; i < b; i++) {
+        if (!(lower[i]! < top)) continue
+        refined++
+        if (heapPush(k, hd, hl, Math.fround(this.#fullOf(codes, (o + i) * cs, dv)), labelOffset + o + i)) top = hd[0]!
+      }
+    }
+    return refined
   }
 
   /** The extended estimate of every code (nbits >= 2) and its lower bound (see the module comment); for 1-bit codes, scan1Bit. */

@@ -325,6 +325,41 @@ describe('RaBitQuantizer', () => {
     )
   })
 
+  it('scanTwoStage: extended estimates only where the 1-bit bound allows, the same top k as the full scan up to bound failures', () => {
+    const d = 40
+    const n = 3000
+    const k = 10
+    const x = gaussians(n, d, 101, 1)
+    const q = gaussians(1, d, 102, 1)
+    for (const metric of ['l2', 'ip'] as const) {
+      for (const nbits of [1, 3]) {
+        const codec = trained(d, { nbits, metric, seed: 8 }, x, n)
+        const codes = encoded(codec, x, n)
+        const s = codec.scanner(metric)
+        s.setQuery(q, 0)
+        const hd = new Float32Array(k)
+        const hl = new Float64Array(k)
+        heapInit(k, hd, hl)
+        const refined = s.scanTwoStage(codes, n, k, hd, hl, 100)
+        heapSort(k, hd, hl)
+        const all = new Float32Array(n)
+        s.scan(codes, n, all)
+        const want = Array.from(all.keys())
+          .sort((a, b) => all[a]! - all[b]! || a - b)
+          .slice(0, k)
+        for (let j = 0; j < k; j++) expect(hd[j]).toBe(all[hl[j]! - 100]!)
+        const got = new Set(Array.from(hl, (l) => l - 100))
+        if (nbits === 1) {
+          expect(refined).toBe(n)
+          expect([...got].sort((a, b) => a - b)).toEqual([...want].sort((a, b) => a - b))
+        } else {
+          expect(refined).toBeLessThan(n / 4)
+          expect(want.filter((i) => got.has(i)).length).toBeGreaterThanOrEqual(k - 1)
+        }
+      }
+    }
+  })
+
   it('codes against an explicit centroid scan like residual codes against zero (IVF use)', () => {
     const d = 24
     const n = 30
