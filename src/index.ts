@@ -13,6 +13,7 @@ export type { Manifest, TrainingRecord } from './manifest.js'
 export { FlatCodec } from './quantizers/flat.js'
 export { ProductQuantizer } from './quantizers/pq.js'
 export type { CodeScanner, InnerMetric, Quantizer, QuantizerState } from './quantizers/quantizer.js'
+export { RABITQ_EPS0, type RaBitQOptions, RaBitQScanner, type RaBitQScanOptions, RaBitQuantizer } from './quantizers/rabitq.js'
 export { Fp16Codec, ScalarQuantizer } from './quantizers/sq.js'
 export type { KnnResult } from './search/exact.js'
 export { exactKnn, normalizedCopy } from './search/exact.js'
@@ -40,6 +41,7 @@ export type {
   RefineSpec,
   SearchOptions,
   SearchResult,
+  SearchStats,
   StoredItem,
   TrainOptions,
   TrainProgress,

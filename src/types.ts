@@ -31,6 +31,14 @@ export type CodecSpec =
   | { kind: 'sq8' | 'sq4'; clip?: number }
   /** IEEE half floats, 2 bytes per dimension, no training. Description "SQfp16". */
   | { kind: 'fp16' }
+  /**
+   * RaBitQ (Gao and Long, 2024): each vector, relative to a centroid (the list's under IVF)
+   * and randomly rotated, kept as nbits bits per dimension (1, default; 2..9: extended
+   * RaBitQ) plus a few floats of correction factors; distances come with an error bound.
+   * Training draws the rotation (no codebooks). Descriptions "RaBitQ", "RaBitQ{nbits}"
+   * ("RaBitQfs", FAISS's fast-scan name, is accepted as the same codec).
+   */
+  | { kind: 'rabitq'; nbits?: number }
 
 /** Re-ranking stage: exact distances on the stored full vectors ('flat', "RFlat"), or distances from a second, finer codec kept in memory ("Refine(SQ8)"). */
 export type RefineSpec = { kind: 'flat' } | { kind: 'codec'; codec: CodecSpec }
@@ -264,6 +272,12 @@ export interface SearchOptions {
   nprobe?: number
   /** With a refine stage, re-rank k*refineFactor candidates. Default 1 (re-rank the k found). */
   refineFactor?: number
+  /**
+   * RaBitQ codecs: bits per component of the quantized query (FAISS's qb), 0..8. Default 4,
+   * as FAISS. 1-bit codes are scanned with byte lookup tables, exact up to 7 bits: 0 (FAISS's
+   * float query) and 8 are served at 7. Ignored by other codecs.
+   */
+  qb?: number
   /** Only items whose metadata match (pre-filtering: k results whenever k items match). */
   filter?: Filter
 }
@@ -272,6 +286,16 @@ export interface SearchOptions {
 export interface BatchSearchOptions extends SearchOptions {
   /** Worker threads for this call: 0 searches on the calling thread. Default: the pool size (available parallelism). */
   threads?: number
+}
+
+/** What the last search() did, from lastSearchStats(). */
+export interface SearchStats {
+  /** IVF lists probed (1 without IVF). */
+  readonly listsProbed: number
+  /** Codes scored (with a filter: the allowed ones only, when only those are scored). */
+  readonly codesScanned: number
+  /** Candidates re-ranked: stored vectors read from the file (RFlat) or refine codes rescored. */
+  readonly rowsRead: number
 }
 
 /** List balance of an IVF index, from stats(). */

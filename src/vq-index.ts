@@ -63,6 +63,7 @@ import type {
   OpenOptions,
   SearchOptions,
   SearchResult,
+  SearchStats,
   StorageInfo,
   StoredItem,
   TrainOptions,
@@ -367,6 +368,18 @@ export class VqIndex {
   memoryUsage(): MemoryUsage {
     this.#s.open()
     return memoryUsage(this.#s)
+  }
+
+  /**
+   * What the last search() on this handle did (as FAISS's indexIVF_stats): lists probed,
+   * codes scanned, and candidates re-ranked: with RFlat, the stored vectors read from the
+   * file (RaBitQ codecs read only the candidates their error bounds cannot rule out).
+   * Zeros before any search. searchBatch's worker threads keep their own.
+   */
+  lastSearchStats(): SearchStats {
+    this.#s.open()
+    const st = this.#s.searcher.stats
+    return { listsProbed: st.listsProbed, codesScanned: st.codesScanned, rowsRead: st.rowsRead }
   }
 
   /** Name of the kernel backend this index computes with ('wasm', 'ts' or 'reference'). */

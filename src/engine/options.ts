@@ -29,6 +29,7 @@ import {
   ConnectionSchema,
   CreateSchema,
   DEFAULT_NPROBE,
+  DEFAULT_QB,
   DeleteSchema,
   isFilterObject,
   KeywordSearchSchema,
@@ -55,6 +56,8 @@ export interface ResolvedSearch {
   readonly k: number
   readonly nprobe: number
   readonly refineFactor: number
+  /** RaBitQ query bits (0: float query). */
+  readonly qb: number
   readonly filter: SearchOptions['filter']
 }
 
@@ -106,13 +109,13 @@ export function parseKeywordOptions(o: unknown): { filter?: Filter | undefined }
 /** Search options by the schema alone (the reference the fast path of resolveSearch must agree with). */
 export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
   const r = parseOptions(SearchSchema, o, 'search')
-  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, filter: r.filter }
+  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, filter: r.filter }
 }
 
 /** searchBatch()'s options: the search options and threads. */
 export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
   const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
-  return { search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, filter: r.filter }, threads: r.threads }
+  return { search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, filter: r.filter }, threads: r.threads }
 }
 
 function isPlain(o: object): boolean {
@@ -122,29 +125,30 @@ function isPlain(o: object): boolean {
 
 /**
  * Resolves search options: nprobe (default DEFAULT_NPROBE, a positive integer),
- * refineFactor (default 1, 1..MAX_REFINE_FACTOR) and filter. SearchSchema is the
- * description; this is its fast path for the common cases (undefined, {}, { nprobe },
- * { refineFactor }, { filter } with valid values), which gives the schema's answer without
+ * refineFactor (default 1, 1..MAX_REFINE_FACTOR), qb (default DEFAULT_QB, 0..8) and filter.
+ * SearchSchema is the description; this is its fast path for the common cases (undefined,
+ * {}, { nprobe }, { refineFactor }, { qb }, { filter } with valid values), which gives the schema's answer without
  * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
  */
 export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
-  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, undefined)
+  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, undefined)
   if (typeof o === 'object' && o !== null && isPlain(o)) {
     let fast = true
     for (const key in o) {
-      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'filter') {
+      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'qb' && key !== 'filter') {
         fast = false
         break
       }
     }
-    const { nprobe, refineFactor, filter } = o
+    const { nprobe, refineFactor, qb, filter } = o
     if (
       fast &&
       (nprobe === undefined || (Number.isSafeInteger(nprobe) && nprobe >= 1)) &&
       (refineFactor === undefined || (Number.isInteger(refineFactor) && refineFactor >= 1 && refineFactor <= MAX_REFINE_FACTOR)) &&
+      (qb === undefined || (Number.isInteger(qb) && qb >= 0 && qb <= 8)) &&
       (filter === undefined || isFilterObject(filter))
     ) {
-      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, filter)
+      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, qb ?? DEFAULT_QB, filter)
     }
   }
   return resolveSearchBySchema(k, o)
@@ -154,10 +158,18 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
 let lastResolved: ResolvedSearch | null = null
 
 /** Resolved search options of these values: the last ones returned when they are the same (a frozen object), else new ones. */
-function resolved(k: number, nprobe: number, refineFactor: number, filter: SearchOptions['filter']): ResolvedSearch {
+function resolved(k: number, nprobe: number, refineFactor: number, qb: number, filter: SearchOptions['filter']): ResolvedSearch {
   const last = lastResolved
-  if (last !== null && last.k === k && last.nprobe === nprobe && last.refineFactor === refineFactor && last.filter === filter) return last
-  lastResolved = Object.freeze({ k, nprobe, refineFactor, filter })
+  if (
+    last !== null &&
+    last.k === k &&
+    last.nprobe === nprobe &&
+    last.refineFactor === refineFactor &&
+    last.qb === qb &&
+    last.filter === filter
+  )
+    return last
+  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, filter })
   return lastResolved
 }
 

@@ -34,6 +34,9 @@ import { checkKnownKeys, showValue as show } from '../validate.js'
 /** Default nprobe (capped at nlist), as LanceDB's default of 20 probes. */
 export const DEFAULT_NPROBE = 20
 
+/** Default bits per component of a RaBitQ query (FAISS's default qb). */
+export const DEFAULT_QB = 4
+
 /** Largest nlist of an IVF stage (as the coarse quantizer checks). */
 const MAX_NLIST = 1 << 20
 /** Largest k-means / IVF iteration count. */
@@ -93,8 +96,9 @@ const CodecSchema = v.variant(
       ),
     }),
     obj({ kind: v.literal('fp16') }),
+    obj({ kind: v.literal('rabitq'), nbits: v.optional(int(1, 9)) }),
   ],
-  'a codec of kind "flat", "pq", "sq8", "sq4" or "fp16"',
+  'a codec of kind "flat", "pq", "sq8", "sq4", "fp16" or "rabitq"',
 )
 
 const TransformSchema = obj({ kind: v.literal('opq', '"opq"'), m: int(1, MAX_DIM), dOut: v.optional(int(1, MAX_DIM)) })
@@ -162,6 +166,7 @@ export const DeleteSchema = obj({ strict: v.optional(bool, false) })
 const searchEntries = {
   nprobe: v.optional(int(1, Number.MAX_SAFE_INTEGER, 'a positive integer'), DEFAULT_NPROBE),
   refineFactor: v.optional(int(1, MAX_REFINE_FACTOR), 1),
+  qb: v.optional(int(0, 8), DEFAULT_QB),
   filter: v.optional(filter),
 }
 

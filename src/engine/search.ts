@@ -75,10 +75,17 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
   const refineFactor = Math.max(1, Math.min(o.refineFactor, Math.ceil(count / o.k)))
   // The same parameters as the last query's (the common case): that object again, not a new one.
   const last = state.lastParams
-  if (last !== null && last.k === o.k && last.nprobe === o.nprobe && last.refineFactor === refineFactor && last.filter === filter) {
+  if (
+    last !== null &&
+    last.k === o.k &&
+    last.nprobe === o.nprobe &&
+    last.refineFactor === refineFactor &&
+    last.qb === o.qb &&
+    last.filter === filter
+  ) {
     return last
   }
-  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, filter })
+  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, qb: o.qb, filter })
   state.lastParams = p
   return p
 }

@@ -5,16 +5,20 @@
  *   description := [transform ","] [coarse ","] codec ["," refine]
  *   transform   := "OPQ" m ["_" dOut]          learned rotation (to dOut dimensions), before PQ
  *   coarse      := "IVF" nlist ["k"]           inverted file with nlist lists (IVF4k = 4096)
- *   codec       := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16"
+ *   codec       := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16" | "RaBitQ" [nbits]
  *   refine      := "RFlat" | "Refine(" codec ")"   re-rank on stored full vectors, or on a second codec
  *
  * Examples: "PQ16", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16", "IVF4096,PQ32x4", "IVF256,SQ4,RFlat",
- * "IVF4096,PQ16,Refine(SQ8)".
+ * "IVF4096,PQ16,Refine(SQ8)", "IVF1024,RaBitQ,RFlat", "RaBitQ4".
+ *
+ * "RaBitQfs" / "RaBitQfs{nbits}" (FAISS's names of its fast-scan RaBitQ indexes) parse as
+ * the RaBitQ codec: vqlite picks its scan path itself. FAISS's batch-size suffix ("_64")
+ * is not accepted.
  */
 import { VqOptionError } from '../errors.js'
 import type { CodecSpec, IndexSpec, RefineSpec } from '../types.js'
 
-const CODEC_FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16'
+const CODEC_FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16, RaBitQ, RaBitQ<nbits>'
 const FORMS = `[OPQ<m>[_<d>],][IVF<nlist>,]<codec>[,RFlat|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
 
 function bad(description: string, why: string): never {
@@ -29,6 +33,8 @@ function parseCodec(s: string): CodecSpec | undefined {
   if (s === 'SQfp16') return { kind: 'fp16' }
   const pq = /^PQ(\d+)(?:x(\d+))?$/.exec(s)
   if (pq) return { kind: 'pq', m: Number(pq[1]), nbits: pq[2] === undefined ? 8 : Number(pq[2]) }
+  const rq = /^RaBitQ(?:fs)?([1-9])?$/.exec(s)
+  if (rq) return { kind: 'rabitq', nbits: rq[1] === undefined ? 1 : Number(rq[1]) }
   return undefined
 }
 
@@ -98,6 +104,8 @@ export function formatDescription(spec: CodecSpec): string {
       return 'SQ4'
     case 'fp16':
       return 'SQfp16'
+    case 'rabitq':
+      return (spec.nbits ?? 1) === 1 ? 'RaBitQ' : `RaBitQ${spec.nbits}`
   }
 }
 
@@ -122,6 +130,8 @@ export function normalizeCodec(spec: CodecSpec): CodecSpec {
     case 'sq8':
     case 'sq4':
       return { kind: spec.kind, clip: spec.clip ?? 0 }
+    case 'rabitq':
+      return { kind: 'rabitq', nbits: spec.nbits ?? 1 }
     default:
       return { kind: spec.kind }
   }
@@ -129,14 +139,17 @@ export function normalizeCodec(spec: CodecSpec): CodecSpec {
 
 /**
  * Fills every default so that two index specs that mean the same compare equal:
- * OPQ dOut = dim; IVF byResidual = true for PQ codecs (as FAISS), false for the others
- * (scalar codecs are trained and scanned on the vectors themselves).
+ * OPQ dOut = dim; IVF byResidual = true for PQ and RaBitQ codecs (as FAISS: RaBitQ codes
+ * are of the vector relative to its list's centroid), false for the others (scalar codecs
+ * are trained and scanned on the vectors themselves).
  */
 export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
   const codec = normalizeCodec(spec.codec)
   return {
     ...(spec.transform ? { transform: { kind: 'opq' as const, m: spec.transform.m, dOut: spec.transform.dOut ?? dim } } : {}),
-    ...(spec.ivf ? { ivf: { nlist: spec.ivf.nlist, byResidual: spec.ivf.byResidual ?? codec.kind === 'pq' } } : {}),
+    ...(spec.ivf
+      ? { ivf: { nlist: spec.ivf.nlist, byResidual: spec.ivf.byResidual ?? (codec.kind === 'pq' || codec.kind === 'rabitq') } }
+      : {}),
     codec,
     ...(spec.refine
       ? {

@@ -254,6 +254,7 @@ export class WorkerPool {
         k: p.k,
         nprobe: p.nprobe,
         refineFactor: p.refineFactor,
+        qb: p.qb,
         filter: p.filter,
         outIds: ids,
         outDist: dist,

@@ -45,6 +45,7 @@ export interface SearchTask {
   readonly k: number
   readonly nprobe: number
   readonly refineFactor: number
+  readonly qb: number
   readonly filter: { bits: Uint8Array; count: number } | null
   /** Results, nq*k; the worker writes rows [from, to). */
   readonly outIds: Float64Array

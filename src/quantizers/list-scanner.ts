@@ -65,6 +65,16 @@ export interface ListScanner {
   scanList(lists: ListsView, l: number, coarseDist: number, bits: SeqBits, k: number, hd: Float32Array, hl: Float64Array): number
   /** Scores only the items of list l whose seq bit is set in bits and offers them to the heap. Returns how many there were. */
   scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number
+  /** Optional (codecs with a query-side quantization, RaBitQ): bits per query component for the next setQuery (0: float query). */
+  setQueryBits?(qb: number): void
+  /**
+   * Optional (codecs whose estimates come with an error bound, RaBitQ): for the n
+   * candidates hl[0..n) of the current query (labels list*2^32 + offset) with estimated
+   * distances hd[0..n), writes a lower and an upper bound of each one's true distance
+   * (internal convention) to lower / upper. The searcher reads from disk only candidates
+   * whose lower bound is within the k-th smallest upper bound.
+   */
+  bounds?(lists: ListsView, hd: Float32Array, hl: Float64Array, n: number, lower: Float32Array, upper: Float32Array): void
 }
 
 /**

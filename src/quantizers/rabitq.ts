@@ -58,6 +58,7 @@ import {
   type QuantizerState,
   type QuantizerTrainOptions,
 } from './quantizer.js'
+import { RaBitqLutScanner } from './rabitq-list-scanner.js'
 
 /** The confidence constant of the error bound (the paper's epsilon_0; FAISS's kConstEpsilon). */
 export const RABITQ_EPS0 = 1.9
@@ -505,7 +506,6 @@ export class RaBitQuantizer implements Quantizer {
 
   /** A scanner for the codec's metric (VqOptionError for the other metric: the codes' factors are metric-specific). */
   scanner(metric: InnerMetric, options: RaBitQScanOptions = {}): RaBitQScanner {
-    assertTrained(this, 'RaBitQuantizer', 'scanning')
     if (metric !== this.metric) {
       throw new VqOptionError('BAD_OPTION', `RaBitQ codes were made for metric '${this.metric}' and cannot be scanned under '${metric}'`)
     }
@@ -521,6 +521,9 @@ export class RaBitQuantizer implements Quantizer {
    * of ||q - m|| instead of FAISS's ||q - c_l|| (m: the codec's centroid).
    */
   listScanPlan(setup: ListScanSetup): ListScanPlan {
+    // 1-bit codes: the lookup-table scan of their sign bits (rabitq-list-scanner.ts), which
+    // also gives the error bounds of bound-driven re-ranking.
+    if (this.exBits === 0) return { terms: false, create: () => new RaBitqLutScanner(this, setup) }
     return codeListPlan(this, setup, true)
   }
 
@@ -553,9 +556,10 @@ export class RaBitQuantizer implements Quantizer {
       metric: this.metric === 'ip' ? 1 : 0,
       rotate: this.rotate ? 1 : 0,
     }
-    if (state.kind !== 'rabitq') throw new VqFormatError('CORRUPT_FILE', `expected a RaBitQ state, got kind "${state.kind}"`)
+    // The index restores a codec from its arrays alone (IndexModel.loadArrays: the
+    // parameters come from the description); a state from exportState must agree with them.
     for (const [k, v] of Object.entries(want)) {
-      if (p[k] !== v) throw new VqFormatError('CORRUPT_FILE', `RaBitQ state has ${k} = ${p[k]}, this codec has ${v}`)
+      if (p[k] !== undefined && p[k] !== v) throw new VqFormatError('CORRUPT_FILE', `RaBitQ state has ${k} = ${p[k]}, this codec has ${v}`)
     }
     const centroid = expectArray(state, 'centroid', [this.dim]).slice()
     const rotation = this.rotate ? expectArray(state, 'rotation', [this.dim, this.dim]).slice() : new Float32Array(0)
@@ -624,6 +628,7 @@ export class RaBitQScanner implements CodeScanner {
   /** Sets the query relative to centroid[cOff..cOff+d) (null: zero): for codes encoded against that centroid. */
   setQueryAgainst(q: Float32Array, qOff: number, centroid: Float32Array | null, cOff: number): void {
     const c = this.#c
+    assertTrained(c, 'RaBitQuantizer', 'scanning')
     const d = this.#d
     if (qOff < 0 || q.length < qOff + d)
       throw new VqInputError('DIMENSION_MISMATCH', `RaBitQ query needs ${d} values from offset ${qOff}, got ${q.length}`)

@@ -94,9 +94,10 @@ export class IndexModel {
     this.transform = spec.transform ? new OpqTransform(dim, spec.transform.dOut ?? dim, spec.transform.m, kernels) : null
     this.dCoded = this.transform ? this.transform.dOut : dim
     this.coarse = new CoarseQuantizer(spec.ivf?.nlist ?? 1, this.dCoded, this.inner, kernels)
-    this.codec = buildQuantizer(spec.codec, this.dCoded, kernels)
-    this.byResidual = (spec.ivf?.byResidual ?? false) && this.coarse.nlist > 1
-    this.refineCodec = spec.refine?.kind === 'codec' ? buildQuantizer(spec.refine.codec, dim, kernels) : null
+    this.byResidual = (spec.ivf?.byResidual ?? false) && (spec.ivf?.nlist ?? 1) > 1
+    this.codec = buildQuantizer(spec.codec, this.dCoded, kernels, { inner: this.inner, residual: this.byResidual })
+    this.refineCodec =
+      spec.refine?.kind === 'codec' ? buildQuantizer(spec.refine.codec, dim, kernels, { inner: this.inner, residual: false }) : null
     this.scan = this.codec.listScanPlan({ kernels, inner: this.inner, residualOf: this.byResidual ? this.coarse : null })
   }
 

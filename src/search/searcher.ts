@@ -15,7 +15,9 @@
  *    enter it.
  * 4. Re-rank when the index has a refine stage: k*refineFactor candidates are rescored with
  *    the refine codec or, for RFlat, exactly on the stored full vectors (fetched by id in
- *    one batch), and the best k are kept.
+ *    one batch), and the best k are kept. With a codec whose estimates carry an error bound
+ *    (RaBitQ), RFlat reads them in batches in estimate order and skips those whose lower
+ *    bound exceeds the k-th exact distance read so far.
  * Distances are returned in the public convention (see types.ts).
  */
 import { heapInit, heapPush, heapSort } from '../../native-free-kernels/index.js'
@@ -31,6 +33,9 @@ import type { IndexModel } from './model.js'
  */
 export const FILTER_FACTOR = 4
 
+/** Bound-driven re-ranking reads candidates in batches of BOUND_BATCH * k (see Searcher.#refineFlat). */
+export const BOUND_BATCH = 2
+
 /** Allowed items, as one bit per seq (bit seq & 7 of byte seq >> 3), and how many there are. */
 export interface FilterBits {
   readonly bits: Uint8Array
@@ -43,6 +48,8 @@ export interface SearchParams {
   readonly nprobe: number
   /** Candidates re-ranked = k * refineFactor (only with a refine stage). */
   readonly refineFactor: number
+  /** Query bits of RaBitQ codecs (0: float query); other codecs ignore it. */
+  readonly qb: number
   readonly filter: FilterBits | null
 }
 
@@ -54,6 +61,8 @@ export interface QueryStats {
   listsProbed: number
   codesScanned: number
   allowedScanned: number
+  /** Candidates re-ranked (RFlat: stored vectors read; refine codec: codes rescored). */
+  rowsRead: number
 }
 
 export class Searcher {
@@ -80,7 +89,15 @@ export class Searcher {
   #rScores = new Float32Array(0)
   #rNorms = new Float64Array(0)
   /** Stats of the last query: an observation only. */
-  readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0 }
+  readonly stats: QueryStats = { listsProbed: 0, codesScanned: 0, allowedScanned: 0, rowsRead: 0 }
+  /** Bound-driven re-ranking scratch: the candidates' distance bounds (codecs with ListScanner.bounds). */
+  #lower = new Float32Array(0)
+  #upper = new Float32Array(0)
+  /** Exact distances of one read batch. */
+  #rExact = new Float32Array(0)
+  /** The k best exact distances read so far (a heap), for bound-driven re-ranking. */
+  #kd = new Float32Array(0)
+  #kl = new Float64Array(0)
 
   /** fetchVectors: how RFlat reads stored vectors (null when the index has no RFlat stage). */
   constructor(model: IndexModel, fetchVectors: FetchVectors | null) {
@@ -136,6 +153,7 @@ export class Searcher {
     // 3. Scan.
     heapInit(kc, hd, hl)
     const scanner = this.#scanner
+    scanner.setQueryBits?.(p.qb)
     scanner.setQuery(qt, qtOff)
     if (filter === null) {
       const scanned = scanner.scanProbed(lists, this.#probeList, this.#probeDist, probed, kc, hd, hl)
@@ -146,8 +164,9 @@ export class Searcher {
     heapSort(kc, hd, hl)
 
     // 4. Re-rank, or map the candidates straight to the output.
+    this.stats.rowsRead = 0
     if (refine && kc > 0) {
-      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, kc, hd, hl)
+      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, k, kc, hd, hl)
       else this.#refineCodec(lists, q, qOff, kc, hd, hl)
     }
     const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
@@ -243,54 +262,115 @@ export class Searcher {
     const scores = this.#rScores
     this.#refineScanner!.setQuery(q, qOff)
     this.#refineScanner!.scan(codes, n, scores)
+    this.stats.rowsRead = n
     rerank(kc, n, scores, hd, hl, this.#rLabels)
   }
 
-  /** Rescores the kc candidates exactly on their stored vectors (as added) and keeps them sorted. */
-  #refineFlat(lists: ListsView, q: Float32Array, qOff: number, kc: number, hd: Float32Array, hl: Float64Array): void {
-    const model = this.#model
-    const d = model.dim
+  /** Re-ranking buffers for n candidates. */
+  #ensure(n: number): void {
+    if (this.#rIds.length >= n) return
+    const d = this.#model.dim
+    this.#rIds = new Float64Array(n)
+    this.#rVecs = new Float32Array(n * d)
+    this.#rScores = new Float32Array(n)
+    this.#rExact = new Float32Array(n)
+    this.#rNorms = new Float64Array(n)
+    this.#lower = new Float32Array(n)
+    this.#upper = new Float32Array(n)
+  }
+
+  /** The k-entry heap of bound-driven re-ranking. */
+  #kHeap(k: number): void {
+    if (this.#kd.length !== k) {
+      this.#kd = new Float32Array(k)
+      this.#kl = new Float64Array(k)
+    }
+  }
+
+  /**
+   * Rescores the candidates exactly on their stored vectors (as added) and keeps them
+   * sorted. With a codec whose scanner gives distance bounds (RaBitQ), only the candidates
+   * that can still be among the k nearest are read: in estimate order, BOUND_BATCH * k at a
+   * time, dropping after each batch the unread candidates whose lower bound exceeds the
+   * k-th exact distance read so far (while the bounds hold, none of those can beat it).
+   */
+  #refineFlat(lists: ListsView, q: Float32Array, qOff: number, k: number, kc: number, hd: Float32Array, hl: Float64Array): void {
     let n = 0
     while (n < kc && hl[n]! >= 0) n++
-    if (this.#rIds.length < n) {
-      this.#rIds = new Float64Array(n)
-      this.#rVecs = new Float32Array(n * d)
-      this.#rScores = new Float32Array(n)
-      this.#rNorms = new Float64Array(n)
+    this.#ensure(n)
+    const scores = this.#rScores
+    const scanner = this.#scanner
+    if (scanner.bounds === undefined || n <= k) {
+      this.#exact(lists, q, qOff, hl, 0, n)
+    } else {
+      const lower = this.#lower
+      scanner.bounds(lists, hd, hl, n, lower, this.#upper)
+      // The k-th exact distance read so far, in the scan's convention (cosine: 2 (1 - cos)).
+      const toInner = this.#model.metric === 'cosine' ? 2 : 1
+      this.#kHeap(k)
+      const kd = this.#kd
+      const kl = this.#kl
+      heapInit(k, kd, kl)
+      let read = 0
+      while (read < n) {
+        const batch = Math.min(BOUND_BATCH * k, n - read)
+        this.#exact(lists, q, qOff, hl, read, batch)
+        for (let j = read; j < read + batch; j++) heapPush(k, kd, kl, scores[j]! * toInner, j)
+        read += batch
+        const kth = kd[0]!
+        let m = read
+        for (let j = read; j < n; j++) {
+          if (lower[j]! <= kth) {
+            hl[m] = hl[j]!
+            lower[m++] = lower[j]!
+          }
+        }
+        n = m
+      }
     }
+    this.stats.rowsRead = n
+    rerank(kc, n, scores, hd, hl, this.#rLabels)
+  }
+
+  /** The exact distances (public convention) of the count candidates hl[from..) into #rScores[from..), read in one batch. */
+  #exact(lists: ListsView, q: Float32Array, qOff: number, hl: Float64Array, from: number, count: number): void {
+    if (count <= 0) return
+    const model = this.#model
+    const d = model.dim
     const ids = this.#rIds
     const vecs = this.#rVecs
-    const scores = this.#rScores
-    for (let j = 0; j < n; j++) ids[j] = lists.ids[slotOf(lists, hl[j]!)]!
-    const found = this.#fetch!(ids, n, vecs)
+    const out = this.#rExact
+    for (let j = 0; j < count; j++) ids[j] = lists.ids[slotOf(lists, hl[from + j]!)]!
+    const found = this.#fetch!(ids, count, vecs)
     const K = model.kernels
     // One one-to-many kernel call for all candidates.
     if (model.metric === 'l2') {
-      K.l2sqrMany(q, qOff, vecs, n, d, scores)
+      K.l2sqrMany(q, qOff, vecs, count, d, out)
     } else {
-      K.innerProductMany(q, qOff, vecs, n, d, scores)
+      K.innerProductMany(q, qOff, vecs, count, d, out)
       if (model.metric === 'ip') {
-        for (let j = 0; j < n; j++) scores[j] = -scores[j]!
+        for (let j = 0; j < count; j++) out[j] = -out[j]!
       } else {
         const norms = this.#rNorms
-        K.normsL2sqr(vecs, n, d, norms)
+        K.normsL2sqr(vecs, count, d, norms)
         const qn = Math.sqrt(K.innerProduct(q, qOff, q, qOff, d))
-        for (let j = 0; j < n; j++) {
+        for (let j = 0; j < count; j++) {
           const den = qn * Math.sqrt(norms[j]!)
-          scores[j] = 1 - (den > 0 ? scores[j]! / den : 0)
+          out[j] = 1 - (den > 0 ? out[j]! / den : 0)
         }
       }
     }
-    for (let j = 0; j < n; j++) {
+    const scores = this.#rScores
+    for (let j = 0; j < count; j++) {
       if (!found[j])
-        scores[j] = Infinity // deleted since this handle's state (a reader)
-      else if (scores[j]! - scores[j]! !== 0) {
+        out[j] = Infinity // deleted since this handle's state (a reader)
+      else if (out[j]! - out[j]! !== 0) {
         // Queries and stored vectors are finite and within MAX_SQUARED_NORM, so every exact
         // distance is finite: a non-finite one means the stored vector is damaged.
-        throw new VqFormatError('CORRUPT_FILE', `the stored vector of id ${ids[j]} is damaged: its distance to the query is ${scores[j]}`)
+        throw new VqFormatError('CORRUPT_FILE', `the stored vector of id ${ids[j]} is damaged: its distance to the query is ${out[j]}`)
       }
+      scores[from + j] = out[j]!
     }
-    rerank(kc, n, scores, hd, hl, this.#rLabels)
   }
 }
 

@@ -35,7 +35,7 @@ const value = fc.oneof(
 )
 
 const options = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ nprobe: value, refineFactor: value, filter: value }, { requiredKeys: [] }) },
+  { weight: 6, arbitrary: fc.record({ nprobe: value, refineFactor: value, qb: value, filter: value }, { requiredKeys: [] }) },
   {
     weight: 2,
     arbitrary: fc.record({ nprobe: value, nprobee: value, refinefactor: value, threads: value, k: value }, { requiredKeys: [] }),
@@ -59,10 +59,18 @@ describe('search options: the fast path agrees with the schema', () => {
   })
 
   it('the common cases resolve to the schema defaults', () => {
-    for (const o of [undefined, {}, { nprobe: 8 }, { nprobe: 8, refineFactor: 4 }, { refineFactor: MAX_REFINE_FACTOR }]) {
+    for (const o of [
+      undefined,
+      {},
+      { nprobe: 8 },
+      { nprobe: 8, refineFactor: 4 },
+      { refineFactor: MAX_REFINE_FACTOR },
+      { qb: 0 },
+      { qb: 8 },
+    ]) {
       const s = parseOptions(SearchSchema, o, 'search')
-      expect(resolveSearch(10, o)).toEqual({ k: 10, nprobe: s.nprobe, refineFactor: s.refineFactor, filter: s.filter })
+      expect(resolveSearch(10, o)).toEqual({ k: 10, nprobe: s.nprobe, refineFactor: s.refineFactor, qb: s.qb, filter: s.filter })
     }
-    expect(resolveSearch(10, undefined)).toEqual({ k: 10, nprobe: 20, refineFactor: 1, filter: undefined })
+    expect(resolveSearch(10, undefined)).toEqual({ k: 10, nprobe: 20, refineFactor: 1, qb: 4, filter: undefined })
   })
 })

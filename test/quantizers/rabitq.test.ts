@@ -560,7 +560,7 @@ describe('RaBitQuantizer', () => {
     expectVqError(() => new RaBitQuantizer(d, { metric: 'cosine' as 'l2' }, tsKernels), VqOptionError, 'BAD_OPTION')
     const fresh = new RaBitQuantizer(d, {}, tsKernels)
     expectVqError(() => fresh.encode(x, 10, new Uint8Array(10 * fresh.codeSize)), VqStateError, 'NOT_TRAINED')
-    expectVqError(() => fresh.scanner('l2'), VqStateError, 'NOT_TRAINED')
+    expectVqError(() => fresh.scanner('l2').setQuery(x, 0), VqStateError, 'NOT_TRAINED')
     expectVqError(() => fresh.train(x, 0), VqInputError, 'EMPTY_TRAINING_SET')
     const codec = trained(d, { nbits: 2 }, x, 10)
     expectVqError(() => codec.encode(x.subarray(0, 5 * d - 1), 5, new Uint8Array(5 * codec.codeSize)), VqInputError, 'DIMENSION_MISMATCH')
@@ -578,19 +578,26 @@ describe('RaBitQuantizer', () => {
     const state = codec.exportState()
     expectVqError(() => new RaBitQuantizer(d + 1, { nbits: 2 }, tsKernels).loadState(state), VqFormatError, 'CORRUPT_FILE', /dim/)
     expectVqError(() => new RaBitQuantizer(d, { nbits: 3 }, tsKernels).loadState(state), VqFormatError, 'CORRUPT_FILE', /nbits/)
-    expectVqError(() => new RaBitQuantizer(d, { nbits: 2 }, tsKernels).loadState({ ...state, kind: 'sq8' }), VqFormatError, 'CORRUPT_FILE')
+    const { centroid: _, ...noCentroid } = state.arrays
+    expectVqError(
+      () => new RaBitQuantizer(d, { nbits: 2 }, tsKernels).loadState({ ...state, arrays: noCentroid }),
+      VqFormatError,
+      'CORRUPT_FILE',
+      /centroid/,
+    )
     const broken = { ...state, arrays: { ...state.arrays, rotation: { shape: [d, d - 1], data: new Float32Array(d * (d - 1)) } } }
     expectVqError(() => new RaBitQuantizer(d, { nbits: 2 }, tsKernels).loadState(broken), VqFormatError, 'CORRUPT_FILE', /rotation/)
   })
 
-  it('IVF lists of residual codes scan (CodeListScanner, per-list tables, no terms) as the reference estimate of the whole vector', () => {
+  it('IVF lists of residual extended codes scan (CodeListScanner, per-list tables, no terms) as the reference estimate of the whole vector', () => {
     const d = 12
     const n = 90
     const nlist = 3
     const x = gaussians(n, d, 81, 2)
     const q = gaussians(1, d, 82, 2)
     for (const metric of ['l2', 'ip'] as const) {
-      for (const nbits of [1, 3]) {
+      // 1-bit codes have a scanner of their own (test/quantizers/rabitq-list-scanner.test.ts).
+      for (const nbits of [2, 3]) {
         const coarse = new CoarseQuantizer(nlist, d, metric, tsKernels)
         coarse.centroids = gaussians(nlist, d, 83, 2)
         const lists = Int32Array.from({ length: n }, (_, i) => i % nlist)

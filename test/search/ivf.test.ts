@@ -52,6 +52,14 @@ describe('description grammar', () => {
       ['PQ8,Refine(Flat)', 'PQ8,RFlat'],
       ['IVF256,Flat', 'IVF256,Flat'],
       ['Flat', 'Flat'],
+      ['RaBitQ', 'RaBitQ'],
+      ['RaBitQ1', 'RaBitQ'],
+      ['RaBitQ4', 'RaBitQ4'],
+      ['IVF1024,RaBitQ,RFlat', 'IVF1024,RaBitQ,RFlat'],
+      ['IVF4096,RaBitQ4,RFlat', 'IVF4096,RaBitQ4,RFlat'],
+      ['IVF1024,RaBitQfs', 'IVF1024,RaBitQ'],
+      ['RaBitQfs9', 'RaBitQ9'],
+      ['IVF64,PQ8,Refine(RaBitQ6)', 'IVF64,PQ8,Refine(RaBitQ6)'],
     ] as const) {
       expect(formatIndexDescription(normalizeIndexSpec(parseIndexDescription(s), 128), 128)).toBe(canonical)
     }
@@ -60,7 +68,22 @@ describe('description grammar', () => {
       ivf: { nlist: 1024, byResidual: true },
       codec: { kind: 'pq', m: 16, nbits: 8 },
     })
-    for (const bad of ['IVF,PQ8', 'PQ8,IVF16', 'OPQ8,SQ8', 'IVF16,PQ8,RFlat,RFlat', 'IVF16,Refine(PQ8)', 'HNSW32']) {
+    expect(normalizeIndexSpec(parseIndexDescription('IVF1024,RaBitQ'), 128)).toEqual({
+      ivf: { nlist: 1024, byResidual: true },
+      codec: { kind: 'rabitq', nbits: 1 },
+    })
+    for (const bad of [
+      'IVF,PQ8',
+      'PQ8,IVF16',
+      'OPQ8,SQ8',
+      'IVF16,PQ8,RFlat,RFlat',
+      'IVF16,Refine(PQ8)',
+      'HNSW32',
+      'RaBitQ0',
+      'RaBitQ10',
+      'RaBitQfs_64',
+      'OPQ8,RaBitQ',
+    ]) {
       expect(() => parseIndexDescription(bad)).toThrow(/invalid index description/)
     }
   })

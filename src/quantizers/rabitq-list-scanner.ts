@@ -1,0 +1,366 @@
+/**
+ * 1-bit RaBitQ lists on the lookup-table scan (Kernels.createLutScan: WebAssembly SIMD, or
+ * its plain TypeScript reference on other backends, with the same float32 operations, so
+ * both give the same estimates bit for bit), as FAISS's IndexIVFRaBitQFastScan: the d sign
+ * bits of a code are m = ceil(d/4) 4-bit sub-codes, scanned with one 16-entry byte table
+ * per sub-code built from the query.
+ *
+ * Per probed list l the query is y = P(q - c), P the codec's rotation and c the centre the
+ * codes are relative to: the list centroid (IVF by residual under L2), the codec's centroid
+ * (exhaustive, or IVF without residuals), or zero (IVF residuals under IP, where the list's
+ * probe distance -<q, c_l> is added). Pq is computed once per query and P c once per list
+ * (kept), so a probed list costs O(d) before its scan. y is quantized to qb bits on a grid
+ * anchored at zero, y_t ~ delta * qq_t with integers |qq_t| <= L = max(1, 2^(qb-1) - 1) and
+ * delta = max |y_t| / L (FAISS's grid runs from min y to max y instead; anchoring at zero
+ * keeps every table entry an exact small integer without a per-code popcount term). qb is
+ * 1..7 here (0, a float query, and 8 are served at 7). Then, with raw = <qq, bits>,
+ *
+ *   <o, y> ~ (delta / sqrt(d)) (2 raw - sum qq)     (o: the code's unit vector (2b - 1)/sqrt(d))
+ *   L2: est = A + ||y||^2 - 2 dpm <o, y>            IP: est = A/2 - dpm <o, y> + (||y||^2 - ||q||^2)/2 + bias
+ *
+ * with the code's factors A and dpm (rabitq.ts), i.e. est = a + b (alpha raw + beta) + gamma
+ * per item (a, b from the code, held beside the packed sub-codes), per list alpha, beta,
+ * gamma. Table entries are shifted by each sub-table's minimum so that they are bytes
+ * (beta takes the shift back): exact for qb <= 7.
+ *
+ * bounds() gives each candidate est -/+ (f_error ||y|| + |b| EPS0 ||y - delta qq|| / sqrt(d)):
+ * the paper's bound on the float query (RABITQ_EPS0 = 1.9) plus the query quantization's
+ * share at the same confidence, for the searcher's bound-driven re-ranking.
+ */
+import { fastScanPack, fastScanPackedSize, heapPush, type Kernels, type LutScan } from '../../native-free-kernels/index.js'
+import { createReferenceLutScan } from '../../native-free-kernels/reference/lutscan.js'
+import type { CoarseQuantizer } from '../ivf/coarse.js'
+import { LIST_STRIDE, type ListsView } from '../ivf/inverted-lists.js'
+import type { ListScanner, ListScanSetup, ScanProbedArgs, SeqBits } from './list-scanner.js'
+import type { RaBitQuantizer } from './rabitq.js'
+
+/** The confidence constant of RaBitQ's error bound (the paper's epsilon_0, FAISS's kConstEpsilon; rabitq.ts's RABITQ_EPS0). */
+const RABITQ_EPS0 = 1.9
+
+/** Largest qb whose byte tables are exact (4 sub-code bits times 2^(qb-1) - 1 below 256). */
+export const LUT_MAX_QB = 7
+
+export class RaBitqLutScanner implements ListScanner {
+  readonly #c: RaBitQuantizer
+  readonly #kernels: Kernels
+  readonly #d: number
+  /** Sub-codes per code, ceil(d/4). */
+  readonly #m: number
+  readonly #ip: boolean
+  /** The coarse quantizer of IVF residual codes, or null. */
+  readonly #residualOf: CoarseQuantizer | null
+  /** The codes are relative to the list centroid (IVF residuals under L2). */
+  readonly #perListCentre: boolean
+  readonly #scan: LutScan
+  #qb = 4
+  /** Pq (float64) and ||q||^2 for the current query. */
+  readonly #pq: Float64Array
+  #q2 = 0
+  /** P (c_l [+ codec centroid]) per list, computed once per list: nlist*d, and which are set. */
+  #pc = new Float32Array(0)
+  #pcSet = new Uint8Array(0)
+  /** P (codec centroid), for the lists that share it. */
+  readonly #pmu: Float64Array
+  /** Per-list query state: y, and its quantized levels qq (4m entries, zero past d). */
+  readonly #y: Float64Array
+  readonly #qq: Int32Array
+  /** Per list of the current query (by list number), for bounds(): ||y||, and EPS0 ||y - delta qq|| / sqrt(d). */
+  #gOf = new Float64Array(0)
+  #eqOf = new Float64Array(0)
+  /** Lists uid / stamps of the segments loaded into the scan engine. */
+  #uid = -1
+  #stamps = new Float64Array(0)
+  #packed = new Uint8Array(0)
+  #a = new Float32Array(0)
+  #b = new Float32Array(0)
+  /** Tables and constants of the probed lists of one scanProbed call. */
+  #tables = new Uint8Array(0)
+  #consts = new Float32Array(0)
+  #segs = new Int32Array(0)
+  readonly #table: Uint8Array
+  readonly #lc = new Float32Array(3)
+  #est = new Float32Array(0)
+  /** Scratch of #f32. */
+  readonly #fb = new Uint8Array(4)
+  readonly #ff = new Float32Array(this.#fb.buffer)
+
+  constructor(codec: RaBitQuantizer, setup: ListScanSetup) {
+    this.#c = codec
+    this.#kernels = setup.kernels
+    const d = codec.dim
+    this.#d = d
+    this.#m = Math.ceil(d / 4)
+    this.#ip = codec.metric === 'ip'
+    this.#residualOf = setup.residualOf
+    this.#perListCentre = setup.residualOf !== null && !this.#ip
+    this.#scan = setup.kernels.createLutScan ? setup.kernels.createLutScan(this.#m) : createReferenceLutScan(this.#m)
+    this.#pq = new Float64Array(d)
+    this.#y = new Float64Array(d)
+    this.#qq = new Int32Array(4 * this.#m)
+    this.#table = new Uint8Array(this.#m * 16)
+    this.#pmu = new Float64Array(d)
+    rotate(codec, codec.centroid, 0, this.#pmu)
+  }
+
+  get fastScanBytes(): number {
+    return this.#scan.bytes + this.#pc.byteLength
+  }
+
+  get residentBytes(): number {
+    return 0
+  }
+
+  /** qb 1..7 as given; 0 (a float query) and 8 are served at LUT_MAX_QB, the finest grid whose byte tables are exact. */
+  setQueryBits(qb: number): void {
+    this.#qb = qb === 0 ? LUT_MAX_QB : Math.min(Math.max(qb, 1), LUT_MAX_QB)
+  }
+
+  setQuery(q: Float32Array, qOff: number): void {
+    const d = this.#d
+    const c = this.#c
+    const pq = this.#pq
+    let q2 = 0
+    for (let t = 0; t < d; t++) q2 += q[qOff + t]! * q[qOff + t]!
+    this.#q2 = q2
+    if (c.rotate) {
+      const P = c.rotation
+      for (let j = 0; j < d; j++) {
+        let s = 0
+        const row = j * d
+        for (let t = 0; t < d; t++) s += P[row + t]! * q[qOff + t]!
+        pq[j] = s
+      }
+    } else for (let t = 0; t < d; t++) pq[t] = q[qOff + t]!
+  }
+
+  /** P c of list l's centre (IVF residual L2: c_l plus the codec's centroid), computed once. */
+  #centre(l: number): Float32Array | Float64Array {
+    if (!this.#perListCentre) return this.#pmu
+    const coarse = this.#residualOf!
+    const d = this.#d
+    // A model's coarse centroids never change (retraining makes a new model and scanners).
+    if (this.#pc.length !== coarse.nlist * d) {
+      this.#pc = new Float32Array(coarse.nlist * d)
+      this.#pcSet = new Uint8Array(coarse.nlist)
+    }
+    if (!this.#pcSet[l]) {
+      const tmp = this.#y
+      rotate(this.#c, coarse.centroids, l * d, tmp)
+      for (let t = 0; t < d; t++) this.#pc[l * d + t] = tmp[t]! + this.#pmu[t]!
+      this.#pcSet[l] = 1
+    }
+    return this.#pc.subarray(l * d, (l + 1) * d)
+  }
+
+  /**
+   * Builds list l's byte table into table[tOff..) and its constants (alpha, beta, gamma) into
+   * consts[cOff..): the query relative to the list's centre, quantized (see the module
+   * comment). bias: the list's probe distance for IVF residuals under IP, else 0. Records
+   * ||y|| and the query quantization's error scale for bounds().
+   */
+  #prepareList(l: number, bias: number, table: Uint8Array, tOff: number, consts: Float32Array, cOff: number): void {
+    const d = this.#d
+    const m = this.#m
+    const y = this.#y
+    const pq = this.#pq
+    const pc = this.#centre(l)
+    let y2 = 0
+    let ymax = 0
+    for (let t = 0; t < d; t++) {
+      const v = pq[t]! - pc[t]!
+      y[t] = v
+      y2 += v * v
+      const a = v < 0 ? -v : v
+      if (a > ymax) ymax = a
+    }
+    const levels = Math.max(1, (1 << (this.#qb - 1)) - 1)
+    const delta = ymax > 0 ? ymax / levels : 0
+    const inv = delta > 0 ? 1 / delta : 0
+    const qq = this.#qq
+    let sumQq = 0
+    let e2 = 0
+    for (let t = 0; t < d; t++) {
+      const v = Math.round(y[t]! * inv)
+      qq[t] = v
+      sumQq += v
+      const r = y[t]! - delta * v
+      e2 += r * r
+    }
+    // Dims past d (the last sub-code's padding) weigh nothing: qq is zero there.
+    let sumMin = 0
+    for (let j = 0; j < m; j++) {
+      const q0 = qq[4 * j]!
+      const q1 = qq[4 * j + 1]!
+      const q2 = qq[4 * j + 2]!
+      const q3 = qq[4 * j + 3]!
+      const min = (q0 < 0 ? q0 : 0) + (q1 < 0 ? q1 : 0) + (q2 < 0 ? q2 : 0) + (q3 < 0 ? q3 : 0)
+      sumMin += min
+      const o = tOff + j * 16
+      const b0 = -min
+      const b1 = q0 - min
+      table[o] = b0
+      table[o + 1] = b1
+      table[o + 2] = b0 + q1
+      table[o + 3] = b1 + q1
+      for (let c = 4; c < 8; c++) table[o + c] = table[o + c - 4]! + q2
+      for (let c = 8; c < 16; c++) table[o + c] = table[o + c - 8]! + q3
+    }
+    const s = delta / Math.sqrt(d)
+    // <o, y> ~ s (2 (raw' + sumMin) - sumQq) = (2s) raw' + s (2 sumMin - sumQq)
+    consts[cOff] = 2 * s
+    consts[cOff + 1] = s * (2 * sumMin - sumQq)
+    consts[cOff + 2] = this.#ip ? 0.5 * (y2 - this.#q2) + bias : y2
+    this.#gOf[l] = Math.sqrt(y2)
+    // <o, y - delta qq> for a unit o spread over d dimensions: about ||y - delta qq|| / sqrt(d),
+    // taken at the same confidence as the code's own bound.
+    this.#eqOf[l] = (RABITQ_EPS0 * Math.sqrt(e2)) / Math.sqrt(d)
+  }
+
+  /** Loads list l into the scan engine when its content changed since it was loaded: sub-codes packed, a and b per item. */
+  #sync(lists: ListsView, l: number): void {
+    if (this.#uid !== lists.uid || this.#stamps.length !== lists.nlist) {
+      this.#uid = lists.uid
+      this.#stamps = new Float64Array(lists.nlist).fill(-1)
+    }
+    if (this.#stamps[l] === lists.stamps[l]) return
+    const n = lists.size[l]!
+    const start = lists.start[l]!
+    const m = this.#m
+    const cs = lists.codeSize
+    const bytes = fastScanPackedSize(n, m)
+    if (this.#packed.length < bytes) this.#packed = new Uint8Array(Math.max(bytes, this.#packed.length * 2))
+    if (this.#a.length < n) {
+      this.#a = new Float32Array(Math.max(n, this.#a.length * 2))
+      this.#b = new Float32Array(this.#a.length)
+    }
+    fastScanPack(lists.codes, start * cs, cs, n, m, this.#packed, 0, m)
+    const L = this.#c.layout
+    const codes = lists.codes
+    const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength)
+    const ip = this.#ip
+    for (let i = 0; i < n; i++) {
+      const base = (start + i) * cs
+      const A = dv.getFloat32(base + L.offA, true)
+      const dpm = dv.getFloat32(base + L.offDpm, true)
+      this.#a[i] = ip ? 0.5 * A : A
+      this.#b[i] = ip ? -dpm : -2 * dpm
+    }
+    this.#scan.setSegment(l, this.#packed, n, this.#a, this.#b)
+    this.#stamps[l] = lists.stamps[l]!
+  }
+
+  #perList(nlist: number): void {
+    if (this.#gOf.length < nlist) {
+      this.#gOf = new Float64Array(nlist)
+      this.#eqOf = new Float64Array(nlist)
+    }
+  }
+
+  scanProbed(...[lists, probeLists, probeDist, probed, k, hd, hl]: ScanProbedArgs): number {
+    const m = this.#m
+    if (this.#segs.length < probed) {
+      this.#segs = new Int32Array(probed)
+      this.#tables = new Uint8Array(probed * m * 16)
+      this.#consts = new Float32Array(probed * 3)
+    }
+    this.#perList(lists.nlist)
+    const biasOf = this.#residualOf !== null && this.#ip
+    let nl = 0
+    for (let pi = 0; pi < probed; pi++) {
+      const l = probeLists[pi]!
+      if (lists.size[l]! === 0) continue
+      this.#sync(lists, l)
+      this.#prepareList(l, biasOf ? probeDist[pi]! : 0, this.#tables, nl * m * 16, this.#consts, nl * 3)
+      this.#segs[nl++] = l
+    }
+    return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
+  }
+
+  /** All estimates of list l into #est (for the filtered scans). */
+  #estimates(lists: ListsView, l: number, coarseDist: number): Float32Array {
+    this.#sync(lists, l)
+    const n = lists.size[l]!
+    if (this.#est.length < n) this.#est = new Float32Array(Math.max(n, this.#est.length * 2))
+    const biasOf = this.#residualOf !== null && this.#ip
+    this.#perList(lists.nlist)
+    this.#prepareList(l, biasOf ? coarseDist : 0, this.#table, 0, this.#lc, 0)
+    this.#scan.estimates(l, this.#table, this.#lc[0]!, this.#lc[1]!, this.#lc[2]!, this.#est)
+    return this.#est
+  }
+
+  scanList(lists: ListsView, l: number, coarseDist: number, bits: SeqBits, k: number, hd: Float32Array, hl: Float64Array): number {
+    const est = this.#estimates(lists, l, coarseDist)
+    const n = lists.size[l]!
+    const start = lists.start[l]!
+    const seqs = lists.seqs
+    let offered = 0
+    for (let i = 0; i < n; i++) {
+      if (bits !== null) {
+        const s = seqs[start + i]!
+        if (!((bits[s >>> 3]! >>> (s & 7)) & 1)) continue
+      }
+      offered++
+      heapPush(k, hd, hl, est[i]!, l * LIST_STRIDE + i)
+    }
+    return offered
+  }
+
+  scanAllowed(lists: ListsView, l: number, coarseDist: number, bits: Uint8Array, k: number, hd: Float32Array, hl: Float64Array): number {
+    return this.scanList(lists, l, coarseDist, bits, k, hd, hl)
+  }
+
+  bounds(lists: ListsView, hd: Float32Array, hl: Float64Array, n: number, lower: Float32Array, upper: Float32Array): void {
+    const L = this.#c.layout
+    const codes = lists.codes
+    const cs = lists.codeSize
+    const g = this.#gOf
+    const eq = this.#eqOf
+    const bMul = this.#ip ? 1 : 2
+    const errScale = (2 * RABITQ_EPS0) / Math.sqrt(this.#d > 1 ? this.#d - 1 : 1)
+    for (let j = 0; j < n; j++) {
+      const label = hl[j]!
+      const l = Math.floor(label / LIST_STRIDE)
+      const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
+      const dpm = this.#f32(codes, base + L.offDpm)
+      let ferr: number
+      if (L.offError >= 0) ferr = this.#f32(codes, base + L.offError)
+      else {
+        const x = dpm * dpm - this.#f32(codes, base + L.offA)
+        ferr = x > 0 ? errScale * Math.sqrt(x) : 0
+      }
+      // The code's bound on the float query, plus the query quantization's share.
+      const e = ferr * g[l]! + bMul * dpm * eq[l]!
+      lower[j] = hd[j]! - e
+      upper[j] = hd[j]! + e
+    }
+  }
+
+  /** The little-endian float32 at codes[at..at+4) (codes are not 4-byte aligned; a DataView read costs more). */
+  #f32(codes: Uint8Array, at: number): number {
+    const b = this.#fb
+    b[0] = codes[at]!
+    b[1] = codes[at + 1]!
+    b[2] = codes[at + 2]!
+    b[3] = codes[at + 3]!
+    return this.#ff[0]!
+  }
+}
+
+/** out = P x[xOff..xOff+d) (x itself without rotation), float64. */
+function rotate(c: RaBitQuantizer, x: Float32Array, xOff: number, out: Float64Array): void {
+  const d = c.dim
+  if (x.length < xOff + d) {
+    out.fill(0)
+    return
+  }
+  if (!c.rotate) {
+    for (let t = 0; t < d; t++) out[t] = x[xOff + t]!
+    return
+  }
+  const P = c.rotation
+  for (let j = 0; j < d; j++) {
+    let s = 0
+    for (let t = 0; t < d; t++) s += P[j * d + t]! * x[xOff + t]!
+    out[j] = s
+  }
+}
