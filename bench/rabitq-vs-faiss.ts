@@ -3,14 +3,18 @@
  * RaBitQ and extended RaBitQ2/4/6/8 on the same base and queries, cosine as L2 on unit vectors.
  *
  *   npm run build && node cli/dist/bench/rabitq-vs-faiss.js [--sets glove,fiori] [--nbits 1,2,4,6,8]
- *     [--qb 4] [--rotation both|on|off] [--nq N] [--seed N] [--no-faiss] [--out PATH]
+ *     [--qb 4] [--rotation both|on|off] [--ex-search exact,faiss] [--full-scan] [--nq N] [--seed N]
+ *     [--no-faiss] [--out PATH]
  *
  * Sets: glove = glove100 (340,479 base, 1,000 queries, loadGlove100); fiori = the 778 MiniLM
  * (384-d) Fiori embeddings, 100 seeded queries held out of the base (678 base), exact cosine
  * ground truth computed here. Rotation: vqlite's seeded rotation on (FAISS "RR<d>,RaBitQ<b>")
- * or off (FAISS "RaBitQ<b>", which rotates nothing); both by default. vqlite scans every code
- * of every query with RaBitQScanner.scan (the 1-bit estimate at nbits 1, the extended one
- * otherwise); FAISS's IndexRaBitQ.search (two-stage for multi-bit), one thread.
+ * or off (FAISS "RaBitQ<b>", which rotates nothing); both by default. Ex-search: vqlite's exact
+ * ex-bit scale search and its FAISS-compatible one (RaBitQOptions.exSearch). vqlite scans every
+ * code of every query: 1-bit codes by RaBitQScanner.scan, multi-bit ones by scanTwoStage
+ * (FAISS's two-stage search; --full-scan: the extended estimate of every code); FAISS's
+ * IndexRaBitQ.search, one thread. Before the recall runs, codeParity compares FAISS's codes of
+ * the first 2,000 base vectors with vqlite's (rotate: false).
  * FAISS runs by child process (PYTHONPATH=/root/.cache/vqlite-faiss/py /usr/bin/python3
  * bench/faiss/rabitq_exhaustive.py) and is skipped when it cannot be imported.
  * Writes bench/results/rabitq-vs-faiss-glove.json (and -fiori.json).
