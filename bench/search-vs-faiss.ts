@@ -22,6 +22,7 @@
  *   npm run build && node cli/dist/bench/search-vs-faiss.js --set glove|synth1m|both [--quick]
  *     [--lib /path/to/dist/src/index.js] [--rounds N] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss]
  *     [--nprobe a,b] [--refine a,b] [--kfactor a,b] [--ef a,b] [--suffix=-baseline] [--note TEXT] [--wait-faiss SECONDS] [--omp-wait-policy PASSIVE|ACTIVE]
+ *     [--vq-description IVF1024,RaBitQ,RFlat] [--faiss-factory IVF1024,RaBitQfs]   (another pair on the same set; vqlite points report rows read per query)
  *   node cli/dist/bench/search-vs-faiss.js --set both --prepare-only   # caches synth1m's data and
  *     ground truth and builds + caches hnswlib on glove100 (then run with --reuse-hnsw)
  *
@@ -62,6 +63,8 @@ const { values } = parseArgs({
     'skip-faiss': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
     'skip-batch': { type: 'boolean', default: false },
+    'vq-description': { type: 'string' },
+    'faiss-factory': { type: 'string' },
     'faiss-path': { type: 'string', default: process.env['FAISS_PYTHONPATH'] ?? join(homedir(), '.cache', 'vqlite-faiss', 'py') },
     'out-dir': { type: 'string', default: 'bench/results' },
     suffix: { type: 'string', default: '' },
@@ -231,6 +234,8 @@ interface Point {
   readonly system: 'vqlite' | 'faiss' | 'hnswlib'
   readonly params: Record<string, number>
   recall10: number
+  /** vqlite: stored vectors read per query on the warm pass (lastSearchStats().rowsRead). */
+  rowsRead?: number
   qpsRounds: number[]
   qps: number
   /** One timed pass over the queries: returns the QPS (and sets recall10 on the warm pass). */
@@ -438,8 +443,16 @@ async function runSet(s: SetSpec): Promise<void> {
           qpsRounds: [],
           qps: Number.NaN,
           run: async (warm) => {
-            const r = timedPass(s, (q) => index.search(q, K, opts).ids)
-            if (warm) p.recall10 = recallAtK(r.found, K, s.gt, s.gtK, s.nq, K)
+            let rows = 0
+            const r = timedPass(s, (q) => {
+              const ids = index.search(q, K, opts).ids
+              if (warm) rows += index.lastSearchStats().rowsRead
+              return ids
+            })
+            if (warm) {
+              p.recall10 = recallAtK(r.found, K, s.gt, s.gtK, s.nq, K)
+              p.rowsRead = rows / s.nq
+            }
             return r.qps
           },
         }
@@ -507,7 +520,7 @@ async function runSet(s: SetSpec): Promise<void> {
     for (const p of points) {
       const spread = Math.max(...p.qpsRounds) / Math.min(...p.qpsRounds)
       console.log(
-        `  ${p.system.padEnd(7)} ${knob(p).padEnd(26)} R@10 ${p.recall10.toFixed(4)}  QPS ${p.qps.toFixed(0).padStart(6)} (rounds max/min ${spread.toFixed(2)})`,
+        `  ${p.system.padEnd(7)} ${knob(p).padEnd(26)} R@10 ${p.recall10.toFixed(4)}  QPS ${p.qps.toFixed(0).padStart(6)} (rounds max/min ${spread.toFixed(2)})${p.rowsRead !== undefined ? `  rows read/query ${p.rowsRead.toFixed(1)}` : ''}`,
       )
     }
     out['points'] = points.map(({ run: _run, ...p }) => p)
@@ -523,7 +536,16 @@ async function runSet(s: SetSpec): Promise<void> {
       const v = bestAtRecall(bySystem('vqlite'), t)
       const f = bestAtRecall(bySystem('faiss'), t)
       const hb = bestAtRecall(bySystem('hnswlib'), t)
-      const strip = (p: Point | null) => (p ? { params: p.params, recall10: p.recall10, qps: p.qps, qpsRounds: p.qpsRounds } : null)
+      const strip = (p: Point | null) =>
+        p
+          ? {
+              params: p.params,
+              recall10: p.recall10,
+              qps: p.qps,
+              qpsRounds: p.qpsRounds,
+              ...(p.rowsRead !== undefined ? { rowsRead: p.rowsRead } : {}),
+            }
+          : null
       const row = {
         vqlite: strip(v),
         faiss: strip(f),
@@ -713,7 +735,14 @@ log(
   `search-vs-faiss: sets ${sets.join(', ')}${quick ? ' (quick)' : ''}, ${rounds} rounds, library ${libResolved}${values.note ? `; note: ${values.note}` : ''}`,
 )
 for (const name of sets) {
-  const s = name === 'glove' ? await gloveSet() : await synthSet()
+  const base = name === 'glove' ? await gloveSet() : await synthSet()
+  // --vq-description / --faiss-factory: another pair of configurations on the same set (e.g.
+  // issue 16's IVF1024,RaBitQ,RFlat against FAISS IVF1024,RaBitQfs + IndexRefineFlat).
+  const s: SetSpec = {
+    ...base,
+    vqDescription: values['vq-description'] ?? base.vqDescription,
+    faissFactory: values['faiss-factory'] ?? base.faissFactory,
+  }
   if (!values['prepare-only']) await runSet(s)
   else if (s.hnsw && !values['skip-hnsw']) {
     // Caches the hnswlib build (a later run reuses it with --reuse-hnsw).

@@ -278,6 +278,11 @@ export interface SearchOptions {
    * float query) and 8 are served at 7. Ignored by other codecs.
    */
   qb?: number
+  /**
+   * RaBitQ codecs with RFlat: read only the candidates whose error bound lets them still
+   * be among the k nearest (default true); false reads every candidate, as plain RFlat.
+   */
+  errorBounds?: boolean
   /** Only items whose metadata match (pre-filtering: k results whenever k items match). */
   filter?: Filter
 }

@@ -58,6 +58,8 @@ export interface ResolvedSearch {
   readonly refineFactor: number
   /** RaBitQ query bits (0: float query). */
   readonly qb: number
+  /** RaBitQ + RFlat: bound-driven re-ranking. */
+  readonly errorBounds: boolean
   readonly filter: SearchOptions['filter']
 }
 
@@ -109,13 +111,16 @@ export function parseKeywordOptions(o: unknown): { filter?: Filter | undefined }
 /** Search options by the schema alone (the reference the fast path of resolveSearch must agree with). */
 export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
   const r = parseOptions(SearchSchema, o, 'search')
-  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, filter: r.filter }
+  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, errorBounds: r.errorBounds, filter: r.filter }
 }
 
 /** searchBatch()'s options: the search options and threads. */
 export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
   const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
-  return { search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, filter: r.filter }, threads: r.threads }
+  return {
+    search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, errorBounds: r.errorBounds, filter: r.filter },
+    threads: r.threads,
+  }
 }
 
 function isPlain(o: object): boolean {
@@ -125,30 +130,32 @@ function isPlain(o: object): boolean {
 
 /**
  * Resolves search options: nprobe (default DEFAULT_NPROBE, a positive integer),
- * refineFactor (default 1, 1..MAX_REFINE_FACTOR), qb (default DEFAULT_QB, 0..8) and filter.
+ * refineFactor (default 1, 1..MAX_REFINE_FACTOR), qb (default DEFAULT_QB, 0..8), errorBounds
+ * (default true) and filter.
  * SearchSchema is the description; this is its fast path for the common cases (undefined,
- * {}, { nprobe }, { refineFactor }, { qb }, { filter } with valid values), which gives the schema's answer without
+ * {}, { nprobe }, { refineFactor }, { qb }, { errorBounds }, { filter } with valid values), which gives the schema's answer without
  * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
  */
 export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
-  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, undefined)
+  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, true, undefined)
   if (typeof o === 'object' && o !== null && isPlain(o)) {
     let fast = true
     for (const key in o) {
-      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'qb' && key !== 'filter') {
+      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'qb' && key !== 'errorBounds' && key !== 'filter') {
         fast = false
         break
       }
     }
-    const { nprobe, refineFactor, qb, filter } = o
+    const { nprobe, refineFactor, qb, errorBounds, filter } = o
     if (
       fast &&
       (nprobe === undefined || (Number.isSafeInteger(nprobe) && nprobe >= 1)) &&
       (refineFactor === undefined || (Number.isInteger(refineFactor) && refineFactor >= 1 && refineFactor <= MAX_REFINE_FACTOR)) &&
       (qb === undefined || (Number.isInteger(qb) && qb >= 0 && qb <= 8)) &&
+      (errorBounds === undefined || typeof errorBounds === 'boolean') &&
       (filter === undefined || isFilterObject(filter))
     ) {
-      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, qb ?? DEFAULT_QB, filter)
+      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, qb ?? DEFAULT_QB, errorBounds ?? true, filter)
     }
   }
   return resolveSearchBySchema(k, o)
@@ -158,7 +165,14 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
 let lastResolved: ResolvedSearch | null = null
 
 /** Resolved search options of these values: the last ones returned when they are the same (a frozen object), else new ones. */
-function resolved(k: number, nprobe: number, refineFactor: number, qb: number, filter: SearchOptions['filter']): ResolvedSearch {
+function resolved(
+  k: number,
+  nprobe: number,
+  refineFactor: number,
+  qb: number,
+  errorBounds: boolean,
+  filter: SearchOptions['filter'],
+): ResolvedSearch {
   const last = lastResolved
   if (
     last !== null &&
@@ -166,10 +180,11 @@ function resolved(k: number, nprobe: number, refineFactor: number, qb: number, f
     last.nprobe === nprobe &&
     last.refineFactor === refineFactor &&
     last.qb === qb &&
+    last.errorBounds === errorBounds &&
     last.filter === filter
   )
     return last
-  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, filter })
+  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, errorBounds, filter })
   return lastResolved
 }
 

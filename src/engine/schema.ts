@@ -167,6 +167,7 @@ const searchEntries = {
   nprobe: v.optional(int(1, Number.MAX_SAFE_INTEGER, 'a positive integer'), DEFAULT_NPROBE),
   refineFactor: v.optional(int(1, MAX_REFINE_FACTOR), 1),
   qb: v.optional(int(0, 8), DEFAULT_QB),
+  errorBounds: v.optional(bool, true),
   filter: v.optional(filter),
 }
 

@@ -81,11 +81,12 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
     last.nprobe === o.nprobe &&
     last.refineFactor === refineFactor &&
     last.qb === o.qb &&
+    last.errorBounds === o.errorBounds &&
     last.filter === filter
   ) {
     return last
   }
-  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, qb: o.qb, filter })
+  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, qb: o.qb, errorBounds: o.errorBounds, filter })
   state.lastParams = p
   return p
 }

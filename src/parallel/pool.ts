@@ -255,6 +255,7 @@ export class WorkerPool {
         nprobe: p.nprobe,
         refineFactor: p.refineFactor,
         qb: p.qb,
+        errorBounds: p.errorBounds,
         filter: p.filter,
         outIds: ids,
         outDist: dist,

@@ -46,6 +46,7 @@ export interface SearchTask {
   readonly nprobe: number
   readonly refineFactor: number
   readonly qb: number
+  readonly errorBounds: boolean
   readonly filter: { bits: Uint8Array; count: number } | null
   /** Results, nq*k; the worker writes rows [from, to). */
   readonly outIds: Float64Array

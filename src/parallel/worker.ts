@@ -74,7 +74,14 @@ function runTask(task: Task): number {
       c.searcher ??= new Searcher(c.model, task.model.spec.refine?.kind === 'flat' ? fetcher(task) : null)
       const { k } = task
       const d = task.model.dim
-      const params = { k, nprobe: task.nprobe, refineFactor: task.refineFactor, qb: task.qb, filter: task.filter }
+      const params = {
+        k,
+        nprobe: task.nprobe,
+        refineFactor: task.refineFactor,
+        qb: task.qb,
+        errorBounds: task.errorBounds,
+        filter: task.filter,
+      }
       let done = 0
       const searchAll = (): void => {
         done = claims(task, (i0, i1) => {

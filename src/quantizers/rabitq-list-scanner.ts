@@ -23,11 +23,24 @@
  * gamma. Table entries are shifted by each sub-table's minimum so that they are bytes
  * (beta takes the shift back): exact for qb <= 7.
  *
+ * Extended codes (nbits >= 2) are scanned by their sign bits first (the same tables): the
+ * EX_CANDIDATES * k best 1-bit estimates are taken in order, and each whose 1-bit lower
+ * bound can still beat the k-th extended estimate so far is rescored with every bit (the
+ * extended estimate, on the float query y): FAISS's two-stage multi-bit search.
+ *
  * bounds() gives each candidate est -/+ (f_error ||y|| + |b| EPS0 ||y - delta qq|| / sqrt(d)):
  * the paper's bound on the float query (RABITQ_EPS0 = 1.9) plus the query quantization's
  * share at the same confidence, for the searcher's bound-driven re-ranking.
  */
-import { fastScanPack, fastScanPackedSize, heapPush, type Kernels, type LutScan } from '../../native-free-kernels/index.js'
+import {
+  fastScanPack,
+  fastScanPackedSize,
+  heapInit,
+  heapPush,
+  heapSort,
+  type Kernels,
+  type LutScan,
+} from '../../native-free-kernels/index.js'
 import { createReferenceLutScan } from '../../native-free-kernels/reference/lutscan.js'
 import type { CoarseQuantizer } from '../ivf/coarse.js'
 import { LIST_STRIDE, type ListsView } from '../ivf/inverted-lists.js'
@@ -39,6 +52,9 @@ const RABITQ_EPS0 = 1.9
 
 /** Largest qb whose byte tables are exact (4 sub-code bits times 2^(qb-1) - 1 below 256). */
 export const LUT_MAX_QB = 7
+
+/** Extended codes: candidates chosen by the 1-bit estimate per result slot, then rescored with every bit. */
+export const EX_CANDIDATES = 16
 
 export class RaBitqLutScanner implements ListScanner {
   readonly #c: RaBitQuantizer
@@ -80,6 +96,16 @@ export class RaBitqLutScanner implements ListScanner {
   readonly #table: Uint8Array
   readonly #lc = new Float32Array(3)
   #est = new Float32Array(0)
+  /** Extended codes: bits per dimension beyond the sign bit (0: 1-bit codes). */
+  readonly #ex: number
+  /** f_error of a 1-bit L2 code per sqrt(dpm^2 - A) (codes without a stored f_error). */
+  readonly #errScale: number
+  /** Extended codes: y of every list of the current query (nlist*d, by list number), <q, c> (IP), and the 1-bit candidate heap. */
+  #ys = new Float32Array(0)
+  #qc = 0
+  #xd = new Float32Array(0)
+  #xl = new Float64Array(0)
+  #biasOf = new Float64Array(0)
   /** Scratch of #f32. */
   readonly #fb = new Uint8Array(4)
   readonly #ff = new Float32Array(this.#fb.buffer)
@@ -100,6 +126,8 @@ export class RaBitqLutScanner implements ListScanner {
     this.#table = new Uint8Array(this.#m * 16)
     this.#pmu = new Float64Array(d)
     rotate(codec, codec.centroid, 0, this.#pmu)
+    this.#ex = codec.exBits
+    this.#errScale = (2 * RABITQ_EPS0) / Math.sqrt(d > 1 ? d - 1 : 1)
   }
 
   get fastScanBytes(): number {
@@ -131,6 +159,10 @@ export class RaBitqLutScanner implements ListScanner {
         pq[j] = s
       }
     } else for (let t = 0; t < d; t++) pq[t] = q[qOff + t]!
+    // <q, c> = <Pq, Pc> for the codec's centroid (the IP factor of extended codes).
+    let qc = 0
+    for (let t = 0; t < d; t++) qc += pq[t]! * this.#pmu[t]!
+    this.#qc = qc
   }
 
   /** P c of list l's centre (IVF residual L2: c_l plus the codec's centroid), computed once. */
@@ -211,6 +243,8 @@ export class RaBitqLutScanner implements ListScanner {
     consts[cOff + 1] = s * (2 * sumMin - sumQq)
     consts[cOff + 2] = this.#ip ? 0.5 * (y2 - this.#q2) + bias : y2
     this.#gOf[l] = Math.sqrt(y2)
+    this.#biasOf[l] = bias
+    if (this.#ex > 0) this.#ys.set(y.subarray(0, d), l * d)
     // <o, y - delta qq> for a unit o spread over d dimensions: about ||y - delta qq|| / sqrt(d),
     // taken at the same confidence as the code's own bound.
     this.#eqOf[l] = (RABITQ_EPS0 * Math.sqrt(e2)) / Math.sqrt(d)
@@ -253,6 +287,8 @@ export class RaBitqLutScanner implements ListScanner {
     if (this.#gOf.length < nlist) {
       this.#gOf = new Float64Array(nlist)
       this.#eqOf = new Float64Array(nlist)
+      this.#biasOf = new Float64Array(nlist)
+      if (this.#ex > 0) this.#ys = new Float32Array(nlist * this.#d)
     }
   }
 
@@ -273,7 +309,55 @@ export class RaBitqLutScanner implements ListScanner {
       this.#prepareList(l, biasOf ? probeDist[pi]! : 0, this.#tables, nl * m * 16, this.#consts, nl * 3)
       this.#segs[nl++] = l
     }
-    return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
+    if (this.#ex === 0) return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
+    // Extended codes: the 1-bit estimates choose EX_CANDIDATES * k candidates, rescored with
+    // every bit (the extended estimate) into the heap.
+    const kx = EX_CANDIDATES * k
+    if (this.#xd.length !== kx) {
+      this.#xd = new Float32Array(kx)
+      this.#xl = new Float64Array(kx)
+    }
+    heapInit(kx, this.#xd, this.#xl)
+    const scanned = this.#scan.search(this.#segs, nl, this.#tables, this.#consts, kx, this.#xd, this.#xl)
+    heapSort(kx, this.#xd, this.#xl)
+    const codes = lists.codes
+    const cs = lists.codeSize
+    // In 1-bit estimate order; a candidate whose 1-bit lower bound cannot beat the k-th
+    // extended estimate so far is not rescored (FAISS's two-stage rule).
+    for (let j = 0; j < kx; j++) {
+      const label = this.#xl[j]!
+      if (label < 0) break
+      const l = Math.floor(label / LIST_STRIDE)
+      const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
+      if (this.#xd[j]! - this.#oneBitError(codes, base, l) >= hd[0]!) continue
+      heapPush(k, hd, hl, this.#full(codes, base, l), label)
+    }
+    return scanned
+  }
+
+  /** The extended estimate of the code at codes[base..] in list l (y of the list prepared): rabitq.ts's full estimator. */
+  #full(codes: Uint8Array, base: number, l: number): number {
+    const L = this.#c.layout
+    const d = this.#d
+    const ex = this.#ex
+    const ys = this.#ys
+    const yo = l * d
+    const eb = base + L.offEx
+    const cb = -((1 << ex) - 0.5)
+    const mask = (1 << ex) - 1
+    let s = 0
+    for (let t = 0, p = 0; t < d; t++, p += ex) {
+      const sb = (codes[base + (t >>> 3)]! >>> (t & 7)) & 1
+      const q = eb + (p >>> 3)
+      const w = codes[q]! | ((codes[q + 1] ?? 0) << 8)
+      s += ys[yo + t]! * ((sb << ex) + ((w >>> (p & 7)) & mask) + cb)
+    }
+    const fAdd = this.#f32(codes, base + L.offAdd)
+    const fRescale = this.#f32(codes, base + L.offRescale)
+    if (this.#ip) return -(this.#qc + fAdd + fRescale * s) + this.#biasOf[l]!
+    const g = this.#gOf[l]!
+    const v = g * g + fAdd + fRescale * s
+    return v > 0 ? v : 0
   }
 
   /** All estimates of list l into #est (for the filtered scans). */
@@ -294,13 +378,15 @@ export class RaBitqLutScanner implements ListScanner {
     const start = lists.start[l]!
     const seqs = lists.seqs
     let offered = 0
+    const codes = lists.codes
+    const cs = lists.codeSize
     for (let i = 0; i < n; i++) {
       if (bits !== null) {
         const s = seqs[start + i]!
         if (!((bits[s >>> 3]! >>> (s & 7)) & 1)) continue
       }
       offered++
-      heapPush(k, hd, hl, est[i]!, l * LIST_STRIDE + i)
+      heapPush(k, hd, hl, this.#ex === 0 ? est[i]! : this.#full(codes, (start + i) * cs, l), l * LIST_STRIDE + i)
     }
     return offered
   }
@@ -310,29 +396,70 @@ export class RaBitqLutScanner implements ListScanner {
   }
 
   bounds(lists: ListsView, hd: Float32Array, hl: Float64Array, n: number, lower: Float32Array, upper: Float32Array): void {
-    const L = this.#c.layout
     const codes = lists.codes
     const cs = lists.codeSize
-    const g = this.#gOf
-    const eq = this.#eqOf
-    const bMul = this.#ip ? 1 : 2
-    const errScale = (2 * RABITQ_EPS0) / Math.sqrt(this.#d > 1 ? this.#d - 1 : 1)
     for (let j = 0; j < n; j++) {
       const label = hl[j]!
       const l = Math.floor(label / LIST_STRIDE)
       const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
-      const dpm = this.#f32(codes, base + L.offDpm)
-      let ferr: number
-      if (L.offError >= 0) ferr = this.#f32(codes, base + L.offError)
-      else {
-        const x = dpm * dpm - this.#f32(codes, base + L.offA)
-        ferr = x > 0 ? errScale * Math.sqrt(x) : 0
-      }
-      // The code's bound on the float query, plus the query quantization's share.
-      const e = ferr * g[l]! + bMul * dpm * eq[l]!
+      const e = this.#ex > 0 ? this.#fullError(codes, base, l) : this.#oneBitError(codes, base, l)
       lower[j] = hd[j]! - e
       upper[j] = hd[j]! + e
     }
+  }
+
+  /**
+   * The error bound of the 1-bit estimate of the code at codes[base..] in list l: the code's
+   * bound on the float query (f_error ||y||) plus the query quantization's share.
+   */
+  #oneBitError(codes: Uint8Array, base: number, l: number): number {
+    const L = this.#c.layout
+    const dpm = this.#f32(codes, base + L.offDpm)
+    let ferr: number
+    if (L.offError >= 0) ferr = this.#f32(codes, base + L.offError)
+    else {
+      const x = dpm * dpm - this.#f32(codes, base + L.offA)
+      ferr = x > 0 ? this.#errScale * Math.sqrt(x) : 0
+    }
+    return ferr * this.#gOf[l]! + (this.#ip ? 1 : 2) * dpm * this.#eqOf[l]!
+  }
+
+  /**
+   * The error bound of the extended estimate of the code at codes[base..] in list l: the
+   * paper's bound with the code's own cosine <ȳ, o> / ||ȳ|| (rabitq.ts's scanWithBounds),
+   * on the float query (the extended estimate does not quantize it).
+   */
+  #fullError(codes: Uint8Array, base: number, l: number): number {
+    const L = this.#c.layout
+    const d = this.#d
+    const ex = this.#ex
+    const ip = this.#ip
+    const dm1 = d > 1 ? d - 1 : 1
+    const a = this.#f32(codes, base + L.offA)
+    let rn: number
+    if (ip) {
+      const dpm = this.#f32(codes, base + L.offDpm)
+      const fe = this.#f32(codes, base + L.offError) / RABITQ_EPS0
+      const r2 = dpm * dpm - fe * fe * dm1
+      rn = r2 > 0 ? Math.sqrt(r2) : 0
+    } else rn = Math.sqrt(a > 0 ? a : 0)
+    const fRes = this.#f32(codes, base + L.offRescale)
+    const absRes = fRes < 0 ? -fRes : fRes
+    if (!(absRes > 0)) return 0
+    const ipn = ((ip ? 1 : 2) * rn) / absRes
+    const eb = base + L.offEx
+    const cb = -((1 << ex) - 0.5)
+    const mask = (1 << ex) - 1
+    let yy = 0
+    for (let t = 0, p = 0; t < d; t++, p += ex) {
+      const sb = (codes[base + (t >>> 3)]! >>> (t & 7)) & 1
+      const q = eb + (p >>> 3)
+      const w = codes[q]! | ((codes[q + 1] ?? 0) << 8)
+      const f = (sb << ex) + ((w >>> (p & 7)) & mask) + cb
+      yy += f * f
+    }
+    const x = yy - ipn * ipn
+    return x > 0 ? (absRes * RABITQ_EPS0 * this.#gOf[l]! * Math.sqrt(x)) / Math.sqrt(dm1) : 0
   }
 
   /** The little-endian float32 at codes[at..at+4) (codes are not 4-byte aligned; a DataView read costs more). */

@@ -521,10 +521,9 @@ export class RaBitQuantizer implements Quantizer {
    * of ||q - m|| instead of FAISS's ||q - c_l|| (m: the codec's centroid).
    */
   listScanPlan(setup: ListScanSetup): ListScanPlan {
-    // 1-bit codes: the lookup-table scan of their sign bits (rabitq-list-scanner.ts), which
-    // also gives the error bounds of bound-driven re-ranking.
-    if (this.exBits === 0) return { terms: false, create: () => new RaBitqLutScanner(this, setup) }
-    return codeListPlan(this, setup, true)
+    // The lookup-table scan of the sign bits (rabitq-list-scanner.ts; extended codes are
+    // rescored with every bit), which also gives the error bounds of bound-driven re-ranking.
+    return { terms: false, create: () => new RaBitqLutScanner(this, setup) }
   }
 
   exportState(): QuantizerState {

@@ -50,6 +50,8 @@ export interface SearchParams {
   readonly refineFactor: number
   /** Query bits of RaBitQ codecs (0: float query); other codecs ignore it. */
   readonly qb: number
+  /** With a bounded codec and RFlat: skip the candidates the bounds rule out. */
+  readonly errorBounds: boolean
   readonly filter: FilterBits | null
 }
 
@@ -166,7 +168,7 @@ export class Searcher {
     // 4. Re-rank, or map the candidates straight to the output.
     this.stats.rowsRead = 0
     if (refine && kc > 0) {
-      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, k, kc, hd, hl)
+      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, k, kc, hd, hl, p.errorBounds)
       else this.#refineCodec(lists, q, qOff, kc, hd, hl)
     }
     const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
@@ -294,13 +296,22 @@ export class Searcher {
    * time, dropping after each batch the unread candidates whose lower bound exceeds the
    * k-th exact distance read so far (while the bounds hold, none of those can beat it).
    */
-  #refineFlat(lists: ListsView, q: Float32Array, qOff: number, k: number, kc: number, hd: Float32Array, hl: Float64Array): void {
+  #refineFlat(
+    lists: ListsView,
+    q: Float32Array,
+    qOff: number,
+    k: number,
+    kc: number,
+    hd: Float32Array,
+    hl: Float64Array,
+    errorBounds: boolean,
+  ): void {
     let n = 0
     while (n < kc && hl[n]! >= 0) n++
     this.#ensure(n)
     const scores = this.#rScores
     const scanner = this.#scanner
-    if (scanner.bounds === undefined || n <= k) {
+    if (!errorBounds || scanner.bounds === undefined || n <= k) {
       this.#exact(lists, q, qOff, hl, 0, n)
     } else {
       const lower = this.#lower

@@ -112,6 +112,8 @@ const TRAIN_BAD: Record<string, unknown[]> = {
 const SEARCH_BAD: Record<string, unknown[]> = {
   nprobe: [...NOT_POSITIVE_INT, 2 ** 53],
   refineFactor: [...NOT_POSITIVE_INT, MAX_REFINE_FACTOR + 1, 1e9],
+  qb: [...NOT_INT, -1, 9, 1e9],
+  errorBounds: NOT_BOOL,
   filter: NOT_FILTER,
 }
 
@@ -134,6 +136,9 @@ const CREATE_BAD: Record<string, unknown[]> = {
     { kind: 'pq', m: -1 },
     { kind: 'pq', m: 4, nbits: 9 },
     { kind: 'sq8', clip: 0.5 },
+    { kind: 'rabitq', nbits: 0 },
+    { kind: 'rabitq', nbits: 10 },
+    { kind: 'rabitq', nbits: 1.5 },
   ],
   transform: [...NOT_OPTIONS, { kind: 'rot' }, { kind: 'opq', m: 1.5 }],
   ivf: [...NOT_OPTIONS, {}, { nlist: 0 }, { nlist: 'many' }, { nlist: 4, byResidual: 'yes' }],

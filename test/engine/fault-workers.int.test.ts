@@ -95,10 +95,12 @@ describe('worker failures', () => {
       }
       const ids = new Float64Array(8 * 5)
       const dist = new Float32Array(8 * 5)
-      const error = await pool.search(snapshot, x, 8, { k: 5, nprobe: 4, refineFactor: 2, qb: 4, filter: null }, ids, dist).then(
-        () => undefined,
-        (e: unknown) => e,
-      )
+      const error = await pool
+        .search(snapshot, x, 8, { k: 5, nprobe: 4, refineFactor: 2, qb: 4, errorBounds: true, filter: null }, ids, dist)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect(error).toBeInstanceOf(VqError)
       expect(error).toMatchObject({ code: 'WORKER_FAILED' })
       expect((error as Error).message).not.toMatch(/\[object Object\]/)

@@ -35,7 +35,10 @@ const value = fc.oneof(
 )
 
 const options = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ nprobe: value, refineFactor: value, qb: value, filter: value }, { requiredKeys: [] }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ nprobe: value, refineFactor: value, qb: value, errorBounds: value, filter: value }, { requiredKeys: [] }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({ nprobe: value, nprobee: value, refinefactor: value, threads: value, k: value }, { requiredKeys: [] }),
@@ -67,10 +70,18 @@ describe('search options: the fast path agrees with the schema', () => {
       { refineFactor: MAX_REFINE_FACTOR },
       { qb: 0 },
       { qb: 8 },
+      { errorBounds: false },
     ]) {
       const s = parseOptions(SearchSchema, o, 'search')
-      expect(resolveSearch(10, o)).toEqual({ k: 10, nprobe: s.nprobe, refineFactor: s.refineFactor, qb: s.qb, filter: s.filter })
+      expect(resolveSearch(10, o)).toEqual({
+        k: 10,
+        nprobe: s.nprobe,
+        refineFactor: s.refineFactor,
+        qb: s.qb,
+        errorBounds: s.errorBounds,
+        filter: s.filter,
+      })
     }
-    expect(resolveSearch(10, undefined)).toEqual({ k: 10, nprobe: 20, refineFactor: 1, qb: 4, filter: undefined })
+    expect(resolveSearch(10, undefined)).toEqual({ k: 10, nprobe: 20, refineFactor: 1, qb: 4, errorBounds: true, filter: undefined })
   })
 })

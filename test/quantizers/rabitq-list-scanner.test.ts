@@ -33,6 +33,8 @@ interface Case {
   readonly metric: 'l2' | 'ip'
   readonly qb: number
   readonly seed: number
+  /** Bits per dimension (default 1). */
+  readonly nbits?: number
 }
 
 /**
@@ -44,7 +46,7 @@ function setup(c: Case, kernels: Kernels) {
   const { d, n, nlist, metric, seed } = c
   const x = gaussians(n, d, seed, 3)
   const residual = nlist > 1
-  const codec = new RaBitQuantizer(d, { nbits: 1, metric, center: !residual, seed: seed + 1 }, tsKernels)
+  const codec = new RaBitQuantizer(d, { nbits: c.nbits ?? 1, metric, center: !residual, seed: seed + 1 }, tsKernels)
   const coarse = new CoarseQuantizer(nlist, d, metric, tsKernels)
   coarse.centroids = gaussians(nlist, d, seed + 2, 3)
   const lists = Int32Array.from({ length: n }, (_, i) => (i * 7) % nlist)
@@ -243,5 +245,29 @@ describe('RaBitqLutScanner (1-bit RaBitQ lists)', () => {
     // Each side fails for about 3% of pairs at EPS0 = 1.9 (plus the query grid's share, which widens them).
     expect(inside / pairs).toBeGreaterThan(0.9)
     expect(inside / pairs).toBeLessThan(1)
+  })
+
+  it('extended codes (2..9 bits): every item rescored with the extended estimate of the codec (float query), IVF and exhaustive, l2 and ip', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 2, max: 9 }), (c0, nbits) => {
+        const c = { ...c0, nbits }
+        for (const { kernels } of backends) {
+          const s = setup(c, kernels)
+          const q = gaussians(1, c.d, c.seed + 9, 3)
+          const { hd, hl, probe } = scanAll(s, q, c)
+          const ref = s.codec.scanner(c.metric)
+          for (let j = 0; j < c.n; j++) {
+            const { l, slot } = slotOf(s.view, hl[j]!)
+            const perList = s.residual && c.metric === 'l2'
+            const centre = new Float32Array(c.d)
+            for (let t = 0; t < c.d; t++) centre[t] = (perList ? s.coarse.centroids[l * c.d + t]! : 0) + s.codec.centroid[t]!
+            ref.setQueryAgainst(q, 0, centre, 0)
+            const want = ref.estimate(s.view.codes, slot) + (s.residual && c.metric === 'ip' ? probe[l]! : 0)
+            expect(Math.abs(hd[j]! - want)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want)))
+          }
+        }
+      }),
+      { seed: 1603, numRuns: 40 },
+    )
   })
 })
