@@ -346,7 +346,21 @@ export class RaBitqLutScanner implements ListScanner {
     const cb = -((1 << ex) - 0.5)
     const mask = (1 << ex) - 1
     let s = 0
-    for (let t = 0, p = 0; t < d; t++, p += ex) {
+    // Eight dimensions span one sign byte and ex field bytes: whole groups read their
+    // fields from one 32-bit word (ex <= 4), the rest field by field.
+    const whole = ex <= 4 ? d >>> 3 : 0
+    const top = 1 << ex
+    for (let g = 0; g < whole; g++) {
+      const sbits = codes[base + g]!
+      const fo = eb + g * ex
+      let w = 0
+      for (let b = ex - 1; b >= 0; b--) w = (w << 8) | codes[fo + b]!
+      const yg = yo + 8 * g
+      for (let i = 0; i < 8; i++) {
+        s += ys[yg + i]! * ((sbits >>> i) & 1 ? top : 0) + ys[yg + i]! * (((w >>> (i * ex)) & mask) + cb)
+      }
+    }
+    for (let t = 8 * whole, p = t * ex; t < d; t++, p += ex) {
       const sb = (codes[base + (t >>> 3)]! >>> (t & 7)) & 1
       const q = eb + (p >>> 3)
       const w = codes[q]! | ((codes[q + 1] ?? 0) << 8)
