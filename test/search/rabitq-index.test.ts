@@ -521,9 +521,36 @@ describe('writes after training, and filters', () => {
   }
 })
 
+describe('query bits (qb)', () => {
+  it('1-bit codes: qb 0 and 8 are served at 7 (identical results), fewer bits change the estimates and do not rank better', async () => {
+    const index = await built('l2', 'IVF8,RaBitQ')
+    let differ = 0
+    for (let i = 0; i < nq; i++) {
+      const q = query(i)
+      const at7 = index.search(q, k, { nprobe: nlist, qb: 7 })
+      expect(index.search(q, k, { nprobe: nlist, qb: 0 })).toEqual(at7)
+      expect(index.search(q, k, { nprobe: nlist, qb: 8 })).toEqual(at7)
+      const at1 = index.search(q, k, { nprobe: nlist, qb: 1 })
+      if (at1.distances.some((v, j) => v !== at7.distances[j])) differ++
+    }
+    expect(differ).toBeGreaterThan(nq / 2)
+    expect(recall(index, 'l2', { nprobe: nlist, qb: 7 })).toBeGreaterThanOrEqual(recall(index, 'l2', { nprobe: nlist, qb: 1 }))
+  })
+})
+
 describe('bad input', () => {
   it('nbits 0 and 10 (typed) are BAD_OPTION; RaBitQ0 / RaBitQ10 / OPQ8,RaBitQ are BAD_DESCRIPTION', () => {
-    for (const nbits of [0, 10, 1.5, -1]) {
+    // The edges that are valid: nbits 1..9, and the fast-scan alias with bits.
+    for (const [description, formatted] of [
+      ['RaBitQ9', 'RaBitQ9'],
+      ['RaBitQ1', 'RaBitQ'],
+      ['RaBitQfs4', 'RaBitQ4'],
+      ['IVF8,RaBitQfs,RFlat', 'IVF8,RaBitQ,RFlat'],
+    ]) {
+      expect(track(VqIndex.create(':memory:', { dim: d, description, storeVectors: 'float32' })).description).toBe(formatted)
+    }
+    expect(track(VqIndex.create(':memory:', { dim: d, codec: { kind: 'rabitq', nbits: 9 } })).description).toBe('RaBitQ9')
+    for (const nbits of [0, 10, 1.5, -1, '4', Number.NaN] as number[]) {
       expectVqError(() => VqIndex.create(':memory:', { dim: d, codec: { kind: 'rabitq', nbits } }), VqOptionError, 'BAD_OPTION')
     }
     for (const description of ['RaBitQ10', 'RaBitQ0', 'OPQ8,RaBitQ', 'OPQ8,IVF8,RaBitQ', 'IVF8,RaBitQ,Refine(RaBitQx)', 'RaBitQfs_64']) {
