@@ -13,6 +13,7 @@ import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { randomUid } from '../ivf/inverted-lists.js'
 import type { ListScanPlan } from '../quantizers/list-scanner.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
+import { RaBitQuantizer } from '../quantizers/rabitq.js'
 import {
   type InnerMetric,
   PARALLEL_MIN_WORK,
@@ -169,7 +170,14 @@ export class IndexModel {
         // (trainingRows): only those rows are assigned and made residuals (as FAISS's
         // train_encoder_num_vectors). The sample of the gathered rows is all of them, in
         // the same order, so the codebook is the same as from every row's residual.
-        const rows = this.codec instanceof ProductQuantizer ? this.codec.trainingRows(n, km).rows : null
+        // RaBitQ on residuals (centred on the list centroids) learns nothing from its data
+        // (the rotation comes from the seed): no row needs assigning.
+        const rows =
+          this.codec instanceof ProductQuantizer
+            ? this.codec.trainingRows(n, km).rows
+            : this.codec instanceof RaBitQuantizer && !this.codec.center
+              ? new Int32Array(0)
+              : null
         if (rows) {
           const d = this.dCoded
           const sub = new Float32Array(rows.length * d)
