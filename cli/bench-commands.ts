@@ -60,7 +60,7 @@ export function addBenchCommand(cmd: Command): void {
     .description('benchmark vqlite index configurations against hnswlib-node and exact search on one dataset')
     .addHelpText(
       'after',
-      '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset glove100 --index IVF1024,PQ50x4,RFlat --nprobe 1,4,16 --refine 1 --no-flat --no-hnsw --repeat 2\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion',
+      '\nExamples:\n  vqlite bench --dataset glove100 --index IVF1024,PQ25,RFlat --nprobe 1,4,16,64 --refine 1,10\n  vqlite bench --dataset glove100 --index IVF1024,PQ50x4,RFlat --nprobe 1,4,16 --refine 1 --no-flat --no-hnsw --repeat 2\n  vqlite bench --dataset glove100 --index IVF1024,RaBitQ4,RFlat --index IVF1024,PQ50x4,RFlat --nprobe 32,64 --refine 2,4,8\n  vqlite bench --dataset sift1m --index IVF1024,PQ32x4,RFlat --queries 1000 --rate-distortion',
     )
     .requiredOption('--dataset <name|path>', 'catalogue name, synthetic:N:D[:NQ[:SEED]], .hdf5 file or X_base.fvecs file')
     .option('--index <description>', 'vqlite index description, e.g. IVF1024,PQ25,RFlat (repeat for several)', collect, [])

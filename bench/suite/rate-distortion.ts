@@ -3,7 +3,9 @@
  * as bits per dimension against the mean squared reconstruction error and the recall@10
  * of exhaustive lookup-table search. Families: SQ (4, 8 and 16-bit float), PQ with 4-bit
  * and with 8-bit sub-quantizers at m = d/8, d/4, d/2 (the nearest divisor of d when d/8
- * etc. is not one), and OPQ + PQ (8-bit). The error is measured in the space the codec
+ * etc. is not one), OPQ + PQ (8-bit), and RaBitQ at 1, 2, 4 and 8 bits per dimension (its
+ * reconstruction is FAISS's, the vector whose inner products are the estimator's: not the
+ * nearest point to x, so its MSE is above what the bits could give). The error is measured in the space the codec
  * encodes: unit vectors for cosine, rotated by OPQ when there is one (a rotation keeps
  * distances, so the error is that of the original vectors).
  */
@@ -42,6 +44,8 @@ export function rateDistortionConfigs(d: number): { family: string; description:
   for (const m of ms) out.push({ family: 'PQ 4-bit', description: `PQ${m}x4`, bits: 4 * m })
   for (const m of ms) out.push({ family: 'PQ 8-bit', description: `PQ${m}`, bits: 8 * m })
   for (const m of ms.slice(0, 2)) out.push({ family: 'OPQ + PQ 8-bit', description: `OPQ${m},PQ${m}`, bits: 8 * m })
+  // RaBitQ: nbits per dimension (the code adds a few floats of factors: see code bytes).
+  for (const b of [1, 2, 4, 8]) out.push({ family: 'RaBitQ', description: b === 1 ? 'RaBitQ' : `RaBitQ${b}`, bits: b * d })
   return out
 }
 

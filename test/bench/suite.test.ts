@@ -214,7 +214,7 @@ describe('the suite on a small synthetic set', () => {
 })
 
 describe('rate-distortion', () => {
-  it('configurations: SQ, PQ 4/8-bit at m = d/8, d/4, d/2 (nearest divisors) and OPQ', () => {
+  it('configurations: SQ, PQ 4/8-bit at m = d/8, d/4, d/2 (nearest divisors), OPQ and RaBitQ', () => {
     expect(nearestDivisor(100, 12.5)).toBe(10)
     expect(nearestDivisor(128, 16)).toBe(16)
     expect(rateDistortionConfigs(128).map((c) => c.description)).toEqual([
@@ -229,6 +229,10 @@ describe('rate-distortion', () => {
       'PQ64',
       'OPQ16,PQ16',
       'OPQ32,PQ32',
+      'RaBitQ',
+      'RaBitQ2',
+      'RaBitQ4',
+      'RaBitQ8',
     ])
     expect(
       nonMonotoneFamilies([
