@@ -165,9 +165,13 @@ export class RaBitqLutScanner implements ListScanner {
     this.#qc = qc
   }
 
-  /** P c of list l's centre (IVF residual L2: c_l plus the codec's centroid), computed once. */
-  #centre(l: number): Float32Array | Float64Array {
-    if (!this.#perListCentre) return this.#pmu
+  /**
+   * Where P c of list l's centre is (IVF residual L2: c_l plus the codec's centroid,
+   * computed once per list): #pc from the returned offset, or #pmu (offset -1) for a shared
+   * centre. An offset, not a view: a view per probed list would allocate per query.
+   */
+  #centre(l: number): number {
+    if (!this.#perListCentre) return -1
     const coarse = this.#residualOf!
     const d = this.#d
     // A model's coarse centroids never change (retraining makes a new model and scanners).
@@ -181,7 +185,7 @@ export class RaBitqLutScanner implements ListScanner {
       for (let t = 0; t < d; t++) this.#pc[l * d + t] = tmp[t]! + this.#pmu[t]!
       this.#pcSet[l] = 1
     }
-    return this.#pc.subarray(l * d, (l + 1) * d)
+    return l * d
   }
 
   /**
@@ -195,11 +199,13 @@ export class RaBitqLutScanner implements ListScanner {
     const m = this.#m
     const y = this.#y
     const pq = this.#pq
-    const pc = this.#centre(l)
+    const at = this.#centre(l)
+    const pc = at < 0 ? this.#pmu : this.#pc
+    const off = at < 0 ? 0 : at
     let y2 = 0
     let ymax = 0
     for (let t = 0; t < d; t++) {
-      const v = pq[t]! - pc[t]!
+      const v = pq[t]! - pc[off + t]!
       y[t] = v
       y2 += v * v
       const a = v < 0 ? -v : v
@@ -244,7 +250,11 @@ export class RaBitqLutScanner implements ListScanner {
     consts[cOff + 2] = this.#ip ? 0.5 * (y2 - this.#q2) + bias : y2
     this.#gOf[l] = Math.sqrt(y2)
     this.#biasOf[l] = bias
-    if (this.#ex > 0) this.#ys.set(y.subarray(0, d), l * d)
+    if (this.#ex > 0) {
+      const ys = this.#ys
+      const o = l * d
+      for (let t = 0; t < d; t++) ys[o + t] = y[t]!
+    }
     // <o, y - delta qq> for a unit o spread over d dimensions: about ||y - delta qq|| / sqrt(d),
     // taken at the same confidence as the code's own bound.
     this.#eqOf[l] = (RABITQ_EPS0 * Math.sqrt(e2)) / Math.sqrt(d)
