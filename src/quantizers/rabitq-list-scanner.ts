@@ -1,7 +1,7 @@
 /**
  * 1-bit RaBitQ lists on the lookup-table scan (Kernels.createLutScan: WebAssembly SIMD, or
- * its plain TypeScript reference on other backends, with the same float32 operations, so
- * both give the same estimates bit for bit), as FAISS's IndexIVFRaBitQFastScan: the d sign
+ * its plain TypeScript engine on the ts backend and any backend without one, with the same
+ * float32 operations, so both give the same estimates bit for bit), as FAISS's IndexIVFRaBitQFastScan: the d sign
  * bits of a code are m = ceil(d/4) 4-bit sub-codes, scanned with one 16-entry byte table
  * per sub-code built from the query.
  *
