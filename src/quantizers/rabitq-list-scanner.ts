@@ -26,7 +26,8 @@
  * Extended codes (nbits >= 2) are scanned by their sign bits first (the same tables): the
  * EX_CANDIDATES * k best 1-bit estimates are taken in order, and each whose 1-bit lower
  * bound can still beat the k-th extended estimate so far is rescored with every bit (the
- * extended estimate, on the float query y): FAISS's two-stage multi-bit search.
+ * extended estimate, on the float query y): FAISS's two-stage multi-bit search, with the
+ * pool grown (and the lists scanned again) while a code outside it could still win.
  *
  * bounds() gives each candidate est -/+ (f_error ||y|| + |b| EPS0 ||y - delta qq|| / sqrt(d)):
  * the paper's bound on the float query (RABITQ_EPS0 = 1.9) plus the query quantization's
@@ -320,29 +321,42 @@ export class RaBitqLutScanner implements ListScanner {
       this.#segs[nl++] = l
     }
     if (this.#ex === 0) return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
-    // Extended codes: the 1-bit estimates choose EX_CANDIDATES * k candidates, rescored with
-    // every bit (the extended estimate) into the heap.
-    const kx = EX_CANDIDATES * k
-    if (this.#xd.length !== kx) {
-      this.#xd = new Float32Array(kx)
-      this.#xl = new Float64Array(kx)
-    }
-    heapInit(kx, this.#xd, this.#xl)
-    const scanned = this.#scan.search(this.#segs, nl, this.#tables, this.#consts, kx, this.#xd, this.#xl)
-    heapSort(kx, this.#xd, this.#xl)
+    // Extended codes: the EX_CANDIDATES * k best 1-bit estimates, rescored with every bit
+    // into the heap where their 1-bit lower bound can still win; while a code outside that
+    // pool could still win too (the pool's worst 1-bit estimate minus the largest 1-bit
+    // error seen is below the k-th extended estimate), the pool grows fourfold and the lists
+    // are scanned again.
     const codes = lists.codes
     const cs = lists.codeSize
-    // In 1-bit estimate order; a candidate whose 1-bit lower bound cannot beat the k-th
-    // extended estimate so far is not rescored (FAISS's two-stage rule).
-    for (let j = 0; j < kx; j++) {
-      const label = this.#xl[j]!
-      if (label < 0) break
-      const l = Math.floor(label / LIST_STRIDE)
-      const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
-      if (this.#xd[j]! - this.#oneBitError(codes, base, l) >= hd[0]!) continue
-      heapPush(k, hd, hl, this.#full(codes, base, l), label)
+    let kx = EX_CANDIDATES * k
+    for (;;) {
+      // Pool buffers that only grow (the heap functions and the scan take kx explicitly).
+      if (this.#xd.length < kx) {
+        this.#xd = new Float32Array(kx)
+        this.#xl = new Float64Array(kx)
+      }
+      const xd = this.#xd
+      const xl = this.#xl
+      heapInit(kx, xd, xl)
+      const scanned = this.#scan.search(this.#segs, nl, this.#tables, this.#consts, kx, xd, xl)
+      heapSort(kx, xd, xl)
+      heapInit(k, hd, hl)
+      let maxErr = 0
+      let pooled = 0
+      for (let j = 0; j < kx; j++) {
+        const label = xl[j]!
+        if (label < 0) break
+        pooled++
+        const l = Math.floor(label / LIST_STRIDE)
+        const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
+        const err = this.#oneBitError(codes, base, l)
+        if (err > maxErr) maxErr = err
+        if (xd[j]! - err >= hd[0]!) continue
+        heapPush(k, hd, hl, this.#full(codes, base, l), label)
+      }
+      if (pooled < kx || scanned <= kx || xd[kx - 1]! - maxErr >= hd[0]!) return scanned
+      kx *= 4
     }
-    return scanned
   }
 
   /** The extended estimate of the code at codes[base..] in list l (y of the list prepared): rabitq.ts's full estimator. */
