@@ -48,7 +48,7 @@
 import { heapPush, heapPushMany, type Kernels } from '../../native-free-kernels/index.js'
 import { VqFormatError, VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
-import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
+import type { ListScanPlan, ListScanSetup } from './list-scanner.js'
 import {
   assertTrained,
   type CodeScanner,

@@ -13,7 +13,6 @@ import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { randomUid } from '../ivf/inverted-lists.js'
 import type { ListScanPlan } from '../quantizers/list-scanner.js'
 import { ProductQuantizer } from '../quantizers/pq.js'
-import { RaBitQuantizer } from '../quantizers/rabitq.js'
 import {
   type InnerMetric,
   PARALLEL_MIN_WORK,
@@ -22,6 +21,7 @@ import {
   type QuantizerState,
   type TrainedArray,
 } from '../quantizers/quantizer.js'
+import { RaBitQuantizer } from '../quantizers/rabitq.js'
 import { residualTerms } from '../quantizers/residual.js'
 import { type OpqTrainOptions, OpqTransform } from '../transforms/opq.js'
 import type { IndexSpec, Metric } from '../types.js'
