@@ -40,8 +40,17 @@ export type CodecSpec =
    */
   | { kind: 'rabitq'; nbits?: number }
 
-/** Re-ranking stage: exact distances on the stored full vectors ('flat', "RFlat"), or distances from a second, finer codec kept in memory ("Refine(SQ8)"). */
-export type RefineSpec = { kind: 'flat' } | { kind: 'codec'; codec: CodecSpec }
+/**
+ * Re-ranking stage: exact distances on the stored full vectors ('flat', "RFlat"), or
+ * distances from a second, finer codec kept in memory ("Refine(SQ8)").
+ *
+ * RFlat may be narrowed ("RFlat(PQ25)", { kind: 'flat', narrow: { kind: 'pq', m: 25 } }): a
+ * codec kept in memory encodes each vector's first-stage error (the vector minus what the
+ * first codec reconstructs); the k * refineFactor candidates are rescored with both codes
+ * and only the best k * exactFactor (search option) are read from disk and ranked exactly.
+ * The narrowing codec is PQ, SQ8, SQ4 or SQfp16; the first codec must be PQ or a scalar codec.
+ */
+export type RefineSpec = { kind: 'flat'; narrow?: CodecSpec } | { kind: 'codec'; codec: CodecSpec }
 
 /** A learned rotation in front of the product quantizer (OPQ, Ge et al. 2014): m must equal the PQ's m; dOut (default d) may reduce the dimension. */
 export interface TransformSpec {
@@ -283,6 +292,12 @@ export interface SearchOptions {
    * be among the k nearest (default true); false reads every candidate, as plain RFlat.
    */
   errorBounds?: boolean
+  /**
+   * Narrowed RFlat ("RFlat(PQ25)"): the candidates read from disk and ranked exactly,
+   * k * exactFactor of the k * refineFactor rescored in memory. Default 2, 1..MAX_REFINE_FACTOR.
+   * Ignored by other refine stages.
+   */
+  exactFactor?: number
   /** Only items whose metadata match (pre-filtering: k results whenever k items match). */
   filter?: Filter
 }

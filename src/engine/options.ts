@@ -7,7 +7,7 @@
  * Everything here throws VqOptionError before anything is written or changed.
  */
 import { VqOptionError } from '../errors.js'
-import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
+import { formatIndexDescription, narrowRefused, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
 import { MAX_REFINE_FACTOR } from '../limits.js'
 import { IndexModel } from '../search/model.js'
 import type {
@@ -28,6 +28,7 @@ import {
   BatchSearchSchema,
   ConnectionSchema,
   CreateSchema,
+  DEFAULT_EXACT_FACTOR,
   DEFAULT_NPROBE,
   DEFAULT_QB,
   DeleteSchema,
@@ -60,6 +61,8 @@ export interface ResolvedSearch {
   readonly qb: number
   /** RaBitQ + RFlat: bound-driven re-ranking. */
   readonly errorBounds: boolean
+  /** Narrowed RFlat: candidates read exactly = k * exactFactor. */
+  readonly exactFactor: number
   readonly filter: SearchOptions['filter']
 }
 
@@ -111,14 +114,30 @@ export function parseKeywordOptions(o: unknown): { filter?: Filter | undefined }
 /** Search options by the schema alone (the reference the fast path of resolveSearch must agree with). */
 export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
   const r = parseOptions(SearchSchema, o, 'search')
-  return { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, errorBounds: r.errorBounds, filter: r.filter }
+  return {
+    k,
+    nprobe: r.nprobe,
+    refineFactor: r.refineFactor,
+    qb: r.qb,
+    errorBounds: r.errorBounds,
+    exactFactor: r.exactFactor,
+    filter: r.filter,
+  }
 }
 
 /** searchBatch()'s options: the search options and threads. */
 export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
   const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
   return {
-    search: { k, nprobe: r.nprobe, refineFactor: r.refineFactor, qb: r.qb, errorBounds: r.errorBounds, filter: r.filter },
+    search: {
+      k,
+      nprobe: r.nprobe,
+      refineFactor: r.refineFactor,
+      qb: r.qb,
+      errorBounds: r.errorBounds,
+      exactFactor: r.exactFactor,
+      filter: r.filter,
+    },
     threads: r.threads,
   }
 }
@@ -131,31 +150,47 @@ function isPlain(o: object): boolean {
 /**
  * Resolves search options: nprobe (default DEFAULT_NPROBE, a positive integer),
  * refineFactor (default 1, 1..MAX_REFINE_FACTOR), qb (default DEFAULT_QB, 0..8), errorBounds
- * (default true) and filter.
+ * (default true), exactFactor (default DEFAULT_EXACT_FACTOR, 1..MAX_REFINE_FACTOR) and filter.
  * SearchSchema is the description; this is its fast path for the common cases (undefined,
- * {}, { nprobe }, { refineFactor }, { qb }, { errorBounds }, { filter } with valid values), which gives the schema's answer without
+ * {}, { nprobe }, { refineFactor }, { qb }, { errorBounds }, { exactFactor }, { filter } with valid values), which gives the schema's answer without
  * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
  */
 export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
-  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, true, undefined)
+  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, true, DEFAULT_EXACT_FACTOR, undefined)
   if (typeof o === 'object' && o !== null && isPlain(o)) {
     let fast = true
     for (const key in o) {
-      if (key !== 'nprobe' && key !== 'refineFactor' && key !== 'qb' && key !== 'errorBounds' && key !== 'filter') {
+      if (
+        key !== 'nprobe' &&
+        key !== 'refineFactor' &&
+        key !== 'qb' &&
+        key !== 'errorBounds' &&
+        key !== 'exactFactor' &&
+        key !== 'filter'
+      ) {
         fast = false
         break
       }
     }
-    const { nprobe, refineFactor, qb, errorBounds, filter } = o
+    const { nprobe, refineFactor, qb, errorBounds, exactFactor, filter } = o
     if (
       fast &&
       (nprobe === undefined || (Number.isSafeInteger(nprobe) && nprobe >= 1)) &&
       (refineFactor === undefined || (Number.isInteger(refineFactor) && refineFactor >= 1 && refineFactor <= MAX_REFINE_FACTOR)) &&
       (qb === undefined || (Number.isInteger(qb) && qb >= 0 && qb <= 8)) &&
       (errorBounds === undefined || typeof errorBounds === 'boolean') &&
+      (exactFactor === undefined || (Number.isInteger(exactFactor) && exactFactor >= 1 && exactFactor <= MAX_REFINE_FACTOR)) &&
       (filter === undefined || isFilterObject(filter))
     ) {
-      return resolved(k, nprobe ?? DEFAULT_NPROBE, refineFactor ?? 1, qb ?? DEFAULT_QB, errorBounds ?? true, filter)
+      return resolved(
+        k,
+        nprobe ?? DEFAULT_NPROBE,
+        refineFactor ?? 1,
+        qb ?? DEFAULT_QB,
+        errorBounds ?? true,
+        exactFactor ?? DEFAULT_EXACT_FACTOR,
+        filter,
+      )
     }
   }
   return resolveSearchBySchema(k, o)
@@ -171,6 +206,7 @@ function resolved(
   refineFactor: number,
   qb: number,
   errorBounds: boolean,
+  exactFactor: number,
   filter: SearchOptions['filter'],
 ): ResolvedSearch {
   const last = lastResolved
@@ -181,10 +217,11 @@ function resolved(
     last.refineFactor === refineFactor &&
     last.qb === qb &&
     last.errorBounds === errorBounds &&
+    last.exactFactor === exactFactor &&
     last.filter === filter
   )
     return last
-  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, errorBounds, filter })
+  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, errorBounds, exactFactor, filter })
   return lastResolved
 }
 
@@ -218,7 +255,8 @@ export function keepsHalfFloats(spec: IndexSpec, storeVectors: VectorStorage, me
   if (storeVectors === 'float16') return true
   // Cosine codecs see unit vectors; the other metrics encode the vectors as given.
   if (metric === 'cosine') return false
-  return spec.codec.kind === 'fp16' || (spec.refine?.kind === 'codec' && spec.refine.codec.kind === 'fp16')
+  const r = spec.refine
+  return spec.codec.kind === 'fp16' || (r?.kind === 'codec' ? r.codec.kind === 'fp16' : r?.narrow?.kind === 'fp16')
 }
 
 /** The composition from the description string or the typed options (which must agree when both are given). */
@@ -232,7 +270,12 @@ function resolveSpec(options: CreateOptions, dim: number): IndexSpec {
           ...(options.refine ? { refine: options.refine } : {}),
         }
       : undefined
-  if (options.description === undefined) return normalizeIndexSpec(typed ?? { codec: { kind: 'flat' } }, dim)
+  if (options.description === undefined) {
+    const spec = normalizeIndexSpec(typed ?? { codec: { kind: 'flat' } }, dim)
+    const why = spec.refine?.kind === 'flat' && spec.refine.narrow ? narrowRefused(spec.codec, spec.refine.narrow) : null
+    if (why) throw new VqOptionError('BAD_OPTION', `refine: ${why}`)
+    return spec
+  }
   const spec = normalizeIndexSpec(parseIndexDescription(options.description), dim)
   if (typed && JSON.stringify(normalizeIndexSpec(typed, dim)) !== JSON.stringify(spec)) {
     throw new VqOptionError(

@@ -37,6 +37,9 @@ export const DEFAULT_NPROBE = 20
 /** Default bits per component of a RaBitQ query (FAISS's default qb). */
 export const DEFAULT_QB = 4
 
+/** Default exactFactor of a narrowed RFlat: 2k candidates read exactly. */
+export const DEFAULT_EXACT_FACTOR = 2
+
 /** Largest nlist of an IVF stage (as the coarse quantizer checks). */
 const MAX_NLIST = 1 << 20
 /** Largest k-means / IVF iteration count. */
@@ -107,8 +110,8 @@ const IvfSchema = obj({ nlist: int(1, MAX_NLIST), byResidual: v.optional(bool) }
 
 const RefineSchema = v.variant(
   'kind',
-  [obj({ kind: v.literal('flat') }), obj({ kind: v.literal('codec'), codec: CodecSchema })],
-  'a refine stage { kind: "flat" } or { kind: "codec", codec }',
+  [obj({ kind: v.literal('flat'), narrow: v.optional(CodecSchema) }), obj({ kind: v.literal('codec'), codec: CodecSchema })],
+  'a refine stage { kind: "flat", narrow? } or { kind: "codec", codec }',
 )
 
 const connectionEntries = {
@@ -168,6 +171,7 @@ const searchEntries = {
   refineFactor: v.optional(int(1, MAX_REFINE_FACTOR), 1),
   qb: v.optional(int(0, 8), DEFAULT_QB),
   errorBounds: v.optional(bool, true),
+  exactFactor: v.optional(int(1, MAX_REFINE_FACTOR), DEFAULT_EXACT_FACTOR),
   filter: v.optional(filter),
 }
 

@@ -82,11 +82,20 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
     last.refineFactor === refineFactor &&
     last.qb === o.qb &&
     last.errorBounds === o.errorBounds &&
+    last.exactFactor === o.exactFactor &&
     last.filter === filter
   ) {
     return last
   }
-  const p: SearchParams = Object.freeze({ k: o.k, nprobe: o.nprobe, refineFactor, qb: o.qb, errorBounds: o.errorBounds, filter })
+  const p: SearchParams = Object.freeze({
+    k: o.k,
+    nprobe: o.nprobe,
+    refineFactor,
+    qb: o.qb,
+    errorBounds: o.errorBounds,
+    exactFactor: o.exactFactor,
+    filter,
+  })
   state.lastParams = p
   return p
 }

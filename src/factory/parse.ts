@@ -6,7 +6,8 @@
  *   transform   := "OPQ" m ["_" dOut]          learned rotation (to dOut dimensions), before PQ
  *   coarse      := "IVF" nlist ["k"]           inverted file with nlist lists (IVF4k = 4096)
  *   codec       := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16" | "RaBitQ" [nbits]
- *   refine      := "RFlat" | "Refine(" codec ")"   re-rank on stored full vectors, or on a second codec
+ *   refine      := "RFlat" | "RFlat(" codec ")" | "Refine(" codec ")"   re-rank on stored full vectors (narrowed by
+ *                  an in-memory codec of the first stage's error), or on a second codec
  *
  * Examples: "PQ16", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16", "IVF4096,PQ32x4", "IVF256,SQ4,RFlat",
  * "IVF4096,PQ16,Refine(SQ8)", "IVF1024,RaBitQ,RFlat", "RaBitQ4".
@@ -19,7 +20,7 @@ import { VqOptionError } from '../errors.js'
 import type { CodecSpec, IndexSpec, RefineSpec } from '../types.js'
 
 const CODEC_FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16, RaBitQ, RaBitQ<nbits>'
-const FORMS = `[OPQ<m>[_<d>],][IVF<nlist>,]<codec>[,RFlat|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
+const FORMS = `[OPQ<m>[_<d>],][IVF<nlist>,]<codec>[,RFlat|,RFlat(<codec>)|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
 
 function bad(description: string, why: string): never {
   throw new VqOptionError('BAD_DESCRIPTION', `invalid index description "${description}": ${why}; expected ${FORMS}`)
@@ -65,8 +66,13 @@ export function parseIndexDescription(description: string): IndexSpec {
   let refine: RefineSpec | undefined
   const r = stages[i]
   if (r !== undefined) {
+    const narrowed = /^RFlat\((.+)\)$/.exec(r)
     if (r === 'RFlat') refine = { kind: 'flat' }
-    else {
+    else if (narrowed) {
+      const inner = parseCodec(narrowed[1]!)
+      if (!inner) bad(description, `unknown narrowing codec "${narrowed[1]}" in "${r}"`)
+      refine = { kind: 'flat', narrow: inner }
+    } else {
       const m = /^Refine\((.+)\)$/.exec(r)
       const inner = m ? parseCodec(m[1]!) : undefined
       if (!inner) bad(description, `unknown refine stage "${r}"`)
@@ -76,12 +82,29 @@ export function parseIndexDescription(description: string): IndexSpec {
   }
   if (i < stages.length) bad(description, `unexpected stage "${stages[i]}"`)
   if (transform && codec.kind !== 'pq') bad(description, 'OPQ must be followed by a PQ codec')
+  if (refine?.kind === 'flat' && refine.narrow) {
+    const why = narrowRefused(codec, refine.narrow)
+    if (why) bad(description, why)
+  }
   return {
     ...(transform ? { transform } : {}),
     ...(ivf ? { ivf } : {}),
     codec,
     ...(refine ? { refine } : {}),
   }
+}
+
+/**
+ * Why a narrowed RFlat cannot pair these codecs (null when it can): the narrowing codec
+ * encodes the first codec's reconstruction error, so the first must reconstruct vectors
+ * (PQ, scalar codecs), and the narrowing one must be a PQ or scalar codec.
+ */
+export function narrowRefused(codec: CodecSpec, narrow: CodecSpec): string | null {
+  if (codec.kind === 'rabitq' || codec.kind === 'flat')
+    return `a narrowed RFlat needs a first codec that reconstructs vectors (PQ, SQ8, SQ4, SQfp16), not ${formatDescription(codec)}`
+  if (narrow.kind === 'rabitq' || narrow.kind === 'flat')
+    return `the narrowing codec of RFlat(...) must be PQ, SQ8, SQ4 or SQfp16, not ${formatDescription(narrow)}`
+  return null
 }
 
 /** Parses a description that must be a single codec stage (kept for callers that only want the codec). */
@@ -118,8 +141,13 @@ export function formatIndexDescription(spec: IndexSpec, dim: number): string {
   }
   if (spec.ivf) parts.push(`IVF${spec.ivf.nlist}`)
   parts.push(formatDescription(spec.codec))
-  if (spec.refine) parts.push(spec.refine.kind === 'flat' ? 'RFlat' : `Refine(${formatDescription(spec.refine.codec)})`)
+  if (spec.refine) parts.push(formatRefine(spec.refine))
   return parts.join(',')
+}
+
+function formatRefine(r: RefineSpec): string {
+  if (r.kind === 'codec') return `Refine(${formatDescription(r.codec)})`
+  return r.narrow ? `RFlat(${formatDescription(r.narrow)})` : 'RFlat'
 }
 
 /** Fills defaults so that two codec specs that mean the same compare equal. */
@@ -154,7 +182,11 @@ export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
     ...(spec.refine
       ? {
           refine:
-            spec.refine.kind === 'flat' ? { kind: 'flat' as const } : { kind: 'codec' as const, codec: normalizeCodec(spec.refine.codec) },
+            spec.refine.kind === 'codec'
+              ? { kind: 'codec' as const, codec: normalizeCodec(spec.refine.codec) }
+              : spec.refine.narrow
+                ? { kind: 'flat' as const, narrow: normalizeCodec(spec.refine.narrow) }
+                : { kind: 'flat' as const },
         }
       : {}),
   }

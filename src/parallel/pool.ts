@@ -256,6 +256,7 @@ export class WorkerPool {
         refineFactor: p.refineFactor,
         qb: p.qb,
         errorBounds: p.errorBounds,
+        exactFactor: p.exactFactor,
         filter: p.filter,
         outIds: ids,
         outDist: dist,

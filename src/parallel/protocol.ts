@@ -47,6 +47,7 @@ export interface SearchTask {
   readonly refineFactor: number
   readonly qb: number
   readonly errorBounds: boolean
+  readonly exactFactor: number
   readonly filter: { bits: Uint8Array; count: number } | null
   /** Results, nq*k; the worker writes rows [from, to). */
   readonly outIds: Float64Array

@@ -80,6 +80,7 @@ function runTask(task: Task): number {
         refineFactor: task.refineFactor,
         qb: task.qb,
         errorBounds: task.errorBounds,
+        exactFactor: task.exactFactor,
         filter: task.filter,
       }
       let done = 0

@@ -54,6 +54,8 @@ export class ProductQuantizer implements Quantizer {
   centroids: Float32Array
   readonly #kernels: Kernels
   #trained = false
+  /** decode()'s sub-code scratch. */
+  #decodeSub = new Int32Array(0)
 
   /** Throws VqOptionError when m does not divide dim or nbits is not in 1..8. */
   constructor(dim: number, m: number, nbits: number, kernels: Kernels) {
@@ -200,13 +202,17 @@ export class ProductQuantizer implements Quantizer {
   /** Decodes n codes (n*codeSize bytes) into out (n*dim floats): the concatenated centroids. */
   decode(codes: Uint8Array, n: number, out: Float32Array): void {
     assertTrained(this, 'ProductQuantizer', 'decoding')
-    const { m, dsub, ksub } = this
-    const sub = new Int32Array(n * m)
+    const { m, dsub, ksub, dim } = this
+    // Scratch kept between calls: the searcher decodes a few hundred codes per query.
+    if (this.#decodeSub.length < n * m) this.#decodeSub = new Int32Array(n * m)
+    const sub = this.#decodeSub
     unpackCodes(codes, n, m, this.nbits, sub)
+    const cen = this.centroids
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < m; j++) {
         const c = (j * ksub + sub[i * m + j]!) * dsub
-        out.set(this.centroids.subarray(c, c + dsub), i * this.dim + j * dsub)
+        const o = i * dim + j * dsub
+        for (let t = 0; t < dsub; t++) out[o + t] = cen[c + t]!
       }
     }
   }

@@ -1,6 +1,9 @@
 /**
  * IndexModel: the trained math of an index, composed from its spec:
  *   [OPQ rotation] -> [IVF coarse quantizer] -> codec (on residuals for PQ) [-> refine codec]
+ * The refine codec is either a second codec of the vectors ("Refine(SQ8)") or, for a
+ * narrowed RFlat ("RFlat(PQ25)"), a codec of each vector's first-stage error in the coded
+ * space (the coded vector minus the codec's reconstruction), added to it when rescoring.
  * It trains, encodes (list number, code, refine code per vector), exports and restores its
  * arrays, and makes list scanners. It holds no items and does no I/O.
  *
@@ -48,6 +51,9 @@ export interface Parallel extends ParallelTraining {
   encode(model: IndexModel, x: Float32Array, n: number): Promise<Encoded>
 }
 
+/** Bytes of the float32 term after a narrowed RFlat's error code (see IndexModel.refineSize). */
+export const NARROW_TERM_BYTES = 4
+
 /** Encodes below this size stay on the calling thread (the hand-off would cost more than it saves). */
 const PARALLEL_MIN_ENCODE = 16384
 
@@ -76,7 +82,10 @@ export class IndexModel {
   readonly transform: OpqTransform | null
   readonly coarse: CoarseQuantizer
   readonly codec: Quantizer
+  /** The refine codec: of the vectors (Refine(...)) or of the first-stage error (narrowed RFlat, see narrows). */
   readonly refineCodec: Quantizer | null
+  /** The refine codec encodes the first stage's error in the coded space (RFlat(<codec>)). */
+  readonly narrows: boolean
   /** Codes are of x - centroid(list). */
   readonly byResidual: boolean
   readonly kernels: Kernels
@@ -97,8 +106,14 @@ export class IndexModel {
     this.coarse = new CoarseQuantizer(spec.ivf?.nlist ?? 1, this.dCoded, this.inner, kernels)
     this.byResidual = (spec.ivf?.byResidual ?? false) && (spec.ivf?.nlist ?? 1) > 1
     this.codec = buildQuantizer(spec.codec, this.dCoded, kernels, { inner: this.inner, residual: this.byResidual })
+    const r = spec.refine
+    this.narrows = r?.kind === 'flat' && r.narrow !== undefined
     this.refineCodec =
-      spec.refine?.kind === 'codec' ? buildQuantizer(spec.refine.codec, dim, kernels, { inner: this.inner, residual: false }) : null
+      r?.kind === 'codec'
+        ? buildQuantizer(r.codec, dim, kernels, { inner: this.inner, residual: false })
+        : r?.narrow
+          ? buildQuantizer(r.narrow, this.dCoded, kernels, { inner: 'l2', residual: true })
+          : null
     this.scan = this.codec.listScanPlan({ kernels, inner: this.inner, residualOf: this.byResidual ? this.coarse : null })
   }
 
@@ -127,9 +142,16 @@ export class IndexModel {
     return out
   }
 
-  /** Bytes per refine code (0 without a refine codec). */
+  /**
+   * Bytes per refine code (0 without a refine codec). A narrowed RFlat's refine code is the
+   * narrowing codec's code of the first-stage error e, then a float32 term: under L2
+   * 2 <x1, e^> (x1 the first stage's reconstruction, e^ the decoded error), so that
+   * ||q - x1 - e^||^2 = ||q - x1||^2 + ||q - e^||^2 + term - ||q||^2 (the error codec's L2
+   * table sum gives ||q - e^||^2); 0 under IP (-<q, x1 + e^> needs no term).
+   */
   get refineSize(): number {
-    return this.refineCodec?.codeSize ?? 0
+    if (!this.refineCodec) return 0
+    return this.refineCodec.codeSize + (this.narrows ? NARROW_TERM_BYTES : 0)
   }
 
   /**
@@ -148,6 +170,7 @@ export class IndexModel {
       xt = new Float32Array(n * this.dCoded)
       this.transform.apply(x, n, xt)
     }
+    const xAll = xt
     let lists: Int32Array | undefined
     let nCodec = n
     if (this.coarse.nlist > 1) {
@@ -201,7 +224,65 @@ export class IndexModel {
     }
     const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, nCodec, codecOptions, parallel) : false
     if (!handed) this.codec.train(codecInput, nCodec, codecOptions)
-    this.refineCodec?.train(x, n, { ...km })
+    if (this.narrows) this.#trainNarrow(xAll, n, km)
+    else this.refineCodec?.train(x, n, { ...km })
+  }
+
+  /**
+   * Trains the narrowing codec on the first-stage errors of its own sample of the n coded
+   * vectors xt (a PQ's trainingRows; every row for the other codecs).
+   */
+  #trainNarrow(xt: Float32Array, n: number, km: Omit<KMeansOptions, 'kernels' | 'onProgress'>): void {
+    const narrow = this.refineCodec!
+    const d = this.dCoded
+    const rows = narrow instanceof ProductQuantizer ? narrow.trainingRows(n, km).rows : null
+    let xs = xt
+    let ns = n
+    if (rows) {
+      xs = new Float32Array(rows.length * d)
+      for (let i = 0; i < rows.length; i++) xs.set(xt.subarray(rows[i]! * d, (rows[i]! + 1) * d), i * d)
+      ns = rows.length
+    }
+    narrow.train(this.firstStageError(xs, ns).error, ns, { ...km })
+  }
+
+  /** The refine codes of a narrowed RFlat (see refineSize) for n coded vectors xt and their first-stage errors. */
+  #narrowCodes(xt: Float32Array, error: Float32Array, n: number): Uint8Array {
+    const narrow = this.refineCodec!
+    const cs = narrow.codeSize
+    const rs = this.refineSize
+    const d = this.dCoded
+    const codes = new Uint8Array(n * cs)
+    const out = new Uint8Array(n * rs)
+    if (n === 0) return out
+    narrow.encode(error, n, codes)
+    const e = new Float32Array(n * d)
+    narrow.decode(codes, n, e)
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+    for (let i = 0; i < n; i++) {
+      let term = 0
+      if (this.inner === 'l2') for (let t = i * d; t < (i + 1) * d; t++) term += 2 * (xt[t]! - error[t]!) * e[t]!
+      out.set(codes.subarray(i * cs, (i + 1) * cs), i * rs)
+      view.setFloat32(i * rs + cs, term, true)
+    }
+    return out
+  }
+
+  /**
+   * The first stage of n coded vectors xt (n*dCoded): their lists, codes and errors, the
+   * coded vector minus the codec's reconstruction (plus the list centroid by residual).
+   */
+  firstStageError(xt: Float32Array, n: number): { lists: Int32Array; codes: Uint8Array; error: Float32Array } {
+    const lists = new Int32Array(n)
+    this.coarse.assign(xt, n, lists, new Float32Array(n))
+    const input = this.byResidual ? this.#residuals(xt, n, lists) : xt
+    const codes = new Uint8Array(n * this.codeSize)
+    const error = new Float32Array(n * this.dCoded)
+    if (n === 0) return { lists, codes, error }
+    this.codec.encode(input, n, codes)
+    this.codec.decode(codes, n, error)
+    for (let i = 0; i < error.length; i++) error[i] = input[i]! - error[i]!
+    return { lists, codes, error }
   }
 
   /** x - centroid(list) for n coded vectors (n*dCoded). */
@@ -228,6 +309,10 @@ export class IndexModel {
     if (this.transform) {
       xt = new Float32Array(n * this.dCoded)
       this.transform.apply(x, n, xt)
+    }
+    if (this.narrows) {
+      const { lists, codes, error } = this.firstStageError(xt, n)
+      return { lists, codes, refine: this.#narrowCodes(xt, error, n), terms: this.usesTerms ? this.residualTerms(lists, codes, n) : null }
     }
     const lists = new Int32Array(n)
     this.coarse.assign(xt, n, lists, new Float32Array(n))

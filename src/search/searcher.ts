@@ -52,6 +52,8 @@ export interface SearchParams {
   readonly qb: number
   /** With a bounded codec and RFlat: skip the candidates the bounds rule out. */
   readonly errorBounds: boolean
+  /** Narrowed RFlat: candidates read exactly = k * exactFactor (of k * refineFactor). */
+  readonly exactFactor: number
   readonly filter: FilterBits | null
 }
 
@@ -95,6 +97,15 @@ export class Searcher {
   /** Bound-driven re-ranking scratch: the candidates' distance bounds (codecs with ListScanner.bounds). */
   #lower = new Float32Array(0)
   #upper = new Float32Array(0)
+  /** Narrowed RFlat: the error codec's scanner (tables of the index's inner metric), the candidates' error codes, scores and the kept ones. */
+  readonly #narrowScanner: CodeScanner | null
+  #nCodes = new Uint8Array(0)
+  #nScore = new Float32Array(0)
+  #nd = new Float32Array(0)
+  #nl = new Float64Array(0)
+  /** Little-endian float32 reads of the narrowing terms. */
+  readonly #fb = new Uint8Array(4)
+  readonly #ff = new Float32Array(this.#fb.buffer)
   /** Exact distances of one read batch. */
   #rExact = new Float32Array(0)
   /** The k best exact distances read so far (a heap), for bound-driven re-ranking. */
@@ -106,7 +117,8 @@ export class Searcher {
     this.#model = model
     this.#fetch = fetchVectors
     this.#scanner = model.scan.create()
-    this.#refineScanner = model.refineCodec ? model.refineCodec.scanner(model.inner) : null
+    this.#refineScanner = model.refineCodec && !model.narrows ? model.refineCodec.scanner(model.inner) : null
+    this.#narrowScanner = model.narrows ? model.refineCodec!.scanner(model.inner) : null
     this.#qt = new Float32Array(model.dCoded)
   }
 
@@ -168,7 +180,7 @@ export class Searcher {
     // 4. Re-rank, or map the candidates straight to the output.
     this.stats.rowsRead = 0
     if (refine && kc > 0) {
-      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, k, kc, hd, hl, p.errorBounds)
+      if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, qt, qtOff, k, kc, hd, hl, p)
       else this.#refineCodec(lists, q, qOff, kc, hd, hl)
     }
     const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
@@ -300,18 +312,25 @@ export class Searcher {
     lists: ListsView,
     q: Float32Array,
     qOff: number,
+    qt: Float32Array,
+    qtOff: number,
     k: number,
     kc: number,
     hd: Float32Array,
     hl: Float64Array,
-    errorBounds: boolean,
+    p: SearchParams,
   ): void {
     let n = 0
     while (n < kc && hl[n]! >= 0) n++
+    if (this.#narrowScanner !== null) {
+      const m = Math.min(n, k * Math.max(1, p.exactFactor))
+      if (m < n) this.#narrow(lists, qt, qtOff, n, m, hd, hl)
+      n = m
+    }
     this.#ensure(n)
     const scores = this.#rScores
     const scanner = this.#scanner
-    if (!errorBounds || scanner.bounds === undefined || n <= k) {
+    if (!p.errorBounds || scanner.bounds === undefined || n <= k) {
       this.#exact(lists, q, qOff, hl, 0, n)
     } else {
       const lower = this.#lower
@@ -341,6 +360,65 @@ export class Searcher {
     }
     this.stats.rowsRead = n
     rerank(kc, n, scores, hd, hl, this.#rLabels)
+  }
+
+  /**
+   * Narrowed RFlat: keeps in hl[0..m) the m of the n candidates hl[0..n) (first-stage
+   * estimates hd[0..n)) nearest to the coded query qt when each is the first stage's
+   * reconstruction x1 plus its decoded error e^: ||q - x1 - e^||^2 = hd + ||q - e^||^2 + term
+   * - ||q||^2 (L2, cosine; see IndexModel.refineSize; the constant ||q||^2 is left out, it
+   * ranks nothing), -<q, x1 + e^> = hd - <q, e^> (IP). The error codec's part comes from one
+   * lookup table per query over the candidates' error codes; nearest first.
+   */
+  #narrow(lists: ListsView, qt: Float32Array, qtOff: number, n: number, m: number, hd: Float32Array, hl: Float64Array): void {
+    const model = this.#model
+    const narrow = model.refineCodec!
+    const cs = narrow.codeSize
+    const stride = narrow.scanCodeSize
+    const rs = lists.refineSize
+    if (this.#nScore.length < n) {
+      this.#nCodes = new Uint8Array(n * stride)
+      this.#nScore = new Float32Array(n)
+    }
+    if (this.#nd.length < m) {
+      this.#nd = new Float32Array(m)
+      this.#nl = new Float64Array(m)
+    }
+    const refine = lists.refine!
+    const codes = this.#nCodes
+    for (let j = 0; j < n; j++) {
+      // Bytes copied one by one: a subarray per candidate would allocate.
+      const from = slotOf(lists, hl[j]!) * rs
+      const to = j * stride
+      for (let b = 0; b < cs; b++) codes[to + b] = refine[from + b]!
+      for (let b = cs; b < stride; b++) codes[to + b] = 0
+    }
+    const score = this.#nScore
+    const scanner = this.#narrowScanner!
+    scanner.setQuery(qt, qtOff)
+    scanner.scan(codes, n, score) // ||q - e^||^2 (L2), -<q, e^> (IP)
+    const l2 = model.inner === 'l2'
+    const fb = this.#fb
+    const nd = this.#nd
+    const nl = this.#nl
+    // The heap functions take m explicitly: the buffers may be longer.
+    heapInit(m, nd, nl)
+    for (let j = 0; j < n; j++) {
+      let s: number
+      if (l2) {
+        const at = slotOf(lists, hl[j]!) * rs + cs
+        fb[0] = refine[at]!
+        fb[1] = refine[at + 1]!
+        fb[2] = refine[at + 2]!
+        fb[3] = refine[at + 3]!
+        s = hd[j]! + score[j]! + this.#ff[0]!
+      } else {
+        s = hd[j]! + score[j]!
+      }
+      heapPush(m, nd, nl, s, hl[j]!)
+    }
+    heapSort(m, nd, nl)
+    for (let j = 0; j < m; j++) hl[j] = nl[j]!
   }
 
   /** The exact distances (public convention) of the count candidates hl[from..) into #rScores[from..), read in one batch. */

@@ -265,7 +265,7 @@ describe('option refusals the issue lists, with messages naming the option and t
       [
         () => VqIndex.create(':memory:', { dim: d, refine: { kind: 'weird' } as never }),
         'BAD_OPTION',
-        'refine.kind must be a refine stage { kind: "flat" } or { kind: "codec", codec }, got "weird"',
+        'refine.kind must be a refine stage { kind: "flat", narrow? } or { kind: "codec", codec }, got "weird"',
       ],
       [
         () => VqIndex.create(':memory:', { dim: d, kernels: 'gpu' as never }),

@@ -114,6 +114,7 @@ const SEARCH_BAD: Record<string, unknown[]> = {
   refineFactor: [...NOT_POSITIVE_INT, MAX_REFINE_FACTOR + 1, 1e9],
   qb: [...NOT_INT, -1, 9, 1e9],
   errorBounds: NOT_BOOL,
+  exactFactor: [...NOT_POSITIVE_INT, MAX_REFINE_FACTOR + 1, 1e9],
   filter: NOT_FILTER,
 }
 

@@ -96,7 +96,7 @@ describe('worker failures', () => {
       const ids = new Float64Array(8 * 5)
       const dist = new Float32Array(8 * 5)
       const error = await pool
-        .search(snapshot, x, 8, { k: 5, nprobe: 4, refineFactor: 2, qb: 4, errorBounds: true, filter: null }, ids, dist)
+        .search(snapshot, x, 8, { k: 5, nprobe: 4, refineFactor: 2, qb: 4, errorBounds: true, exactFactor: 2, filter: null }, ids, dist)
         .then(
           () => undefined,
           (e: unknown) => e,

@@ -37,7 +37,10 @@ const value = fc.oneof(
 const options = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.record({ nprobe: value, refineFactor: value, qb: value, errorBounds: value, filter: value }, { requiredKeys: [] }),
+    arbitrary: fc.record(
+      { nprobe: value, refineFactor: value, qb: value, errorBounds: value, exactFactor: value, filter: value },
+      { requiredKeys: [] },
+    ),
   },
   {
     weight: 2,
@@ -71,6 +74,8 @@ describe('search options: the fast path agrees with the schema', () => {
       { qb: 0 },
       { qb: 8 },
       { errorBounds: false },
+      { exactFactor: 1 },
+      { refineFactor: 16, exactFactor: MAX_REFINE_FACTOR },
     ]) {
       const s = parseOptions(SearchSchema, o, 'search')
       expect(resolveSearch(10, o)).toEqual({
@@ -79,9 +84,18 @@ describe('search options: the fast path agrees with the schema', () => {
         refineFactor: s.refineFactor,
         qb: s.qb,
         errorBounds: s.errorBounds,
+        exactFactor: s.exactFactor,
         filter: s.filter,
       })
     }
-    expect(resolveSearch(10, undefined)).toEqual({ k: 10, nprobe: 20, refineFactor: 1, qb: 4, errorBounds: true, filter: undefined })
+    expect(resolveSearch(10, undefined)).toEqual({
+      k: 10,
+      nprobe: 20,
+      refineFactor: 1,
+      qb: 4,
+      errorBounds: true,
+      exactFactor: 2,
+      filter: undefined,
+    })
   })
 })

@@ -107,13 +107,13 @@ describe('prepareQuery and searchParams', () => {
       expect(state.prepareQuery(x.subarray(0, d))).toBe(state.prepareQuery(x.subarray(d, 2 * d))) // one reused buffer
       const zero = new Float32Array(d)
       expect(answer(() => state.prepareQuery(zero))).toEqual(answer(() => state.prepare(zero, 1, 'query')))
-      const o = { k: 5, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, filter: undefined }
+      const o = { k: 5, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, exactFactor: 2, filter: undefined }
       const p1 = searchParams(state, o)
       expect(searchParams(state, { ...o })).toBe(p1)
       expect(Object.isFrozen(p1)).toBe(true)
       const p2 = searchParams(state, { ...o, k: 6 })
       expect(p2).not.toBe(p1)
-      expect(p2).toEqual({ k: 6, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, filter: null })
+      expect(p2).toEqual({ k: 6, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, exactFactor: 2, filter: null })
       expect(searchParams(state, { ...o, nprobe: 2 }).nprobe).toBe(2)
     } finally {
       await ix.close()
