@@ -194,8 +194,8 @@ export interface MemoryUsage {
   /**
    * codes + ids + trained + fastScan + residentCodes: this index's own resident memory.
    * With one index open on the thread, opening and searching it adds about total +
-   * (wasmMemory - fastScan - residentCodes) + fixedOverhead to the process's RssAnon +
-   * RssShmem (README, Memory).
+   * fixedOverhead to the process's RssAnon + RssShmem (the WebAssembly memory's room to grow
+   * is not resident until used; README, Memory).
    */
   readonly total: number
 }

@@ -11,11 +11,11 @@
  * The packed copies are this scanner's: a list is packed again when its stamp changed, or
  * when the scanner is handed other lists (another uid).
  */
-import { type FastScan, fastScanPack, fastScanPackedSize, unpackCodes } from '../../native-free-kernels/index.js'
+import { type FastScan, fastScanPack, fastScanPackedSize } from '../../native-free-kernels/index.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
 import type { ListScanner, ListScanSetup, ScanProbedArgs, SeqBits } from './list-scanner.js'
 import type { ProductQuantizer } from './pq.js'
-import { doubledQuery } from './residual.js'
+import { doubledQuery, residualTerms } from './residual.js'
 
 /** Vectors decoded at a time by the residual terms of a list being packed. */
 const TERM_BLOCK = 64
@@ -50,7 +50,6 @@ export class Pq4FastScanScanner implements ListScanner {
   /** #listTerms' output and its decoded block (TERM_BLOCK vectors). */
   #termOut = new Float32Array(0)
   readonly #termDecoded: Float32Array
-  readonly #termSub: Int32Array
 
   /** pq: trained, 4-bit (see fastScanSupported); plain: its scanner for filtered searches. */
   constructor(pq: ProductQuantizer, setup: ListScanSetup, plain: ListScanner) {
@@ -63,7 +62,6 @@ export class Pq4FastScanScanner implements ListScanner {
     this.#fs = setup.kernels.createFastScan!(pq.centroids, pq.m, pq.dsub, this.#terms ? 'ip' : setup.inner, this.#terms)
     this.#q2 = new Float32Array(this.#terms ? pq.dim : 0)
     this.#termDecoded = new Float32Array(this.#terms ? TERM_BLOCK * pq.dim : 0)
-    this.#termSub = new Int32Array(this.#terms ? TERM_BLOCK * pq.m : 0)
   }
 
   get fastScanBytes(): number {
@@ -123,38 +121,16 @@ export class Pq4FastScanScanner implements ListScanner {
 
   /**
    * The residual terms of list l's n items (those of residualTerms, computed alike item by
-   * item), in a buffer this scanner reuses: decoding a block at a time into reused scratch,
+   * item), in a buffer this scanner reuses: decoding a block at a time into reused scratch
+   * (pq.decode keeps its own),
    * so that packing the lists allocates nothing per list (the C allocator kept ~2 MB of such
    * transient arrays over a glove100 workload, bench/memory-attrib.ts).
    */
   #listTerms(lists: ListsView, l: number, start: number, n: number): Float32Array {
-    const pq = this.#pq
-    const { dim: d, m, dsub, ksub, nbits } = pq
-    const cs = pq.codeSize
-    const at = start * lists.codeSize
-    const centroids = this.#setup.residualOf!.centroids
-    const kernels = this.#setup.kernels
     if (this.#termOut.length < n) this.#termOut = new Float32Array(Math.max(n, 2 * this.#termOut.length))
-    const out = this.#termOut
-    const r = this.#termDecoded
-    const sub = this.#termSub
-    const book = pq.centroids
-    const cOff = l * d
-    for (let i0 = 0; i0 < n; i0 += TERM_BLOCK) {
-      const b = Math.min(TERM_BLOCK, n - i0)
-      // pq.decode of the block, into reused arrays
-      unpackCodes(lists.codes.subarray(at + i0 * cs, at + (i0 + b) * cs), b, m, nbits, sub)
-      for (let i = 0; i < b; i++) {
-        for (let j = 0; j < m; j++) {
-          const c = (j * ksub + sub[i * m + j]!) * dsub
-          r.set(book.subarray(c, c + dsub), i * d + j * dsub)
-        }
-      }
-      for (let i = 0; i < b; i++) {
-        out[i0 + i] = kernels.innerProduct(r, i * d, r, i * d, d) + 2 * kernels.innerProduct(centroids, cOff, r, i * d, d)
-      }
-    }
-    return out.subarray(0, n)
+    const codes = lists.codes.subarray(start * lists.codeSize, (start + n) * lists.codeSize)
+    const centroids = this.#setup.residualOf!.centroids
+    return residualTerms(this.#pq, centroids, this.#setup.kernels, l, codes, n, this.#termOut, this.#termDecoded).subarray(0, n)
   }
 
   #plainQuery(): ListScanner {

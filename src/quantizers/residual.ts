@@ -21,26 +21,31 @@ import type { Quantizer } from './quantizer.js'
 
 /**
  * The query-independent term ||r||^2 + 2<c, r> of each of n residual-coded items: lists (n
- * list numbers), codes (n*codec.codeSize bytes), centroids (nlist*d, d = codec.dim).
+ * list numbers, or one list number for all), codes (n*codec.codeSize bytes), centroids
+ * (nlist*d, d = codec.dim). out and scratch (a whole number of decoded vectors) let a caller
+ * that computes terms often reuse its buffers (the fast-scan packing, per list); by default
+ * both are new.
  */
 export function residualTerms(
   codec: Quantizer,
   centroids: Float32Array,
   kernels: Kernels,
-  lists: ArrayLike<number>,
+  lists: ArrayLike<number> | number,
   codes: Uint8Array,
   n: number,
+  out: Float32Array = new Float32Array(n),
+  scratch?: Float32Array,
 ): Float32Array {
   const d = codec.dim
   const cs = codec.codeSize
-  const out = new Float32Array(n)
-  const block = 4096
-  const r = new Float32Array(Math.min(block, n) * d)
+  const block = scratch ? Math.floor(scratch.length / d) : 4096
+  const r = scratch ?? new Float32Array(Math.min(block, n) * d)
   for (let i0 = 0; i0 < n; i0 += block) {
     const b = Math.min(block, n - i0)
     codec.decode(codes.subarray(i0 * cs, (i0 + b) * cs), b, r)
     for (let i = 0; i < b; i++) {
-      out[i0 + i] = kernels.innerProduct(r, i * d, r, i * d, d) + 2 * kernels.innerProduct(centroids, lists[i0 + i]! * d, r, i * d, d)
+      const c = (typeof lists === 'number' ? lists : lists[i0 + i]!) * d
+      out[i0 + i] = kernels.innerProduct(r, i * d, r, i * d, d) + 2 * kernels.innerProduct(centroids, c, r, i * d, d)
     }
   }
   return out
