@@ -23,11 +23,12 @@
  * gamma. Table entries are shifted by each sub-table's minimum so that they are bytes
  * (beta takes the shift back): exact for qb <= 7.
  *
- * Extended codes (nbits >= 2) are scanned by their sign bits first (the same tables): the
- * EX_CANDIDATES * k best 1-bit estimates are taken in order, and each whose 1-bit lower
- * bound can still beat the k-th extended estimate so far is rescored with every bit (the
- * extended estimate, on the float query y): FAISS's two-stage multi-bit search, with the
- * pool grown (and the lists scanned again) while a code outside it could still win.
+ * Extended codes (nbits >= 2) are scanned by their sign bits first (the same tables), one
+ * probed list at a time in probe order: every 1-bit estimate of the list, then each code
+ * whose 1-bit lower bound (est minus the bound below) is below the k-th extended estimate
+ * so far is rescored with every bit (the extended estimate, on the float query y):
+ * FAISS's two-stage multi-bit search, in one pass. The threshold only falls, so every code
+ * whose lower bound is below the final k-th extended estimate has been rescored.
  *
  * bounds() gives each candidate est -/+ (f_error ||y|| + |b| EPS0 ||y - delta qq|| / sqrt(d)):
  * the paper's bound on the float query (RABITQ_EPS0 = 1.9) plus the query quantization's
@@ -38,6 +39,7 @@ import {
   fastScanPackedSize,
   heapInit,
   heapPush,
+  heapPushMany,
   heapSort,
   type Kernels,
   type LutScan,
@@ -54,8 +56,8 @@ const RABITQ_EPS0 = 1.9
 /** Largest qb whose byte tables are exact (4 sub-code bits times 2^(qb-1) - 1 below 256). */
 export const LUT_MAX_QB = 7
 
-/** Extended codes: candidates chosen by the 1-bit estimate per result slot, then rescored with every bit. */
-export const EX_CANDIDATES = 16
+/** Extended codes: the codes of the best 1-bit estimates rescored first (per result slot), to lower the rescoring threshold early. */
+export const EX_SEED = 4
 
 export class RaBitqLutScanner implements ListScanner {
   readonly #c: RaBitQuantizer
@@ -104,9 +106,22 @@ export class RaBitqLutScanner implements ListScanner {
   /** Extended codes: y of every list of the current query (nlist*d, by list number), <q, c> (IP), and the 1-bit candidate heap. */
   #ys = new Float32Array(0)
   #qc = 0
-  #xd = new Float32Array(0)
-  #xl = new Float64Array(0)
   #biasOf = new Float64Array(0)
+  /**
+   * Extended codes, per list (by list number, set at #sync): each code's f_error of the
+   * 1-bit bound (stored, or derived from dpm and A as #oneBitError does) and dpm, and their
+   * maxima over the list (+inf when one is NaN), so that #oneBitError is two reads.
+   */
+  #ferr: Float64Array[] = []
+  #dpm: Float32Array[] = []
+  #ferrMax = new Float64Array(0)
+  #dpmMax = new Float64Array(0)
+  /** Extended codes, per scanProbed call: every 1-bit estimate, each probed list's start in it, the seed heap and marks. */
+  #estAll = new Float32Array(0)
+  #segOff = new Int32Array(0)
+  #sd = new Float32Array(0)
+  #sl = new Float64Array(0)
+  #seeded = new Uint8Array(0)
   /** Scratch of #f32. */
   readonly #fb = new Uint8Array(4)
   readonly #ff = new Float32Array(this.#fb.buffer)
@@ -132,7 +147,10 @@ export class RaBitqLutScanner implements ListScanner {
   }
 
   get fastScanBytes(): number {
-    return this.#scan.bytes + this.#pc.byteLength
+    let bytes = this.#scan.bytes + this.#pc.byteLength
+    for (const f of this.#ferr) if (f) bytes += f.byteLength
+    for (const f of this.#dpm) if (f) bytes += f.byteLength
+    return bytes
   }
 
   get residentBytes(): number {
@@ -291,7 +309,52 @@ export class RaBitqLutScanner implements ListScanner {
       this.#b[i] = ip ? -dpm : -2 * dpm
     }
     this.#scan.setSegment(l, this.#packed, n, this.#a, this.#b)
+    if (this.#ex > 0) this.#syncErrors(lists, l)
     this.#stamps[l] = lists.stamps[l]!
+  }
+
+  /** Extended codes: f_error and dpm of each code of list l, and their maxima (#ferr, #dpm). */
+  #syncErrors(lists: ListsView, l: number): void {
+    const nlist = lists.nlist
+    if (this.#ferrMax.length !== nlist) {
+      this.#ferr = new Array<Float64Array>(nlist)
+      this.#dpm = new Array<Float32Array>(nlist)
+      this.#ferrMax = new Float64Array(nlist)
+      this.#dpmMax = new Float64Array(nlist)
+    }
+    const n = lists.size[l]!
+    let ferr = this.#ferr[l]
+    let dpmOf = this.#dpm[l]
+    if (ferr?.length !== n) {
+      ferr = new Float64Array(n)
+      dpmOf = new Float32Array(n)
+      this.#ferr[l] = ferr
+      this.#dpm[l] = dpmOf
+    }
+    const L = this.#c.layout
+    const codes = lists.codes
+    const cs = lists.codeSize
+    const start = lists.start[l]!
+    let fMax = Number.NEGATIVE_INFINITY
+    let dMax = Number.NEGATIVE_INFINITY
+    let nan = false
+    for (let i = 0; i < n; i++) {
+      const base = (start + i) * cs
+      const dpm = this.#f32(codes, base + L.offDpm)
+      let fe: number
+      if (L.offError >= 0) fe = this.#f32(codes, base + L.offError)
+      else {
+        const x = dpm * dpm - this.#f32(codes, base + L.offA)
+        fe = x > 0 ? this.#errScale * Math.sqrt(x) : 0
+      }
+      ferr[i] = fe
+      dpmOf![i] = dpm
+      if (fe > fMax) fMax = fe
+      if (dpm > dMax) dMax = dpm
+      if (Number.isNaN(fe) || Number.isNaN(dpm)) nan = true
+    }
+    this.#ferrMax[l] = nan ? Number.POSITIVE_INFINITY : fMax
+    this.#dpmMax[l] = nan ? Number.POSITIVE_INFINITY : dMax
   }
 
   #perList(nlist: number): void {
@@ -304,6 +367,7 @@ export class RaBitqLutScanner implements ListScanner {
   }
 
   scanProbed(...[lists, probeLists, probeDist, probed, k, hd, hl]: ScanProbedArgs): number {
+    if (this.#ex > 0) return this.#scanProbedEx(lists, probeLists, probeDist, probed, k, hd, hl)
     const m = this.#m
     if (this.#segs.length < probed) {
       this.#segs = new Int32Array(probed)
@@ -320,43 +384,102 @@ export class RaBitqLutScanner implements ListScanner {
       this.#prepareList(l, biasOf ? probeDist[pi]! : 0, this.#tables, nl * m * 16, this.#consts, nl * 3)
       this.#segs[nl++] = l
     }
-    if (this.#ex === 0) return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
-    // Extended codes: the EX_CANDIDATES * k best 1-bit estimates, rescored with every bit
-    // into the heap where their 1-bit lower bound can still win; while a code outside that
-    // pool could still win too (the pool's worst 1-bit estimate minus the largest 1-bit
-    // error seen is below the k-th extended estimate), the pool grows fourfold and the lists
-    // are scanned again.
+    return this.#scan.search(this.#segs, nl, this.#tables, this.#consts, k, hd, hl)
+  }
+
+  /**
+   * Extended codes, with one scan of the probed lists: every 1-bit estimate of every probed
+   * list into one buffer (#estAll, list after list in probe order); the EX_SEED * k best of
+   * them (the seeds), in order of their 1-bit estimate, then every other code in buffer
+   * order, rescored with every bit into the heap when their 1-bit lower bound (est -
+   * #oneBitError) is below the k-th extended estimate so far (hd[0], +inf until k are in).
+   * The seeds only make that threshold low early; it never rises, so every code whose lower
+   * bound is below the final k-th extended estimate is rescored, whatever the seeds.
+   */
+  #scanProbedEx(...[lists, probeLists, probeDist, probed, k, hd, hl]: ScanProbedArgs): number {
+    this.#perList(lists.nlist)
+    const biasOf = this.#residualOf !== null && this.#ip
+    if (this.#segs.length < probed) this.#segs = new Int32Array(probed)
+    if (this.#segOff.length < probed + 1) this.#segOff = new Int32Array(probed + 1)
+    const segs = this.#segs
+    const segOff = this.#segOff
+    let total = 0
+    for (let pi = 0; pi < probed; pi++) total += lists.size[probeLists[pi]!]!
+    if (this.#estAll.length < total) {
+      this.#estAll = new Float32Array(Math.max(total, this.#estAll.length * 2))
+      this.#seeded = new Uint8Array(this.#estAll.length)
+    }
+    const est = this.#estAll
+    const seeded = this.#seeded
+    let nl = 0
+    let off = 0
+    for (let pi = 0; pi < probed; pi++) {
+      const l = probeLists[pi]!
+      const n = lists.size[l]!
+      if (n === 0) continue
+      this.#sync(lists, l)
+      this.#prepareList(l, biasOf ? probeDist[pi]! : 0, this.#table, 0, this.#lc, 0)
+      this.#scan.estimates(l, this.#table, this.#lc[0]!, this.#lc[1]!, this.#lc[2]!, off === 0 ? est : est.subarray(off))
+      segs[nl] = l
+      segOff[nl++] = off
+      off += n
+    }
+    segOff[nl] = off
     const codes = lists.codes
     const cs = lists.codeSize
-    let kx = EX_CANDIDATES * k
-    for (;;) {
-      // Pool buffers that only grow (the heap functions and the scan take kx explicitly).
-      if (this.#xd.length < kx) {
-        this.#xd = new Float32Array(kx)
-        this.#xl = new Float64Array(kx)
-      }
-      const xd = this.#xd
-      const xl = this.#xl
-      heapInit(kx, xd, xl)
-      const scanned = this.#scan.search(this.#segs, nl, this.#tables, this.#consts, kx, xd, xl)
-      heapSort(kx, xd, xl)
-      heapInit(k, hd, hl)
-      let maxErr = 0
-      let pooled = 0
-      for (let j = 0; j < kx; j++) {
-        const label = xl[j]!
-        if (label < 0) break
-        pooled++
-        const l = Math.floor(label / LIST_STRIDE)
-        const base = (lists.start[l]! + (label - l * LIST_STRIDE)) * cs
-        const err = this.#oneBitError(codes, base, l)
-        if (err > maxErr) maxErr = err
-        if (xd[j]! - err >= hd[0]!) continue
-        heapPush(k, hd, hl, this.#full(codes, base, l), label)
-      }
-      if (pooled < kx || scanned <= kx || xd[kx - 1]! - maxErr >= hd[0]!) return scanned
-      kx *= 4
+    const cq = this.#ip ? 1 : 2
+    // The seeds: the ks best 1-bit estimates, labelled by buffer position.
+    const ks = Math.min(EX_SEED * k, off)
+    if (this.#sd.length < ks) {
+      this.#sd = new Float32Array(ks)
+      this.#sl = new Float64Array(ks)
     }
+    const sd = this.#sd
+    const sl = this.#sl
+    heapInit(ks, sd, sl)
+    heapPushMany(ks, sd, sl, est, off, 0)
+    heapSort(ks, sd, sl)
+    for (let j = 0; j < ks; j++) {
+      const p = sl[j]!
+      seeded[p] = 1
+      let t = 0
+      let hi = nl - 1
+      while (t < hi) {
+        const mid = (t + hi + 1) >>> 1
+        if (segOff[mid]! <= p) t = mid
+        else hi = mid - 1
+      }
+      const l = segs[t]!
+      const i = p - segOff[t]!
+      const e = sd[j]!
+      if (e - (this.#ferr[l]![i]! * this.#gOf[l]! + cq * this.#dpm[l]![i]! * this.#eqOf[l]!) >= hd[0]!) continue
+      heapPush(k, hd, hl, this.#full(codes, (lists.start[l]! + i) * cs, l), l * LIST_STRIDE + i)
+    }
+    // Every other code.
+    let thr = hd[0]!
+    for (let t = 0; t < nl; t++) {
+      const l = segs[t]!
+      const o = segOff[t]!
+      const n = segOff[t + 1]! - o
+      const ferr = this.#ferr[l]!
+      const dpm = this.#dpm[l]!
+      const g = this.#gOf[l]!
+      const eq = this.#eqOf[l]!
+      // err <= errMax for every code of the list (float rounding is monotone): a cheap test first.
+      const errMax = this.#ferrMax[l]! * g + cq * this.#dpmMax[l]! * eq
+      const base0 = lists.start[l]! * cs
+      const label0 = l * LIST_STRIDE
+      for (let i = 0; i < n; i++) {
+        const e = est[o + i]!
+        if (e - errMax >= thr) continue
+        // #oneBitError's arithmetic, from the factors kept at #sync.
+        if (e - (ferr[i]! * g + cq * dpm[i]! * eq) >= thr || seeded[o + i]) continue
+        heapPush(k, hd, hl, this.#full(codes, base0 + i * cs, l), label0 + i)
+        thr = hd[0]!
+      }
+    }
+    for (let j = 0; j < ks; j++) seeded[sl[j]!] = 0
+    return off
   }
 
   /** The extended estimate of the code at codes[base..] in list l (y of the list prepared): rabitq.ts's full estimator. */

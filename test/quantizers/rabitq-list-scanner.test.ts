@@ -69,6 +69,32 @@ function probeDistances(q: Float32Array, coarse: CoarseQuantizer, d: number, met
   })
 }
 
+/** P (q - centre of list l), float64, cached per query, codec and list (reference() runs per code). */
+const yCache = new WeakMap<Float32Array, WeakMap<RaBitQuantizer, Map<number, number[]>>>()
+function rotatedQuery(c: Case, s: ReturnType<typeof setup>, q: Float32Array, l: number): number[] {
+  const { d, metric } = c
+  const { codec, coarse, residual } = s
+  let byCodec = yCache.get(q)
+  if (!byCodec) {
+    byCodec = new WeakMap()
+    yCache.set(q, byCodec)
+  }
+  let byList = byCodec.get(codec)
+  if (!byList) {
+    byList = new Map()
+    byCodec.set(codec, byList)
+  }
+  const hit = byList.get(l)
+  if (hit) return hit
+  const centre = new Float64Array(d)
+  for (let t = 0; t < d; t++) centre[t] = (residual && metric === 'l2' ? coarse.centroids[l * d + t]! : 0) + codec.centroid[t]!
+  const diff = Array.from({ length: d }, (_, t) => q[t]! - centre[t]!)
+  const P = codec.rotation
+  const y = Array.from({ length: d }, (_, j) => diff.reduce((acc, v, t) => acc + P[j * d + t]! * v, 0))
+  byList.set(l, y)
+  return y
+}
+
 /** The reference estimate of item slot i of list l (the module comment's formula, float64). */
 function reference(
   c: Case,
@@ -77,14 +103,10 @@ function reference(
   l: number,
   slot: number,
   probe: number,
-): { est: number; g: number } {
+): { est: number; g: number; lower: number } {
   const { d, metric, qb } = c
-  const { codec, coarse, view, residual } = s
-  const centre = new Float64Array(d)
-  for (let t = 0; t < d; t++) centre[t] = (residual && metric === 'l2' ? coarse.centroids[l * d + t]! : 0) + codec.centroid[t]!
-  const diff = Array.from({ length: d }, (_, t) => q[t]! - centre[t]!)
-  const P = codec.rotation
-  const y = Array.from({ length: d }, (_, j) => diff.reduce((acc, v, t) => acc + P[j * d + t]! * v, 0))
+  const { codec, view, residual } = s
+  const y = rotatedQuery(c, s, q, l)
   const ymax = Math.max(...y.map(Math.abs))
   const levels = Math.max(1, (1 << (Math.min(qb === 0 ? 7 : qb, 7) - 1)) - 1)
   const delta = ymax / levels
@@ -105,7 +127,15 @@ function reference(
   let q2 = 0
   for (let t = 0; t < d; t++) q2 += q[t]! * q[t]!
   const est = metric === 'l2' ? A + y2 - 2 * dpm * ip : 0.5 * A - dpm * ip + 0.5 * (y2 - q2) + (residual ? probe : 0)
-  return { est, g: Math.sqrt(y2) }
+  // The 1-bit bound: f_error ||y|| (f_error stored, or 2 EPS0 sqrt(dpm^2 - A) / sqrt(d - 1)) plus
+  // |b| EPS0 ||y - delta qq|| / sqrt(d), |b| = 2 dpm (l2) or dpm (ip).
+  const L = codec.layout
+  const x2 = dpm * dpm - A
+  const ferr = L.offError >= 0 ? dv.getFloat32(L.offError, true) : x2 > 0 ? ((2 * 1.9) / Math.sqrt(d > 1 ? d - 1 : 1)) * Math.sqrt(x2) : 0
+  let e2 = 0
+  for (let t = 0; t < d; t++) e2 += (y[t]! - delta * qq[t]!) ** 2
+  const err = ferr * Math.sqrt(y2) + (metric === 'l2' ? 2 : 1) * dpm * ((1.9 * Math.sqrt(e2)) / Math.sqrt(d))
+  return { est, g: Math.sqrt(y2), lower: est - err }
 }
 
 function trueDistance(metric: 'l2' | 'ip', q: Float32Array, x: Float32Array, i: number, d: number): number {
@@ -298,4 +328,101 @@ describe('RaBitqLutScanner (1-bit RaBitQ lists)', () => {
       expect(same / total).toBeGreaterThan(0.95)
     }
   })
+
+  /** scanProbed of the nprobe nearest lists (by probe distance) on extended codes: the sorted heap, and the probed lists. */
+  function probedEx(s: ReturnType<typeof setup>, c: Case, q: Float32Array, nprobe: number, k: number) {
+    const probe = probeDistances(q, s.coarse, c.d, c.metric)
+    const order = Array.from({ length: c.nlist }, (_, l) => l).sort((a, b) => probe[a]! - probe[b]! || a - b)
+    const probeLists = Float64Array.from(order.slice(0, nprobe))
+    const probeDist = Float32Array.from(probeLists, (l) => probe[l]!)
+    s.scanner.setQueryBits(c.qb)
+    s.scanner.setQuery(q, 0)
+    const hd = new Float32Array(k)
+    const hl = new Float64Array(k)
+    heapInit(k, hd, hl)
+    const scanned = s.scanner.scanProbed(s.view, probeLists, probeDist, nprobe, k, hd, hl)
+    heapSort(k, hd, hl)
+    return { hd, hl, probe, probeLists, scanned }
+  }
+
+  it('extended codes (2..9 bits): the heap is the exact top k of the extended estimates over every probed code whenever the 1-bit bounds hold (brute force with the codec estimator), l2 and ip, several k and nprobe', () => {
+    let checked = 0
+    let queries = 0
+    for (const metric of ['l2', 'ip'] as const) {
+      for (let nbits = 2; nbits <= 9; nbits++) {
+        const c: Case = { d: 24 + 5 * nbits, n: 1500, nlist: 12, metric, qb: 4, seed: 30 + nbits, nbits }
+        const s = setup(c, tsKernels)
+        const ref = s.codec.scanner(metric)
+        for (const [k, nprobe] of [
+          [1, 3],
+          [5, 12],
+          [10, 6],
+          [40, 2],
+        ] as const) {
+          for (let qi = 0; qi < 3; qi++) {
+            const q = gaussians(1, c.d, 700 + 10 * nbits + qi, 3)
+            const { hd, hl, probe, probeLists, scanned } = probedEx(s, c, q, nprobe, k)
+            // Brute force: every probed code's extended estimate (the codec's own estimator) and 1-bit lower bound.
+            const all: { label: number; ext: number; lower: number }[] = []
+            for (const l of probeLists) {
+              const perList = s.residual && metric === 'l2'
+              const centre = new Float32Array(c.d)
+              for (let t = 0; t < c.d; t++) centre[t] = (perList ? s.coarse.centroids[l * c.d + t]! : 0) + s.codec.centroid[t]!
+              ref.setQueryAgainst(q, 0, centre, 0)
+              for (let i = 0; i < s.view.size[l]!; i++) {
+                const slot = s.view.start[l]! + i
+                const ext = ref.estimate(s.view.codes, slot) + (s.residual && metric === 'ip' ? probe[l]! : 0)
+                all.push({ label: l * LIST_STRIDE + i, ext, lower: reference(c, s, q, l, slot, probe[l]!).lower })
+              }
+            }
+            expect(scanned).toBe(all.length)
+            all.sort((a, b) => a.ext - b.ext || a.label - b.label)
+            const kk = Math.min(k, all.length)
+            const top = all.slice(0, kk)
+            const kth = top[kk - 1]!.ext
+            const tol = 1e-3 * (1 + Math.abs(kth))
+            queries++
+            // Every heap entry is a probed code at its extended estimate.
+            const byLabel = new Map(all.map((x) => [x.label, x]))
+            for (let j = 0; j < kk; j++) {
+              const want = byLabel.get(hl[j]!)!
+              expect(want).toBeDefined()
+              expect(Math.abs(hd[j]! - want.ext)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want.ext)))
+            }
+            // The bounds hold for the true top k (lower bound clearly below the k-th extended
+            // estimate), and nothing but a near tie sits at the k-th place: then the heap is the exact top k.
+            if (top.some((x) => x.lower >= kth - tol) || (all.length > kk && all[kk]!.ext - kth < tol)) continue
+            checked++
+            expect(Array.from(hl.subarray(0, kk)).sort((a, b) => a - b)).toEqual(top.map((x) => x.label).sort((a, b) => a - b))
+          }
+        }
+      }
+    }
+    // Most queries have every bound of their top k holding.
+    expect(checked).toBeGreaterThan(0.6 * queries)
+    // A brute force over 16 codecs (about 3 s alone): room for a loaded machine.
+  }, 60_000)
+
+  it('extended codes (2..9 bits): the WebAssembly and TypeScript backends give the same heaps, bit for bit, IVF (some lists probed) and exhaustive', () => {
+    if (backends.length < 2) return
+    fc.assert(
+      fc.property(
+        caseArb,
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 3 }),
+        (c0, nbits, k, np) => {
+          const c = { ...c0, nbits, n: c0.n * 8 }
+          const q = gaussians(1, c.d, c.seed + 9, 3)
+          const runs = backends.map(({ kernels }) => {
+            const s = setup(c, kernels)
+            const { hd, hl } = probedEx(s, c, q, Math.min(np, c.nlist), k)
+            return [Array.from(hd), Array.from(hl)]
+          })
+          expect(runs[1]).toEqual(runs[0])
+        },
+      ),
+      { seed: 1604, numRuns: 40 },
+    )
+  }, 60_000)
 })
