@@ -122,6 +122,11 @@ export class RaBitqLutScanner implements ListScanner {
   #sd = new Float32Array(0)
   #sl = new Float64Array(0)
   #seeded = new Uint8Array(0)
+  /** Extended codes: the candidates past the seeds (lower bound, buffer position, probed list, order). */
+  #cLow = new Float64Array(64)
+  #cPos = new Int32Array(64)
+  #cSeg = new Int32Array(64)
+  #cOrd = new Int32Array(64)
   /** Scratch of #f32. */
   readonly #fb = new Uint8Array(4)
   readonly #ff = new Float32Array(this.#fb.buffer)
@@ -455,8 +460,11 @@ export class RaBitqLutScanner implements ListScanner {
       if (e - (this.#ferr[l]![i]! * this.#gOf[l]! + cq * this.#dpm[l]![i]! * this.#eqOf[l]!) >= hd[0]!) continue
       heapPush(k, hd, hl, this.#full(codes, (lists.start[l]! + i) * cs, l), l * LIST_STRIDE + i)
     }
-    // Every other code.
-    let thr = hd[0]!
+    // Every other code whose lower bound is below the threshold the seeds left, collected,
+    // then rescored in order of the 1-bit estimate (so the threshold keeps falling fast)
+    // while its lower bound is still below the current one.
+    const thr = hd[0]!
+    let nc = 0
     for (let t = 0; t < nl; t++) {
       const l = segs[t]!
       const o = segOff[t]!
@@ -467,19 +475,51 @@ export class RaBitqLutScanner implements ListScanner {
       const eq = this.#eqOf[l]!
       // err <= errMax for every code of the list (float rounding is monotone): a cheap test first.
       const errMax = this.#ferrMax[l]! * g + cq * this.#dpmMax[l]! * eq
-      const base0 = lists.start[l]! * cs
-      const label0 = l * LIST_STRIDE
       for (let i = 0; i < n; i++) {
         const e = est[o + i]!
         if (e - errMax >= thr) continue
         // #oneBitError's arithmetic, from the factors kept at #sync.
-        if (e - (ferr[i]! * g + cq * dpm[i]! * eq) >= thr || seeded[o + i]) continue
-        heapPush(k, hd, hl, this.#full(codes, base0 + i * cs, l), label0 + i)
-        thr = hd[0]!
+        const lower = e - (ferr[i]! * g + cq * dpm[i]! * eq)
+        if (lower >= thr || seeded[o + i]) continue
+        if (nc === this.#cPos.length) this.#growCandidates()
+        this.#cLow[nc] = lower
+        this.#cPos[nc] = o + i
+        this.#cSeg[nc] = t
+        nc++
+      }
+    }
+    if (nc > 0) {
+      const cPos = this.#cPos
+      const cSeg = this.#cSeg
+      const cLow = this.#cLow
+      const ord = this.#cOrd.subarray(0, nc)
+      for (let j = 0; j < nc; j++) ord[j] = j
+      ord.sort((x, y) => est[cPos[x]!]! - est[cPos[y]!]! || cPos[x]! - cPos[y]!)
+      for (let j = 0; j < nc; j++) {
+        const c = ord[j]!
+        if (cLow[c]! >= hd[0]!) continue
+        const t = cSeg[c]!
+        const l = segs[t]!
+        const i = cPos[c]! - segOff[t]!
+        heapPush(k, hd, hl, this.#full(codes, (lists.start[l]! + i) * cs, l), l * LIST_STRIDE + i)
       }
     }
     for (let j = 0; j < ks; j++) seeded[sl[j]!] = 0
     return off
+  }
+
+  #growCandidates(): void {
+    const n = this.#cPos.length * 2
+    const low = new Float64Array(n)
+    low.set(this.#cLow)
+    const pos = new Int32Array(n)
+    pos.set(this.#cPos)
+    const seg = new Int32Array(n)
+    seg.set(this.#cSeg)
+    this.#cLow = low
+    this.#cPos = pos
+    this.#cSeg = seg
+    this.#cOrd = new Int32Array(n)
   }
 
   /** The extended estimate of the code at codes[base..] in list l (y of the list prepared): rabitq.ts's full estimator. */
