@@ -107,6 +107,8 @@ export class RaBitqLutScanner implements ListScanner {
   #ys = new Float32Array(0)
   #qc = 0
   #biasOf = new Float64Array(0)
+  /** Extended codes, per list of the current query: the sum of y's components (float32 y, as #full reads it). */
+  #sumYOf = new Float64Array(0)
   /**
    * Extended codes, per list (by list number, set at #sync): each code's f_error of the
    * 1-bit bound (stored, or derived from dpm and A as #oneBitError does) and dpm, and their
@@ -277,7 +279,12 @@ export class RaBitqLutScanner implements ListScanner {
     if (this.#ex > 0) {
       const ys = this.#ys
       const o = l * d
-      for (let t = 0; t < d; t++) ys[o + t] = y[t]!
+      let sy = 0
+      for (let t = 0; t < d; t++) {
+        ys[o + t] = y[t]!
+        sy += ys[o + t]!
+      }
+      this.#sumYOf[l] = sy
     }
     // <o, y - delta qq> for a unit o spread over d dimensions: about ||y - delta qq|| / sqrt(d),
     // taken at the same confidence as the code's own bound.
@@ -367,6 +374,7 @@ export class RaBitqLutScanner implements ListScanner {
       this.#gOf = new Float64Array(nlist)
       this.#eqOf = new Float64Array(nlist)
       this.#biasOf = new Float64Array(nlist)
+      this.#sumYOf = new Float64Array(nlist)
       if (this.#ex > 0) this.#ys = new Float32Array(nlist * this.#d)
     }
   }
@@ -536,23 +544,22 @@ export class RaBitqLutScanner implements ListScanner {
     // Eight dimensions span one sign byte and ex field bytes: whole groups read their
     // fields from one 32-bit word (ex <= 4), the rest field by field.
     const whole = ex <= 4 ? d >>> 3 : 0
-    const top = 1 << ex
     for (let g = 0; g < whole; g++) {
       const sbits = codes[base + g]!
       const fo = eb + g * ex
       let w = 0
       for (let b = ex - 1; b >= 0; b--) w = (w << 8) | codes[fo + b]!
       const yg = yo + 8 * g
-      for (let i = 0; i < 8; i++) {
-        s += ys[yg + i]! * ((sbits >>> i) & 1 ? top : 0) + ys[yg + i]! * (((w >>> (i * ex)) & mask) + cb)
-      }
+      for (let i = 0; i < 8; i++) s += ys[yg + i]! * ((((sbits >>> i) & 1) << ex) | ((w >>> (i * ex)) & mask))
     }
     for (let t = 8 * whole, p = t * ex; t < d; t++, p += ex) {
       const sb = (codes[base + (t >>> 3)]! >>> (t & 7)) & 1
       const q = eb + (p >>> 3)
       const w = codes[q]! | ((codes[q + 1] ?? 0) << 8)
-      s += ys[yo + t]! * ((sb << ex) + ((w >>> (p & 7)) & mask) + cb)
+      s += ys[yo + t]! * ((sb << ex) + ((w >>> (p & 7)) & mask))
     }
+    // Each dimension's level is (its field) + cb: cb sum y added once.
+    s += cb * this.#sumYOf[l]!
     const fAdd = this.#f32(codes, base + L.offAdd)
     const fRescale = this.#f32(codes, base + L.offRescale)
     if (this.#ip) return -(this.#qc + fAdd + fRescale * s) + this.#biasOf[l]!
