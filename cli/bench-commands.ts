@@ -76,7 +76,7 @@ export function addBenchCommand(cmd: Command): void {
       '--runs <n>',
       'rounds: each measures every point once, in a shuffled order, after one warm-up pass per point; QPS is the median of the rounds',
       intRange(1, 1000),
-      3,
+      5,
     )
     .option(
       '--repeat <n>',
