@@ -113,7 +113,11 @@ export function parseKeywordOptions(o: unknown): { filter?: Filter | undefined }
 
 /** Search options by the schema alone (the reference the fast path of resolveSearch must agree with). */
 export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
-  const r = parseOptions(SearchSchema, o, 'search')
+  return searchOf(k, parseOptions(SearchSchema, o, 'search'))
+}
+
+/** The resolved search options of k and the schema's output (search's or searchBatch's). */
+function searchOf(k: number, r: Omit<ResolvedSearch, 'k' | 'filter'> & { filter?: ResolvedSearch['filter'] }): ResolvedSearch {
   return {
     k,
     nprobe: r.nprobe,
@@ -128,18 +132,7 @@ export function resolveSearchBySchema(k: number, o: unknown): ResolvedSearch {
 /** searchBatch()'s options: the search options and threads. */
 export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
   const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
-  return {
-    search: {
-      k,
-      nprobe: r.nprobe,
-      refineFactor: r.refineFactor,
-      qb: r.qb,
-      errorBounds: r.errorBounds,
-      exactFactor: r.exactFactor,
-      filter: r.filter,
-    },
-    threads: r.threads,
-  }
+  return { search: searchOf(k, r), threads: r.threads }
 }
 
 function isPlain(o: object): boolean {

@@ -353,12 +353,7 @@ export class RaBitqLutScanner implements ListScanner {
     for (let i = 0; i < n; i++) {
       const base = (start + i) * cs
       const dpm = this.#f32(codes, base + L.offDpm)
-      let fe: number
-      if (L.offError >= 0) fe = this.#f32(codes, base + L.offError)
-      else {
-        const x = dpm * dpm - this.#f32(codes, base + L.offA)
-        fe = x > 0 ? this.#errScale * Math.sqrt(x) : 0
-      }
+      const fe = this.#ferrOf(codes, base, dpm)
       ferr[i] = fe
       dpmOf![i] = dpm
       if (fe > fMax) fMax = fe
@@ -621,15 +616,16 @@ export class RaBitqLutScanner implements ListScanner {
    * bound on the float query (f_error ||y||) plus the query quantization's share.
    */
   #oneBitError(codes: Uint8Array, base: number, l: number): number {
+    const dpm = this.#f32(codes, base + this.#c.layout.offDpm)
+    return this.#ferrOf(codes, base, dpm) * this.#gOf[l]! + (this.#ip ? 1 : 2) * dpm * this.#eqOf[l]!
+  }
+
+  /** f_error of the 1-bit code at codes[base..] (its dpm given): stored, or derived from dpm and A for codes without one. */
+  #ferrOf(codes: Uint8Array, base: number, dpm: number): number {
     const L = this.#c.layout
-    const dpm = this.#f32(codes, base + L.offDpm)
-    let ferr: number
-    if (L.offError >= 0) ferr = this.#f32(codes, base + L.offError)
-    else {
-      const x = dpm * dpm - this.#f32(codes, base + L.offA)
-      ferr = x > 0 ? this.#errScale * Math.sqrt(x) : 0
-    }
-    return ferr * this.#gOf[l]! + (this.#ip ? 1 : 2) * dpm * this.#eqOf[l]!
+    if (L.offError >= 0) return this.#f32(codes, base + L.offError)
+    const x = dpm * dpm - this.#f32(codes, base + L.offA)
+    return x > 0 ? this.#errScale * Math.sqrt(x) : 0
   }
 
   /**

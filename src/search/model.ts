@@ -243,7 +243,8 @@ export class IndexModel {
       for (let i = 0; i < rows.length; i++) xs.set(xt.subarray(rows[i]! * d, (rows[i]! + 1) * d), i * d)
       ns = rows.length
     }
-    narrow.train(this.firstStageError(xs, ns).error, ns, { ...km })
+    const { codes, input } = this.#firstStage(xs, ns)
+    narrow.train(this.#firstStageError(input, codes, ns), ns, { ...km })
   }
 
   /** The refine codes of a narrowed RFlat (see refineSize) for n coded vectors xt and their first-stage errors. */
@@ -269,20 +270,26 @@ export class IndexModel {
   }
 
   /**
-   * The first stage of n coded vectors xt (n*dCoded): their lists, codes and errors, the
-   * coded vector minus the codec's reconstruction (plus the list centroid by residual).
+   * The first stage of n coded vectors xt (n*dCoded): their lists, codes and the codec's
+   * input (the residuals by residual, else xt).
    */
-  firstStageError(xt: Float32Array, n: number): { lists: Int32Array; codes: Uint8Array; error: Float32Array } {
+  #firstStage(xt: Float32Array, n: number): { lists: Int32Array; codes: Uint8Array; input: Float32Array } {
     const lists = new Int32Array(n)
     this.coarse.assign(xt, n, lists, new Float32Array(n))
-    const input = this.byResidual ? this.#residuals(xt, n, lists) : xt
     const codes = new Uint8Array(n * this.codeSize)
-    const error = new Float32Array(n * this.dCoded)
-    if (n === 0) return { lists, codes, error }
+    if (n === 0) return { lists, codes, input: xt }
+    const input = this.byResidual ? this.#residuals(xt, n, lists) : xt
     this.codec.encode(input, n, codes)
+    return { lists, codes, input }
+  }
+
+  /** The first-stage errors of n vectors: the codec's input minus the reconstruction of their codes. */
+  #firstStageError(input: Float32Array, codes: Uint8Array, n: number): Float32Array {
+    const error = new Float32Array(n * this.dCoded)
+    if (n === 0) return error
     this.codec.decode(codes, n, error)
     for (let i = 0; i < error.length; i++) error[i] = input[i]! - error[i]!
-    return { lists, codes, error }
+    return error
   }
 
   /** x - centroid(list) for n coded vectors (n*dCoded). */
@@ -310,16 +317,11 @@ export class IndexModel {
       xt = new Float32Array(n * this.dCoded)
       this.transform.apply(x, n, xt)
     }
-    if (this.narrows) {
-      const { lists, codes, error } = this.firstStageError(xt, n)
-      return { lists, codes, refine: this.#narrowCodes(xt, error, n), terms: this.usesTerms ? this.residualTerms(lists, codes, n) : null }
-    }
-    const lists = new Int32Array(n)
-    this.coarse.assign(xt, n, lists, new Float32Array(n))
-    const codes = new Uint8Array(n * this.codeSize)
-    if (n > 0) this.codec.encode(this.byResidual ? this.#residuals(xt, n, lists) : xt, n, codes)
+    const { lists, codes, input } = this.#firstStage(xt, n)
     let refine: Uint8Array | null = null
-    if (this.refineCodec) {
+    if (this.narrows) {
+      refine = this.#narrowCodes(xt, this.#firstStageError(input, codes, n), n)
+    } else if (this.refineCodec) {
       refine = new Uint8Array(n * this.refineSize)
       if (n > 0) this.refineCodec.encode(x, n, refine)
     }

@@ -97,10 +97,11 @@ export class Searcher {
   /** Bound-driven re-ranking scratch: the candidates' distance bounds (codecs with ListScanner.bounds). */
   #lower = new Float32Array(0)
   #upper = new Float32Array(0)
-  /** Narrowed RFlat: the error codec's scanner (tables of the index's inner metric), the candidates' error codes, scores and the kept ones. */
+  /** Narrowed RFlat: the error codec's scanner (tables of the index's inner metric), the candidates' error codes, scores, terms and the kept ones. */
   readonly #narrowScanner: CodeScanner | null
   #nCodes = new Uint8Array(0)
   #nScore = new Float32Array(0)
+  #nTerm = new Float32Array(0)
   #nd = new Float32Array(0)
   #nl = new Float64Array(0)
   /** Little-endian float32 reads of the narrowing terms. */
@@ -379,6 +380,7 @@ export class Searcher {
     if (this.#nScore.length < n) {
       this.#nCodes = new Uint8Array(n * stride)
       this.#nScore = new Float32Array(n)
+      this.#nTerm = new Float32Array(n)
     }
     if (this.#nd.length < m) {
       this.#nd = new Float32Array(m)
@@ -386,37 +388,30 @@ export class Searcher {
     }
     const refine = lists.refine!
     const codes = this.#nCodes
+    const term = this.#nTerm
+    const fb = this.#fb
     for (let j = 0; j < n; j++) {
       // Bytes copied one by one: a subarray per candidate would allocate.
       const from = slotOf(lists, hl[j]!) * rs
       const to = j * stride
       for (let b = 0; b < cs; b++) codes[to + b] = refine[from + b]!
       for (let b = cs; b < stride; b++) codes[to + b] = 0
+      // The little-endian float32 term after the code.
+      fb[0] = refine[from + cs]!
+      fb[1] = refine[from + cs + 1]!
+      fb[2] = refine[from + cs + 2]!
+      fb[3] = refine[from + cs + 3]!
+      term[j] = this.#ff[0]!
     }
     const score = this.#nScore
     const scanner = this.#narrowScanner!
     scanner.setQuery(qt, qtOff)
     scanner.scan(codes, n, score) // ||q - e^||^2 (L2), -<q, e^> (IP)
-    const l2 = model.inner === 'l2'
-    const fb = this.#fb
     const nd = this.#nd
     const nl = this.#nl
-    // The heap functions take m explicitly: the buffers may be longer.
+    // The heap functions take m explicitly: the buffers may be longer. The term is 0 under IP.
     heapInit(m, nd, nl)
-    for (let j = 0; j < n; j++) {
-      let s: number
-      if (l2) {
-        const at = slotOf(lists, hl[j]!) * rs + cs
-        fb[0] = refine[at]!
-        fb[1] = refine[at + 1]!
-        fb[2] = refine[at + 2]!
-        fb[3] = refine[at + 3]!
-        s = hd[j]! + score[j]! + this.#ff[0]!
-      } else {
-        s = hd[j]! + score[j]!
-      }
-      heapPush(m, nd, nl, s, hl[j]!)
-    }
+    for (let j = 0; j < n; j++) heapPush(m, nd, nl, hd[j]! + score[j]! + term[j]!, hl[j]!)
     heapSort(m, nd, nl)
     for (let j = 0; j < m; j++) hl[j] = nl[j]!
   }
