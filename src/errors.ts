@@ -6,7 +6,9 @@
  * - VqStateError: the call is not allowed in the index's current state;
  * - VqFormatError: a file (dataset or index) is malformed, truncated, foreign or too new;
  * - VqStorageError: the file system, the database or the network refused (exists, read-only,
- *   locked, I/O, no network).
+ *   locked, I/O, no network);
+ * - VqAbortError: the caller's AbortSignal aborted the call (code ABORTED; `cause` is the
+ *   signal's reason).
  * A rejected call leaves the index exactly as it was.
  */
 
@@ -22,6 +24,9 @@ export class VqOptionError extends VqError {}
 export class VqStateError extends VqError {}
 /** A file is malformed, truncated or not of the expected kind. */
 export class VqFormatError extends VqError {}
+
+/** The call was cancelled by its AbortSignal before its commit point (code ABORTED, cause: signal.reason); nothing was changed. */
+export class VqAbortError extends VqError {}
 
 /** The file system or database refused: FILE_EXISTS, NOT_FOUND, READ_ONLY, CANNOT_OPEN, LOCKED, IO_ERROR. */
 export class VqStorageError extends VqError {}

@@ -5,7 +5,7 @@ export { getKernels } from '../native-free-kernels/index.js'
 export type { KMeansInit, KMeansOptions, KMeansProgress, KMeansResult } from './clustering/kmeans.js'
 export { assignNearest, trainKMeans } from './clustering/kmeans.js'
 export type { VqErrorCode, VqWarning } from './errors.js'
-export { VqError, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
+export { VqAbortError, VqError, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
 export { formatDescription, formatIndexDescription, parseDescription, parseIndexDescription } from './factory/parse.js'
 export { CoarseQuantizer } from './ivf/coarse.js'
 export * from './limits.js'
@@ -21,6 +21,8 @@ export { IndexModel } from './search/model.js'
 export { OpqTransform } from './transforms/opq.js'
 export type {
   AddOptions,
+  AddProgress,
+  BatchProgress,
   BatchSearchOptions,
   BatchSearchResult,
   CodecSpec,
@@ -28,6 +30,7 @@ export type {
   CreateOptions,
   DeleteOptions,
   Durability,
+  ExportOptions,
   FieldOperators,
   Filter,
   FilterValue,

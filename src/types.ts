@@ -148,6 +148,23 @@ export interface AddOptions {
    * a refused or failed call leaves the index untrained and empty. Ignored once trained.
    */
   train?: boolean | TrainOptions
+  /** Cancels the call (VqAbortError ABORTED) until its commit; an aborted call changes nothing. See README, "Cancellation and progress". */
+  signal?: AbortSignal
+  /** Progress of the call (see AddProgress). A callback that throws fails the call with its error, nothing changed. */
+  onProgress?: (p: AddProgress) => void
+}
+
+/**
+ * Progress event of add() / upsert(): 'training' once before training on the batch (with
+ * { train }), 'encoding' as vectors are encoded (done rising to total), 'committing' once
+ * just before the commit (done = total). Events never go back; the last is 'committing'.
+ */
+export interface AddProgress {
+  readonly phase: 'training' | 'encoding' | 'committing'
+  /** Vectors encoded so far. */
+  readonly done: number
+  /** Vectors in the batch. */
+  readonly total: number
 }
 
 /** Options of delete(). */
@@ -212,8 +229,15 @@ export type TrainOptions = Pick<KMeansOptions, 'seed' | 'iterations' | 'toleranc
   ivfMaxPointsPerCentroid?: number
   /** OPQ alternations (PQ training / rotation update). Default 20. */
   opqIterations?: number
-  /** Progress of training: which stage ('opq', 'ivf', 'codec'), which part (e.g. PQ sub-quantizer j of m) and its k-means progress. */
+  /**
+   * Progress of training: which stage ('opq', 'ivf', 'codec'), which part (e.g. PQ
+   * sub-quantizer j of m) and its k-means progress; retrain() then reports stage
+   * 'encoding' as it re-encodes the items (done / total). A callback that throws fails the
+   * call with its error, nothing changed.
+   */
   onProgress?: (p: TrainProgress) => void
+  /** Cancels the call (VqAbortError ABORTED) until its commit; an aborted call changes nothing. */
+  signal?: AbortSignal
 }
 
 /** Progress event of training. */
@@ -223,6 +247,12 @@ export interface TrainProgress extends KMeansProgress {
   /** Index of the part being trained (sub-quantizer j) and how many parts there are. */
   readonly part: number
   readonly parts: number
+  /**
+   * Stage 'encoding' (retrain's re-encoding; phase 'iterate', iteration = done, iterations =
+   * total, objective NaN): items encoded so far, rising to total. Absent for training stages.
+   */
+  readonly done?: number
+  readonly total?: number
 }
 
 /** Result of a single-query search: k entries in ascending distance, padded with id -1 / distance Infinity. */
@@ -243,6 +273,8 @@ export interface BatchSearchResult {
   readonly distances: Float32Array
   /** Views (no copy) of query i's row. */
   row(i: number): SearchResult
+  /** The rows in query order, as row(i) gives them: `for (const { ids, distances } of result)`. */
+  [Symbol.iterator](): IterableIterator<SearchResult>
 }
 
 /** A scalar a filter compares metadata fields with. */
@@ -306,6 +338,22 @@ export interface SearchOptions {
 export interface BatchSearchOptions extends SearchOptions {
   /** Worker threads for this call: 0 searches on the calling thread. Default: the pool size (available parallelism). */
   threads?: number
+  /** Cancels the batch (VqAbortError ABORTED): the workers stop after their current chunk; the pool stays up. */
+  signal?: AbortSignal
+  /** Progress of the batch (queries done, rising to total). A callback that throws fails the call with its error. */
+  onProgress?: (p: BatchProgress) => void
+}
+
+/** Progress event of searchBatch(): queries searched so far of total. */
+export interface BatchProgress {
+  readonly done: number
+  readonly total: number
+}
+
+/** Options of export(). */
+export interface ExportOptions {
+  /** Cancels the export (VqAbortError ABORTED) until the snapshot file is in place; the half-written file is removed. */
+  signal?: AbortSignal
 }
 
 /** What the last search() did, from lastSearchStats(). */

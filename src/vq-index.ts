@@ -19,6 +19,7 @@
  * Writes are serialised, and no search observes the lists while a write changes them.
  */
 
+import { exportIndex } from './engine/export.js'
 import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
 import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh } from './engine/loader.js'
@@ -28,6 +29,7 @@ import {
   parseAddOptions,
   parseConnectionOptions,
   parseDeleteOptions,
+  parseExportOptions,
   parseKeywordOptions,
   parseOpenOptions,
   parseTrainOptions,
@@ -45,7 +47,6 @@ import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
 import type { IndexModel } from './search/model.js'
 import { packValue } from './storage/msgpack.js'
-import { writeSnapshot } from './storage/snapshot.js'
 import { SqliteStore } from './storage/sqlite-store.js'
 import type {
   AddOptions,
@@ -54,6 +55,7 @@ import type {
   ConnectionOptions,
   CreateOptions,
   DeleteOptions,
+  ExportOptions,
   Filter,
   IndexSpec,
   IndexStats,
@@ -270,8 +272,8 @@ export class VqIndex {
    */
   async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
     this.#s.writable()
-    const train = parseAddOptions(options, 'add')
-    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), false, train)
+    const o = parseAddOptions(options, 'add')
+    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, o.train !== undefined), false, o)
   }
 
   /**
@@ -280,8 +282,8 @@ export class VqIndex {
    */
   async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
     this.#s.writable()
-    const train = parseAddOptions(options, 'upsert')
-    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), true, train)
+    const o = parseAddOptions(options, 'upsert')
+    await addItems(this.#s, checkInput(this.#s, ids, x, metadata, o.train !== undefined), true, o)
   }
 
   /**
@@ -332,12 +334,15 @@ export class VqIndex {
     return refresh(this.#s)
   }
 
-  /** Writes a portable snapshot of the whole index to a new file (FILE_EXISTS if it exists); returns the item count. */
-  async export(path: string): Promise<number> {
+  /**
+   * Writes a portable snapshot of the whole index to a new file (FILE_EXISTS if it exists);
+   * returns the item count. options.signal cancels it until the file is in place.
+   */
+  async export(path: string, options?: ExportOptions): Promise<number> {
     this.#s.open()
     if (typeof path !== 'string' || path === '' || path === ':memory:')
       throw new VqOptionError('BAD_OPTION', `export path must be a non-empty file path (not ':memory:'), got ${showValue(path)}`)
-    return writeSnapshot(this.#s.store, path, this.#s.model.codeSize + this.#s.model.refineSize)
+    return exportIndex(this.#s, path, parseExportOptions(options))
   }
 
   /** The file's journal mode ('wal'), synchronous level ('full' / 'normal'), format version and size in bytes (pages). */
@@ -415,10 +420,10 @@ export class VqIndex {
     const { x, n: nq } = checkVectors(queries, this.dim, 'queries')
     checkK(k)
     checkBatchResults(nq, k)
-    const { search: resolved, threads } = resolveBatch(k, options)
+    const { search: resolved, threads, signal, onProgress } = resolveBatch(k, options)
     s.requireTrained('search()')
     const params = searchParams(s, resolved)
-    return searchMany(s, s.prepare(x, nq, 'queries'), nq, resolved, params, s.pools.threadsFor(threads))
+    return searchMany(s, s.prepare(x, nq, 'queries'), nq, resolved, params, s.pools.threadsFor(threads), { signal, onProgress })
   }
 
   /** Closes the file and the worker pool; every later call throws VqStateError('CLOSED'). Idempotent. */

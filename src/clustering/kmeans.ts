@@ -172,6 +172,19 @@ export function assignRows(kernels: Kernels, r: AssignRequest, from = 0, to = r.
 }
 
 /**
+ * Performs an assignment request (as assignRows) in blocks of ASSIGN_CHUNK rows, awaiting
+ * `pause` after each block when it returns a promise: a cancellable caller's checkpoint,
+ * which may throw to stop the training. The same assignment as assignRows.
+ */
+export async function assignPausing(kernels: Kernels, r: AssignRequest, pause: () => Promise<void> | undefined): Promise<void> {
+  for (let i0 = 0; i0 < r.count; i0 += ASSIGN_CHUNK) {
+    assignRows(kernels, r, i0, Math.min(r.count, i0 + ASSIGN_CHUNK))
+    const p = pause()
+    if (p) await p
+  }
+}
+
+/**
  * The Lloyd loop as a generator: it yields its assignment requests (per iteration, the
  * points', and from the second iteration on first the centroids' against themselves) and
  * resumes once each is fulfilled, so the same loop runs with every assignment done in place

@@ -12,8 +12,10 @@ import { MAX_REFINE_FACTOR } from '../limits.js'
 import { IndexModel } from '../search/model.js'
 import type {
   AddOptions,
+  BatchSearchOptions,
   ConnectionOptions,
   CreateOptions,
+  ExportOptions,
   Filter,
   IndexSpec,
   Metric,
@@ -32,6 +34,7 @@ import {
   DEFAULT_NPROBE,
   DEFAULT_QB,
   DeleteSchema,
+  ExportSchema,
   isFilterObject,
   KeywordSearchSchema,
   OpenSchema,
@@ -94,11 +97,22 @@ export function parseTrainOptions(o: unknown, what: string): TrainOptions {
   return parseOptions(TrainSchema, o, what)
 }
 
-/** The training options of add/upsert's { train } (undefined: do not train). */
-export function parseAddOptions(o: unknown, what: string): TrainOptions | undefined {
-  const { train } = parseOptions(AddSchema, o, what) as AddOptions
-  if (train === undefined || train === false) return undefined
-  return train === true ? {} : train
+/** add/upsert's options, parsed: the training options of { train } (undefined: do not train), signal and onProgress. */
+export interface ParsedAdd {
+  readonly train: TrainOptions | undefined
+  readonly signal: AbortSignal | undefined
+  readonly onProgress: AddOptions['onProgress']
+}
+
+/** add/upsert's options, parsed (`what` names the call). */
+export function parseAddOptions(o: unknown, what: string): ParsedAdd {
+  const { train, signal, onProgress } = parseOptions(AddSchema, o, what) as AddOptions
+  return { train: train === undefined || train === false ? undefined : train === true ? {} : train, signal, onProgress }
+}
+
+/** export()'s options, parsed. */
+export function parseExportOptions(o: unknown): ExportOptions {
+  return parseOptions(ExportSchema, o, 'export')
 }
 
 /** delete()'s options, parsed: strict (default false). */
@@ -129,10 +143,18 @@ function searchOf(k: number, r: Omit<ResolvedSearch, 'k' | 'filter'> & { filter?
   }
 }
 
-/** searchBatch()'s options: the search options and threads. */
-export function resolveBatch(k: number, o: unknown): { search: ResolvedSearch; threads: number | undefined } {
+/** searchBatch()'s options: the search options, threads, signal and onProgress. */
+export interface ResolvedBatch {
+  readonly search: ResolvedSearch
+  readonly threads: number | undefined
+  readonly signal: AbortSignal | undefined
+  readonly onProgress: BatchSearchOptions['onProgress']
+}
+
+/** searchBatch()'s options: the search options, threads, signal and onProgress. */
+export function resolveBatch(k: number, o: unknown): ResolvedBatch {
   const r = parseOptions(BatchSearchSchema, o, 'searchBatch')
-  return { search: searchOf(k, r), threads: r.threads }
+  return { search: searchOf(k, r), threads: r.threads, signal: r.signal, onProgress: r.onProgress }
 }
 
 function isPlain(o: object): boolean {

@@ -15,11 +15,14 @@ import { type VqErrorCode, VqInputError, VqOptionError, type VqWarning } from '.
 import { MAX_DIM, MAX_REFINE_FACTOR } from '../limits.js'
 import type {
   AddOptions,
+  AddProgress,
+  BatchProgress,
   BatchSearchOptions,
   CodecSpec,
   ConnectionOptions,
   CreateOptions,
   DeleteOptions,
+  ExportOptions,
   Filter,
   IvfSpec,
   OpenOptions,
@@ -64,6 +67,9 @@ const pick = <const T extends readonly [string, ...string[]]>(values: T) =>
 const bool = v.boolean('true or false')
 
 const fn = <F>() => v.custom<F>((x) => typeof x === 'function', 'a function')
+
+/** An AbortSignal (of this realm, or anything whose prototype chain reaches AbortSignal.prototype). */
+const signal = v.custom<AbortSignal>((x) => x instanceof AbortSignal, 'an AbortSignal')
 
 /** The integers lo..max, or Infinity (no cap). */
 const intOrInfinity = (max: number) =>
@@ -158,10 +164,15 @@ export const TrainSchema = obj({
   ivfMaxPointsPerCentroid: v.optional(intOrInfinity(MAX_POINTS_PER_CENTROID)),
   opqIterations: v.optional(int(1, MAX_OPQ_ITERATIONS)),
   onProgress: v.optional(fn<(p: TrainProgress) => void>()),
+  signal: v.optional(signal),
 })
 
 /** Options of add / upsert. */
-export const AddSchema = obj({ train: v.optional(v.union([bool, TrainSchema], 'true, false or training options')) })
+export const AddSchema = obj({
+  train: v.optional(v.union([bool, TrainSchema], 'true, false or training options')),
+  signal: v.optional(signal),
+  onProgress: v.optional(fn<(p: AddProgress) => void>()),
+})
 
 /** Options of delete. */
 export const DeleteSchema = obj({ strict: v.optional(bool, false) })
@@ -179,7 +190,15 @@ const searchEntries = {
 export const SearchSchema = obj(searchEntries)
 
 /** Options of searchBatch. */
-export const BatchSearchSchema = obj({ ...searchEntries, threads: v.optional(int(0, MAX_THREADS)) })
+export const BatchSearchSchema = obj({
+  ...searchEntries,
+  threads: v.optional(int(0, MAX_THREADS)),
+  signal: v.optional(signal),
+  onProgress: v.optional(fn<(p: BatchProgress) => void>()),
+})
+
+/** Options of export. */
+export const ExportSchema = obj({ signal: v.optional(signal) })
 
 /** Options of keywordSearch. */
 export const KeywordSearchSchema = obj({ filter: v.optional(filter) })
@@ -332,4 +351,5 @@ agree<Mutual<v.InferInput<typeof TrainSchema>, TrainOptions>>()
 agree<Mutual<v.InferInput<typeof AddSchema>, AddOptions>>()
 agree<Same<v.InferInput<typeof DeleteSchema>, DeleteOptions>>()
 agree<Same<v.InferInput<typeof SearchSchema>, SearchOptions>>()
-agree<Same<v.InferInput<typeof BatchSearchSchema>, BatchSearchOptions>>()
+agree<Mutual<v.InferInput<typeof BatchSearchSchema>, BatchSearchOptions>>()
+agree<Same<v.InferInput<typeof ExportSchema>, ExportOptions>>()

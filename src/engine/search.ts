@@ -4,7 +4,8 @@
  * mutates the lists it reads; its filter and lists are taken once it has entered.
  */
 import type { SearchParams } from '../search/searcher.js'
-import type { BatchSearchResult, SearchResult } from '../types.js'
+import type { BatchProgress, BatchSearchResult, SearchResult } from '../types.js'
+import { CallControl, ProgressCounter } from '../util/cancel.js'
 import { refresh } from './loader.js'
 import type { ResolvedSearch } from './options.js'
 import type { IndexState } from './state.js'
@@ -18,10 +19,24 @@ export function searchOne(state: IndexState, q: Float32Array, p: SearchParams): 
   return { ids, distances }
 }
 
+/** Queries between two checkpoints of a followed batch on the calling thread. */
+const BATCH_STEP = 16
+
+/** How a batch is followed: its cancellation and progress (searchBatch's signal and onProgress). */
+export interface BatchFollow {
+  readonly signal?: AbortSignal | undefined
+  readonly onProgress?: ((p: BatchProgress) => void) | undefined
+}
+
 /**
  * nq prepared queries, on `threads` workers when that pays (else on the calling thread).
  * p: searchParams(state, o) as the caller resolved them (a pooled batch resolves them
- * again once it has entered, in case a write committed meanwhile).
+ * again once it has entered, in case a write committed meanwhile). `follow.signal`
+ * cancels the batch (ABORTED) until its last query is done: on the pool, the workers stop
+ * after their current claim; on the calling thread, the batch checks every BATCH_STEP
+ * queries (pausing now and then, as a reader of the write coordinator, so no write changes
+ * the lists meanwhile). `follow.onProgress` is told the queries done, rising to nq; a
+ * callback that throws fails the batch with its error.
  */
 export async function searchMany(
   state: IndexState,
@@ -30,8 +45,13 @@ export async function searchMany(
   o: ResolvedSearch,
   p: SearchParams,
   threads: number,
+  follow: BatchFollow = {},
 ): Promise<BatchSearchResult> {
   const k = o.k
+  const control = new CallControl('searchBatch()', [follow.signal])
+  control.check()
+  const report = follow.onProgress
+  const progress = report ? new ProgressCounter(nq, (done, total) => report({ done, total })) : undefined
   const ids = new Float64Array(nq * k)
   const distances = new Float32Array(nq * k)
   // RFlat reads stored vectors; workers open the file read-only, which ':memory:' cannot offer.
@@ -39,12 +59,35 @@ export async function searchMany(
   if (threads > 0 && nq >= 2 * threads && shareable) {
     await state.coordinator.read(() => {
       state.open()
+      control.check()
       // The filter first: a reader with newer commits on file catches up there, and the
       // snapshot below must be of that same state.
       const params = searchParams(state, o)
       const snapshot = { model: state.model, lists: state.lists.view(), path: state.path, storeVectors: state.storeVectors }
-      return state.pools.pool(threads).search(snapshot, queries, nq, params, ids, distances)
+      const watch = { control, progress: progress && ((done: number) => progress.to(done)) }
+      return state.pools.pool(threads).search(snapshot, queries, nq, params, ids, distances, watch)
     })
+    progress?.finish()
+  } else if (control.cancellable || progress) {
+    await state.coordinator.read(async () => {
+      state.open()
+      control.check()
+      const params = searchParams(state, o)
+      const view = state.lists.view()
+      const d = state.dim
+      for (let i0 = 0; i0 < nq; i0 += BATCH_STEP) {
+        const i1 = Math.min(nq, i0 + BATCH_STEP)
+        for (let i = i0; i < i1; i++) {
+          state.searcher.search(view, queries, i * d, params, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
+        }
+        progress?.to(i1)
+        if (i1 < nq) {
+          const wait = control.pause()
+          if (wait) await wait
+        }
+      }
+    })
+    progress?.finish()
   } else {
     state.coordinator.assertNotMutating()
     const view = state.lists.view()
@@ -53,12 +96,16 @@ export async function searchMany(
       state.searcher.search(view, queries, i * d, p, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
     }
   }
+  const row = (i: number): SearchResult => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) })
   return {
     nq,
     k,
     ids,
     distances,
-    row: (i: number) => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) }),
+    row,
+    *[Symbol.iterator](): IterableIterator<SearchResult> {
+      for (let i = 0; i < nq; i++) yield row(i)
+    },
   }
 }
 

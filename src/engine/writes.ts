@@ -11,10 +11,12 @@ import { checkMetadata } from '../metadata.js'
 import type { TrainedArray } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
 import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
-import type { Metadata, TrainOptions } from '../types.js'
+import type { AddProgress, Metadata, TrainOptions } from '../types.js'
+import { CallControl, ProgressCounter } from '../util/cancel.js'
 import { checkIds, checkVectors } from '../validate.js'
+import { encodeFollowed } from './encode.js'
 import { checkTextField } from './keywords.js'
-import { keepsHalfFloats } from './options.js'
+import { keepsHalfFloats, type ParsedAdd } from './options.js'
 import type { IndexState } from './state.js'
 import { decodeVector, encodeVectors, joinCodes, vectorBytes } from './vector-codec.js'
 
@@ -44,9 +46,13 @@ export function checkInput(
   return { v, n, ids: idv, meta, prepared: state.prepare(v, n, 'vectors') }
 }
 
-/** Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and commits the model. */
-/** train() of an empty index: rejects an empty training set and an index holding vectors, then trains on x (n*dim, as given). */
+/**
+ * train() of an empty index: rejects an already aborted call, an empty training set and an
+ * index holding vectors, then trains on x (n*dim, as given).
+ */
 export async function trainEmpty(state: IndexState, x: Float32Array, n: number, options: TrainOptions): Promise<void> {
+  const control = new CallControl('train()', [options.signal])
+  control.check()
   if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
   const count = state.lists.count
   if (count > 0) {
@@ -55,17 +61,23 @@ export async function trainEmpty(state: IndexState, x: Float32Array, n: number, 
       `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`,
     )
   }
-  await train(state, state.prepare(x, n, 'training vectors'), n, options)
+  await train(state, state.prepare(x, n, 'training vectors'), n, options, control)
 }
 
-export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions): Promise<void> {
+/**
+ * Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and
+ * commits the model. `control` is checked up to the commit (see util/cancel.ts).
+ */
+export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions, control: CallControl): Promise<void> {
   return state.write(
     'training',
     async () => {
+      control.check()
       if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
-      return trainModel(state, prepared, n, options)
+      return trainModel(state, prepared, n, options, control)
     },
     (model) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
       const lists = state.emptyLists(model)
       const searcher = state.newSearcher(model)
       state.commit('saving the trained model', (m) => {
@@ -79,21 +91,37 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
 
 /**
  * Adds a batch (upsert: replacing the items of ids already stored, which move to the end of
- * the order). With `trainFirst` and an untrained index, every stage is first trained on the
- * batch, and the trained model and the items are committed in one transaction.
+ * the order). With `o.train` and an untrained index, every stage is first trained on the
+ * batch, and the trained model and the items are committed in one transaction. o.signal
+ * (and the training options' signal) cancels it up to the commit; o.onProgress is told
+ * 'training' (once, before training), 'encoding' (done rising to total) and 'committing'
+ * (once, before the commit); a callback that throws fails the call, nothing changed.
  */
-export function addItems(state: IndexState, input: CheckedInput, upsert: boolean, trainFirst?: TrainOptions): Promise<void> {
+export async function addItems(state: IndexState, input: CheckedInput, upsert: boolean, o: ParsedAdd): Promise<void> {
+  const trainFirst = o.train
+  const control = new CallControl(upsert ? 'upsert()' : 'add()', [o.signal, trainFirst?.signal])
+  control.check()
+  const report = o.onProgress
+  const tell = (phase: AddProgress['phase'], done: number): void => report?.({ phase, done, total: input.n })
+  const encoding = report ? new ProgressCounter(input.n, (done) => tell('encoding', done)) : undefined
   return state.write(
     upsert ? 'upserting vectors' : 'adding vectors',
     async () => {
-      if (trainFirst === undefined || state.model.isTrained)
-        return { trained: undefined, batch: await encodeBatch(state, input, state.model) }
-      if (input.n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
-      if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while this add waited to train; use retrain()')
-      const model = await trainModel(state, input.prepared, input.n, trainFirst)
-      return { trained: model, batch: await encodeBatch(state, input, model) }
+      control.check()
+      let trained: IndexModel | undefined
+      if (trainFirst !== undefined && !state.model.isTrained) {
+        if (input.n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
+        if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while this add waited to train; use retrain()')
+        tell('training', 0)
+        trained = await trainModel(state, input.prepared, input.n, trainFirst, control)
+      }
+      const batch = await encodeBatch(state, input, trained ?? state.model, control, encoding)
+      encoding?.finish()
+      tell('committing', input.n)
+      return { trained, batch }
     },
     ({ trained, batch: { model, enc, rows } }) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
       const n = input.n
       if (n === 0) return
       let gone: number[] = []
@@ -144,11 +172,19 @@ export function deleteItems(state: IndexState, ids: Float64Array, strict: boolea
   )
 }
 
-/** Re-trains on the stored vectors and re-encodes every item, in one commit. */
-export function retrain(state: IndexState, options: TrainOptions): Promise<void> {
+/**
+ * Re-trains on the stored vectors and re-encodes every item, in one commit. options.signal
+ * cancels it up to the commit; options.onProgress gets the training stages, then stage
+ * 'encoding' with done / total as the items are re-encoded.
+ */
+export async function retrain(state: IndexState, options: TrainOptions): Promise<void> {
+  const control = new CallControl('retrain()', [options.signal])
+  control.check()
+  const report = options.onProgress
   return state.write(
     'retraining',
     async () => {
+      control.check()
       const n = state.lists.count
       if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
       const x = new Float32Array(n * state.dim)
@@ -171,11 +207,30 @@ export function retrain(state: IndexState, options: TrainOptions): Promise<void>
       )
       if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
       const prepared = state.prepare(x, n, 'stored vectors')
-      const model = await trainModel(state, prepared, n, options)
-      const enc = await model.encodeWith(prepared, n, state.pools.parallel())
+      const wait = control.pause()
+      if (wait) await wait
+      const model = await trainModel(state, prepared, n, options, control)
+      const encoding = report
+        ? new ProgressCounter(n, (done, total) =>
+            report({
+              stage: 'encoding',
+              part: 0,
+              parts: 1,
+              phase: 'iterate',
+              iteration: done,
+              iterations: total,
+              objective: NaN,
+              done,
+              total,
+            }),
+          )
+        : undefined
+      const enc = await encodeFollowed(state, model, prepared, n, control, encoding && ((done) => encoding.to(done)))
+      encoding?.finish()
       return { n, ids, seqs, model, enc }
     },
     ({ n, ids, seqs, model, enc }) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
       const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
       // Everything that allocates is made before the commit: nothing after it can fail.
       const lists = InvertedLists.build(
@@ -221,10 +276,16 @@ interface EncodedBatch {
   readonly rows: ItemRows
 }
 
-/** Encodes a validated batch (on the pool when it is large) into rows for the store. */
-async function encodeBatch(state: IndexState, input: CheckedInput, model: IndexModel): Promise<EncodedBatch> {
+/** Encodes a validated batch (on the pool when it is large) into rows for the store, cancellable between chunks. */
+async function encodeBatch(
+  state: IndexState,
+  input: CheckedInput,
+  model: IndexModel,
+  control: CallControl,
+  progress: ProgressCounter | undefined,
+): Promise<EncodedBatch> {
   const { v, n, ids, meta } = input
-  const enc = await model.encodeWith(input.prepared, n, state.pools.parallel())
+  const enc = await encodeFollowed(state, model, input.prepared, n, control, progress && ((done) => progress.to(done)))
   const cs = model.codeSize
   const rs = model.refineSize
   const vb = vectorBytes(state.storeVectors, state.dim)
@@ -243,18 +304,21 @@ async function encodeBatch(state: IndexState, input: CheckedInput, model: IndexM
   }
 }
 
-async function trainModel(state: IndexState, x: Float32Array, n: number, options: TrainOptions): Promise<IndexModel> {
+/** A new model trained on n prepared vectors; control's checkpoints run between its k-means steps and stages. */
+async function trainModel(state: IndexState, x: Float32Array, n: number, options: TrainOptions, control: CallControl): Promise<IndexModel> {
   const model = state.newModel()
-  const { onProgress, ...rest } = options
+  const { onProgress, signal: _signal, ...rest } = options
   await model.train(
     x,
     n,
     {
       ...rest,
       ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
+      ...(control.cancellable ? { checkpoint: () => control.pause() } : {}),
     },
     state.pools.parallel(),
   )
+  control.check()
   return model
 }
 

@@ -23,7 +23,29 @@ import type { QuantizerTrainOptions } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
 import type { SearchParams } from '../search/searcher.js'
 import type { VectorStorage } from '../types.js'
+import type { CallControl } from '../util/cancel.js'
 import { describeThrown, type SharedModel, type Task, type TaskFailure, type TaskResult } from './protocol.js'
+
+/**
+ * How a caller follows a pool call: an abort of its control stops the workers' remaining
+ * claims (they finish the claim they are on) and the call rejects with the abort; progress
+ * is told the items done so far, from a timer while the call runs (a callback that throws
+ * stops the call the same way, and the call rejects with that error). The pool stays up.
+ */
+export interface CallWatch {
+  readonly control?: CallControl | undefined
+  readonly progress?: ((done: number) => void) | undefined
+}
+
+/** Milliseconds between two progress reads of a watched pool call. */
+const PROGRESS_MS = 20
+
+/** A call's shared claim counter, the end of its range, and its shared done count (when watched). */
+interface ClaimState {
+  readonly next: Int32Array
+  readonly to: number
+  readonly done: Int32Array | null
+}
 
 /** What a batch search needs from the index. */
 export interface PoolSnapshot {
@@ -138,6 +160,11 @@ function isFailure(r: TaskResult): r is TaskFailure {
   return typeof r === 'object' && r !== null && r.failed === true
 }
 
+/** A shared done count for a call someone watches (progress or cancellation), else null. */
+function watched(watch: CallWatch | undefined): Int32Array | null {
+  return watch?.progress || watch?.control?.cancellable ? new Int32Array(new SharedArrayBuffer(4)) : null
+}
+
 /** Splits [0, n) into about `parts` ranges. */
 function ranges(n: number, parts: number): [number, number][] {
   const per = Math.ceil(n / Math.max(1, Math.min(n, parts)))
@@ -183,16 +210,47 @@ export class WorkerPool {
    * died fails it with WORKER_FAILED naming the original error (piscina replaces a dead
    * worker, so the next call works).
    */
-  async #all(tasks: Task[]): Promise<void> {
+  async #all(tasks: Task[], claim?: ClaimState, watch?: CallWatch): Promise<void> {
     if (this.#closing) throw new VqError('WORKER_FAILED', 'the worker pool is closed')
+    watch?.control?.check()
     const call = Promise.allSettled(tasks.map((t) => this.#piscina.run(t)))
     this.#inflight.add(call)
+    // A stop (abort, or a progress callback that threw): no more claims; the call fails with it.
+    let halted: { error: unknown } | undefined
+    const halt = (error: unknown): void => {
+      if (halted || !claim) return
+      halted = { error }
+      Atomics.store(claim.next, 0, claim.to)
+    }
+    const control = watch?.control
+    const unlisten = control?.onAbort(() => {
+      try {
+        control.check()
+      } catch (e) {
+        halt(e)
+      }
+    })
+    const progress = watch?.progress
+    const done = claim?.done
+    const timer =
+      progress && done
+        ? setInterval(() => {
+            try {
+              progress(Atomics.load(done, 0))
+            } catch (e) {
+              halt(e)
+            }
+          }, PROGRESS_MS)
+        : undefined
     let settled: PromiseSettledResult<TaskResult>[]
     try {
       settled = await call
     } finally {
       this.#inflight.delete(call)
+      unlisten?.()
+      if (timer) clearInterval(timer)
     }
+    if (halted) throw halted.error
     for (const s of settled) {
       if (s.status === 'fulfilled' && isFailure(s.value)) throw rebuildFailure(s.value)
     }
@@ -231,6 +289,7 @@ export class WorkerPool {
     p: SearchParams,
     outIds: Float64Array,
     outDist: Float32Array,
+    watch?: CallWatch,
   ): Promise<void> {
     const d = snap.model.dim
     const model = this.#sharedModel(snap.model)
@@ -239,6 +298,7 @@ export class WorkerPool {
     const dist = new Float32Array(new SharedArrayBuffer(nq * p.k * 4))
     const chunk = searchChunk(nq, this.threads)
     const { next, tasks } = claimPlan(nq, this.threads, chunk)
+    const done = watched(watch)
     await this.#all(
       Array.from({ length: tasks }, () => ({
         kind: 'search',
@@ -251,6 +311,7 @@ export class WorkerPool {
         to: nq,
         next,
         chunk,
+        done,
         k: p.k,
         nprobe: p.nprobe,
         refineFactor: p.refineFactor,
@@ -261,6 +322,8 @@ export class WorkerPool {
         outIds: ids,
         outDist: dist,
       })),
+      { next, to: nq, done },
+      watch,
     )
     outIds.set(ids)
     outDist.set(dist)
@@ -305,7 +368,7 @@ export class WorkerPool {
   }
 
   /** Encodes n prepared vectors (n*dim) with a trained model, split over the workers. */
-  async encode(model: IndexModel, x: Float32Array, n: number): Promise<Encoded> {
+  async encode(model: IndexModel, x: Float32Array, n: number, watch?: CallWatch): Promise<Encoded> {
     const m = this.#sharedModel(model)
     const lists = new Int32Array(new SharedArrayBuffer(n * 4))
     const codes = new Uint8Array(new SharedArrayBuffer(Math.max(1, n * model.codeSize)))
@@ -314,6 +377,7 @@ export class WorkerPool {
     const xs = shared(x.subarray(0, n * model.dim))
     const chunk = claimSize(n, this.threads, ...ENCODE_CLAIM)
     const { next, tasks } = claimPlan(n, this.threads, chunk)
+    const done = watched(watch)
     await this.#all(
       Array.from({ length: tasks }, () => ({
         kind: 'encode',
@@ -323,11 +387,14 @@ export class WorkerPool {
         to: n,
         next,
         chunk,
+        done,
         lists,
         codes,
         refine,
         terms,
       })),
+      { next, to: n, done },
+      watch,
     )
     return {
       lists: lists.slice(),

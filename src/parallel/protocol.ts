@@ -42,6 +42,12 @@ export interface SearchTask {
   readonly next: Int32Array
   /** Queries per claim (>= 1). */
   readonly chunk: number
+  /**
+   * Shared count of the items done (Int32Array of 1), raised after each claim, for the
+   * caller's progress; null when nobody watches. The caller stops a call early by moving
+   * `next` past `to`: the workers then finish their current claim and claim no more.
+   */
+  readonly done: Int32Array | null
   readonly k: number
   readonly nprobe: number
   readonly refineFactor: number
@@ -77,6 +83,8 @@ export interface EncodeTask {
   readonly to: number
   readonly next: Int32Array
   readonly chunk: number
+  /** As SearchTask's. */
+  readonly done: Int32Array | null
   readonly lists: Int32Array
   /** n*codeSize bytes (stored layout). */
   readonly codes: Uint8Array

@@ -53,10 +53,15 @@ export default function run(task: Task): TaskResult {
 
 /**
  * Runs `work` on the ranges this worker claims from a task's shared counter (`chunk` items
- * at a time, until [from, to) is exhausted); returns how many items it handled.
+ * at a time, until [from, to) is exhausted, or the caller moved the counter past it to
+ * stop); raises the task's `done` count after each claim; returns how many items it handled.
  */
-function claims(task: { from: number; to: number; next: Int32Array; chunk: number }, work: (from: number, to: number) => void): number {
+function claims(
+  task: { from: number; to: number; next: Int32Array; chunk: number; done?: Int32Array | null },
+  work: (from: number, to: number) => void,
+): number {
   const { from, to, next, chunk } = task
+  const counter = task.done ?? null
   let done = 0
   for (;;) {
     const i0 = from + Atomics.add(next, 0, chunk)
@@ -64,6 +69,7 @@ function claims(task: { from: number; to: number; next: Int32Array; chunk: numbe
     const i1 = Math.min(to, i0 + chunk)
     work(i0, i1)
     done += i1 - i0
+    if (counter) Atomics.add(counter, 0, i1 - i0)
   }
 }
 

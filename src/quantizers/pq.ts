@@ -10,7 +10,7 @@
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { packCodes, pqCodeSize, unpackCodes } from '../../native-free-kernels/index.js'
-import { trainKMeans } from '../clustering/kmeans.js'
+import { assignPausing, type KMeansOptions, trainKMeans, trainKMeansWith } from '../clustering/kmeans.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { Rng } from '../util/random.js'
 import { codeListPlan, type ListScanPlan, type ListScanSetup } from './list-scanner.js'
@@ -124,6 +124,36 @@ export class ProductQuantizer implements Quantizer {
     options: QuantizerTrainOptions,
     out: Float32Array,
   ): void {
+    const { dsub, ksub } = this
+    for (const job of this.#subspaces(x, subset, j0, j1, options)) {
+      out.set(trainKMeans(job.sub, job.nt, dsub, ksub, job.options).centroids, job.j * ksub * dsub)
+    }
+  }
+
+  /**
+   * train() that awaits `pause` between k-means assignment blocks (a cancellable caller's
+   * checkpoint, which may throw to stop): the same codebook as train().
+   */
+  async trainPausing(x: Float32Array, n: number, options: QuantizerTrainOptions, pause: () => Promise<void> | undefined): Promise<void> {
+    const { dsub, ksub } = this
+    const rows = this.trainingRows(n, options)
+    const centroids = new Float32Array(this.m * ksub * dsub)
+    const kernels = this.#kernels
+    for (const job of this.#subspaces(x, rows, 0, this.m, options)) {
+      const res = await trainKMeansWith(job.sub, job.nt, dsub, ksub, job.options, (r) => assignPausing(kernels, r, pause))
+      centroids.set(res.centroids, job.j * ksub * dsub)
+    }
+    this.setCentroids(centroids)
+  }
+
+  /** Sub-space j's training data (gathered into one buffer, reused from one j to the next) and k-means options, for j0..j1-1. */
+  *#subspaces(
+    x: Float32Array,
+    subset: { n: number; rows: Int32Array | null },
+    j0: number,
+    j1: number,
+    options: QuantizerTrainOptions,
+  ): Generator<{ j: number; sub: Float32Array; nt: number; options: KMeansOptions }> {
     const { m, dsub, ksub, dim } = this
     const { rows } = subset
     const nt = rows ? rows.length : subset.n
@@ -135,18 +165,22 @@ export class ProductQuantizer implements Quantizer {
         const src = (rows ? rows[i]! : i) * dim + j * dsub
         for (let t = 0; t < dsub; t++) sub[i * dsub + t] = x[src + t]!
       }
-      const res = trainKMeans(sub, nt, dsub, ksub, {
-        ...kmOptions,
-        // A warm start gives the whole (m, ksub, dsub) codebook; sub-space j uses its slice.
-        ...(initialCentroids ? { initialCentroids: initialCentroids.subarray(j * ksub * dsub, (j + 1) * ksub * dsub) } : {}),
-        seed: seed + j,
-        maxPointsPerCentroid: Infinity,
-        kernels: this.#kernels,
-        ...(onProgress ? { onProgress: (p) => onProgress(j, m, p) } : {}),
-        // Warn once for the whole PQ, not m times.
-        ...(j > 0 ? { onWarning: undefined } : {}),
-      })
-      out.set(res.centroids, j * ksub * dsub)
+      yield {
+        j,
+        sub,
+        nt,
+        options: {
+          ...kmOptions,
+          // A warm start gives the whole (m, ksub, dsub) codebook; sub-space j uses its slice.
+          ...(initialCentroids ? { initialCentroids: initialCentroids.subarray(j * ksub * dsub, (j + 1) * ksub * dsub) } : {}),
+          seed: seed + j,
+          maxPointsPerCentroid: Infinity,
+          kernels: this.#kernels,
+          ...(onProgress ? { onProgress: (p) => onProgress(j, m, p) } : {}),
+          // Warn once for the whole PQ, not m times.
+          ...(j > 0 ? { onWarning: undefined } : {}),
+        },
+      }
     }
   }
 

@@ -10,7 +10,7 @@
  * Vectors reach the model already prepared by the index (L2-normalised for cosine).
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
-import type { AssignRequest, KMeansOptions } from '../clustering/kmeans.js'
+import { type AssignRequest, assignPausing, type KMeansOptions } from '../clustering/kmeans.js'
 import { buildQuantizer } from '../factory/build.js'
 import { COARSE_DEFAULTS, CoarseQuantizer } from '../ivf/coarse.js'
 import { randomUid } from '../ivf/inverted-lists.js'
@@ -38,6 +38,13 @@ export interface ModelTrainOptions extends Omit<KMeansOptions, 'kernels' | 'onPr
   /** OPQ alternations. Default 20. */
   opqIterations?: number
   onProgress?: (stage: string, part: number, parts: number, p: Parameters<NonNullable<KMeansOptions['onProgress']>>[0]) => void
+  /**
+   * A cancellable caller's checkpoint (util/cancel.ts CallControl.pause): awaited, when it
+   * returns a promise, between stages and between the k-means assignment blocks that run on
+   * this thread; it throws to stop the training. The trained model is the same with or
+   * without it. (OPQ's alternations and the work handed to workers are not interrupted.)
+   */
+  checkpoint?: () => Promise<void> | undefined
 }
 
 /**
@@ -55,7 +62,7 @@ export interface Parallel extends ParallelTraining {
 export const NARROW_TERM_BYTES = 4
 
 /** Encodes below this size stay on the calling thread (the hand-off would cost more than it saves). */
-const PARALLEL_MIN_ENCODE = 16384
+export const PARALLEL_MIN_ENCODE = 16384
 
 /** The result of encoding n vectors. */
 export interface Encoded {
@@ -159,7 +166,11 @@ export class IndexModel {
    * the IVF k-means assignment steps and the PQ sub-quantizers run on worker threads.
    */
   async train(x: Float32Array, n: number, options: ModelTrainOptions = {}, parallel?: Parallel): Promise<void> {
-    const { onProgress, ivfIterations, ivfMaxPointsPerCentroid, opqIterations, ...km } = options
+    const { onProgress, ivfIterations, ivfMaxPointsPerCentroid, opqIterations, checkpoint, ...km } = options
+    const pause = async (): Promise<void> => {
+      const p = checkpoint?.()
+      if (p) await p
+    }
     let xt = x
     if (this.transform) {
       const opq: OpqTrainOptions = { iterations: opqIterations ?? 20, ...(km.seed !== undefined ? { seed: km.seed } : {}) }
@@ -169,6 +180,7 @@ export class IndexModel {
       this.transform.train(x, n, (this.spec.codec as { nbits?: number }).nbits ?? 8, opq)
       xt = new Float32Array(n * this.dCoded)
       this.transform.apply(x, n, xt)
+      await pause()
     }
     const xAll = xt
     let lists: Int32Array | undefined
@@ -184,10 +196,16 @@ export class IndexModel {
       }
       const nt = Math.min(n, this.coarse.nlist * (ivfOptions.maxPointsPerCentroid ?? COARSE_DEFAULTS.maxPointsPerCentroid))
       if (parallel && parallel.threads > 1 && nt * this.coarse.nlist * this.dCoded >= PARALLEL_MIN_WORK) {
-        await this.coarse.trainWith(xt, n, ivfOptions, (r) => parallel.assign(r))
+        await this.coarse.trainWith(xt, n, ivfOptions, async (r) => {
+          await parallel.assign(r)
+          await pause()
+        })
+      } else if (checkpoint) {
+        await this.coarse.trainWith(xt, n, ivfOptions, (r) => assignPausing(this.kernels, r, checkpoint))
       } else {
         this.coarse.train(xt, n, ivfOptions)
       }
+      await pause()
       if (this.byResidual) {
         // A PQ trains on a seeded sample of at most ksub * maxPointsPerCentroid rows
         // (trainingRows): only those rows are assigned and made residuals (as FAISS's
@@ -222,10 +240,16 @@ export class IndexModel {
           }
         : {}),
     }
+    await pause()
     const handed = parallel && this.codec.trainWith ? await this.codec.trainWith(codecInput, nCodec, codecOptions, parallel) : false
-    if (!handed) this.codec.train(codecInput, nCodec, codecOptions)
+    if (!handed) {
+      if (checkpoint && this.codec instanceof ProductQuantizer) await this.codec.trainPausing(codecInput, nCodec, codecOptions, checkpoint)
+      else this.codec.train(codecInput, nCodec, codecOptions)
+    }
+    await pause()
     if (this.narrows) this.#trainNarrow(xAll, n, km)
     else this.refineCodec?.train(x, n, { ...km })
+    await pause()
   }
 
   /**

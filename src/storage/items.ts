@@ -145,6 +145,8 @@ function validId(id: unknown): id is number {
  */
 export class ItemTables {
   readonly #db: Database.Database
+  /** itemsAfter's statement (prepared on first use). */
+  #itemsAfter: Database.Statement | undefined
   readonly #path: string
   readonly #keywords: KeywordIndex
   #stmt: WriteStatements | undefined
@@ -432,6 +434,17 @@ export class ItemTables {
       .raw()
       .iterate() as IterableIterator<[number, number, unknown]>
     for (const [seq, id, v] of it) visit(id, seq, this.#vector(id, v, vectorBytes)!)
+  }
+
+  /** The items (with code, vector and metadata) of seq > afterSeq, in seq order, at most `limit` of them. */
+  itemsAfter(afterSeq: number, limit: number): RawItem[] {
+    this.#itemsAfter ??= this.#db
+      .prepare(
+        'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.seq > ? ORDER BY c.seq LIMIT ?',
+      )
+      .raw()
+    const rows = this.#itemsAfter.all(afterSeq, limit) as [number, number, number, Buffer, Buffer | null, string | null][]
+    return rows.map(([seq, id, list, code, vector, json]) => ({ seq, id, list, code, vector, json }))
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */

@@ -130,14 +130,27 @@ function exportError(e: unknown, path: string): Error {
   }
 }
 
+/** What an export may be stopped by (util/cancel.ts CallControl): checked between records. */
+export interface SnapshotControl {
+  /** Throws (the abort) when the export must stop. */
+  check(): void
+  /** A checkpoint between records: may return a promise to await (an event-loop turn), which throws when the export must stop. */
+  pause(): Promise<void> | undefined
+}
+
 /**
  * Writes the store's manifest, arrays and items to a new file at path (FILE_EXISTS if it
  * exists), through a temporary file beside it, linked into place when complete (never
- * over a file that appeared meanwhile). File-system refusals are VqStorageError
- * (NOT_FOUND, READ_ONLY, IO_ERROR "disk full", ...); on any error the temporary file is
- * removed and nothing else changes. Returns the item count.
+ * over a file that appeared meanwhile). The items are read in records of ITEMS_PER_RECORD
+ * in one read transaction (a consistent point in time); between records `control` may
+ * stop the export (its error propagates), up to the link into place: once the file is
+ * there, the export has happened. File-system refusals are VqStorageError (NOT_FOUND,
+ * READ_ONLY, IO_ERROR "disk full", ...); on any error, an abort too, the temporary file is
+ * removed and nothing else changes. Returns the item count. The caller keeps writes on
+ * this store's connection away until it settles (it awaits between records).
  */
-export function writeSnapshot(store: SqliteStore, path: string, codeSize: number): number {
+export async function writeSnapshot(store: SqliteStore, path: string, codeSize: number, control?: SnapshotControl): Promise<number> {
+  control?.check()
   if (existsSync(path)) throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`
   let fd: number | undefined
@@ -151,46 +164,51 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
       while (at < b.length) at += writeSync(out, b, at, b.length - at)
     }
     // One read transaction: the snapshot is a consistent point in time.
-    store.transaction(
-      () => {
-        const manifest = store.readManifest()
-        const properties = store.readProperties()
-        const textField = store.textField
-        const check = headerCheck(SNAPSHOT_VERSION, manifest, properties, textField)
-        put({ kind: SNAPSHOT_KIND, version: SNAPSHOT_VERSION, manifest, properties, textField, check })
-        const arrays = store.readArrays()
-        put({ kind: 'arrays', arrays, check: arraysCheck(arrays) })
-        let record = 0
-        store.forEachItem((rows) => {
-          const n = rows.length
-          const vb = rows[0]!.vector?.length ?? 0
-          const seqs = new Float64Array(n)
-          const ids = new Float64Array(n)
-          const lists = new Int32Array(n)
-          const codes = new Uint8Array(n * codeSize)
-          const vectors = vb > 0 ? new Uint8Array(n * vb) : null
-          const metadata: (string | null)[] = []
-          rows.forEach((r, i) => {
-            seqs[i] = r.seq
-            ids[i] = r.id
-            lists[i] = r.list
-            codes.set(r.code, i * codeSize)
-            if (vectors && r.vector) vectors.set(r.vector, i * vb)
-            metadata.push(r.json)
-          })
-          const b: SnapshotItems = { seqs, ids, lists, codes, vectors, metadata }
-          put({ ...b, kind: 'items', check: itemsCheck(record, b) })
-          record++
-          count += n
-        }, ITEMS_PER_RECORD)
-        put({ kind: 'end', count, check: endCheck(count, record) })
-      },
-      'exporting a snapshot',
-      'read',
-    )
+    await store.readSession(async () => {
+      const manifest = store.readManifest()
+      const properties = store.readProperties()
+      const textField = store.textField
+      const check = headerCheck(SNAPSHOT_VERSION, manifest, properties, textField)
+      put({ kind: SNAPSHOT_KIND, version: SNAPSHOT_VERSION, manifest, properties, textField, check })
+      const arrays = store.readArrays()
+      put({ kind: 'arrays', arrays, check: arraysCheck(arrays) })
+      let record = 0
+      let after = -1
+      for (;;) {
+        const wait = control?.pause()
+        if (wait) await wait
+        const rows = store.itemsAfter(after, ITEMS_PER_RECORD)
+        const n = rows.length
+        if (n === 0) break
+        after = rows[n - 1]!.seq
+        const vb = rows[0]!.vector?.length ?? 0
+        const seqs = new Float64Array(n)
+        const ids = new Float64Array(n)
+        const lists = new Int32Array(n)
+        const codes = new Uint8Array(n * codeSize)
+        const vectors = vb > 0 ? new Uint8Array(n * vb) : null
+        const metadata: (string | null)[] = []
+        rows.forEach((r, i) => {
+          seqs[i] = r.seq
+          ids[i] = r.id
+          lists[i] = r.list
+          codes.set(r.code, i * codeSize)
+          if (vectors && r.vector) vectors.set(r.vector, i * vb)
+          metadata.push(r.json)
+        })
+        const b: SnapshotItems = { seqs, ids, lists, codes, vectors, metadata }
+        put({ ...b, kind: 'items', check: itemsCheck(record, b) })
+        record++
+        count += n
+        if (n < ITEMS_PER_RECORD) break
+      }
+      put({ kind: 'end', count, check: endCheck(count, record) })
+    }, 'exporting a snapshot')
     fsyncSync(out)
     closeSync(out)
     fd = undefined
+    // The last point an abort is heeded: after the link, the snapshot exists.
+    control?.check()
     publish(tmp, path)
     syncFolder(path)
     return count

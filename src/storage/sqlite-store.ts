@@ -119,6 +119,41 @@ export class SqliteStore {
   }
 
   /**
+   * Runs fn, which may await, inside one read transaction begun here (a consistent snapshot
+   * of the file, as transaction(fn, doing, 'read') gives synchronous code). The caller
+   * guarantees that nothing writes on this connection until fn settles (an index's export
+   * is a reader of its write coordinator); reads on this connection meanwhile run inside the
+   * snapshot (better-sqlite3 nests their transactions as savepoints).
+   */
+  async readSession<T>(fn: () => Promise<T>, doing: string): Promise<T> {
+    this.#open()
+    this.#vectors.endSnapshot()
+    try {
+      this.#db.exec('BEGIN DEFERRED')
+    } catch (e) {
+      throw storageError(e, this.path, doing)
+    }
+    try {
+      return await fn()
+    } finally {
+      if (this.#db.open && this.#db.inTransaction) {
+        try {
+          this.#db.exec('COMMIT')
+        } catch {
+          // A read transaction holds no change to lose: end it by rolling back.
+          if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
+        }
+      }
+    }
+  }
+
+  /** The items (code, vector, metadata) of seq > afterSeq in seq order, at most limit (inside the caller's read transaction). */
+  itemsAfter(afterSeq: number, limit: number): RawItem[] {
+    this.#open()
+    return this.#guard('reading items', () => this.#items.itemsAfter(afterSeq, limit), true)
+  }
+
+  /**
    * Sets the length every stored vector must have (from the checked manifest): getItem and
    * forEachVector then refuse a vector of another length with CORRUPT_FILE naming its id.
    */
