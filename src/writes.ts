@@ -1,0 +1,368 @@
+/**
+ * The write operations of an index: train, add / upsert, delete, retrain, properties and
+ * the text index. Each is queued on the write coordinator as prepare (async: training,
+ * encoding; reads only) and apply (one commit, then the in-memory change), so searches
+ * never see the lists mid-change. Arguments are validated by the caller (VqIndex).
+ */
+import { VqFormatError, VqInputError, VqStateError } from '../errors.js'
+import { InvertedLists } from '../ivf/inverted-lists.js'
+import type { TrainingRecord } from '../manifest.js'
+import { checkMetadata } from '../metadata.js'
+import type { TrainedArray } from '../quantizers/quantizer.js'
+import type { Encoded, IndexModel } from '../search/model.js'
+import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
+import type { AddProgress, Metadata, TrainOptions } from '../types.js'
+import { CallControl, ProgressCounter } from '../util/cancel.js'
+import { checkIds, checkVectors } from '../validate.js'
+import { encodeFollowed } from './encode.js'
+import { checkTextField } from './keywords.js'
+import { keepsHalfFloats, type ParsedAdd } from './options.js'
+import type { IndexState } from './state.js'
+import { decodeVector, encodeVectors, joinCodes, vectorBytes } from './vector-codec.js'
+
+/** A validated add/upsert batch. */
+export interface CheckedInput {
+  readonly v: Float32Array
+  readonly n: number
+  readonly ids: Float64Array
+  readonly meta: (string | null)[] | undefined
+  /** The vectors after the metric's input transform. */
+  readonly prepared: Float32Array
+}
+
+/** Validates an add/upsert batch (before anything waits or changes). */
+export function checkInput(
+  state: IndexState,
+  ids: ArrayLike<number>,
+  x: Float32Array,
+  metadata: readonly Metadata[] | undefined,
+  trainFirst = false,
+): CheckedInput {
+  state.writable()
+  const { x: v, n } = checkVectors(x, state.dim, 'vectors', keepsHalfFloats(state.spec, state.storeVectors, state.metric))
+  const idv = checkIds(ids, n)
+  const meta = checkMetadata(metadata, n)
+  if (!trainFirst) state.requireTrained('adding vectors')
+  return { v, n, ids: idv, meta, prepared: state.prepare(v, n, 'vectors') }
+}
+
+/**
+ * train() of an empty index: rejects an already aborted call, an empty training set and an
+ * index holding vectors, then trains on x (n*dim, as given).
+ */
+export async function trainEmpty(state: IndexState, x: Float32Array, n: number, options: TrainOptions): Promise<void> {
+  const control = new CallControl('train()', [options.signal])
+  control.check()
+  if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
+  const count = state.lists.count
+  if (count > 0) {
+    throw new VqStateError(
+      'NOT_EMPTY',
+      `train() on an index holding ${count} vectors would invalidate their codes; use retrain(), or train before adding`,
+    )
+  }
+  await train(state, state.prepare(x, n, 'training vectors'), n, options, control)
+}
+
+/**
+ * Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and
+ * commits the model. `control` is checked up to the commit (see util/cancel.ts).
+ */
+export function train(state: IndexState, prepared: Float32Array, n: number, options: TrainOptions, control: CallControl): Promise<void> {
+  return state.write(
+    'training',
+    async () => {
+      control.check()
+      if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while train() waited; use retrain()')
+      return trainModel(state, prepared, n, options, control)
+    },
+    (model) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
+      const lists = state.emptyLists(model)
+      const searcher = state.newSearcher(model)
+      state.commit('saving the trained model', (m) => {
+        state.store.writeArrays(storedArrays(model.exportArrays()))
+        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+      })
+      state.setModel(model, lists, searcher)
+    },
+  )
+}
+
+/**
+ * Adds a batch (upsert: replacing the items of ids already stored, which move to the end of
+ * the order). With `o.train` and an untrained index, every stage is first trained on the
+ * batch, and the trained model and the items are committed in one transaction. o.signal
+ * (and the training options' signal) cancels it up to the commit; o.onProgress is told
+ * 'training' (once, before training), 'encoding' (done rising to total) and 'committing'
+ * (once, before the commit); a callback that throws fails the call, nothing changed.
+ */
+export async function addItems(state: IndexState, input: CheckedInput, upsert: boolean, o: ParsedAdd): Promise<void> {
+  const trainFirst = o.train
+  const control = new CallControl(upsert ? 'upsert()' : 'add()', [o.signal, trainFirst?.signal])
+  control.check()
+  const report = o.onProgress
+  const tell = (phase: AddProgress['phase'], done: number): void => report?.({ phase, done, total: input.n })
+  const encoding = report ? new ProgressCounter(input.n, (done) => tell('encoding', done)) : undefined
+  return state.write(
+    upsert ? 'upserting vectors' : 'adding vectors',
+    async () => {
+      control.check()
+      let trained: IndexModel | undefined
+      if (trainFirst !== undefined && !state.model.isTrained) {
+        if (input.n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'training needs at least one vector, got 0')
+        if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added while this add waited to train; use retrain()')
+        tell('training', 0)
+        trained = await trainModel(state, input.prepared, input.n, trainFirst, control)
+      }
+      const batch = await encodeBatch(state, input, trained ?? state.model, control, encoding)
+      encoding?.finish()
+      tell('committing', input.n)
+      return { trained, batch }
+    },
+    ({ trained, batch: { model, enc, rows } }) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
+      const n = input.n
+      if (n === 0) return
+      let gone: number[] = []
+      let first = 0
+      const fresh = trained ? { lists: state.emptyLists(trained), searcher: state.newSearcher(trained) } : undefined
+      const codes = model.padCodes(enc.codes, n)
+      state.commit(upsert ? 'upserting vectors' : 'adding vectors', (m) => {
+        let next = m
+        if (trained) {
+          state.store.writeArrays(storedArrays(trained.exportArrays()))
+          next = { ...m, trained: true, training: trainingRecord(n, trainFirst ?? {}), codesGeneration: m.codesGeneration + 1 }
+        }
+        if (upsert) gone = state.store.deleteItems(input.ids, next.nextSeq)
+        first = next.nextSeq + gone.length
+        state.store.insertItems(rows, first)
+        return { ...next, nextSeq: first + n, count: next.count - gone.length + n }
+      })
+      if (trained && fresh) state.setModel(trained, fresh.lists, fresh.searcher)
+      state.lists.remove(new Set(gone))
+      const seqs = new Uint32Array(n)
+      for (let i = 0; i < n; i++) seqs[i] = first + i
+      state.lists.append(enc.lists, input.ids, seqs, codes, enc.refine, enc.terms)
+    },
+  )
+}
+
+/** Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with how many existed. */
+export function deleteItems(state: IndexState, ids: Float64Array, strict: boolean): Promise<number> {
+  return state.write(
+    'deleting vectors',
+    () => undefined,
+    () => {
+      let gone: number[] = []
+      state.commit('deleting vectors', (m) => {
+        if (strict) {
+          const present = new Set(state.store.existing(ids))
+          const missing = Array.from(ids).filter((id) => !present.has(id))
+          if (missing.length > 0) {
+            throw new VqInputError('UNKNOWN_ID', `${missing.length} id(s) not in the index (first: ${missing[0]}); nothing was deleted`)
+          }
+        }
+        gone = state.store.deleteItems(ids, m.nextSeq)
+        return { ...m, nextSeq: m.nextSeq + gone.length, count: m.count - gone.length }
+      })
+      state.lists.remove(new Set(gone))
+      return gone.length
+    },
+  )
+}
+
+/**
+ * Re-trains on the stored vectors and re-encodes every item, in one commit. options.signal
+ * cancels it up to the commit; options.onProgress gets the training stages, then stage
+ * 'encoding' with done / total as the items are re-encoded.
+ */
+export async function retrain(state: IndexState, options: TrainOptions): Promise<void> {
+  const control = new CallControl('retrain()', [options.signal])
+  control.check()
+  const report = options.onProgress
+  return state.write(
+    'retraining',
+    async () => {
+      control.check()
+      const n = state.lists.count
+      if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
+      const x = new Float32Array(n * state.dim)
+      const seqs = new Uint32Array(n)
+      const ids = new Float64Array(n)
+      let i = 0
+      // One snapshot: the file as this handle last saw it (checked), then its vectors.
+      state.store.transaction(
+        () => {
+          state.checkCurrent()
+          state.store.forEachVector((id, seq, bytes) => {
+            if (i >= n) throw new VqFormatError('CORRUPT_FILE', `${state.path}: more stored vectors than items`)
+            x.set(decodeVector(bytes, state.storeVectors, state.dim, `id ${id}`), i * state.dim)
+            seqs[i] = seq
+            ids[i++] = id
+          })
+        },
+        'reading the stored vectors',
+        'read',
+      )
+      if (i !== n) throw new VqStateError('NO_VECTORS', `only ${i} of ${n} items have a stored vector`)
+      const prepared = state.prepare(x, n, 'stored vectors')
+      const wait = control.pause()
+      if (wait) await wait
+      const model = await trainModel(state, prepared, n, options, control)
+      const encoding = report
+        ? new ProgressCounter(n, (done, total) =>
+            report({
+              stage: 'encoding',
+              part: 0,
+              parts: 1,
+              phase: 'iterate',
+              iteration: done,
+              iterations: total,
+              objective: NaN,
+              done,
+              total,
+            }),
+          )
+        : undefined
+      const enc = await encodeFollowed(state, model, prepared, n, control, encoding && ((done) => encoding.to(done)))
+      encoding?.finish()
+      return { n, ids, seqs, model, enc }
+    },
+    ({ n, ids, seqs, model, enc }) => {
+      control.check() // the last point an abort is heeded: nothing below can fail before the commit
+      const codes = joinCodes(enc.codes, enc.refine, n, model.codeSize, model.refineSize)
+      // Everything that allocates is made before the commit: nothing after it can fail.
+      const lists = InvertedLists.build(
+        model.coarse.nlist,
+        model.scanCodeSize,
+        model.refineSize,
+        enc.lists,
+        ids,
+        seqs,
+        model.padCodes(enc.codes, n),
+        enc.refine,
+        enc.terms,
+      )
+      const searcher = state.newSearcher(model)
+      state.commit('retraining', (m) => {
+        state.store.writeArrays(storedArrays(model.exportArrays()))
+        state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
+        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+      })
+      state.setModel(model, lists, searcher)
+    },
+  )
+}
+
+/** Commits one store change that leaves the manifest's counters as they are (properties, the text index). */
+export function commitStoreChange(state: IndexState, doing: string, change: () => void): Promise<void> {
+  return state.write(
+    doing,
+    () => undefined,
+    () => {
+      state.commit(doing, (m) => {
+        change()
+        return m
+      })
+    },
+  )
+}
+
+/** An encoded batch and its rows for the store. */
+interface EncodedBatch {
+  readonly model: IndexModel
+  readonly enc: Encoded
+  readonly rows: ItemRows
+}
+
+/** Encodes a validated batch (on the pool when it is large) into rows for the store, cancellable between chunks. */
+async function encodeBatch(
+  state: IndexState,
+  input: CheckedInput,
+  model: IndexModel,
+  control: CallControl,
+  progress: ProgressCounter | undefined,
+): Promise<EncodedBatch> {
+  const { v, n, ids, meta } = input
+  const enc = await encodeFollowed(state, model, input.prepared, n, control, progress && ((done) => progress.to(done)))
+  const cs = model.codeSize
+  const rs = model.refineSize
+  const vb = vectorBytes(state.storeVectors, state.dim)
+  return {
+    model,
+    enc,
+    rows: {
+      ids,
+      lists: enc.lists,
+      codes: joinCodes(enc.codes, enc.refine, n, cs, rs),
+      codeSize: cs + rs,
+      vectors: vb > 0 ? encodeVectors(v, n * state.dim, state.storeVectors) : undefined,
+      vectorBytes: vb,
+      metadata: meta,
+    },
+  }
+}
+
+/** A new model trained on n prepared vectors; control's checkpoints run between its k-means steps and stages. */
+async function trainModel(state: IndexState, x: Float32Array, n: number, options: TrainOptions, control: CallControl): Promise<IndexModel> {
+  const model = state.newModel()
+  const { onProgress, signal: _signal, ...rest } = options
+  await model.train(
+    x,
+    n,
+    {
+      ...rest,
+      ...(onProgress ? { onProgress: (stage, part, parts, p) => onProgress({ ...p, stage, part, parts }) } : {}),
+      ...(control.cancellable ? { checkpoint: () => control.pause() } : {}),
+    },
+    state.pools.parallel(),
+  )
+  control.check()
+  return model
+}
+
+function storedArrays(arrays: Record<string, TrainedArray>): Record<string, StoredArray> {
+  const out: Record<string, StoredArray> = {}
+  for (const [name, a] of Object.entries(arrays)) out[name] = { dtype: 'float32', shape: a.shape, data: a.data }
+  return out
+}
+
+function trainingRecord(n: number, o: TrainOptions): TrainingRecord {
+  return {
+    at: new Date().toISOString(),
+    vectors: n,
+    seed: o.seed ?? null,
+    iterations: o.iterations ?? null,
+    tolerance: o.tolerance ?? null,
+    init: o.init ?? null,
+    maxPointsPerCentroid: o.maxPointsPerCentroid ?? null,
+  }
+}
+
+/**
+ * Creates the keyword index on field (nothing when it exists on that field; UNSUPPORTED on
+ * another). The check runs in the write's turn, so two calls racing on one handle cannot
+ * both create it.
+ */
+export async function createTextIndex(state: IndexState, field: string): Promise<void> {
+  checkTextField(field)
+  const existing = (): boolean => {
+    const have = state.store.textField
+    if (have === field) return true
+    if (have !== null) throw new VqStateError('UNSUPPORTED', `this index already has a text index on "${have}"`)
+    return false
+  }
+  if (existing()) return
+  await state.write(
+    'creating the text index',
+    () => undefined,
+    () => {
+      if (existing()) return
+      state.commit('creating the text index', (m) => {
+        state.store.createTextIndex(field)
+        return m
+      })
+    },
+  )
+}
