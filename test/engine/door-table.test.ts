@@ -84,12 +84,14 @@ const NOT_BOOL = [null, 0, 1, 'yes', 'true', {}, fn, 5n, sym]
 const NOT_FUNCTION = [null, 5, 'f', {}, [], 5n, sym, true]
 const NOT_OPTIONS = [null, 5, 'x', [], fn, 5n, sym, true]
 const NOT_FILTER = [null, 5, 'x', [], fn, 5n, sym, true]
+const NOT_SIGNAL = [null, 5, 'x', {}, [], fn, 5n, sym, true, new AbortController(), { aborted: true, reason: 'x' }]
 
 function label(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v)
   if (typeof v === 'bigint') return `${v}n`
   if (typeof v === 'function') return 'a function'
   if (typeof v === 'symbol') return 'a symbol'
+  if (v instanceof AbortController) return 'an AbortController'
   if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map(label).join(', ')}]`
   if (v !== null && typeof v === 'object') return v === cyclic ? 'a cycle' : (JSON.stringify(v) ?? 'an object')
   return String(v)
@@ -107,6 +109,20 @@ const TRAIN_BAD: Record<string, unknown[]> = {
   opqIterations: [...NOT_POSITIVE_INT, 1e9],
   onProgress: NOT_FUNCTION,
   onWarning: NOT_FUNCTION,
+  signal: NOT_SIGNAL,
+}
+
+/** add / upsert's own options (beside { train }). */
+const ADD_BAD: Record<string, unknown[]> = {
+  signal: NOT_SIGNAL,
+  onProgress: NOT_FUNCTION,
+}
+
+/** searchBatch's options beside the search options. */
+const BATCH_BAD: Record<string, unknown[]> = {
+  threads: [...NOT_INT, -1, 1e6],
+  signal: NOT_SIGNAL,
+  onProgress: NOT_FUNCTION,
 }
 
 const SEARCH_BAD: Record<string, unknown[]> = {
@@ -179,6 +195,7 @@ for (const bad of NOT_OPTIONS) {
     join(dir, 'import-opts.vq'),
   )
   add(`create options ${label(bad)}`, 'BAD_OPTION', () => VqIndex.create(join(dir, 'create-opts.vq'), b), join(dir, 'create-opts.vq'))
+  add(`export options ${label(bad)}`, 'BAD_OPTION', () => ix.export(join(dir, 'export-opts.snap'), b), join(dir, 'export-opts.snap'))
 }
 
 // ---- unknown keys
@@ -191,6 +208,8 @@ for (const [what, call] of [
   ['add', (o: never) => ix.add([1000], q(), undefined, o)],
   ['add train', (o: never) => ix.add([1000], q(), undefined, { train: o })],
   ['delete', (o: never) => ix.delete([0], o)],
+  ['upsert', (o: never) => ix.upsert([0], q(), undefined, o)],
+  ['export', (o: never) => ix.export(join(dir, 'export-key.snap'), o)],
   ['open', (o: never) => VqIndex.open(file, o)],
   ['import', (o: never) => VqIndex.import(snapshot, join(dir, 'import-key.vq'), o)],
   ['create', (o: never) => VqIndex.create(join(dir, 'create-key.vq'), { dim: d, ...(o as object) } as never)],
@@ -211,8 +230,21 @@ for (const [key, bads] of Object.entries(SEARCH_BAD)) {
     add(`searchBatch ${key}: ${label(bad)}`, code, () => ix.searchBatch(x.subarray(0, 2 * d), 5, { [key]: bad }))
   }
 }
-for (const bad of [...NOT_INT, -1, 1e6]) {
-  add(`searchBatch threads: ${label(bad)}`, 'BAD_OPTION', () => ix.searchBatch(x.subarray(0, 2 * d), 5, { threads: bad as never }))
+for (const [key, bads] of Object.entries(BATCH_BAD)) {
+  for (const bad of bads) {
+    add(`searchBatch ${key}: ${label(bad)}`, 'BAD_OPTION', () => ix.searchBatch(x.subarray(0, 2 * d), 5, { [key]: bad } as never))
+  }
+}
+for (const [key, bads] of Object.entries(ADD_BAD)) {
+  for (const bad of bads) {
+    const o = { [key]: bad } as never
+    add(`add ${key}: ${label(bad)}`, 'BAD_OPTION', () => ix.add([1000], q(), undefined, o))
+    add(`upsert ${key}: ${label(bad)}`, 'BAD_OPTION', () => ix.upsert([0], q(), undefined, o))
+  }
+}
+for (const bad of NOT_SIGNAL) {
+  const target = join(dir, 'export-signal.snap')
+  add(`export signal: ${label(bad)}`, 'BAD_OPTION', () => ix.export(target, { signal: bad as never }), target)
 }
 for (const bad of NOT_FILTER) {
   add(`keywordSearch filter: ${label(bad)}`, 'BAD_FILTER', () => ix.keywordSearch('word', 5, { filter: bad as never }))

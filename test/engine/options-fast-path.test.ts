@@ -31,6 +31,7 @@ const value = fc.oneof(
   fc.constant({ genre: 'jazz' }),
   fc.constant([]),
   fc.constant(() => 1),
+  fc.constant(new AbortController().signal),
   fc.bigInt({ min: -5n, max: 5n }),
 )
 
@@ -44,7 +45,11 @@ const options = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ nprobe: value, nprobee: value, refinefactor: value, threads: value, k: value }, { requiredKeys: [] }),
+    // searchBatch's own options (threads, signal, onProgress) are unknown to search().
+    arbitrary: fc.record(
+      { nprobe: value, nprobee: value, refinefactor: value, threads: value, k: value, signal: value, onProgress: value },
+      { requiredKeys: [] },
+    ),
   },
   { weight: 1, arbitrary: value },
   {
@@ -55,6 +60,14 @@ const options = fc.oneof(
 )
 
 describe('search options: the fast path agrees with the schema', () => {
+  it("searchBatch's signal and onProgress are unknown search options, on both paths", () => {
+    for (const o of [{ signal: new AbortController().signal }, { onProgress: () => 1 }, { nprobe: 4, signal: undefined }]) {
+      const fast = answer(() => resolveSearch(10, o as SearchOptions))
+      expect(fast).toEqual(answer(() => resolveSearchBySchema(10, o)))
+      expect(fast).toMatchObject({ error: 'VqOptionError', code: 'UNKNOWN_OPTION' })
+    }
+  })
+
   it('on random inputs (values, wrong keys, non-objects, odd prototypes)', () => {
     fc.assert(
       fc.property(options, fc.integer({ min: 1, max: 100 }), (o, k) => {
