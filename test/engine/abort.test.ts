@@ -303,6 +303,51 @@ describe('an abort during the call: rejected, nothing changed', () => {
     await ix.close()
   })
 
+  it('an export that pauses is one point in time: searches run meanwhile, a write waits for it', async () => {
+    const { ix, x, path } = await trainedIndex(60_000, 'IVF16,SQ8')
+    const target = join(dir, 'consistent.snap')
+    const signal = new AbortController().signal
+    const order: string[] = []
+    const exporting = ix.export(target, { signal }).then((n) => {
+      order.push('exported')
+      return n
+    })
+    // Queued behind the export's first pause: a search, a filtered search (a read on the
+    // same connection, inside the export's read transaction) and a write.
+    const during = new Promise<number[]>((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          order.push('searching')
+          const a = ix.search(x.subarray(0, d), 3, { nprobe: 16 }).ids[0]!
+          const b = ix.search(x.subarray(0, d), 3, { nprobe: 16, filter: { $id: { $lt: 10 } } }).ids[0]!
+          resolve([a, b])
+        } catch (e) {
+          reject(e)
+        }
+      }),
+    )
+    const adding = new Promise<void>((resolve, reject) =>
+      setImmediate(() =>
+        ix.add([777_777], x.subarray(0, d)).then(() => {
+          order.push('added')
+          resolve()
+        }, reject),
+      ),
+    )
+    expect(await during).toEqual([0, 0])
+    expect(await exporting).toBe(60_000)
+    await adding
+    // The searches ran while the export was under way; the add committed after it.
+    expect(order).toEqual(['searching', 'exported', 'added'])
+    expect(ix.size).toBe(60_001)
+    const back = VqIndex.import(target, ':memory:', { threads: 0 })
+    expect(back.size).toBe(60_000)
+    expect(back.has(777_777)).toBe(false)
+    await back.close()
+    await ix.close()
+    expect((fileFingerprint(path, x) as { size: number }).size).toBe(60_001)
+  })
+
   it('searchBatch on the calling thread; the index serves searches and writes afterwards', async () => {
     const { ix, x } = await trainedIndex(5000)
     const queries = clusteredVectors(30_000, d, 16, 77)
@@ -317,6 +362,30 @@ describe('an abort during the call: rejected, nothing changed', () => {
     await ix.add([70_000], x.subarray(0, d))
     expect(ix.size).toBe(5001)
     await ix.close()
+  })
+})
+
+describe('a signal that never aborts changes no result', () => {
+  it('the same model, codes and batch results as without one (the pausing paths compute the same)', async () => {
+    const x = clusteredVectors(10_000, d, 16, 31)
+    const make = () => VqIndex.create(':memory:', { dim: d, description: 'IVF32,PQ8', threads: 0 })
+    const plain = make()
+    const followed = make()
+    const signal = new AbortController().signal
+    await plain.train(x, { seed: 6 })
+    await followed.train(x, { seed: 6, signal })
+    const arrays = (ix: VqIndex) => Object.fromEntries(Object.entries(ix.model.exportArrays()).map(([k, a]) => [k, Array.from(a.data)]))
+    expect(arrays(followed)).toEqual(arrays(plain))
+    await plain.add(ids(10_000), x)
+    await followed.add(ids(10_000), x, undefined, { signal, onProgress: () => undefined })
+    for (const id of [0, 2047, 2048, 4096, 9999]) expect(Array.from(followed.reconstruct(id))).toEqual(Array.from(plain.reconstruct(id)))
+    const queries = x.subarray(0, 300 * d)
+    const a = await plain.searchBatch(queries, 10, { nprobe: 8 })
+    const b = await followed.searchBatch(queries, 10, { nprobe: 8, signal, onProgress: () => undefined })
+    expect(Array.from(b.ids)).toEqual(Array.from(a.ids))
+    expect(Array.from(b.distances)).toEqual(Array.from(a.distances))
+    await plain.close()
+    await followed.close()
   })
 })
 
