@@ -5,7 +5,9 @@
  * model); the list arenas already live in shared memory; inputs and outputs of a call are
  * shared buffers, and each task carries only the call's range, a claim counter and buffer
  * handles: a call starts one task per thread, and the workers claim the items (queries,
- * points, vectors) in chunks from the shared counter, so they finish together. A worker that
+ * points, vectors) in chunks from the shared counter, so they finish together. A caller
+ * stops a batch search or an encoding early (its AbortSignal) by moving that counter past
+ * the end: the workers finish the chunk they are on and claim no more (CallWatch). A worker that
  * dies fails its call with a typed error (WORKER_FAILED); piscina replaces it, so the next
  * call works. Results are identical to the single-threaded code: the workers run it.
  */
