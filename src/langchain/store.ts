@@ -196,6 +196,7 @@ export class VqliteVectorStore extends VectorStore {
   override async similaritySearchVectorWithScore(query: number[], k: number, filter?: Filter): Promise<[DocumentInterface, number][]> {
     const index = this.#index
     const vqFilter = filter === undefined ? undefined : indexFilter(filter)
+    rowLength(query, 0, 'the query')
     if (index === null || index.size === 0) return []
     const res = index.search(Float32Array.from(query), k, { filter: vqFilter, includeMetadata: true })
     const out: [DocumentInterface, number][] = []
@@ -218,6 +219,7 @@ export class VqliteVectorStore extends VectorStore {
     const index = this.#index
     const vqFilter = filter === undefined ? undefined : indexFilter(filter)
     const q = await this.embeddings.embedQuery(query)
+    rowLength(q, 0, 'the query embedding')
     if (index === null || index.size === 0) return []
     if (index.storeVectors === 'none') {
       throw new VqStateError('NO_VECTORS', 'maxMarginalRelevanceSearch needs the stored vectors, but this index keeps none')
@@ -297,9 +299,10 @@ function checkDocuments(documents: unknown): asserts documents is DocumentInterf
   })
 }
 
-function rowLength(row: unknown, i: number): number {
-  if (!Array.isArray(row) && !ArrayBuffer.isView(row)) {
-    throw new VqInputError('BAD_VECTORS', `vector ${i} must be an array of numbers, got ${showValue(row)}`)
+/** The length of a vector given as an array (or typed array) of numbers; what: how to name it in the error. */
+function rowLength(row: unknown, i: number, what = `vector ${i}`): number {
+  if (!Array.isArray(row) && !(ArrayBuffer.isView(row) && !(row instanceof DataView))) {
+    throw new VqInputError('BAD_VECTORS', `${what} must be an array of numbers, got ${showValue(row)}`)
   }
   return (row as ArrayLike<number>).length
 }

@@ -294,6 +294,8 @@ describe('VqliteVectorStore', () => {
     )
     await rejectsWith(store.addVectors([[0, 0, 0]], [new Document({ pageContent: 'zero' })]), VqInputError, 'ZERO_VECTOR')
     await rejectsWith(store.similaritySearchVectorWithScore([1, 0], 1), VqInputError, 'DIMENSION_MISMATCH')
+    await rejectsWith(store.similaritySearchVectorWithScore('apple' as never, 1), VqInputError, 'BAD_VECTORS')
+    await rejectsWith(store.addVectors([null as never], [new Document({ pageContent: 'n' })]), VqInputError, 'BAD_VECTORS')
     expect(store.size).toBe(1)
     await store.close()
   })
