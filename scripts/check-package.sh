@@ -43,7 +43,7 @@ ok "npm pack CLI: $(basename "$CLI_TGZ") ($(du -h "$CLI_TGZ" | cut -f1))"
 tar -tzf "$LIB_TGZ" >"$WORK/lib-files.txt"
 missing=""
 for f in package/package.json package/LICENSE package/README.md package/dist/src/index.js package/dist/src/index.d.ts \
-  package/dist/src/text/index.js package/dist/src/parallel/worker.js package/dist/native-free-kernels/index.js \
+  package/dist/src/text/index.js package/dist/src/langchain/index.js package/dist/src/parallel/worker.js package/dist/native-free-kernels/index.js \
   package/dist/native-free-kernels/wasm/kernels.wasm; do
   grep -qx "$f" "$WORK/lib-files.txt" || missing="$missing $f"
 done
