@@ -201,7 +201,7 @@ export class VqliteVectorStore extends VectorStore {
     const res = index.search(Float32Array.from(query), k, { filter: vqFilter, includeMetadata: true })
     const out: [DocumentInterface, number][] = []
     for (let i = 0; i < res.ids.length && res.ids[i] !== ''; i++) {
-      out.push([toDocument(res.ids[i]!, res.metadata[i]), this.#score(res.distances[i]!)])
+      out.push([toDocument(res.ids[i]!, res.metadata?.[i]), this.#score(res.distances[i]!)])
     }
     return out
   }
@@ -230,7 +230,7 @@ export class VqliteVectorStore extends VectorStore {
     for (let i = 0; i < res.ids.length && res.ids[i] !== ''; i++) {
       const item = index.get(res.ids[i]!)
       if (item?.vector == null) continue
-      docs.push(toDocument(res.ids[i]!, res.metadata[i]))
+      docs.push(toDocument(res.ids[i]!, res.metadata?.[i]))
       vectors.push(Array.from(item.vector))
     }
     if (docs.length === 0) return []
