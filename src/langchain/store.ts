@@ -96,14 +96,14 @@ export class VqliteVectorStore extends VectorStore {
    * index that is not one). The embeddings must be the ones it was built with.
    */
   static async open(path: string, embeddings: EmbeddingsInterface, args: VqliteOpenArgs = {}): Promise<VqliteVectorStore> {
-    const index = VqIndex.open<StoredDocument>(path, { ids: 'string', readonly: args.readonly ?? false })
+    const index = VqIndex.open<StoredDocument>(path, { ids: 'any', readonly: args.readonly ?? false })
     const prop = index.getProperty(PROP) as { layout?: unknown } | undefined
-    if (prop?.layout !== LAYOUT) {
+    if (prop?.layout !== LAYOUT || index.idKind !== 'string') {
       await index.close()
       throw new VqFormatError('BAD_FILE', `${path} is a vqlite index but not one written by VqliteVectorStore (no "${PROP}" property)`)
     }
     const store = new VqliteVectorStore(embeddings, { path, description: index.description, metric: index.metric })
-    store.#index = index
+    store.#index = index as VqIndex<StoredDocument, string>
     return store
   }
 

@@ -252,10 +252,12 @@ describe('VqliteVectorStore', () => {
     await third.close()
     // A new store refuses an existing file; open refuses a vqlite index that is not a store.
     expect(() => new VqliteVectorStore(embeddings, { path, dim: 24 })).toThrow(VqStorageError)
-    const plainPath = newPath()
-    const plain = VqIndex.create(plainPath, { dim: 4, metric: 'cosine', ids: 'string' })
-    await plain.close()
-    await rejectsWith(VqliteVectorStore.open(plainPath, embeddings), VqFormatError, 'BAD_FILE')
+    for (const ids of ['string', 'integer'] as const) {
+      const plainPath = newPath()
+      const plain = VqIndex.create(plainPath, { dim: 4, metric: 'cosine', ids })
+      await plain.close()
+      await rejectsWith(VqliteVectorStore.open(plainPath, embeddings), VqFormatError, 'BAD_FILE')
+    }
   })
 
   it('trains a quantized description on the first batch', async () => {
