@@ -127,9 +127,13 @@ async function main(): Promise<void> {
   const mem: Record<string, { openPerVector: number[]; searchedPerVector: number[]; total: number }> = {}
   for (let c = 0; c < Number(values.children); c++) {
     for (const kind of c % 2 === 0 ? (['integer', 'string'] as const) : (['string', 'integer'] as const)) {
-      const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', kind, '--nprobe', `${nprobe}`, '--refine', `${refineFactor}`], {
-        encoding: 'utf8',
-      })
+      const r = spawnSync(
+        process.execPath,
+        [...process.execArgv, process.argv[1]!, '--child', kind, '--nprobe', `${nprobe}`, '--refine', `${refineFactor}`],
+        {
+          encoding: 'utf8',
+        },
+      )
       if (r.status !== 0) throw new Error(`child ${kind} failed: ${r.stderr}`)
       const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { openPerVector: number; searchedPerVector: number; total: number }
       const m = mem[kind] ?? { openPerVector: [], searchedPerVector: [], total: line.total }
@@ -187,7 +191,9 @@ async function main(): Promise<void> {
   }
   const dm = median(mem.string!.searchedPerVector) - median(mem.integer!.searchedPerVector)
   const ratio = median(qps.string!) / median(qps.integer!)
-  console.log(`${values.description}, nprobe ${nprobe}, refine ${refineFactor}: R@10 ${result.recallAt10.toFixed(4)}; same neighbours ${same}/${g.nq}`)
+  console.log(
+    `${values.description}, nprobe ${nprobe}, refine ${refineFactor}: R@10 ${result.recallAt10.toFixed(4)}; same neighbours ${same}/${g.nq}`,
+  )
   console.log(
     `resident per vector after open + ${g.nq} searches (median of ${values.children} children): integer ${median(mem.integer!.searchedPerVector).toFixed(1)} B, string ${median(mem.string!.searchedPerVector).toFixed(1)} B (difference ${dm.toFixed(1)} B; target <= 16)`,
   )
