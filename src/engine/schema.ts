@@ -12,7 +12,7 @@
  */
 import * as v from 'valibot'
 import { type VqErrorCode, VqInputError, VqOptionError, type VqWarning } from '../errors.js'
-import { MAX_DIM, MAX_REFINE_FACTOR } from '../limits.js'
+import { DEFAULT_ITEMS_BATCH, MAX_DIM, MAX_ITEMS_BATCH, MAX_REFINE_FACTOR } from '../limits.js'
 import type {
   AddOptions,
   AddProgress,
@@ -24,6 +24,8 @@ import type {
   DeleteOptions,
   ExportOptions,
   Filter,
+  ImportOptions,
+  ItemsOptions,
   IvfSpec,
   OpenOptions,
   RefineSpec,
@@ -137,7 +139,14 @@ const connectionEntries = {
 export const ConnectionSchema = obj(connectionEntries)
 
 /** Options of VqIndex.open. */
-export const OpenSchema = obj({ readonly: v.optional(bool, false), ...connectionEntries })
+export const OpenSchema = obj({
+  readonly: v.optional(bool, false),
+  ids: v.optional(pick(['integer', 'string', 'any']), 'integer'),
+  ...connectionEntries,
+})
+
+/** Options of VqIndex.import. */
+export const ImportSchema = obj({ ids: v.optional(pick(['integer', 'string', 'any']), 'integer'), ...connectionEntries })
 
 /** Options of VqIndex.create. */
 export const CreateSchema = obj({
@@ -149,6 +158,7 @@ export const CreateSchema = obj({
   ivf: v.optional(IvfSchema),
   refine: v.optional(RefineSchema),
   storeVectors: v.optional(pick(['none', 'float32', 'float16']), 'none'),
+  ids: v.optional(pick(['integer', 'string']), 'integer'),
   ...connectionEntries,
 })
 
@@ -184,6 +194,7 @@ const searchEntries = {
   errorBounds: v.optional(bool, true),
   exactFactor: v.optional(int(1, MAX_REFINE_FACTOR), DEFAULT_EXACT_FACTOR),
   filter: v.optional(filter),
+  includeMetadata: v.optional(bool, false),
 }
 
 /** Options of search. */
@@ -199,6 +210,13 @@ export const BatchSearchSchema = obj({
 
 /** Options of export. */
 export const ExportSchema = obj({ signal: v.optional(signal) })
+
+/** Options of items(). */
+export const ItemsSchema = obj({
+  filter: v.optional(filter),
+  batchSize: v.optional(int(1, MAX_ITEMS_BATCH), DEFAULT_ITEMS_BATCH),
+  includeVectors: v.optional(bool, false),
+})
 
 /** Options of keywordSearch. */
 export const KeywordSearchSchema = obj({ filter: v.optional(filter) })
@@ -346,6 +364,7 @@ agree<Same<v.InferInput<typeof IvfSchema>, IvfSpec>>()
 agree<Mutual<v.InferInput<typeof RefineSchema>, RefineSpec>>()
 agree<Same<v.InferInput<typeof ConnectionSchema>, ConnectionOptions>>()
 agree<Same<v.InferInput<typeof OpenSchema>, OpenOptions>>()
+agree<Same<v.InferInput<typeof ImportSchema>, ImportOptions>>()
 agree<Mutual<v.InferInput<typeof CreateSchema>, CreateOptions>>()
 agree<Mutual<v.InferInput<typeof TrainSchema>, TrainOptions>>()
 agree<Mutual<v.InferInput<typeof AddSchema>, AddOptions>>()
@@ -353,3 +372,4 @@ agree<Same<v.InferInput<typeof DeleteSchema>, DeleteOptions>>()
 agree<Same<v.InferInput<typeof SearchSchema>, SearchOptions>>()
 agree<Mutual<v.InferInput<typeof BatchSearchSchema>, BatchSearchOptions>>()
 agree<Same<v.InferInput<typeof ExportSchema>, ExportOptions>>()
+agree<Same<v.InferInput<typeof ItemsSchema>, ItemsOptions>>()

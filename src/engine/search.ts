@@ -4,7 +4,7 @@
  * mutates the lists it reads; its filter and lists are taken once it has entered.
  */
 import type { SearchParams } from '../search/searcher.js'
-import type { BatchProgress, BatchSearchResult, SearchResult } from '../types.js'
+import type { BatchProgress, SearchResult } from '../types.js'
 import { CallControl, ProgressCounter } from '../util/cancel.js'
 import { refresh } from './loader.js'
 import type { ResolvedSearch } from './options.js'
@@ -46,7 +46,7 @@ export async function searchMany(
   p: SearchParams,
   threads: number,
   follow: BatchFollow = {},
-): Promise<BatchSearchResult> {
+): Promise<{ nq: number; k: number; ids: Float64Array; distances: Float32Array }> {
   const k = o.k
   const control = new CallControl('searchBatch()', [follow.signal])
   control.check()
@@ -96,17 +96,7 @@ export async function searchMany(
       state.searcher.search(view, queries, i * d, p, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
     }
   }
-  const row = (i: number): SearchResult => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) })
-  return {
-    nq,
-    k,
-    ids,
-    distances,
-    row,
-    *[Symbol.iterator](): IterableIterator<SearchResult> {
-      for (let i = 0; i < nq; i++) yield row(i)
-    },
-  }
+  return { nq, k, ids, distances }
 }
 
 /**

@@ -39,7 +39,7 @@ const options = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.record(
-      { nprobe: value, refineFactor: value, qb: value, errorBounds: value, exactFactor: value, filter: value },
+      { nprobe: value, refineFactor: value, qb: value, errorBounds: value, exactFactor: value, filter: value, includeMetadata: value },
       { requiredKeys: [] },
     ),
   },
@@ -89,6 +89,7 @@ describe('search options: the fast path agrees with the schema', () => {
       { errorBounds: false },
       { exactFactor: 1 },
       { refineFactor: 16, exactFactor: MAX_REFINE_FACTOR },
+      { includeMetadata: true },
     ]) {
       const s = parseOptions(SearchSchema, o, 'search')
       expect(resolveSearch(10, o)).toEqual({
@@ -99,6 +100,7 @@ describe('search options: the fast path agrees with the schema', () => {
         errorBounds: s.errorBounds,
         exactFactor: s.exactFactor,
         filter: s.filter,
+        includeMetadata: s.includeMetadata,
       })
     }
     expect(resolveSearch(10, undefined)).toEqual({
@@ -108,6 +110,7 @@ describe('search options: the fast path agrees with the schema', () => {
       qb: 4,
       errorBounds: true,
       exactFactor: 2,
+      includeMetadata: false,
       filter: undefined,
     })
   })
