@@ -348,6 +348,28 @@ describe('an abort during the call: rejected, nothing changed', () => {
     expect((fileFingerprint(path, x) as { size: number }).size).toBe(60_001)
   })
 
+  it('a string-id index: an aborted export leaves nothing, a paused one keeps every key', async () => {
+    const n = 40_000
+    const x = clusteredVectors(n, d, 16, 13)
+    const keys = Array.from({ length: n }, (_, i) => `doc-${i.toString(36)}`)
+    const ix = VqIndex.create(newFile(), { dim: d, description: 'SQ8', ids: 'string', storeVectors: 'float32', threads: 0 })
+    await ix.train(x.subarray(0, 2000 * d))
+    await ix.add(keys, x)
+    const target = join(dir, 'keys.snap')
+    const soon = abortSoon()
+    expectAborted(await outcome(ix.export(target, { signal: soon.signal })), soon.reason)
+    expect(existsSync(target)).toBe(false)
+    // Never aborted: the export pauses between records and still carries every key, in order.
+    expect(await ix.export(target, { signal: new AbortController().signal })).toBe(n)
+    const back = VqIndex.import(target, ':memory:', { ids: 'string', threads: 0 })
+    const got: string[] = []
+    for await (const item of back.items()) got.push(item.id)
+    expect(got).toEqual(keys)
+    expect(back.search(x.subarray(5 * d, 6 * d), 1).ids[0]).toBe(keys[5])
+    await back.close()
+    await ix.close()
+  })
+
   it('searchBatch on the calling thread; the index serves searches and writes afterwards', async () => {
     const { ix, x } = await trainedIndex(5000)
     const queries = clusteredVectors(30_000, d, 16, 77)
