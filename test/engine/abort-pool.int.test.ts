@@ -73,6 +73,32 @@ describe('worker pool: abort and progress', () => {
     await ix.close()
   })
 
+  it('train with its IVF k-means on the pool: aborted between iterations, untrained; the pool trains afterwards', async () => {
+    const dim = 32
+    const x = clusteredVectors(20_000, dim, 64, 9)
+    const ix = VqIndex.create(':memory:', { dim, description: 'IVF256,SQ8', threads: 2 })
+    const ac = new AbortController()
+    const reason = new Error('stop training')
+    let iterations = 0
+    const e = await outcome(
+      ix.train(x, {
+        ivfIterations: 500,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.stage === 'ivf' && p.phase === 'iterate' && ++iterations === 2) setImmediate(() => ac.abort(reason))
+        },
+      }),
+    )
+    expectAborted(e, reason)
+    // Seen at the next assignment step's end: one or two more iterations at most.
+    expect(iterations).toBeGreaterThanOrEqual(2)
+    expect(iterations).toBeLessThanOrEqual(4)
+    expect(ix.isTrained).toBe(false)
+    await ix.train(x, { seed: 1 })
+    expect(ix.isTrained).toBe(true)
+    await ix.close()
+  })
+
   it('a large add encoded on the pool: aborted, nothing changed; progress forward to the total', async () => {
     const x = clusteredVectors(4000, d, 16, 7)
     const ix = VqIndex.create(':memory:', { dim: d, description: 'IVF16,PQ8', threads: 2 })
@@ -85,19 +111,23 @@ describe('worker pool: abort and progress', () => {
     const ac = new AbortController()
     const reason = new Error('stop encoding')
     let encoded = 0
-    const t0 = performance.now()
+    let abortedAt = 0
     const e = await outcome(
       ix.add(ids(200_000, 10_000), big, undefined, {
         signal: ac.signal,
         onProgress: (p) => {
           if (p.phase === 'encoding') {
             encoded = p.done
-            if (p.done > 0) ac.abort(reason)
+            if (p.done > 0 && !ac.signal.aborted) {
+              abortedAt = performance.now()
+              ac.abort(reason)
+            }
           }
         },
       }),
     )
-    const aborted = performance.now() - t0
+    // From the abort to the rejection: the claims in progress, not the rest of the batch.
+    const aborted = performance.now() - abortedAt
     expectAborted(e, reason)
     expect(encoded).toBeGreaterThan(0)
     expect(encoded).toBeLessThan(200_000)
@@ -112,7 +142,7 @@ describe('worker pool: abort and progress', () => {
         if (p.phase === 'encoding') seen.push(p.done)
       },
     })
-    // The workers stopped claiming: the aborted 200,000 took less than a whole 50,000.
+    // The workers stopped claiming: the aborted 200,000 ended sooner than a whole 50,000 takes.
     expect(aborted).toBeLessThan(performance.now() - t1)
     expect(ix.size).toBe(54_000)
     expect(seen.at(-1)).toBe(50_000)
