@@ -35,7 +35,7 @@ import { FilterCache } from './filter-cache.js'
 import { typedKernelError } from './kernel-errors.js'
 import { PoolHolder } from './pools.js'
 import { fillVectors } from './vector-codec.js'
-import { WriteCoordinator } from './write-coordinator.js'
+import { type QueueCancel, WriteCoordinator } from './write-coordinator.js'
 
 export class IndexState {
   readonly store: SqliteStore
@@ -123,9 +123,10 @@ export class IndexState {
    * Queues a write on the coordinator (see writes.ts): before prepare runs, checks that the
    * handle is open and writable and that the file is as this handle last saw it (READ_ONLY
    * otherwise), so nothing is read or computed for a write that cannot commit. Errors of the
-   * kernels' memory come out as OUT_OF_MEMORY.
+   * kernels' memory come out as OUT_OF_MEMORY. `cancel`: the call's control (an abort while
+   * it waits for its turn rejects it at once).
    */
-  write<P, T>(doing: string, prepare: () => P | Promise<P>, apply: (prepared: P) => T): Promise<T> {
+  write<P, T>(doing: string, prepare: () => P | Promise<P>, apply: (prepared: P) => T, cancel?: QueueCancel): Promise<T> {
     return this.coordinator.write(
       async () => {
         try {
@@ -144,6 +145,7 @@ export class IndexState {
           throw typedKernelError(e, doing)
         }
       },
+      cancel,
     )
   }
 

@@ -13,8 +13,18 @@
  *   an apply that returns a promise is a programming error), and assertNotMutating()
  *   catches a search issued from inside an apply.
  * A failing prepare or apply rejects its own write only; the queue and the fence go on.
+ * A write given a cancellable control that aborts while it waits for its turn rejects at
+ * once (it never prepares); the writes queued after it still wait for the ones before it.
  */
 import { VqError } from '../errors.js'
+
+/** What a write's cancellation offers the queue (util/cancel.ts CallControl). */
+export interface QueueCancel {
+  /** Throws the abort error when aborted. */
+  check(): void
+  /** Calls fn when the call aborts (at once if it has); returns the function that stops listening. */
+  onAbort(fn: () => void): () => void
+}
 
 export class WriteCoordinator {
   /** Tail of the write queue: settles when the last queued write is done. */
@@ -47,8 +57,9 @@ export class WriteCoordinator {
   /**
    * Queues a write: after every write queued before it, runs prepare (readers may run
    * meanwhile), then apply alone (no reader in flight). Resolves with apply's result.
+   * `cancel`: an abort while the write waits for its turn rejects it at once.
    */
-  async write<P, T>(prepare: () => P | Promise<P>, apply: (prepared: P) => T): Promise<T> {
+  async write<P, T>(prepare: () => P | Promise<P>, apply: (prepared: P) => T, cancel?: QueueCancel): Promise<T> {
     const prior = this.#tail
     let done!: () => void
     this.#tail = new Promise((resolve) => {
@@ -56,12 +67,14 @@ export class WriteCoordinator {
     })
     this.#pending++
     try {
-      await prior
+      await (cancel ? turn(prior, cancel) : prior)
       const prepared = await prepare()
       return await this.#exclusively(() => apply(prepared))
     } finally {
       this.#pending--
-      done()
+      // The next write starts when this one is done, and never before the ones queued
+      // before it (a write that gave up waiting ends before its turn came).
+      void prior.then(done)
     }
   }
 
@@ -105,4 +118,21 @@ export class WriteCoordinator {
       open()
     }
   }
+}
+
+/** Resolves when prior does; rejects with the abort if cancel aborts first. */
+function turn(prior: Promise<void>, cancel: QueueCancel): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stop = cancel.onAbort(() => {
+      try {
+        cancel.check()
+      } catch (e) {
+        reject(e)
+      }
+    })
+    void prior.then(() => {
+      stop()
+      resolve()
+    })
+  })
 }

@@ -90,6 +90,7 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
       })
       state.setModel(model, lists, searcher)
     },
+    queued(control),
   )
 }
 
@@ -150,6 +151,7 @@ export async function addItems(state: IndexState, input: CheckedInput, upsert: b
       for (let i = 0; i < n; i++) seqs[i] = first + i
       state.lists.append(enc.lists, input.ids, seqs, codes, enc.refine, enc.terms)
     },
+    queued(control),
   )
 }
 
@@ -291,6 +293,7 @@ export async function retrain(state: IndexState, options: TrainOptions): Promise
       })
       state.setModel(model, lists, searcher)
     },
+    queued(control),
   )
 }
 
@@ -341,6 +344,11 @@ async function encodeBatch(
       metadata: meta,
     },
   }
+}
+
+/** The queue cancellation of a call with a signal (an abort while it waits for its turn rejects it at once). */
+function queued(control: CallControl): CallControl | undefined {
+  return control.cancellable ? control : undefined
 }
 
 /** A new model trained on n prepared vectors; control's checkpoints run between its k-means steps and stages. */

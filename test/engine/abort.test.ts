@@ -387,6 +387,31 @@ describe('an abort during the call: rejected, nothing changed', () => {
   })
 })
 
+describe('an abort while the call waits behind another write', () => {
+  it('rejects at once; the writes queued after it still wait their turn, in order', async () => {
+    const { ix, x } = await trainedIndex(20_000)
+    const order: string[] = []
+    // A signal that never aborts: the retrain pauses, so the event loop runs while it works.
+    const retraining = ix
+      .retrain({ iterations: 60, tolerance: 0, seed: 3, signal: new AbortController().signal })
+      .then(() => order.push('retrained'))
+    const ac = new AbortController()
+    const adding = outcome(ix.add([90_001], x.subarray(0, d), undefined, { signal: ac.signal })).then((e) => {
+      order.push('add settled')
+      return e
+    })
+    const upserting = ix.upsert([90_002], x.subarray(0, d)).then(() => order.push('upserted'))
+    setImmediate(() => ac.abort('not waiting'))
+    expectAborted(await adding, 'not waiting')
+    await Promise.all([retraining, upserting])
+    expect(order).toEqual(['add settled', 'retrained', 'upserted'])
+    expect(ix.has(90_001)).toBe(false)
+    expect(ix.has(90_002)).toBe(true)
+    expect(ix.size).toBe(20_001)
+    await ix.close()
+  })
+})
+
 describe('a signal that never aborts changes no result', () => {
   it('the same model, codes and batch results as without one (the pausing paths compute the same)', async () => {
     const x = clusteredVectors(10_000, d, 16, 31)
