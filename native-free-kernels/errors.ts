@@ -48,6 +48,7 @@ export type VqErrorCode =
   | 'OUT_OF_MEMORY'
   | 'NETWORK'
   | 'NOT_DOWNLOADED'
+  | 'UNSUPPORTED_FAISS_INDEX'
 
 /** Base class of every error vqlite throws on purpose. */
 export class VqError extends Error {
