@@ -1,8 +1,8 @@
-"""Reads a FAISS index file (one vqlite wrote) and searches queries with FAISS.
+"""Reads FAISS index files (ones vqlite wrote) and searches queries with FAISS.
 
-Usage: python3 faiss_search.py FILE QUERIES D [--k 10] [--nprobe 4]
-QUERIES: float32, row-major (n*D). Prints JSON on stdout: {"ids", "distances" (nq lists
-of k), "ntotal", "class": the index's class, as FAISS read it}.
+Usage: python3 faiss_search.py QUERIES D [--k 10] [--nprobe 4] FILE ...
+QUERIES: float32, row-major (nq*D). Prints one JSON object on stdout: per FILE {"ids",
+"distances" (nq lists of k), "ntotal", "class": the index's class as FAISS read it}.
 """
 import argparse
 import json
@@ -11,19 +11,22 @@ import numpy as np
 import faiss
 
 p = argparse.ArgumentParser()
-p.add_argument("file")
 p.add_argument("queries")
 p.add_argument("d", type=int)
+p.add_argument("files", nargs="+")
 p.add_argument("--k", type=int, default=10)
 p.add_argument("--nprobe", type=int, default=4)
 a = p.parse_args()
 
 faiss.omp_set_num_threads(1)
-index = faiss.read_index(a.file)
 xq = np.fromfile(a.queries, dtype="float32").reshape(-1, a.d)
-try:
-    faiss.extract_index_ivf(index).nprobe = a.nprobe
-except Exception:
-    pass
-D, I = index.search(xq, a.k)
-print(json.dumps({"ids": I.tolist(), "distances": D.tolist(), "ntotal": int(index.ntotal), "class": type(faiss.downcast_index(index)).__name__}))
+result = {}
+for f in a.files:
+    index = faiss.read_index(f)
+    try:
+        faiss.extract_index_ivf(index).nprobe = a.nprobe
+    except Exception:
+        pass
+    D, I = index.search(xq, a.k)
+    result[f] = {"ids": I.tolist(), "distances": D.tolist(), "ntotal": int(index.ntotal), "class": type(faiss.downcast_index(index)).__name__}
+print(json.dumps(result))
