@@ -27,7 +27,12 @@ let fileNo = 0
 const fresh = (name: string): string => join(dir, `${fileNo++}-${name.replace(/[^\w]/g, '_')}.faiss`)
 
 /** A trained index of description over x, with ids (default 7 + 3i: not FAISS's positions). */
-async function build(description: string, metric: 'l2' | 'ip' | 'cosine' = 'l2', ids?: number[], storeVectors?: 'float32'): Promise<VqIndex> {
+async function build(
+  description: string,
+  metric: 'l2' | 'ip' | 'cosine' = 'l2',
+  ids?: number[],
+  storeVectors?: 'float32',
+): Promise<VqIndex> {
   const ix = VqIndex.create(':memory:', { dim: d, description, metric, ...(storeVectors ? { storeVectors } : {}) })
   await ix.add(ids ?? Array.from({ length: n }, (_, i) => 7 + 3 * i), x, undefined, { train: { seed: 3 } })
   return ix
@@ -98,7 +103,11 @@ describe('vqlite -> FAISS file -> vqlite', () => {
   })
 
   it('ids: positions 0..n-1 need no IDMap, others are kept in one (and in IVF lists as they are)', async () => {
-    const seq = await build('Flat', 'l2', Array.from({ length: n }, (_, i) => i))
+    const seq = await build(
+      'Flat',
+      'l2',
+      Array.from({ length: n }, (_, i) => i),
+    )
     const f1 = fresh('seq')
     await seq.toFaiss(f1)
     expect(readFileSync(f1).subarray(0, 4).toString('latin1')).toBe('IxF2')
@@ -108,7 +117,11 @@ describe('vqlite -> FAISS file -> vqlite', () => {
     expect(readFileSync(f2).subarray(0, 4).toString('latin1')).toBe('IxMp')
     const back = VqIndex.fromFaiss(f2, ':memory:')
     expect(back.has(7 + 3 * (n - 1))).toBe(true)
-    const ivf = await build('IVF8,Flat', 'l2', Array.from({ length: n }, (_, i) => 2 ** 40 + i * 5))
+    const ivf = await build(
+      'IVF8,Flat',
+      'l2',
+      Array.from({ length: n }, (_, i) => 2 ** 40 + i * 5),
+    )
     const f3 = fresh('ivf-ids')
     await ivf.toFaiss(f3)
     expect(readFileSync(f3).subarray(0, 4).toString('latin1')).toBe('IwFl')
@@ -252,7 +265,13 @@ describe('damaged, truncated and foreign FAISS files', () => {
   })
 
   it('random byte flips give a typed error or a valid index, never a raw one', async () => {
-    const files = [await faissBytes('IVF8,SQ4'), await faissBytes('PQ4', Array.from({ length: n }, (_, i) => 100 + i))]
+    const files = [
+      await faissBytes('IVF8,SQ4'),
+      await faissBytes(
+        'PQ4',
+        Array.from({ length: n }, (_, i) => 100 + i),
+      ),
+    ]
     const rng = new Rng(99)
     for (const original of files) {
       for (let trial = 0; trial < 150; trial++) {
@@ -271,7 +290,12 @@ describe('damaged, truncated and foreign FAISS files', () => {
   })
 
   it('ids vqlite cannot hold (negative, repeated) are typed errors', async () => {
-    const b = Buffer.from(await faissBytes('Flat', Array.from({ length: n }, (_, i) => 1000 + i)))
+    const b = Buffer.from(
+      await faissBytes(
+        'Flat',
+        Array.from({ length: n }, (_, i) => 1000 + i),
+      ),
+    )
     // IxMp ends with its id_map: n int64.
     const mapAt = b.length - 8 * n
     b.writeBigInt64LE(-1n, mapAt)
