@@ -123,7 +123,7 @@ async function child(): Promise<void> {
   const ix = VqIndex.open(file, { readonly: true })
   const openMs = performance.now() - t0
   emit({ mark: 'open-end' })
-  snapshot('open', { openMs, usage: ix.memoryUsage(), count: ix.count })
+  snapshot('open', { openMs, usage: ix.memoryUsage(), count: ix.size })
   gc()
   snapshot('open-gc', { usage: ix.memoryUsage() })
   const t1 = performance.now()

@@ -51,7 +51,7 @@ try {
   docs = await TextIndex.create(file, embedder)
 }
 const report = await docs.indexFiles([records], { field: 'content' })
-const n = docs.index.count
+const n = docs.index.size
 console.log(
   report.filesUnchanged
     ? `reopened ${file}: ${n.toLocaleString()} chunks (docs unchanged, nothing re-embedded) in ${secs(t)}`

@@ -89,8 +89,8 @@ async function addFile(mode: 'add' | 'upsert', file: string, vectors: string, js
     if (mode === 'add') await ix.add(ids, v.x, v.metadata ?? undefined, options)
     else await ix.upsert(ids, v.x, v.metadata ?? undefined, options)
     progress.stop()
-    emit(json, { file, [mode === 'add' ? 'added' : 'upserted']: v.n, count: ix.count }, () =>
-      mode === 'add' ? `added ${v.n} vectors to ${file} (${ix.count} in all)` : `upserted ${v.n} vectors in ${file} (${ix.count} in all)`,
+    emit(json, { file, [mode === 'add' ? 'added' : 'upserted']: v.n, count: ix.size }, () =>
+      mode === 'add' ? `added ${v.n} vectors to ${file} (${ix.size} in all)` : `upserted ${v.n} vectors in ${file} (${ix.size} in all)`,
     )
   } finally {
     await ix.close()
@@ -168,10 +168,10 @@ export function program(): Command {
           description: ix.description,
           dim: ix.dim,
           metric: ix.metric,
-          count: ix.count,
+          count: ix.size,
           trained: ix.isTrained,
           storeVectors: ix.storeVectors,
-          ramBytesPerVector: ix.count ? mem.total / ix.count : 0,
+          ramBytesPerVector: ix.size ? mem.total / ix.size : 0,
           fileBytes: ix.storageInfo().fileBytes,
           formatVersion: ix.storageInfo().formatVersion,
           nlist: st.nlist,
@@ -235,7 +235,7 @@ export function program(): Command {
       const ix = openIndex(file)
       try {
         const n = await ix.delete(ids)
-        emit(o.json, { deleted: n, count: ix.count }, () => `deleted ${n} of ${ids.length} ids (${ix.count} left)`)
+        emit(o.json, { deleted: n, count: ix.size }, () => `deleted ${n} of ${ids.length} ids (${ix.size} left)`)
       } finally {
         await ix.close()
       }
@@ -250,7 +250,7 @@ export function program(): Command {
       const ix = openIndex(file)
       try {
         await ix.retrain()
-        console.log(`retrained ${file} on ${ix.count} vectors`)
+        console.log(`retrained ${file} on ${ix.size} vectors`)
       } finally {
         await ix.close()
       }
@@ -265,7 +265,7 @@ export function program(): Command {
     .action(async (snapshot: string, file: string) => {
       regularInputFile(snapshot)
       const ix = VqIndex.import(snapshot, file)
-      console.log(`imported ${ix.count} vectors into ${file}`)
+      console.log(`imported ${ix.size} vectors into ${file}`)
       await ix.close()
     })
 
@@ -309,8 +309,8 @@ export function program(): Command {
       try {
         emit(
           o.json,
-          { file, from: faissFile, description: ix.description, metric: ix.metric, count: ix.count },
-          () => `imported ${ix.count} vectors from ${faissFile} into ${file}: ${ix.description}, d = ${ix.dim}, ${ix.metric}`,
+          { file, from: faissFile, description: ix.description, metric: ix.metric, count: ix.size },
+          () => `imported ${ix.size} vectors from ${faissFile} into ${file}: ${ix.description}, d = ${ix.dim}, ${ix.metric}`,
         )
       } finally {
         await ix.close()

@@ -14,6 +14,7 @@ export type VqErrorCode =
   | 'BAD_VECTORS'
   | 'BAD_IDS'
   | 'DUPLICATE_ID'
+  | 'ID_KIND'
   | 'ID_EXISTS'
   | 'BAD_K'
   | 'EMPTY_TRAINING_SET'

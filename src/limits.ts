@@ -10,6 +10,14 @@ export const MAX_DIM = 65_536
 /** Largest input dimension of an OPQ transform (its rotation is d x dOut floats, learned by SVD). */
 export const MAX_OPQ_DIM = 4_096
 
+/** Most rows items() reads per step. */
+export const MAX_ITEMS_BATCH = 10_000
+/** Rows items() reads per step by default. */
+export const DEFAULT_ITEMS_BATCH = 256
+
+/** Longest string id (UTF-16 code units) of an index created with ids: 'string'. */
+export const MAX_KEY_LENGTH = 512
+
 /** Largest id: ids are non-negative safe integers (SQLite INTEGER, exact in a float64). */
 export const MAX_ID = Number.MAX_SAFE_INTEGER
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { VqFormatError } from './errors.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from './factory/parse.js'
 import { MAX_DIM } from './limits.js'
-import type { IndexSpec, Metric, VectorStorage } from './types.js'
+import type { IdKind, IndexSpec, Metric, VectorStorage } from './types.js'
 
 /** This package's version, from the nearest package.json above this module (source or built). */
 export const VQLITE_VERSION: string = (() => {
@@ -49,6 +49,8 @@ export interface Manifest {
   readonly spec: IndexSpec
   /** Full-precision vectors kept on disk. */
   readonly storeVectors: VectorStorage
+  /** 'string' for an index created with string ids (storage/keys.ts); absent for integer ids. */
+  readonly ids?: 'string'
   readonly trained: boolean
   readonly training: TrainingRecord | null
   /** Next sequence number to hand out (insertions and deletions share it). */
@@ -64,9 +66,15 @@ export interface Manifest {
 /** The largest sequence number a file may hold (seqs are 32-bit unsigned in memory). */
 export const MAX_SEQ = 0xffffffff
 
+/** The kind of ids of a manifest's index. */
+export function idKindOf(m: Manifest): IdKind {
+  return m.ids === 'string' ? 'string' : 'integer'
+}
+
 /** A fresh manifest. */
-export function newManifest(dim: number, metric: Metric, spec: IndexSpec, storeVectors: VectorStorage): Manifest {
+export function newManifest(dim: number, metric: Metric, spec: IndexSpec, storeVectors: VectorStorage, ids: IdKind = 'integer'): Manifest {
   return {
+    ...(ids === 'string' ? { ids } : {}),
     format: 1,
     createdBy: VQLITE_VERSION,
     createdAt: new Date().toISOString(),
@@ -112,6 +120,7 @@ export function checkManifest(m: unknown, path: string): Manifest {
   if (nextSeq < 1 || nextSeq > MAX_SEQ + 1) bad(`nextSeq ${nextSeq}, outside 1..${MAX_SEQ + 1}`)
   if ((r['count'] as number) >= nextSeq) bad(`count ${String(r['count'])} is not below nextSeq ${nextSeq}`)
   if (typeof r['trained'] !== 'boolean') bad('trained')
+  if (r['ids'] !== undefined && r['ids'] !== 'string') bad(`ids ${JSON.stringify(String(r['ids']))}`)
   if (r['spec'] === null || typeof r['spec'] !== 'object') bad('spec')
   if (typeof r['description'] !== 'string') bad('description')
   try {

@@ -103,6 +103,17 @@ export interface ConnectionOptions {
 export interface OpenOptions extends ConnectionOptions {
   /** Open for reading only: writes throw READ_ONLY; refresh() picks up other processes' commits. Default false. */
   readonly?: boolean
+  /**
+   * The kind of ids the caller expects (it types the handle): 'integer' (default) or
+   * 'string' must match the file (ID_KIND otherwise); 'any' opens either (ids typed number | string).
+   */
+  ids?: IdKind | 'any'
+}
+
+/** Options of VqIndex.import. */
+export interface ImportOptions extends ConnectionOptions {
+  /** The kind of ids the caller expects, as for open(): 'integer' (default), 'string' or 'any' (ID_KIND when the snapshot's differ). */
+  ids?: IdKind | 'any'
 }
 
 /** Options of VqIndex.create. */
@@ -126,18 +137,49 @@ export interface CreateOptions extends ConnectionOptions {
   refine?: RefineSpec
   /** Keep full-precision vectors on disk. Default 'none'. Needed by get(id).vector and retrain(). */
   storeVectors?: VectorStorage
+  /**
+   * How items are keyed: 'integer' (default: non-negative safe integers) or 'string' (any
+   * non-empty string of at most MAX_KEY_LENGTH UTF-16 code units, e.g. UUIDs; kept in the
+   * file, not in memory: search results look up their k keys).
+   */
+  ids?: IdKind
 }
 
 /** Metadata of one item: any JSON-serialisable value (stored as JSON text), or null for none. */
 export type Metadata = unknown
 
-/** What get(id) returns. */
-export interface StoredItem {
-  readonly id: number
-  /** The vector as added (not normalised), when the index stores vectors; else null. */
+/** How an index keys its items, chosen at create time: 'integer' or 'string'. */
+export type IdKind = 'integer' | 'string'
+
+/** An item id: a non-negative safe integer, or (ids: 'string') a non-empty string. */
+export type Id = number | string
+
+/** The id type of an id kind. */
+export type IdOf<T extends IdKind | 'any'> = T extends 'string' ? string : T extends 'integer' ? number : Id
+
+/** Ids as results hold them: a Float64Array for integer ids (-1 in padded slots), an array of strings for string ids ('' in padded slots). */
+export type ResultIds<K extends Id> = K extends string ? string[] : Float64Array
+
+/** Ids as add / upsert / delete take them. */
+export type IdsInput<K extends Id> = K extends string ? readonly string[] : ArrayLike<number>
+
+/** What get(id) and items() return. */
+export interface StoredItem<M = Metadata, K extends Id = number> {
+  readonly id: K
+  /** The vector as added (not normalised), when the index stores vectors (and, for items(), includeVectors); else null. */
   readonly vector: Float32Array | null
   /** The metadata as added, or null. */
-  readonly metadata: Metadata
+  readonly metadata: M | null
+}
+
+/** Options of items(). */
+export interface ItemsOptions<M = Metadata> {
+  /** Only the items whose metadata match. */
+  filter?: Filter<M>
+  /** Rows read from the file per step (1..10000, default 256): memory held at a time. */
+  batchSize?: number
+  /** Read each item's stored vector too (default false: vector is null). */
+  includeVectors?: boolean
 }
 
 /** Options of add() and upsert(). */
@@ -225,39 +267,48 @@ export interface TrainProgress extends KMeansProgress {
   readonly parts: number
 }
 
-/** Result of a single-query search: k entries in ascending distance, padded with id -1 / distance Infinity. */
-export interface SearchResult {
-  /** Ids, length k; -1 where fewer than k vectors exist. */
-  readonly ids: Float64Array
+/**
+ * Result of a single-query search: k entries in ascending distance, padded with id -1 ('' for
+ * string ids) and distance Infinity.
+ */
+export interface SearchResult<K extends Id = number, M = Metadata> {
+  /** Ids, length k; -1 ('' for string ids) where fewer than k vectors exist. */
+  readonly ids: ResultIds<K>
   /** Distances (see the metric conventions above), length k; Infinity in padded slots. */
   readonly distances: Float32Array
+  /** With includeMetadata: each result's metadata, length k (null for none and in padded slots). */
+  readonly metadata?: (M | null)[]
 }
 
 /** Result of a batch search: nq rows of k, row-major, padded like SearchResult. */
-export interface BatchSearchResult {
+export interface BatchSearchResult<K extends Id = number, M = Metadata> {
   readonly nq: number
   readonly k: number
   /** Ids, length nq*k; row i is [i*k, (i+1)*k). */
-  readonly ids: Float64Array
+  readonly ids: ResultIds<K>
   /** Distances, length nq*k. */
   readonly distances: Float32Array
-  /** Views (no copy) of query i's row. */
-  row(i: number): SearchResult
+  /** With includeMetadata: metadata of every result, length nq*k. */
+  readonly metadata?: (M | null)[]
+  /** Query i's row (typed-array views, no copy; string ids and metadata are sliced). */
+  row(i: number): SearchResult<K, M>
+  /** The rows in query order: `for (const row of result)`. */
+  [Symbol.iterator](): Iterator<SearchResult<K, M>>
 }
 
 /** A scalar a filter compares metadata fields with. */
 export type FilterValue = string | number | boolean | null
 
-/** Conditions on one field; several in one object must all hold. */
-export interface FieldOperators {
-  $eq?: FilterValue
-  $ne?: FilterValue
-  $in?: readonly FilterValue[]
-  $nin?: readonly FilterValue[]
-  $gt?: number | string
-  $gte?: number | string
-  $lt?: number | string
-  $lte?: number | string
+/** Conditions on one field; several in one object must all hold. V: the values the field may be compared with. */
+export interface FieldOperators<V extends FilterValue = FilterValue> {
+  $eq?: V | null
+  $ne?: V | null
+  $in?: readonly (V | null)[]
+  $nin?: readonly (V | null)[]
+  $gt?: Extract<V, number | string>
+  $gte?: Extract<V, number | string>
+  $lt?: Extract<V, number | string>
+  $lte?: Extract<V, number | string>
   /** true: the field is present and not null; false: absent or null. */
   $exists?: boolean
 }
@@ -267,16 +318,76 @@ export interface FieldOperators {
  * the stored JSON; values are bound, never spliced into SQL). Keys are field paths
  * ("genre", "author.name") or "$id" for the item id; a bare value means equality. Several
  * keys must all hold. Example: { genre: 'jazz', year: { $gte: 1960 }, $or: [{ label: 'Blue Note' }, { label: 'Impulse!' }] }.
+ * This is the untyped form; Filter<M> checks field paths and value types against M.
  */
-export interface Filter {
-  [field: string]: FilterValue | FieldOperators | readonly Filter[] | Filter | undefined
-  $and?: readonly Filter[]
-  $or?: readonly Filter[]
-  $not?: Filter
+export interface UntypedFilter {
+  [field: string]: FilterValue | FieldOperators | readonly UntypedFilter[] | UntypedFilter | undefined
+  $and?: readonly UntypedFilter[]
+  $or?: readonly UntypedFilter[]
+  $not?: UntypedFilter
 }
 
+/** The scalar values a field of type V compares with (every scalar when V is unknown). */
+export type FilterValueOf<V> = unknown extends V
+  ? FilterValue
+  : V extends string | number | boolean
+    ? V extends string
+      ? string
+      : V extends number
+        ? number
+        : boolean
+    : V extends null | undefined
+      ? null
+      : never
+
+/** A condition on one field of type V: a bare value (equality) or operators. */
+export type FieldCondition<V> = FilterValueOf<V> | FieldOperators<FilterValueOf<V>>
+
+type Depth = [never, 0, 1, 2, 3, 4]
+
+/** The dotted field paths of a metadata type (objects nested up to 5 levels; arrays are one value). */
+export type FieldPaths<M, D extends number = 5> = [D] extends [never]
+  ? never
+  : M extends readonly unknown[]
+    ? never
+    : M extends object
+      ? {
+          [P in keyof M & string]:
+            | P
+            | (NonNullable<M[P]> extends readonly unknown[]
+                ? never
+                : NonNullable<M[P]> extends object
+                  ? `${P}.${FieldPaths<NonNullable<M[P]>, Depth[D]>}`
+                  : never)
+        }[keyof M & string]
+      : never
+
+/** The type of the field at a dotted path of M. */
+export type FieldAt<M, P extends string> = P extends `${infer H}.${infer R}`
+  ? H extends keyof M
+    ? FieldAt<NonNullable<M[H]>, R>
+    : unknown
+  : P extends keyof M
+    ? M[P]
+    : unknown
+
+/** A filter whose field paths and value types are checked against the metadata type M. */
+export type TypedFilter<M> = { [P in FieldPaths<M>]?: FieldCondition<FieldAt<M, P>> } & {
+  $id?: FieldCondition<number | string>
+  $and?: readonly TypedFilter<M>[]
+  $or?: readonly TypedFilter<M>[]
+  $not?: TypedFilter<M>
+}
+
+/**
+ * A filter over metadata of type M: with M unknown (the default) any field path
+ * (UntypedFilter); with a declared metadata type, its field paths and their value types
+ * (TypedFilter). Semantics: README, "Filters".
+ */
+export type Filter<M = unknown> = unknown extends M ? UntypedFilter : TypedFilter<M>
+
 /** Options of search() and searchBatch(). */
-export interface SearchOptions {
+export interface SearchOptions<M = Metadata> {
   /** IVF lists to probe. Default 20 (capped at nlist); ignored without IVF. */
   nprobe?: number
   /** With a refine stage, re-rank k*refineFactor candidates. Default 1 (re-rank the k found). */
@@ -299,11 +410,13 @@ export interface SearchOptions {
    */
   exactFactor?: number
   /** Only items whose metadata match (pre-filtering: k results whenever k items match). */
-  filter?: Filter
+  filter?: Filter<M>
+  /** Return each result's metadata too (`metadata`, read for the k results in one statement). Default false. */
+  includeMetadata?: boolean
 }
 
 /** Options of searchBatch(). */
-export interface BatchSearchOptions extends SearchOptions {
+export interface BatchSearchOptions<M = Metadata> extends SearchOptions<M> {
   /** Worker threads for this call: 0 searches on the calling thread. Default: the pool size (available parallelism). */
   threads?: number
 }

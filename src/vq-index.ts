@@ -19,6 +19,7 @@
  * Writes are serialised, and no search observes the lists while a write changes them.
  */
 
+import { checkIdsOf, internalId, publicIds, showKey } from './engine/ids.js'
 import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
 import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh } from './engine/loader.js'
@@ -26,8 +27,9 @@ import {
   checkPath,
   keepsHalfFloats,
   parseAddOptions,
-  parseConnectionOptions,
   parseDeleteOptions,
+  parseImportOptions,
+  parseItemsOptions,
   parseKeywordOptions,
   parseOpenOptions,
   parseTrainOptions,
@@ -36,11 +38,12 @@ import {
   resolveSearch,
   storeOptions,
 } from './engine/options.js'
+import { countItems, iterateItems, publicBatch, publicResult } from './engine/reads.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
 import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
-import { exportFaiss, importFaiss } from './interop/faiss/index.js'
+import { exportFaiss, type FaissImportOptions, importFaiss } from './interop/faiss/index.js'
 import { MAX_METADATA_DEPTH, MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
@@ -52,16 +55,21 @@ import type {
   AddOptions,
   BatchSearchOptions,
   BatchSearchResult,
-  ConnectionOptions,
   CreateOptions,
   DeleteOptions,
   Filter,
+  Id,
+  IdKind,
+  IdsInput,
+  ImportOptions,
   IndexSpec,
   IndexStats,
+  ItemsOptions,
   MemoryUsage,
   Metadata,
   Metric,
   OpenOptions,
+  ResultIds,
   SearchOptions,
   SearchResult,
   SearchStats,
@@ -71,7 +79,7 @@ import type {
   VectorStorage,
 } from './types.js'
 import { kernelsFor } from './util/kernels.js'
-import { checkBatchResults, checkFindLimit, checkId, checkIds, checkK, checkQuery, checkVectors, showValue } from './validate.js'
+import { checkBatchResults, checkFindLimit, checkK, checkQuery, checkVectors, showValue } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
 
@@ -130,7 +138,9 @@ function checkPropertyValue(name: string, value: unknown): void {
  * searchBatch, retrain, refresh, stats, export, close. Vector sets are row-major
  * Float32Arrays (n*dim); results are typed arrays of k per query.
  */
-export class VqIndex {
+export class VqIndex<M = Metadata, K extends Id = number> {
+  /** How items are keyed: 'integer' or 'string' (CreateOptions.ids). */
+  readonly idKind: IdKind
   /** Vector dimension. */
   readonly dim: number
   /** Metric (see the distance conventions in the README and types.ts). */
@@ -157,6 +167,7 @@ export class VqIndex {
     this.spec = state.spec
     this.description = state.manifest.description
     this.storeVectors = state.storeVectors
+    this.idKind = state.idKind
   }
 
   /**
@@ -164,11 +175,14 @@ export class VqIndex {
    * FILE_EXISTS), or an in-memory database for ':memory:'. Throws VqOptionError for unknown
    * or invalid options before anything is written.
    */
-  static create(path: string, options: CreateOptions): VqIndex {
+  static create<M = Metadata>(path: string, options: CreateOptions & { ids: 'string' }): VqIndex<M, string>
+  static create<M = Metadata>(path: string, options: CreateOptions & { ids?: 'integer' }): VqIndex<M, number>
+  static create<M = Metadata>(path: string, options: CreateOptions): VqIndex<M, Id>
+  static create<M = Metadata>(path: string, options: CreateOptions): VqIndex<M, Id> {
     checkPath(path)
-    const { dim, metric, spec, storeVectors, connection } = resolveCreateOptions(options)
+    const { dim, metric, spec, storeVectors, ids, connection } = resolveCreateOptions(options)
     const kernels = kernelsFor(connection.kernels)
-    const manifest = newManifest(dim, metric, spec, storeVectors)
+    const manifest = newManifest(dim, metric, spec, storeVectors, ids)
     const store = SqliteStore.create(path, manifest, storeOptions(connection))
     return new VqIndex(new IndexState(store, manifest, kernels, connection.threads))
   }
@@ -178,15 +192,28 @@ export class VqIndex {
    * file that is not a vqlite index; left untouched), NEWER_FORMAT, CORRUPT_FILE, READ_ONLY
    * (VqStorageError when the file cannot be written; open with { readonly: true }).
    * Loads the trained arrays and all codes and ids into memory; vectors and metadata stay
-   * on disk.
+   * on disk. `ids` types the handle: a string-id file must be opened with { ids: 'string' }
+   * (or 'any'), an integer-id file without it (ID_KIND otherwise).
    */
-  static open(path: string, options?: OpenOptions): VqIndex {
+  static open<M = Metadata>(path: string, options: OpenOptions & { ids: 'string' }): VqIndex<M, string>
+  static open<M = Metadata>(path: string, options: OpenOptions & { ids: 'any' }): VqIndex<M, Id>
+  static open<M = Metadata>(path: string, options?: OpenOptions & { ids?: 'integer' }): VqIndex<M, number>
+  static open<M = Metadata>(path: string, options?: OpenOptions): VqIndex<M, Id>
+  static open<M = Metadata>(path: string, options?: OpenOptions): VqIndex<M, Id> {
     checkPath(path)
     if (path === ':memory:') throw new VqOptionError('BAD_OPTION', "':memory:' indexes cannot be reopened; use VqIndex.create")
     const o = parseOpenOptions(options)
     const kernels = kernelsFor(o.kernels)
     const store = SqliteStore.open(path, { ...storeOptions(o), readonly: o.readonly })
-    return new VqIndex(loadState(store, path, kernels, o.threads))
+    const state = loadState(store, path, kernels, o.threads)
+    if (o.ids !== 'any' && o.ids !== state.idKind) {
+      store.close()
+      throw new VqOptionError(
+        'ID_KIND',
+        `${path} has ${state.idKind} ids, but open() was asked for ${o.ids} ids: open it with { ids: '${state.idKind}' } (or 'any')`,
+      )
+    }
+    return new VqIndex(state)
   }
 
   /**
@@ -194,11 +221,17 @@ export class VqIndex {
    * The copy is identical: manifest, trained arrays, codes, vectors, metadata, and the
    * order of items. On any error the half-written target is removed.
    */
-  static import(snapshotPath: string, path: string, options?: ConnectionOptions): VqIndex {
+  static import<M = Metadata>(snapshotPath: string, path: string, options: ImportOptions & { ids: 'string' }): VqIndex<M, string>
+  static import<M = Metadata>(snapshotPath: string, path: string, options: ImportOptions & { ids: 'any' }): VqIndex<M, Id>
+  static import<M = Metadata>(snapshotPath: string, path: string, options?: ImportOptions & { ids?: 'integer' }): VqIndex<M, number>
+  static import<M = Metadata>(snapshotPath: string, path: string, options?: ImportOptions): VqIndex<M, Id>
+  static import<M = Metadata>(snapshotPath: string, path: string, options?: ImportOptions): VqIndex<M, Id> {
     if (typeof snapshotPath !== 'string' || snapshotPath === '')
       throw new VqOptionError('BAD_OPTION', `snapshot path must be a non-empty string, got ${showValue(snapshotPath)}`)
     checkPath(path)
-    return new VqIndex(importIndex(snapshotPath, path, parseConnectionOptions(options)))
+    const { connection, ids } = parseImportOptions(options)
+    const state = importIndex(snapshotPath, path, connection, ids)
+    return new VqIndex(state)
   }
 
   /** Number of vectors in the index. */
@@ -207,10 +240,21 @@ export class VqIndex {
     return this.#s.lists.count
   }
 
-  /** Same as size. */
-  get count(): number {
+  /** How many items match the filter (all of them without one: size). */
+  count(filter?: Filter<M>): number {
     this.#s.open()
-    return this.#s.lists.count
+    return countItems(this.#s, filter as Filter | undefined)
+  }
+
+  /**
+   * The items in insertion order, optionally filtered, read from the file `batchSize` rows at
+   * a time (each page as committed when it is read): `for await (const item of
+   * index.items({ filter }))`. Vectors only with includeVectors.
+   */
+  async *items(options?: ItemsOptions<M>): AsyncGenerator<StoredItem<M, K>, void, undefined> {
+    this.#s.open()
+    const plan = parseItemsOptions(options)
+    yield* iterateItems(this.#s, plan) as AsyncGenerator<StoredItem<M, K>, void, undefined>
   }
 
   /** True when every trained part is trained (always for Flat and SQfp16 without IVF). */
@@ -262,14 +306,15 @@ export class VqIndex {
   }
 
   /**
-   * Adds n vectors x (n*dim) under ids (length n; non-negative safe integers, unique in the
-   * batch and not yet in the index: ID_EXISTS otherwise), with optional metadata (length n;
+   * Adds n vectors x (n*dim) under ids (length n; non-negative safe integers, or non-empty
+   * strings for a string-id index; unique in the batch and not yet in the index: ID_EXISTS
+   * otherwise), with optional metadata (length n;
    * any JSON-serialisable values, null for none). Vectors go to their nearest IVF list;
    * nothing is retrained. All or nothing, in one transaction. On an untrained index,
    * `{ train: true }` (or training options) trains on this batch first, in the same
    * transaction.
    */
-  async add(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
+  async add(ids: IdsInput<K>, x: Float32Array, metadata?: readonly (M | null)[], options?: AddOptions): Promise<void> {
     this.#s.writable()
     const train = parseAddOptions(options, 'add')
     await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), false, train)
@@ -279,7 +324,7 @@ export class VqIndex {
    * Adds or replaces: ids already in the index get the new vector and metadata (and move
    * to the end of the insertion order), the others are added. All or nothing.
    */
-  async upsert(ids: ArrayLike<number>, x: Float32Array, metadata?: readonly Metadata[], options?: AddOptions): Promise<void> {
+  async upsert(ids: IdsInput<K>, x: Float32Array, metadata?: readonly (M | null)[], options?: AddOptions): Promise<void> {
     this.#s.writable()
     const train = parseAddOptions(options, 'upsert')
     await addItems(this.#s, checkInput(this.#s, ids, x, metadata, train !== undefined), true, train)
@@ -289,25 +334,30 @@ export class VqIndex {
    * Deletes the items with these ids; returns how many existed. Unknown ids are skipped,
    * or with { strict: true } rejected (UNKNOWN_ID) before anything is deleted.
    */
-  async delete(ids: ArrayLike<number>, options?: DeleteOptions): Promise<number> {
+  async delete(ids: IdsInput<K>, options?: DeleteOptions): Promise<number> {
     this.#s.writable()
     const { strict } = parseDeleteOptions(options)
     const n = ids !== null && typeof ids === 'object' && typeof ids.length === 'number' ? ids.length : -1
-    const idv = checkIds(ids, n)
+    const { ids: idv, keys } = checkIdsOf(this.idKind, ids, n)
     if (idv.length === 0) return 0
-    return deleteItems(this.#s, idv, strict)
+    return deleteItems(this.#s, idv, strict, keys)
   }
 
   /** The stored vector (as added; null when the index stores none) and metadata of id, or undefined for an unknown id. */
-  get(id: number): StoredItem | undefined {
+  get(id: K): StoredItem<M, K> | undefined {
     this.#s.open()
-    return getItem(this.#s, checkId(id))
+    const internal = internalId(this.#s, id)
+    if (internal < 0) return undefined
+    const item = getItem(this.#s, internal)
+    if (item === undefined) return undefined
+    return (this.idKind === 'string' ? { ...item, id } : item) as StoredItem<M, K>
   }
 
   /** True when id is in the index (id checked as get() checks it: BAD_IDS). */
-  has(id: number): boolean {
+  has(id: K): boolean {
     this.#s.open()
-    return this.#s.store.existing(new Float64Array([checkId(id)])).length === 1
+    const internal = internalId(this.#s, id)
+    return internal >= 0 && this.#s.store.existing(new Float64Array([internal])).length === 1
   }
 
   /**
@@ -360,9 +410,11 @@ export class VqIndex {
   }
 
   /** The decoded (approximate, for lossy codecs) vector stored under id; for cosine, of the normalised vector. */
-  reconstruct(id: number): Float32Array {
+  reconstruct(id: K): Float32Array {
     this.#s.open()
-    return reconstruct(this.#s, checkId(id))
+    const internal = internalId(this.#s, id)
+    if (internal < 0) throw new VqInputError('UNKNOWN_ID', `id ${showKey(id as string)} is not in the index`)
+    return reconstruct(this.#s, internal)
   }
 
   /** RAM held in memory by this index: codes, ids, seqs, trained arrays (vectors and metadata stay on disk). */
@@ -393,15 +445,17 @@ export class VqIndex {
    * The k nearest stored vectors to q (one vector, length dim), nearest first. Results
    * are padded with id -1 and distance Infinity when fewer than k items qualify.
    */
-  search(q: Float32Array, k: number, options?: SearchOptions): SearchResult {
+  search(q: Float32Array, k: number, options?: SearchOptions<M>): SearchResult<K, M> {
     const s = this.#s
     s.open()
     const query = checkQuery(q, this.dim)
     checkK(k)
-    const resolved = resolveSearch(k, options)
+    const resolved = resolveSearch(k, options as SearchOptions | undefined)
     s.requireTrained('search()')
     const params = searchParams(s, resolved)
-    return searchOne(s, s.prepareQuery(query), params)
+    const r = searchOne(s, s.prepareQuery(query), params)
+    if (this.idKind === 'integer' && !resolved.includeMetadata) return r as SearchResult<K, M>
+    return publicResult(s, r.ids, r.distances, resolved.includeMetadata) as SearchResult<K, M>
   }
 
   /**
@@ -410,7 +464,7 @@ export class VqIndex {
    * that read the same lists through shared memory. A batch sees the index as it was when
    * the batch started: a write that commits meanwhile waits for it.
    */
-  async searchBatch(queries: Float32Array, k: number, options?: BatchSearchOptions): Promise<BatchSearchResult> {
+  async searchBatch(queries: Float32Array, k: number, options?: BatchSearchOptions<M>): Promise<BatchSearchResult<K, M>> {
     const s = this.#s
     s.open()
     const { x, n: nq } = checkVectors(queries, this.dim, 'queries')
@@ -419,7 +473,8 @@ export class VqIndex {
     const { search: resolved, threads } = resolveBatch(k, options)
     s.requireTrained('search()')
     const params = searchParams(s, resolved)
-    return searchMany(s, s.prepare(x, nq, 'queries'), nq, resolved, params, s.pools.threadsFor(threads))
+    const r = await searchMany(s, s.prepare(x, nq, 'queries'), nq, resolved, params, s.pools.threadsFor(threads))
+    return publicBatch(s, r, resolved.includeMetadata) as BatchSearchResult<K, M>
   }
 
   /** Closes the file and the worker pool; every later call throws VqStateError('CLOSED'). Idempotent. */
@@ -440,15 +495,19 @@ export class VqIndex {
     await commitStoreChange(this.#s, `setting property ${name}`, () => this.#s.store.setProperty(name, value))
   }
 
-  /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
-  find(filter: Filter, limit = 1000): { id: number; metadata: Metadata }[] {
+  /** The items whose metadata match a filter (ids ascending, at most `limit`; for string ids, in the order they were first added), with their metadata. */
+  find(filter: Filter<M>, limit = 1000): { id: K; metadata: M | null }[] {
     this.#s.open()
-    return findItems(this.#s.store, filter, checkFindLimit(limit))
+    const found = findItems(this.#s.store, filter as Filter, checkFindLimit(limit), this.idKind)
+    if (this.idKind === 'integer') return found as { id: K; metadata: M | null }[]
+    const keys = this.#s.store.keysOf(found.map((f) => f.id))
+    return found.map((f, i) => ({ id: keys[i] as K, metadata: f.metadata as M | null }))
   }
 
-  /** The largest id stored, or -1 when the index is empty. */
+  /** The largest id stored, or -1 when the index is empty (integer ids; UNSUPPORTED for string ids). */
   maxId(): number {
     this.#s.open()
+    if (this.idKind === 'string') throw new VqStateError('UNSUPPORTED', 'maxId() is for integer ids; this index has string ids')
     return this.#s.store.maxId()
   }
 
@@ -476,12 +535,13 @@ export class VqIndex {
    * them may match, BM25 ranks) against the indexed field, optionally restricted by a
    * metadata filter. Returns up to k ids, best first, with BM25 scores (lower is better).
    */
-  keywordSearch(query: string, k: number, options?: { filter?: Filter }): { ids: Float64Array; scores: Float32Array } {
+  keywordSearch(query: string, k: number, options?: { filter?: Filter<M> }): { ids: ResultIds<K>; scores: Float32Array } {
     this.#s.open()
     if (typeof query !== 'string') throw new VqInputError('BAD_ARGUMENT', `keywordSearch query must be a string, got ${showValue(query)}`)
     checkK(k)
     const { filter } = parseKeywordOptions(options)
-    return keywordSearch(this.#s.store, query, k, filter)
+    const r = keywordSearch(this.#s.store, query, k, filter, this.idKind)
+    return { ids: publicIds(this.#s, r.ids) as ResultIds<K>, scores: r.scores }
   }
 
   /**
@@ -491,16 +551,18 @@ export class VqIndex {
    * index, and IndexIDMap/IDMap2 around any of them (README, FAISS index files). Codes are
    * taken as they are (distances agree with FAISS's); ids are the IDMap's, the IVF lists'
    * or the positions 0..n-1. Other types: VqFormatError('UNSUPPORTED_FAISS_INDEX'); a
-   * damaged or truncated file: CORRUPT_FILE / TRUNCATED_FILE. No vectors are stored.
+   * damaged or truncated file: CORRUPT_FILE / TRUNCATED_FILE. No vectors are stored; ids
+   * are integers.
    */
-  static fromFaiss(file: string, path: string, options?: ConnectionOptions): VqIndex {
+  static fromFaiss<M = Metadata>(file: string, path: string, options?: FaissImportOptions): VqIndex<M, number> {
     checkPath(path)
-    return new VqIndex(importFaiss(file, path, parseConnectionOptions(options)))
+    return new VqIndex(importFaiss(file, path, options))
   }
 
   /**
    * Writes this index as a new FAISS index file (FILE_EXISTS if it exists); returns the
-   * item count. Indexes FAISS cannot express (RaBitQ, refine stages, the cosine metric)
+   * item count. Indexes FAISS cannot express (RaBitQ, refine stages, the cosine metric,
+   * string ids)
    * are refused with VqStateError('UNSUPPORTED_FAISS_INDEX').
    */
   async toFaiss(file: string): Promise<number> {

@@ -80,7 +80,7 @@ describe('VqIndex: compressed codecs', () => {
   const qs = clusteredVectors(nq, d, 100, 42, 0.4).map((v, i) => v + 0.01 * Math.sin(i))
   const ids = seq(n)
 
-  async function recallOf(options: CreateOptions, metric: Metric): Promise<number> {
+  async function recallOf(options: CreateOptions & { ids?: 'integer' }, metric: Metric): Promise<number> {
     const exact = VqIndex.create(':memory:', { dim: d, metric })
     await exact.add(ids, x)
     const index = VqIndex.create(':memory:', { ...options, dim: d, metric })

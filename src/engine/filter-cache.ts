@@ -14,13 +14,19 @@ const FILTER_CACHE_SIZE = 16
 
 export class FilterCache {
   readonly #entries = new Map<string, FilterBits>()
+  /** The index's kind of ids, which `$id` tests. */
+  readonly #ids: 'integer' | 'string'
+
+  constructor(ids: 'integer' | 'string' = 'integer') {
+    this.#ids = ids
+  }
 
   /** The bitset of a checked filter at this generation of the index (items up to nextSeq - 1). */
   bits(store: SqliteStore, filter: CheckedFilter, generation: number, nextSeq: number): FilterBits {
     const key = `${generation}:${filter.key}`
     const hit = this.#entries.get(key)
     if (hit) return hit
-    const { sql, params } = compileFilter(filter)
+    const { sql, params } = compileFilter(filter, this.#ids)
     const seqs = evaluating(store.path, 'evaluating a filter', () => store.seqsWhere(sql, params))
     const bits = new Uint8Array(new SharedArrayBuffer((nextSeq >>> 3) + 1))
     let count = 0

@@ -10,13 +10,18 @@ import { MAX_FIND_LIMIT, MAX_NAME_LENGTH } from '../limits.js'
 import { checkStoredMetadata } from '../metadata.js'
 import { checkFilter, compileFilter, evaluating, FIELD } from '../storage/filter-sql.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
-import type { Filter, Metadata } from '../types.js'
+import type { Filter, IdKind, Metadata } from '../types.js'
 
 /** Most distinct words of one keyword query (BAD_ARGUMENT past it). */
 export const MAX_QUERY_WORDS = 1000
 
 /** The items whose metadata match a filter (ids ascending, at most `limit`), with their metadata. */
-export function findItems(store: SqliteStore, filter: Filter, limit: number): { id: number; metadata: Metadata }[] {
+export function findItems(
+  store: SqliteStore,
+  filter: Filter,
+  limit: number,
+  ids: IdKind = 'integer',
+): { id: number; metadata: Metadata }[] {
   const checked = checkFilter(filter)
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_FIND_LIMIT) {
     throw new VqOptionError(
@@ -24,7 +29,7 @@ export function findItems(store: SqliteStore, filter: Filter, limit: number): { 
       `find limit must be an integer from 1 to ${MAX_FIND_LIMIT} (MAX_FIND_LIMIT), got ${String(limit)}`,
     )
   }
-  const { sql, params } = compileFilter(checked)
+  const { sql, params } = compileFilter(checked, ids)
   const rows = evaluating(store.path, 'finding items', () => store.itemsWhere(sql, params, limit))
   return rows.map((r) => {
     const text = checkStoredMetadata(r.json, `${store.path}: item ${r.id}`)
@@ -69,6 +74,7 @@ export function keywordSearch(
   query: string,
   k: number,
   filter: Filter | undefined,
+  ids: IdKind = 'integer',
 ): { ids: Float64Array; scores: Float32Array } {
   if (typeof query !== 'string') {
     throw new VqInputError('BAD_ARGUMENT', `keywordSearch() query must be a string, got ${query === null ? 'null' : typeof query}`)
@@ -76,7 +82,7 @@ export function keywordSearch(
   const checked = filter === undefined ? undefined : checkFilter(filter)
   const match = matchExpression(query)
   if (match === null) return { ids: new Float64Array(0), scores: new Float32Array(0) }
-  const cond = checked === undefined ? { sql: '1', params: [] as unknown[] } : compileFilter(checked)
+  const cond = checked === undefined ? { sql: '1', params: [] as unknown[] } : compileFilter(checked, ids)
   const r = evaluating(store.path, 'keyword search', () => store.keywordSearch(match, k, cond.sql, cond.params))
   return { ids: Float64Array.from(r.ids), scores: Float32Array.from(r.scores) }
 }

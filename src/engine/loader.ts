@@ -6,12 +6,12 @@
 
 import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { VqError, VqFormatError, VqStorageError } from '../errors.js'
+import { VqError, VqFormatError, VqOptionError, VqStorageError } from '../errors.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import { checkManifest, type Manifest } from '../manifest.js'
 import { readSnapshot } from '../storage/snapshot.js'
 import { SqliteStore } from '../storage/sqlite-store.js'
-import type { ConnectionOptions } from '../types.js'
+import type { ConnectionOptions, IdKind } from '../types.js'
 import { kernelsFor } from '../util/kernels.js'
 import { storeOptions } from './options.js'
 import { SnapshotChecker } from './snapshot-check.js'
@@ -56,15 +56,23 @@ function damaged(e: unknown, path: string, doing: string): Error {
 }
 
 /** Imports a snapshot into a new file and loads it; on any error the half-written target is removed. */
-export function importIndex(snapshotPath: string, path: string, options: ConnectionOptions): IndexState {
+export function importIndex(snapshotPath: string, path: string, options: ConnectionOptions, ids: IdKind | 'any' = 'any'): IndexState {
   if (path !== ':memory:' && existsSync(path)) {
     throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
   }
   const kernels = kernelsFor(options.kernels)
   const store = importSnapshot(snapshotPath, path, options, kernels)
   try {
-    return loadState(store, path, kernels, options.threads)
+    const state = loadState(store, path, kernels, options.threads)
+    if (ids !== 'any' && ids !== state.idKind) {
+      throw new VqOptionError(
+        'ID_KIND',
+        `${snapshotPath} holds an index with ${state.idKind} ids, but import() was asked for ${ids} ids: pass { ids: '${state.idKind}' } (or 'any')`,
+      )
+    }
+    return state
   } catch (e) {
+    store.close()
     if (path !== ':memory:') removeCreated(path)
     throw e
   }
@@ -248,20 +256,19 @@ function importSnapshot(snapshotPath: string, path: string, options: ConnectionO
         check.items(b, record)
         const cs = check.codeBytes
         const vb = check.vectorBytes
-        store!.transaction(
-          () =>
-            store!.insertRaw(
-              Array.from(b.ids, (id, i) => ({
-                seq: b.seqs[i]!,
-                id,
-                list: b.lists[i]!,
-                code: b.codes.subarray(i * cs, (i + 1) * cs),
-                vector: b.vectors ? b.vectors.subarray(i * vb, (i + 1) * vb) : null,
-                json: b.metadata[i] ?? null,
-              })),
-            ),
-          'importing items',
-        )
+        store!.transaction(() => {
+          store!.insertRaw(
+            Array.from(b.ids, (id, i) => ({
+              seq: b.seqs[i]!,
+              id,
+              list: b.lists[i]!,
+              code: b.codes.subarray(i * cs, (i + 1) * cs),
+              vector: b.vectors ? b.vectors.subarray(i * vb, (i + 1) * vb) : null,
+              json: b.metadata[i] ?? null,
+            })),
+          )
+          if (b.keys) store!.insertRawKeys(b.ids, b.keys)
+        }, 'importing items')
       },
       end: (count, record) => check.end(count, record),
     })

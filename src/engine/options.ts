@@ -15,6 +15,7 @@ import type {
   ConnectionOptions,
   CreateOptions,
   Filter,
+  IdKind,
   IndexSpec,
   Metric,
   OpenOptions,
@@ -23,15 +24,17 @@ import type {
   VectorStorage,
 } from '../types.js'
 import { kernelsFor } from '../util/kernels.js'
+import type { ItemsPlan } from './reads.js'
 import {
   AddSchema,
   BatchSearchSchema,
-  ConnectionSchema,
   CreateSchema,
   DEFAULT_EXACT_FACTOR,
   DEFAULT_NPROBE,
   DEFAULT_QB,
   DeleteSchema,
+  ImportSchema,
+  ItemsSchema,
   isFilterObject,
   KeywordSearchSchema,
   OpenSchema,
@@ -48,6 +51,7 @@ export interface ResolvedCreate {
   readonly metric: Metric
   readonly spec: IndexSpec
   readonly storeVectors: VectorStorage
+  readonly ids: IdKind
   /** The connection options (validated). */
   readonly connection: ConnectionOptions
 }
@@ -64,6 +68,8 @@ export interface ResolvedSearch {
   /** Narrowed RFlat: candidates read exactly = k * exactFactor. */
   readonly exactFactor: number
   readonly filter: SearchOptions['filter']
+  /** Read the results' metadata too. */
+  readonly includeMetadata: boolean
 }
 
 export function checkPath(path: unknown, what = 'path'): void {
@@ -80,13 +86,14 @@ export function storeOptions(o: ConnectionOptions): Pick<ConnectionOptions, 'dur
 }
 
 /** open()'s options, parsed (readonly defaulted to false). */
-export function parseOpenOptions(o: unknown): OpenOptions & { readonly: boolean } {
+export function parseOpenOptions(o: unknown): OpenOptions & { readonly: boolean; ids: IdKind | 'any' } {
   return parseOptions(OpenSchema, o, 'open')
 }
 
-/** import()'s connection options, parsed. */
-export function parseConnectionOptions(o: unknown): ConnectionOptions {
-  return parseOptions(ConnectionSchema, o, 'import')
+/** import()'s options, parsed: the connection options and the kind of ids expected. */
+export function parseImportOptions(o: unknown): { connection: ConnectionOptions; ids: IdKind | 'any' } {
+  const { ids, ...connection } = parseOptions(ImportSchema, o, 'import')
+  return { connection, ids }
 }
 
 /** Training options of train / retrain (`what` names the call), parsed. */
@@ -126,6 +133,7 @@ function searchOf(k: number, r: Omit<ResolvedSearch, 'k' | 'filter'> & { filter?
     errorBounds: r.errorBounds,
     exactFactor: r.exactFactor,
     filter: r.filter,
+    includeMetadata: r.includeMetadata,
   }
 }
 
@@ -149,7 +157,7 @@ function isPlain(o: object): boolean {
  * a parse per query; anything else goes through the schema (test/engine/options-fast-path.test.ts).
  */
 export function resolveSearch(k: number, o: SearchOptions | undefined): ResolvedSearch {
-  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, true, DEFAULT_EXACT_FACTOR, undefined)
+  if (o === undefined) return resolved(k, DEFAULT_NPROBE, 1, DEFAULT_QB, true, DEFAULT_EXACT_FACTOR, undefined, false)
   if (typeof o === 'object' && o !== null && isPlain(o)) {
     let fast = true
     for (const key in o) {
@@ -159,13 +167,14 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
         key !== 'qb' &&
         key !== 'errorBounds' &&
         key !== 'exactFactor' &&
-        key !== 'filter'
+        key !== 'filter' &&
+        key !== 'includeMetadata'
       ) {
         fast = false
         break
       }
     }
-    const { nprobe, refineFactor, qb, errorBounds, exactFactor, filter } = o
+    const { nprobe, refineFactor, qb, errorBounds, exactFactor, filter, includeMetadata } = o
     if (
       fast &&
       (nprobe === undefined || (Number.isSafeInteger(nprobe) && nprobe >= 1)) &&
@@ -173,7 +182,8 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
       (qb === undefined || (Number.isInteger(qb) && qb >= 0 && qb <= 8)) &&
       (errorBounds === undefined || typeof errorBounds === 'boolean') &&
       (exactFactor === undefined || (Number.isInteger(exactFactor) && exactFactor >= 1 && exactFactor <= MAX_REFINE_FACTOR)) &&
-      (filter === undefined || isFilterObject(filter))
+      (filter === undefined || isFilterObject(filter)) &&
+      (includeMetadata === undefined || typeof includeMetadata === 'boolean')
     ) {
       return resolved(
         k,
@@ -183,6 +193,7 @@ export function resolveSearch(k: number, o: SearchOptions | undefined): Resolved
         errorBounds ?? true,
         exactFactor ?? DEFAULT_EXACT_FACTOR,
         filter,
+        includeMetadata ?? false,
       )
     }
   }
@@ -201,6 +212,7 @@ function resolved(
   errorBounds: boolean,
   exactFactor: number,
   filter: SearchOptions['filter'],
+  includeMetadata: boolean,
 ): ResolvedSearch {
   const last = lastResolved
   if (
@@ -211,10 +223,11 @@ function resolved(
     last.qb === qb &&
     last.errorBounds === errorBounds &&
     last.exactFactor === exactFactor &&
-    last.filter === filter
+    last.filter === filter &&
+    last.includeMetadata === includeMetadata
   )
     return last
-  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, errorBounds, exactFactor, filter })
+  lastResolved = Object.freeze({ k, nprobe, refineFactor, qb, errorBounds, exactFactor, filter, includeMetadata })
   return lastResolved
 }
 
@@ -222,8 +235,12 @@ function resolved(
 export function resolveCreateOptions(input: unknown): ResolvedCreate {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new VqOptionError('BAD_OPTION', 'create() needs an options object with at least { dim }')
-  const options = parseOptions(CreateSchema, input, 'create') as CreateOptions & { metric: Metric; storeVectors: VectorStorage }
-  const { dim, metric, storeVectors } = options
+  const options = parseOptions(CreateSchema, input, 'create') as CreateOptions & {
+    metric: Metric
+    storeVectors: VectorStorage
+    ids: IdKind
+  }
+  const { dim, metric, storeVectors, ids } = options
   const spec = resolveSpec(options, dim)
   if (spec.refine?.kind === 'flat' && storeVectors === 'none') {
     throw new VqOptionError(
@@ -240,7 +257,7 @@ export function resolveCreateOptions(input: unknown): ResolvedCreate {
     ...(kernels !== undefined ? { kernels } : {}),
     ...(threads !== undefined ? { threads } : {}),
   }
-  return { dim, metric, spec, storeVectors, connection }
+  return { dim, metric, spec, storeVectors, ids, connection }
 }
 
 /** True when this index keeps vectors as IEEE half floats somewhere (stored vectors, the codec or the refine codec) as given. */
@@ -277,4 +294,10 @@ function resolveSpec(options: CreateOptions, dim: number): IndexSpec {
     )
   }
   return spec
+}
+
+/** items()'s options, parsed. */
+export function parseItemsOptions(o: unknown): ItemsPlan {
+  const r = parseOptions(ItemsSchema, o, 'items')
+  return { filter: r.filter, batchSize: r.batchSize, includeVectors: r.includeVectors }
 }

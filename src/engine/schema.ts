@@ -12,7 +12,7 @@
  */
 import * as v from 'valibot'
 import { type VqErrorCode, VqInputError, VqOptionError, type VqWarning } from '../errors.js'
-import { MAX_DIM, MAX_REFINE_FACTOR } from '../limits.js'
+import { DEFAULT_ITEMS_BATCH, MAX_DIM, MAX_ITEMS_BATCH, MAX_REFINE_FACTOR } from '../limits.js'
 import type {
   AddOptions,
   BatchSearchOptions,
@@ -21,6 +21,8 @@ import type {
   CreateOptions,
   DeleteOptions,
   Filter,
+  ImportOptions,
+  ItemsOptions,
   IvfSpec,
   OpenOptions,
   RefineSpec,
@@ -131,7 +133,14 @@ const connectionEntries = {
 export const ConnectionSchema = obj(connectionEntries)
 
 /** Options of VqIndex.open. */
-export const OpenSchema = obj({ readonly: v.optional(bool, false), ...connectionEntries })
+export const OpenSchema = obj({
+  readonly: v.optional(bool, false),
+  ids: v.optional(pick(['integer', 'string', 'any']), 'integer'),
+  ...connectionEntries,
+})
+
+/** Options of VqIndex.import. */
+export const ImportSchema = obj({ ids: v.optional(pick(['integer', 'string', 'any']), 'integer'), ...connectionEntries })
 
 /** Options of VqIndex.create. */
 export const CreateSchema = obj({
@@ -143,6 +152,7 @@ export const CreateSchema = obj({
   ivf: v.optional(IvfSchema),
   refine: v.optional(RefineSchema),
   storeVectors: v.optional(pick(['none', 'float32', 'float16']), 'none'),
+  ids: v.optional(pick(['integer', 'string']), 'integer'),
   ...connectionEntries,
 })
 
@@ -173,6 +183,7 @@ const searchEntries = {
   errorBounds: v.optional(bool, true),
   exactFactor: v.optional(int(1, MAX_REFINE_FACTOR), DEFAULT_EXACT_FACTOR),
   filter: v.optional(filter),
+  includeMetadata: v.optional(bool, false),
 }
 
 /** Options of search. */
@@ -180,6 +191,13 @@ export const SearchSchema = obj(searchEntries)
 
 /** Options of searchBatch. */
 export const BatchSearchSchema = obj({ ...searchEntries, threads: v.optional(int(0, MAX_THREADS)) })
+
+/** Options of items(). */
+export const ItemsSchema = obj({
+  filter: v.optional(filter),
+  batchSize: v.optional(int(1, MAX_ITEMS_BATCH), DEFAULT_ITEMS_BATCH),
+  includeVectors: v.optional(bool, false),
+})
 
 /** Options of keywordSearch. */
 export const KeywordSearchSchema = obj({ filter: v.optional(filter) })
@@ -327,9 +345,11 @@ agree<Same<v.InferInput<typeof IvfSchema>, IvfSpec>>()
 agree<Mutual<v.InferInput<typeof RefineSchema>, RefineSpec>>()
 agree<Same<v.InferInput<typeof ConnectionSchema>, ConnectionOptions>>()
 agree<Same<v.InferInput<typeof OpenSchema>, OpenOptions>>()
+agree<Same<v.InferInput<typeof ImportSchema>, ImportOptions>>()
 agree<Mutual<v.InferInput<typeof CreateSchema>, CreateOptions>>()
 agree<Mutual<v.InferInput<typeof TrainSchema>, TrainOptions>>()
 agree<Mutual<v.InferInput<typeof AddSchema>, AddOptions>>()
 agree<Same<v.InferInput<typeof DeleteSchema>, DeleteOptions>>()
 agree<Same<v.InferInput<typeof SearchSchema>, SearchOptions>>()
 agree<Same<v.InferInput<typeof BatchSearchSchema>, BatchSearchOptions>>()
+agree<Same<v.InferInput<typeof ItemsSchema>, ItemsOptions>>()

@@ -4,7 +4,7 @@
  * mutates the lists it reads; its filter and lists are taken once it has entered.
  */
 import type { SearchParams } from '../search/searcher.js'
-import type { BatchSearchResult, SearchResult } from '../types.js'
+import type { SearchResult } from '../types.js'
 import { refresh } from './loader.js'
 import type { ResolvedSearch } from './options.js'
 import type { IndexState } from './state.js'
@@ -30,7 +30,7 @@ export async function searchMany(
   o: ResolvedSearch,
   p: SearchParams,
   threads: number,
-): Promise<BatchSearchResult> {
+): Promise<{ nq: number; k: number; ids: Float64Array; distances: Float32Array }> {
   const k = o.k
   const ids = new Float64Array(nq * k)
   const distances = new Float32Array(nq * k)
@@ -53,13 +53,7 @@ export async function searchMany(
       state.searcher.search(view, queries, i * d, p, ids.subarray(i * k, (i + 1) * k), distances.subarray(i * k, (i + 1) * k))
     }
   }
-  return {
-    nq,
-    k,
-    ids,
-    distances,
-    row: (i: number) => ({ ids: ids.subarray(i * k, (i + 1) * k), distances: distances.subarray(i * k, (i + 1) * k) }),
-  }
+  return { nq, k, ids, distances }
 }
 
 /**

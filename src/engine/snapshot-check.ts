@@ -16,6 +16,7 @@ import { checkStoredMetadata } from '../metadata.js'
 import { IndexModel } from '../search/model.js'
 import type { StoredArray } from '../storage/meta.js'
 import type { SnapshotItems } from '../storage/snapshot.js'
+import { keyProblem, showKey } from './ids.js'
 import { checkTextField } from './keywords.js'
 import { vectorBytes } from './vector-codec.js'
 
@@ -37,6 +38,7 @@ export class SnapshotChecker {
   #seen = 0
   #lastSeq = 0
   readonly #ids = new Set<number>()
+  readonly #keys = new Set<string>()
 
   constructor(path: string, kernels: Kernels) {
     this.#path = path
@@ -138,8 +140,18 @@ export class SnapshotChecker {
         `vectors: ${b.vectors?.length ?? 'no'} bytes for ${n} ${m.storeVectors} vectors of dim ${m.dim} (${this.vectorBytes} bytes each)`,
       )
     }
+    const stringIds = m.ids === 'string'
+    if (stringIds !== (b.keys !== undefined))
+      this.#bad(record, stringIds ? 'items: no string ids, but the manifest has ids: "string"' : 'items: string ids in an integer-id index')
     const nlist = model.coarse.nlist
     for (let i = 0; i < n; i++) {
+      if (b.keys !== undefined) {
+        const key = b.keys[i]!
+        const why = keyProblem(key)
+        if (why !== undefined) this.#bad(record, `item ${i}: string id ${showKey(key)} ${why}`)
+        if (this.#keys.has(key)) this.#bad(record, `item ${i}: string id ${showKey(key)} appears twice`)
+        this.#keys.add(key)
+      }
       const id = b.ids[i]!
       const seq = b.seqs[i]!
       const at = `item ${i}`

@@ -25,12 +25,12 @@ import { VqInputError, VqStateError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
-import type { Manifest } from '../manifest.js'
+import { idKindOf, type Manifest } from '../manifest.js'
 import { IndexModel } from '../search/model.js'
 import { type FetchVectors, type FilterBits, Searcher, type SearchParams } from '../search/searcher.js'
 import { checkFilter } from '../storage/filter-sql.js'
 import type { SqliteStore } from '../storage/sqlite-store.js'
-import type { Filter, IndexSpec, Metric, VectorStorage } from '../types.js'
+import type { Filter, IdKind, IndexSpec, Metric, VectorStorage } from '../types.js'
 import { FilterCache } from './filter-cache.js'
 import { typedKernelError } from './kernel-errors.js'
 import { PoolHolder } from './pools.js'
@@ -47,7 +47,9 @@ export class IndexState {
   readonly path: string
   readonly coordinator = new WriteCoordinator()
   readonly pools: PoolHolder
-  readonly filters = new FilterCache()
+  readonly filters: FilterCache
+  /** How the index keys its items (manifest.ids): string ids are mapped to integer ids at the door (engine/ids.ts). */
+  readonly idKind: IdKind
   manifest: Manifest
   model: IndexModel
   lists: InvertedLists
@@ -72,6 +74,8 @@ export class IndexState {
     this.metric = manifest.metric
     this.spec = normalizeIndexSpec(manifest.spec, manifest.dim)
     this.storeVectors = manifest.storeVectors
+    this.idKind = idKindOf(manifest)
+    this.filters = new FilterCache(this.idKind)
     this.pools = new PoolHolder(threads, kernels)
     this.model = this.newModel()
     this.lists = this.emptyLists(this.model)

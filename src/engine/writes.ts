@@ -12,7 +12,8 @@ import type { TrainedArray } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
 import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
 import type { Metadata, TrainOptions } from '../types.js'
-import { checkIds, checkVectors } from '../validate.js'
+import { checkVectors } from '../validate.js'
+import { checkIdsOf, showKey } from './ids.js'
 import { checkTextField } from './keywords.js'
 import { keepsHalfFloats } from './options.js'
 import type { IndexState } from './state.js'
@@ -22,7 +23,10 @@ import { decodeVector, encodeVectors, joinCodes, vectorBytes } from './vector-co
 export interface CheckedInput {
   readonly v: Float32Array
   readonly n: number
+  /** Integer ids; for string ids, filled from the key table inside the commit (assignKeys). */
   readonly ids: Float64Array
+  /** The string ids of a string-id index. */
+  readonly keys: readonly string[] | undefined
   readonly meta: (string | null)[] | undefined
   /** The vectors after the metric's input transform. */
   readonly prepared: Float32Array
@@ -31,17 +35,17 @@ export interface CheckedInput {
 /** Validates an add/upsert batch (before anything waits or changes). */
 export function checkInput(
   state: IndexState,
-  ids: ArrayLike<number>,
+  ids: unknown,
   x: Float32Array,
   metadata: readonly Metadata[] | undefined,
   trainFirst = false,
 ): CheckedInput {
   state.writable()
   const { x: v, n } = checkVectors(x, state.dim, 'vectors', keepsHalfFloats(state.spec, state.storeVectors, state.metric))
-  const idv = checkIds(ids, n)
+  const { ids: idv, keys } = checkIdsOf(state.idKind, ids, n)
   const meta = checkMetadata(metadata, n)
   if (!trainFirst) state.requireTrained('adding vectors')
-  return { v, n, ids: idv, meta, prepared: state.prepare(v, n, 'vectors') }
+  return { v, n, ids: idv, keys, meta, prepared: state.prepare(v, n, 'vectors') }
 }
 
 /** Trains every stage on prepared vectors (NOT_EMPTY when items arrived while it waited) and commits the model. */
@@ -106,6 +110,7 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
           state.store.writeArrays(storedArrays(trained.exportArrays()))
           next = { ...m, trained: true, training: trainingRecord(n, trainFirst ?? {}), codesGeneration: m.codesGeneration + 1 }
         }
+        if (input.keys) assignKeys(state, input.keys, input.ids, upsert)
         if (upsert) gone = state.store.deleteItems(input.ids, next.nextSeq)
         first = next.nextSeq + gone.length
         state.store.insertItems(rows, first)
@@ -120,15 +125,48 @@ export function addItems(state: IndexState, input: CheckedInput, upsert: boolean
   )
 }
 
-/** Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with how many existed. */
-export function deleteItems(state: IndexState, ids: Float64Array, strict: boolean): Promise<number> {
+/**
+ * String ids, inside an add's commit: the integer id of each key into out, new keys stored
+ * with new ids. A key already stored is ID_EXISTS for add; upsert replaces its item.
+ */
+function assignKeys(state: IndexState, keys: readonly string[], out: Float64Array, upsert: boolean): void {
+  const found = state.store.idsOfKeys(keys)
+  const fresh: number[] = []
+  for (let i = 0; i < keys.length; i++) {
+    if (found[i]! < 0) fresh.push(i)
+    else if (!upsert) {
+      throw new VqInputError(
+        'ID_EXISTS',
+        `id ${showKey(keys[i]!)} is already in the index (position ${i} of the batch); use upsert() to replace it`,
+      )
+    } else out[i] = found[i]!
+  }
+  state.store.insertKeys(keys, out, fresh)
+}
+
+/**
+ * Deletes ids (strict: UNKNOWN_ID and nothing deleted when one is missing); resolves with
+ * how many existed. String ids (keys) are looked up and removed in the same commit.
+ */
+export function deleteItems(state: IndexState, given: Float64Array, strict: boolean, keys?: readonly string[]): Promise<number> {
   return state.write(
     'deleting vectors',
     () => undefined,
     () => {
       let gone: number[] = []
       state.commit('deleting vectors', (m) => {
-        if (strict) {
+        let ids = given
+        if (keys) {
+          const found = state.store.idsOfKeys(keys)
+          const unknown = keys.filter((_, i) => found[i]! < 0)
+          if (strict && unknown.length > 0) {
+            throw new VqInputError(
+              'UNKNOWN_ID',
+              `${unknown.length} id(s) not in the index (first: ${showKey(unknown[0]!)}); nothing was deleted`,
+            )
+          }
+          ids = found.filter((id) => id >= 0)
+        } else if (strict) {
           const present = new Set(state.store.existing(ids))
           const missing = Array.from(ids).filter((id) => !present.has(id))
           if (missing.length > 0) {
@@ -136,6 +174,7 @@ export function deleteItems(state: IndexState, ids: Float64Array, strict: boolea
           }
         }
         gone = state.store.deleteItems(ids, m.nextSeq)
+        if (keys) state.store.deleteKeys(gone)
         return { ...m, nextSeq: m.nextSeq + gone.length, count: m.count - gone.length }
       })
       state.lists.remove(new Set(gone))

@@ -13,7 +13,8 @@
  * of `$eq`, `$in` and their filter, so they match missing fields. `$exists: true` is present
  * and not null. An array or object field is one value: it equals no scalar (no element
  * matching), so only `$exists`, `$ne`, `$nin` and `$not` can match it. `$id` is the item's
- * integer id: only numbers match it. An item whose stored metadata is damaged (not valid
+ * id: in an integer-id index only numbers match it, in a string-id index only strings (its
+ * key in vq_keys; comparisons by code point). An item whose stored metadata is damaged (not valid
  * JSON) matches no filter that reads a metadata field.
  *
  * Limits (BAD_FILTER past them, checked before anything is compiled or cached):
@@ -328,26 +329,27 @@ function jsonPath(name: string): string {
 }
 
 /** SQL of a node (0/1, never NULL, so NOT is exact); binds at most 3 values per condition. */
-function sqlOf(n: FilterNode, params: unknown[]): string {
+function sqlOf(n: FilterNode, params: unknown[], keys: boolean): string {
   switch (n.t) {
     case 'all':
       return '1'
     case 'not':
-      return `NOT ${sqlOf(n.c, params)}`
+      return `NOT ${sqlOf(n.c, params, keys)}`
     case 'and':
     case 'or':
-      return balanced(n.c, n.t === 'and' ? ' AND ' : ' OR ', params)
+      return balanced(n.c, n.t === 'and' ? ' AND ' : ' OR ', params, keys)
     default:
-      return n.f === '$id' ? idTest(n, params) : fieldTest(n, params)
+      if (n.f !== '$id') return fieldTest(n, params)
+      return keys ? keyTest(n, params) : idTest(n, params)
   }
 }
 
 /** a OP b OP c ... as a balanced tree of parentheses (depth log2 of the count). */
-function balanced(c: readonly FilterNode[], op: string, params: unknown[], from = 0, to = c.length): string {
-  if (to - from === 1) return sqlOf(c[from]!, params)
+function balanced(c: readonly FilterNode[], op: string, params: unknown[], keys: boolean, from = 0, to = c.length): string {
+  if (to - from === 1) return sqlOf(c[from]!, params, keys)
   const mid = (from + to) >>> 1
-  const left = balanced(c, op, params, from, mid)
-  return `(${left}${op}${balanced(c, op, params, mid, to)})`
+  const left = balanced(c, op, params, keys, from, mid)
+  return `(${left}${op}${balanced(c, op, params, keys, mid, to)})`
 }
 
 const TYPE = 'json_type(m.json, ?)'
@@ -415,15 +417,38 @@ function idTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, par
   }
 }
 
+/** The key of the item c (string ids), never NULL in a sound file. */
+const KEY = "coalesce((SELECT k.key FROM vq_keys k WHERE k.id = c.id), '')"
+
+/** Tests of the string id (its key): only strings match it ($id: 3 never matches the key '3'). */
+function keyTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, params: unknown[]): string {
+  switch (n.t) {
+    case 'exists':
+      return '1'
+    case 'eq':
+    case 'cmp':
+      if (typeof n.v !== 'string') return '0'
+      params.push(n.v)
+      return `(${KEY} ${n.t === 'eq' ? '=' : n.op} coalesce(?, c.id))`
+    case 'in': {
+      const strings = n.v.filter((x) => typeof x === 'string')
+      if (strings.length === 0) return '0'
+      params.push(JSON.stringify(strings))
+      return `(${KEY} IN (SELECT value FROM json_each(?)))`
+    }
+  }
+}
+
 /**
  * Compiles a filter (a raw filter is checked first: BAD_FILTER naming the problem). When
  * the filter reads metadata, an item whose stored JSON is damaged matches nothing, and
- * SQLite never parses that JSON in a way that fails.
+ * SQLite never parses that JSON in a way that fails. `ids`: the index's kind of ids, which
+ * `$id` tests.
  */
-export function compileFilter(filter: Filter | CheckedFilter): SqlCondition {
+export function compileFilter(filter: Filter | CheckedFilter, ids: 'integer' | 'string' = 'integer'): SqlCondition {
   const checked = isChecked(filter) ? filter : checkFilter(filter)
   const params: unknown[] = []
-  const cond = sqlOf(checked.node, params)
+  const cond = sqlOf(checked.node, params, ids === 'string')
   const sql = checked.readsMetadata
     ? `(CASE WHEN m.json IS NULL OR (typeof(m.json) = 'text' AND json_valid(m.json)) THEN ${cond} ELSE 0 END)`
     : cond

@@ -9,15 +9,18 @@ import { accessSync, closeSync, constants, fstatSync, openSync, readSync, type S
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { VqFormatError, VqStorageError } from '../errors.js'
+import { KEYS_SCHEMA } from './keys.js'
 
 /** "VQLT": marks a SQLite file as a vqlite index. */
 export const APPLICATION_ID = 0x56514c54
 /**
  * Current file format version (PRAGMA user_version). Format 2 adds the RaBitQ codecs (their
  * codes carry their correction factors, so no table changed); format 1 files are read as
- * they are and marked 2 when first opened for writing.
+ * they are and marked 2 when first opened for writing. Format 3 adds the table vq_keys of string
+ * ids (keys.ts); an older file gains the empty table when first opened for writing, and is read
+ * as it is before that (it can only hold integer ids).
  */
-export const FORMAT_VERSION = 2
+export const FORMAT_VERSION = 3
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000'
 /** Size of SQLite's database header (page 1 starts with it). */
@@ -41,6 +44,8 @@ export const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 const MIGRATIONS: Record<number, { readonly readCompatible: boolean; run(db: Database.Database): void }> = {
   // 1 -> 2: RaBitQ codecs. Every format 1 file is a valid format 2 file; only the number changes.
   1: { readCompatible: true, run: () => {} },
+  // 2 -> 3: string ids. The file gains the (empty) key table; integer-id files never read it.
+  2: { readCompatible: true, run: (db) => db.exec(KEYS_SCHEMA) },
 }
 
 /** True when a file of format `from` can be read by this version without migrating it (every step is read-compatible). */

@@ -34,6 +34,8 @@ export interface RawItem {
   readonly code: Uint8Array
   readonly vector: Uint8Array | null
   readonly json: string | null
+  /** The string id (indexes with string ids, when asked for). */
+  readonly key?: string
 }
 
 /** A chunk of loaded items: ids, seqs, lists (one each per row) and the codes (codeSize bytes per row). */
@@ -150,6 +152,7 @@ export class ItemTables {
   #stmt: WriteStatements | undefined
   /** readChunk's statement, by code size (prepared once: a statement per chunk costs malloc'd memory that outlives it). */
   readonly #chunkStatements = new Map<number, Database.Statement>()
+  #metaOf: Database.Statement | undefined
 
   constructor(db: Database.Database, path: string, keywords: KeywordIndex) {
     this.#db = db
@@ -417,6 +420,63 @@ export class ItemTables {
       .all(...params) as number[]
   }
 
+  /** The metadata JSON (checked) of each of the first n ids, null for none or for -1; one statement. */
+  metadataOf(ids: ArrayLike<number>, n: number): (string | null)[] {
+    const want: number[] = []
+    for (let i = 0; i < n; i++) if (ids[i]! >= 0) want.push(ids[i]!)
+    const found = new Map<number, string | null>()
+    if (want.length > 0) {
+      this.#metaOf ??= this.#db.prepare('SELECT id, json FROM vq_metadata WHERE id IN (SELECT value FROM json_each(?))').raw()
+      for (const [id, json] of this.#metaOf.all(JSON.stringify(want)) as [number, unknown][])
+        found.set(id, checkStoredMetadata(json, `${this.#path}: vq_metadata id ${id}`))
+    }
+    const out: (string | null)[] = new Array(n)
+    for (let i = 0; i < n; i++) out[i] = found.get(ids[i]!) ?? null
+    return out
+  }
+
+  /**
+   * Items in seq order after `afterSeq` matching a WHERE clause over vq_codes c LEFT JOIN
+   * vq_metadata m (`keys`: with the string id), at most `limit`: seq, id, metadata JSON
+   * (checked), vector bytes when asked (withVectors; vectorBytes: their expected length).
+   */
+  page(
+    afterSeq: number,
+    where: string,
+    params: readonly unknown[],
+    limit: number,
+    withVectors: boolean,
+    withKeys: boolean,
+    vectorBytes: number | undefined,
+  ): { seq: number; id: number; json: string | null; vector: Buffer | null; key: string | null }[] {
+    const vec = withVectors ? '(SELECT v.vector FROM vq_vectors v WHERE v.id = c.id)' : 'NULL'
+    const key = withKeys ? '(SELECT k.key FROM vq_keys k WHERE k.id = c.id)' : 'NULL'
+    const rows = this.#db
+      .prepare(
+        `SELECT c.seq, c.id, m.json, ${vec}, ${key} FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE c.seq > ? AND (${where}) ORDER BY c.seq LIMIT ?`,
+      )
+      .raw()
+      .all(afterSeq, ...params, limit) as [number, number, unknown, unknown, unknown][]
+    return rows.map(([seq, id, json, vector, k]) => {
+      if (withKeys && typeof k !== 'string') throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: item ${id} has no string id`)
+      return {
+        seq,
+        id,
+        json: checkStoredMetadata(json, `${this.#path}: vq_metadata id ${id}`),
+        vector: withVectors ? this.#vector(id, vector ?? null, vectorBytes) : null,
+        key: withKeys ? (k as string) : null,
+      }
+    })
+  }
+
+  /** Items matching a WHERE clause over vq_codes c LEFT JOIN vq_metadata m. */
+  countWhere(where: string, params: readonly unknown[]): number {
+    return this.#db
+      .prepare(`SELECT count(*) FROM vq_codes c LEFT JOIN vq_metadata m ON m.id = c.id WHERE ${where}`)
+      .pluck()
+      .get(...params) as number
+  }
+
   /** The largest stored id, or -1. */
   maxId(): number {
     return (this.#db.prepare('SELECT max(id) FROM vq_codes').pluck().get() as number | null) ?? -1
@@ -434,17 +494,20 @@ export class ItemTables {
     for (const [seq, id, v] of it) visit(id, seq, this.#vector(id, v, vectorBytes)!)
   }
 
-  /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
-  forEachItem(visit: (rows: RawItem[]) => void, block: number): void {
+  /** Streams every item (seq order) with its code, vector, metadata and (withKeys) string id, in blocks of up to `block` rows. */
+  forEachItem(visit: (rows: RawItem[]) => void, block: number, withKeys = false): void {
+    const key = withKeys ? 'k.key' : 'NULL'
+    const join = withKeys ? ' LEFT JOIN vq_keys k ON k.id = c.id' : ''
     const it = this.#db
       .prepare(
-        'SELECT c.seq, c.id, c.list, c.code, v.vector, m.json FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id ORDER BY c.seq',
+        `SELECT c.seq, c.id, c.list, c.code, v.vector, m.json, ${key} FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id${join} ORDER BY c.seq`,
       )
       .raw()
-      .iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null]>
+      .iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null, unknown]>
     let rows: RawItem[] = []
-    for (const [seq, id, list, code, vector, json] of it) {
-      rows.push({ seq, id, list, code, vector, json })
+    for (const [seq, id, list, code, vector, json, k] of it) {
+      if (withKeys && typeof k !== 'string') throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: item ${id} has no string id`)
+      rows.push(withKeys ? { seq, id, list, code, vector, json, key: k as string } : { seq, id, list, code, vector, json })
       if (rows.length === block) {
         visit(rows)
         rows = []

@@ -7,12 +7,16 @@
  *   vq_vectors  (id INTEGER PRIMARY KEY, vector BLOB NOT NULL)   full-precision vectors (optional)
  *   vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL)     user metadata (optional)
  *   vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL) deletions, for readers' refresh()
+ *   vq_keys     (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE)  the string ids of an
+ *                                                               index created with ids: 'string' (keys.ts;
+ *                                                               empty otherwise; format 3)
  *   vq_fts      FTS5 (text), rowid = id                         optional keyword index of one metadata
  *                                                               field (createTextIndex); vq_manifest key
  *                                                               'text_field' names the field
  */
 import type Database from 'better-sqlite3'
 import { markAsIndex } from './identity.js'
+import { KEYS_SCHEMA } from './keys.js'
 import { packValue } from './msgpack.js'
 
 /** The tables every index file has. */
@@ -23,6 +27,7 @@ CREATE TABLE vq_codes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, list
 CREATE TABLE vq_vectors (id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE vq_metadata (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE vq_tombstones (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+${KEYS_SCHEMA};
 `
 
 /** The optional FTS5 keyword index (createTextIndex): contentless, rowid = item id. */

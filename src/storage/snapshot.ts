@@ -8,7 +8,8 @@
  *     keyword index, rebuilt from the metadata on import, or null)
  *   { kind: 'arrays', arrays: { name: { dtype, shape, data } }, check }
  *   { kind: 'items', seqs: Float64Array, ids: Float64Array, lists: Int32Array, codes: Uint8Array,
- *     vectors: Uint8Array | null, metadata: (string | null)[], check }   (repeated, up to 4096 items each)
+ *     vectors: Uint8Array | null, metadata: (string | null)[], keys?: string[], check }   (repeated, up to 4096 items each;
+ *     keys, from version 4: the string ids of an index created with ids: 'string')
  *   { kind: 'end', count, check }
  *
  * `check` (versions 2 and 3) is the first 16 bytes of the SHA-256 of the record's content (see
@@ -16,7 +17,8 @@
  * different item. Version 1 snapshots (vqlite before checks) have no `check` and are read
  * with every structural check but this one. Version 3 (RaBitQ codecs) has the records of
  * version 2: a snapshot of version 2 reads as one of version 3, and older vqlite versions
- * refuse a version 3 snapshot (one that may hold a codec they do not know) as newer.
+ * refuse a version 3 snapshot (one that may hold a codec they do not know) as newer. Version 4
+ * (string ids) adds `keys` to the items records of string-id indexes, covered by the check.
  *
  * readSnapshot trusts nothing: every record is checked for its shape here (kinds, keys,
  * types, lengths); what a record must agree with (the manifest's sizes, ids, seqs) is for
@@ -44,8 +46,8 @@ import type { SqliteStore } from './sqlite-store.js'
 
 /** The `kind` of a snapshot's header record. */
 export const SNAPSHOT_KIND = 'vqlite-snapshot'
-/** Snapshot format version written by this vqlite (2: records carry a check; 3: RaBitQ codecs, the same records). */
-export const SNAPSHOT_VERSION = 3
+/** Snapshot format version written by this vqlite (2: records carry a check; 3: RaBitQ codecs, the same records; 4: string ids). */
+export const SNAPSHOT_VERSION = 4
 const ITEMS_PER_RECORD = 4096
 const READ_CHUNK = 8 << 20
 const CHECK_BYTES = 16
@@ -60,6 +62,8 @@ export interface SnapshotItems {
   /** n*vectorBytes bytes, or null when the index stores no vectors. */
   readonly vectors: Uint8Array | null
   readonly metadata: readonly (string | null)[]
+  /** The items' string ids (string-id indexes only). */
+  readonly keys?: readonly string[]
 }
 
 /** The check of a record: SHA-256 (first 16 bytes) of its content, by kind. */
@@ -96,6 +100,7 @@ function itemsCheck(record: number, b: SnapshotItems): Uint8Array {
     b.codes,
     b.vectors === null ? Buffer.from('null') : b.vectors,
     packValue(b.metadata),
+    ...(b.keys === undefined ? [] : [packValue(b.keys)]),
   ])
 }
 function endCheck(count: number, records: number): Uint8Array {
@@ -161,28 +166,35 @@ export function writeSnapshot(store: SqliteStore, path: string, codeSize: number
         const arrays = store.readArrays()
         put({ kind: 'arrays', arrays, check: arraysCheck(arrays) })
         let record = 0
-        store.forEachItem((rows) => {
-          const n = rows.length
-          const vb = rows[0]!.vector?.length ?? 0
-          const seqs = new Float64Array(n)
-          const ids = new Float64Array(n)
-          const lists = new Int32Array(n)
-          const codes = new Uint8Array(n * codeSize)
-          const vectors = vb > 0 ? new Uint8Array(n * vb) : null
-          const metadata: (string | null)[] = []
-          rows.forEach((r, i) => {
-            seqs[i] = r.seq
-            ids[i] = r.id
-            lists[i] = r.list
-            codes.set(r.code, i * codeSize)
-            if (vectors && r.vector) vectors.set(r.vector, i * vb)
-            metadata.push(r.json)
-          })
-          const b: SnapshotItems = { seqs, ids, lists, codes, vectors, metadata }
-          put({ ...b, kind: 'items', check: itemsCheck(record, b) })
-          record++
-          count += n
-        }, ITEMS_PER_RECORD)
+        const withKeys = (manifest as { ids?: unknown } | null)?.ids === 'string'
+        store.forEachItem(
+          (rows) => {
+            const n = rows.length
+            const vb = rows[0]!.vector?.length ?? 0
+            const seqs = new Float64Array(n)
+            const ids = new Float64Array(n)
+            const lists = new Int32Array(n)
+            const codes = new Uint8Array(n * codeSize)
+            const vectors = vb > 0 ? new Uint8Array(n * vb) : null
+            const metadata: (string | null)[] = []
+            rows.forEach((r, i) => {
+              seqs[i] = r.seq
+              ids[i] = r.id
+              lists[i] = r.list
+              codes.set(r.code, i * codeSize)
+              if (vectors && r.vector) vectors.set(r.vector, i * vb)
+              metadata.push(r.json)
+            })
+            const b: SnapshotItems = withKeys
+              ? { seqs, ids, lists, codes, vectors, metadata, keys: rows.map((r) => r.key!) }
+              : { seqs, ids, lists, codes, vectors, metadata }
+            put({ ...b, kind: 'items', check: itemsCheck(record, b) })
+            record++
+            count += n
+          },
+          ITEMS_PER_RECORD,
+          withKeys,
+        )
         put({ kind: 'end', count, check: endCheck(count, record) })
       },
       'exporting a snapshot',
@@ -259,7 +271,7 @@ export interface SnapshotVisitor {
 
 const HEADER_KEYS = ['kind', 'version', 'manifest', 'properties', 'textField', 'check']
 const ARRAYS_KEYS = ['kind', 'arrays', 'check']
-const ITEMS_KEYS = ['kind', 'seqs', 'ids', 'lists', 'codes', 'vectors', 'metadata', 'check']
+const ITEMS_KEYS = ['kind', 'seqs', 'ids', 'lists', 'codes', 'vectors', 'metadata', 'keys', 'check']
 const END_KEYS = ['kind', 'count', 'check']
 
 function sameBytes(a: unknown, b: Uint8Array): boolean {
@@ -376,7 +388,7 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
     }
     if (r['kind'] === 'items') {
       keysOf(r, ITEMS_KEYS, 'items')
-      const { seqs, ids, lists, codes, vectors, metadata } = r as Record<string, unknown>
+      const { seqs, ids, lists, codes, vectors, metadata, keys } = r as Record<string, unknown>
       if (!(ids instanceof Float64Array) || ids.length === 0) corrupt('items: ids is not a non-empty float64 array')
       const n = (ids as Float64Array).length
       if (!(seqs instanceof Float64Array) || seqs.length !== n) corrupt(`items: seqs is not ${n} float64 values`)
@@ -388,7 +400,16 @@ export function readSnapshot(path: string, visit: SnapshotVisitor): number {
         const m = (metadata as unknown[])[i]
         if (m !== null && typeof m !== 'string') corrupt(`items: metadata of item ${i} is a ${typeof m}, not JSON text or null`)
       }
-      const b = { seqs, ids, lists, codes, vectors, metadata } as SnapshotItems
+      if (keys !== undefined) {
+        if (version < 4) corrupt(`items: string ids in a version-${version} snapshot`)
+        if (!Array.isArray(keys) || keys.length !== n) corrupt(`items: keys is not a list of ${n} entries`)
+        for (let i = 0; i < n; i++) {
+          if (typeof (keys as unknown[])[i] !== 'string') corrupt(`items: the string id of item ${i} is a ${typeof (keys as unknown[])[i]}`)
+        }
+      }
+      const b = (
+        keys === undefined ? { seqs, ids, lists, codes, vectors, metadata } : { seqs, ids, lists, codes, vectors, metadata, keys }
+      ) as SnapshotItems
       if (version >= 2 && !sameBytes(r['check'], itemsCheck(itemRecords, b))) corrupt('items: the content does not match its check')
       visit.items(b, record)
       count += n

@@ -28,6 +28,7 @@ import { VqError, VqFormatError } from '../errors.js'
 import { createDatabase, enableWal, openDatabase, type StoreOptions } from './connection.js'
 import { closedError, readOnlyError, storageError } from './error-mapping.js'
 import { type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
+import { KeyTable } from './keys.js'
 import { KeywordIndex } from './keyword-index.js'
 import { MetaTables, type StoredArray } from './meta.js'
 import { PropertyTable } from './properties.js'
@@ -56,6 +57,7 @@ export class SqliteStore {
   readonly #vectors: VectorReads
   readonly #keywords: KeywordIndex
   readonly #properties: PropertyTable
+  readonly #keys: KeyTable
 
   /** Use SqliteStore.create or SqliteStore.open. */
   private constructor(path: string, db: Database.Database, readonly: boolean, wal: boolean) {
@@ -68,6 +70,7 @@ export class SqliteStore {
     this.#items = new ItemTables(db, path, this.#keywords)
     this.#vectors = new VectorReads(db)
     this.#properties = new PropertyTable(db, path)
+    this.#keys = new KeyTable(db, path)
   }
 
   /**
@@ -169,6 +172,36 @@ export class SqliteStore {
     return this.#guard('deleting items', () => this.#items.delete(ids, firstSeq))
   }
 
+  /** String ids: the integer id of each key, -1 where the key is not stored. */
+  idsOfKeys(keys: readonly string[]): Float64Array {
+    this.#open()
+    return this.#guard('looking up ids', () => this.#keys.idsOf(keys))
+  }
+
+  /** String ids: stores keys[i] for each i in `at` (keys not stored yet; inside the caller's transaction), setting out[i] to its new integer id. */
+  insertKeys(keys: readonly string[], out: Float64Array, at: readonly number[]): void {
+    this.#writable()
+    this.#guard('storing ids', () => this.#keys.insert(keys, out, at))
+  }
+
+  /** String ids: removes the keys of these integer ids (inside the caller's transaction). */
+  deleteKeys(ids: readonly number[]): void {
+    this.#writable()
+    this.#guard('deleting ids', () => this.#keys.delete(ids))
+  }
+
+  /** String ids: the key of each of the first n integer ids ('' for -1 or an id without a key). */
+  keysOf(ids: ArrayLike<number>, n = ids.length): string[] {
+    this.#open()
+    return this.#guard('looking up ids', () => this.#keys.keysOf(ids, n))
+  }
+
+  /** String ids: copies key rows as they are (import; inside the caller's transaction). */
+  insertRawKeys(ids: ArrayLike<number>, keys: readonly string[]): void {
+    this.#writable()
+    this.#guard('storing ids', () => this.#keys.insertRaw(ids, keys))
+  }
+
   /** The ids among `ids` that are stored. */
   existing(ids: Float64Array): number[] {
     this.#open()
@@ -255,6 +288,34 @@ export class SqliteStore {
     return this.#guard('reading items', () => this.#items.where(where, params, limit))
   }
 
+  /** The metadata JSON (checked) of each of the first n ids, null for none or for -1 (one statement). */
+  metadataOf(ids: ArrayLike<number>, n = ids.length): (string | null)[] {
+    this.#open()
+    return this.#guard('reading metadata', () => this.#items.metadataOf(ids, n))
+  }
+
+  /**
+   * Up to `limit` items in seq order after afterSeq that match a WHERE clause over vq_codes c
+   * LEFT JOIN vq_metadata m: seq, id, metadata JSON, and (when asked) vector bytes and string id.
+   */
+  itemsPage(
+    afterSeq: number,
+    where: string,
+    params: readonly unknown[],
+    limit: number,
+    withVectors: boolean,
+    withKeys: boolean,
+  ): { seq: number; id: number; json: string | null; vector: Buffer | null; key: string | null }[] {
+    this.#open()
+    return this.#guard('reading items', () => this.#items.page(afterSeq, where, params, limit, withVectors, withKeys, this.#vectorBytes))
+  }
+
+  /** How many items match a WHERE clause over vq_codes c LEFT JOIN vq_metadata m. */
+  countWhere(where: string, params: readonly unknown[]): number {
+    this.#open()
+    return this.#guard('counting items', () => this.#items.countWhere(where, params))
+  }
+
   /** The largest stored id, or -1. */
   maxId(): number {
     this.#open()
@@ -283,9 +344,9 @@ export class SqliteStore {
   }
 
   /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
-  forEachItem(visit: (rows: RawItem[]) => void, block = 4096): void {
+  forEachItem(visit: (rows: RawItem[]) => void, block = 4096, withKeys = false): void {
     this.#open()
-    this.#guard('reading items', () => this.#items.forEachItem(visit, block), true)
+    this.#guard('reading items', () => this.#items.forEachItem(visit, block, withKeys), true)
   }
 
   /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */

@@ -182,7 +182,7 @@ export class TextIndex {
     // The codec was trained on the first file indexed; once the index has doubled since
     // its training, retrain on everything (the stored vectors) so that the codes fit the corpus.
     const trainedOn = this.index.manifest.training?.vectors ?? 0
-    if (this.index.isTrained && this.index.count >= 2 * trainedOn && this.index.count > 0) await this.index.retrain()
+    if (this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0) await this.index.retrain()
     options.onProgress?.('', paths.length, paths.length)
     return { filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, errors }
   }
@@ -194,7 +194,7 @@ export class TextIndex {
     if (!['hybrid', 'vector', 'keyword'].includes(mode))
       throw new VqOptionError('BAD_OPTION', `mode must be hybrid, vector or keyword, got ${String(mode)}`)
     if (typeof query !== 'string' || query.trim() === '') throw new VqInputError('BAD_VECTORS', 'the query text is empty')
-    if (this.index.count === 0) return []
+    if (this.index.size === 0) return []
     const depth = mode === 'hybrid' ? Math.max(50, 5 * k) : k
     const filter = options.filter
     const vector = mode === 'keyword' ? null : await this.#vectorHits(query, depth, filter, options.nprobe)

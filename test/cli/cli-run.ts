@@ -65,7 +65,7 @@ export async function stateOf(path: string): Promise<{ count: number; trained: b
   const ix = VqIndex.open(path, { readonly: true })
   try {
     const ids = ix.find({}, 100_000).map((r) => r.id)
-    return { count: ix.count, trained: ix.isTrained, ids }
+    return { count: ix.size, trained: ix.isTrained, ids }
   } finally {
     await ix.close()
   }

@@ -183,7 +183,7 @@ describe('after close()', () => {
     const q = new Float32Array(d)
     const uses: [string, () => unknown][] = [
       ['size', () => ix.size],
-      ['count', () => ix.count],
+      ['count', () => ix.count()],
       ['isTrained', () => ix.isTrained],
       ['codeSize', () => ix.codeSize],
       ['refineCodeSize', () => ix.refineCodeSize],

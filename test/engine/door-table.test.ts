@@ -116,6 +116,7 @@ const SEARCH_BAD: Record<string, unknown[]> = {
   errorBounds: NOT_BOOL,
   exactFactor: [...NOT_POSITIVE_INT, MAX_REFINE_FACTOR + 1, 1e9],
   filter: NOT_FILTER,
+  includeMetadata: NOT_BOOL,
 }
 
 const CONNECTION_BAD: Record<string, unknown[]> = {
@@ -129,6 +130,7 @@ const CREATE_BAD: Record<string, unknown[]> = {
   dim: [undefined, ...NOT_POSITIVE_INT, 65_537, 1e12],
   metric: [...NOT_ENUM, 'L2'],
   storeVectors: NOT_ENUM,
+  ids: [...NOT_ENUM, 'any', 'uuid'],
   codec: [
     ...NOT_OPTIONS,
     {},
@@ -219,6 +221,16 @@ for (const bad of NOT_FILTER) {
 }
 for (const bad of NOT_BOOL) add(`delete strict: ${label(bad)}`, 'BAD_OPTION', () => ix.delete([0], { strict: bad as never }))
 for (const bad of NOT_BOOL) add(`open readonly: ${label(bad)}`, 'BAD_OPTION', () => VqIndex.open(file, { readonly: bad as never }))
+for (const bad of [...NOT_ENUM, 'uuid']) {
+  add(`open ids: ${label(bad)}`, 'BAD_OPTION', () => VqIndex.open(file, { ids: bad as never }))
+  add(
+    `import ids: ${label(bad)}`,
+    'BAD_OPTION',
+    () => VqIndex.import(snapshot, join(dir, 'import-ids.vq'), { ids: bad as never }),
+    join(dir, 'import-ids.vq'),
+  )
+}
+add('open an integer-id file as string ids', 'ID_KIND', () => VqIndex.open(file, { ids: 'string' }))
 for (const bad of [null, 0, 'yes', [], fn, 5n, sym]) {
   add(`add train: ${label(bad)}`, 'BAD_OPTION', () => ix.add([1000], q(), undefined, { train: bad as never }))
 }
@@ -249,6 +261,14 @@ for (const [key, bads] of Object.entries(CONNECTION_BAD)) {
     add(`import ${key}: ${label(bad)}`, 'BAD_OPTION', () => VqIndex.import(snapshot, target, { [key]: bad } as never), target)
   }
 }
+
+for (const bad of [...NOT_POSITIVE_INT, 10_001])
+  add(`items batchSize: ${label(bad)}`, 'BAD_OPTION', () => ix.items({ batchSize: bad as never }).next())
+for (const bad of NOT_BOOL)
+  add(`items includeVectors: ${label(bad)}`, 'BAD_OPTION', () => ix.items({ includeVectors: bad as never }).next())
+for (const bad of NOT_OPTIONS) add(`items options: ${label(bad)}`, 'BAD_OPTION', () => ix.items(bad as never).next())
+add('items unknown option', 'UNKNOWN_OPTION', () => ix.items({ batchsize: 3 } as never).next())
+add('count with a bad filter', 'BAD_FILTER', () => ix.count({ a: { $regex: 'x' } } as never))
 
 // ---- arguments
 const BAD_K = [undefined, ...NOT_POSITIVE_INT, MAX_K + 1, 1e9, 2 ** 53 - 1, 1e300]

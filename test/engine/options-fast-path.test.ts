@@ -38,7 +38,7 @@ const options = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.record(
-      { nprobe: value, refineFactor: value, qb: value, errorBounds: value, exactFactor: value, filter: value },
+      { nprobe: value, refineFactor: value, qb: value, errorBounds: value, exactFactor: value, filter: value, includeMetadata: value },
       { requiredKeys: [] },
     ),
   },
@@ -76,6 +76,7 @@ describe('search options: the fast path agrees with the schema', () => {
       { errorBounds: false },
       { exactFactor: 1 },
       { refineFactor: 16, exactFactor: MAX_REFINE_FACTOR },
+      { includeMetadata: true },
     ]) {
       const s = parseOptions(SearchSchema, o, 'search')
       expect(resolveSearch(10, o)).toEqual({
@@ -86,6 +87,7 @@ describe('search options: the fast path agrees with the schema', () => {
         errorBounds: s.errorBounds,
         exactFactor: s.exactFactor,
         filter: s.filter,
+        includeMetadata: s.includeMetadata,
       })
     }
     expect(resolveSearch(10, undefined)).toEqual({
@@ -95,6 +97,7 @@ describe('search options: the fast path agrees with the schema', () => {
       qb: 4,
       errorBounds: true,
       exactFactor: 2,
+      includeMetadata: false,
       filter: undefined,
     })
   })

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { VqError, VqFormatError, VqStateError, VqStorageError } from '../../src/errors.js'
+import { VqError, VqFormatError, VqOptionError, VqStateError, VqStorageError } from '../../src/errors.js'
 import { readFaiss } from '../../src/interop/faiss/reader.js'
 import { Rng } from '../../src/util/random.js'
 import { VqIndex } from '../../src/vq-index.js'
@@ -148,6 +148,25 @@ describe('what FAISS cannot express is refused, naming it', () => {
     )
     expect(existsSync(file)).toBe(false)
     await ix.close()
+  })
+
+  it('string ids (FAISS labels are int64), both ways', async () => {
+    const ix = VqIndex.create(':memory:', { dim: d, description: 'Flat', ids: 'string' })
+    await ix.add(
+      Array.from({ length: 20 }, (_, i) => `doc-${i}`),
+      x.subarray(0, 20 * d),
+    )
+    const file = fresh('string-ids')
+    await expect(ix.toFaiss(file)).rejects.toSatisfy(
+      (e: unknown) => e instanceof VqStateError && e.code === 'UNSUPPORTED_FAISS_INDEX' && /string ids/.test(e.message),
+    )
+    expect(existsSync(file)).toBe(false)
+    await ix.close()
+    const good = await build('Flat')
+    const f2 = fresh('int-ids')
+    await good.toFaiss(f2)
+    expectVqError(() => VqIndex.fromFaiss(f2, ':memory:', { ids: 'string' } as never), VqOptionError, 'ID_KIND')
+    await good.close()
   })
 
   it('an existing file is never overwritten (FILE_EXISTS), nor an existing index path', async () => {

@@ -843,7 +843,7 @@ describe('bad arguments of create, open and import: refused, no file made', () =
 describe('a closed index: every call and getter is CLOSED', () => {
   const calls: [string, (ix: VqIndex) => unknown][] = [
     ['size', (ix) => ix.size],
-    ['count', (ix) => ix.count],
+    ['count', (ix) => ix.count()],
     ['isTrained', (ix) => ix.isTrained],
     ['codeSize', (ix) => ix.codeSize],
     ['refineCodeSize', (ix) => ix.refineCodeSize],

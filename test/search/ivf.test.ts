@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { referenceKernels as ref } from '../../native-free-kernels/index.js'
 import { formatIndexDescription, normalizeIndexSpec } from '../../src/factory/parse.js'
-import { type Metric, parseIndexDescription, VqIndex } from '../../src/index.js'
+import { type CreateOptions, type Metric, parseIndexDescription, VqIndex } from '../../src/index.js'
 import { clusteredVectors } from '../helpers/data.js'
 
 const d = 16
@@ -18,7 +18,7 @@ afterEach(async () => {
 })
 
 /** A new in-memory index, closed after the test. */
-function create(options: Parameters<typeof VqIndex.create>[1]): VqIndex {
+function create(options: CreateOptions & { ids?: 'integer' }): VqIndex {
   const index = VqIndex.create(':memory:', options)
   opened.push(index)
   return index

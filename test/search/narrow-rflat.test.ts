@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Kernels, referenceKernels } from '../../native-free-kernels/index.js'
 import { formatIndexDescription, normalizeIndexSpec, parseIndexDescription } from '../../src/factory/parse.js'
-import { exactKnn, VqIndex, VqOptionError } from '../../src/index.js'
+import { type CreateOptions, exactKnn, VqIndex, VqOptionError } from '../../src/index.js'
 import { InvertedLists } from '../../src/ivf/inverted-lists.js'
 import { IndexModel, NARROW_TERM_BYTES } from '../../src/search/model.js'
 import { Searcher, type SearchParams } from '../../src/search/searcher.js'
@@ -180,7 +180,7 @@ describe('narrowed RFlat through the public API', () => {
     }
     return hit / 400
   }
-  async function create(name: string, options: Parameters<typeof VqIndex.create>[1]): Promise<VqIndex> {
+  async function create(name: string, options: CreateOptions & { ids?: 'integer' }): Promise<VqIndex> {
     const ix = VqIndex.create(join(dir, name), options)
     opened.push(ix)
     await ix.add(ids, big.x, undefined, { train: { seed: 3 } })

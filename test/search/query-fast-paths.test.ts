@@ -107,7 +107,7 @@ describe('prepareQuery and searchParams', () => {
       expect(state.prepareQuery(x.subarray(0, d))).toBe(state.prepareQuery(x.subarray(d, 2 * d))) // one reused buffer
       const zero = new Float32Array(d)
       expect(answer(() => state.prepareQuery(zero))).toEqual(answer(() => state.prepare(zero, 1, 'query')))
-      const o = { k: 5, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, exactFactor: 2, filter: undefined }
+      const o = { k: 5, nprobe: 1, refineFactor: 1, qb: 4, errorBounds: true, exactFactor: 2, filter: undefined, includeMetadata: false }
       const p1 = searchParams(state, o)
       expect(searchParams(state, { ...o })).toBe(p1)
       expect(Object.isFrozen(p1)).toBe(true)

@@ -67,7 +67,7 @@ async function build(
   path: string,
   metric: Metric,
   spec: Pick<CreateOptions, 'description' | 'codec' | 'ivf' | 'refine'>,
-  extra: Partial<CreateOptions> = {},
+  extra: Partial<CreateOptions> & { ids?: 'integer' } = {},
 ): Promise<VqIndex> {
   const rflat = spec.description?.includes('RFlat') || spec.refine?.kind === 'flat'
   const index = track(VqIndex.create(path, { dim: d, metric, threads: 0, storeVectors: rflat ? 'float32' : 'none', ...spec, ...extra }))
@@ -129,7 +129,7 @@ describe('every description form creates, trains, adds and searches', () => {
         const index = await built(metric, description)
         expect(index.description).toBe(formatted)
         expect(index.isTrained).toBe(true)
-        expect(index.count).toBe(n)
+        expect(index.size).toBe(n)
         const r = index.search(query(0), k, { nprobe: nlist, refineFactor: 32 })
         expect(r.ids.length).toBe(k)
         expectSorted(r)
@@ -310,7 +310,7 @@ describe('persistence', () => {
       for (const again of reopened) {
         expect(again.description).toBe(description)
         expect(again.metric).toBe(metric)
-        expect(again.count).toBe(n)
+        expect(again.size).toBe(n)
         for (let i = 0; i < nq; i++) expect(again.search(query(i), k, fileOpts)).toEqual(before[i])
         expect(again.reconstruct(ids[5]!)).toEqual(rec)
       }
@@ -443,7 +443,7 @@ describe('writes after training, and filters', () => {
     const extra = clusteredSearchSet(200, 1, d, 20, 77, 1).x
     const extraIds = Array.from({ length: 200 }, (_, i) => 100_000 + i)
     await index.add(extraIds, extra)
-    expect(index.count).toBe(n + 200)
+    expect(index.size).toBe(n + 200)
     const deleted = ids.filter((_, i) => i % 3 === 0)
     expect(await index.delete(deleted)).toBe(deleted.length)
     // Upsert: 50 kept ids get new vectors (some of the extra vectors, shifted).
@@ -451,7 +451,7 @@ describe('writes after training, and filters', () => {
     const movedX = new Float32Array(50 * d)
     for (let j = 0; j < 50; j++) for (let t = 0; t < d; t++) movedX[j * d + t] = extra[j * d + t]! + 0.5
     await index.upsert(moved, movedX)
-    expect(index.count).toBe(n + 200 - deleted.length)
+    expect(index.size).toBe(n + 200 - deleted.length)
     const gone = new Set(deleted)
     for (let i = 0; i < nq; i++) {
       const r = index.search(query(i), 50, { nprobe: nlist, refineFactor: 8 })

@@ -37,7 +37,16 @@ describe('file identity, schema and migrations', () => {
     const db = new Database(p, { readonly: true })
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID)
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()
-    expect(tables).toEqual(['vq_arrays', 'vq_codes', 'vq_manifest', 'vq_metadata', 'vq_tombstones', 'vq_vectors'])
+    expect(tables).toEqual([
+      'sqlite_sequence',
+      'vq_arrays',
+      'vq_codes',
+      'vq_keys',
+      'vq_manifest',
+      'vq_metadata',
+      'vq_tombstones',
+      'vq_vectors',
+    ])
     const m = db.prepare("SELECT value FROM vq_manifest WHERE key = 'manifest'").pluck().get() as Buffer
     expect(unpackValue(m)).toEqual({ dim: 4 })
     db.close()
@@ -112,10 +121,35 @@ describe('file identity, schema and migrations', () => {
     expect(identify(p)).toBe(1) // a read-only open writes nothing
     const rw = await VqIndex.open(p)
     expect(rw.storageInfo().formatVersion).toBe(FORMAT_VERSION)
-    expect(rw.count).toBe(64)
+    expect(rw.size).toBe(64)
     expect(rw.search(x.subarray(0, d), 5)).toEqual(before)
     await rw.close()
-    expect(identify(p)).toBe(2)
+    expect(identify(p)).toBe(FORMAT_VERSION)
+  })
+
+  it('format 2 (before string ids, no key table) is read as it is, and gains the key table when opened for writing', async () => {
+    const p = join(dir, 'format2.vqlite')
+    const d = 4
+    const ix = VqIndex.create(p, { dim: d })
+    await ix.add([1, 2], new Float32Array(2 * d).fill(0.5), [{ a: 1 }, null])
+    await ix.close()
+    const raw = new Database(p)
+    raw.exec('DROP TABLE vq_keys')
+    raw.pragma('user_version = 2')
+    raw.close()
+    const ro = VqIndex.open(p, { readonly: true })
+    expect(ro.storageInfo().formatVersion).toBe(2)
+    expect(ro.get(1)?.metadata).toEqual({ a: 1 })
+    expect(ro.count({ $id: 2 })).toBe(1)
+    await ro.close()
+    const rw = VqIndex.open(p)
+    expect(rw.storageInfo().formatVersion).toBe(FORMAT_VERSION)
+    await rw.add([3], new Float32Array(d).fill(0.25))
+    expect(rw.size).toBe(3)
+    await rw.close()
+    const check = new Database(p, { readonly: true })
+    expect(check.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'vq_keys'").pluck().get()).toBe(1)
+    check.close()
   })
 
   it('migrating from the current format is a no-op', () => {

@@ -61,7 +61,16 @@ describe('one SQLite file per index', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete')
     expect(existsSync(`${path}-wal`) || existsSync(`${path}-shm`)).toBe(false)
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]
-    expect(tables).toEqual(['vq_arrays', 'vq_codes', 'vq_manifest', 'vq_metadata', 'vq_tombstones', 'vq_vectors'])
+    expect(tables).toEqual([
+      'sqlite_sequence',
+      'vq_arrays',
+      'vq_codes',
+      'vq_keys',
+      'vq_manifest',
+      'vq_metadata',
+      'vq_tombstones',
+      'vq_vectors',
+    ])
     db.close()
   })
 

@@ -5,9 +5,9 @@
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { adoptedOf, adoptIndex } from '../../engine/adopt.js'
-import { DEFAULT_NPROBE } from '../../engine/options.js'
+import { DEFAULT_NPROBE, parseImportOptions } from '../../engine/options.js'
 import type { IndexState } from '../../engine/state.js'
-import { VqError, VqFormatError, VqOptionError, VqStorageError } from '../../errors.js'
+import { VqError, VqFormatError, VqOptionError, VqStateError, VqStorageError } from '../../errors.js'
 import type { ConnectionOptions } from '../../types.js'
 import { fromFaissIndex, toFaissIndex } from './mapping.js'
 import { readFaiss } from './reader.js'
@@ -39,11 +39,16 @@ function readWhole(file: string): Uint8Array {
   }
 }
 
+/** Options of VqIndex.fromFaiss: the connection options (and ids, which can only be 'integer' or 'any'). */
+export type FaissImportOptions = ConnectionOptions & { ids?: 'integer' | 'any' }
+
 /**
  * A new vqlite index at path (or ':memory:') holding the FAISS index of `file`, its codes
  * as they are. The file is read and checked whole before anything is created.
  */
-export function importFaiss(file: string, path: string, connection: ConnectionOptions): IndexState {
+export function importFaiss(file: string, path: string, options: unknown): IndexState {
+  const { connection, ids } = parseImportOptions(options)
+  if (ids === 'string') throw new VqOptionError('ID_KIND', 'FAISS labels are integers: a FAISS index imports with integer ids')
   const bytes = readWhole(file)
   const adopted = fromFaissIndex(readFaiss(bytes, file), file)
   try {
@@ -64,6 +69,12 @@ export function exportFaiss(state: IndexState, file: string): number {
     throw new VqOptionError('BAD_OPTION', `FAISS file must be a non-empty file path (not ':memory:'), got ${String(file)}`)
   }
   state.requireTrained('writing a FAISS file')
+  if (state.idKind === 'string') {
+    throw new VqStateError(
+      'UNSUPPORTED_FAISS_INDEX',
+      `cannot write the ${state.manifest.description} index as a FAISS file: it has string ids, and FAISS labels are int64 integers`,
+    )
+  }
   const a = adoptedOf(state)
   const bytes = writeFaiss(toFaissIndex(a, DEFAULT_NPROBE))
   if (existsSync(file)) throw new VqStorageError('FILE_EXISTS', `${file} already exists; vqlite never overwrites a file`)
