@@ -6,7 +6,7 @@
  * adoptedOf is the inverse view of an open index (what an exporter writes).
  */
 import { existsSync } from 'node:fs'
-import { VqInputError, VqOptionError, VqStorageError } from '../errors.js'
+import { VqInputError, VqOptionError, VqStateError, VqStorageError } from '../errors.js'
 import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import { newManifest } from '../manifest.js'
@@ -18,6 +18,7 @@ import { kernelsFor } from '../util/kernels.js'
 import { removeCreated } from './loader.js'
 import { resolveCreateOptions, storeOptions } from './options.js'
 import { IndexState } from './state.js'
+import { encodeVectors, fillVectors } from './vector-codec.js'
 
 /** A trained index and its items, in the stored layout. */
 export interface AdoptedIndex {
@@ -31,6 +32,8 @@ export interface AdoptedIndex {
   readonly lists: Int32Array
   readonly ids: Float64Array
   readonly codes: Uint8Array
+  /** The full vectors (n*dim, item order), stored as float32, with an RFlat stage; else null. */
+  readonly vectors: Float32Array | null
 }
 
 /**
@@ -40,14 +43,15 @@ export interface AdoptedIndex {
  * On any error the half-written file is removed. `what` names the source in messages.
  */
 export function adoptIndex(path: string, a: AdoptedIndex, connection: ConnectionOptions, what: string): IndexState {
-  const resolved = resolveCreateOptions({ dim: a.dim, metric: a.metric, ...a.spec, ...connection })
+  const storeVectors = a.vectors ? 'float32' : 'none'
+  const resolved = resolveCreateOptions({ dim: a.dim, metric: a.metric, ...a.spec, storeVectors, ...connection })
   const n = a.ids.length
   checkAdoptedIds(a.ids, what)
   const kernels = kernelsFor(connection.kernels)
   if (path !== ':memory:' && existsSync(path)) {
     throw new VqStorageError('FILE_EXISTS', `${path} already exists; vqlite never overwrites a file`)
   }
-  const manifest = newManifest(resolved.dim, resolved.metric, resolved.spec, 'none')
+  const manifest = newManifest(resolved.dim, resolved.metric, resolved.spec, storeVectors)
   // Model and lists first: nothing is created for arrays or codes that do not fit.
   const store0: { store?: SqliteStore } = {}
   try {
@@ -55,7 +59,7 @@ export function adoptIndex(path: string, a: AdoptedIndex, connection: Connection
     model.loadArrays(a.arrays)
     const cs = model.codeSize
     if (model.refineSize !== 0) throw new VqOptionError('BAD_OPTION', `${what}: refine stages cannot be adopted`)
-    if (a.codes.length !== n * cs || a.lists.length !== n) {
+    if (a.codes.length !== n * cs || a.lists.length !== n || (a.vectors && a.vectors.length !== n * a.dim)) {
       throw new VqInputError('BAD_ARGUMENT', `${what}: ${n} items need ${n * cs} code bytes and ${n} list numbers`)
     }
     for (let i = 0; i < n; i++) {
@@ -85,7 +89,8 @@ export function adoptIndex(path: string, a: AdoptedIndex, connection: Connection
       const stored: Record<string, { dtype: 'float32'; shape: readonly number[]; data: Float32Array }> = {}
       for (const [name, arr] of Object.entries(model.exportArrays())) stored[name] = { dtype: 'float32', shape: arr.shape, data: arr.data }
       store.writeArrays(stored)
-      store.insertItems({ ids: a.ids, lists: a.lists, codes: a.codes, codeSize: cs }, m.nextSeq)
+      const vectors = a.vectors ? { vectors: encodeVectors(a.vectors, n * a.dim, 'float32'), vectorBytes: 4 * a.dim } : {}
+      store.insertItems({ ids: a.ids, lists: a.lists, codes: a.codes, codeSize: cs, ...vectors }, m.nextSeq)
       return { ...m, trained: true, nextSeq: m.nextSeq + n, count: n, codesGeneration: m.codesGeneration + 1 }
     })
     state.setModel(model, lists, searcher)
@@ -110,8 +115,12 @@ function checkAdoptedIds(ids: Float64Array, what: string): void {
   }
 }
 
+/** Stored vectors read per statement by adoptedOf. */
+const VECTOR_CHUNK = 4096
+
 /**
- * The trained arrays and items of an open, trained index as adoptIndex takes them: items
+ * The trained arrays and items of an open, trained index as adoptIndex takes them (with
+ * the stored vectors, decoded, when it re-ranks on them): items
  * list by list, each list in its order (the codes without the scan padding).
  */
 export function adoptedOf(state: IndexState): AdoptedIndex {
@@ -132,5 +141,17 @@ export function adoptedOf(state: IndexState): AdoptedIndex {
     for (let i = 0; i < size; i++) codes.set(v.codes.subarray((s + i) * ss, (s + i) * ss + cs), (at + i) * cs)
     at += size
   }
-  return { dim: state.dim, metric: state.metric, spec: state.spec, arrays: model.exportArrays(), lists, ids, codes }
+  let vectors: Float32Array | null = null
+  if (state.spec.refine?.kind === 'flat' && state.storeVectors !== 'none') {
+    const d = state.dim
+    vectors = new Float32Array(n * d)
+    for (let i0 = 0; i0 < n; i0 += VECTOR_CHUNK) {
+      const m = Math.min(VECTOR_CHUNK, n - i0)
+      const chunk = ids.slice(i0, i0 + m)
+      const found = fillVectors(state.store.readVectors(chunk, m), chunk, m, state.storeVectors, d, vectors.subarray(i0 * d, (i0 + m) * d))
+      const missing = found.indexOf(0)
+      if (missing >= 0) throw new VqStateError('NO_VECTORS', `id ${chunk[missing]} has no stored vector`)
+    }
+  }
+  return { dim: state.dim, metric: state.metric, spec: state.spec, arrays: model.exportArrays(), lists, ids, codes, vectors }
 }

@@ -5,6 +5,7 @@
  *   queries with the same nprobe.
  * - vqlite -> FAISS: vqlite builds each composition, writes it with toFaiss;
  *   test/interop/faiss_search.py reads the file and searches.
+ * RFlat / IndexRefineFlat: FAISS's k_factor 4 against vqlite's refineFactor 4.
  * The ids must be FAISS's for every query and every rank, and the distances within 1e-4
  * relative (vqlite's 'ip' distances are -<q, x>, FAISS's <q, x>). Where two candidates are
  * at the same distance (to that tolerance) their order may differ: such runs are compared
@@ -77,6 +78,8 @@ const d = 32
 const k = 10
 const nq = 50
 const nprobe = 4
+/** FAISS's IndexRefine k_factor (set by faiss_build.py, given to faiss_search.py) is vqlite's refineFactor. */
+const kFactor = 4
 const TOL = 1e-4
 
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= TOL * Math.max(1, Math.abs(b))
@@ -121,7 +124,16 @@ function compare(
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-faiss-rt-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+/** Ranks that differed only inside runs of tied distances, per case (printed at the end). */
+const ties: Record<string, number> = {}
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+  const swapped = Object.entries(ties).filter(([, v]) => v > 0)
+  if (FAISS !== null)
+    console.info(
+      `FAISS round trips: ranks reordered within tied distances: ${swapped.length === 0 ? 'none' : swapped.map(([c, v]) => `${c} ${v}`).join(', ')}`,
+    )
+})
 
 /** The types faiss_build.py builds, and the vqlite description each must import as. */
 const FROM_FAISS: [type: string, description: string][] = [
@@ -148,6 +160,8 @@ const FROM_FAISS: [type: string, description: string][] = [
   ['ivfsqfp16', 'IVF16,SQfp16'],
   ['opq_pq', 'OPQ8,PQ8'],
   ['opq_ivfpq', 'OPQ8,IVF16,PQ8'],
+  ['rflat_ivfpq', 'IVF16,PQ8,RFlat'],
+  ['idmap_rflat_pq', 'PQ8x4,RFlat'],
 ]
 
 describe.skipIf(FAISS === null)('FAISS-written files read by vqlite', () => {
@@ -178,8 +192,9 @@ describe.skipIf(FAISS === null)('FAISS-written files read by vqlite', () => {
     expect(ix.description).toBe(description)
     expect(ix.metric).toBe(metric)
     expect(ix.size).toBe(f.ntotal)
-    const r = await ix.searchBatch(queries, k, { nprobe, threads: 0 })
-    const { problems } = compare(r, f, metric)
+    const r = await ix.searchBatch(queries, k, { nprobe, refineFactor: kFactor, threads: 0 })
+    const { problems, tiedSwaps } = compare(r, f, metric)
+    ties[`faiss:${type}`] = tiedSwaps
     expect(problems, `${f.class}: ${problems.slice(0, 5).join('; ')}`).toEqual([])
     await ix.close()
   })
@@ -204,7 +219,14 @@ describe.skipIf(FAISS === null)('FAISS-written files read by vqlite', () => {
 })
 
 /** vqlite compositions written as FAISS files, and the FAISS class each must read as. */
-const TO_FAISS: [label: string, spec: IndexSpec | string, metric: Metric, faissClass: string, sequentialIds?: boolean][] = [
+const TO_FAISS: [
+  label: string,
+  spec: IndexSpec | string,
+  metric: Metric,
+  faissClass: string,
+  sequentialIds?: boolean,
+  storeVectors?: 'float32' | 'float16',
+][] = [
   ['Flat', 'Flat', 'l2', 'IndexIDMap'],
   ['Flat, ids 0..n-1', 'Flat', 'l2', 'IndexFlatL2', true],
   ['Flat ip', 'Flat', 'ip', 'IndexIDMap'],
@@ -225,6 +247,9 @@ const TO_FAISS: [label: string, spec: IndexSpec | string, metric: Metric, faissC
   ['IVF16,SQfp16', 'IVF16,SQfp16', 'l2', 'IndexIVFScalarQuantizer'],
   ['OPQ8,PQ8', 'OPQ8,PQ8', 'l2', 'IndexIDMap'],
   ['OPQ8,IVF16,PQ8', 'OPQ8,IVF16,PQ8', 'l2', 'IndexPreTransform'],
+  ['IVF16,PQ8,RFlat, ids 0..n-1', 'IVF16,PQ8,RFlat', 'l2', 'IndexRefineFlat', true, 'float32'],
+  ['IVF16,PQ8x4,RFlat ip, float16 vectors', 'IVF16,PQ8x4,RFlat', 'ip', 'IndexIDMap', false, 'float16'],
+  ['OPQ8,PQ8,RFlat', 'OPQ8,PQ8,RFlat', 'l2', 'IndexIDMap', false, 'float32'],
 ]
 
 describe.skipIf(FAISS === null)('vqlite-written files read by FAISS', () => {
@@ -236,8 +261,14 @@ describe.skipIf(FAISS === null)('vqlite-written files read by FAISS', () => {
   let read: Record<string, Result> = {}
   beforeAll(async () => {
     writeFileSync(qfile, queries)
-    for (const [label, spec, metric, faissClass, sequential] of TO_FAISS) {
-      const ix = VqIndex.create(':memory:', { dim: d, metric, threads: 0, ...(typeof spec === 'string' ? { description: spec } : spec) })
+    for (const [label, spec, metric, faissClass, sequential, storeVectors] of TO_FAISS) {
+      const ix = VqIndex.create(':memory:', {
+        dim: d,
+        metric,
+        threads: 0,
+        ...(storeVectors ? { storeVectors } : {}),
+        ...(typeof spec === 'string' ? { description: spec } : spec),
+      })
       await ix.add(
         Array.from({ length: n }, (_, i) => (sequential ? i : 3 + 5 * i)),
         x,
@@ -248,7 +279,17 @@ describe.skipIf(FAISS === null)('vqlite-written files read by FAISS', () => {
       await ix.toFaiss(file)
       cases.push({ label, file, ix, metric, faissClass })
     }
-    read = python('faiss_search.py', [qfile, String(d), '--k', String(k), '--nprobe', String(nprobe), ...cases.map((c) => c.file)])
+    read = python('faiss_search.py', [
+      qfile,
+      String(d),
+      '--k',
+      String(k),
+      '--nprobe',
+      String(nprobe),
+      '--k-factor',
+      String(kFactor),
+      ...cases.map((c) => c.file),
+    ])
   }, 180_000)
   afterAll(async () => {
     for (const c of cases) await c.ix.close()
@@ -259,8 +300,9 @@ describe.skipIf(FAISS === null)('vqlite-written files read by FAISS', () => {
     const f = read[c.file]!
     expect(f.class).toBe(c.faissClass)
     expect(f.ntotal).toBe(c.ix.size)
-    const r = await c.ix.searchBatch(queries, k, { nprobe, threads: 0 })
-    const { problems } = compare(r, f, c.metric)
+    const r = await c.ix.searchBatch(queries, k, { nprobe, refineFactor: kFactor, threads: 0 })
+    const { problems, tiedSwaps } = compare(r, f, c.metric)
+    ties[`vqlite:${label}`] = tiedSwaps
     expect(problems, problems.slice(0, 5).join('; ')).toEqual([])
   })
 })

@@ -102,6 +102,19 @@ def build(t, metric):
         inner = faiss.IndexPQ(d, 8, 8, metric) if t == "opq_pq" else faiss.IndexIVFPQ(coarse(), d, nl, 8, 8, metric)
         keep.extend([opq, inner])
         index = faiss.IndexPreTransform(opq, inner)
+    elif t == "rflat_ivfpq":
+        # index_factory's "IVF<nlist>,PQ8,RFlat", re-ranking k * 4 candidates.
+        inner = faiss.IndexIVFPQ(coarse(), d, nl, 8, 8, metric)
+        keep.append(inner)
+        index = faiss.IndexRefineFlat(inner)
+        index.k_factor = 4
+    elif t == "idmap_rflat_pq":
+        inner = faiss.IndexPQ(d, 8, 4, metric)
+        refine = faiss.IndexRefineFlat(inner)
+        refine.k_factor = 4
+        keep.extend([inner, refine])
+        index = faiss.IndexIDMap(refine)
+        ids = (77 + 2 * rng.permutation(n)).astype("int64")
     else:
         raise SystemExit(f"unknown type {t}")
 

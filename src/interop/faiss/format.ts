@@ -52,6 +52,11 @@ export interface FaissIndex {
   readonly lists: Int32Array
   readonly ids: Float64Array
   readonly codes: Uint8Array
+  /**
+   * IndexRefineFlat: the full vectors of the items (n*d, input space, in item order) the
+   * base's k * kFactor candidates are re-ranked on; null without.
+   */
+  readonly refine: { readonly vectors: Float32Array; readonly kFactor: number } | null
   /** The fourccs of the objects read, outermost first (for messages). */
   readonly fourccs: readonly string[]
 }

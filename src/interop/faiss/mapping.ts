@@ -21,6 +21,9 @@
  *   index (when by residual, only if its centroid is zero).
  * - OPQ: IndexPreTransform with one LTra (or rrot) matrix A, no bias, orthonormal rows, in
  *   front of a PQ index <-> vqlite's OPQ rotation R = A (dOut, dIn).
+ * - RFlat: IndexRefineFlat (the index re-ranked on an IndexFlat of the full vectors) <->
+ *   'RFlat' with the vectors stored as float32 (float16 ones are written decoded). FAISS's
+ *   k_factor is search option refineFactor in vqlite (written as 1, vqlite's default).
  */
 
 import type { AdoptedIndex } from '../../engine/adopt.js'
@@ -115,10 +118,12 @@ export function fromFaissIndex(f: FaissIndex, file: string): AdoptedIndex {
     spec.transform = { kind: 'opq', m: c.m, dOut }
     arrays['opq.R'] = { shape: [dOut, dIn], data: A }
   }
+  if (f.refine) spec.refine = { kind: 'flat' }
   return {
     dim: f.d,
     metric: f.metric === METRIC_L2 ? 'l2' : 'ip',
     spec,
+    vectors: f.refine ? f.refine.vectors : null,
     arrays,
     lists: f.ivf && f.ivf.nlist === 1 ? new Int32Array(f.lists.length) : f.lists,
     ids: f.ids,
@@ -164,9 +169,13 @@ export function toFaissIndex(a: AdoptedIndex, nprobe: number): FaissIndex {
       "FAISS has no cosine metric (vqlite stores cosine indexes' codes of unit vectors with L2 distances; create an 'ip' or 'l2' index over normalised vectors to exchange it)",
     )
   }
-  if (spec.refine) {
-    throw notExpressible(description, `the refine stage ${description.split(',').pop()} has no FAISS counterpart that vqlite writes`)
+  if (spec.refine && (spec.refine.kind !== 'flat' || spec.refine.narrow)) {
+    throw notExpressible(
+      description,
+      `the refine stage ${description.split(',').pop()} has no FAISS counterpart that vqlite writes (plain RFlat is written as IndexRefineFlat)`,
+    )
   }
+  if (spec.refine && !a.vectors) throw notExpressible(description, 'RFlat without stored vectors')
   const dCoded = spec.transform ? (spec.transform.dOut ?? dim) : dim
   const c = spec.codec
   let codec: FaissCodec
@@ -231,6 +240,7 @@ export function toFaissIndex(a: AdoptedIndex, nprobe: number): FaissIndex {
     lists: a.lists,
     ids: a.ids,
     codes: a.codes,
+    refine: spec.refine ? { vectors: a.vectors!, kFactor: 1 } : null,
     fourccs: [],
   }
 }

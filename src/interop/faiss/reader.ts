@@ -10,6 +10,7 @@
  *   IwSq / IwSQ         IndexIVFScalarQuantizer (IwSQ: the older form, always by residual)
  *   IwPf                IndexIVFPQFastScan (block-packed 4-bit codes, unpacked here)
  *   IxPT                IndexPreTransform with one LTra / rrot matrix (OPQ) in front of a PQ index
+ *   IxRF                IndexRefineFlat: one of these re-ranked on an IndexFlat of the full vectors
  *   IxMp / IxM2         IndexIDMap / IndexIDMap2 around any of these
  *
  * Layout (little-endian): each object starts with its fourcc. The index header is
@@ -45,7 +46,8 @@ import {
 const MAX_DEPTH = 8
 
 /** The fourccs read, with what each is. */
-const SUPPORTED = 'IxF2, IxFI, IxFl, IxPq, IxSQ, IwFl, IwPQ, IwSq, IwSQ, IwPf, IxPT (LTra/rrot before a PQ index), IxMp, IxM2'
+const SUPPORTED =
+  'IxF2, IxFI, IxFl, IxPq, IxSQ, IwFl, IwPQ, IwSq, IwSQ, IwPf, IxPT (LTra/rrot before a PQ index), IxRF (on an IndexFlat), IxMp, IxM2'
 
 interface Header {
   readonly d: number
@@ -301,6 +303,7 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
         metric: hd.metric,
         transform: null,
         ivf: null,
+        refine: null,
         codec: { kind: 'flat' },
         codeSize: 4 * hd.d,
         codes,
@@ -319,7 +322,18 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       r.bool(`${h} encode_signs`)
       r.i32(`${h} polysemous_ht`)
       requireTrained(file, h, hd)
-      return { d: hd.d, metric: hd.metric, transform: null, ivf: null, codec, codeSize, codes, ...sequential(hd.ntotal), fourccs: [h] }
+      return {
+        d: hd.d,
+        metric: hd.metric,
+        transform: null,
+        ivf: null,
+        refine: null,
+        codec,
+        codeSize,
+        codes,
+        ...sequential(hd.ntotal),
+        fourccs: [h],
+      }
     }
     case 'IxSQ': {
       const hd = readHeader(r, file, h)
@@ -328,14 +342,35 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       if (codes.length !== hd.ntotal * codeSize)
         throw r.corrupt(`${h}: ${codes.length} code bytes for ntotal = ${hd.ntotal} codes of ${codeSize} bytes`)
       requireTrained(file, h, hd)
-      return { d: hd.d, metric: hd.metric, transform: null, ivf: null, codec, codeSize, codes, ...sequential(hd.ntotal), fourccs: [h] }
+      return {
+        d: hd.d,
+        metric: hd.metric,
+        transform: null,
+        ivf: null,
+        refine: null,
+        codec,
+        codeSize,
+        codes,
+        ...sequential(hd.ntotal),
+        fourccs: [h],
+      }
     }
     case 'IwFl': {
       const iv = readIvfHeader(r, file, h, depth)
       const codeSize = 4 * iv.hd.d
       const items = readArrayLists(r, file, h, iv.nlist, codeSize, iv.hd.ntotal)
       const ivf = { nlist: iv.nlist, centroids: iv.centroids, byResidual: false, nprobe: iv.nprobe }
-      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, ivf, codec: { kind: 'flat' }, codeSize, ...items, fourccs: [h, 'IxF'] }
+      return {
+        d: iv.hd.d,
+        metric: iv.hd.metric,
+        transform: null,
+        refine: null,
+        ivf,
+        codec: { kind: 'flat' },
+        codeSize,
+        ...items,
+        fourccs: [h, 'IxF'],
+      }
     }
     case 'IwSq':
     case 'IwSQ': {
@@ -346,7 +381,7 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       const byResidual = h === 'IwSQ' ? true : r.bool(`${h} by_residual`)
       const items = readArrayLists(r, file, h, iv.nlist, codeSize, iv.hd.ntotal)
       const ivf = { nlist: iv.nlist, centroids: iv.centroids, byResidual, nprobe: iv.nprobe }
-      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
+      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, refine: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
     }
     case 'IwPQ': {
       const iv = readIvfHeader(r, file, h, depth)
@@ -357,7 +392,7 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       if (cs !== codeSize) throw r.corrupt(`${h}: code_size = ${cs}, the product quantizer's is ${codeSize}`)
       const items = readArrayLists(r, file, h, iv.nlist, codeSize, iv.hd.ntotal)
       const ivf = { nlist: iv.nlist, centroids: iv.centroids, byResidual, nprobe: iv.nprobe }
-      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
+      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, refine: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
     }
     case 'IwPf': {
       const iv = readIvfHeader(r, file, h, depth)
@@ -377,6 +412,7 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
         d: iv.hd.d,
         metric: iv.hd.metric,
         transform: null,
+        refine: null,
         ivf,
         codec,
         codeSize: pqCodeSize(codec.m, 4),
@@ -410,9 +446,43 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       const inner = readIndex(r, file, depth + 1)
       if (inner.d !== dOut) throw r.corrupt(`${h}: ${t} gives ${dOut} dimensions, the index under it has d = ${inner.d}`)
       if (inner.transform) throw unsupported(file, h, 'nested IndexPreTransform')
+      if (inner.refine) throw unsupported(file, h, 'an IndexRefine under the transform (vqlite re-ranks on the vectors as given)')
       if (inner.metric !== hd.metric) throw r.corrupt(`${h}: metric_type ${hd.metric}, the index under it ${inner.metric}`)
       if (inner.ids.length !== hd.ntotal) throw r.corrupt(`${h}: ntotal = ${hd.ntotal}, the index under it holds ${inner.ids.length}`)
       return { ...inner, d: hd.d, transform: { fourcc: t, dIn, dOut, A }, fourccs: [h, t, ...inner.fourccs] }
+    }
+    case 'IxRF': {
+      const hd = readHeader(r, file, h)
+      const base = readIndex(r, file, depth + 1)
+      const flat = readIndex(r, file, depth + 1)
+      const kFactor = r.f32(`${h} k_factor`)
+      if (flat.codec.kind !== 'flat' || flat.ivf || flat.transform || flat.refine || flat.fourccs.length !== 1) {
+        throw unsupported(file, h, `refine index ${flat.fourccs.join('/')} (vqlite re-ranks on an IndexFlat of the full vectors, RFlat)`)
+      }
+      if (base.refine) throw unsupported(file, h, 'nested IndexRefine')
+      if (base.fourccs[0] === 'IxMp' || base.fourccs[0] === 'IxM2') throw unsupported(file, h, 'an IndexIDMap under the IndexRefine')
+      const n = hd.ntotal
+      if (
+        base.ids.length !== n ||
+        flat.ids.length !== n ||
+        base.d !== hd.d ||
+        flat.d !== hd.d ||
+        base.metric !== hd.metric ||
+        flat.metric !== hd.metric
+      ) {
+        throw r.corrupt(
+          `${h}: ntotal = ${n}, d = ${hd.d}: the base holds ${base.ids.length} of d = ${base.d}, the refine index ${flat.ids.length} of d = ${flat.d}`,
+        )
+      }
+      if (!(kFactor >= 1 && kFactor <= 1000)) throw r.corrupt(`${h}: k_factor = ${kFactor}`)
+      const all = new Float32Array(flat.codes.buffer, flat.codes.byteOffset, n * hd.d)
+      const vectors = new Float32Array(n * hd.d)
+      for (let i = 0; i < n; i++) {
+        const label = base.ids[i]!
+        if (!(label >= 0 && label < n)) throw r.corrupt(`${h}: the base has label ${label}, outside the refine index's 0..${n - 1}`)
+        vectors.set(all.subarray(label * hd.d, (label + 1) * hd.d), i * hd.d)
+      }
+      return { ...base, refine: { vectors, kFactor }, fourccs: [h, ...base.fourccs] }
     }
     case 'IxMp':
     case 'IxM2': {

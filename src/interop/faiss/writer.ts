@@ -2,7 +2,8 @@
  * Writes a FaissIndex as FAISS writes its own objects (faiss/impl/index_write.cpp; layout in
  * reader.ts): IxF2 / IxFI, IxPq, IxSQ, IwFl, IwPQ, IwSq (with its by_residual flag), an
  * IndexPreTransform (IxPT) with one LTra matrix for OPQ, and an IndexIDMap (IxMp) around a
- * non-IVF index whose ids are not its positions 0..n-1. Inverted lists are
+ * non-IVF index whose ids are not its positions 0..n-1, and an IndexRefineFlat (IxRF: the
+ * index, then an IndexFlat of the full vectors, then k_factor) for RFlat. Inverted lists are
  * ArrayInvertedLists ("ilar") with the "full" list-size encoding; IVF lists hold the ids
  * themselves. The coarse quantizer is an IndexFlatL2 / IndexFlatIP of the centroids.
  */
@@ -15,13 +16,31 @@ export function writeFaiss(f: FaissIndex): Uint8Array {
   const n = f.ids.length
   let sequential = true
   for (let i = 0; i < n && sequential; i++) sequential = f.ids[i] === i
-  if (!f.ivf && !sequential) {
+  // An IndexRefine finds its refine vectors by the base's labels: the base (IVF lists too)
+  // then labels items by position, and an IDMap outside holds the ids.
+  const body = (): void => (f.refine ? refined(w, f) : outer(w, f))
+  if ((f.refine || !f.ivf) && !sequential) {
     w.fourcc('IxMp')
     header(w, f.d, n, f.metric)
-    outer(w, f)
+    body()
     w.int64Vector(f.ids)
-  } else outer(w, f)
+  } else body()
   return w.result()
+}
+
+/** IndexRefineFlat: the base (items labelled 0..n-1), an IndexFlat of their vectors, k_factor. */
+function refined(w: ByteWriter, f: FaissIndex): void {
+  const n = f.ids.length
+  const positions = new Float64Array(n)
+  for (let i = 0; i < n; i++) positions[i] = i
+  w.fourcc('IxRF')
+  header(w, f.d, n, f.metric)
+  outer(w, { ...f, ids: positions, refine: null })
+  w.fourcc(flatFourcc(f.metric))
+  header(w, f.d, n, f.metric)
+  w.i64(n * f.d)
+  w.floats(f.refine!.vectors)
+  w.f32(f.refine!.kFactor)
 }
 
 /** Index header: d, ntotal, two unused int64 (FAISS writes 2^20), is_trained, metric_type. */
