@@ -31,7 +31,7 @@ async function build(
   description: string,
   metric: 'l2' | 'ip' | 'cosine' = 'l2',
   ids?: number[],
-  storeVectors?: 'float32',
+  storeVectors?: 'float32' | 'float16',
 ): Promise<VqIndex> {
   const ix = VqIndex.create(':memory:', { dim: d, description, metric, ...(storeVectors ? { storeVectors } : {}) })
   await ix.add(ids ?? Array.from({ length: n }, (_, i) => 7 + 3 * i), x, undefined, { train: { seed: 3 } })

@@ -123,8 +123,13 @@ def build(t, metric):
         index.add(xb)
     else:
         index.add_with_ids(xb, ids)
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexIDMap):
+        inner = faiss.downcast_index(inner.index)
+    if isinstance(inner, faiss.IndexRefine):
+        inner = faiss.downcast_index(inner.base_index)
     try:
-        faiss.extract_index_ivf(index).nprobe = a.nprobe
+        faiss.extract_index_ivf(inner).nprobe = a.nprobe
     except Exception:
         pass
     name = t + ("-ip" if metric == faiss.METRIC_INNER_PRODUCT else "")

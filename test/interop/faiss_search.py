@@ -24,15 +24,16 @@ xq = np.fromfile(a.queries, dtype="float32").reshape(-1, a.d)
 result = {}
 for f in a.files:
     index = faiss.read_index(f)
-    try:
-        faiss.extract_index_ivf(index).nprobe = a.nprobe
-    except Exception:
-        pass
     inner = faiss.downcast_index(index)
     if isinstance(inner, faiss.IndexIDMap):
         inner = faiss.downcast_index(inner.index)
     if isinstance(inner, faiss.IndexRefine):
         inner.k_factor = a.k_factor
+        inner = faiss.downcast_index(inner.base_index)
+    try:
+        faiss.extract_index_ivf(inner).nprobe = a.nprobe
+    except Exception:
+        pass
     D, I = index.search(xq, a.k)
     result[f] = {"ids": I.tolist(), "distances": D.tolist(), "ntotal": int(index.ntotal), "class": type(faiss.downcast_index(index)).__name__}
 print(json.dumps(result))

@@ -19,7 +19,7 @@ export function writeFaiss(f: FaissIndex): Uint8Array {
   // An IndexRefine finds its refine vectors by the base's labels: the base (IVF lists too)
   // then labels items by position, and an IDMap outside holds the ids.
   const body = (): void => (f.refine ? refined(w, f) : outer(w, f))
-  if ((f.refine || !f.ivf) && !sequential) {
+  if (((f.refine && !isPermutation(f.ids)) || (!f.refine && !f.ivf)) && !sequential) {
     w.fourcc('IxMp')
     header(w, f.d, n, f.metric)
     body()
@@ -28,19 +28,41 @@ export function writeFaiss(f: FaissIndex): Uint8Array {
   return w.result()
 }
 
-/** IndexRefineFlat: the base (items labelled 0..n-1), an IndexFlat of their vectors, k_factor. */
+/**
+ * IndexRefineFlat: the base, an IndexFlat of the vectors, k_factor. The base labels each
+ * item by the row of its vector in the IndexFlat: its id when the ids are 0..n-1 in some
+ * order (the rows then go by id), else its position (and an IDMap outside holds the ids).
+ */
 function refined(w: ByteWriter, f: FaissIndex): void {
   const n = f.ids.length
-  const positions = new Float64Array(n)
-  for (let i = 0; i < n; i++) positions[i] = i
+  const d = f.d
+  const byId = isPermutation(f.ids)
+  const labels = new Float64Array(n)
+  const rows = new Float32Array(n * d)
+  const v = f.refine!.vectors
+  for (let i = 0; i < n; i++) {
+    const row = byId ? f.ids[i]! : i
+    labels[i] = row
+    rows.set(v.subarray(i * d, (i + 1) * d), row * d)
+  }
   w.fourcc('IxRF')
-  header(w, f.d, n, f.metric)
-  outer(w, { ...f, ids: positions, refine: null })
+  header(w, d, n, f.metric)
+  outer(w, { ...f, ids: labels, refine: null })
   w.fourcc(flatFourcc(f.metric))
-  header(w, f.d, n, f.metric)
-  w.i64(n * f.d)
-  w.floats(f.refine!.vectors)
+  header(w, d, n, f.metric)
+  w.i64(n * d)
+  w.floats(rows)
   w.f32(f.refine!.kFactor)
+}
+
+/** True when ids holds each of 0..n-1 once. */
+function isPermutation(ids: Float64Array): boolean {
+  const seen = new Uint8Array(ids.length)
+  for (const id of ids) {
+    if (!(id >= 0 && id < ids.length) || seen[id] === 1) return false
+    seen[id] = 1
+  }
+  return true
 }
 
 /** Index header: d, ntotal, two unused int64 (FAISS writes 2^20), is_trained, metric_type. */
