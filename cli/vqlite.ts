@@ -297,7 +297,8 @@ export function program(): Command {
         '',
         'Reads IndexFlatL2/IP, IndexPQ, IndexScalarQuantizer (8-bit, 4-bit, fp16), IndexIVFFlat,',
         'IndexIVFPQ, IndexIVFScalarQuantizer, IndexIVFPQFastScan, OPQ (IndexPreTransform) in front',
-        'of a PQ index, and IndexIDMap/IDMap2 around them; other types are refused, naming them.',
+        'of a PQ index, IndexRefineFlat (RFlat) and IndexIDMap/IDMap2 around them; other types are',
+        'refused, naming them.',
         '',
         'Example:',
         '  vqlite import-faiss sift.faissindex sift.vqlite',
@@ -321,7 +322,9 @@ export function program(): Command {
     .command('export-faiss')
     .argument('<file>', 'index file')
     .argument('<faiss-file>', 'FAISS index file to write (faiss.read_index reads it)')
-    .description('write an index as a FAISS index file (Flat, PQ, SQ, IVF of those, OPQ; not RaBitQ, refine stages, cosine)')
+    .description(
+      'write an index as a FAISS index file (Flat, PQ, SQ, IVF of those, OPQ, RFlat; not RaBitQ, other refine stages, cosine, string ids)',
+    )
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite export-faiss docs.vqlite docs.faissindex')
     .action(async (file: string, faissFile: string, o: { json: boolean }) => {

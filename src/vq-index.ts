@@ -548,11 +548,11 @@ export class VqIndex<M = Metadata, K extends Id = number> {
    * Creates a new index at `path` (or ':memory:') from a FAISS index file: IndexFlatL2/IP,
    * IndexPQ, IndexScalarQuantizer (8-bit, 4-bit, fp16), IndexIVFFlat, IndexIVFPQ,
    * IndexIVFScalarQuantizer, IndexIVFPQFastScan, an OPQ IndexPreTransform in front of a PQ
-   * index, and IndexIDMap/IDMap2 around any of them (README, FAISS index files). Codes are
-   * taken as they are (distances agree with FAISS's); ids are the IDMap's, the IVF lists'
-   * or the positions 0..n-1. Other types: VqFormatError('UNSUPPORTED_FAISS_INDEX'); a
-   * damaged or truncated file: CORRUPT_FILE / TRUNCATED_FILE. No vectors are stored; ids
-   * are integers.
+   * index, IndexRefineFlat (RFlat) and IndexIDMap/IDMap2 around any of them (README, FAISS
+   * index files). Codes are taken as they are (distances agree with FAISS's); ids are the
+   * IDMap's, the IVF lists' or the positions 0..n-1. Other types:
+   * VqFormatError('UNSUPPORTED_FAISS_INDEX'); a damaged or truncated file: CORRUPT_FILE /
+   * TRUNCATED_FILE. Only an IndexRefineFlat's vectors are stored; ids are integers.
    */
   static fromFaiss<M = Metadata>(file: string, path: string, options?: FaissImportOptions): VqIndex<M, number> {
     checkPath(path)
@@ -561,8 +561,8 @@ export class VqIndex<M = Metadata, K extends Id = number> {
 
   /**
    * Writes this index as a new FAISS index file (FILE_EXISTS if it exists); returns the
-   * item count. Indexes FAISS cannot express (RaBitQ, refine stages, the cosine metric,
-   * string ids)
+   * item count. Indexes FAISS cannot express (RaBitQ, refine stages other than RFlat, the
+   * cosine metric, string ids)
    * are refused with VqStateError('UNSUPPORTED_FAISS_INDEX').
    */
   async toFaiss(file: string): Promise<number> {
