@@ -109,6 +109,52 @@ describe('vqlite -> FAISS file -> vqlite', () => {
     await b.close()
   })
 
+  it('the older IndexIVFPQ form (IvPQ: ids in the IVF header) reads as IwPQ does', async () => {
+    const a = await build('IVF8,PQ4')
+    const file = fresh('iwpq')
+    await a.toFaiss(file)
+    const b = readFileSync(file)
+    // IwPQ: fourcc, header (33), nlist, nprobe, the coarse IxF2 (fourcc, header, count, nlist*d
+    // floats), direct map (type byte, empty vector), by_residual, code_size, the PQ (d, M,
+    // nbits, centroids), then "ilar" lists (nlist, code_size, "full", sizes, codes + ids per list).
+    const nlist = 8
+    const cs = 4
+    const ivfEnd = 4 + 33 + 16 + (4 + 33 + 8 + nlist * d * 4)
+    const mapEnd = ivfEnd + 1 + 8
+    const pqEnd = mapEnd + 1 + 8 + 24 + 8 + 256 * d * 4
+    let at = pqEnd + 4 + 8 + 8 + 4 + 8
+    const sizes = Array.from({ length: nlist }, (_, l) => Number(b.readBigUInt64LE(at + 8 * l)))
+    at += 8 * nlist
+    const idParts: Buffer[] = []
+    const codeParts: Buffer[] = []
+    for (const size of sizes) {
+      const len = Buffer.alloc(8)
+      len.writeBigUInt64LE(BigInt(size))
+      const clen = Buffer.alloc(8)
+      clen.writeBigUInt64LE(BigInt(size * cs))
+      codeParts.push(clen, b.subarray(at, at + size * cs))
+      at += size * cs
+      idParts.push(len, b.subarray(at, at + size * 8))
+      at += size * 8
+    }
+    expect(at).toBe(b.length)
+    const legacy = Buffer.concat([
+      Buffer.from('IvPQ', 'latin1'),
+      b.subarray(4, ivfEnd),
+      ...idParts,
+      b.subarray(ivfEnd, pqEnd),
+      ...codeParts,
+    ])
+    const file2 = fresh('ivpq')
+    writeFileSync(file2, legacy)
+    const c = VqIndex.fromFaiss(file2, ':memory:')
+    expect(c.description).toBe('IVF8,PQ4')
+    const q = queries.subarray(0, d)
+    expect(Array.from(c.search(q, 10, { nprobe: 3 }).ids)).toEqual(Array.from(a.search(q, 10, { nprobe: 3 }).ids))
+    await a.close()
+    await c.close()
+  })
+
   it('an IVF of one list is written with a zero centroid and reads back as the exhaustive index it is', async () => {
     const a = await build('IVF1,PQ4')
     const file = fresh('ivf1')

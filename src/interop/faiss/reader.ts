@@ -6,7 +6,7 @@
  *   IxPq                IndexPQ
  *   IxSQ                IndexScalarQuantizer (QT_8bit, QT_4bit, their _uniform forms, QT_fp16, QT_8bit_direct)
  *   IwFl                IndexIVFFlat
- *   IwPQ                IndexIVFPQ
+ *   IwPQ / IvPQ         IndexIVFPQ (IvPQ: the older form, ids in the IVF header)
  *   IwSq / IwSQ         IndexIVFScalarQuantizer (IwSQ: the older form, always by residual)
  *   IwPf                IndexIVFPQFastScan (block-packed 4-bit codes, unpacked here)
  *   IxPT                IndexPreTransform with one LTra / rrot matrix (OPQ) in front of a PQ index
@@ -47,7 +47,7 @@ const MAX_DEPTH = 8
 
 /** The fourccs read, with what each is. */
 const SUPPORTED =
-  'IxF2, IxFI, IxFl, IxPq, IxSQ, IwFl, IwPQ, IwSq, IwSQ, IwPf, IxPT (LTra/rrot before a PQ index), IxRF (on an IndexFlat), IxMp, IxM2'
+  'IxF2, IxFI, IxFl, IxPq, IxSQ, IwFl, IwPQ, IvPQ, IwSq, IwSQ, IwPf, IxPT (LTra/rrot before a PQ index), IxRF (on an IndexFlat), IxMp, IxM2'
 
 interface Header {
   readonly d: number
@@ -155,12 +155,14 @@ interface IvfHeader {
   readonly centroids: Float32Array
 }
 
-function readIvfHeader(r: ByteReader, file: string, h: string, depth: number): IvfHeader {
+/** The IVF header; with legacyIds (the older "Iv" forms), the ids of each list stored after the coarse quantizer, in `ids`. */
+function readIvfHeader(r: ByteReader, file: string, h: string, depth: number, legacyIds?: Float64Array[]): IvfHeader {
   const hd = readHeader(r, file, h)
   const nlist = r.size(`${h} nlist`)
   if (nlist < 1 || nlist > 1 << 20) throw unsupported(file, h, `nlist = ${nlist} (vqlite's IVF has 1 to ${1 << 20} lists)`)
   const nprobe = r.size(`${h} nprobe`)
   const centroids = readCoarse(r, file, h, hd, nlist, depth)
+  if (legacyIds) for (let l = 0; l < nlist; l++) legacyIds.push(r.int64Vector(`${h} ids of list ${l}`))
   const mapType = r.u8(`${h} direct_map type`)
   if (mapType > 2) throw r.corrupt(`${h}: direct_map type ${mapType}`)
   r.skipVector(8, `${h} direct_map array`)
@@ -391,6 +393,31 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       const codeSize = pqCodeSize(codec.m, codec.nbits)
       if (cs !== codeSize) throw r.corrupt(`${h}: code_size = ${cs}, the product quantizer's is ${codeSize}`)
       const items = readArrayLists(r, file, h, iv.nlist, codeSize, iv.hd.ntotal)
+      const ivf = { nlist: iv.nlist, centroids: iv.centroids, byResidual, nprobe: iv.nprobe }
+      return { d: iv.hd.d, metric: iv.hd.metric, transform: null, refine: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
+    }
+    case 'IvPQ': {
+      // The older IndexIVFPQ form: each list's ids in the IVF header, its codes after the PQ.
+      const idLists: Float64Array[] = []
+      const iv = readIvfHeader(r, file, h, depth, idLists)
+      const byResidual = r.bool(`${h} by_residual`)
+      const cs = r.size(`${h} code_size`)
+      const codec = readPq(r, file, h, iv.hd.d)
+      const codeSize = pqCodeSize(codec.m, codec.nbits)
+      if (cs !== codeSize) throw r.corrupt(`${h}: code_size = ${cs}, the product quantizer's is ${codeSize}`)
+      let total = 0
+      for (const ids of idLists) total += ids.length
+      if (total !== iv.hd.ntotal) throw r.corrupt(`${h}: the lists hold ${total} ids, ntotal is ${iv.hd.ntotal}`)
+      const items = { lists: new Int32Array(total), ids: new Float64Array(total), codes: new Uint8Array(total * codeSize) }
+      let at = 0
+      idLists.forEach((ids, l) => {
+        const codes = r.byteVector(`${h} codes of list ${l}`)
+        if (codes.length !== ids.length * codeSize) throw r.corrupt(`${h}: list ${l} has ${ids.length} ids and ${codes.length} code bytes`)
+        items.ids.set(ids, at)
+        items.codes.set(codes, at * codeSize)
+        items.lists.fill(l, at, at + ids.length)
+        at += ids.length
+      })
       const ivf = { nlist: iv.nlist, centroids: iv.centroids, byResidual, nprobe: iv.nprobe }
       return { d: iv.hd.d, metric: iv.hd.metric, transform: null, refine: null, ivf, codec, codeSize, ...items, fourccs: [h, 'IxF'] }
     }
