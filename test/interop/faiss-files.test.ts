@@ -408,6 +408,8 @@ describe('damaged, truncated and foreign FAISS files', () => {
     const mapAt = b.length - 8 * n
     b.writeBigInt64LE(-1n, mapAt)
     expect(importError(b).code).toBe('BAD_IDS')
+    b.writeBigInt64LE(2n ** 60n, mapAt)
+    expect(importError(b).code).toBe('BAD_IDS')
     b.writeBigInt64LE(1001n, mapAt)
     const e = importError(b)
     expect(e.code).toBe('DUPLICATE_ID')

@@ -8,7 +8,7 @@
  * truncated file is VqFormatError('TRUNCATED_FILE'), a value that cannot be right (a count
  * past the end, a negative size) VqFormatError('CORRUPT_FILE'), never a RangeError.
  */
-import { VqFormatError } from '../../errors.js'
+import { VqFormatError, VqInputError } from '../../errors.js'
 
 /** The four characters of a fourcc as FAISS stores it (first character in the lowest byte). */
 export function fourccName(h: number): string {
@@ -143,11 +143,23 @@ export class ByteReader {
     return out
   }
 
-  /** n int64, as numbers (CORRUPT_FILE past 2^53). */
-  int64s(n: number, what: string): Float64Array {
+  /**
+   * n int64, as numbers: CORRUPT_FILE past 2^53, or for ids (labels) BAD_IDS, as vqlite ids
+   * are at most 2^53 - 1.
+   */
+  int64s(n: number, what: string, ids = false): Float64Array {
     this.#need(n * 8, what)
     const out = new Float64Array(n)
-    for (let i = 0; i < n; i++) out[i] = this.i64(what)
+    for (let i = 0; i < n; i++) {
+      const x = this.#v.getBigInt64(this.#at, true)
+      if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < -BigInt(Number.MAX_SAFE_INTEGER)) {
+        if (ids)
+          throw new VqInputError('BAD_IDS', `${this.#file}: ${what}: id ${x}; vqlite ids are integers from 0 to ${Number.MAX_SAFE_INTEGER}`)
+        throw this.corrupt(`${what} = ${x} is out of range`)
+      }
+      out[i] = Number(x)
+      this.#at += 8
+    }
     return out
   }
 
@@ -169,9 +181,9 @@ export class ByteReader {
     return this.floats(this.#count(4, what), what)
   }
 
-  /** A std::vector<int64_t>. */
-  int64Vector(what: string): Float64Array {
-    return this.int64s(this.#count(8, what), what)
+  /** A std::vector<int64_t> (ids: see int64s). */
+  int64Vector(what: string, ids = false): Float64Array {
+    return this.int64s(this.#count(8, what), what, ids)
   }
 
   /** A std::vector<size_t>. */

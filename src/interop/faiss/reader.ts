@@ -162,7 +162,7 @@ function readIvfHeader(r: ByteReader, file: string, h: string, depth: number, le
   if (nlist < 1 || nlist > 1 << 20) throw unsupported(file, h, `nlist = ${nlist} (vqlite's IVF has 1 to ${1 << 20} lists)`)
   const nprobe = r.size(`${h} nprobe`)
   const centroids = readCoarse(r, file, h, hd, nlist, depth)
-  if (legacyIds) for (let l = 0; l < nlist; l++) legacyIds.push(r.int64Vector(`${h} ids of list ${l}`))
+  if (legacyIds) for (let l = 0; l < nlist; l++) legacyIds.push(r.int64Vector(`${h} ids of list ${l}`, true))
   const mapType = r.u8(`${h} direct_map type`)
   if (mapType > 2) throw r.corrupt(`${h}: direct_map type ${mapType}`)
   r.skipVector(8, `${h} direct_map array`)
@@ -219,7 +219,7 @@ function readArrayLists(r: ByteReader, file: string, h: string, nlist: number, c
     const n = sizes[l]!
     if (n === 0) continue
     out.codes.set(r.bytes(n * codeSize, `${h} codes of list ${l}`), at * codeSize)
-    out.ids.set(r.int64s(n, `${h} ids of list ${l}`), at)
+    out.ids.set(r.int64s(n, `${h} ids of list ${l}`, true), at)
     out.lists.fill(l, at, at + n)
     at += n
   }
@@ -250,7 +250,7 @@ function readBlockLists(r: ByteReader, file: string, h: string, nlist: number, m
   const parts: { ids: Float64Array; codes: Uint8Array }[] = []
   let total = 0
   for (let l = 0; l < nlist; l++) {
-    const ids = r.int64Vector(`${h} ids of list ${l}`)
+    const ids = r.int64Vector(`${h} ids of list ${l}`, true)
     const packed = r.byteVector(`${h} codes of list ${l}`)
     const n = ids.length
     if (packed.length !== Math.ceil(n / bbs) * blockSize) {
@@ -515,7 +515,7 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
     case 'IxM2': {
       const hd = readHeader(r, file, h)
       const inner = readIndex(r, file, depth + 1)
-      const map = r.int64Vector(`${h} id_map`)
+      const map = r.int64Vector(`${h} id_map`, true)
       if (map.length !== hd.ntotal || inner.ids.length !== hd.ntotal) {
         throw r.corrupt(`${h}: ntotal = ${hd.ntotal}, id_map holds ${map.length}, the index under it ${inner.ids.length}`)
       }
