@@ -3,12 +3,15 @@
  *
  * Layout: the library package `vqlite` is `src/` and `native-free-kernels/`; the tooling is
  * `cli/` (the CLI), `bench/` and `datasets/`; tests are in `test/`. The tooling reaches the
- * library by package name ('vqlite', 'vqlite/text', 'vqlite/kernels'), which tsconfig.json's
- * `paths` map to the three public entry points below.
+ * library by package name ('vqlite', 'vqlite/text', 'vqlite/kernels', 'vqlite/langchain'), which
+ * tsconfig.json's `paths` map to the four public entry points below.
  */
 
 /** The library's public entry points: the only library files tooling may import. */
-const PUBLIC_ENTRY = ['^src/index\\.ts$', '^src/text/index\\.ts$', '^native-free-kernels/index\\.ts$']
+const PUBLIC_ENTRY = ['^src/index\\.ts$', '^src/text/index\\.ts$', '^native-free-kernels/index\\.ts$', '^src/langchain/index\\.ts$']
+
+/** The optional peer of the 'vqlite/langchain' entry point: only src/langchain/ may import it. */
+const LANGCHAIN_PACKAGES = ['@langchain/[^/]+']
 
 /** Packages only the tooling may use (plots, HDF5, downloads, CLI, the hnswlib peer). */
 const TOOLING_PACKAGES = ['vega', 'vega-lite', 'h5wasm', 'basic-ftp', 'tar', 'commander', 'cli-progress', 'csv-parse', 'hnswlib-node']
@@ -45,6 +48,19 @@ module.exports = {
       LIBRARY,
       packagePath(TOOLING_PACKAGES),
       `Library code uses none of the tooling packages (${TOOLING_PACKAGES.join(', ')}): a library install must not need them.`,
+    ),
+    forbid(
+      'langchain-only-in-its-entry',
+      { path: LIBRARY, pathNot: '^src/langchain/' },
+      packagePath(LANGCHAIN_PACKAGES),
+      "Only src/langchain/ (the 'vqlite/langchain' entry point) imports @langchain/*, the optional peer: " +
+        "'vqlite', 'vqlite/text' and 'vqlite/kernels' load and install without it.",
+    ),
+    forbid(
+      'nothing-into-langchain',
+      { path: LIBRARY, pathNot: '^src/langchain/' },
+      '^src/langchain/',
+      "No other library module imports src/langchain/: it loads @langchain/core, which only 'vqlite/langchain' may need.",
     ),
     forbid(
       'kernels-self-contained',

@@ -7,7 +7,8 @@
  * Which project a test file belongs to is decided here, by path: INTEGRATION lists the
  * integration files, everything else under test/ is unit.
  * Both projects get a fresh VQLITE_CACHE_DIR per run (test/setup/cache-dir.ts) and resolve
- * the package names 'vqlite', 'vqlite/text' and 'vqlite/kernels' to the sources.
+ * the package names 'vqlite', 'vqlite/text', 'vqlite/kernels' and 'vqlite/langchain' to the
+ * sources.
  */
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -37,6 +38,7 @@ const entries: [string, string][] = [
   ['vqlite', 'src/index.ts'],
   ['vqlite/text', 'src/text/index.ts'],
   ['vqlite/kernels', 'native-free-kernels/index.ts'],
+  ['vqlite/langchain', 'src/langchain/index.ts'],
 ]
 const alias = entries
   .filter(([, file]) => existsSync(here(file)))

@@ -4,7 +4,7 @@
  * such) and --filter JSON text.
  */
 import { statSync } from 'node:fs'
-import { type Filter, VqIndex, VqInputError, VqStorageError } from 'vqlite'
+import { type Filter, type Id, VqIndex, VqInputError, VqStorageError } from 'vqlite'
 
 /**
  * A path that must exist and be a regular file: NOT_FOUND when missing, CANNOT_OPEN for a
@@ -30,10 +30,10 @@ export function regularIndexFile(path: string): void {
   regularInputFile(path, 'index file')
 }
 
-/** Opens an index file after checking it is a regular file. */
-export function openIndex(path: string, readonly = false): VqIndex {
+/** Opens an index file (integer or string ids) after checking it is a regular file. */
+export function openIndex(path: string, readonly = false): VqIndex<unknown, Id> {
   regularIndexFile(path)
-  return VqIndex.open(path, readonly ? { readonly: true } : {})
+  return VqIndex.open(path, readonly ? { readonly: true, ids: 'any' } : { ids: 'any' })
 }
 
 /** The --filter option: JSON text of an object (the library checks the conditions; BAD_FILTER otherwise). */

@@ -451,7 +451,7 @@ export function program(): Command {
               const r = ix.search(v.x.subarray(i * v.d, (i + 1) * v.d), o.k, opts)
               return {
                 query: i,
-                ids: Array.from(r.ids).filter((id) => id >= 0),
+                ids: Array.from(r.ids as ArrayLike<number | string>).filter((id) => id !== -1 && id !== ''),
                 distances: Array.from(r.distances).filter(Number.isFinite),
               }
             })

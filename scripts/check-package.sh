@@ -5,7 +5,9 @@
 # first library example (taken from README.md's "Library example" section at run time) and
 # checks the nearest id it prints, type-checks a TypeScript file importing every entry point
 # with skipLibCheck: false, asserts that no tooling package came with the library, prints the
-# install's package count and size, then installs the CLI tarball too and runs
+# install's package count and size, checks 'vqlite/langchain' without its optional peer
+# @langchain/core (MISSING_DEPENDENCY) and then with it (a store that adds, filters and
+# retrieves; its types compile), then installs the CLI tarball too and runs
 # `npx vqlite --version` and `npx vqlite datasets list`.
 # One line per check ("ok" or "FAIL"); exits non-zero on any failure.
 #   bash scripts/check-package.sh            (KEEP=1 keeps the temporary folder)
@@ -41,7 +43,7 @@ ok "npm pack CLI: $(basename "$CLI_TGZ") ($(du -h "$CLI_TGZ" | cut -f1))"
 tar -tzf "$LIB_TGZ" >"$WORK/lib-files.txt"
 missing=""
 for f in package/package.json package/LICENSE package/README.md package/dist/src/index.js package/dist/src/index.d.ts \
-  package/dist/src/text/index.js package/dist/src/parallel/worker.js package/dist/native-free-kernels/index.js \
+  package/dist/src/text/index.js package/dist/src/langchain/index.js package/dist/src/parallel/worker.js package/dist/native-free-kernels/index.js \
   package/dist/native-free-kernels/wasm/kernels.wasm; do
   grep -qx "$f" "$WORK/lib-files.txt" || missing="$missing $f"
 done
@@ -120,7 +122,58 @@ EOF
 if (cd "$APP" && npx tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1); then ok "consumer.ts importing vqlite, vqlite/kernels, vqlite/text type-checks with skipLibCheck: false"
 else fail "consumer.ts does not type-check with skipLibCheck: false ($(grep -o 'error TS[0-9]*' "$WORK/tsc.log" | sort | uniq -c | awk '{ printf "%s%sx %s", (NR > 1 ? ", " : ""), $1, $3 }'))" "$WORK/tsc.log"; fi
 
-# 7. The CLI tarball on top: vqlite --version and a command that loads the tooling modules.
+# 7. vqlite/langchain. Without its optional peer @langchain/core (not installed with the library:
+#    the checks above ran without it), importing it is VqError MISSING_DEPENDENCY; with the peer
+#    installed, a store adds, searches with a filter and serves a retriever, and its types compile.
+if [ -z "$(find "$APP/node_modules" -path '*/node_modules/@langchain/core/package.json' -print -quit)" ]; then
+  ok "library install holds no @langchain/core (the optional peer of vqlite/langchain)"
+else fail "library install holds @langchain/core, an optional peer"; fi
+cat >"$APP/no-peer.mjs" <<'EOF'
+try {
+  await import('vqlite/langchain')
+  console.log('imported')
+} catch (e) {
+  console.log(e.code ?? e.message)
+}
+EOF
+got=$(cd "$APP" && node no-peer.mjs 2>&1)
+if [ "$got" = MISSING_DEPENDENCY ]; then ok "import('vqlite/langchain') without @langchain/core: VqError MISSING_DEPENDENCY"
+else fail "import('vqlite/langchain') without @langchain/core printed '$got', expected MISSING_DEPENDENCY"; fi
+(cd "$APP" && npm install "${NPM_FLAGS[@]}" '@langchain/core@^1' >"$WORK/install-langchain.log" 2>&1) || stop "npm install @langchain/core" "$WORK/install-langchain.log"
+cat >"$APP/langchain.mjs" <<'EOF'
+import { VqliteVectorStore } from 'vqlite/langchain'
+const vec = (t) => [(t.length % 7) + 1, t.split(' ').length, t.includes('deploy') ? 5 : 0.5]
+const embeddings = { embedDocuments: async (texts) => texts.map(vec), embedQuery: async (t) => vec(t) }
+const texts = ['deploy the app', 'cats and dogs', 'deploy again now']
+const store = await VqliteVectorStore.fromTexts(texts, [{ n: 1 }, { n: 2 }, { n: 3 }], embeddings)
+const hits = await store.similaritySearch('deploy it', 2, { n: { $gte: 2 } })
+const retrieved = await store.asRetriever(1).invoke('deploy it')
+console.log(hits.map((d) => d.metadata.n).join(','), retrieved.length)
+await store.close()
+EOF
+got=$(cd "$APP" && node langchain.mjs 2>"$WORK/langchain.err")
+core=$(node -p "require('$APP/node_modules/@langchain/core/package.json').version" 2>/dev/null)
+if [ "$got" = "3,2 1" ]; then ok "vqlite/langchain with @langchain/core $core: filtered search and a retriever ($got)"
+else fail "vqlite/langchain printed '$got', expected '3,2 1'" "$WORK/langchain.err"; fi
+cat >"$APP/consumer-langchain.ts" <<'EOF'
+import type { EmbeddingsInterface } from '@langchain/core/embeddings'
+import { VqliteEmbeddings, VqliteVectorStore, type VqliteStoreArgs } from 'vqlite/langchain'
+import type { Embedder } from 'vqlite/text'
+
+const embedder: Embedder = { name: 'ones', dim: 4, embed: async (texts) => new Float32Array(texts.length * 4).fill(1) }
+const embeddings: EmbeddingsInterface = new VqliteEmbeddings(embedder)
+const args: VqliteStoreArgs = { path: ':memory:', description: 'Flat', metric: 'cosine' }
+const store: Promise<VqliteVectorStore> = VqliteVectorStore.fromTexts(['a'], {}, embeddings, args)
+export { store }
+EOF
+sed 's/"consumer.ts"/"consumer-langchain.ts"/' "$APP/tsconfig.json" >"$APP/tsconfig.langchain.json"
+if (cd "$APP" && npx tsc -p tsconfig.langchain.json >"$WORK/tsc-langchain.log" 2>&1); then
+  ok "consumer-langchain.ts importing vqlite/langchain type-checks with skipLibCheck: false"
+else
+  fail "consumer-langchain.ts does not type-check with skipLibCheck: false ($(grep -o 'error TS[0-9]*' "$WORK/tsc-langchain.log" | sort | uniq -c | awk '{ printf "%s%sx %s", (NR > 1 ? ", " : ""), $1, $3 }'))" "$WORK/tsc-langchain.log"
+fi
+
+# 8. The CLI tarball on top: vqlite --version and a command that loads the tooling modules.
 (cd "$APP" && npm install "${NPM_FLAGS[@]}" "$CLI_TGZ" >"$WORK/install-cli.log" 2>&1) || stop "npm install of the CLI tarball" "$WORK/install-cli.log"
 ok "npm install of the CLI tarball next to the library"
 want=$(node -p "require('$ROOT/cli/package.json').version")

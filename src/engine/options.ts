@@ -24,7 +24,6 @@ import type {
   VectorStorage,
 } from '../types.js'
 import { kernelsFor } from '../util/kernels.js'
-import type { ItemsPlan } from './reads.js'
 import {
   AddSchema,
   BatchSearchSchema,
@@ -294,6 +293,13 @@ function resolveSpec(options: CreateOptions, dim: number): IndexSpec {
     )
   }
   return spec
+}
+
+/** Parsed options of items(). */
+export interface ItemsPlan {
+  readonly filter: Filter | undefined
+  readonly batchSize: number
+  readonly includeVectors: boolean
 }
 
 /** items()'s options, parsed. */

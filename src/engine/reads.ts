@@ -8,6 +8,7 @@ import { VqOptionError } from '../errors.js'
 import { checkFilter, compileFilter, evaluating } from '../storage/filter-sql.js'
 import type { BatchSearchResult, Filter, Id, SearchResult, StoredItem } from '../types.js'
 import { publicIds } from './ids.js'
+import type { ItemsPlan } from './options.js'
 import type { IndexState } from './state.js'
 import { decodeVector } from './vector-codec.js'
 
@@ -35,13 +36,6 @@ export function countItems(state: IndexState, filter: Filter | undefined): numbe
   if (filter === undefined) return state.lists.count
   const { sql, params } = condition(state, filter)
   return evaluating(state.path, 'counting items', () => state.store.countWhere(sql, params))
-}
-
-/** Parsed options of items(). */
-export interface ItemsPlan {
-  readonly filter: Filter | undefined
-  readonly batchSize: number
-  readonly includeVectors: boolean
 }
 
 /**

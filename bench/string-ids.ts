@@ -1,0 +1,207 @@
+/**
+ * String ids against integer ids on glove100 (341,479 x 100, cosine), issue 17's
+ * acceptance: resident memory per vector of an opened index (RssAnon + RssShmem of
+ * /proc/self/status, measured in fresh child processes) and search() QPS, one query at a
+ * time, both handles in one process with rounds interleaved (alternating which goes first).
+ *
+ * Two files of the same composition (default IVF1024,PQ50x4,RFlat, float32 vectors stored)
+ * are built with the same training seed, so the models and codes are the same and only the
+ * ids differ: integer ids 0..n-1 and UUID-shaped strings. Built once into the cache folder
+ * (--rebuild to redo). The script checks that both return the same neighbours (mapped).
+ *
+ *   npm run build && node --expose-gc cli/dist/bench/string-ids.js [--nprobe 96] [--refine 8] [--rounds 7]
+ *     [--children 3] [--out bench/results/string-ids-glove.json]
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { defaultCacheDir, VqIndex } from 'vqlite'
+import { loadGlove100 } from '../datasets/index.js'
+import { machineInfo, saveJson } from './lib/report.js'
+
+const { values } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    description: { type: 'string', default: 'IVF1024,PQ50x4,RFlat' },
+    nprobe: { type: 'string', default: '96' },
+    refine: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '7' },
+    children: { type: 'string', default: '3' },
+    rebuild: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results/string-ids-glove.json' },
+  },
+})
+const nprobe = Number(values.nprobe)
+const refineFactor = Number(values.refine)
+const k = 10
+
+/** A UUID-shaped key for item i (deterministic: a 32-bit mix of i, hex). */
+export function uuidOf(i: number): string {
+  let h = (i + 0x9e3779b9) >>> 0
+  const hex: string[] = []
+  for (let j = 0; j < 4; j++) {
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
+    hex.push(((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, '0'))
+  }
+  const s = hex.join('')
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-4${s.slice(13, 16)}-8${s.slice(17, 20)}-${s.slice(20, 24)}${i.toString(16).padStart(8, '0')}`
+}
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (!g) throw new Error('run with node --expose-gc')
+  g()
+  g()
+}
+
+/** RssAnon + RssShmem of this process, in bytes. */
+function owned(): number {
+  const text = readFileSync('/proc/self/status', 'utf8')
+  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)![1]) * 1024
+  return kb('RssAnon') + kb('RssShmem')
+}
+
+const dir = join(defaultCacheDir(), 'bench-string-ids')
+const files = { integer: join(dir, 'glove-int.vqlite'), string: join(dir, 'glove-str.vqlite') }
+
+/** Child: open one file, search the queries, report resident growth per vector. */
+async function child(kind: 'integer' | 'string'): Promise<void> {
+  const g = await loadGlove100({})
+  const queries = g.queries.slice()
+  gc()
+  const before = owned()
+  const ix = VqIndex.open(files[kind], { readonly: true, ids: 'any', threads: 0 })
+  const n = ix.size
+  gc()
+  const opened = owned()
+  for (let i = 0; i < g.nq; i++) ix.search(queries.subarray(i * g.d, (i + 1) * g.d), k, { nprobe, refineFactor })
+  gc()
+  const searched = owned()
+  process.stdout.write(
+    `${JSON.stringify({ kind, n, openPerVector: (opened - before) / n, searchedPerVector: (searched - before) / n, total: ix.memoryUsage().total })}\n`,
+  )
+  await ix.close()
+}
+
+async function build(): Promise<void> {
+  if (!values.rebuild && existsSync(files.integer) && existsSync(files.string)) return
+  mkdirSync(dir, { recursive: true })
+  for (const f of Object.values(files)) for (const s of ['', '-wal', '-shm']) rmSync(f + s, { force: true })
+  const g = await loadGlove100({ onProgress: (m: string) => console.log(m) })
+  const ints = Float64Array.from({ length: g.nb }, (_, i) => i)
+  const keys = Array.from({ length: g.nb }, (_, i) => uuidOf(i))
+  for (const kind of ['integer', 'string'] as const) {
+    const t = performance.now()
+    const ix = VqIndex.create(files[kind], {
+      dim: g.d,
+      metric: 'cosine',
+      description: values.description,
+      storeVectors: 'float32',
+      ids: kind,
+      durability: 'normal',
+    })
+    await ix.train(g.base, { seed: 17 })
+    const block = 50_000
+    for (let at = 0; at < g.nb; at += block) {
+      const end = Math.min(g.nb, at + block)
+      const x = g.base.subarray(at * g.d, end * g.d)
+      if (kind === 'integer') await ix.add(ints.subarray(at, end), x)
+      else await ix.add(keys.slice(at, end), x)
+    }
+    await ix.close()
+    console.log(`built ${files[kind]} (${kind} ids) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  }
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y)
+  return s[s.length >> 1]!
+}
+
+async function main(): Promise<void> {
+  await build()
+  const g = await loadGlove100({})
+  // Memory: fresh children, alternating kinds.
+  const mem: Record<string, { openPerVector: number[]; searchedPerVector: number[]; total: number }> = {}
+  for (let c = 0; c < Number(values.children); c++) {
+    for (const kind of c % 2 === 0 ? (['integer', 'string'] as const) : (['string', 'integer'] as const)) {
+      const r = spawnSync(
+        process.execPath,
+        [...process.execArgv, process.argv[1]!, '--child', kind, '--nprobe', `${nprobe}`, '--refine', `${refineFactor}`],
+        {
+          encoding: 'utf8',
+        },
+      )
+      if (r.status !== 0) throw new Error(`child ${kind} failed: ${r.stderr}`)
+      const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { openPerVector: number; searchedPerVector: number; total: number }
+      const m = mem[kind] ?? { openPerVector: [], searchedPerVector: [], total: line.total }
+      m.openPerVector.push(line.openPerVector)
+      m.searchedPerVector.push(line.searchedPerVector)
+      mem[kind] = m
+    }
+  }
+  // Speed: both handles in this process, rounds interleaved.
+  const handles = {
+    integer: VqIndex.open(files.integer, { readonly: true, threads: 0 }),
+    string: VqIndex.open(files.string, { readonly: true, ids: 'string', threads: 0 }),
+  }
+  const q = (i: number): Float32Array => g.queries.subarray(i * g.d, (i + 1) * g.d)
+  // Same neighbours under both kinds of ids.
+  let same = 0
+  for (let i = 0; i < g.nq; i++) {
+    const a = handles.integer.search(q(i), k, { nprobe, refineFactor })
+    const b = handles.string.search(q(i), k, { nprobe, refineFactor })
+    if (b.ids.every((key, j) => key === (a.ids[j]! < 0 ? '' : uuidOf(a.ids[j]!)))) same++
+  }
+  let hits = 0
+  for (let i = 0; i < g.nq; i++) {
+    const a = handles.integer.search(q(i), k, { nprobe, refineFactor })
+    const truth = new Set(Array.from(g.groundTruth.subarray(i * g.gtK, i * g.gtK + k)))
+    for (const id of a.ids) if (truth.has(id)) hits++
+  }
+  const rounds = Number(values.rounds)
+  const qps: Record<string, number[]> = { integer: [], string: [] }
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of r % 2 === 0 ? (['integer', 'string'] as const) : (['string', 'integer'] as const)) {
+      const ix = handles[kind] as VqIndex<unknown, number | string>
+      const t = performance.now()
+      for (let i = 0; i < g.nq; i++) ix.search(q(i), k, { nprobe, refineFactor })
+      qps[kind]!.push(g.nq / ((performance.now() - t) / 1000))
+    }
+  }
+  await handles.integer.close()
+  await handles.string.close()
+  const result = {
+    machine: machineInfo(),
+    description: values.description,
+    n: g.nb,
+    nprobe,
+    refineFactor,
+    recallAt10: hits / (g.nq * k),
+    sameNeighbours: `${same}/${g.nq}`,
+    memory: Object.fromEntries(
+      Object.entries(mem).map(([kind, m]) => [
+        kind,
+        { openPerVector: median(m.openPerVector), searchedPerVector: median(m.searchedPerVector), runs: m, memoryUsageTotal: m.total },
+      ]),
+    ),
+    qps: { integer: median(qps.integer!), string: median(qps.string!), rounds: qps },
+  }
+  const dm = median(mem.string!.searchedPerVector) - median(mem.integer!.searchedPerVector)
+  const ratio = median(qps.string!) / median(qps.integer!)
+  console.log(
+    `${values.description}, nprobe ${nprobe}, refine ${refineFactor}: R@10 ${result.recallAt10.toFixed(4)}; same neighbours ${same}/${g.nq}`,
+  )
+  console.log(
+    `resident per vector after open + ${g.nq} searches (median of ${values.children} children): integer ${median(mem.integer!.searchedPerVector).toFixed(1)} B, string ${median(mem.string!.searchedPerVector).toFixed(1)} B (difference ${dm.toFixed(1)} B; target <= 16)`,
+  )
+  console.log(
+    `search() QPS (median of ${rounds} interleaved rounds): integer ${median(qps.integer!).toFixed(0)}, string ${median(qps.string!).toFixed(0)} (ratio ${ratio.toFixed(3)}; target >= 0.95)`,
+  )
+  saveJson(values.out!, { ...result, differencePerVector: dm, ratio })
+}
+
+if (values.child) await child(values.child as 'integer' | 'string')
+else await main()
