@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `vqlite` command line (commander), package vqlite-cli. Commands: create, add, info,
- * get, delete, retrain, export, import (index files), index-text and search (text or
- * vectors), and the tooling commands (bench-commands.ts):
+ * get, delete, retrain, export, import (index files), import-faiss, export-faiss (FAISS
+ * index files), index-text and search (text or vectors), and the tooling commands
+ * (bench-commands.ts):
  *   vqlite datasets list
  *   vqlite datasets download NAME
  *   vqlite bench --dataset NAME|PATH --index DESCRIPTION [...] [--nprobe 1,4,16] [--refine 1,10] ...
@@ -279,6 +280,58 @@ export function program(): Command {
       try {
         const n = await ix.export(to)
         console.log(`exported ${n} vectors to ${to}`)
+      } finally {
+        await ix.close()
+      }
+    })
+
+  cmd
+    .command('import-faiss')
+    .argument('<faiss-file>', 'FAISS index file (faiss.write_index)')
+    .argument('<file>', 'new index file')
+    .description('create an index file from a FAISS index file (codes taken as they are: FAISS distances)')
+    .option('--json', 'JSON output', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Reads IndexFlatL2/IP, IndexPQ, IndexScalarQuantizer (8-bit, 4-bit, fp16), IndexIVFFlat,',
+        'IndexIVFPQ, IndexIVFScalarQuantizer, IndexIVFPQFastScan, OPQ (IndexPreTransform) in front',
+        'of a PQ index, IndexRefineFlat (RFlat) and IndexIDMap/IDMap2 around them; other types are',
+        'refused, naming them.',
+        '',
+        'Example:',
+        '  vqlite import-faiss sift.faissindex sift.vqlite',
+      ].join('\n'),
+    )
+    .action(async (faissFile: string, file: string, o: { json: boolean }) => {
+      regularInputFile(faissFile)
+      const ix = VqIndex.fromFaiss(faissFile, file)
+      try {
+        emit(
+          o.json,
+          { file, from: faissFile, description: ix.description, metric: ix.metric, count: ix.size },
+          () => `imported ${ix.size} vectors from ${faissFile} into ${file}: ${ix.description}, d = ${ix.dim}, ${ix.metric}`,
+        )
+      } finally {
+        await ix.close()
+      }
+    })
+
+  cmd
+    .command('export-faiss')
+    .argument('<file>', 'index file')
+    .argument('<faiss-file>', 'FAISS index file to write (faiss.read_index reads it)')
+    .description(
+      'write an index as a FAISS index file (Flat, PQ, SQ, IVF of those, OPQ, RFlat; not RaBitQ, other refine stages, cosine, string ids)',
+    )
+    .option('--json', 'JSON output', false)
+    .addHelpText('after', '\nExample:\n  vqlite export-faiss docs.vqlite docs.faissindex')
+    .action(async (file: string, faissFile: string, o: { json: boolean }) => {
+      const ix = openIndex(file, true)
+      try {
+        const n = await ix.toFaiss(faissFile)
+        emit(o.json, { file, to: faissFile, count: n }, () => `exported ${n} vectors to ${faissFile}`)
       } finally {
         await ix.close()
       }

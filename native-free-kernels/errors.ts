@@ -50,6 +50,7 @@ export type VqErrorCode =
   | 'NETWORK'
   | 'NOT_DOWNLOADED'
   | 'ABORTED'
+  | 'UNSUPPORTED_FAISS_INDEX'
 
 /** Base class of every error vqlite throws on purpose. */
 export class VqError extends Error {

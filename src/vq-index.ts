@@ -45,6 +45,7 @@ import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
 import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
+import { exportFaiss, type FaissImportOptions, importFaiss } from './interop/faiss/index.js'
 import { MAX_METADATA_DEPTH, MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
@@ -546,5 +547,31 @@ export class VqIndex<M = Metadata, K extends Id = number> {
     const { filter } = parseKeywordOptions(options)
     const r = keywordSearch(this.#s.store, query, k, filter, this.idKind)
     return { ids: publicIds(this.#s, r.ids) as ResultIds<K>, scores: r.scores }
+  }
+
+  /**
+   * Creates a new index at `path` (or ':memory:') from a FAISS index file: IndexFlatL2/IP,
+   * IndexPQ, IndexScalarQuantizer (8-bit, 4-bit, fp16), IndexIVFFlat, IndexIVFPQ,
+   * IndexIVFScalarQuantizer, IndexIVFPQFastScan, an OPQ IndexPreTransform in front of a PQ
+   * index, IndexRefineFlat (RFlat) and IndexIDMap/IDMap2 around any of them (README, FAISS
+   * index files). Codes are taken as they are (distances agree with FAISS's); ids are the
+   * IDMap's, the IVF lists' or the positions 0..n-1. Other types:
+   * VqFormatError('UNSUPPORTED_FAISS_INDEX'); a damaged or truncated file: CORRUPT_FILE /
+   * TRUNCATED_FILE. Only an IndexRefineFlat's vectors are stored; ids are integers.
+   */
+  static fromFaiss<M = Metadata>(file: string, path: string, options?: FaissImportOptions): VqIndex<M, number> {
+    checkPath(path)
+    return new VqIndex(importFaiss(file, path, options))
+  }
+
+  /**
+   * Writes this index as a new FAISS index file (FILE_EXISTS if it exists); returns the
+   * item count. Indexes FAISS cannot express (RaBitQ, refine stages other than RFlat, the
+   * cosine metric, string ids)
+   * are refused with VqStateError('UNSUPPORTED_FAISS_INDEX').
+   */
+  async toFaiss(file: string): Promise<number> {
+    this.#s.open()
+    return exportFaiss(this.#s, file)
   }
 }

@@ -47,7 +47,7 @@ describe('vector commands', () => {
     expect(cut.status).toBe(1)
     expect(cut.stderr).toContain('TRUNCATED_FILE')
     const info = JSON.parse(run('info', 'v.vqlite', '--json').stdout) as Record<string, unknown>
-    expect(info).toMatchObject({ count: 505, dim: 8, nlist: 4, formatVersion: 2, trained: true })
+    expect(info).toMatchObject({ count: 505, dim: 8, nlist: 4, formatVersion: 3, trained: true })
     expect(JSON.parse(run('get', 'v.vqlite', '1000', '--json').stdout)).toMatchObject({
       id: 1000,
       metadata: { tag: 'x' },
