@@ -4,6 +4,11 @@
  * /proc/self/status, measured in fresh child processes) and search() QPS, one query at a
  * time, both handles in one process with rounds interleaved (alternating which goes first).
  *
+ * Memory: each child reads only the 1,000 queries (not the base set), takes RssAnon +
+ * RssShmem after a GC, opens one file read-only, runs the queries and takes it again; the
+ * growth per vector is compared (median of --children runs per kind, kinds alternating).
+ * RssFile (the memory-mapped file's pages: the OS's reclaimable cache) is reported beside it.
+ *
  * Two files of the same composition (default IVF1024,PQ50x4,RFlat, float32 vectors stored)
  * are built with the same training seed, so the models and codes are the same and only the
  * ids differ: integer ids 0..n-1 and UUID-shaped strings. Built once into the cache folder
@@ -13,7 +18,7 @@
  *     [--children 3] [--out bench/results/string-ids-glove.json]
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { defaultCacheDir, VqIndex } from 'vqlite'
@@ -56,22 +61,30 @@ function gc(): void {
   g()
 }
 
+/** A field of /proc/self/status, in bytes. */
+function status(name: string): number {
+  const text = readFileSync('/proc/self/status', 'utf8')
+  return Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)![1]) * 1024
+}
+
 /** RssAnon + RssShmem of this process, in bytes. */
 function owned(): number {
-  const text = readFileSync('/proc/self/status', 'utf8')
-  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)![1]) * 1024
-  return kb('RssAnon') + kb('RssShmem')
+  return status('RssAnon') + status('RssShmem')
 }
 
 const dir = join(defaultCacheDir(), 'bench-string-ids')
 const files = { integer: join(dir, 'glove-int.vqlite'), string: join(dir, 'glove-str.vqlite') }
+const queriesFile = join(dir, 'queries.f32')
 
 /** Child: open one file, search the queries, report resident growth per vector. */
 async function child(kind: 'integer' | 'string'): Promise<void> {
-  const g = await loadGlove100({})
-  const queries = g.queries.slice()
+  // Only the queries (written by the parent): the base set must not be in this process.
+  const b = readFileSync(queriesFile)
+  const queries = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
+  const g = { d: 100, nq: queries.length / 100 }
   gc()
   const before = owned()
+  const fileBefore = status('RssFile')
   const ix = VqIndex.open(files[kind], { readonly: true, ids: 'any', threads: 0 })
   const n = ix.size
   gc()
@@ -79,8 +92,9 @@ async function child(kind: 'integer' | 'string'): Promise<void> {
   for (let i = 0; i < g.nq; i++) ix.search(queries.subarray(i * g.d, (i + 1) * g.d), k, { nprobe, refineFactor })
   gc()
   const searched = owned()
+  const fileGrowth = status('RssFile') - fileBefore
   process.stdout.write(
-    `${JSON.stringify({ kind, n, openPerVector: (opened - before) / n, searchedPerVector: (searched - before) / n, total: ix.memoryUsage().total })}\n`,
+    `${JSON.stringify({ kind, n, openPerVector: (opened - before) / n, searchedPerVector: (searched - before) / n, filePerVector: fileGrowth / n, total: ix.memoryUsage().total })}\n`,
   )
   await ix.close()
 }
@@ -123,8 +137,9 @@ function median(a: number[]): number {
 async function main(): Promise<void> {
   await build()
   const g = await loadGlove100({})
+  writeFileSync(queriesFile, Buffer.from(g.queries.buffer, g.queries.byteOffset, g.queries.byteLength))
   // Memory: fresh children, alternating kinds.
-  const mem: Record<string, { openPerVector: number[]; searchedPerVector: number[]; total: number }> = {}
+  const mem: Record<string, { openPerVector: number[]; searchedPerVector: number[]; filePerVector: number[]; total: number }> = {}
   for (let c = 0; c < Number(values.children); c++) {
     for (const kind of c % 2 === 0 ? (['integer', 'string'] as const) : (['string', 'integer'] as const)) {
       const r = spawnSync(
@@ -135,9 +150,15 @@ async function main(): Promise<void> {
         },
       )
       if (r.status !== 0) throw new Error(`child ${kind} failed: ${r.stderr}`)
-      const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { openPerVector: number; searchedPerVector: number; total: number }
-      const m = mem[kind] ?? { openPerVector: [], searchedPerVector: [], total: line.total }
+      const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        openPerVector: number
+        searchedPerVector: number
+        filePerVector: number
+        total: number
+      }
+      const m = mem[kind] ?? { openPerVector: [], searchedPerVector: [], filePerVector: [], total: line.total }
       m.openPerVector.push(line.openPerVector)
+      m.filePerVector.push(line.filePerVector)
       m.searchedPerVector.push(line.searchedPerVector)
       mem[kind] = m
     }
@@ -184,7 +205,13 @@ async function main(): Promise<void> {
     memory: Object.fromEntries(
       Object.entries(mem).map(([kind, m]) => [
         kind,
-        { openPerVector: median(m.openPerVector), searchedPerVector: median(m.searchedPerVector), runs: m, memoryUsageTotal: m.total },
+        {
+          openPerVector: median(m.openPerVector),
+          searchedPerVector: median(m.searchedPerVector),
+          filePerVector: median(m.filePerVector),
+          runs: m,
+          memoryUsageTotal: m.total,
+        },
       ]),
     ),
     qps: { integer: median(qps.integer!), string: median(qps.string!), rounds: qps },
@@ -195,7 +222,7 @@ async function main(): Promise<void> {
     `${values.description}, nprobe ${nprobe}, refine ${refineFactor}: R@10 ${result.recallAt10.toFixed(4)}; same neighbours ${same}/${g.nq}`,
   )
   console.log(
-    `resident per vector after open + ${g.nq} searches (median of ${values.children} children): integer ${median(mem.integer!.searchedPerVector).toFixed(1)} B, string ${median(mem.string!.searchedPerVector).toFixed(1)} B (difference ${dm.toFixed(1)} B; target <= 16)`,
+    `resident per vector after open + ${g.nq} searches (median of ${values.children} children): integer ${median(mem.integer!.searchedPerVector).toFixed(1)} B, string ${median(mem.string!.searchedPerVector).toFixed(1)} B (difference ${dm.toFixed(1)} B; target <= 16); memory-mapped file pages (RssFile, reclaimable) integer ${median(mem.integer!.filePerVector).toFixed(1)} B, string ${median(mem.string!.filePerVector).toFixed(1)} B`,
   )
   console.log(
     `search() QPS (median of ${rounds} interleaved rounds): integer ${median(qps.integer!).toFixed(0)}, string ${median(qps.string!).toFixed(0)} (ratio ${ratio.toFixed(3)}; target >= 0.95)`,

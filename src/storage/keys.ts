@@ -19,7 +19,6 @@ export class KeyTable {
   readonly #db: Database.Database
   readonly #path: string
   #byKey: Database.Statement | undefined
-  #byId: Database.Statement | undefined
   #insert: Database.Statement | undefined
   #delete: Database.Statement | undefined
   #many: Database.Statement | undefined
@@ -52,23 +51,24 @@ export class KeyTable {
     for (const id of ids) this.#delete.run(id)
   }
 
-  /** The key of each of the first n ids ('' for -1 and for an id without a key). */
+  /**
+   * The key of each of the first n ids ('' for -1 and for an id without a key): one
+   * statement that returns them all as one JSON object from position to key (one string
+   * crosses into JavaScript, not a row per key; no sort, and no reliance on row order).
+   */
   keysOf(ids: ArrayLike<number>, n = ids.length): string[] {
+    this.#many ??= this.#db
+      .prepare('SELECT json_group_object(j.key, k.key) FROM json_each(?) j LEFT JOIN vq_keys k ON k.id = j.value')
+      .pluck()
+    let list = '['
+    for (let i = 0; i < n; i++) list += i === 0 ? `${ids[i]!}` : `,${ids[i]!}`
+    const found = JSON.parse(this.#many.get(`${list}]`) as string) as Record<number, unknown>
     const out: string[] = new Array(n)
-    if (n > 8) {
-      // One statement for the lot: the keys of a batch's results.
-      this.#many ??= this.#db.prepare('SELECT k.id, k.key FROM vq_keys k WHERE k.id IN (SELECT value FROM json_each(?))').raw()
-      const want: number[] = []
-      for (let i = 0; i < n; i++) if (ids[i]! >= 0) want.push(ids[i]!)
-      const found = new Map<number, string>()
-      for (const [id, key] of this.#many.all(JSON.stringify(want)) as [number, unknown][]) found.set(id, this.#checkKey(id, key))
-      for (let i = 0; i < n; i++) out[i] = found.get(ids[i]!) ?? ''
-      return out
-    }
-    this.#byId ??= this.#db.prepare('SELECT key FROM vq_keys WHERE id = ?').pluck()
     for (let i = 0; i < n; i++) {
-      const id = ids[i]!
-      out[i] = id < 0 ? '' : this.#checkKey(id, this.#byId.get(id) ?? '')
+      const key = found[i]
+      if (key !== null && typeof key !== 'string')
+        throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: the key of id ${ids[i]} is a ${typeof key}, not text`)
+      out[i] = key ?? ''
     }
     return out
   }
@@ -83,11 +83,5 @@ export class KeyTable {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
       throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: the id ${String(id)} is not a positive integer`)
     return id
-  }
-
-  #checkKey(id: number, key: unknown): string {
-    if (typeof key !== 'string')
-      throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: the key of id ${id} is a ${typeof key}, not text`)
-    return key
   }
 }
