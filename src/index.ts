@@ -31,6 +31,7 @@ export type {
   DeleteOptions,
   Durability,
   ExportOptions,
+  FaissImportOptions,
   FieldAt,
   FieldCondition,
   FieldOperators,

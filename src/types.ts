@@ -116,6 +116,9 @@ export interface ImportOptions extends ConnectionOptions {
   ids?: IdKind | 'any'
 }
 
+/** Options of VqIndex.fromFaiss: the connection options (and ids, which can only be 'integer' or 'any': FAISS labels are integers). */
+export type FaissImportOptions = ConnectionOptions & { ids?: 'integer' | 'any' }
+
 /** Options of VqIndex.create. */
 export interface CreateOptions extends ConnectionOptions {
   /** Vector dimension d (integer >= 1). */

@@ -45,7 +45,7 @@ import { searchMany, searchOne, searchParams } from './engine/search.js'
 import { IndexState } from './engine/state.js'
 import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
-import { exportFaiss, type FaissImportOptions, importFaiss } from './interop/faiss/index.js'
+import { exportFaiss, importFaiss } from './interop/faiss/index.js'
 import { MAX_METADATA_DEPTH, MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
@@ -59,6 +59,7 @@ import type {
   CreateOptions,
   DeleteOptions,
   ExportOptions,
+  FaissImportOptions,
   Filter,
   Id,
   IdKind,

@@ -8,7 +8,6 @@ import { adoptedOf, adoptIndex } from '../../engine/adopt.js'
 import { DEFAULT_NPROBE, parseImportOptions } from '../../engine/options.js'
 import type { IndexState } from '../../engine/state.js'
 import { VqError, VqFormatError, VqOptionError, VqStateError, VqStorageError } from '../../errors.js'
-import type { ConnectionOptions } from '../../types.js'
 import { fromFaissIndex, toFaissIndex } from './mapping.js'
 import { readFaiss } from './reader.js'
 import { writeFaiss } from './writer.js'
@@ -39,8 +38,7 @@ function readWhole(file: string): Uint8Array {
   }
 }
 
-/** Options of VqIndex.fromFaiss: the connection options (and ids, which can only be 'integer' or 'any'). */
-export type FaissImportOptions = ConnectionOptions & { ids?: 'integer' | 'any' }
+export type { FaissImportOptions } from '../../types.js'
 
 /**
  * A new vqlite index at path (or ':memory:') holding the FAISS index of `file`, its codes
