@@ -195,6 +195,26 @@ describe('string ids: files', () => {
     expect(copy.get(keys[n - 1]!)?.metadata).toEqual(meta[n - 1])
   })
 
+  it("retrain keeps every key; a read-only reader sees the writer's new and deleted keys after refresh()", async () => {
+    const path = join(dir, 'reader.vqlite')
+    const w = VqIndex.create<Meta>(path, { dim: d, ids: 'string', description: 'IVF8,PQ4x4', storeVectors: 'float32' })
+    await w.add(keys, x, meta, { train: { seed: 4 } })
+    const r = VqIndex.open<Meta>(path, { ids: 'string', readonly: true })
+    const q0 = qs.subarray(0, d)
+    await w.retrain({ seed: 5 })
+    r.refresh()
+    expect(r.search(q0, 10, { nprobe: 8 })).toEqual(w.search(q0, 10, { nprobe: 8 }))
+    expect(new Set(w.search(q0, 10, { nprobe: 8 }).ids).size).toBe(10)
+    await w.add(['late arrival'], q0, [{ group: 7, name: 'late' }])
+    await w.delete([keys[1]!])
+    expect(r.refresh()).toBe(true)
+    expect(r.has('late arrival')).toBe(true)
+    expect(r.has(keys[1]!)).toBe(false)
+    expect(r.search(q0, 1, { nprobe: 8 }).ids).toEqual(['late arrival'])
+    expect(r.count({ $id: { $in: ['late arrival', keys[1]!] } })).toBe(1)
+    await r.close()
+  })
+
   it('a snapshot whose keys were altered is refused (CORRUPT_FILE), one without keys for a string-id manifest too', async () => {
     const s = VqIndex.create(join(dir, 'snapdamage.vqlite'), { dim: d, ids: 'string' })
     await s.add(['alpha', 'beta'], x.subarray(0, 2 * d))
