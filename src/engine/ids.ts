@@ -8,7 +8,7 @@
  */
 import { VqInputError } from '../errors.js'
 import { MAX_ID, MAX_KEY_LENGTH } from '../limits.js'
-import type { Id, IdKind } from '../types.js'
+import type { IdKind } from '../types.js'
 import { checkIds, describe, showValue } from '../validate.js'
 import type { IndexState } from './state.js'
 
@@ -75,9 +75,4 @@ export function internalId(state: IndexState, id: unknown): number {
 export function publicIds(state: IndexState, ids: Float64Array, n = ids.length): Float64Array | string[] {
   if (state.idKind !== 'string') return ids
   return state.store.keysOf(ids, n)
-}
-
-/** The user's id of one integer id. */
-export function publicId(state: IndexState, id: number): Id {
-  return state.idKind === 'string' ? state.store.keysOf([id], 1)[0]! : id
 }

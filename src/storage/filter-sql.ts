@@ -339,8 +339,7 @@ function sqlOf(n: FilterNode, params: unknown[], keys: boolean): string {
     case 'or':
       return balanced(n.c, n.t === 'and' ? ' AND ' : ' OR ', params, keys)
     default:
-      if (n.f !== '$id') return fieldTest(n, params)
-      return keys ? keyTest(n, params) : idTest(n, params)
+      return n.f === '$id' ? idTest(n, params, keys) : fieldTest(n, params)
   }
 }
 
@@ -398,43 +397,30 @@ function fieldTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, 
   }
 }
 
-/** Tests of the integer id: only numbers match it ($id: '3' never matches id 3). */
-function idTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, params: unknown[]): string {
-  switch (n.t) {
-    case 'exists':
-      return '1'
-    case 'eq':
-    case 'cmp':
-      if (typeof n.v !== 'number') return '0'
-      params.push(n.v)
-      return `(c.id ${n.t === 'eq' ? '=' : n.op} coalesce(?, c.id))`
-    case 'in': {
-      const numbers = n.v.filter((x) => typeof x === 'number')
-      if (numbers.length === 0) return '0'
-      params.push(JSON.stringify(numbers))
-      return '(c.id IN (SELECT value FROM json_each(?)))'
-    }
-  }
-}
-
 /** The key of the item c (string ids), never NULL in a sound file. */
 const KEY = "coalesce((SELECT k.key FROM vq_keys k WHERE k.id = c.id), '')"
 
-/** Tests of the string id (its key): only strings match it ($id: 3 never matches the key '3'). */
-function keyTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, params: unknown[]): string {
+/**
+ * Tests of the item's id: with integer ids (keys false) the column c.id, which only numbers
+ * match ($id: '3' never matches id 3); with string ids its key, which only strings match
+ * ($id: 3 never matches the key '3').
+ */
+function idTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, params: unknown[], keys: boolean): string {
+  const column = keys ? KEY : 'c.id'
+  const kind = keys ? 'string' : 'number'
   switch (n.t) {
     case 'exists':
       return '1'
     case 'eq':
     case 'cmp':
-      if (typeof n.v !== 'string') return '0'
+      if (typeof n.v !== kind) return '0'
       params.push(n.v)
-      return `(${KEY} ${n.t === 'eq' ? '=' : n.op} coalesce(?, c.id))`
+      return `(${column} ${n.t === 'eq' ? '=' : n.op} coalesce(?, c.id))`
     case 'in': {
-      const strings = n.v.filter((x) => typeof x === 'string')
-      if (strings.length === 0) return '0'
-      params.push(JSON.stringify(strings))
-      return `(${KEY} IN (SELECT value FROM json_each(?)))`
+      const values = n.v.filter((x) => typeof x === kind)
+      if (values.length === 0) return '0'
+      params.push(JSON.stringify(values))
+      return `(${column} IN (SELECT value FROM json_each(?)))`
     }
   }
 }

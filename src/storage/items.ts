@@ -26,6 +26,15 @@ export interface ItemRows {
   readonly metadata?: readonly (string | null)[] | undefined
 }
 
+/** One row of ItemTables.page (items()): vector and key null unless asked for. */
+export interface ItemPageRow {
+  readonly seq: number
+  readonly id: number
+  readonly json: string | null
+  readonly vector: Buffer | null
+  readonly key: string | null
+}
+
 /** One stored item, as export/import move it. */
 export interface RawItem {
   readonly seq: number
@@ -451,7 +460,7 @@ export class ItemTables {
     withVectors: boolean,
     withKeys: boolean,
     vectorBytes: number | undefined,
-  ): { seq: number; id: number; json: string | null; vector: Buffer | null; key: string | null }[] {
+  ): ItemPageRow[] {
     const vec = withVectors ? '(SELECT v.vector FROM vq_vectors v WHERE v.id = c.id)' : 'NULL'
     const key = withKeys ? '(SELECT k.key FROM vq_keys k WHERE k.id = c.id)' : 'NULL'
     const rows = this.#db
@@ -520,28 +529,6 @@ export class ItemTables {
         `SELECT c.seq, c.id, c.list, c.code, v.vector, m.json, ${key} FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id${join} WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
       )
       .raw()
-  }
-
-  /** Streams every item (seq order) with its code, vector, metadata and (withKeys) string id, in blocks of up to `block` rows. */
-  forEachItem(visit: (rows: RawItem[]) => void, block: number, withKeys = false): void {
-    const key = withKeys ? 'k.key' : 'NULL'
-    const join = withKeys ? ' LEFT JOIN vq_keys k ON k.id = c.id' : ''
-    const it = this.#db
-      .prepare(
-        `SELECT c.seq, c.id, c.list, c.code, v.vector, m.json, ${key} FROM vq_codes c LEFT JOIN vq_vectors v ON v.id = c.id LEFT JOIN vq_metadata m ON m.id = c.id${join} ORDER BY c.seq`,
-      )
-      .raw()
-      .iterate() as IterableIterator<[number, number, number, Buffer, Buffer | null, string | null, unknown]>
-    let rows: RawItem[] = []
-    for (const [seq, id, list, code, vector, json, k] of it) {
-      if (withKeys && typeof k !== 'string') throw new VqFormatError('CORRUPT_FILE', `${this.#path}: vq_keys: item ${id} has no string id`)
-      rows.push(withKeys ? { seq, id, list, code, vector, json, key: k as string } : { seq, id, list, code, vector, json })
-      if (rows.length === block) {
-        visit(rows)
-        rows = []
-      }
-    }
-    if (rows.length > 0) visit(rows)
   }
 }
 

@@ -27,7 +27,7 @@ import Database from 'better-sqlite3'
 import { VqError, VqFormatError } from '../errors.js'
 import { createDatabase, enableWal, openDatabase, type StoreOptions } from './connection.js'
 import { closedError, readOnlyError, storageError } from './error-mapping.js'
-import { type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
+import { type ItemPageRow, type ItemRows, ItemTables, type LoadedCodes, type RawItem } from './items.js'
 import { KeyTable } from './keys.js'
 import { KeywordIndex } from './keyword-index.js'
 import { MetaTables, type StoredArray } from './meta.js'
@@ -343,7 +343,7 @@ export class SqliteStore {
     limit: number,
     withVectors: boolean,
     withKeys: boolean,
-  ): { seq: number; id: number; json: string | null; vector: Buffer | null; key: string | null }[] {
+  ): ItemPageRow[] {
     this.#open()
     return this.#guard('reading items', () => this.#items.page(afterSeq, where, params, limit, withVectors, withKeys, this.#vectorBytes))
   }
@@ -379,12 +379,6 @@ export class SqliteStore {
   forEachVector(visit: (id: number, seq: number, vector: Buffer) => void): void {
     this.#open()
     this.#guard('reading stored vectors', () => this.#items.forEachVector(visit, this.#vectorBytes), true)
-  }
-
-  /** Streams every item (seq order) with its code, vector and metadata, in blocks of up to `block` rows. */
-  forEachItem(visit: (rows: RawItem[]) => void, block = 4096, withKeys = false): void {
-    this.#open()
-    this.#guard('reading items', () => this.#items.forEachItem(visit, block, withKeys), true)
   }
 
   /** Inserts rows with given seqs, lists, codes, vectors and metadata (import; inside the caller's transaction). */

@@ -286,6 +286,30 @@ function readBlockLists(r: ByteReader, file: string, h: string, nlist: number, m
   return out
 }
 
+/** The code vector of a non-IVF index: ntotal codes of codeSize bytes (CORRUPT_FILE otherwise). */
+function readCodes(r: ByteReader, h: string, ntotal: number, codeSize: number): Uint8Array {
+  const codes = r.byteVector(`${h} codes`)
+  if (codes.length !== ntotal * codeSize)
+    throw r.corrupt(`${h}: ${codes.length} code bytes for ntotal = ${ntotal} codes of ${codeSize} bytes`)
+  return codes
+}
+
+/** A non-IVF index of one codec, its items labelled 0..ntotal-1 (an IDMap around it relabels them). */
+function unpartitioned(hd: Header, h: string, codec: FaissIndex['codec'], codeSize: number, codes: Uint8Array): FaissIndex {
+  return {
+    d: hd.d,
+    metric: hd.metric,
+    transform: null,
+    ivf: null,
+    refine: null,
+    codec,
+    codeSize,
+    codes,
+    ...sequential(hd.ntotal),
+    fourccs: [h],
+  }
+}
+
 function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
   if (depth > MAX_DEPTH) throw r.corrupt(`objects nested more than ${MAX_DEPTH} deep`)
   const h = fourccName(r.u32('index fourcc'))
@@ -300,62 +324,25 @@ function readIndex(r: ByteReader, file: string, depth: number): FaissIndex {
       const x = r.xbVector(`${h} vectors`)
       if (x.length !== hd.ntotal * hd.d) throw r.corrupt(`${h}: ${x.length} floats for ntotal = ${hd.ntotal}, d = ${hd.d}`)
       const codes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength)
-      return {
-        d: hd.d,
-        metric: hd.metric,
-        transform: null,
-        ivf: null,
-        refine: null,
-        codec: { kind: 'flat' },
-        codeSize: 4 * hd.d,
-        codes,
-        ...sequential(hd.ntotal),
-        fourccs: [h],
-      }
+      return unpartitioned(hd, h, { kind: 'flat' }, 4 * hd.d, codes)
     }
     case 'IxPq': {
       const hd = readHeader(r, file, h)
       const codec = readPq(r, file, h, hd.d)
       const codeSize = pqCodeSize(codec.m, codec.nbits)
-      const codes = r.byteVector(`${h} codes`)
-      if (codes.length !== hd.ntotal * codeSize)
-        throw r.corrupt(`${h}: ${codes.length} code bytes for ntotal = ${hd.ntotal} codes of ${codeSize} bytes`)
+      const codes = readCodes(r, h, hd.ntotal, codeSize)
       r.i32(`${h} search_type`)
       r.bool(`${h} encode_signs`)
       r.i32(`${h} polysemous_ht`)
       requireTrained(file, h, hd)
-      return {
-        d: hd.d,
-        metric: hd.metric,
-        transform: null,
-        ivf: null,
-        refine: null,
-        codec,
-        codeSize,
-        codes,
-        ...sequential(hd.ntotal),
-        fourccs: [h],
-      }
+      return unpartitioned(hd, h, codec, codeSize, codes)
     }
     case 'IxSQ': {
       const hd = readHeader(r, file, h)
       const { codec, codeSize } = readSq(r, file, h, hd.d)
-      const codes = r.byteVector(`${h} codes`)
-      if (codes.length !== hd.ntotal * codeSize)
-        throw r.corrupt(`${h}: ${codes.length} code bytes for ntotal = ${hd.ntotal} codes of ${codeSize} bytes`)
+      const codes = readCodes(r, h, hd.ntotal, codeSize)
       requireTrained(file, h, hd)
-      return {
-        d: hd.d,
-        metric: hd.metric,
-        transform: null,
-        ivf: null,
-        refine: null,
-        codec,
-        codeSize,
-        codes,
-        ...sequential(hd.ntotal),
-        fourccs: [h],
-      }
+      return unpartitioned(hd, h, codec, codeSize, codes)
     }
     case 'IwFl': {
       const iv = readIvfHeader(r, file, h, depth)
