@@ -140,17 +140,17 @@ export function emit(json: boolean, value: unknown, text: () => string): void {
   )
 }
 
-/** The snippet of a hit with the query's words marked (ANSI bold on a terminal, **word** otherwise). */
-export function highlight(text: string, query: string, width = 240): string {
-  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])]
-  const flat = text.replace(/\s+/g, ' ').trim()
-  const lower = flat.toLowerCase()
-  const found = words.map((w) => lower.indexOf(w)).filter((i) => i >= 0)
-  const at = found.length === 0 ? 0 : Math.max(0, Math.min(...found) - 60)
-  let snippet = (at > 0 ? '…' : '') + flat.slice(at, at + width) + (at + width < flat.length ? '…' : '')
-  if (words.length > 0) {
-    const re = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'giu')
-    snippet = snippet.replace(re, process.stdout.isTTY ? '\u001b[1m$1\u001b[22m' : '**$1**')
+/**
+ * A hit's snippet (FTS5's snippet()/highlight() spans) on one line, the matched words
+ * marked: ANSI bold on a terminal, **word** otherwise.
+ */
+export function renderSnippet(snippet: { text: string; highlights: readonly (readonly [number, number])[] }): string {
+  const [open, close] = process.stdout.isTTY ? ['\u001b[1m', '\u001b[22m'] : ['**', '**']
+  let out = ''
+  let at = 0
+  for (const [start, end] of snippet.highlights) {
+    out += snippet.text.slice(at, start) + open + snippet.text.slice(start, end) + close
+    at = end
   }
-  return snippet
+  return (out + snippet.text.slice(at)).replace(/\s+/g, ' ').trim()
 }

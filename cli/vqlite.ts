@@ -17,7 +17,7 @@ import { Command, Option } from 'commander'
 import { MAX_BATCH_RESULTS, MAX_DIM, MAX_ID, MAX_K, MAX_REFINE_FACTOR, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
 import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
-import { EXIT, emit, highlight, intRange, mb, Progress, parseInteger, UsageError } from './common.js'
+import { EXIT, emit, intRange, mb, Progress, parseInteger, renderSnippet, UsageError } from './common.js'
 import { openIndex, parseFilter, regularIndexFile, regularInputFile } from './inputs.js'
 import { MAX_INPUT_SHARE, readVectorFile } from './vector-files.js'
 
@@ -495,7 +495,7 @@ export function program(): Command {
                 : [
                     ...hits.map(
                       (h, i) =>
-                        `${i + 1}. ${h.source}${h.line !== undefined ? `:${h.line}` : ''} [${h.start}..${h.end}] score ${h.score.toFixed(4)}\n   ${highlight(h.text, text)}`,
+                        `${i + 1}. ${h.source}${h.line !== undefined ? `:${h.line}` : ''} [${h.start}..${h.end}] score ${h.score.toFixed(4)}\n   ${renderSnippet(h.snippet)}`,
                     ),
                     `(${o.mode}, ${ms.toFixed(1)} ms)`,
                   ].join('\n'),

@@ -5,6 +5,7 @@
  * wink-tokenizer), plus the GloVe loader it uses.
  */
 
+export type { Highlighted } from '../storage/snippets.js'
 export type { Chunk, ChunkOptions } from './chunk.js'
 export { chunkText } from './chunk.js'
 export type { Embedder } from './embedder.js'

@@ -17,8 +17,10 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
+import { matchExpression } from '../engine/keywords.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
 import { normalizedCopy } from '../search/exact.js'
+import { ftsHighlights, type Highlighted } from '../storage/snippets.js'
 import type { Filter } from '../types.js'
 import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
@@ -36,6 +38,13 @@ export interface TextHit {
   readonly start: number
   readonly end: number
   readonly line?: number
+  /**
+   * The part of the chunk that best matches the query's words, by FTS5's snippet() and
+   * highlight() with the keyword index's tokenizer: `highlights` are the [start, end)
+   * UTF-16 spans of `snippet.text` that matched (stems included). A chunk without any of
+   * the query's words gets its opening characters and no highlight.
+   */
+  readonly snippet: Highlighted
 }
 
 export interface IndexTextOptions {
@@ -212,8 +221,15 @@ export class TextIndex {
       })
       ranked = [...fused].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id)
     }
-    return ranked.slice(0, k).map((h) => {
-      const m = (this.index.get(h.id)?.metadata ?? {}) as { source?: string; text?: string; start?: number; end?: number; line?: number }
+    const top = ranked.slice(0, k).map((h) => ({
+      h,
+      m: (this.index.get(h.id)?.metadata ?? {}) as { source?: string; text?: string; start?: number; end?: number; line?: number },
+    }))
+    const snippets = ftsHighlights(
+      top.map(({ m }) => m.text ?? ''),
+      matchExpression(query),
+    )
+    return top.map(({ h, m }, i) => {
       return {
         id: h.id,
         score: h.score,
@@ -222,6 +238,7 @@ export class TextIndex {
         start: m.start ?? 0,
         end: m.end ?? 0,
         ...(m.line !== undefined ? { line: m.line } : {}),
+        snippet: snippets[i]!,
       }
     })
   }
