@@ -6,7 +6,8 @@
  * keywords only). The chunk text also goes into the index's FTS5 keyword index.
  *
  * Search modes: 'vector' (embedding similarity), 'keyword' (BM25 over the chunk text) and
- * 'hybrid' (default): both rankings fused by reciprocal rank, score = sum 1 / (60 + rank).
+ * 'hybrid' (default): both rankings (top max(50, 5k) of each) fused by fusion.ts
+ * (default: normalised-score fusion with keyword weight 0.9).
  * All three honour the same metadata filter.
  *
  * Re-indexing a file whose content hash is unchanged does nothing; a changed file's old
@@ -25,13 +26,14 @@ import type { Filter } from '../types.js'
 import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
 import type { Embedder } from './embedder.js'
+import { checkFusion, type FusionOptions, fuseRankings } from './fusion.js'
 
 export type TextSearchMode = 'hybrid' | 'vector' | 'keyword'
 
 /** One search result. */
 export interface TextHit {
   readonly id: number
-  /** hybrid: fused reciprocal-rank score; vector: cosine similarity; keyword: -BM25. Higher is better. */
+  /** hybrid: fused score (fusion.ts); vector: cosine similarity; keyword: -BM25. Higher is better. */
   readonly score: number
   readonly source: string
   readonly text: string
@@ -64,8 +66,6 @@ export interface IndexTextReport {
   readonly errors: readonly { file: string; message: string }[]
 }
 
-/** Reciprocal-rank fusion constant (Cormack et al.). */
-export const RRF_K = 60
 const PROP = 'text-index'
 const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.text', '.jsonl', '.ndjson'])
 
@@ -197,7 +197,10 @@ export class TextIndex {
   }
 
   /** Searches the chunks (default: hybrid, k = 10). */
-  async search(query: string, options: { k?: number; mode?: TextSearchMode; filter?: Filter; nprobe?: number } = {}): Promise<TextHit[]> {
+  async search(
+    query: string,
+    options: { k?: number; mode?: TextSearchMode; filter?: Filter; nprobe?: number; fusion?: FusionOptions } = {},
+  ): Promise<TextHit[]> {
     const k = options.k ?? 10
     const mode = options.mode ?? 'hybrid'
     if (!['hybrid', 'vector', 'keyword'].includes(mode))
@@ -206,21 +209,18 @@ export class TextIndex {
     if (this.index.size === 0) return []
     const depth = mode === 'hybrid' ? Math.max(50, 5 * k) : k
     const filter = options.filter
+    if (mode === 'hybrid') checkFusion(options.fusion)
     const vector = mode === 'keyword' ? null : await this.#vectorHits(query, depth, filter, options.nprobe)
     const keyword = mode === 'vector' ? null : this.index.keywordSearch(query, depth, filter ? { filter } : {})
     let ranked: { id: number; score: number }[]
     if (mode === 'vector') ranked = vector!
     else if (mode === 'keyword') ranked = Array.from(keyword!.ids, (id, i) => ({ id, score: -keyword!.scores[i]! }))
-    else {
-      const fused = new Map<number, number>()
-      vector!.forEach((h, r) => {
-        fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (RRF_K + r + 1))
-      })
-      keyword!.ids.forEach((id, r) => {
-        fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + r + 1))
-      })
-      ranked = [...fused].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id)
-    }
+    else
+      ranked = fuseRankings(
+        vector!,
+        Array.from(keyword!.ids, (id, i) => ({ id, score: -keyword!.scores[i]! })),
+        options.fusion,
+      )
     const top = ranked.slice(0, k).map((h) => ({
       h,
       m: (this.index.get(h.id)?.metadata ?? {}) as { source?: string; text?: string; start?: number; end?: number; line?: number },
