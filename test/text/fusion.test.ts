@@ -70,7 +70,9 @@ describe('fusion of the vector and keyword rankings', () => {
         .slice(0, 2),
     ).toEqual([1, 2])
     const rrf = fuseRankings(v, k, { method: 'rrf', keywordWeight: 0.5 })
-    expect(rrf[0]).toEqual({ id: 2, score: 2 / (RRF_K + 2) })
+    expect(rrf[0]!.id).toBe(3)
+    expect(rrf[0]!.score).toBeCloseTo(1 / (RRF_K + 1) + 1 / (RRF_K + 3), 15)
+    expect(rrf[1]!.score).toBeCloseTo(2 / (RRF_K + 2), 15)
     expect(fuseRankings([], k).map((h) => h.id)).toEqual([3, 2, 4])
   })
 
