@@ -5,8 +5,6 @@ import { type Command, Option } from 'commander'
 import { MAX_K, MAX_REFINE_FACTOR, type Metric } from 'vqlite'
 import type { BenchProgress, BenchRow } from '../bench/suite/run.js'
 import { CATALOGUE } from '../datasets/catalogue.js'
-import { downloadDataset, isDownloaded } from '../datasets/download.js'
-import { loadDataset } from '../datasets/load.js'
 import { collect, interruptible, intList, intListRange, intRange, MAX_THREADS, mb, Progress, positiveInt } from './common.js'
 
 /** Adds "datasets list" and "datasets download". */
@@ -17,7 +15,8 @@ export function addDatasetCommands(cmd: Command): void {
     .command('list')
     .description('list the catalogue and what is downloaded')
     .addHelpText('after', '\nExample:\n  vqlite datasets list')
-    .action(() => {
+    .action(async () => {
+      const { isDownloaded } = await import('../datasets/download.js')
       const rows = CATALOGUE.map((e) => [
         e.name,
         e.source.kind,
@@ -42,6 +41,7 @@ export function addDatasetCommands(cmd: Command): void {
     .description('download a set into the cache (resumes an interrupted download, then verifies it)')
     .addHelpText('after', '\nExample:\n  vqlite datasets download sift-128-euclidean')
     .action(async (name: string) => {
+      const { downloadDataset } = await import('../datasets/download.js')
       const progress = new Progress()
       const ac = interruptible(progress, 'the download (it resumes next time)')
       const path = await downloadDataset(name, {
@@ -125,6 +125,7 @@ export function addBenchCommand(cmd: Command): void {
         out?: string
       }) => {
         // Loaded here: vega and the suite are only needed by this command.
+        const { loadDataset } = await import('../datasets/load.js')
         const { runBench } = await import('../bench/suite/run.js')
         const { markdownReport, recallQpsSvg } = await import('../bench/suite/report.js')
         const { compareRepeats, repeatMarkdown } = await import('../bench/suite/repeat.js')

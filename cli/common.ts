@@ -154,3 +154,6 @@ export function renderSnippet(snippet: { text: string; highlights: readonly (rea
   }
   return (out + snippet.text.slice(at)).replace(/\s+/g, ' ').trim()
 }
+
+/** Largest share of the machine's memory the vectors of one input file may take. */
+export const MAX_INPUT_SHARE = 0.5

@@ -23,6 +23,7 @@ import { parse as parseCsv } from 'csv-parse'
 import { MAX_DIM, MAX_ID, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_SQUARED_NORM, VqError, VqInputError, VqStorageError } from 'vqlite'
 import { readNpy } from '../datasets/npy.js'
 import { bytesToFloat32, readBvecs, readFvecs } from '../datasets/texmex.js'
+import { MAX_INPUT_SHARE } from './common.js'
 
 /** The vectors of a file: n x d float32, and the ids and metadata it gives (null: none). */
 export interface VectorFile {
@@ -41,8 +42,7 @@ export interface ReadVectorOptions {
   dimOf?: string
 }
 
-/** Largest share of the machine's memory the vectors of one input file may take. */
-export const MAX_INPUT_SHARE = 0.5
+export { MAX_INPUT_SHARE } from './common.js'
 
 /** Bytes of float32 vectors one input file may hold on this machine. */
 export function inputBudget(): number {

@@ -17,9 +17,8 @@ import { Command, Option } from 'commander'
 import { MAX_BATCH_RESULTS, MAX_DIM, MAX_ID, MAX_K, MAX_REFINE_FACTOR, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
 import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
-import { EXIT, emit, intRange, mb, Progress, parseInteger, renderSnippet, UsageError } from './common.js'
+import { EXIT, emit, intRange, MAX_INPUT_SHARE, mb, Progress, parseInteger, renderSnippet, UsageError } from './common.js'
 import { openIndex, parseFilter, regularIndexFile, regularInputFile } from './inputs.js'
-import { MAX_INPUT_SHARE, readVectorFile } from './vector-files.js'
 
 /** The version of this package (vqlite-cli), read from its package.json at run time. */
 function cliVersion(): string {
@@ -58,6 +57,7 @@ const ADD_HELP = (mode: 'add' | 'upsert'): string =>
 async function addFile(mode: 'add' | 'upsert', file: string, vectors: string, json: boolean): Promise<void> {
   const ix = openIndex(file)
   try {
+    const { readVectorFile } = await import('./vector-files.js')
     const v = await readVectorFile(vectors, { dim: ix.dim, dimOf: file })
     let ids = v.ids
     if (ids === null) {
@@ -435,6 +435,7 @@ export function program(): Command {
         if (o.vectors) {
           const ix = openIndex(o.index, true)
           try {
+            const { readVectorFile } = await import('./vector-files.js')
             const v = await readVectorFile(o.vectors, { dim: ix.dim, dimOf: o.index })
             if (v.n * o.k > MAX_BATCH_RESULTS) {
               throw new VqInputError(

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { dirname, extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 import type { AssignRequest } from '../clustering/kmeans.js'
 import { VqError, type VqErrorCode, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from '../errors.js'
 import type { ListsView } from '../ivf/inverted-lists.js'
@@ -198,7 +198,7 @@ export class WorkerPool {
   constructor(threads: number) {
     this.threads = threads
     const { filename, execArgv } = workerEntry()
-    this.#piscina = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 })
+    this.#piscina = new (piscinaClass())({ filename, execArgv, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 })
   }
 
   /** The piscina workers (for tests and diagnostics). */
@@ -414,4 +414,11 @@ export class WorkerPool {
     })()
     return this.#closing
   }
+}
+
+// piscina loads when the first pool starts (~25 ms of every process start otherwise).
+let piscina: typeof Piscina | undefined
+function piscinaClass(): typeof Piscina {
+  piscina ??= (createRequire(import.meta.url)('piscina') as { Piscina: typeof Piscina }).Piscina
+  return piscina
 }

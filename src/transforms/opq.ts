@@ -10,7 +10,18 @@
  * The PQ is warm-started from its previous centroids with a few k-means iterations.
  * Matrix products run on the blocked innerProductMatrix kernel; the SVD is ml-matrix's.
  */
-import { Matrix, SingularValueDecomposition } from 'ml-matrix'
+import { createRequire } from 'node:module'
+import type { Matrix as MatrixType } from 'ml-matrix'
+
+// ml-matrix (the SVD) loads on first use: only OPQ training needs it, and importing it costs
+// ~40 ms of every process start (the CLI's included).
+type MlMatrix = typeof import('ml-matrix')
+let mlMatrix: MlMatrix | undefined
+const ml = (): MlMatrix => {
+  mlMatrix ??= createRequire(import.meta.url)('ml-matrix') as MlMatrix
+  return mlMatrix
+}
+
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqInputError, VqOptionError } from '../errors.js'
 import { MAX_OPQ_DIM } from '../limits.js'
@@ -103,7 +114,7 @@ export class OpqTransform {
     }
     const Xt = transpose(X, nt, dIn) // dIn x nt
     // Start from a random rotation (as FAISS), which spreads variance across sub-spaces.
-    const g = Matrix.zeros(dIn, dOut)
+    const g = ml().Matrix.zeros(dIn, dOut)
     for (let a = 0; a < dIn; a++) for (let b = 0; b < dOut; b++) g.set(a, b, rng.normal())
     this.R = procrustes(g, dIn, dOut)
     const Y = new Float32Array(nt * dOut)
@@ -130,7 +141,7 @@ export class OpqTransform {
       options.onProgress?.(it + 1, iterations, mse / nt)
       // M = X^T Yhat (dIn x dOut): rows of X^T against rows of Yhat^T.
       this.#kernels.innerProductMatrix(Xt, dIn, transpose(Yhat, nt, dOut), dOut, nt, M)
-      this.R = procrustes(new Matrix(toRows(M, dIn, dOut)), dIn, dOut)
+      this.R = procrustes(new (ml().Matrix)(toRows(M, dIn, dOut)), dIn, dOut)
     }
     this.#trained = true
   }
@@ -152,8 +163,8 @@ export class OpqTransform {
 }
 
 /** R (dOut x dIn, row-major) with R^T = U V^T from the SVD of A (dIn x dOut). */
-function procrustes(A: Matrix, dIn: number, dOut: number): Float32Array {
-  const svd = new SingularValueDecomposition(A, {
+function procrustes(A: MatrixType, dIn: number, dOut: number): Float32Array {
+  const svd = new (ml().SingularValueDecomposition)(A, {
     computeLeftSingularVectors: true,
     computeRightSingularVectors: true,
     autoTranspose: true,
