@@ -22,8 +22,8 @@ async function recall(index: VqIndex, opts: { nprobe?: number; refineFactor?: nu
   const nq = q.length / d
   for (let i = 0; i < nq; i++) {
     const qi = q.subarray(i * d, (i + 1) * d)
-    const want = new Set(exact.search(qi, 10).ids as ArrayLike<number>)
-    for (const id of index.search(qi, 10, opts).ids as ArrayLike<number>) if (want.has(id)) hit++
+    const want = new Set(Array.from(exact.search(qi, 10).ids as ArrayLike<number>))
+    for (const id of Array.from(index.search(qi, 10, opts).ids as ArrayLike<number>)) if (want.has(id)) hit++
   }
   await exact.close()
   return hit / (nq * 10)
