@@ -6,7 +6,7 @@ export type { KMeansInit, KMeansOptions, KMeansProgress, KMeansResult } from './
 export { assignNearest, trainKMeans } from './clustering/kmeans.js'
 export type { VqErrorCode, VqWarning } from './errors.js'
 export { VqAbortError, VqError, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
-export { formatDescription, formatIndexDescription, parseDescription, parseIndexDescription } from './factory/parse.js'
+export { formatDescription, formatIndexDescription, minTrainingVectors, parseDescription, parseIndexDescription } from './factory/parse.js'
 export { CoarseQuantizer } from './ivf/coarse.js'
 export * from './limits.js'
 export type { Manifest, TrainingRecord } from './manifest.js'

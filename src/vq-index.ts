@@ -37,6 +37,7 @@ import {
   parseTrainOptions,
   resolveBatch,
   resolveCreateOptions,
+  resolveReconfigure,
   resolveSearch,
   storeOptions,
 } from './engine/options.js'
@@ -148,10 +149,14 @@ export class VqIndex<M = Metadata, K extends Id = number> {
   readonly dim: number
   /** Metric (see the distance conventions in the README and types.ts). */
   readonly metric: Metric
-  /** Canonical description string, e.g. "IVF1024,PQ16,RFlat". */
-  readonly description: string
-  /** The composition as a typed spec, every default filled. */
-  readonly spec: IndexSpec
+  /** Canonical description string, e.g. "IVF1024,PQ16,RFlat" (changed by reconfigure()). */
+  get description(): string {
+    return this.#s.manifest.description
+  }
+  /** The composition as a typed spec, every default filled (changed by reconfigure()). */
+  get spec(): IndexSpec {
+    return this.#s.spec
+  }
   /** Full-precision vectors kept on disk. */
   readonly storeVectors: VectorStorage
   /** Where the index lives: a file path or ':memory:'. */
@@ -167,8 +172,6 @@ export class VqIndex<M = Metadata, K extends Id = number> {
     this.readonly = state.store.readonly
     this.dim = state.dim
     this.metric = state.metric
-    this.spec = state.spec
-    this.description = state.manifest.description
     this.storeVectors = state.storeVectors
     this.idKind = state.idKind
   }
@@ -375,6 +378,25 @@ export class VqIndex<M = Metadata, K extends Id = number> {
       throw new VqStateError('NO_VECTORS', 'retrain() needs the full vectors, but this index was created with storeVectors: "none"')
     }
     return retrain(this.#s, o)
+  }
+
+  /**
+   * Switches the index to another description (e.g. "Flat" to "IVF64,PQ16,RFlat" once it
+   * holds enough vectors; see minTrainingVectors): trains every stage of the new
+   * composition on the stored full vectors and re-encodes every item, then commits the new
+   * description, trained arrays and codes in one transaction. A bad description (or one the
+   * index's dimension, metric or stored vectors cannot take) is a VqOptionError; too few
+   * vectors is TOO_FEW_TRAINING_POINTS; NO_VECTORS without stored vectors. On any error or
+   * abort (options.signal, up to the commit) nothing changes, in memory or on disk.
+   */
+  async reconfigure(description: string, options?: TrainOptions): Promise<void> {
+    this.#s.writable()
+    const o = parseTrainOptions(options, 'reconfigure')
+    if (this.storeVectors === 'none') {
+      throw new VqStateError('NO_VECTORS', 'reconfigure() needs the full vectors, but this index was created with storeVectors: "none"')
+    }
+    const spec = resolveReconfigure(description, this.dim, this.metric, this.storeVectors, this.#s.kernels)
+    return retrain(this.#s, o, spec)
   }
 
   /**

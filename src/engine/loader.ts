@@ -7,6 +7,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqError, VqFormatError, VqOptionError, VqStorageError } from '../errors.js'
+import { normalizeIndexSpec } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import { checkManifest, type Manifest } from '../manifest.js'
 import { readSnapshot } from '../storage/snapshot.js'
@@ -101,7 +102,8 @@ function loadChunkRows(bytes: number): number {
  * numbers (4 bytes per item) and one chunk, never a second copy of the codes and ids.
  */
 export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
-  const model = state.newModel()
+  const spec = normalizeIndexSpec(m.spec, m.dim)
+  const model = state.newModel(spec)
   if (m.trained) model.loadArrays(state.store.readArrays())
   const cs = model.codeSize
   const rs = model.refineSize
@@ -124,6 +126,7 @@ export function loadAll(state: IndexState, m: Manifest = state.manifest): void {
     lists.append(chunkLists, c.ids.subarray(0, k), seqs, model.padCodes(codes, k), refine, terms)
   })
   state.setModel(model, lists)
+  state.spec = spec
   state.loadedSeq = m.nextSeq - 1
 }
 
@@ -176,7 +179,11 @@ function refreshIn(state: IndexState, changed: () => void): void {
       const m = checkManifest(state.store.readManifest(), state.path)
       if (m.generation === state.manifest.generation) return
       changed()
-      if (m.codesGeneration !== state.manifest.codesGeneration || m.trained !== state.manifest.trained) {
+      if (
+        m.codesGeneration !== state.manifest.codesGeneration ||
+        m.trained !== state.manifest.trained ||
+        m.description !== state.manifest.description
+      ) {
         loadAll(state, m)
         state.manifest = m
         return

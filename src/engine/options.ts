@@ -6,6 +6,8 @@
  * from a description string or typed specs, which must agree; RFlat needs stored vectors).
  * Everything here throws VqOptionError before anything is written or changed.
  */
+
+import type { Kernels } from '../../native-free-kernels/index.js'
 import { VqOptionError } from '../errors.js'
 import { formatIndexDescription, narrowRefused, normalizeIndexSpec, parseIndexDescription } from '../factory/parse.js'
 import { MAX_REFINE_FACTOR } from '../limits.js'
@@ -279,6 +281,28 @@ export function resolveCreateOptions(input: unknown): ResolvedCreate {
     ...(threads !== undefined ? { threads } : {}),
   }
   return { dim, metric, spec, storeVectors, ids, connection }
+}
+
+/**
+ * The composition reconfigure() switches an index to: the description parsed
+ * (BAD_DESCRIPTION), RFlat only with stored vectors, every stage built once to check its
+ * own constraints against the index's dimension and metric (BAD_OPTION).
+ */
+export function resolveReconfigure(
+  description: unknown,
+  dim: number,
+  metric: Metric,
+  storeVectors: VectorStorage,
+  kernels: Kernels,
+): IndexSpec {
+  if (typeof description !== 'string')
+    throw new VqOptionError('BAD_DESCRIPTION', `reconfigure() needs a description string, got ${typeof description}`)
+  const spec = normalizeIndexSpec(parseIndexDescription(description), dim)
+  if (spec.refine?.kind === 'flat' && storeVectors === 'none') {
+    throw new VqOptionError('BAD_OPTION', `"${description}": RFlat re-ranks on the stored full vectors, but this index stores none`)
+  }
+  new IndexModel(spec, dim, metric, kernels)
+  return spec
 }
 
 /** True when this index keeps vectors as IEEE half floats somewhere (stored vectors, the codec or the refine codec) as given. */

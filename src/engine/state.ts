@@ -42,7 +42,8 @@ export class IndexState {
   readonly kernels: Kernels
   readonly dim: number
   readonly metric: Metric
-  readonly spec: IndexSpec
+  /** The composition (every default filled); replaced when reconfigure() commits or a refresh loads another one. */
+  spec: IndexSpec
   readonly storeVectors: VectorStorage
   readonly path: string
   readonly coordinator = new WriteCoordinator()
@@ -83,8 +84,8 @@ export class IndexState {
   }
 
   /** An untrained model of this index's composition. */
-  newModel(): IndexModel {
-    return new IndexModel(this.spec, this.dim, this.metric, this.kernels)
+  newModel(spec: IndexSpec = this.spec): IndexModel {
+    return new IndexModel(spec, this.dim, this.metric, this.kernels)
   }
 
   /** Empty lists laid out for a model. */
@@ -283,7 +284,7 @@ export class IndexState {
   /** A searcher over a model of this index. */
   newSearcher(model: IndexModel): Searcher {
     const fetch: FetchVectors | null =
-      this.spec.refine?.kind === 'flat'
+      model.spec.refine?.kind === 'flat'
         ? (ids, n, out) => fillVectors(this.store.readVectors(ids, n), ids, n, this.storeVectors, this.dim, out)
         : null
     return new TypedSearcher(model, fetch)

@@ -5,13 +5,14 @@
  * never see the lists mid-change. Arguments are validated by the caller (VqIndex).
  */
 import { VqFormatError, VqInputError, VqStateError } from '../errors.js'
+import { formatIndexDescription } from '../factory/parse.js'
 import { InvertedLists } from '../ivf/inverted-lists.js'
 import type { TrainingRecord } from '../manifest.js'
 import { checkMetadata } from '../metadata.js'
 import type { TrainedArray } from '../quantizers/quantizer.js'
 import type { Encoded, IndexModel } from '../search/model.js'
 import type { ItemRows, StoredArray } from '../storage/sqlite-store.js'
-import type { AddProgress, Metadata, TrainOptions } from '../types.js'
+import type { AddProgress, IndexSpec, Metadata, TrainOptions } from '../types.js'
 import { CallControl, ProgressCounter } from '../util/cancel.js'
 import { checkVectors } from '../validate.js'
 import { encodeFollowed } from './encode.js'
@@ -218,8 +219,9 @@ export function deleteItems(state: IndexState, given: Float64Array, strict: bool
  * cancels it up to the commit; options.onProgress gets the training stages, then stage
  * 'encoding' with done / total as the items are re-encoded.
  */
-export async function retrain(state: IndexState, options: TrainOptions): Promise<void> {
-  const control = new CallControl('retrain()', [options.signal])
+export async function retrain(state: IndexState, options: TrainOptions, spec?: IndexSpec): Promise<void> {
+  const what = spec ? 'reconfigure()' : 'retrain()'
+  const control = new CallControl(what, [options.signal])
   control.check()
   const report = options.onProgress
   return state.write(
@@ -227,7 +229,7 @@ export async function retrain(state: IndexState, options: TrainOptions): Promise
     async () => {
       control.check()
       const n = state.lists.count
-      if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', 'retrain() on an empty index: there is nothing to train on')
+      if (n === 0) throw new VqInputError('EMPTY_TRAINING_SET', `${what} on an empty index: there is nothing to train on`)
       const x = new Float32Array(n * state.dim)
       const seqs = new Uint32Array(n)
       const ids = new Float64Array(n)
@@ -250,7 +252,7 @@ export async function retrain(state: IndexState, options: TrainOptions): Promise
       const prepared = state.prepare(x, n, 'stored vectors')
       const wait = control.pause()
       if (wait) await wait
-      const model = await trainModel(state, prepared, n, options, control)
+      const model = await trainModel(state, prepared, n, options, control, spec)
       const encoding = report
         ? new ProgressCounter(n, (done, total) =>
             report({
@@ -286,11 +288,14 @@ export async function retrain(state: IndexState, options: TrainOptions): Promise
         enc.terms,
       )
       const searcher = state.newSearcher(model)
-      state.commit('retraining', (m) => {
+      const description = spec ? formatIndexDescription(spec, state.dim) : undefined
+      state.commit(spec ? 'reconfiguring' : 'retraining', (m) => {
         state.store.writeArrays(storedArrays(model.exportArrays()))
         state.store.updateCodes(seqs, enc.lists, codes, model.codeSize + model.refineSize)
-        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+        const next = { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
+        return spec && description ? { ...next, spec, description } : next
       })
+      if (spec) state.spec = spec
       state.setModel(model, lists, searcher)
     },
     queued(control),
@@ -352,8 +357,15 @@ function queued(control: CallControl): CallControl | undefined {
 }
 
 /** A new model trained on n prepared vectors; control's checkpoints run between its k-means steps and stages. */
-async function trainModel(state: IndexState, x: Float32Array, n: number, options: TrainOptions, control: CallControl): Promise<IndexModel> {
-  const model = state.newModel()
+async function trainModel(
+  state: IndexState,
+  x: Float32Array,
+  n: number,
+  options: TrainOptions,
+  control: CallControl,
+  spec?: IndexSpec,
+): Promise<IndexModel> {
+  const model = state.newModel(spec)
   const { onProgress, signal: _signal, ...rest } = options
   await model.train(
     x,

@@ -191,3 +191,22 @@ export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
       : {}),
   }
 }
+
+/**
+ * The fewest vectors a description can be trained on (fewer: TOO_FEW_TRAINING_POINTS):
+ * the IVF lists' k-means needs nlist, a PQ (first codec, OPQ's, a refine or narrowing codec)
+ * 2^nbits per sub-space; the other codecs train on a single vector. Throws BAD_DESCRIPTION
+ * for an invalid description.
+ */
+export function minTrainingVectors(description: string | IndexSpec): number {
+  const spec = typeof description === 'string' ? parseIndexDescription(description) : description
+  const pq = (c: CodecSpec | undefined): number => (c?.kind === 'pq' ? 2 ** (c.nbits ?? 8) : 1)
+  const r = spec.refine
+  return Math.max(
+    1,
+    spec.ivf?.nlist ?? 1,
+    pq(spec.codec),
+    spec.transform ? 2 ** (spec.codec.kind === 'pq' ? (spec.codec.nbits ?? 8) : 8) : 1,
+    pq(r?.kind === 'codec' ? r.codec : r?.narrow),
+  )
+}
