@@ -236,7 +236,12 @@ export class TextIndex {
     }
     // duplicates whose original is gone or changed are indexed on their own
     for (const [s, e] of Object.entries(files)) {
-      if (e.of === undefined || files[e.of]?.hash === e.hash || pending.some((p) => p.source === e.of && p.hash === e.hash)) continue
+      if (
+        e.of === undefined ||
+        files[e.of]?.hash === e.hash ||
+        pending.some((p) => p.source === s || (p.source === e.of && p.hash === e.hash))
+      )
+        continue
       try {
         const bytes = await readFile(resolve(root, s))
         pending.push({ source: s, bytes, hash: createHash('sha256').update(bytes).digest('hex') })
