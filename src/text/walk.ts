@@ -95,7 +95,15 @@ export async function walkPaths(paths: readonly string[], options: { cwd?: strin
       if (found.length === 0) errors.push({ file: p, message: 'the glob matches no text file' })
       for (const f of found) files.add(f)
     } else {
-      errors.push({ file: p, message: st === undefined ? 'no such file or folder' : 'not a regular file or folder' })
+      errors.push({
+        file: p,
+        message:
+          st === undefined
+            ? 'no such file [NOT_FOUND]'
+            : st.isFIFO()
+              ? 'a FIFO, not a regular file [CANNOT_OPEN]'
+              : 'not a regular file or folder [CANNOT_OPEN]',
+      })
     }
   }
   return { files: [...files].sort(), folders, errors }

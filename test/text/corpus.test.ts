@@ -56,7 +56,7 @@ describe('walkPaths', () => {
     expect(w.folders).toEqual([join(root, 'notes')])
     const g = await walkPaths(['notes/*.md', 'missing.md'], { cwd: root })
     expect(g.files.map((f) => f.slice(root.length + 1))).toEqual(['notes/a.md', 'notes/copy.md'])
-    expect(g.errors).toEqual([{ file: 'missing.md', message: 'no such file or folder' }])
+    expect(g.errors).toEqual([{ file: 'missing.md', message: 'no such file [NOT_FOUND]' }])
   })
 })
 
@@ -100,7 +100,7 @@ describe('TextIndex folders', () => {
       await expect(ix.indexFiles('notes' as never)).rejects.toBeInstanceOf(VqError)
       await expect(ix.indexFiles([''])).rejects.toMatchObject({ code: 'BAD_ARGUMENT' })
       const r5 = await ix.indexFiles(['nope/'])
-      expect(r5.errors).toEqual([{ file: 'nope/', message: 'no such file or folder' }])
+      expect(r5.errors).toEqual([{ file: 'nope/', message: 'no such file [NOT_FOUND]' }])
       await ix.close()
     } finally {
       process.chdir(cwd)
