@@ -339,58 +339,54 @@ export function program(): Command {
 
   cmd
     .command('index-text')
-    .argument('<paths...>', '.md, .txt or .jsonl files')
+    .argument('<paths...>', 'files, folders (recursive; .gitignore, hidden and binary files skipped) or globs')
     .description('index documents for semantic search (chunks, SIF-GloVe embeddings, FTS5 keywords); unchanged files are skipped')
     .requiredOption('--index <file>', 'index file (created when missing)')
     .option('--field <name>', 'JSONL: the field holding the text', 'text')
     .option('--chunk-size <n>', 'characters per chunk', intRange(1, MAX_CHUNK), 800)
     .option('--overlap <n>', 'characters shared by consecutive chunks (less than --chunk-size)', intRange(0, MAX_CHUNK), 100)
     .option('--description <d>', 'vector index description for a new index', 'SQ8')
+    .option('--root <dir>', 'folder sources are relative to, set on first indexing (default: the current folder)')
+    .option('--no-prune', 'keep sources under the folders given whose files are gone')
     .option('--json', 'JSON output', false)
-    .addHelpText('after', '\nExample:\n  vqlite index-text notes/*.md tickets.jsonl --field body --index notes.vqlite')
+    .addHelpText('after', '\nExample:\n  vqlite index-text notes/ "docs/**/*.md" tickets.jsonl --field body --index notes.vqlite')
     .action(
       async (
         paths: string[],
-        o: { index: string; field: string; chunkSize: number; overlap: number; description: string; json: boolean },
+        o: {
+          index: string
+          field: string
+          chunkSize: number
+          overlap: number
+          description: string
+          root?: string
+          prune: boolean
+          json: boolean
+        },
       ) => {
         if (o.overlap >= o.chunkSize) throw new UsageError(`--overlap ${o.overlap} must be less than --chunk-size ${o.chunkSize}`)
         if (existsSync(o.index)) regularIndexFile(o.index)
-        // Paths that are missing or not regular files (a FIFO would block a read) are reported and skipped.
-        const skipped: { file: string; message: string }[] = []
-        const readable = paths.filter((p) => {
-          try {
-            regularInputFile(p)
-            return true
-          } catch (e) {
-            if (!(e instanceof VqError)) throw e
-            skipped.push({ file: p, message: `${e.message.replace(`${p}: `, '').replace(`${p} is `, '')} [${e.code}]` })
-            return false
-          }
-        })
-        if (readable.length === 0) {
-          for (const e of skipped) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
-          process.exitCode = EXIT.badInput
-          return
-        }
         const progress = new Progress()
         const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
         const ix = existsSync(o.index)
           ? await TextIndex.open(o.index, embedder)
           : await TextIndex.create(o.index, embedder, { description: o.description })
         try {
-          const indexed = await ix.indexFiles(readable, {
+          const indexed = await ix.indexFiles(paths, {
             field: o.field,
+            ...(o.prune === false ? { prune: false } : {}),
+            ...(o.root !== undefined ? { root: o.root } : {}),
             chunk: { size: o.chunkSize, overlap: o.overlap },
             onProgress: (_file, done, total) => progress.update('indexing', done, total),
           })
           progress.stop()
-          const r = { ...indexed, errors: [...skipped, ...indexed.errors] }
+          const r = indexed
           for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
           emit(
             o.json,
             r,
             () =>
-              `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.chunksRemoved} old chunks replaced${r.errors.length ? `, ${r.errors.length} files with errors` : ''}`,
+              `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.duplicates.length} duplicates, ${r.removed.length} removed, ${r.chunksRemoved} old chunks removed${r.errors.length ? `, ${r.errors.length} files with errors` : ''}`,
           )
           if (r.errors.length > 0) process.exitCode = EXIT.badInput
         } finally {

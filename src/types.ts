@@ -344,6 +344,8 @@ export interface FieldOperators<V extends FilterValue = FilterValue> {
   $lte?: Extract<V, number | string>
   /** true: the field is present and not null; false: absent or null. */
   $exists?: boolean
+  /** A string field starting with this string. */
+  $prefix?: string
 }
 
 /**

@@ -9,6 +9,7 @@
  * "1"); `null` (or `$eq: null`) matches a missing field or a JSON null. `$gt`/`$gte`/
  * `$lt`/`$lte` compare a number with numbers and a string with strings (by code point);
  * any other field (missing, null, boolean, array, object, the other type) does not match.
+ * `$prefix` (a string) matches a string field that starts with it.
  * `$in` is any of its values' equalities; `$ne`, `$nin` and `$not` are the exact negations
  * of `$eq`, `$in` and their filter, so they match missing fields. `$exists: true` is present
  * and not null. An array or object field is one value: it equals no scalar (no element
@@ -53,6 +54,7 @@ export type FilterNode =
   | { readonly t: 'in'; readonly f: string; readonly v: readonly FilterValue[] }
   | { readonly t: 'cmp'; readonly f: string; readonly op: Compare; readonly v: number | string }
   | { readonly t: 'exists'; readonly f: string }
+  | { readonly t: 'prefix'; readonly f: string; readonly v: string }
 
 /** A validated filter: its canonical form and that form as a string (the cache key). */
 export interface CheckedFilter {
@@ -67,7 +69,7 @@ export interface CheckedFilter {
 export const MAX_FILTER_VALUES = 1_000_000
 
 const COMPARE: Record<string, Compare> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }
-const OPERATORS = ['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$exists']
+const OPERATORS = ['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$exists', '$prefix']
 const ALL: FilterNode = { t: 'all' }
 
 function bad(why: string): never {
@@ -194,6 +196,10 @@ class FilterChecker {
         if (typeof v !== 'boolean') bad(`${where} takes true or false, got ${describe(v)}`)
         const exists: FilterNode = { t: 'exists', f: name }
         parts.push(v ? exists : negate(exists))
+      } else if (op === '$prefix') {
+        if (typeof v !== 'string') bad(`${where} takes a string, got ${describe(v)}`)
+        if (name === '$id') bad(`${where}: $prefix applies to metadata fields, not $id`)
+        parts.push({ t: 'prefix', f: name, v })
       } else if (op === '$in' || op === '$nin') {
         if (!Array.isArray(v)) bad(`${where} takes an array, got ${describe(v)}`)
         if (v.length > MAX_FILTER_SET) bad(`${where} has ${v.length} values; the limit is ${MAX_FILTER_SET} (MAX_FILTER_SET)`)
@@ -364,6 +370,10 @@ const BOUND = 'coalesce(?, m.json)'
 function fieldTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, params: unknown[]): string {
   const path = jsonPath(n.f)
   switch (n.t) {
+    case 'prefix':
+      // a string field starting with the prefix: its first length(prefix) characters equal it
+      params.push(path, path, n.v, n.v)
+      return `iif(${TYPE} IS 'text', substr(${VALUE}, 1, length(${BOUND})) = ${BOUND}, 0)`
     case 'exists':
       params.push(path)
       return `(COALESCE(${TYPE}, 'null') <> 'null')`
@@ -409,6 +419,8 @@ function idTest(n: Exclude<FilterNode, { t: 'all' | 'and' | 'or' | 'not' }>, par
   const column = keys ? KEY : 'c.id'
   const kind = keys ? 'string' : 'number'
   switch (n.t) {
+    case 'prefix':
+      return '0'
     case 'exists':
       return '1'
     case 'eq':

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
+import { isBinaryFileSync } from 'isbinaryfile'
 import { matchExpression } from '../engine/keywords.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
 import { normalizedCopy } from '../search/exact.js'
@@ -27,6 +28,7 @@ import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
 import type { Embedder } from './embedder.js'
 import { checkFusion, type FusionOptions, fuseRankings } from './fusion.js'
+import { sourceName, TEXT_EXTENSIONS, walkPaths } from './walk.js'
 
 export type TextSearchMode = 'hybrid' | 'vector' | 'keyword'
 
@@ -54,10 +56,20 @@ export interface IndexTextOptions {
   readonly field?: string
   readonly chunk?: ChunkOptions
   readonly onProgress?: (file: string, done: number, total: number) => void
+  /** Root of relative sources, used on the first indexing only (default: the current folder). */
+  readonly root?: string
+  /** Remove sources under a folder given whose files are gone (default: true when a folder is given). */
+  readonly prune?: boolean
 }
 
 /** What indexFiles did. */
 export interface IndexTextReport {
+  /** The folder sources are relative to. */
+  readonly root: string
+  /** Sources removed by pruning (their files are gone). */
+  readonly removed: readonly string[]
+  /** Files not embedded because their content equals an indexed file's. */
+  readonly duplicates: readonly { file: string; of: string }[]
   readonly filesIndexed: number
   readonly filesUnchanged: number
   readonly chunksAdded: number
@@ -67,7 +79,21 @@ export interface IndexTextReport {
 }
 
 const PROP = 'text-index'
-const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.text', '.jsonl', '.ndjson'])
+/** Property: { root, files: { source: { hash, first, count, of? } } } (chunk ids first .. first + count - 1). */
+const SOURCES = 'text-sources'
+
+interface SourceEntry {
+  readonly hash: string
+  readonly first: number
+  readonly count: number
+  /** A duplicate: the source whose content (same hash) it has; no chunks of its own. */
+  readonly of?: string
+}
+
+interface SourceTable {
+  readonly root: string | undefined
+  readonly files: Record<string, SourceEntry>
+}
 
 interface Doc {
   readonly text: string
@@ -119,34 +145,121 @@ export class TextIndex {
     return new TextIndex(index, embedder)
   }
 
-  /** Indexes .md / .txt / .jsonl files (see the module comment for re-indexing and errors). */
+  /**
+   * The folder sources are relative to: recorded on first indexing (options.root, default
+   * the current folder) and kept for the life of the index. A file outside it keeps its
+   * absolute path as source.
+   */
+  get root(): string | undefined {
+    return this.#sources().root
+  }
+
+  #sources(): SourceTable {
+    const t = this.index.getProperty(SOURCES) as SourceTable | undefined
+    return t ?? { root: undefined, files: {} }
+  }
+
+  /**
+   * Indexes files, folders and globs (walkPaths: .gitignore, hidden and binary files
+   * skipped). Sources are stored relative to root. A file whose content equals an indexed
+   * file's is recorded as a duplicate of it (reported, not embedded again; re-indexed on its
+   * own once that file is gone or changed). prune (default: on when a folder is given):
+   * sources under a folder given that no longer exist are removed. An unchanged file costs a
+   * read and a hash: the source -> hash table is one property read once per call.
+   */
   async indexFiles(paths: readonly string[], options: IndexTextOptions = {}): Promise<IndexTextReport> {
+    if (!Array.isArray(paths))
+      throw new VqInputError('BAD_ARGUMENT', `paths must be an array of file, folder or glob names, got ${typeof paths}`)
+    for (const p of paths)
+      if (typeof p !== 'string' || p === '')
+        throw new VqInputError('BAD_ARGUMENT', `each path must be a non-empty string, got ${JSON.stringify(p)}`)
+    const table = this.#sources()
+    const root = resolve(table.root ?? options.root ?? process.cwd())
+    const files: Record<string, SourceEntry> = { ...table.files }
+    const walked = await walkPaths(paths)
     let filesIndexed = 0
     let filesUnchanged = 0
     let chunksAdded = 0
     let chunksRemoved = 0
-    const errors: { file: string; message: string }[] = []
-    for (const [fi, p] of paths.entries()) {
-      const source = resolve(p)
-      options.onProgress?.(source, fi, paths.length)
+    const duplicates: { file: string; of: string }[] = []
+    const removed: string[] = []
+    const errors: { file: string; message: string }[] = [...walked.errors]
+    const removeSource = async (source: string): Promise<void> => {
+      const e = files[source]
+      if (!e) return
+      if (e.count > 0) {
+        const ids: number[] = []
+        for (let i = 0; i < e.count; i++) ids.push(e.first + i)
+        chunksRemoved += await this.index.delete(ids)
+      }
+      delete files[source]
+    }
+    // prune first, so that a renamed file is indexed anew rather than taken for a duplicate
+    const prune = options.prune ?? walked.folders.length > 0
+    if (prune && walked.folders.length > 0) {
+      const present = new Set(walked.files.map((f) => sourceName(root, f)))
+      const under = walked.folders.map((f) => sourceName(root, f)).map((s) => (s === '' ? '' : `${s}/`))
+      for (const source of Object.keys(files)) {
+        const abs = resolve(root, source)
+        if (present.has(source)) continue
+        if (!under.some((u) => source.startsWith(u) || abs.startsWith(u))) continue
+        await removeSource(source)
+        removed.push(source)
+      }
+    }
+    const byHash = new Map<string, string>()
+    for (const [s, e] of Object.entries(files)) if (e.count > 0 && e.of === undefined) byHash.set(e.hash, s)
+    const total = walked.files.length
+    const pending: { source: string; bytes: Buffer; hash: string }[] = []
+    for (const [fi, abs] of walked.files.entries()) {
+      const source = sourceName(root, abs)
+      options.onProgress?.(source, fi, total)
       let bytes: Buffer
       try {
-        bytes = await readFile(source)
+        bytes = await readFile(abs)
       } catch (e) {
         errors.push({ file: source, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
         continue
       }
-      const ext = extname(source).toLowerCase()
-      if (!TEXT_EXTENSIONS.has(ext)) {
-        errors.push({ file: source, message: `not a .md, .txt or .jsonl file` })
+      const ext = extname(abs).toLowerCase()
+      if (!TEXT_EXTENSIONS.has(ext) && (ext !== '' || isBinaryFileSync(bytes, bytes.length))) {
+        errors.push({ file: source, message: ext === '' ? 'a binary file' : 'not a .md, .markdown, .txt, .text, .jsonl or .ndjson file' })
         continue
       }
       const hash = createHash('sha256').update(bytes).digest('hex')
-      const old = this.index.find({ source }, 1_000_000)
-      if (old.length > 0 && old.every((o) => (o.metadata as { hash?: string } | null)?.hash === hash)) {
+      const old = files[source]
+      if (old && old.hash === hash && (old.of === undefined || files[old.of]?.hash === hash)) {
         filesUnchanged++
         continue
       }
+      const orig = byHash.get(hash)
+      if (orig !== undefined && orig !== source) {
+        await removeSource(source)
+        files[source] = { hash, first: 0, count: 0, of: orig }
+        duplicates.push({ file: source, of: orig })
+        continue
+      }
+      pending.push({ source, bytes, hash })
+      // later files with this content are duplicates of this one
+      byHash.set(hash, source)
+    }
+    // duplicates whose original is gone or changed are indexed on their own
+    for (const [s, e] of Object.entries(files)) {
+      if (
+        e.of === undefined ||
+        files[e.of]?.hash === e.hash ||
+        pending.some((p) => p.source === s || (p.source === e.of && p.hash === e.hash))
+      )
+        continue
+      try {
+        const bytes = await readFile(resolve(root, s))
+        pending.push({ source: s, bytes, hash: createHash('sha256').update(bytes).digest('hex') })
+      } catch {
+        delete files[s]
+      }
+    }
+    for (const { source, bytes, hash } of pending) {
+      const ext = extname(source).toLowerCase()
       let docs: Doc[]
       try {
         docs =
@@ -175,25 +288,27 @@ export class TextIndex {
         })
       }
       const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
-      if (old.length > 0) chunksRemoved += await this.index.delete(old.map((o) => o.id))
+      await removeSource(source)
+      const first = this.index.maxId() + 1
       if (chunks.length > 0) {
         if (!this.index.isTrained) await this.index.train(vectors)
-        const first = this.index.maxId() + 1
         await this.index.add(
           chunks.map((_, i) => first + i),
           vectors,
           chunks.map((c) => c.meta),
         )
       }
+      files[source] = { hash, first, count: chunks.length }
       chunksAdded += chunks.length
       filesIndexed++
     }
+    await this.index.setProperty(SOURCES, { root, files })
     // The codec was trained on the first file indexed; once the index has doubled since
     // its training, retrain on everything (the stored vectors) so that the codes fit the corpus.
     const trainedOn = this.index.manifest.training?.vectors ?? 0
     if (this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0) await this.index.retrain()
-    options.onProgress?.('', paths.length, paths.length)
-    return { filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, errors }
+    options.onProgress?.('', total, total)
+    return { root, filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, removed, duplicates, errors }
   }
 
   /** Searches the chunks (default: hybrid, k = 10). */

@@ -3,8 +3,7 @@ import { matchExpression } from '../../src/engine/keywords.js'
 import { VqInputError } from '../../src/errors.js'
 import { ftsHighlights } from '../../src/storage/snippets.js'
 
-const marked = (h: { text: string; highlights: readonly (readonly [number, number])[] }) =>
-  h.highlights.map(([s, e]) => h.text.slice(s, e))
+const marked = (h: { text: string; highlights: readonly (readonly [number, number])[] }) => h.highlights.map(([s, e]) => h.text.slice(s, e))
 
 describe('FTS5 snippets and highlights', () => {
   it('marks whole tokens and their stems, never a substring of another word', () => {
