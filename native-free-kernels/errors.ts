@@ -44,6 +44,8 @@ export type VqErrorCode =
   | 'LOCKED'
   | 'IO_ERROR'
   | 'MISSING_DEPENDENCY'
+  | 'EMBEDDER_FAILED'
+  | 'EMBEDDER_MISMATCH'
   | 'WORKER_FAILED'
   | 'INTERNAL'
   | 'OUT_OF_MEMORY'
