@@ -348,6 +348,7 @@ export function program(): Command {
     .option('--description <d>', 'vector index description for a new index', 'SQ8')
     .option('--root <dir>', 'folder sources are relative to, set on first indexing (default: the current folder)')
     .option('--no-prune', 'keep sources under the folders given whose files are gone')
+    .option('--rehash', 'read and hash every file (default: a file whose size and mtime are unchanged is skipped unread)', false)
     .option('--json', 'JSON output', false)
     .addHelpText('after', '\nExample:\n  vqlite index-text notes/ "docs/**/*.md" tickets.jsonl --field body --index notes.vqlite')
     .action(
@@ -361,6 +362,7 @@ export function program(): Command {
           description: string
           root?: string
           prune: boolean
+          rehash: boolean
           json: boolean
         },
       ) => {
@@ -375,6 +377,7 @@ export function program(): Command {
           const indexed = await ix.indexFiles(paths, {
             field: o.field,
             ...(o.prune === false ? { prune: false } : {}),
+            ...(o.rehash ? { rehash: true } : {}),
             ...(o.root !== undefined ? { root: o.root } : {}),
             chunk: { size: o.chunkSize, overlap: o.overlap },
             onProgress: (_file, done, total) => progress.update('indexing', done, total),

@@ -11,12 +11,14 @@
  * All three honour the same metadata filter.
  *
  * Re-indexing a file whose content hash is unchanged does nothing; a changed file's old
- * chunks are replaced. A JSONL line that is not JSON (or lacks the text field) stops that
+ * chunks are replaced. A file whose size and modification time are those recorded when it
+ * was indexed is taken as unchanged without being read (unless it was modified within 2 s
+ * before that indexing started, or options.rehash is set). A JSONL line that is not JSON (or lacks the text field) stops that
  * file: none of its lines are indexed, and the report names the file and line; other
  * files are indexed.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { isBinaryFileSync } from 'isbinaryfile'
 import { matchExpression } from '../engine/keywords.js'
@@ -60,6 +62,12 @@ export interface IndexTextOptions {
   readonly root?: string
   /** Remove sources under a folder given whose files are gone (default: true when a folder is given). */
   readonly prune?: boolean
+  /**
+   * Read and hash every file, even those whose size and modification time are unchanged
+   * since they were indexed (default false: such files are taken as unchanged without
+   * being read, as git and rsync do).
+   */
+  readonly rehash?: boolean
 }
 
 /** What indexFiles did. */
@@ -79,7 +87,10 @@ export interface IndexTextReport {
 }
 
 const PROP = 'text-index'
-/** Property: { root, files: { source: { hash, first, count, of? } } } (chunk ids first .. first + count - 1). */
+/**
+ * Property: { root, at, files: { source: { hash, first, count, of?, size?, mtime? } } } (chunk
+ * ids first .. first + count - 1; at: when the last indexFiles call started, in ms).
+ */
 const SOURCES = 'text-sources'
 
 interface SourceEntry {
@@ -88,12 +99,24 @@ interface SourceEntry {
   readonly count: number
   /** A duplicate: the source whose content (same hash) it has; no chunks of its own. */
   readonly of?: string
+  /** The file's size and mtimeMs when it was read (absent for texts not read from a file). */
+  readonly size?: number
+  readonly mtime?: number
 }
 
 interface SourceTable {
   readonly root: string | undefined
+  /** Date.now() when the indexFiles call that wrote this table started. */
+  readonly at?: number
   readonly files: Record<string, SourceEntry>
 }
+
+/**
+ * A file modified less than this before an indexing started may be modified again within
+ * the same mtime tick without its mtime changing ("racy" files, as git calls them): such
+ * files are always read and hashed on the next call.
+ */
+const RACY_MS = 2000
 
 interface Doc {
   readonly text: string
@@ -174,6 +197,7 @@ export class TextIndex {
       if (typeof p !== 'string' || p === '')
         throw new VqInputError('BAD_ARGUMENT', `each path must be a non-empty string, got ${JSON.stringify(p)}`)
     const table = this.#sources()
+    const startedAt = Date.now()
     const root = resolve(table.root ?? options.root ?? process.cwd())
     const files: Record<string, SourceEntry> = { ...table.files }
     const walked = await walkPaths(paths)
@@ -210,10 +234,31 @@ export class TextIndex {
     const byHash = new Map<string, string>()
     for (const [s, e] of Object.entries(files)) if (e.count > 0 && e.of === undefined) byHash.set(e.hash, s)
     const total = walked.files.length
-    const pending: { source: string; bytes: Buffer; hash: string }[] = []
+    const pending: { source: string; bytes: Buffer; hash: string; size?: number; mtime?: number }[] = []
     for (const [fi, abs] of walked.files.entries()) {
       const source = sourceName(root, abs)
       options.onProgress?.(source, fi, total)
+      const old = files[source]
+      let st: { size: number; mtimeMs: number } | undefined
+      try {
+        st = await stat(abs)
+      } catch {
+        st = undefined
+      }
+      if (
+        st &&
+        old &&
+        !options.rehash &&
+        old.size === st.size &&
+        old.mtime === st.mtimeMs &&
+        table.at !== undefined &&
+        st.mtimeMs < table.at - RACY_MS &&
+        (old.of === undefined || files[old.of]?.hash === old.hash)
+      ) {
+        filesUnchanged++
+        continue
+      }
+      const seen = st ? { size: st.size, mtime: st.mtimeMs } : {}
       let bytes: Buffer
       try {
         bytes = await readFile(abs)
@@ -227,38 +272,38 @@ export class TextIndex {
         continue
       }
       const hash = createHash('sha256').update(bytes).digest('hex')
-      const old = files[source]
       if (old && old.hash === hash && (old.of === undefined || files[old.of]?.hash === hash)) {
+        files[source] = { ...old, ...seen }
         filesUnchanged++
         continue
       }
       const orig = byHash.get(hash)
       if (orig !== undefined && orig !== source) {
         await removeSource(source)
-        files[source] = { hash, first: 0, count: 0, of: orig }
+        files[source] = { hash, first: 0, count: 0, of: orig, ...seen }
         duplicates.push({ file: source, of: orig })
         continue
       }
-      pending.push({ source, bytes, hash })
+      pending.push({ source, bytes, hash, ...seen })
       // later files with this content are duplicates of this one
       byHash.set(hash, source)
     }
     // duplicates whose original is gone or changed are indexed on their own
     for (const [s, e] of Object.entries(files)) {
-      if (
-        e.of === undefined ||
-        files[e.of]?.hash === e.hash ||
-        pending.some((p) => p.source === s || (p.source === e.of && p.hash === e.hash))
-      )
-        continue
+      if (e.of === undefined || pending.some((p) => p.source === s)) continue
+      // the original's content after this call: its new content when it is re-indexed now
+      const now = pending.find((p) => p.source === e.of)?.hash ?? files[e.of]?.hash
+      if (now === e.hash) continue
       try {
-        const bytes = await readFile(resolve(root, s))
-        pending.push({ source: s, bytes, hash: createHash('sha256').update(bytes).digest('hex') })
+        const abs = resolve(root, s)
+        const st = await stat(abs)
+        const bytes = await readFile(abs)
+        pending.push({ source: s, bytes, hash: createHash('sha256').update(bytes).digest('hex'), size: st.size, mtime: st.mtimeMs })
       } catch {
         delete files[s]
       }
     }
-    for (const { source, bytes, hash } of pending) {
+    for (const { source, bytes, hash, size, mtime } of pending) {
       const ext = extname(source).toLowerCase()
       let docs: Doc[]
       try {
@@ -298,11 +343,11 @@ export class TextIndex {
           chunks.map((c) => c.meta),
         )
       }
-      files[source] = { hash, first, count: chunks.length }
+      files[source] = { hash, first, count: chunks.length, ...(size !== undefined && mtime !== undefined ? { size, mtime } : {}) }
       chunksAdded += chunks.length
       filesIndexed++
     }
-    await this.index.setProperty(SOURCES, { root, files })
+    await this.index.setProperty(SOURCES, { root, at: startedAt, files })
     // The codec was trained on the first file indexed; once the index has doubled since
     // its training, retrain on everything (the stored vectors) so that the codes fit the corpus.
     const trainedOn = this.index.manifest.training?.vectors ?? 0
