@@ -148,7 +148,11 @@ export function createApp(served: readonly Served[], options: Omit<ServeOptions,
     '/api/*',
     bodyLimit({
       maxSize: options.maxBody,
-      onError: (c) => fail(c, 413, 'BAD_ARGUMENT', `the request body is larger than ${options.maxBody} bytes (--max-body)`),
+      // the rest of the body is not read: the connection is closed after the answer
+      onError: (c) => {
+        c.header('Connection', 'close')
+        return fail(c, 413, 'BAD_ARGUMENT', `the request body is larger than ${options.maxBody} bytes (--max-body)`)
+      },
     }),
   )
 
