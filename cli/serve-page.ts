@@ -106,6 +106,7 @@ export const SEARCH_PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vqlite search</title>
 <style>
+  [hidden] { display: none !important; }
   :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
   body { max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
   h1 { font-size: 1.4rem; }
