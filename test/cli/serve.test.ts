@@ -274,7 +274,7 @@ describe('vqlite serve: endpoints', () => {
     expect(await status(`127.0.0.1:${url.port}`)).toBe(200)
   })
 
-  it('usage errors: bad --cors, missing index, folder without text index', () => {
+  it('usage errors: bad --cors, missing index, folder without text index, port in use', () => {
     const cors = runIn(dir, ['serve', 'docs.vqlite', '--port', '0', '--cors', 'not a url'])
     expect(cors.status, cors.all).toBe(2)
     expect(runIn(dir, ['serve', 'nope.vqlite', '--port', '0']).status).toBe(1)
@@ -283,6 +283,9 @@ describe('vqlite serve: endpoints', () => {
     const empty = runIn(dir, ['serve', 'empty', '--port', '0'])
     expect(empty.status).toBe(1)
     expect(empty.stderr).toContain('no .vqlite file')
+    const busy = runIn(dir, ['serve', 'docs.vqlite', '--port', new URL(rw.url).port])
+    expect(busy.status, busy.all).toBe(1)
+    expect(busy.stderr).toContain('EADDRINUSE')
     const help = runIn(dir, ['serve', '--help'])
     expect(help.status).toBe(0)
     expect(help.stdout).toContain('Examples:')
