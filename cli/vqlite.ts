@@ -2,7 +2,8 @@
 /**
  * The `vqlite` command line (commander), package vqlite-cli. Commands: create, add, info,
  * get, delete, retrain, export, import (index files), import-faiss, export-faiss (FAISS
- * index files), index-text and search (text or vectors), and the tooling commands
+ * index files), index-text and search (text or vectors), serve (serve.ts: web page and JSON
+ * API over text indexes, loaded on demand), and the tooling commands
  * (bench-commands.ts):
  *   vqlite datasets list
  *   vqlite datasets download NAME
@@ -505,6 +506,32 @@ export function program(): Command {
         }
       },
     )
+
+  cmd
+    .command('serve')
+    .argument('<index>', 'text index file (made by index-text), or a folder of .vqlite text indexes')
+    .description('a local web page and JSON API to search (and add or delete texts in) text indexes')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', intRange(0, 65535), 8765)
+    .option('--cors <origin>', 'allow this origin (CORS), e.g. http://localhost:3000')
+    .option('--readonly', 'refuse writes (403)', false)
+    .option('--max-body <bytes>', 'largest request body', intRange(1, 1 << 30), 1024 * 1024)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'API: GET /api/stats, GET /api/indexes, POST /api/search {query, k?, mode?, filter?, index?},',
+        'POST /api/texts {source, text, index?}, DELETE /api/sources?source=S[&index=NAME]; the page is at /.',
+        '',
+        'Examples:',
+        '  vqlite serve notes.vqlite',
+        '  vqlite serve indexes/ --port 0 --readonly',
+      ].join('\n'),
+    )
+    .action(async (index: string, o: { host: string; port: number; cors?: string; readonly: boolean; maxBody: number }) => {
+      const { runServe } = await import('./serve.js')
+      await runServe(index, o)
+    })
 
   return cmd
 }

@@ -17,7 +17,15 @@ export type { OpenAIEmbedderOptions } from './openai-embedder.js'
 export { createOpenAIEmbedder } from './openai-embedder.js'
 export type { SifGloveOptions } from './sif-glove.js'
 export { createSifGloveEmbedder, SIF_GLOVE_NAME } from './sif-glove.js'
-export type { IndexTextOptions, IndexTextReport, TextHit, TextSearchMode } from './text-index.js'
+export type {
+  AddTextsReport,
+  IndexTextOptions,
+  IndexTextReport,
+  TextHit,
+  TextIndexStats,
+  TextItem,
+  TextSearchMode,
+} from './text-index.js'
 export { TextIndex } from './text-index.js'
 export type { WalkResult } from './walk.js'
 export { isTextFile, sourceName, TEXT_EXTENSIONS, walkPaths } from './walk.js'

@@ -86,6 +86,35 @@ export interface IndexTextReport {
   readonly errors: readonly { file: string; message: string }[]
 }
 
+/** A text given directly to addTexts, indexed under `source`. */
+export interface TextItem {
+  readonly source: string
+  readonly text: string
+}
+
+/** What addTexts did. */
+export interface AddTextsReport {
+  /** Sources (re)indexed. */
+  readonly sourcesAdded: number
+  /** Sources whose text was already indexed as it is. */
+  readonly sourcesUnchanged: number
+  readonly chunksAdded: number
+  /** Old chunks of replaced sources. */
+  readonly chunksRemoved: number
+}
+
+/** TextIndex.stats(). */
+export interface TextIndexStats {
+  readonly chunks: number
+  /** Sources in the source table (duplicates of another file included). */
+  readonly sources: number
+  readonly embedder: { readonly name: string; readonly dim: number }
+  /** The vector index's description, e.g. "SQ8". */
+  readonly description: string
+  /** The folder sources are relative to; null until files are indexed. */
+  readonly root: string | null
+}
+
 const PROP = 'text-index'
 /**
  * Property: { root, at, files: { source: { hash, first, count, of?, size?, mtime? } } } (chunk
@@ -209,14 +238,7 @@ export class TextIndex {
     const removed: string[] = []
     const errors: { file: string; message: string }[] = [...walked.errors]
     const removeSource = async (source: string): Promise<void> => {
-      const e = files[source]
-      if (!e) return
-      if (e.count > 0) {
-        const ids: number[] = []
-        for (let i = 0; i < e.count; i++) ids.push(e.first + i)
-        chunksRemoved += await this.index.delete(ids)
-      }
-      delete files[source]
+      chunksRemoved += await this.#removeEntry(files, source)
     }
     // prune first, so that a renamed file is indexed anew rather than taken for a duplicate
     const prune = options.prune ?? walked.folders.length > 0
@@ -315,43 +337,19 @@ export class TextIndex {
         errors.push({ file: source, message: (e as Error).message })
         continue
       }
-      const chunks: { text: string; meta: Record<string, unknown> }[] = []
-      for (const doc of docs) {
-        chunkText(doc.text, options.chunk).forEach((c, i) => {
-          chunks.push({
-            text: c.text,
-            meta: {
-              text: c.text,
-              source,
-              start: c.start,
-              end: c.end,
-              hash,
-              chunk: i,
-              ...(doc.line !== undefined ? { line: doc.line } : {}),
-            },
-          })
-        })
-      }
-      const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
-      await removeSource(source)
-      const first = this.index.maxId() + 1
-      if (chunks.length > 0) {
-        if (!this.index.isTrained) await this.index.train(vectors)
-        await this.index.add(
-          chunks.map((_, i) => first + i),
-          vectors,
-          chunks.map((c) => c.meta),
-        )
-      }
-      files[source] = { hash, first, count: chunks.length, ...(size !== undefined && mtime !== undefined ? { size, mtime } : {}) }
-      chunksAdded += chunks.length
+      const r = await this.#storeSource(
+        files,
+        source,
+        hash,
+        docs,
+        options.chunk,
+        size !== undefined && mtime !== undefined ? { size, mtime } : {},
+      )
+      chunksRemoved += r.removed
+      chunksAdded += r.added
       filesIndexed++
     }
-    await this.index.setProperty(SOURCES, { root, at: startedAt, files })
-    // The codec was trained on the first file indexed; once the index has doubled since
-    // its training, retrain on everything (the stored vectors) so that the codes fit the corpus.
-    const trainedOn = this.index.manifest.training?.vectors ?? 0
-    if (this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0) await this.index.retrain()
+    await this.#saveSources(root, files, startedAt)
     options.onProgress?.('', total, total)
     return { root, filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, removed, duplicates, errors }
   }
@@ -416,6 +414,150 @@ export class TextIndex {
     // metric 'ip' distances are -<q, x>: the similarity is their negation
     for (let i = 0; i < k; i++) if (r.ids[i]! >= 0) out.push({ id: r.ids[i]!, score: -r.distances[i]! })
     return out
+  }
+
+  /**
+   * Indexes texts given directly, each under its source name (chunked, embedded and stored
+   * as indexFiles does a file). A source already present is replaced (left as it is when its
+   * text is unchanged). Calls that change the index (addTexts, deleteSource) run one at a time.
+   */
+  async addTexts(items: readonly TextItem[], options: { chunk?: ChunkOptions } = {}): Promise<AddTextsReport> {
+    if (!Array.isArray(items)) throw new VqInputError('BAD_ARGUMENT', `items must be an array of { source, text }, got ${typeof items}`)
+    const seen = new Set<string>()
+    for (const [i, it] of items.entries()) {
+      if (it === null || typeof it !== 'object')
+        throw new VqInputError('BAD_ARGUMENT', `items[${i}] must be an object { source, text }, got ${JSON.stringify(it)}`)
+      if (typeof it.source !== 'string' || it.source === '')
+        throw new VqInputError('BAD_ARGUMENT', `items[${i}].source must be a non-empty string, got ${JSON.stringify(it.source)}`)
+      if (typeof it.text !== 'string') throw new VqInputError('BAD_ARGUMENT', `items[${i}].text must be a string, got ${typeof it.text}`)
+      if (seen.has(it.source)) throw new VqInputError('BAD_ARGUMENT', `items[${i}]: source ${JSON.stringify(it.source)} is given twice`)
+      seen.add(it.source)
+    }
+    return this.#serial(async () => {
+      const table = this.#sources()
+      const files: Record<string, SourceEntry> = { ...table.files }
+      let sourcesAdded = 0
+      let sourcesUnchanged = 0
+      let chunksAdded = 0
+      let chunksRemoved = 0
+      for (const { source, text } of items) {
+        const hash = createHash('sha256').update(text, 'utf8').digest('hex')
+        const old = files[source]
+        if (old && old.hash === hash && old.of === undefined) {
+          sourcesUnchanged++
+          continue
+        }
+        const r = await this.#storeSource(files, source, hash, [{ text }], options.chunk)
+        chunksAdded += r.added
+        chunksRemoved += r.removed
+        sourcesAdded++
+      }
+      await this.#saveSources(table.root, files)
+      return { sourcesAdded, sourcesUnchanged, chunksAdded, chunksRemoved }
+    })
+  }
+
+  /** Removes a source and its chunks; returns the chunks removed. An unknown source is a VqInputError UNKNOWN_ID. */
+  async deleteSource(source: string): Promise<number> {
+    if (typeof source !== 'string' || source === '')
+      throw new VqInputError('BAD_ARGUMENT', `source must be a non-empty string, got ${JSON.stringify(source)}`)
+    return this.#serial(async () => {
+      const table = this.#sources()
+      if (!Object.hasOwn(table.files, source)) throw new VqInputError('UNKNOWN_ID', `source ${JSON.stringify(source)} is not in the index`)
+      const files: Record<string, SourceEntry> = { ...table.files }
+      const n = await this.#removeEntry(files, source)
+      await this.index.setProperty(SOURCES, { ...(table.root !== undefined ? { root: table.root } : {}), files })
+      return n
+    })
+  }
+
+  /** What the index holds: chunks, sources (duplicates included), the embedder, the vector index description and the root. */
+  stats(): TextIndexStats {
+    const table = this.#sources()
+    return {
+      chunks: this.index.size,
+      sources: Object.keys(table.files).length,
+      embedder: { name: this.embedder.name, dim: this.embedder.dim },
+      description: this.index.description,
+      root: table.root ?? null,
+    }
+  }
+
+  #queue: Promise<unknown> = Promise.resolve()
+
+  /** Runs the writes of addTexts / deleteSource one after the other. */
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(f, f)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** Deletes a source's chunks and its entry from `files`; returns the chunks deleted. */
+  async #removeEntry(files: Record<string, SourceEntry>, source: string): Promise<number> {
+    const e = files[source]
+    if (!e) return 0
+    let n = 0
+    if (e.count > 0) {
+      const ids: number[] = []
+      for (let i = 0; i < e.count; i++) ids.push(e.first + i)
+      n = await this.index.delete(ids)
+    }
+    delete files[source]
+    return n
+  }
+
+  /** Chunks and embeds one source's documents, then replaces its old chunks by them (entry in `files`). */
+  async #storeSource(
+    files: Record<string, SourceEntry>,
+    source: string,
+    hash: string,
+    docs: readonly Doc[],
+    chunk: ChunkOptions | undefined,
+    seen: { size?: number; mtime?: number } = {},
+  ): Promise<{ added: number; removed: number }> {
+    const chunks: { text: string; meta: Record<string, unknown> }[] = []
+    for (const doc of docs) {
+      chunkText(doc.text, chunk).forEach((c, i) => {
+        chunks.push({
+          text: c.text,
+          meta: {
+            text: c.text,
+            source,
+            start: c.start,
+            end: c.end,
+            hash,
+            chunk: i,
+            ...(doc.line !== undefined ? { line: doc.line } : {}),
+          },
+        })
+      })
+    }
+    const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
+    const removed = await this.#removeEntry(files, source)
+    const first = this.index.maxId() + 1
+    if (chunks.length > 0) {
+      if (!this.index.isTrained) await this.index.train(vectors)
+      await this.index.add(
+        chunks.map((_, i) => first + i),
+        vectors,
+        chunks.map((c) => c.meta),
+      )
+    }
+    files[source] = { hash, first, count: chunks.length, ...seen }
+    return { added: chunks.length, removed }
+  }
+
+  /**
+   * Writes the source table (root kept unset until indexFiles sets it). The codec was trained
+   * on the first source indexed; once the index has doubled since its training, retrain on
+   * everything (the stored vectors) so that the codes fit the corpus.
+   */
+  /** Writes the source table; at: when the indexFiles call started (kept as it was for addTexts). */
+  async #saveSources(root: string | undefined, files: Record<string, SourceEntry>, at?: number): Promise<void> {
+    const when = at ?? this.#sources().at
+    await this.index.setProperty(SOURCES, { ...(root !== undefined ? { root } : {}), ...(when !== undefined ? { at: when } : {}), files })
+    const trainedOn = this.index.manifest.training?.vectors ?? 0
+    if (this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0) await this.index.retrain()
   }
 
   async close(): Promise<void> {
