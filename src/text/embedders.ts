@@ -53,8 +53,7 @@ export function checkEmbedderSpec(value: unknown): EmbedderSpec {
       if (!/^https?:\/\//.test(baseUrl)) bad('"baseUrl" must be an http(s) URL')
       const model = str('model')!
       const dim = o['dim']
-      if (dim !== undefined && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1))
-        bad('"dim" must be a positive integer')
+      if (dim !== undefined && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1)) bad('"dim" must be a positive integer')
       return { kind: 'openai', baseUrl, model, ...(dim !== undefined ? { dim: dim as number } : {}) }
     }
     case 'transformers': {
@@ -91,9 +90,6 @@ export async function embedderFromSpec(spec: EmbedderSpec, options: EmbedderFrom
       })
     case 'transformers':
       // transformers: wired when src/text/transformers-embedder.ts lands
-      throw new VqStateError(
-        'UNSUPPORTED',
-        `the transformers embedder (model ${s.model}) is not available in this build of vqlite`,
-      )
+      throw new VqStateError('UNSUPPORTED', `the transformers embedder (model ${s.model}) is not available in this build of vqlite`)
   }
 }

@@ -177,8 +177,7 @@ function resolveChunk(c: ChunkOptions | undefined): { size: number; overlap: num
 
 /** The description in canonical form, checked against the index's dimension (metric ip, float32 vectors stored). */
 function canonicalDescription(description: unknown, dim: number): string {
-  if (typeof description !== 'string')
-    throw new VqOptionError('BAD_DESCRIPTION', `description must be a string, got ${typeof description}`)
+  if (typeof description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', `description must be a string, got ${typeof description}`)
   const { spec } = resolveCreateOptions({ dim, metric: 'ip', description, storeVectors: 'float32' })
   return formatIndexDescription(spec, dim)
 }
@@ -234,11 +233,7 @@ export class TextIndex {
    * search and indexing, and checked then), or undefined for the embedder made from the
    * spec stored in the index (embedderFromSpec). Keyword search never makes the embedder.
    */
-  static async open(
-    path: string,
-    embedder?: Embedder | EmbedderFactory,
-    options: OpenTextIndexOptions = {},
-  ): Promise<TextIndex> {
+  static async open(path: string, embedder?: Embedder | EmbedderFactory, options: OpenTextIndexOptions = {}): Promise<TextIndex> {
     if (options === null || typeof options !== 'object')
       throw new VqOptionError('BAD_OPTION', `options must be an object, got ${JSON.stringify(options)}`)
     const index = VqIndex.open(path, { readonly: options.readonly ?? false })
@@ -247,10 +242,8 @@ export class TextIndex {
       if (!prop || typeof prop !== 'object' || index.textField !== 'text')
         throw new VqFormatError('BAD_FILE', `${path} is a vqlite index but not a text index (made by vqlite index-text)`)
       let source: Embedder | EmbedderFactory
-      if (embedder === undefined) {
-        const spec = storedSpec(path, prop)
-        source = () => embedderFromSpec(spec, options.embedderOptions)
-      } else if (typeof embedder === 'function') source = embedder
+      if (embedder === undefined) source = () => embedderFromSpec(storedSpec(path, prop), options.embedderOptions)
+      else if (typeof embedder === 'function') source = embedder
       else {
         checkEmbedder(embedder)
         checkSame(path, prop, embedder)
@@ -328,12 +321,13 @@ export class TextIndex {
   /**
    * Sets the description to reach: when it differs from the target, it is recorded and,
    * when the index already holds enough chunks, applied at once (reconfigure: trained on
-   * every stored vector, one transaction). Returns true when the index was reconfigured.
+   * every stored vector, one transaction). options.apply false: only recorded (the next
+   * indexFiles call switches). Returns true when the index was reconfigured.
    */
-  async setTargetDescription(description: string): Promise<boolean> {
+  async setTargetDescription(description: string, options: { apply?: boolean } = {}): Promise<boolean> {
     const target = canonicalDescription(description, this.index.dim)
     if (target !== this.targetDescription) await this.index.setProperty(PROP, { ...this.#prop(), target })
-    return this.#reachTarget()
+    return options.apply === false ? false : this.#reachTarget()
   }
 
   /** Switches to the target when it differs from the current description and enough chunks are stored. */
@@ -344,11 +338,18 @@ export class TextIndex {
     return true
   }
 
-  /** BAD_OPTION unless c equals the chunking recorded (older indexes without a record: anything goes). */
+  /**
+   * BAD_OPTION unless c equals the chunking recorded (a field left out is the recorded one;
+   * older indexes without a record: anything goes).
+   */
   #checkChunk(c: ChunkOptions): void {
-    const given = resolveChunk(c)
     const stored = this.chunk
-    if (stored === undefined || (stored.size === given.size && stored.overlap === given.overlap)) return
+    if (stored === undefined) {
+      resolveChunk(c)
+      return
+    }
+    const given = resolveChunk({ size: c?.size ?? stored.size, overlap: c?.overlap ?? stored.overlap })
+    if (stored.size === given.size && stored.overlap === given.overlap) return
     throw new VqOptionError(
       'BAD_OPTION',
       `${this.index.path} was indexed with chunk size ${stored.size} and overlap ${stored.overlap}; chunk size ${given.size} and overlap ${given.overlap} were given. Changing the chunking would mean re-indexing every file: create a new index for it, or leave the chunk options out`,
@@ -385,6 +386,8 @@ export class TextIndex {
         throw new VqInputError('BAD_ARGUMENT', `each path must be a non-empty string, got ${JSON.stringify(p)}`)
     if (options.chunk !== undefined) this.#checkChunk(options.chunk)
     const chunking = this.chunk ?? options.chunk
+    // made (and checked against the index's) before anything changes
+    const embedder = await this.loadEmbedder()
     const table = this.#sources()
     const root = resolve(table.root ?? options.root ?? process.cwd())
     const files: Record<string, SourceEntry> = { ...table.files }
@@ -499,7 +502,6 @@ export class TextIndex {
           })
         })
       }
-      const embedder = await this.loadEmbedder()
       const vectors = normalizedCopy(await embedder.embed(chunks.map((c) => c.text)), chunks.length, embedder.dim)
       await removeSource(source)
       const first = this.index.maxId() + 1
@@ -522,13 +524,7 @@ export class TextIndex {
     // A trained codec was trained on the chunks stored when it was; once the index has
     // doubled since, retrain on everything (the stored vectors) so that the codes fit the corpus.
     const trainedOn = this.index.manifest.training?.vectors ?? 0
-    if (
-      !switched &&
-      this.index.description !== 'Flat' &&
-      this.index.isTrained &&
-      this.index.size >= 2 * trainedOn &&
-      this.index.size > 0
-    )
+    if (!switched && this.index.description !== 'Flat' && this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0)
       await this.index.retrain()
     options.onProgress?.('', total, total)
     return {
