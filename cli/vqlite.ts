@@ -363,14 +363,15 @@ export function program(): Command {
       [
         '',
         'A new index is exact (Flat) until it holds enough chunks to train --description (e.g. 256 for',
-        'IVF64,PQ16,RFlat: the most of IVF nlist and 2^nbits of a PQ), then switched to it, trained on',
-        'every chunk. On an existing index, --description is applied (now if it has enough chunks, else',
+        'IVF64,PQ20,RFlat: the most of IVF nlist and 2^nbits of a PQ, whose m must divide the dimension,',
+        '100 for sif-glove), then switched to it, trained on every chunk. On an existing index,',
+        '--description is applied (now if it has enough chunks, else',
         'recorded as the description to reach); --chunk-size / --overlap other than those it was made',
         'with are refused (re-chunking means re-indexing everything: make a new index).',
         '',
         'Examples:',
         '  vqlite index-text notes/ "docs/**/*.md" tickets.jsonl --field body --index notes.vqlite',
-        '  vqlite index-text docs/ --index docs.vqlite --description IVF64,PQ16,RFlat',
+        '  vqlite index-text docs/ --index docs.vqlite --description IVF64,PQ20,RFlat',
         '  vqlite index-text docs/ --index docs.vqlite --embedder openai:nomic-embed-text@http://localhost:11434/v1',
       ].join('\n'),
     )
