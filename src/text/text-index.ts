@@ -70,6 +70,7 @@ export interface TextHit {
 export interface IndexTextOptions {
   /** JSONL: the field holding the text. Default "text". */
   readonly field?: string
+  /** Default: the chunking recorded at creation; another one is BAD_OPTION (indexes older than the record: used as given). */
   readonly chunk?: ChunkOptions
   readonly onProgress?: (file: string, done: number, total: number) => void
   /** Root of relative sources, used on the first indexing only (default: the current folder). */
