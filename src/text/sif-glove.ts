@@ -72,6 +72,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
   return {
     name: SIF_GLOVE_NAME,
     dim: d,
+    spec: { kind: 'sif-glove' },
     async embed(texts) {
       const out = new Float32Array(texts.length * d)
       texts.forEach((text, i) => {

@@ -16,20 +16,36 @@
  * before that indexing started, or options.rehash is set). A JSONL line that is not JSON (or lacks the text field) stops that
  * file: none of its lines are indexed, and the report names the file and line; other
  * files are indexed.
+ *
+ * Training: a new index is exact ("Flat", float32 vectors stored) and records the
+ * description asked for (default "SQ8") as its target; the indexFiles call that brings it
+ * to minTrainingVectors(target) chunks switches it (VqIndex.reconfigure: trained on every
+ * stored vector and re-encoded in one transaction). A trained codec is retrained on
+ * everything once the index has doubled since its training. The property "text-index"
+ * records { embedder, dim, spec, target, chunk }: the embedder is checked on open (and can be
+ * made again from its spec), the chunking is fixed for the life of the index.
+ *
+ * The embedder is made on first need (vector or hybrid search, indexing): keyword search
+ * on an index opened with a factory or the stored spec never loads it.
  */
 import { createHash } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { isBinaryFileSync } from 'isbinaryfile'
 import { matchExpression } from '../engine/keywords.js'
+import { resolveCreateOptions } from '../engine/options.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
+import { formatIndexDescription, minTrainingVectors } from '../factory/parse.js'
 import { normalizedCopy } from '../search/exact.js'
 import { ftsHighlights, type Highlighted } from '../storage/snippets.js'
 import type { Filter } from '../types.js'
 import { VqIndex } from '../vq-index.js'
 import { type ChunkOptions, chunkText } from './chunk.js'
-import type { Embedder } from './embedder.js'
+import type { Embedder, EmbedderFactory, EmbedderSpec } from './embedder.js'
+import { checkEmbedderSpec, type EmbedderFromSpecOptions, embedderFromSpec } from './embedders.js'
 import { checkFusion, type FusionOptions, fuseRankings } from './fusion.js'
+import { SIF_GLOVE_NAME } from './sif-glove.js'
 import { sourceName, TEXT_EXTENSIONS, walkPaths } from './walk.js'
 
 export type TextSearchMode = 'hybrid' | 'vector' | 'keyword'
@@ -56,6 +72,7 @@ export interface TextHit {
 export interface IndexTextOptions {
   /** JSONL: the field holding the text. Default "text". */
   readonly field?: string
+  /** Default: the chunking recorded at creation; another one is BAD_OPTION (indexes older than the record: used as given). */
   readonly chunk?: ChunkOptions
   readonly onProgress?: (file: string, done: number, total: number) => void
   /** Root of relative sources, used on the first indexing only (default: the current folder). */
@@ -84,6 +101,16 @@ export interface IndexTextReport {
   readonly chunksRemoved: number
   /** Files not indexed, with the reason (e.g. "line 7: not JSON"). */
   readonly errors: readonly { file: string; message: string }[]
+  /** The vector index's description after the call ("Flat" until the target can be trained). */
+  readonly description: string
+  /** The description the index switches to once it holds minimumChunks chunks. */
+  readonly targetDescription: string
+  /** True when this call switched the index to its target description. */
+  readonly switched: boolean
+  /** Chunks in the index after the call. */
+  readonly chunks: number
+  /** Chunks needed to train the target description. */
+  readonly minimumChunks: number
 }
 
 /** A text given directly to addTexts, indexed under `source`. */
@@ -152,49 +179,234 @@ interface Doc {
   readonly line?: number
 }
 
+/** What an index records about its embedding and chunking (property "text-index"). */
+interface TextProp {
+  readonly embedder?: string
+  readonly dim?: number
+  /** How to make the embedder again (absent for embedders without a spec and older indexes). */
+  readonly spec?: EmbedderSpec
+  /** The description the index switches to once it holds enough vectors (absent: the current one). */
+  readonly target?: string
+  /** The chunking every file is indexed with (absent in older indexes: not checked). */
+  readonly chunk?: { readonly size: number; readonly overlap: number }
+}
+
+/** Options of TextIndex.create. */
+export interface CreateTextIndexOptions {
+  /**
+   * Vector index description to reach (default "SQ8"). The index starts exact ("Flat") and
+   * switches to it (reconfigure: trained on every stored vector) after the indexFiles call
+   * that brings it to minTrainingVectors(description) chunks.
+   */
+  readonly description?: string
+  /** The chunking of every file of this index (default { size: 800, overlap: 100 }); recorded, fixed for the life of the index. */
+  readonly chunk?: ChunkOptions
+}
+
+/** Options of TextIndex.open. */
+export interface OpenTextIndexOptions {
+  readonly readonly?: boolean
+  /** A new target description: applied now when the index holds enough vectors, else recorded (see setTargetDescription). */
+  readonly description?: string
+  /** Must equal the chunking recorded at creation (BAD_OPTION otherwise: re-chunking means re-indexing everything). */
+  readonly chunk?: ChunkOptions
+  /** Options for the embedder made from the stored spec (when no embedder is given). */
+  readonly embedderOptions?: EmbedderFromSpecOptions
+}
+
+const DEFAULT_CHUNK = { size: 800, overlap: 100 } as const
+
+/** The chunk options with defaults filled (BAD_OPTION for non-integers). */
+function resolveChunk(c: ChunkOptions | undefined): { size: number; overlap: number } {
+  if (c !== undefined && (c === null || typeof c !== 'object'))
+    throw new VqOptionError('BAD_OPTION', `chunk must be an object { size, overlap }, got ${JSON.stringify(c)}`)
+  const size = c?.size ?? DEFAULT_CHUNK.size
+  const overlap = c?.overlap ?? DEFAULT_CHUNK.overlap
+  if (!Number.isSafeInteger(size) || size < 1) throw new VqOptionError('BAD_OPTION', `chunk size must be a positive integer, got ${size}`)
+  if (!Number.isSafeInteger(overlap) || overlap < 0)
+    throw new VqOptionError('BAD_OPTION', `chunk overlap must be a non-negative integer, got ${overlap}`)
+  return { size, overlap }
+}
+
+/** The description in canonical form, checked against the index's dimension (metric ip, float32 vectors stored). */
+function canonicalDescription(description: unknown, dim: number): string {
+  if (typeof description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', `description must be a string, got ${typeof description}`)
+  const { spec } = resolveCreateOptions({ dim, metric: 'ip', description, storeVectors: 'float32' })
+  return formatIndexDescription(spec, dim)
+}
+
+/** Removes a file made by create (and its SQLite side files); errors ignored. */
+function removeIndexFile(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true })
+}
+
 export class TextIndex {
   readonly index: VqIndex
-  readonly embedder: Embedder
+  #embedder: Embedder | undefined
+  #factory: EmbedderFactory | undefined
+  #loading: Promise<Embedder> | undefined
 
-  private constructor(index: VqIndex, embedder: Embedder) {
+  private constructor(index: VqIndex, embedder: Embedder | EmbedderFactory) {
     this.index = index
-    this.embedder = embedder
+    if (typeof embedder === 'function') this.#factory = embedder
+    else this.#embedder = embedder
   }
 
-  /** Creates a text index file (description of the vector index: default "SQ8"). */
-  static async create(path: string, embedder: Embedder, options: { description?: string } = {}): Promise<TextIndex> {
-    const index = VqIndex.create(path, {
-      dim: embedder.dim,
-      metric: 'ip',
-      description: options.description ?? 'SQ8',
-      storeVectors: 'float32',
-    })
+  /**
+   * Creates a text index file. It starts exact ("Flat", float32 vectors stored) and
+   * switches to options.description (default "SQ8") once it holds enough chunks (see
+   * CreateTextIndexOptions). The description is checked before the file is made; if making
+   * it fails, the file is removed. The embedder (or factory, resolved now) gives the name,
+   * dimension and spec recorded.
+   */
+  static async create(path: string, embedder: Embedder | EmbedderFactory, options: CreateTextIndexOptions = {}): Promise<TextIndex> {
+    if (options === null || typeof options !== 'object')
+      throw new VqOptionError('BAD_OPTION', `options must be an object, got ${JSON.stringify(options)}`)
+    const e = typeof embedder === 'function' ? await embedder() : embedder
+    checkEmbedder(e)
+    const target = canonicalDescription(options.description ?? 'SQ8', e.dim)
+    const chunk = resolveChunk(options.chunk)
+    const spec = e.spec === undefined ? undefined : checkEmbedderSpec(e.spec)
+    const index = VqIndex.create(path, { dim: e.dim, metric: 'ip', description: 'Flat', storeVectors: 'float32' })
     try {
-      await index.setProperty(PROP, { embedder: embedder.name, dim: embedder.dim })
+      const prop: TextProp = { embedder: e.name, dim: e.dim, ...(spec ? { spec } : {}), target, chunk }
+      await index.setProperty(PROP, prop)
       await index.createTextIndex('text')
-    } catch (e) {
-      await index.close()
-      throw e
+    } catch (err) {
+      await index.close().catch(() => {})
+      if (path !== ':memory:') removeIndexFile(path)
+      throw err
     }
-    return new TextIndex(index, embedder)
+    return new TextIndex(index, e)
   }
 
-  /** Opens a text index file; the embedder must be the one it was built with. */
-  static async open(path: string, embedder: Embedder, options: { readonly?: boolean } = {}): Promise<TextIndex> {
+  /**
+   * Opens a text index file. embedder: the one it was built with (name and dimension
+   * checked now: EMBEDDER_MISMATCH), a factory (called on first need, i.e. vector or hybrid
+   * search and indexing, and checked then), or undefined for the embedder made from the
+   * spec stored in the index (embedderFromSpec). Keyword search never makes the embedder.
+   */
+  static async open(path: string, embedder?: Embedder | EmbedderFactory, options: OpenTextIndexOptions = {}): Promise<TextIndex> {
+    if (options === null || typeof options !== 'object')
+      throw new VqOptionError('BAD_OPTION', `options must be an object, got ${JSON.stringify(options)}`)
     const index = VqIndex.open(path, { readonly: options.readonly ?? false })
-    const prop = index.getProperty(PROP) as { embedder?: string; dim?: number } | undefined
-    if (!prop || index.textField !== 'text') {
-      await index.close()
-      throw new VqFormatError('BAD_FILE', `${path} is a vqlite index but not a text index (made by vqlite index-text)`)
+    try {
+      const prop = index.getProperty(PROP) as TextProp | undefined
+      if (!prop || typeof prop !== 'object' || index.textField !== 'text')
+        throw new VqFormatError('BAD_FILE', `${path} is a vqlite index but not a text index (made by vqlite index-text)`)
+      let source: Embedder | EmbedderFactory
+      if (embedder === undefined) source = () => embedderFromSpec(storedSpec(path, prop), options.embedderOptions)
+      else if (typeof embedder === 'function') source = embedder
+      else {
+        checkEmbedder(embedder)
+        checkSame(path, prop, embedder)
+        source = embedder
+      }
+      const ix = new TextIndex(index, source)
+      if (options.chunk !== undefined) ix.#checkChunk(options.chunk)
+      if (options.description !== undefined) await ix.setTargetDescription(options.description)
+      return ix
+    } catch (err) {
+      await index.close().catch(() => {})
+      throw err
     }
-    if (prop.embedder !== embedder.name || prop.dim !== embedder.dim) {
-      await index.close()
-      throw new VqStateError(
-        'UNSUPPORTED',
-        `${path} was built with the embedder ${prop.embedder} (${prop.dim}-d); searching it with ${embedder.name} (${embedder.dim}-d) would give meaningless results`,
-      )
+  }
+
+  /** open() with the embedder made from the spec stored in the index. */
+  static async openWithStoredEmbedder(path: string, options: OpenTextIndexOptions = {}): Promise<TextIndex> {
+    return TextIndex.open(path, undefined, options)
+  }
+
+  #prop(): TextProp {
+    return (this.index.getProperty(PROP) as TextProp | undefined) ?? {}
+  }
+
+  /** The embedder once made (undefined until the first vector search or indexing when opened with a factory or the stored spec). */
+  get embedder(): Embedder | undefined {
+    return this.#embedder
+  }
+
+  /** The embedder's spec as recorded in the index (undefined for embedders without one). */
+  get embedderSpec(): EmbedderSpec | undefined {
+    return this.#prop().spec
+  }
+
+  /** Makes the embedder if not yet made (once), checking its name and dimension against the index's (EMBEDDER_MISMATCH). */
+  async loadEmbedder(): Promise<Embedder> {
+    if (this.#embedder) return this.#embedder
+    if (!this.#loading) {
+      const factory = this.#factory!
+      this.#loading = (async () => {
+        const e = await factory()
+        checkEmbedder(e)
+        checkSame(this.index.path, this.#prop(), e)
+        this.#embedder = e
+        return e
+      })()
+      // a failed load can be retried
+      this.#loading.catch(() => {
+        this.#loading = undefined
+      })
     }
-    return new TextIndex(index, embedder)
+    return this.#loading
+  }
+
+  /** The vector index's current description (e.g. "Flat" until the target's training minimum is reached). */
+  get description(): string {
+    return this.index.description
+  }
+
+  /** The description the index has or will switch to once it holds minimumChunks chunks. */
+  get targetDescription(): string {
+    return this.#prop().target ?? this.index.description
+  }
+
+  /** Chunks needed to train the target description (minTrainingVectors). */
+  get minimumChunks(): number {
+    return minTrainingVectors(this.targetDescription)
+  }
+
+  /** The chunking recorded at creation (undefined for older indexes, which did not record it). */
+  get chunk(): { readonly size: number; readonly overlap: number } | undefined {
+    return this.#prop().chunk
+  }
+
+  /**
+   * Sets the description to reach: when it differs from the target, it is recorded and,
+   * when the index already holds enough chunks, applied at once (reconfigure: trained on
+   * every stored vector, one transaction). options.apply false: only recorded (the next
+   * indexFiles call switches). Returns true when the index was reconfigured.
+   */
+  async setTargetDescription(description: string, options: { apply?: boolean } = {}): Promise<boolean> {
+    const target = canonicalDescription(description, this.index.dim)
+    if (target !== this.targetDescription) await this.index.setProperty(PROP, { ...this.#prop(), target })
+    return options.apply === false ? false : this.#reachTarget()
+  }
+
+  /** Switches to the target when it differs from the current description and enough chunks are stored. */
+  async #reachTarget(): Promise<boolean> {
+    const target = this.targetDescription
+    if (target === this.index.description || this.index.size === 0 || this.index.size < minTrainingVectors(target)) return false
+    await this.index.reconfigure(target)
+    return true
+  }
+
+  /**
+   * BAD_OPTION unless c equals the chunking recorded (a field left out is the recorded one;
+   * older indexes without a record: anything goes).
+   */
+  #checkChunk(c: ChunkOptions): void {
+    const stored = this.chunk
+    if (stored === undefined) {
+      resolveChunk(c)
+      return
+    }
+    const given = resolveChunk({ size: c?.size ?? stored.size, overlap: c?.overlap ?? stored.overlap })
+    if (stored.size === given.size && stored.overlap === given.overlap) return
+    throw new VqOptionError(
+      'BAD_OPTION',
+      `${this.index.path} was indexed with chunk size ${stored.size} and overlap ${stored.overlap}; chunk size ${given.size} and overlap ${given.overlap} were given. Changing the chunking would mean re-indexing every file: create a new index for it, or leave the chunk options out`,
+    )
   }
 
   /**
@@ -225,6 +437,10 @@ export class TextIndex {
     for (const p of paths)
       if (typeof p !== 'string' || p === '')
         throw new VqInputError('BAD_ARGUMENT', `each path must be a non-empty string, got ${JSON.stringify(p)}`)
+    if (options.chunk !== undefined) this.#checkChunk(options.chunk)
+    const chunking = this.chunk ?? options.chunk
+    // made (and checked against the index's) before anything changes
+    await this.loadEmbedder()
     const table = this.#sources()
     const startedAt = Date.now()
     const root = resolve(table.root ?? options.root ?? process.cwd())
@@ -342,16 +558,30 @@ export class TextIndex {
         source,
         hash,
         docs,
-        options.chunk,
+        chunking,
         size !== undefined && mtime !== undefined ? { size, mtime } : {},
       )
       chunksRemoved += r.removed
       chunksAdded += r.added
       filesIndexed++
     }
-    await this.#saveSources(root, files, startedAt)
+    const switched = await this.#saveSources(root, files, startedAt)
     options.onProgress?.('', total, total)
-    return { root, filesIndexed, filesUnchanged, chunksAdded, chunksRemoved, removed, duplicates, errors }
+    return {
+      root,
+      filesIndexed,
+      filesUnchanged,
+      chunksAdded,
+      chunksRemoved,
+      removed,
+      duplicates,
+      errors,
+      description: this.description,
+      targetDescription: this.targetDescription,
+      switched,
+      chunks: this.index.size,
+      minimumChunks: this.minimumChunks,
+    }
   }
 
   /** Searches the chunks (default: hybrid, k = 10). */
@@ -407,7 +637,8 @@ export class TextIndex {
     filter: Filter | undefined,
     nprobe: number | undefined,
   ): Promise<{ id: number; score: number }[]> {
-    const q = normalizedCopy(await this.embedder.embed([query]), 1, this.embedder.dim)
+    const embedder = await this.loadEmbedder()
+    const q = normalizedCopy(await embedder.embed([query]), 1, embedder.dim)
     if (q.every((v) => v === 0)) return []
     const r = this.index.search(q, k, { ...(filter ? { filter } : {}), ...(nprobe ? { nprobe } : {}) })
     const out: { id: number; score: number }[] = []
@@ -433,6 +664,8 @@ export class TextIndex {
       if (seen.has(it.source)) throw new VqInputError('BAD_ARGUMENT', `items[${i}]: source ${JSON.stringify(it.source)} is given twice`)
       seen.add(it.source)
     }
+    if (options.chunk !== undefined) this.#checkChunk(options.chunk)
+    const chunking = this.chunk ?? options.chunk
     return this.#serial(async () => {
       const table = this.#sources()
       const files: Record<string, SourceEntry> = { ...table.files }
@@ -447,7 +680,7 @@ export class TextIndex {
           sourcesUnchanged++
           continue
         }
-        const r = await this.#storeSource(files, source, hash, [{ text }], options.chunk)
+        const r = await this.#storeSource(files, source, hash, [{ text }], chunking)
         chunksAdded += r.added
         chunksRemoved += r.removed
         sourcesAdded++
@@ -477,7 +710,8 @@ export class TextIndex {
     return {
       chunks: this.index.size,
       sources: Object.keys(table.files).length,
-      embedder: { name: this.embedder.name, dim: this.embedder.dim },
+      // as recorded: stats never makes the embedder
+      embedder: { name: this.#prop().embedder ?? '', dim: this.#prop().dim ?? this.index.dim },
       description: this.index.description,
       root: table.root ?? null,
     }
@@ -532,7 +766,8 @@ export class TextIndex {
         })
       })
     }
-    const vectors = normalizedCopy(await this.embedder.embed(chunks.map((c) => c.text)), chunks.length, this.embedder.dim)
+    const embedder = await this.loadEmbedder()
+    const vectors = normalizedCopy(await embedder.embed(chunks.map((c) => c.text)), chunks.length, embedder.dim)
     const removed = await this.#removeEntry(files, source)
     const first = this.index.maxId() + 1
     if (chunks.length > 0) {
@@ -553,11 +788,21 @@ export class TextIndex {
    * everything (the stored vectors) so that the codes fit the corpus.
    */
   /** Writes the source table; at: when the indexFiles call started (kept as it was for addTexts). */
-  async #saveSources(root: string | undefined, files: Record<string, SourceEntry>, at?: number): Promise<void> {
+  /**
+   * Writes the source table (at: when the indexFiles call started, kept as it was for
+   * addTexts), then trains: exact until the index holds enough chunks to train the target
+   * description, then switched to it, trained on every stored vector; a trained codec is
+   * retrained on everything once the index has doubled since its training. True when this
+   * call switched the index to its target.
+   */
+  async #saveSources(root: string | undefined, files: Record<string, SourceEntry>, at?: number): Promise<boolean> {
     const when = at ?? this.#sources().at
     await this.index.setProperty(SOURCES, { ...(root !== undefined ? { root } : {}), ...(when !== undefined ? { at: when } : {}), files })
+    const switched = await this.#reachTarget()
     const trainedOn = this.index.manifest.training?.vectors ?? 0
-    if (this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0) await this.index.retrain()
+    if (!switched && this.index.description !== 'Flat' && this.index.isTrained && this.index.size >= 2 * trainedOn && this.index.size > 0)
+      await this.index.retrain()
+    return switched
   }
 
   async close(): Promise<void> {
@@ -585,4 +830,40 @@ function jsonlDocs(content: string, field: string): Doc[] {
     docs.push({ text, line: i + 1 })
   })
   return docs
+}
+
+/** A TypeError-free check of an embedder given by a caller. */
+function checkEmbedder(e: unknown): asserts e is Embedder {
+  const x = e as Partial<Embedder> | null
+  if (x === null || typeof x !== 'object' || typeof x.embed !== 'function')
+    throw new VqOptionError('BAD_OPTION', 'the embedder must be an object with name, dim and embed(texts), or a function returning one')
+  if (typeof x.name !== 'string' || x.name === '')
+    throw new VqOptionError('BAD_OPTION', `the embedder's name must be a non-empty string, got ${JSON.stringify(x.name)}`)
+  if (!Number.isSafeInteger(x.dim) || (x.dim as number) < 1)
+    throw new VqOptionError('BAD_OPTION', `the embedder's dim must be a positive integer, got ${JSON.stringify(x.dim)}`)
+}
+
+/** EMBEDDER_MISMATCH unless the embedder is the one the index was built with. */
+function checkSame(path: string, prop: TextProp, e: Embedder): void {
+  if (prop.embedder !== e.name || prop.dim !== e.dim)
+    throw new VqStateError(
+      'EMBEDDER_MISMATCH',
+      `${path} was built with the embedder ${prop.embedder} (${prop.dim}-d); searching it with ${e.name} (${e.dim}-d) would give meaningless results`,
+    )
+}
+
+/** The embedder spec recorded in the index (older SIF-GloVe indexes: inferred from the name). */
+function storedSpec(path: string, prop: TextProp): EmbedderSpec {
+  if (prop.spec !== undefined) {
+    try {
+      return checkEmbedderSpec(prop.spec)
+    } catch (cause) {
+      throw new VqFormatError('BAD_FILE', `${path}: the embedder spec stored is not valid: ${(cause as Error).message}`, { cause })
+    }
+  }
+  if (prop.embedder === SIF_GLOVE_NAME) return { kind: 'sif-glove' }
+  throw new VqStateError(
+    'UNSUPPORTED',
+    `${path} was built with the embedder ${prop.embedder}, which recorded no spec to make it again: open it with that embedder`,
+  )
 }

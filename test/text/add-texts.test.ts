@@ -59,7 +59,11 @@ describe('TextIndex.addTexts / deleteSource / stats', () => {
         chunksAdded: 0,
         chunksRemoved: 0,
       })
-      expect(await ix.addTexts([{ source: 'notes/cats', text: 'Dogs bark at the mailman.' }], { chunk: { size: 100 } })).toMatchObject({
+      // a chunking other than the index's is refused, nothing changed
+      await expect(ix.addTexts([{ source: 'notes/cats', text: 'Dogs bark.' }], { chunk: { size: 100 } })).rejects.toMatchObject({
+        code: 'BAD_OPTION',
+      })
+      expect(await ix.addTexts([{ source: 'notes/cats', text: 'Dogs bark at the mailman.' }])).toMatchObject({
         sourcesAdded: 1,
         chunksAdded: 1,
         chunksRemoved: 1,
