@@ -53,11 +53,18 @@ export type CodecSpec =
 export type RefineSpec = { kind: 'flat'; narrow?: CodecSpec } | { kind: 'codec'; codec: CodecSpec }
 
 /** A learned rotation in front of the product quantizer (OPQ, Ge et al. 2014): m must equal the PQ's m; dOut (default d) may reduce the dimension. */
-export interface TransformSpec {
-  kind: 'opq'
-  m: number
-  dOut?: number
-}
+export type TransformSpec =
+  | {
+      /** OPQ rotation learned for a PQ of m sub-quantizers, to dOut (default: the input) dimensions. */
+      kind: 'opq'
+      m: number
+      dOut?: number
+    }
+  | {
+      /** Zero dimensions appended up to dOut (>= the input dimension): a PQ's m must divide dOut. */
+      kind: 'pad'
+      dOut: number
+    }
 
 /** Inverted-file partitioning: nlist lists from a k-means coarse quantizer. */
 export interface IvfSpec {

@@ -112,7 +112,10 @@ const CodecSchema = v.variant(
   'a codec of kind "flat", "pq", "sq8", "sq4", "fp16" or "rabitq"',
 )
 
-const TransformSchema = obj({ kind: v.literal('opq', '"opq"'), m: int(1, MAX_DIM), dOut: v.optional(int(1, MAX_DIM)) })
+const TransformSchema = v.variant('kind', [
+  obj({ kind: v.literal('opq', '"opq"'), m: int(1, MAX_DIM), dOut: v.optional(int(1, MAX_DIM)) }),
+  obj({ kind: v.literal('pad', '"pad"'), dOut: int(1, MAX_DIM) }),
+])
 
 const IvfSchema = obj({ nlist: int(1, MAX_NLIST), byResidual: v.optional(bool) })
 
@@ -359,7 +362,7 @@ type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 
 function agree<_T extends true>(): void {}
 agree<Mutual<v.InferInput<typeof CodecSchema>, CodecSpec>>()
-agree<Same<v.InferInput<typeof TransformSchema>, TransformSpec>>()
+agree<Mutual<v.InferInput<typeof TransformSchema>, TransformSpec>>()
 agree<Same<v.InferInput<typeof IvfSchema>, IvfSpec>>()
 agree<Mutual<v.InferInput<typeof RefineSchema>, RefineSpec>>()
 agree<Same<v.InferInput<typeof ConnectionSchema>, ConnectionOptions>>()

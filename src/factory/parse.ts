@@ -4,6 +4,7 @@
  *
  *   description := [transform ","] [coarse ","] codec ["," refine]
  *   transform   := "OPQ" m ["_" dOut]          learned rotation (to dOut dimensions), before PQ
+ *                | "Pad" dOut                  zero dimensions appended up to dOut (a PQ's m must divide it)
  *   coarse      := "IVF" nlist ["k"]           inverted file with nlist lists (IVF4k = 4096)
  *   codec       := "Flat" | "PQ" m ["x" nbits] | "SQ8" | "SQ4" | "SQfp16" | "RaBitQ" [nbits]
  *   refine      := "RFlat" | "RFlat(" codec ")" | "Refine(" codec ")"   re-rank on stored full vectors (narrowed by
@@ -20,7 +21,7 @@ import { VqOptionError } from '../errors.js'
 import type { CodecSpec, IndexSpec, RefineSpec } from '../types.js'
 
 const CODEC_FORMS = 'Flat, PQ<m>, PQ<m>x<nbits>, SQ8, SQ4, SQfp16, RaBitQ, RaBitQ<nbits>'
-const FORMS = `[OPQ<m>[_<d>],][IVF<nlist>,]<codec>[,RFlat|,RFlat(<codec>)|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
+const FORMS = `[OPQ<m>[_<d>],|Pad<d>,][IVF<nlist>,]<codec>[,RFlat|,RFlat(<codec>)|,Refine(<codec>)] with <codec> one of ${CODEC_FORMS}`
 
 function bad(description: string, why: string): never {
   throw new VqOptionError('BAD_DESCRIPTION', `invalid index description "${description}": ${why}; expected ${FORMS}`)
@@ -54,6 +55,11 @@ export function parseIndexDescription(description: string): IndexSpec {
     transform = { kind: 'opq', m: Number(opq[1]), ...(opq[2] !== undefined ? { dOut: Number(opq[2]) } : {}) }
     i++
   }
+  const pad = transform ? null : /^Pad(\d+)$/.exec(stages[i] ?? '')
+  if (pad) {
+    transform = { kind: 'pad', dOut: Number(pad[1]) }
+    i++
+  }
   let ivf: IndexSpec['ivf']
   const iv = /^IVF(\d+)(k?)$/.exec(stages[i] ?? '')
   if (iv) {
@@ -81,7 +87,7 @@ export function parseIndexDescription(description: string): IndexSpec {
     i++
   }
   if (i < stages.length) bad(description, `unexpected stage "${stages[i]}"`)
-  if (transform && codec.kind !== 'pq') bad(description, 'OPQ must be followed by a PQ codec')
+  if (transform?.kind === 'opq' && codec.kind !== 'pq') bad(description, 'OPQ must be followed by a PQ codec')
   if (refine?.kind === 'flat' && refine.narrow) {
     const why = narrowRefused(codec, refine.narrow)
     if (why) bad(description, why)
@@ -135,7 +141,8 @@ export function formatDescription(spec: CodecSpec): string {
 /** The canonical description string of an index spec for vectors of dimension dim (inverse of parseIndexDescription). */
 export function formatIndexDescription(spec: IndexSpec, dim: number): string {
   const parts: string[] = []
-  if (spec.transform) {
+  if (spec.transform?.kind === 'pad') parts.push(`Pad${spec.transform.dOut}`)
+  else if (spec.transform) {
     const { m, dOut } = spec.transform
     parts.push(dOut !== undefined && dOut !== dim ? `OPQ${m}_${dOut}` : `OPQ${m}`)
   }
@@ -174,7 +181,14 @@ export function normalizeCodec(spec: CodecSpec): CodecSpec {
 export function normalizeIndexSpec(spec: IndexSpec, dim: number): IndexSpec {
   const codec = normalizeCodec(spec.codec)
   return {
-    ...(spec.transform ? { transform: { kind: 'opq' as const, m: spec.transform.m, dOut: spec.transform.dOut ?? dim } } : {}),
+    ...(spec.transform
+      ? {
+          transform:
+            spec.transform.kind === 'pad'
+              ? { kind: 'pad' as const, dOut: spec.transform.dOut }
+              : { kind: 'opq' as const, m: spec.transform.m, dOut: spec.transform.dOut ?? dim },
+        }
+      : {}),
     ...(spec.ivf
       ? { ivf: { nlist: spec.ivf.nlist, byResidual: spec.ivf.byResidual ?? (codec.kind === 'pq' || codec.kind === 'rabitq') } }
       : {}),
@@ -206,7 +220,25 @@ export function minTrainingVectors(description: string | IndexSpec): number {
     1,
     spec.ivf?.nlist ?? 1,
     pq(spec.codec),
-    spec.transform ? 2 ** (spec.codec.kind === 'pq' ? (spec.codec.nbits ?? 8) : 8) : 1,
+    spec.transform?.kind === 'opq' ? 2 ** (spec.codec.kind === 'pq' ? (spec.codec.nbits ?? 8) : 8) : 1,
     pq(r?.kind === 'codec' ? r.codec : r?.narrow),
   )
+}
+
+/**
+ * The spec with a "Pad<d'>" stage in front when a PQ acting on the coded vectors (the codec
+ * or a narrowing RFlat codec) has an m that does not divide dim and there is no transform
+ * yet: d' is the smallest dimension >= dim that every such m divides. Other specs are
+ * returned as they are. (The text layer uses it so that any PQ description works with
+ * whatever dimension its embedder has.)
+ */
+export function padForPq(spec: IndexSpec, dim: number): IndexSpec {
+  if (spec.transform) return spec
+  const ms: number[] = []
+  if (spec.codec.kind === 'pq') ms.push(spec.codec.m)
+  if (spec.refine?.kind === 'flat' && spec.refine.narrow?.kind === 'pq') ms.push(spec.refine.narrow.m)
+  if (ms.every((m) => m >= 1 && Number.isInteger(m) && dim % m === 0)) return spec
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+  const lcm = ms.reduce((a, m) => (a / gcd(a, m)) * m, 1)
+  return { transform: { kind: 'pad', dOut: Math.ceil(dim / lcm) * lcm }, ...spec }
 }

@@ -61,7 +61,11 @@ export class ProductQuantizer implements Quantizer {
   constructor(dim: number, m: number, nbits: number, kernels: Kernels) {
     if (!Number.isInteger(m) || m < 1) throw new VqOptionError('BAD_OPTION', `PQ m must be a positive integer, got ${m}`)
     if (dim % m !== 0) {
-      throw new VqOptionError('BAD_OPTION', `PQ m = ${m} must divide the dimension ${dim} (d/m is the sub-vector length)`)
+      const padded = Math.ceil(dim / m) * m
+      throw new VqOptionError(
+        'BAD_OPTION',
+        `PQ m = ${m} must divide the dimension ${dim} (d/m is the sub-vector length); pad the vectors with zeros to ${padded} dimensions (a "Pad${padded}" first stage of the description) or pick an m that divides ${dim}`,
+      )
     }
     if (!Number.isInteger(nbits) || nbits < 1 || nbits > 8) {
       throw new VqOptionError('BAD_OPTION', `PQ nbits must be an integer from 1 to 8, got ${nbits}`)

@@ -27,6 +27,7 @@ import {
 import { RaBitQuantizer } from '../quantizers/rabitq.js'
 import { residualTerms } from '../quantizers/residual.js'
 import { type OpqTrainOptions, OpqTransform } from '../transforms/opq.js'
+import { PadTransform } from '../transforms/pad.js'
 import type { IndexSpec, Metric } from '../types.js'
 
 /** Training options the model understands (k-means ones apply to the codec, coarse ones to IVF). */
@@ -86,7 +87,7 @@ export class IndexModel {
   readonly metric: Metric
   /** Metric as codecs see it: 'ip' for ip, 'l2' for l2 and cosine. */
   readonly inner: InnerMetric
-  readonly transform: OpqTransform | null
+  readonly transform: OpqTransform | PadTransform | null
   readonly coarse: CoarseQuantizer
   readonly codec: Quantizer
   /** The refine codec: of the vectors (Refine(...)) or of the first-stage error (narrowed RFlat, see narrows). */
@@ -108,7 +109,8 @@ export class IndexModel {
     this.metric = metric
     this.inner = metric === 'ip' ? 'ip' : 'l2'
     this.kernels = kernels
-    this.transform = spec.transform ? new OpqTransform(dim, spec.transform.dOut ?? dim, spec.transform.m, kernels) : null
+    const t = spec.transform
+    this.transform = !t ? null : t.kind === 'pad' ? new PadTransform(dim, t.dOut) : new OpqTransform(dim, t.dOut ?? dim, t.m, kernels)
     this.dCoded = this.transform ? this.transform.dOut : dim
     this.coarse = new CoarseQuantizer(spec.ivf?.nlist ?? 1, this.dCoded, this.inner, kernels)
     this.byResidual = (spec.ivf?.byResidual ?? false) && (spec.ivf?.nlist ?? 1) > 1
@@ -172,7 +174,10 @@ export class IndexModel {
       if (p) await p
     }
     let xt = x
-    if (this.transform) {
+    if (this.transform instanceof PadTransform) {
+      xt = new Float32Array(n * this.dCoded)
+      this.transform.apply(x, n, xt)
+    } else if (this.transform) {
       const opq: OpqTrainOptions = { iterations: opqIterations ?? 20, ...(km.seed !== undefined ? { seed: km.seed } : {}) }
       if (onProgress)
         opq.onProgress = (it, total, mse) =>

@@ -36,7 +36,7 @@ import { isBinaryFileSync } from 'isbinaryfile'
 import { matchExpression } from '../engine/keywords.js'
 import { resolveCreateOptions } from '../engine/options.js'
 import { VqFormatError, VqInputError, VqOptionError, VqStateError } from '../errors.js'
-import { formatIndexDescription, minTrainingVectors } from '../factory/parse.js'
+import { formatIndexDescription, minTrainingVectors, padForPq, parseIndexDescription } from '../factory/parse.js'
 import { normalizedCopy } from '../search/exact.js'
 import { ftsHighlights, type Highlighted } from '../storage/snippets.js'
 import type { Filter } from '../types.js'
@@ -231,7 +231,9 @@ function resolveChunk(c: ChunkOptions | undefined): { size: number; overlap: num
 /** The description in canonical form, checked against the index's dimension (metric ip, float32 vectors stored). */
 function canonicalDescription(description: unknown, dim: number): string {
   if (typeof description !== 'string') throw new VqOptionError('BAD_DESCRIPTION', `description must be a string, got ${typeof description}`)
-  const { spec } = resolveCreateOptions({ dim, metric: 'ip', description, storeVectors: 'float32' })
+  // a PQ whose m does not divide the embedder's dimension runs on zero-padded vectors
+  const padded = formatIndexDescription(padForPq(parseIndexDescription(description), dim), dim)
+  const { spec } = resolveCreateOptions({ dim, metric: 'ip', description: padded, storeVectors: 'float32' })
   return formatIndexDescription(spec, dim)
 }
 

@@ -35,12 +35,15 @@ function folder(name: string, n: number, sentences: number): void {
 }
 
 describe('index-text --description, --embedder, options on an existing index', () => {
-  it('a small folder stays exact and searches; a description PQ cannot take is refused and leaves no file', () => {
+  it('a small folder stays exact and searches; a PQ whose m does not divide 100 is padded; a bad description is refused and leaves no file', () => {
     folder('small', 3, 3)
-    const bad = run('index-text', 'small', '--index', 'bad.vqlite', '--description', 'IVF64,PQ16,RFlat')
+    const bad = run('index-text', 'small', '--index', 'bad.vqlite', '--description', 'IVF64,PQ16,Bogus')
     expect(bad.status, bad.all).toBe(1)
-    expect(bad.stderr).toMatch(/PQ m = 16 must divide the dimension 100.*\[BAD_OPTION\]/)
+    expect(bad.stderr).toMatch(/BAD_DESCRIPTION/)
     expect(existsSync(join(dir, 'bad.vqlite'))).toBe(false)
+    const p16 = run('index-text', 'small', '--index', 'p16.vqlite', '--description', 'IVF64,PQ16,RFlat')
+    expect(p16.status, p16.all).toBe(0)
+    expect(p16.stdout).toMatch(/exact until 256 chunks, then Pad112,IVF64,PQ16,RFlat/)
     const r = run('index-text', 'small', '--index', 's.vqlite', '--description', 'IVF64,PQ20,RFlat')
     expect(r.status, r.all).toBe(0)
     expect(r.stdout).toMatch(/exact until 256 chunks, then IVF64,PQ20,RFlat \(3 chunks now\)/)

@@ -176,6 +176,8 @@ export function toFaissIndex(a: AdoptedIndex, nprobe: number): FaissIndex {
     )
   }
   if (spec.refine && !a.vectors) throw notExpressible(description, 'RFlat without stored vectors')
+  if (spec.transform?.kind === 'pad')
+    throw notExpressible(description, 'the Pad stage (FAISS has RemapDimensionsTransform, which vqlite does not write)')
   const dCoded = spec.transform ? (spec.transform.dOut ?? dim) : dim
   const c = spec.codec
   let codec: FaissCodec
