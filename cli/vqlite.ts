@@ -15,7 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { MAX_BATCH_RESULTS, MAX_DIM, MAX_ID, MAX_K, MAX_REFINE_FACTOR, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
-import { createSifGloveEmbedder, TextIndex, type TextSearchMode } from 'vqlite/text'
+import type { Embedder, TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
 import { EXIT, emit, intRange, MAX_INPUT_SHARE, mb, Progress, parseInteger, renderSnippet, UsageError } from './common.js'
 import { openIndex, parseFilter, regularIndexFile, regularInputFile } from './inputs.js'
@@ -25,6 +25,9 @@ function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
+
+/** Dimension of the SIF-GloVe embedder (GloVe-6B 100-d), known before loading it. */
+const SIF_GLOVE_DIM = 100
 
 /** Largest --chunk-size / --overlap, in characters. */
 const MAX_CHUNK = 1_000_000
@@ -367,6 +370,7 @@ export function program(): Command {
         if (o.overlap >= o.chunkSize) throw new UsageError(`--overlap ${o.overlap} must be less than --chunk-size ${o.chunkSize}`)
         if (existsSync(o.index)) regularIndexFile(o.index)
         const progress = new Progress()
+        const { createSifGloveEmbedder, TextIndex } = await import('vqlite/text')
         const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
         const ix = existsSync(o.index)
           ? await TextIndex.open(o.index, embedder)
@@ -464,7 +468,12 @@ export function program(): Command {
         }
         if (text === undefined) throw new UsageError('give the query text, or --vectors FILE')
         regularIndexFile(o.index)
-        const embedder = await createSifGloveEmbedder()
+        const { createSifGloveEmbedder, SIF_GLOVE_NAME, TextIndex } = await import('vqlite/text')
+        // keyword search never embeds: the embedder (and GloVe) is loaded only if it does
+        const embedder: Embedder =
+          o.mode === 'keyword'
+            ? { name: SIF_GLOVE_NAME, dim: SIF_GLOVE_DIM, embed: async (texts) => (await createSifGloveEmbedder()).embed(texts) }
+            : await createSifGloveEmbedder()
         const ix = await TextIndex.open(o.index, embedder, { readonly: true })
         try {
           const t = performance.now()
