@@ -4,8 +4,8 @@
  * neither builds a Map of the 341,479 words nor recomputes the principal component:
  *
  *   header   64 bytes: magic "VQSIFGLV", format version, n, d, hash table size, word bytes,
- *            rows per page, index bytes, total bytes, checksum of the index part, checksum
- *            of the header (all little-endian)
+ *            rows per page, index bytes, total bytes, H_n (the Zipf normaliser), checksum
+ *            of the index part, checksum of the header (all little-endian)
  *   index    u (d float64, the removed component), an open-addressing hash table (uint32
  *            row + 1 per slot, 0 empty; FNV-1a of the word's UTF-8 bytes, linear probing),
  *            word offsets (n + 1 uint32 into the word bytes), one checksum per page of
@@ -25,7 +25,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 const MAGIC = 'VQSIFGLV'
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
 const HEADER_BYTES = 64
 /** Rows per page of vectors (51 kB at d = 100). */
 export const PAGE_ROWS = 128
@@ -42,6 +42,8 @@ export class CacheDamaged extends Error {
 export interface SifStore {
   readonly n: number
   readonly d: number
+  /** H_n = sum_{r=1..n} 1/r (Zipf's law's normaliser), as harmonicNumber(n) sums it. */
+  readonly harmonic: number
   /** The removed component, unit length. */
   readonly u: Float64Array
   /** Row of a word (its first occurrence), or -1. */
@@ -173,7 +175,7 @@ export function openSifCache(path: string): SifStore | undefined {
     const head = Buffer.alloc(HEADER_BYTES)
     readFully(fd, head, 0)
     if (head.toString('latin1', 0, 8) !== MAGIC) throw new CacheDamaged('not a SIF-GloVe cache (magic)')
-    if (head.readUInt32LE(52) !== hashBytes(head, 0, 52)) throw new CacheDamaged('header checksum')
+    if (head.readUInt32LE(60) !== hashBytes(head, 0, 60)) throw new CacheDamaged('header checksum')
     const version = head.readUInt32LE(8)
     if (version !== FORMAT_VERSION) throw new CacheDamaged(`format version ${version}, expected ${FORMAT_VERSION}`)
     const n = head.readUInt32LE(12)
@@ -190,10 +192,10 @@ export function openSifCache(path: string): SifStore | undefined {
     const index = Buffer.allocUnsafeSlow(l.vecOff)
     readFully(fd, index, 0)
     if (
-      hashWords(new Uint32Array(index.buffer, index.byteOffset + HEADER_BYTES, (l.vecOff - HEADER_BYTES) >>> 2)) !== head.readUInt32LE(48)
+      hashWords(new Uint32Array(index.buffer, index.byteOffset + HEADER_BYTES, (l.vecOff - HEADER_BYTES) >>> 2)) !== head.readUInt32LE(56)
     )
       throw new CacheDamaged('index checksum')
-    return fileStore(fd, index, l)
+    return fileStore(fd, index, l, head.readDoubleLE(48))
   } catch (e) {
     closeSync(fd)
     if (e instanceof CacheDamaged) throw e
@@ -210,7 +212,7 @@ function readFully(fd: number, into: Uint8Array, position: number): void {
   }
 }
 
-function fileStore(fd: number | undefined, index: Uint8Array, l: Layout, vectors?: Float32Array): SifStore {
+function fileStore(fd: number | undefined, index: Uint8Array, l: Layout, harmonic: number, vectors?: Float32Array): SifStore {
   const words = new WordTable(index, l)
   const u = new Float64Array(index.buffer, index.byteOffset + l.uOff, l.d)
   const sums = new Uint32Array(index.buffer, index.byteOffset + l.sumsOff, l.pages)
@@ -220,6 +222,7 @@ function fileStore(fd: number | undefined, index: Uint8Array, l: Layout, vectors
   return {
     n: l.n,
     d: l.d,
+    harmonic,
     u,
     rowOf: (word) => words.rowOf(word),
     page(p) {
@@ -245,13 +248,13 @@ function fileStore(fd: number | undefined, index: Uint8Array, l: Layout, vectors
 }
 
 /** Builds the cache file's bytes from the vectors, words and component. */
-export function buildSifCache(words: readonly string[], vectors: Float32Array, d: number, u: Float64Array): Uint8Array {
+export function buildSifCache(words: readonly string[], vectors: Float32Array, d: number, u: Float64Array, harmonic: number): Uint8Array {
   const n = words.length
   const encoder = new TextEncoder()
   const encoded = words.map((w) => encoder.encode(w))
   const blobBytes = encoded.reduce((s, e) => s + e.length, 0)
   let tableSize = 1
-  while (tableSize < 2 * n) tableSize *= 2
+  while (tableSize < 1.5 * n) tableSize *= 2
   const l = layout(n, d, tableSize, blobBytes)
   const out = new Uint8Array(l.total)
   const head = Buffer.from(out.buffer, 0, HEADER_BYTES)
@@ -264,6 +267,7 @@ export function buildSifCache(words: readonly string[], vectors: Float32Array, d
   head.writeUInt32LE(PAGE_ROWS, 28)
   head.writeUInt32LE(l.vecOff, 32)
   head.writeDoubleLE(l.total, 40)
+  head.writeDoubleLE(harmonic, 48)
   new Float64Array(out.buffer, l.uOff, d).set(u)
   const offs = new Uint32Array(out.buffer, l.offsOff, n + 1)
   const blob = new Uint8Array(out.buffer, l.blobOff, blobBytes)
@@ -298,8 +302,8 @@ export function buildSifCache(words: readonly string[], vectors: Float32Array, d
       slot = (slot + 1) & mask
     }
   }
-  head.writeUInt32LE(hashWords(new Uint32Array(out.buffer, HEADER_BYTES, (l.vecOff - HEADER_BYTES) >>> 2)), 48)
-  head.writeUInt32LE(hashBytes(head, 0, 52), 52)
+  head.writeUInt32LE(hashWords(new Uint32Array(out.buffer, HEADER_BYTES, (l.vecOff - HEADER_BYTES) >>> 2)), 56)
+  head.writeUInt32LE(hashBytes(head, 0, 60), 60)
   return out
 }
 
@@ -307,7 +311,7 @@ export function buildSifCache(words: readonly string[], vectors: Float32Array, d
 export function memoryStore(bytes: Uint8Array): SifStore {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_BYTES)
   const l = layout(head.readUInt32LE(12), head.readUInt32LE(16), head.readUInt32LE(20), head.readUInt32LE(24))
-  return fileStore(undefined, bytes, l, new Float32Array(bytes.buffer, bytes.byteOffset + l.vecOff, l.n * l.d))
+  return fileStore(undefined, bytes, l, head.readDoubleLE(48), new Float32Array(bytes.buffer, bytes.byteOffset + l.vecOff, l.n * l.d))
 }
 
 /** Writes the file under a temporary name, then renames it into place. */

@@ -55,7 +55,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
     for (let i = 0; i < glove.n; i++) prob[i] = 1 / ((i + 1) * harmonic)
     // The 50,000 most frequent words carry almost all of the probability mass.
     const u = firstComponent(glove.vectors, prob, Math.min(glove.n, 50_000), glove.d)
-    const bytes = buildSifCache(glove.words, glove.vectors, glove.d, u)
+    const bytes = buildSifCache(glove.words, glove.vectors, glove.d, u, harmonic)
     try {
       await writeSifCache(path, bytes)
     } catch (e) {
@@ -72,7 +72,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
   }
   const { n, d } = store
   const a = options.a ?? 1e-3
-  const harmonic = harmonicNumber(n)
+  const harmonic = store.harmonic
   const tokenizer = new WinkTokenizer()
   const embedOne = (s: SifStore, text: string, out: Float32Array, off: number): void => {
     const u = s.u
