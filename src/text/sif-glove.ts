@@ -103,7 +103,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
     })
     return out
   }
-  return {
+  const embedder: Embedder = {
     name: SIF_GLOVE_NAME,
     dim: d,
     async embed(texts) {
@@ -120,7 +120,12 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
       }
     },
   }
+  // the cache file stays open for the pages still unread; closed when the embedder is collected
+  closeWhenCollected.register(embedder, () => store.close())
+  return embedder
 }
+
+const closeWhenCollected = new FinalizationRegistry<() => void>((close) => close())
 
 /** H_n = sum_{r=1..n} 1/r, summed in this order (the weights depend on its last bits). */
 function harmonicNumber(n: number): number {
