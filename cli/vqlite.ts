@@ -2,7 +2,8 @@
 /**
  * The `vqlite` command line (commander), package vqlite-cli. Commands: create, add, info,
  * get, delete, retrain, export, import (index files), import-faiss, export-faiss (FAISS
- * index files), index-text and search (text or vectors), and the tooling commands
+ * index files), index-text and search (text or vectors), serve (serve.ts: web page and JSON
+ * API over text indexes, loaded on demand), and the tooling commands
  * (bench-commands.ts):
  *   vqlite datasets list
  *   vqlite datasets download NAME
@@ -15,9 +16,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { MAX_BATCH_RESULTS, MAX_DIM, MAX_ID, MAX_K, MAX_REFINE_FACTOR, type Metric, VqError, VqIndex, VqInputError } from 'vqlite'
-import type { Embedder, TextSearchMode } from 'vqlite/text'
+import { type EmbedderSpec, embedderFromSpec, TextIndex, type TextSearchMode } from 'vqlite/text'
 import { addBenchCommand, addDatasetCommands } from './bench-commands.js'
 import { EXIT, emit, intRange, MAX_INPUT_SHARE, mb, Progress, parseInteger, renderSnippet, UsageError } from './common.js'
+import { EMBEDDER_SPEC_HELP, parseEmbedderSpec } from './embedder-spec.js'
 import { openIndex, parseFilter, regularIndexFile, regularInputFile } from './inputs.js'
 
 /** The version of this package (vqlite-cli), read from its package.json at run time. */
@@ -25,9 +27,6 @@ function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
-
-/** Dimension of the SIF-GloVe embedder (GloVe-6B 100-d), known before loading it. */
-const SIF_GLOVE_DIM = 100
 
 /** Largest --chunk-size / --overlap, in characters. */
 const MAX_CHUNK = 1_000_000
@@ -346,51 +345,104 @@ export function program(): Command {
     .description('index documents for semantic search (chunks, SIF-GloVe embeddings, FTS5 keywords); unchanged files are skipped')
     .requiredOption('--index <file>', 'index file (created when missing)')
     .option('--field <name>', 'JSONL: the field holding the text', 'text')
-    .option('--chunk-size <n>', 'characters per chunk', intRange(1, MAX_CHUNK), 800)
-    .option('--overlap <n>', 'characters shared by consecutive chunks (less than --chunk-size)', intRange(0, MAX_CHUNK), 100)
-    .option('--description <d>', 'vector index description for a new index', 'SQ8')
+    .option('--chunk-size <n>', 'characters per chunk (new index: default 800; fixed for the life of the index)', intRange(1, MAX_CHUNK))
+    .option(
+      '--overlap <n>',
+      'characters shared by consecutive chunks, less than --chunk-size (new index: default 100; fixed)',
+      intRange(0, MAX_CHUNK),
+    )
+    .option(
+      '--description <d>',
+      'vector index description to reach (new index: default SQ8); exact (Flat) until the index holds enough chunks to train it. On an existing index: switched to it',
+    )
+    .option('--embedder <spec>', `embedder: ${EMBEDDER_SPEC_HELP}; an existing index: the one it records`)
     .option('--root <dir>', 'folder sources are relative to, set on first indexing (default: the current folder)')
     .option('--no-prune', 'keep sources under the folders given whose files are gone')
+    .option('--rehash', 'read and hash every file (default: a file whose size and mtime are unchanged is skipped unread)', false)
     .option('--json', 'JSON output', false)
-    .addHelpText('after', '\nExample:\n  vqlite index-text notes/ "docs/**/*.md" tickets.jsonl --field body --index notes.vqlite')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A new index is exact (Flat) until it holds enough chunks to train --description (e.g. 256 for',
+        'IVF64,PQ20,RFlat: the most of IVF nlist and 2^nbits of a PQ, whose m must divide the dimension,',
+        '100 for sif-glove), then switched to it, trained on every chunk. On an existing index,',
+        '--description is applied (now if it has enough chunks, else',
+        'recorded as the description to reach); --chunk-size / --overlap other than those it was made',
+        'with are refused (re-chunking means re-indexing everything: make a new index).',
+        '',
+        'Examples:',
+        '  vqlite index-text notes/ "docs/**/*.md" tickets.jsonl --field body --index notes.vqlite',
+        '  vqlite index-text docs/ --index docs.vqlite --description IVF64,PQ20,RFlat',
+        '  vqlite index-text docs/ --index docs.vqlite --embedder openai:nomic-embed-text@http://localhost:11434/v1',
+      ].join('\n'),
+    )
     .action(
       async (
         paths: string[],
         o: {
           index: string
           field: string
-          chunkSize: number
-          overlap: number
-          description: string
+          chunkSize?: number
+          overlap?: number
+          description?: string
+          embedder?: string
           root?: string
           prune: boolean
+          rehash: boolean
           json: boolean
         },
       ) => {
-        if (o.overlap >= o.chunkSize) throw new UsageError(`--overlap ${o.overlap} must be less than --chunk-size ${o.chunkSize}`)
-        if (existsSync(o.index)) regularIndexFile(o.index)
+        if ((o.overlap ?? 100) >= (o.chunkSize ?? 800))
+          throw new UsageError(`--overlap ${o.overlap ?? 100} must be less than --chunk-size ${o.chunkSize ?? 800}`)
+        const spec = o.embedder === undefined ? undefined : parseEmbedderSpec(o.embedder)
+        const exists = existsSync(o.index)
+        if (exists) regularIndexFile(o.index)
         const progress = new Progress()
-        const { createSifGloveEmbedder, TextIndex } = await import('vqlite/text')
-        const embedder = await createSifGloveEmbedder({ onProgress: (m) => progress.log(m) })
-        const ix = existsSync(o.index)
-          ? await TextIndex.open(o.index, embedder)
-          : await TextIndex.create(o.index, embedder, { description: o.description })
+        const embedderOptions = { onProgress: (m: string) => progress.log(m) }
+        const make = (s: EmbedderSpec) => () => embedderFromSpec(s, embedderOptions)
+        const chunk = {
+          ...(o.chunkSize !== undefined ? { size: o.chunkSize } : {}),
+          ...(o.overlap !== undefined ? { overlap: o.overlap } : {}),
+        }
+        let ix: TextIndex
+        if (exists) {
+          ix = await TextIndex.open(o.index, spec ? make(spec) : undefined, { chunk, embedderOptions })
+          try {
+            await ix.loadEmbedder()
+            if (o.description !== undefined) await ix.setTargetDescription(o.description, { apply: false })
+          } catch (e) {
+            await ix.close()
+            throw e
+          }
+        } else {
+          ix = await TextIndex.create(o.index, make(spec ?? { kind: 'sif-glove' }), {
+            description: o.description ?? 'SQ8',
+            chunk,
+          })
+        }
         try {
           const indexed = await ix.indexFiles(paths, {
             field: o.field,
             ...(o.prune === false ? { prune: false } : {}),
+            ...(o.rehash ? { rehash: true } : {}),
             ...(o.root !== undefined ? { root: o.root } : {}),
-            chunk: { size: o.chunkSize, overlap: o.overlap },
             onProgress: (_file, done, total) => progress.update('indexing', done, total),
           })
           progress.stop()
           const r = indexed
           for (const e of r.errors) process.stderr.write(`vqlite: ${e.file}: ${e.message}\n`)
+          const count = (n: number): string => n.toLocaleString('en-US')
+          const vectors = r.switched
+            ? `switched to ${r.description} after ${count(r.chunks)} chunks`
+            : r.description === r.targetDescription
+              ? `vector index ${r.description} (${count(r.chunks)} chunks)`
+              : `${r.description === 'Flat' ? 'exact' : r.description} until ${count(r.minimumChunks)} chunks, then ${r.targetDescription} (${count(r.chunks)} chunks now)`
           emit(
             o.json,
             r,
             () =>
-              `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.duplicates.length} duplicates, ${r.removed.length} removed, ${r.chunksRemoved} old chunks removed${r.errors.length ? `, ${r.errors.length} files with errors` : ''}`,
+              `${o.index}: ${r.filesIndexed} files indexed (${r.chunksAdded} chunks), ${r.filesUnchanged} unchanged, ${r.duplicates.length} duplicates, ${r.removed.length} removed, ${r.chunksRemoved} old chunks removed${r.errors.length ? `, ${r.errors.length} files with errors` : ''}\n${vectors}`,
           )
           if (r.errors.length > 0) process.exitCode = EXIT.badInput
         } finally {
@@ -412,6 +464,7 @@ export function program(): Command {
     .option('--nprobe <n>', 'IVF lists to probe (more than the lists: all of them)', intRange(1, Number.MAX_SAFE_INTEGER))
     .option('--refine <n>', `refine factor (1 to ${MAX_REFINE_FACTOR})`, intRange(1, MAX_REFINE_FACTOR, 'MAX_REFINE_FACTOR'))
     .option('--filter <json>', 'metadata filter, e.g. \'{"source": {"$eq": "a.md"}}\'')
+    .option('--embedder <spec>', `text search: ${EMBEDDER_SPEC_HELP} (default: the one the index records; keyword mode loads none)`)
     .option('--json', 'JSON output', false)
     .addHelpText(
       'after',
@@ -428,10 +481,12 @@ export function program(): Command {
           nprobe?: number
           refine?: number
           filter?: string
+          embedder?: string
           json: boolean
         },
       ) => {
         const filter = o.filter === undefined ? undefined : parseFilter(o.filter)
+        const spec = o.embedder === undefined ? undefined : parseEmbedderSpec(o.embedder)
         if (o.vectors) {
           const ix = openIndex(o.index, true)
           try {
@@ -468,13 +523,8 @@ export function program(): Command {
         }
         if (text === undefined) throw new UsageError('give the query text, or --vectors FILE')
         regularIndexFile(o.index)
-        const { createSifGloveEmbedder, SIF_GLOVE_NAME, TextIndex } = await import('vqlite/text')
-        // keyword search never embeds: the embedder (and GloVe) is loaded only if it does
-        const embedder: Embedder =
-          o.mode === 'keyword'
-            ? { name: SIF_GLOVE_NAME, dim: SIF_GLOVE_DIM, embed: async (texts) => (await createSifGloveEmbedder()).embed(texts) }
-            : await createSifGloveEmbedder()
-        const ix = await TextIndex.open(o.index, embedder, { readonly: true })
+        // made only for vector and hybrid search (keyword search loads no embedder)
+        const ix = await TextIndex.open(o.index, spec ? () => embedderFromSpec(spec) : undefined, { readonly: true })
         try {
           const t = performance.now()
           const hits = await ix.search(text, {
@@ -511,6 +561,32 @@ export function program(): Command {
         }
       },
     )
+
+  cmd
+    .command('serve')
+    .argument('<index>', 'text index file (made by index-text), or a folder of .vqlite text indexes')
+    .description('a local web page and JSON API to search (and add or delete texts in) text indexes')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', intRange(0, 65535), 8765)
+    .option('--cors <origin>', 'allow this origin (CORS), e.g. http://localhost:3000')
+    .option('--readonly', 'refuse writes (403)', false)
+    .option('--max-body <bytes>', 'largest request body', intRange(1, 1 << 30), 1024 * 1024)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'API: GET /api/stats, GET /api/indexes, POST /api/search {query, k?, mode?, filter?, index?},',
+        'POST /api/texts {source, text, index?}, DELETE /api/sources?source=S[&index=NAME]; the page is at /.',
+        '',
+        'Examples:',
+        '  vqlite serve notes.vqlite',
+        '  vqlite serve indexes/ --port 0 --readonly',
+      ].join('\n'),
+    )
+    .action(async (index: string, o: { host: string; port: number; cors?: string; readonly: boolean; maxBody: number }) => {
+      const { runServe } = await import('./serve.js')
+      await runServe(index, o)
+    })
 
   return cmd
 }

@@ -8,7 +8,9 @@
 export type { Highlighted } from '../storage/snippets.js'
 export type { Chunk, ChunkOptions } from './chunk.js'
 export { chunkText } from './chunk.js'
-export type { Embedder } from './embedder.js'
+export type { Embedder, EmbedderFactory, EmbedderSpec } from './embedder.js'
+export type { EmbedderFromSpecOptions } from './embedders.js'
+export { checkEmbedderSpec, embedderFromSpec } from './embedders.js'
 export type { FusionMethod, FusionOptions, Scored } from './fusion.js'
 export { DEFAULT_KEYWORD_WEIGHT, fuseRankings, RRF_K } from './fusion.js'
 export type { GloveOptions, GloveVectors, WinkJson } from './glove.js'
@@ -17,7 +19,17 @@ export type { OpenAIEmbedderOptions } from './openai-embedder.js'
 export { createOpenAIEmbedder } from './openai-embedder.js'
 export type { SifGloveOptions } from './sif-glove.js'
 export { createSifGloveEmbedder, SIF_GLOVE_NAME } from './sif-glove.js'
-export type { IndexTextOptions, IndexTextReport, TextHit, TextSearchMode } from './text-index.js'
+export type {
+  AddTextsReport,
+  CreateTextIndexOptions,
+  IndexTextOptions,
+  IndexTextReport,
+  OpenTextIndexOptions,
+  TextHit,
+  TextIndexStats,
+  TextItem,
+  TextSearchMode,
+} from './text-index.js'
 export { TextIndex } from './text-index.js'
 export type { WalkResult } from './walk.js'
 export { isTextFile, sourceName, TEXT_EXTENSIONS, walkPaths } from './walk.js'

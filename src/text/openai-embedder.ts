@@ -93,6 +93,7 @@ export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Prom
   return {
     name: `openai:${model}@${d}`,
     dim: d,
+    spec: { kind: 'openai', baseUrl, model, dim: d },
     async embed(texts) {
       const out = new Float32Array(texts.length * d)
       for (let s = 0; s < texts.length; s += batchSize) {

@@ -106,6 +106,7 @@ export async function createSifGloveEmbedder(options: SifGloveOptions = {}): Pro
   const embedder: Embedder = {
     name: SIF_GLOVE_NAME,
     dim: d,
+    spec: { kind: 'sif-glove' },
     async embed(texts) {
       try {
         return embedAll(texts)

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -105,5 +105,51 @@ describe('TextIndex folders', () => {
     } finally {
       process.chdir(cwd)
     }
+  })
+})
+
+describe('TextIndex re-indexing by size and modification time', () => {
+  it('skips files whose size and mtime are unchanged, re-reads racy files and with rehash; a duplicate whose original changed is indexed on its own', async () => {
+    const root = join(dir, 'mtime')
+    mkdirSync(join(root, 'docs'), { recursive: true })
+    const old = new Date(Date.now() - 3_600_000)
+    const put = (name: string, text: string, when: Date | null) => {
+      writeFileSync(join(root, 'docs', name), text)
+      if (when) utimesSync(join(root, 'docs', name), when, when)
+    }
+    put('a.md', 'deploy cloud', old)
+    put('b.md', 'cats pets', old)
+    put('c.md', 'cats pets', old) // a duplicate of b.md
+    put('fresh.md', 'stock market', null) // modified just now: racy on the next call
+    const ix = await TextIndex.create(join(root, 't.vqlite'), toyEmbedder(), { description: 'Flat' })
+    const r1 = await ix.indexFiles([join(root, 'docs')], { root })
+    expect(r1.filesIndexed).toBe(3)
+    expect(r1.duplicates).toEqual([{ file: 'docs/c.md', of: 'docs/b.md' }])
+
+    // same size, same mtime, other content: taken as unchanged (not read), as git does
+    put('a.md', 'cloud deploy', old)
+    // same size, racy mtime (within 2 s before the last indexing): read, hashed, re-indexed
+    const fresh = statSync(join(root, 'docs', 'fresh.md')).mtime
+    put('fresh.md', 'market stock', fresh)
+    const r2 = await ix.indexFiles([join(root, 'docs')])
+    expect(r2.filesIndexed).toBe(1)
+    expect(r2.filesUnchanged).toBe(3)
+    expect((await ix.search('market', { mode: 'keyword' }))[0]!.text).toBe('market stock')
+    expect((await ix.search('cloud', { mode: 'keyword' }))[0]!.text).toBe('deploy cloud')
+
+    // rehash reads everything: the edit of a.md is found
+    const r3 = await ix.indexFiles([join(root, 'docs')], { rehash: true })
+    expect(r3.filesIndexed).toBe(1)
+    expect((await ix.search('cloud', { mode: 'keyword' }))[0]!.text).toBe('cloud deploy')
+
+    // the original of a duplicate changes (new mtime): the duplicate gets chunks of its own
+    put('b.md', 'stock cats', new Date(Date.now() - 60_000))
+    const r4 = await ix.indexFiles([join(root, 'docs')])
+    expect(r4.filesIndexed).toBe(2)
+    const cats = await ix.search('pets', { mode: 'keyword', k: 10 })
+    expect(cats.map((h) => h.source)).toEqual(['docs/c.md'])
+    const r5 = await ix.indexFiles([join(root, 'docs')])
+    expect(r5).toMatchObject({ filesIndexed: 0, filesUnchanged: 4, chunksAdded: 0 })
+    await ix.close()
   })
 })
