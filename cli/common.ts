@@ -1,6 +1,7 @@
 /** Shared pieces of the vqlite commands: option parsers, the stderr progress bar, Ctrl-C handling, output helpers, exit codes. */
 
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
+import type { SingleBar } from 'cli-progress'
 import { InvalidArgumentError } from 'commander'
 
 /** Largest --threads: more workers than this is a typo, not a machine. */
@@ -65,17 +66,26 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 /** One progress bar at a time on stderr, relabelled as phases change. */
 export class Progress {
-  readonly #bar = new cliProgress.SingleBar(
-    {
-      format: '{label} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
-      hideCursor: true,
-      clearOnComplete: false,
-      etaBuffer: 50,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  )
+  #made: SingleBar | undefined
   #label = ''
+
+  /** The bar, made on first use on a terminal (cli-progress is loaded only then: a faster start). */
+  get #bar(): SingleBar {
+    if (!this.#made) {
+      const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress')
+      this.#made = new cliProgress.SingleBar(
+        {
+          format: '{label} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: false,
+          etaBuffer: 50,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    }
+    return this.#made
+  }
   #active = false
 
   update(label: string, done: number, total: number): void {

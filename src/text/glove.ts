@@ -60,10 +60,15 @@ export function resolveOptionalPackage(name: string, why: string, from: string |
   return { dir: dirname(manifest), version }
 }
 
+/** The installed GloVe package and the cache folder of its version (MISSING_DEPENDENCY when it is not installed). */
+export function gloveCache(options: { readonly cacheDir?: string } = {}): { pkg: { dir: string; version: string }; dir: string } {
+  const pkg = resolveOptionalPackage(GLOVE_PACKAGE, 'the GloVe vectors (createSifGloveEmbedder, loadGlove)')
+  return { pkg, dir: join(options.cacheDir ?? defaultCacheDir(), `glove-6b-100d-${pkg.version}`) }
+}
+
 /** Loads the GloVe vectors, converting the npm package's JSON into the cache on first use. */
 export async function loadGlove(options: GloveOptions = {}): Promise<GloveVectors> {
-  const pkg = resolveOptionalPackage(GLOVE_PACKAGE, 'the GloVe vectors (createSifGloveEmbedder, loadGlove)')
-  const dir = join(options.cacheDir ?? defaultCacheDir(), `glove-6b-100d-${pkg.version}`)
+  const { pkg, dir } = gloveCache(options)
   const vecPath = join(dir, 'vectors.fvecs')
   const wordPath = join(dir, 'words.txt')
   if (!(await exists(vecPath)) || !(await exists(wordPath))) {

@@ -9,9 +9,14 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path'
-import ignore, { type Ignore } from 'ignore'
+import type { Ignore } from 'ignore'
 import { isBinaryFileSync } from 'isbinaryfile'
-import { glob } from 'tinyglobby'
+
+/** tinyglobby and ignore, imported on first walk (a search never walks: a faster start). */
+async function walkers() {
+  const [{ glob }, { default: ignore }] = await Promise.all([import('tinyglobby'), import('ignore')])
+  return { glob, ignore }
+}
 
 export const TEXT_EXTENSIONS: ReadonlySet<string> = new Set(['.md', '.markdown', '.txt', '.text', '.jsonl', '.ndjson'])
 
@@ -43,6 +48,7 @@ function toPosix(p: string): string {
 }
 
 async function walkFolder(folder: string): Promise<string[]> {
+  const { glob, ignore } = await walkers()
   const files = await glob('**/*', { cwd: folder, dot: false, onlyFiles: true, ignore: ['**/.git/**'], followSymbolicLinks: false })
   const gitignores = await glob('**/.gitignore', {
     cwd: folder,
@@ -89,6 +95,7 @@ export async function walkPaths(paths: readonly string[], options: { cwd?: strin
     } else if (st?.isFile()) {
       files.add(abs)
     } else if (st === undefined && GLOB_CHARS.test(p)) {
+      const { glob } = await walkers()
       const found = (await glob(toPosix(p), { cwd, dot: false, onlyFiles: true, absolute: true, ignore: ['**/.git/**'] }))
         .map((f) => resolve(f))
         .filter(isTextFile)
