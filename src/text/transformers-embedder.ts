@@ -58,9 +58,13 @@ async function loadTransformers(): Promise<TransformersModule> {
   } catch (cause) {
     const code = (cause as { code?: unknown }).code
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw cause
-    throw new VqError('MISSING_DEPENDENCY', `the transformers.js embedder needs the npm package ${name}; install it with: npm install ${name}`, {
-      cause,
-    })
+    throw new VqError(
+      'MISSING_DEPENDENCY',
+      `the transformers.js embedder needs the npm package ${name}; install it with: npm install ${name}`,
+      {
+        cause,
+      },
+    )
   }
 }
 
@@ -72,7 +76,8 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
   if (typeof model !== 'string' || model === '')
     throw new VqOptionError('BAD_OPTION', `model must be a non-empty string, got ${JSON.stringify(model)}`)
   const dtype = options.dtype ?? 'fp32'
-  if (!DTYPES.includes(dtype)) throw new VqOptionError('BAD_OPTION', `dtype must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`)
+  if (!DTYPES.includes(dtype))
+    throw new VqOptionError('BAD_OPTION', `dtype must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`)
   const pooling = options.pooling ?? 'mean'
   if (pooling !== 'mean' && pooling !== 'cls')
     throw new VqOptionError('BAD_OPTION', `pooling must be mean or cls, got ${JSON.stringify(pooling)}`)
@@ -110,7 +115,10 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     }
     const onnxPath = join(dir, 'onnx', `model${SUFFIX[dtype]}.onnx`)
     if (!existsSync(onnxPath))
-      throw new VqStorageError('NOT_FOUND', `embedder transformers: model folder ${dir} has no ${join('onnx', basename(onnxPath))} (for dtype ${dtype})`)
+      throw new VqStorageError(
+        'NOT_FOUND',
+        `embedder transformers: model folder ${dir} has no ${join('onnx', basename(onnxPath))} (for dtype ${dtype})`,
+      )
     id = dir
     nameModel = `${basename(dir)}#${createHash('sha256').update(configText).digest('hex').slice(0, 8)}`
   }
@@ -148,7 +156,10 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
   const probe = await run(['dimension probe'])
   const dim = probe.dims[1]!
   if (hiddenSize !== undefined && dim !== hiddenSize)
-    throw new VqFormatError('EMBEDDER_MISMATCH', `${label}: the model outputs dimension ${dim} but config.json says hidden_size ${hiddenSize}`)
+    throw new VqFormatError(
+      'EMBEDDER_MISMATCH',
+      `${label}: the model outputs dimension ${dim} but config.json says hidden_size ${hiddenSize}`,
+    )
 
   return {
     name: `transformers:${nameModel}/${dtype}/${pooling}${normalize ? '' : '/raw'}`,
@@ -166,7 +177,8 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
           const off = rows[r]! * dim
           for (let j = 0; j < dim; j++) {
             const x = res.data[r * dim + j]!
-            if (!Number.isFinite(x)) throw new VqFormatError('EMBEDDER_FAILED', `${label}: non-finite value in the embedding of text ${rows[r]}`)
+            if (!Number.isFinite(x))
+              throw new VqFormatError('EMBEDDER_FAILED', `${label}: non-finite value in the embedding of text ${rows[r]}`)
             out[off + j] = x
           }
         }

@@ -127,7 +127,13 @@ function quantize(x: Float32Array): { q: Int8Array; scale: number; deq: Float32A
 
 const bytes = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
-function encodeModel(E: Float32Array | null, W: Float32Array | null, quant: { E: ReturnType<typeof quantize>; W: ReturnType<typeof quantize> } | null, V: number, H: number): Uint8Array {
+function encodeModel(
+  E: Float32Array | null,
+  W: Float32Array | null,
+  quant: { E: ReturnType<typeof quantize>; W: ReturnType<typeof quantize> } | null,
+  V: number,
+  H: number,
+): Uint8Array {
   const root = protobuf.Root.fromJSON(onnxDescriptor)
   const Model = root.lookupType('onnx.ModelProto')
   const dyn = (names: string[]) => ({ dim: names.map((n) => (/^\d+$/.test(n) ? { dimValue: Number(n) } : { dimParam: n })) })
@@ -192,7 +198,15 @@ export function writeTinyModel(dir: string, words: readonly string[], options: {
     join(dir, 'config.json'),
     JSON.stringify({ model_type: 'bert', architectures: ['BertModel'], hidden_size: H, vocab_size: V, max_position_embeddings: 512 }),
   )
-  const special = (s: string, id: number) => ({ id, content: s, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })
+  const special = (s: string, id: number) => ({
+    id,
+    content: s,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  })
   writeFileSync(
     join(dir, 'tokenizer.json'),
     JSON.stringify({
@@ -204,7 +218,11 @@ export function writeTinyModel(dir: string, words: readonly string[], options: {
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: {
         type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+        single: [
+          { SpecialToken: { id: '[CLS]', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        ],
         pair: [
           { SpecialToken: { id: '[CLS]', type_id: 0 } },
           { Sequence: { id: 'A', type_id: 0 } },
