@@ -31,5 +31,7 @@ export type {
   TextSearchMode,
 } from './text-index.js'
 export { TextIndex } from './text-index.js'
+export type { TransformersDtype, TransformersEmbedderOptions } from './transformers-embedder.js'
+export { createTransformersEmbedder } from './transformers-embedder.js'
 export type { WalkResult } from './walk.js'
 export { isTextFile, sourceName, TEXT_EXTENSIONS, walkPaths } from './walk.js'
