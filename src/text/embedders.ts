@@ -2,10 +2,11 @@
  * Embedders from their specs (EmbedderSpec, stored in text indexes): embedderFromSpec
  * makes one, checkEmbedderSpec validates a spec read from a file or built by a caller.
  */
-import { VqOptionError, VqStateError } from '../errors.js'
+import { VqOptionError } from '../errors.js'
 import type { Embedder, EmbedderSpec } from './embedder.js'
 import { createOpenAIEmbedder } from './openai-embedder.js'
 import { createSifGloveEmbedder } from './sif-glove.js'
+import type { TransformersDtype } from './transformers-embedder.js'
 
 /** Options of embedderFromSpec that are not part of the spec (machine-local or secret). */
 export interface EmbedderFromSpecOptions {
@@ -88,8 +89,14 @@ export async function embedderFromSpec(spec: EmbedderSpec, options: EmbedderFrom
         ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
       })
-    case 'transformers':
-      // transformers: wired when src/text/transformers-embedder.ts lands
-      throw new VqStateError('UNSUPPORTED', `the transformers embedder (model ${s.model}) is not available in this build of vqlite`)
+    case 'transformers': {
+      const { createTransformersEmbedder } = await import('./transformers-embedder.js')
+      const dtype = s.dtype as TransformersDtype | undefined
+      return createTransformersEmbedder({
+        model: s.model,
+        ...(dtype !== undefined ? { dtype } : {}),
+        ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      })
+    }
   }
 }

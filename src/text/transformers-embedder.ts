@@ -164,6 +164,9 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
   return {
     name: `transformers:${nameModel}/${dtype}/${pooling}${normalize ? '' : '/raw'}`,
     dim,
+    // recorded in indexes so that the CLI and openWithStoredEmbedder can make it again
+    // (the spec has the defaults' pooling and normalisation only)
+    ...(pooling === 'mean' && normalize ? { spec: { kind: 'transformers' as const, model: local ? id : model, dtype } } : {}),
     async embed(texts) {
       const out = new Float32Array(texts.length * dim)
       // Blank texts keep their all-zero row (the Embedder contract); the rest go in batches.

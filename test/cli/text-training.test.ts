@@ -100,10 +100,14 @@ describe('index-text --description, --embedder, options on an existing index', (
       expect(r.stderr).toMatch(/--embedder ".+":.*\[BAD_OPTION\]/)
     }
     expect(existsSync(join(dir, 'e.vqlite'))).toBe(false)
-    // transformers: not wired yet
-    const t = run('index-text', 'e', '--index', 'e.vqlite', '--embedder', 'transformers:Xenova/all-MiniLM-L6-v2')
-    expect(t.status, t.all).toBe(1)
-    expect(t.stderr).toContain('[UNSUPPORTED]')
+    // transformers: a model folder that is not there, and unknown weights
+    const t = run('index-text', 'e', '--index', 'e.vqlite', '--embedder', 'transformers:./no-such-model/')
+    expect(t.status, t.all).not.toBe(0)
+    expect(t.stderr).toContain('[NOT_FOUND]')
+    const w = run('index-text', 'e', '--index', 'e.vqlite', '--embedder', 'transformers:./m#q9')
+    expect(w.status, w.all).toBe(1)
+    expect(w.stderr).toMatch(/must be fp32, fp16, q8.*\[BAD_OPTION\]/)
+    expect(existsSync(join(dir, 'e.vqlite'))).toBe(false)
     // an index recording an OpenAI endpoint that is not there: keyword search makes no request
     const e = hashEmbedder()
     const fetch = (async (_url: string | URL, init?: RequestInit) => {

@@ -79,9 +79,9 @@ describe('--embedder SPEC', () => {
     expect(checkEmbedderSpec({ kind: 'transformers', model: 'x', dtype: 'q8' })).toEqual({ kind: 'transformers', model: 'x', dtype: 'q8' })
   })
 
-  it('transformers is not wired yet: UNSUPPORTED', async () => {
-    await expect(embedderFromSpec({ kind: 'transformers', model: 'Xenova/all-MiniLM-L6-v2' })).rejects.toMatchObject({
-      code: 'UNSUPPORTED',
+  it('transformers: a model folder that is not there is NOT_FOUND (the embedder itself: test/text/transformers-embedder.test.ts)', async () => {
+    await expect(embedderFromSpec({ kind: 'transformers', model: join(dir, 'no-such-model') })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
     })
   })
 })

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VqError } from '../../src/errors.js'
+import { embedderFromSpec } from '../../src/text/embedders.js'
 import { TextIndex } from '../../src/text/text-index.js'
 import { createTransformersEmbedder } from '../../src/text/transformers-embedder.js'
 import { referenceEmbedding, type TinyModel, writeTinyModel } from '../helpers/tiny-onnx-model.js'
@@ -128,6 +129,20 @@ describe.skipIf(!available)('createTransformersEmbedder (tiny ONNX model built b
     } finally {
       await ix.close()
     }
+    // the spec is stored: reopened without an embedder, the index makes the same one again
+    expect(e.spec).toEqual({ kind: 'transformers', model: wide.dir, dtype: 'fp32' })
+    const again = await TextIndex.openWithStoredEmbedder(join(dir, 't.vqlite'))
+    try {
+      const hits = await again.search('tomato plants garden', { k: 1, mode: 'vector' })
+      expect(hits[0]!.source.endsWith('garden.txt')).toBe(true)
+      expect(again.embedder?.name).toBe(e.name)
+    } finally {
+      await again.close()
+    }
+    // quantized weights by spec
+    const q8 = await embedderFromSpec({ kind: 'transformers', model: wide.dir, dtype: 'q8' })
+    expect(q8.name).toContain('/q8/')
+    expect(q8.dim).toBe(128)
   })
 
   it('errors: missing folder, no ONNX file for the dtype, corrupt model.onnx, bad config.json, bad options', async () => {
