@@ -141,15 +141,19 @@ describe('an abort during the call: rejected, nothing changed', () => {
     const before = fingerprint(ix, x)
     let events = 0
     let iterations = 0
-    const { signal, reason } = abortSoon()
+    // aborted from outside once training has started (its first progress event): from a
+    // timer of its own, the abort could land before the first event on a loaded machine
+    const ac = new AbortController()
+    const reason = new Error('stopped by the test, mid-call')
     const t0 = performance.now()
     const e = await outcome(
       ix.train(x, {
         iterations: 200,
         tolerance: 0,
-        signal,
+        signal: ac.signal,
         onProgress: (p) => {
           events++
+          if (events === 1) setImmediate(() => ac.abort(reason))
           if (p.phase === 'iterate') iterations++
         },
       }),
