@@ -14,11 +14,12 @@
  * processes share the cores).
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { copyPackageReadmes } from './lib/readmes.js'
 import { machineInfo, saveJson } from './lib/report.js'
 import { summary } from './lib/stats.js'
 
@@ -43,22 +44,7 @@ const vqlite = (args: string[], env: NodeJS.ProcessEnv = process.env): { ms: num
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-cli-latency-'))
 try {
-  const modules = join(root, 'node_modules')
-  const packages = readdirSync(modules).flatMap((n) =>
-    n.startsWith('@') ? readdirSync(join(modules, n)).map((m) => `${n}/${m}`) : n.startsWith('.') ? [] : [n],
-  )
-  for (const p of packages) {
-    let readme: string | undefined
-    try {
-      readme = readdirSync(join(modules, p)).find((f) => /^readme(\.(md|markdown|txt))?$/i.test(f))
-    } catch {
-      continue
-    }
-    if (readme === undefined) continue
-    const to = join(dir, 'readmes', p.replace('/', '__'), 'README.md')
-    mkdirSync(dirname(to), { recursive: true })
-    copyFileSync(join(modules, p, readme), to)
-  }
+  copyPackageReadmes(join(root, 'node_modules'), join(dir, 'readmes'))
   const index = join(dir, 'readmes.vqlite')
   const built = vqlite(['index-text', join(dir, 'readmes'), '--index', index, '--json'])
   const report = JSON.parse(built.stdout) as { filesIndexed: number; chunksAdded: number }

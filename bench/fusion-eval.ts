@@ -16,12 +16,13 @@
  *
  * Writes bench/results/fusion-eval.json.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSifGloveEmbedder, DEFAULT_KEYWORD_WEIGHT, type FusionOptions, fuseRankings, type Scored, TextIndex } from 'vqlite/text'
 import { loadFioriDocs } from '../datasets/index.js'
+import { copyPackageReadmes } from './lib/readmes.js'
 import { machineInfo, saveJson } from './lib/report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -101,24 +102,7 @@ try {
       questions: { q: string; package: string }[]
     }
   ).questions
-  const modules = join(root, 'node_modules')
-  const files: string[] = []
-  const packages = readdirSync(modules).flatMap((n) =>
-    n.startsWith('@') ? readdirSync(join(modules, n)).map((m) => `${n}/${m}`) : n.startsWith('.') ? [] : [n],
-  )
-  for (const p of packages) {
-    let readme: string | undefined
-    try {
-      readme = readdirSync(join(modules, p)).find((f) => /^readme(\.(md|markdown|txt))?$/i.test(f))
-    } catch {
-      continue
-    }
-    if (readme === undefined) continue
-    const to = join(dir, 'readmes', p.replace('/', '__'), 'README.md')
-    mkdirSync(dirname(to), { recursive: true })
-    copyFileSync(join(modules, p, readme), to)
-    files.push(to)
-  }
+  const files = copyPackageReadmes(join(root, 'node_modules'), join(dir, 'readmes'))
   const readmes = await TextIndex.create(join(dir, 'readmes.vqlite'), embedder)
   await readmes.indexFiles(files)
   const readmeQueries: Query[] = questions.map((q) => ({

@@ -22,3 +22,21 @@ export function hashEmbedder(name = 'hash-bow/v1', calls = { n: 0 }): Embedder {
     },
   }
 }
+
+/** Counts of six words (deploy, cloud, pets, cats, market, stock), the first nudged so no text is all zero. */
+export function toyEmbedder(): Embedder {
+  const vocab = ['deploy', 'cloud', 'pets', 'cats', 'market', 'stock']
+  return {
+    name: 'toy/v1',
+    dim: vocab.length,
+    async embed(texts) {
+      const out = new Float32Array(texts.length * vocab.length)
+      texts.forEach((t, i) => {
+        vocab.forEach((w, j) => {
+          out[i * vocab.length + j] = t.toLowerCase().split(w).length - 1 + (j === 0 ? 0.01 : 0)
+        })
+      })
+      return out
+    },
+  }
+}

@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import protobuf from 'protobufjs'
+import { Rng } from '../../src/util/random.js'
 
 export const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const
 export const PAD = 0
@@ -100,16 +101,10 @@ const FLOAT = 1
 const INT8 = 3
 const INT64 = 7
 
-/** Deterministic PRNG (mulberry32) giving floats in [-1, 1). */
+/** Deterministic floats in [-1, 1) (the project's seeded Rng). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1
-  }
+  const rng = new Rng(seed)
+  return () => rng.float() * 2 - 1
 }
 
 function quantize(x: Float32Array): { q: Int8Array; scale: number; deq: Float32Array } {

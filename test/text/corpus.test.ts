@@ -3,29 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { VqError } from '../../src/errors.js'
-import type { Embedder } from '../../src/text/embedder.js'
 import { TextIndex } from '../../src/text/text-index.js'
 import { walkPaths } from '../../src/text/walk.js'
+import { toyEmbedder } from '../helpers/hash-embedder.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vqlite-corpus-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-function toyEmbedder(): Embedder {
-  const vocab = ['deploy', 'cloud', 'pets', 'cats', 'market', 'stock']
-  return {
-    name: 'toy/v1',
-    dim: vocab.length,
-    async embed(texts) {
-      const out = new Float32Array(texts.length * vocab.length)
-      texts.forEach((t, i) => {
-        vocab.forEach((w, j) => {
-          out[i * vocab.length + j] = t.toLowerCase().split(w).length - 1 + (j === 0 ? 0.01 : 0)
-        })
-      })
-      return out
-    },
-  }
-}
 
 function makeTree(root: string): void {
   mkdirSync(join(root, 'notes', 'sub', 'build'), { recursive: true })
