@@ -701,7 +701,11 @@ export class TextIndex {
       if (!Object.hasOwn(table.files, source)) throw new VqInputError('UNKNOWN_ID', `source ${JSON.stringify(source)} is not in the index`)
       const files: Record<string, SourceEntry> = { ...table.files }
       const n = await this.#removeEntry(files, source)
-      await this.index.setProperty(SOURCES, { ...(table.root !== undefined ? { root: table.root } : {}), files })
+      await this.index.setProperty(SOURCES, {
+        ...(table.root !== undefined ? { root: table.root } : {}),
+        ...(table.at !== undefined ? { at: table.at } : {}),
+        files,
+      })
       return n
     })
   }
@@ -709,11 +713,12 @@ export class TextIndex {
   /** What the index holds: chunks, sources (duplicates included), the embedder, the vector index description and the root. */
   stats(): TextIndexStats {
     const table = this.#sources()
+    const prop = this.#prop()
     return {
       chunks: this.index.size,
       sources: Object.keys(table.files).length,
       // as recorded: stats never makes the embedder
-      embedder: { name: this.#prop().embedder ?? '', dim: this.#prop().dim ?? this.index.dim },
+      embedder: { name: prop.embedder ?? '', dim: prop.dim ?? this.index.dim },
       description: this.index.description,
       root: table.root ?? null,
     }
