@@ -98,7 +98,8 @@ interface WorkerEntry {
 
 /**
  * The worker module that belongs to the code running: `worker.js` beside the built
- * `pool.js`, or `worker.ts` beside `pool.ts` when vqlite runs from its TypeScript sources
+ * module holding this code (`dist/lib/worker.js` beside the bundle's chunks, or
+ * `dist/src/parallel/worker.js` beside tsc's `pool.js`), or `worker.ts` beside `pool.ts` when vqlite runs from its TypeScript sources
  * (tests, `node --import tsx`); then the threads load the sources through tsx, a
  * development dependency. Never another build: a missing worker or loader is a
  * MISSING_DEPENDENCY error.
@@ -110,7 +111,7 @@ export function workerEntry(moduleUrl: string = import.meta.url): WorkerEntry {
   if ((ext !== '.js' && ext !== '.ts') || !existsSync(filename)) {
     throw new VqError(
       'MISSING_DEPENDENCY',
-      `the worker thread script ${filename} is missing beside ${self}: the worker pool needs vqlite's files as built or installed, unbundled`,
+      `the worker thread script ${filename} is missing beside ${self}: the worker pool needs vqlite's files as built or installed (an app bundler that inlines vqlite leaves its worker script behind: keep vqlite external)`,
     )
   }
   if (ext === '.js') return { filename, execArgv: undefined }

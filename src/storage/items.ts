@@ -101,23 +101,12 @@ function rowOk(codeSize: number): string {
   return `typeof(id) = 'integer' AND id >= 0 AND id <= ${MAX_ID} AND seq >= 0 AND seq <= ${MAX_SEQ} AND typeof(list) = 'integer' AND list >= 0 AND list <= 2147483647 AND typeof(code) = 'blob' AND length(code) = ${codeSize}`
 }
 
-/** Value of a hexadecimal digit's char code (upper case, as SQLite's hex() writes), or -1. */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 65 && c <= 70) return c - 55
-  return -1
-}
-
 /** Decodes exactly `bytes` bytes of hexadecimal text into out (allocating nothing); false when the text is anything else. */
 function parseHex(text: string, out: Uint8Array, bytes: number): boolean {
   if (text.length !== 2 * bytes) return false
-  for (let i = 0; i < bytes; i++) {
-    const hi = hexDigit(text.charCodeAt(2 * i))
-    const lo = hexDigit(text.charCodeAt(2 * i + 1))
-    if (hi < 0 || lo < 0) return false
-    out[i] = (hi << 4) | lo
-  }
-  return true
+  // Node's native hex decoder, writing into out (no allocation); it stops at the first
+  // character that is not a hex digit, so a full count means every pair was valid.
+  return Buffer.from(out.buffer, out.byteOffset, bytes).write(text, 'hex') === bytes
 }
 
 /**
