@@ -14,7 +14,7 @@
 // - kernels.wasm sits beside the chunk holding its loader (native-free-kernels/wasm/index.ts
 //   reads `./kernels.wasm` relative to itself), so it is copied into dist/lib too.
 // The types stay tsc's declarations in dist/src and dist/native-free-kernels.
-import { copyFileSync, existsSync } from 'node:fs'
+import { copyFileSync } from 'node:fs'
 import { build } from 'esbuild'
 
 const entryPoints = {
@@ -23,9 +23,6 @@ const entryPoints = {
   kernels: 'dist/native-free-kernels/index.js',
   langchain: 'dist/src/langchain/index.js',
   worker: 'dist/src/parallel/worker.js',
-}
-for (const file of Object.values(entryPoints)) {
-  if (!existsSync(file)) throw new Error(`bundle-lib: ${file} is missing (run tsc -p tsconfig.build.json first)`)
 }
 
 await build({
@@ -37,7 +34,6 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  sourcemap: false,
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 })

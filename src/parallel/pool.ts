@@ -97,10 +97,10 @@ interface WorkerEntry {
 }
 
 /**
- * The worker module that belongs to the code running: `worker.js` beside the built
- * module holding this code (`dist/lib/worker.js` beside the bundle's chunks, or
- * `dist/src/parallel/worker.js` beside tsc's `pool.js`), or `worker.ts` beside `pool.ts` when vqlite runs from its TypeScript sources
- * (tests, `node --import tsx`); then the threads load the sources through tsx, a
+ * The worker module that belongs to the code running: `worker.js` beside the built module
+ * holding this code (`dist/lib/worker.js` beside the bundle's chunks, or
+ * `dist/src/parallel/worker.js` beside tsc's `pool.js`), or `worker.ts` beside `pool.ts`
+ * when vqlite runs from its TypeScript sources (tests, `node --import tsx`); then the threads load the sources through tsx, a
  * development dependency. Never another build: a missing worker or loader is a
  * MISSING_DEPENDENCY error.
  */
