@@ -4,9 +4,11 @@ export type { KernelBackend, Kernels } from '../native-free-kernels/index.js'
 export { getKernels } from '../native-free-kernels/index.js'
 export type { KMeansInit, KMeansOptions, KMeansProgress, KMeansResult } from './clustering/kmeans.js'
 export { assignNearest, trainKMeans } from './clustering/kmeans.js'
+export type { StreamAddOptions, StreamAddProgress, StreamAddResult } from './engine/stream-add.js'
 export type { VqErrorCode, VqWarning } from './errors.js'
 export { VqAbortError, VqError, VqFormatError, VqInputError, VqOptionError, VqStateError, VqStorageError } from './errors.js'
 export { formatDescription, formatIndexDescription, minTrainingVectors, parseDescription, parseIndexDescription } from './factory/parse.js'
+export { readVectorBlocks, readVectorRows, type VectorBlock, type VectorFileInfo, vectorFileInfo } from './io/vector-stream.js'
 export { CoarseQuantizer } from './ivf/coarse.js'
 export * from './limits.js'
 export type { Manifest, TrainingRecord } from './manifest.js'
@@ -18,6 +20,7 @@ export { Fp16Codec, ScalarQuantizer } from './quantizers/sq.js'
 export type { KnnResult } from './search/exact.js'
 export { exactKnn, normalizedCopy } from './search/exact.js'
 export { IndexModel } from './search/model.js'
+export { VqShards } from './shards.js'
 export { OpqTransform } from './transforms/opq.js'
 export type {
   AddOptions,
@@ -58,6 +61,7 @@ export type {
   SearchResult,
   SearchStats,
   StoredItem,
+  TrainedModel,
   TrainOptions,
   TrainProgress,
   TransformSpec,

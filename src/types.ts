@@ -13,6 +13,7 @@
  * With compressed codecs they are the asymmetric estimates computed from the codes.
  */
 import type { KMeansOptions, KMeansProgress } from './clustering/kmeans.js'
+import type { TrainingRecord } from './manifest.js'
 
 /** Similarity metric of an index. */
 export type Metric = 'l2' | 'ip' | 'cosine'
@@ -515,4 +516,20 @@ export interface StorageInfo {
   readonly formatVersion: number
   /** File size in bytes (pages * page size). */
   readonly fileBytes: number
+}
+
+/**
+ * A trained model as plain data (VqIndex.exportModel / createFromModel): everything an empty
+ * index needs to encode exactly as the index it came from. Arrays are named as the index
+ * stores them ("ivf.centroids", "codec.centroids", "opq.R", ...).
+ */
+export interface TrainedModel {
+  readonly dim: number
+  readonly metric: Metric
+  readonly description: string
+  readonly storeVectors: VectorStorage
+  readonly ids: IdKind
+  /** How it was trained (null when unknown). */
+  readonly training: TrainingRecord | null
+  readonly arrays: Readonly<Record<string, { readonly shape: readonly number[]; readonly data: Float32Array }>>
 }

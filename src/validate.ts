@@ -5,6 +5,7 @@
  */
 import { VqInputError, VqOptionError } from './errors.js'
 import { MAX_ID as LIMIT_MAX_ID, MAX_BATCH_RESULTS, MAX_FIND_LIMIT, MAX_FLOAT16, MAX_K, MAX_SQUARED_NORM } from './limits.js'
+import type { TrainedModel } from './types.js'
 
 /**
  * Checks that x holds whole vectors of dimension dim, all finite, each of squared L2 norm
@@ -181,4 +182,32 @@ export function describe(x: unknown): string {
   if (Array.isArray(x)) return 'an array'
   if (typeof x === 'object') return (x as object).constructor?.name ?? 'an object'
   return typeof x
+}
+
+/** Checks a TrainedModel given to createFromModel (BAD_ARGUMENT naming the field); the arrays' fit is checked when loaded. */
+export function checkTrainedModel(model: unknown): TrainedModel {
+  const m = model as Record<string, unknown> | null
+  const bad = (why: string): never => {
+    throw new VqInputError('BAD_ARGUMENT', `createFromModel(): ${why}`)
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    return bad(`the model must be an object from exportModel(), got ${showValue(model)}`)
+  if (typeof m['dim'] !== 'number') bad(`dim must be a number, got ${showValue(m['dim'])}`)
+  if (typeof m['description'] !== 'string') bad(`description must be a string, got ${showValue(m['description'])}`)
+  for (const k of ['metric', 'storeVectors', 'ids']) if (typeof m[k] !== 'string') bad(`${k} must be a string, got ${showValue(m[k])}`)
+  const arrays = m['arrays'] as Record<string, unknown> | null
+  if (typeof arrays !== 'object' || arrays === null || Array.isArray(arrays))
+    return bad('arrays must be an object of { shape, data } entries')
+  for (const [name, a] of Object.entries(arrays)) {
+    const e = a as { shape?: unknown; data?: unknown } | null
+    if (typeof e !== 'object' || e === null || !(e.data instanceof Float32Array) || !Array.isArray(e.shape)) {
+      bad(`array "${name}" must be { shape: number[], data: Float32Array }`)
+    }
+    const { shape, data } = e as { shape: unknown[]; data: Float32Array }
+    const size = shape.reduce<number>((p, v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? p * v : Number.NaN), 1)
+    if (size !== data.length) bad(`array "${name}" has shape [${shape.join(', ')}] but ${data.length} values`)
+  }
+  const t = m['training']
+  if (t !== null && t !== undefined && (typeof t !== 'object' || Array.isArray(t))) bad('training must be an object or null')
+  return m as unknown as TrainedModel
 }

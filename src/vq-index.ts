@@ -23,7 +23,7 @@ import { exportIndex } from './engine/export.js'
 import { checkIdsOf, internalId, publicIds, showKey } from './engine/ids.js'
 import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
 import { findItems, keywordSearch } from './engine/keywords.js'
-import { importIndex, loadState, refresh } from './engine/loader.js'
+import { importIndex, loadState, refresh, removeCreated } from './engine/loader.js'
 import {
   checkPath,
   keepsHalfFloats,
@@ -43,10 +43,13 @@ import {
 } from './engine/options.js'
 import { countItems, iterateItems, publicBatch, publicResult } from './engine/reads.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
+import { SHARD_STATE } from './engine/shard-state.js'
 import { IndexState } from './engine/state.js'
-import { addItems, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
+import { addFile, addStream, type StreamAddOptions, type StreamAddResult, type StreamTarget } from './engine/stream-add.js'
+import { addItems, adoptModel, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
 import { exportFaiss, importFaiss } from './interop/faiss/index.js'
+import type { VectorBlock } from './io/vector-stream.js'
 import { MAX_METADATA_DEPTH, MAX_NAME_LENGTH } from './limits.js'
 import { type Manifest, newManifest } from './manifest.js'
 import type { Quantizer } from './quantizers/quantizer.js'
@@ -57,6 +60,7 @@ import type {
   AddOptions,
   BatchSearchOptions,
   BatchSearchResult,
+  ConnectionOptions,
   CreateOptions,
   DeleteOptions,
   ExportOptions,
@@ -79,11 +83,12 @@ import type {
   SearchStats,
   StorageInfo,
   StoredItem,
+  TrainedModel,
   TrainOptions,
   VectorStorage,
 } from './types.js'
 import { kernelsFor } from './util/kernels.js'
-import { checkBatchResults, checkFindLimit, checkK, checkQuery, checkVectors, showValue } from './validate.js'
+import { checkBatchResults, checkFindLimit, checkK, checkQuery, checkTrainedModel, checkVectors, showValue } from './validate.js'
 
 export { DEFAULT_NPROBE } from './engine/options.js'
 
@@ -191,6 +196,77 @@ export class VqIndex<M = Metadata, K extends Id = number> {
     const manifest = newManifest(dim, metric, spec, storeVectors, ids)
     const store = SqliteStore.create(path, manifest, storeOptions(connection))
     return new VqIndex(new IndexState(store, manifest, kernels, connection.threads))
+  }
+
+  /**
+   * Creates a new, empty index at `path` (or ':memory:') from a trained model exported by
+   * exportModel(): the same composition, metric, stored-vector format, id kind and trained
+   * arrays, so it encodes every vector exactly as the source does (shards, replicas, see
+   * VqShards and docs/scale-out.md). `options` are the new file's connection options. The
+   * arrays are checked as open() checks stored ones (CORRUPT_FILE / BAD_FILE when they do
+   * not fit the composition); on an error the new file is removed.
+   */
+  static async createFromModel<M = Metadata, K extends Id = number>(
+    path: string,
+    model: TrainedModel,
+    options?: ConnectionOptions,
+  ): Promise<VqIndex<M, K>> {
+    checkPath(path)
+    const m = checkTrainedModel(model)
+    const index = VqIndex.create(path, {
+      ...(options ?? {}),
+      dim: m.dim,
+      metric: m.metric,
+      description: m.description,
+      storeVectors: m.storeVectors,
+      ids: m.ids,
+    }) as unknown as VqIndex<M, K>
+    try {
+      await adoptModel(index.#s, m.arrays, m.training ?? undefined)
+    } catch (e) {
+      await index.close()
+      if (path !== ':memory:') removeCreated(path)
+      throw e
+    }
+    return index
+  }
+
+  /** createFromModel(path, source.exportModel(), options): an empty index encoding as `source` does. */
+  static async createLike<M = Metadata, K extends Id = number>(
+    path: string,
+    // biome-ignore lint/suspicious/noExplicitAny: any metadata type: only the model is copied
+    source: VqIndex<any, K>,
+    options?: ConnectionOptions,
+  ): Promise<VqIndex<M, K>> {
+    checkPath(path)
+    return await VqIndex.createFromModel<M, K>(path, source.exportModel(), options)
+  }
+
+  /**
+   * The trained model as plain data (composition, metric, stored-vector format, id kind and
+   * every trained array, copied): what createFromModel() takes, for another file or process.
+   * NOT_TRAINED on an untrained index.
+   */
+  exportModel(): TrainedModel {
+    const s = this.#s
+    s.open()
+    s.requireTrained('exportModel()')
+    const arrays: Record<string, { shape: number[]; data: Float32Array }> = {}
+    for (const [name, a] of Object.entries(s.model.exportArrays())) arrays[name] = { shape: [...a.shape], data: a.data.slice() }
+    return {
+      dim: this.dim,
+      metric: this.metric,
+      description: this.description,
+      storeVectors: this.storeVectors,
+      ids: this.idKind,
+      training: s.manifest.training,
+      arrays,
+    }
+  }
+
+  /** @internal The state, for VqShards (src/shards.ts), which searches several indexes as one. */
+  [SHARD_STATE](): IndexState {
+    return this.#s
   }
 
   /**
@@ -324,6 +400,28 @@ export class VqIndex<M = Metadata, K extends Id = number> {
     this.#s.writable()
     const o = parseAddOptions(options, 'add')
     await addItems(this.#s, checkInput(this.#s, ids, x, metadata, o.train !== undefined), false, o)
+  }
+
+  /**
+   * Adds the vectors of a .fvecs, .bvecs or .npy file block by block (one transaction per
+   * block, blockRows vectors each), with ids idBase + row. Memory stays bounded by a block
+   * whatever the file's size. An untrained index is first trained on a seeded random sample
+   * of the rows. Resumable: after a crash or an abort, the same call continues after the
+   * rows already committed (see README, "Adding from files").
+   */
+  addFile(path: string, options?: StreamAddOptions): Promise<StreamAddResult> {
+    this.#s.writable()
+    return addFile(this as unknown as StreamTarget, path, options)
+  }
+
+  /**
+   * addFile() for any source of consecutive row blocks ({ start, n, x }: an HDF5 dataset
+   * read in slices, a generator): ids idBase + row, one transaction per block, resumable;
+   * an untrained index is trained on the first block.
+   */
+  addStream(blocks: AsyncIterable<VectorBlock> | Iterable<VectorBlock>, options?: StreamAddOptions): Promise<StreamAddResult> {
+    this.#s.writable()
+    return addStream(this as unknown as StreamTarget, blocks, options)
   }
 
   /**

@@ -74,6 +74,8 @@ export interface ResolvedSearch {
   readonly filter: SearchOptions['filter']
   /** Read the results' metadata too. */
   readonly includeMetadata: boolean
+  /** Sharded search, phase 1 (see SearchParams.stage); set by VqShards only. */
+  readonly stage?: 'candidates'
 }
 
 export function checkPath(path: unknown, what = 'path'): void {

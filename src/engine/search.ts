@@ -120,7 +120,8 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
     last.qb === o.qb &&
     last.errorBounds === o.errorBounds &&
     last.exactFactor === o.exactFactor &&
-    last.filter === filter
+    last.filter === filter &&
+    last.stage === o.stage
   ) {
     return last
   }
@@ -132,6 +133,7 @@ export function searchParams(state: IndexState, o: ResolvedSearch): SearchParams
     errorBounds: o.errorBounds,
     exactFactor: o.exactFactor,
     filter,
+    ...(o.stage ? { stage: o.stage } : {}),
   })
   state.lastParams = p
   return p

@@ -425,3 +425,29 @@ export async function createTextIndex(state: IndexState, field: string): Promise
     },
   )
 }
+
+/**
+ * Commits a copy of another index's trained model (its exported arrays) into this empty,
+ * untrained index of the same composition: a shard or a fresh index that must encode
+ * exactly as the source does. NOT_EMPTY when items arrived meanwhile.
+ */
+export function adoptModel(state: IndexState, arrays: Record<string, TrainedArray>, record: TrainingRecord | undefined): Promise<void> {
+  return state.write(
+    'saving the trained model',
+    () => {
+      const model = state.newModel()
+      model.loadArrays(arrays)
+      return model
+    },
+    (model) => {
+      if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added before the model was copied')
+      const lists = state.emptyLists(model)
+      const searcher = state.newSearcher(model)
+      state.commit('saving the trained model', (m) => {
+        state.store.writeArrays(storedArrays(model.exportArrays()))
+        return { ...m, trained: true, ...(record ? { training: record } : {}), codesGeneration: m.codesGeneration + 1 }
+      })
+      state.setModel(model, lists, searcher)
+    },
+  )
+}

@@ -322,6 +322,7 @@ export class WorkerPool {
         errorBounds: p.errorBounds,
         exactFactor: p.exactFactor,
         filter: p.filter,
+        stage: p.stage,
         outIds: ids,
         outDist: dist,
       })),

@@ -55,6 +55,8 @@ export interface SearchTask {
   readonly errorBounds: boolean
   readonly exactFactor: number
   readonly filter: { bits: Uint8Array; count: number } | null
+  /** 'candidates': first-stage labels and internal distances, not results (see SearchParams.stage). */
+  readonly stage: 'candidates' | undefined
   /** Results, nq*k; the worker writes rows [from, to). */
   readonly outIds: Float64Array
   readonly outDist: Float32Array

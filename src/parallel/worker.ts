@@ -88,6 +88,7 @@ function runTask(task: Task): number {
         errorBounds: task.errorBounds,
         exactFactor: task.exactFactor,
         filter: task.filter,
+        stage: task.stage,
       }
       let done = 0
       const searchAll = (): void => {

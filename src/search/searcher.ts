@@ -55,6 +55,12 @@ export interface SearchParams {
   /** Narrowed RFlat: candidates read exactly = k * exactFactor (of k * refineFactor). */
   readonly exactFactor: number
   readonly filter: FilterBits | null
+  /**
+   * 'candidates' (sharded search, phase 1): stop before re-ranking and write the k nearest
+   * candidates by the first stage, their labels (list * 2^32 + offset, not ids) and
+   * internal distances. Re-rank them with Searcher.exactOf (phase 2).
+   */
+  readonly stage?: 'candidates'
 }
 
 /** Fetches the stored vectors of n ids into out (n*dim floats, as added); returns a flag per id (1 found, 0 missing). */
@@ -140,7 +146,8 @@ export class Searcher {
   search(lists: ListsView, q: Float32Array, qOff: number, p: SearchParams, outIds: Float64Array, outDist: Float32Array): void {
     const model = this.#model
     const { k } = p
-    const refine = model.spec.refine
+    const candidates = p.stage === 'candidates'
+    const refine = candidates ? undefined : model.spec.refine
     const kc = refine ? k * Math.max(1, p.refineFactor) : k
     if (kc !== this.#heapK) this.#heapFor(kc)
     const hd = this.#hd
@@ -184,6 +191,13 @@ export class Searcher {
       if (refine.kind === 'flat') this.#refineFlat(lists, q, qOff, qt, qtOff, k, kc, hd, hl, p)
       else this.#refineCodec(lists, q, qOff, kc, hd, hl)
     }
+    if (candidates) {
+      for (let j = 0; j < k; j++) {
+        outIds[j] = hl[j]!
+        outDist[j] = hl[j]! < 0 ? Infinity : hd[j]!
+      }
+      return
+    }
     const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
     for (let j = 0; j < k; j++) {
       const label = j < kc ? hl[j]! : -1
@@ -194,6 +208,40 @@ export class Searcher {
       }
       outIds[j] = lists.ids[slotOf(lists, label)]!
       outDist[j] = cosineHalf ? hd[j]! / 2 : hd[j]!
+    }
+  }
+
+  /**
+   * Sharded search, phase 2: the exact (RFlat) distances of n candidates labels[0..n) of a
+   * 'candidates' search on the same lists view, in the public convention, into out; their
+   * ids into outIds. Stored vectors are read and scored as the re-ranking of search() does.
+   */
+  exactOf(lists: ListsView, q: Float32Array, qOff: number, labels: Float64Array, n: number, out: Float32Array, outIds: Float64Array): void {
+    this.#ensure(n)
+    for (let j = 0; j < n; j++) outIds[j] = lists.ids[slotOf(lists, labels[j]!)]!
+    this.#exact(lists, q, qOff, labels, 0, n)
+    out.set(this.#rScores.subarray(0, n))
+    this.stats.rowsRead = n
+  }
+
+  /** Public ids and distances of the first-stage candidates of a 'candidates' search (an index without a refine stage). */
+  finishCandidates(
+    lists: ListsView,
+    labels: Float64Array,
+    dist: Float32Array,
+    n: number,
+    outIds: Float64Array,
+    outDist: Float32Array,
+  ): void {
+    const half = this.#model.metric === 'cosine'
+    for (let j = 0; j < n; j++) {
+      if (labels[j]! < 0) {
+        outIds[j] = -1
+        outDist[j] = Infinity
+      } else {
+        outIds[j] = lists.ids[slotOf(lists, labels[j]!)]!
+        outDist[j] = half ? dist[j]! / 2 : dist[j]!
+      }
     }
   }
 
