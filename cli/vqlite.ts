@@ -155,6 +155,88 @@ export function program(): Command {
   }
 
   cmd
+    .command('add-stream')
+    .argument('<file>', 'index file')
+    .argument('<vectors>', '.fvecs, .bvecs, .npy or an ann-benchmarks .hdf5 file (its "train" dataset)')
+    .description('add a file of any size block by block, ids = row numbers (+ --id-base); resumable after a crash')
+    .option('--block <rows>', 'rows per block, each one transaction', intRange(1, 1 << 22), 65536)
+    .option('--start <row>', 'first row to add', intRange(0, MAX_ID), 0)
+    .option('--end <row>', 'row after the last to add (default: the end of the file)', intRange(0, MAX_ID))
+    .option('--id-base <id>', 'id of row 0 (row r gets id-base + r)', intRange(0, MAX_ID), 0)
+    .option(
+      '--sample <rows>',
+      'untrained index: train on this many rows of the file first (default: max(65,536, 64 x nlist))',
+      intRange(1, 1 << 26),
+    )
+    .option('--dataset <name>', 'HDF5: the dataset to read', 'train')
+    .option('--json', 'JSON output', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Memory stays bounded by one block, whatever the size of the file. An untrained index',
+        'is first trained on a seeded random sample of the rows (HDF5: rows spread over the',
+        'file). Each block is committed on its own: after a crash or Ctrl-C, the same command',
+        'continues after the rows already committed. Values are checked as add checks them;',
+        'a refused block stops the command, the blocks before it stay.',
+        '',
+        'Example:',
+        '  vqlite create deep10m.vqlite --dim 96 --description IVF4096,PQ48x4,RFlat --store-vectors float32',
+        '  vqlite add-stream deep10m.vqlite deep10m_base.fvecs',
+      ].join('\n'),
+    )
+    .action(
+      async (
+        file: string,
+        vectors: string,
+        o: { block: number; start: number; end?: number; idBase: number; sample?: number; dataset: string; json: boolean },
+      ) => {
+        const ix = openIndex(file)
+        const progress = new Progress()
+        try {
+          const common = {
+            blockRows: o.block,
+            start: o.start,
+            idBase: o.idBase,
+            ...(o.end !== undefined ? { end: o.end } : {}),
+            onProgress: (p: { phase: string; done: number; total: number | undefined }) => {
+              if (!o.json) progress.update(p.phase === 'adding' ? 'adding' : p.phase, p.done, p.total ?? p.done)
+            },
+          }
+          let r: { added: number; resumedAt: number; rows: number; trained: boolean }
+          if (/\.(hdf5|h5)$/i.test(vectors)) {
+            const { openAnnBenchmarksRows } = await import('../datasets/hdf5.js')
+            const h = await openAnnBenchmarksRows(vectors, o.dataset)
+            try {
+              const end = Math.min(h.n, o.end ?? h.n)
+              let trained = false
+              if (!ix.isTrained) {
+                if (!o.json) progress.update('training', 0, 1)
+                await ix.train(h.sample(o.sample ?? Math.max(65536, 64 * (ix.spec.ivf?.nlist ?? 1))), { seed: 1 })
+                trained = true
+              }
+              r = await ix.addStream(h.blocks({ start: o.start, end, blockRows: o.block }), { ...common, end })
+              r = { ...r, trained }
+            } finally {
+              h.close()
+            }
+          } else {
+            r = await ix.addFile(vectors, { ...common, ...(o.sample !== undefined ? { train: { sample: o.sample } } : {}) })
+          }
+          progress.stop()
+          emit(o.json, { file, ...r, count: ix.size }, () =>
+            r.resumedAt > o.start
+              ? `added ${r.added} vectors to ${file}, continuing at row ${r.resumedAt} (${ix.size} in all)`
+              : `added ${r.added} vectors to ${file}${r.trained ? ' (trained first)' : ''} (${ix.size} in all)`,
+          )
+        } finally {
+          progress.stop()
+          await ix.close()
+        }
+      },
+    )
+
+  cmd
     .command('info')
     .argument('<file>', 'index file')
     .description('what an index holds')

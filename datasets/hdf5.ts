@@ -183,6 +183,77 @@ export async function readAnnBenchmarksShape(
   }
 }
 
+/**
+ * A 2-D float dataset of an HDF5 file (default "train") in blocks of rows, for
+ * VqIndex.addStream: rows [start, end) in blocks of blockRows (default 65,536), each
+ * { start, n, x }. `sample(count)` reads `count` rows spread over the dataset (64 evenly
+ * spaced runs), to train an index on before streaming.
+ */
+export async function openAnnBenchmarksRows(
+  path: string,
+  dataset = 'train',
+): Promise<{
+  n: number
+  d: number
+  blocks: (o?: { start?: number; end?: number; blockRows?: number }) => AsyncGenerator<{ start: number; n: number; x: Float32Array }>
+  sample: (count: number) => Float32Array
+  close: () => void
+}> {
+  await checkHeader(path)
+  const H = await lib()
+  const file = openFile(H, path)
+  const ds = file.get(dataset)
+  if (!(ds instanceof H.Dataset) || (ds.shape ?? []).length !== 2) {
+    file.close()
+    throw new VqFormatError('BAD_FILE', `${path}: no 2-D dataset "${dataset}"`)
+  }
+  const [n, d] = ds.shape as [number, number]
+  const rows = (r0: number, r1: number): Float32Array => {
+    let value: unknown
+    try {
+      value = ds.slice([
+        [r0, r1],
+        [0, d],
+      ])
+    } catch (e) {
+      throw new VqFormatError(
+        'TRUNCATED_FILE',
+        `${path}: dataset "${dataset}" rows ${r0}..${r1} cannot be read (${(e as Error).message.split('\n')[0]}); the file is truncated or corrupt`,
+      )
+    }
+    const x = toFloat32(value, path, dataset)
+    if (x.length !== (r1 - r0) * d) throw new VqFormatError('TRUNCATED_FILE', `${path}: dataset "${dataset}" rows ${r0}..${r1} are short`)
+    return x
+  }
+  return {
+    n,
+    d,
+    async *blocks(o = {}) {
+      const end = Math.min(n, o.end ?? n)
+      const step = Math.max(1, o.blockRows ?? 65536)
+      for (let r = o.start ?? 0; r < end; r += step) {
+        const r1 = Math.min(end, r + step)
+        yield { start: r, n: r1 - r, x: rows(r, r1) }
+      }
+    },
+    sample(count) {
+      const m = Math.min(n, count)
+      const runs = Math.min(64, m)
+      const per = Math.ceil(m / runs)
+      const out = new Float32Array(m * d)
+      let at = 0
+      for (let i = 0; i < runs && at < m; i++) {
+        const r0 = Math.min(n - per, Math.floor((i * n) / runs))
+        const take = Math.min(per, m - at)
+        out.set(rows(Math.max(0, r0), Math.max(0, r0) + take), at * d)
+        at += take
+      }
+      return out
+    },
+    close: () => file.close(),
+  }
+}
+
 /** Writes an ann-benchmarks HDF5 file (used by tests and to save converted sets). */
 export async function writeAnnBenchmarks(
   path: string,

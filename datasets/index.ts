@@ -14,7 +14,14 @@ export {
   glove100QueryRows,
   loadGlove100,
 } from './glove100.js'
-export { type AnnBenchmarksData, metricOfAnnDistance, readAnnBenchmarks, readAnnBenchmarksShape, writeAnnBenchmarks } from './hdf5.js'
+export {
+  type AnnBenchmarksData,
+  metricOfAnnDistance,
+  openAnnBenchmarksRows,
+  readAnnBenchmarks,
+  readAnnBenchmarksShape,
+  writeAnnBenchmarks,
+} from './hdf5.js'
 export { type LoadDatasetOptions, loadDataset, trueDistances } from './load.js'
 export { loadMnistDigits, MNIST_DIM, MNIST_PACKAGE, type MnistDigits } from './mnist.js'
 export { type SyntheticData, type SyntheticOptions, syntheticMixture } from './synthetic.js'

@@ -5,7 +5,11 @@
  * so that components are elongated in different directions, as real embeddings are.
  * Base and query vectors are independent draws from the same mixture. The same
  * (n, d, nq, seed, clusters) gives the same vectors on every platform.
+ *
+ * writeSyntheticMixture draws the same vectors block by block into .fvecs files, so that a
+ * set larger than memory (10M x 96 is 3.84 GB) is never held whole.
  */
+import { open, rename } from 'node:fs/promises'
 import { Rng } from 'vqlite'
 
 export interface SyntheticOptions {
@@ -32,8 +36,8 @@ export interface SyntheticData {
   readonly nq: number
 }
 
-/** Draws the base and query vectors of a synthetic mixture (see the module comment). */
-export function syntheticMixture(options: SyntheticOptions): SyntheticData {
+/** The mixture's components and its one random stream; draw() continues the stream. */
+function mixture(options: SyntheticOptions): { draw: (count: number) => Float32Array; nq: number } {
   const { n, d } = options
   const nq = options.nq ?? 1000
   const clusters = options.clusters ?? Math.max(1, Math.round(Math.sqrt(n) / 4))
@@ -55,6 +59,52 @@ export function syntheticMixture(options: SyntheticOptions): SyntheticData {
     }
     return out
   }
+  return { draw, nq }
+}
+
+/** Draws the base and query vectors of a synthetic mixture (see the module comment). */
+export function syntheticMixture(options: SyntheticOptions): SyntheticData {
+  const { n, d } = options
+  const { draw, nq } = mixture(options)
   const base = draw(n)
   return { d, base, nb: n, queries: draw(nq), nq }
+}
+
+/**
+ * Writes the vectors syntheticMixture(options) would return to two .fvecs files, base then
+ * queries, drawing blockRows vectors at a time (default 65,536); each file is written to a
+ * temporary name and renamed when complete. onBlock reports base vectors written.
+ */
+export async function writeSyntheticMixture(
+  options: SyntheticOptions,
+  basePath: string,
+  queryPath: string,
+  more: { blockRows?: number; onBlock?: (done: number, total: number) => void } = {},
+): Promise<void> {
+  const { n, d } = options
+  const { draw, nq } = mixture(options)
+  const block = Math.max(1, more.blockRows ?? 65536)
+  const write = async (path: string, count: number, report: boolean): Promise<void> => {
+    const tmp = `${path}.tmp-${process.pid}`
+    const fh = await open(tmp, 'w')
+    try {
+      const rec = 4 + 4 * d
+      for (let i0 = 0; i0 < count; i0 += block) {
+        const m = Math.min(block, count - i0)
+        const x = draw(m)
+        const buf = Buffer.alloc(m * rec)
+        for (let i = 0; i < m; i++) {
+          buf.writeInt32LE(d, i * rec)
+          new Float32Array(buf.buffer, buf.byteOffset + i * rec + 4, d).set(x.subarray(i * d, (i + 1) * d))
+        }
+        await fh.write(buf, 0, buf.length)
+        if (report) more.onBlock?.(i0 + m, count)
+      }
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+  }
+  await write(basePath, n, true)
+  await write(queryPath, nq, false)
 }

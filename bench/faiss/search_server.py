@@ -11,9 +11,11 @@ Usage:
       "IVF1024,PQ50x4fs": wrapped in IndexRefineFlat. Trains and adds with BUILD_THREADS
       OpenMP threads, writes the index to INDEX_OUT (for the memory child), prints one JSON
       line (build times, version, compile options), then searches with ONE thread.
-      Each stdin line "search NPROBE KFACTOR" is answered by one JSON line: recall@10 and QPS
-      of the queries searched one at a time (one index.search call of one row each);
-      "quit" (or end of input) ends.
+      Each stdin line "search NPROBE KFACTOR" is answered by one JSON line: recall@10, QPS
+      and the 99th-percentile latency of the queries searched one at a time (one
+      index.search call of one row each); "batch NPROBE KFACTOR THREADS": every query of
+      query.fvecs in one index.search call on THREADS OpenMP threads (QPS); "quit" (or end
+      of input) ends.
   search_server.py memory INDEX QUERIES_F32 D METRIC NPROBE KFACTOR
       a fresh process: /proc/self/status before and after faiss.read_index(INDEX), and after
       searching every query of QUERIES_F32 (raw float32, D per row) one at a time; the peak
@@ -58,12 +60,13 @@ def owned(s):
 
 def serve(root, metric, factory, build_threads, index_out):
     base = fvecs(os.path.join(root, "base.fvecs"))
-    queries = fvecs(os.path.join(root, "query.fvecs"))
+    all_queries = fvecs(os.path.join(root, "query.fvecs"))
     gt = ivecs(os.path.join(root, "groundtruth.ivecs"))[:, :K]
-    queries = np.ascontiguousarray(queries[: gt.shape[0]])
+    queries = np.ascontiguousarray(all_queries[: gt.shape[0]])
     if metric == "cosine":
         faiss.normalize_L2(base)
         faiss.normalize_L2(queries)
+        faiss.normalize_L2(all_queries)
     elif metric != "l2":
         raise SystemExit(f"metric must be cosine or l2, got {metric}")
     d = base.shape[1]
@@ -89,6 +92,16 @@ def serve(root, metric, factory, build_threads, index_out):
         words = line.split()
         if not words or words[0] == "quit":
             break
+        if words[0] == "batch" and len(words) == 4:
+            ivf_index.nprobe = int(words[1])
+            index.k_factor = int(words[2])
+            faiss.omp_set_num_threads(int(words[3]))
+            t = time.perf_counter()
+            index.search(all_queries, K)
+            secs = time.perf_counter() - t
+            faiss.omp_set_num_threads(1)
+            print(json.dumps({"nq": int(all_queries.shape[0]), "threads": int(words[3]), "qps": all_queries.shape[0] / secs}), flush=True)
+            continue
         if words[0] != "search" or len(words) != 3:
             print(json.dumps({"error": f"unknown command {line.strip()!r}"}), flush=True)
             continue
@@ -96,13 +109,17 @@ def serve(root, metric, factory, build_threads, index_out):
         ivf_index.nprobe = nprobe
         index.k_factor = kf
         found = np.empty((nq, K), dtype=np.int64)
+        lat = np.empty(nq)
         t = time.perf_counter()
         for i in range(nq):
+            t1 = time.perf_counter()
             _, ids = index.search(queries[i:i + 1], K)
             found[i] = ids[0]
+            lat[i] = time.perf_counter() - t1
         secs = time.perf_counter() - t
         recall = sum(len(truth[i].intersection(found[i].tolist())) for i in range(nq)) / (K * nq)
-        print(json.dumps({"nprobe": nprobe, "k_factor": kf, "recall10": recall, "qps": nq / secs}), flush=True)
+        print(json.dumps({"nprobe": nprobe, "k_factor": kf, "recall10": recall, "qps": nq / secs,
+                          "p99_ms": float(np.percentile(lat, 99)) * 1000}), flush=True)
 
 
 def memory(index_path, queries_path, d, metric, nprobe, kf):

@@ -92,6 +92,11 @@ export class FaissServer {
     })
   }
 
+  /** The script's process id (for /proc/<pid>/status). */
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
   /** The next JSON line the script prints. */
   next(): Promise<Record<string, unknown>> {
     const line = this.#lines.shift()
