@@ -43,10 +43,21 @@ import {
 } from './engine/options.js'
 import { countItems, iterateItems, publicBatch, publicResult } from './engine/reads.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
-import { SHARD_STATE } from './engine/shard-state.js'
+import { ENCODE_AHEAD, SHARD_STATE } from './engine/internal.js'
 import { IndexState } from './engine/state.js'
 import { addFile, addStream, type StreamAddOptions, type StreamAddResult, type StreamTarget } from './engine/stream-add.js'
-import { addItems, adoptModel, checkInput, commitStoreChange, createTextIndex, deleteItems, retrain, trainEmpty } from './engine/writes.js'
+import {
+  addItems,
+  adoptModel,
+  checkInput,
+  commitStoreChange,
+  createTextIndex,
+  deleteItems,
+  type EncodedAhead,
+  encodeAhead,
+  retrain,
+  trainEmpty,
+} from './engine/writes.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
 import { exportFaiss, importFaiss } from './interop/faiss/index.js'
 import type { VectorBlock } from './io/vector-stream.js'
@@ -261,6 +272,28 @@ export class VqIndex<M = Metadata, K extends Id = number> {
       ids: this.idKind,
       training: s.manifest.training,
       arrays,
+    }
+  }
+
+  /**
+   * @internal Streaming adds: encode(ids, x) checks and encodes a batch (on the pool, outside
+   * the write queue), commit(encoded) adds it as add() would (encoding again only if the model
+   * changed meanwhile), so that one block encodes while the one before commits.
+   */
+  [ENCODE_AHEAD](): {
+    encode: (ids: Float64Array, x: Float32Array, signal: AbortSignal | undefined) => Promise<EncodedAhead>
+    commit: (e: EncodedAhead, signal: AbortSignal | undefined) => Promise<void>
+  } {
+    const s = this.#s
+    return {
+      encode: (ids, x, signal) => {
+        s.writable()
+        return encodeAhead(s, checkInput(s, ids, x, undefined), signal)
+      },
+      commit: (e, signal) => {
+        s.writable()
+        return addItems(s, e.input, false, parseAddOptions(signal ? { signal } : undefined, 'add'), e)
+      },
     }
   }
 

@@ -18,6 +18,7 @@ import { readVectorBlocks, readVectorRows, type VectorBlock, vectorFileInfo } fr
 import { MAX_ID } from '../limits.js'
 import type { AddOptions, Filter, IdKind, Metadata, TrainOptions } from '../types.js'
 import { CallControl } from '../util/cancel.js'
+import { ENCODE_AHEAD } from './internal.js'
 import { Rng } from '../util/random.js'
 
 /** Options of addFile() and addStream(). */
@@ -78,6 +79,11 @@ export interface StreamTarget {
   count(filter?: Filter<Metadata>): number
   train(x: Float32Array, options?: TrainOptions): Promise<void>
   add(ids: Float64Array, x: Float32Array, metadata?: undefined, options?: AddOptions): Promise<void>
+  /** Encode-ahead adds (VqIndex has them; see addBlocks). */
+  [ENCODE_AHEAD]?(): {
+    encode: (ids: Float64Array, x: Float32Array, signal: AbortSignal | undefined) => Promise<unknown>
+    commit: (e: never, signal: AbortSignal | undefined) => Promise<void>
+  }
 }
 
 interface Parsed {
@@ -175,7 +181,19 @@ function checkTarget(index: StreamTarget, o: Parsed, call: string): void {
   if (o.end !== undefined && o.end < o.start) throw new VqOptionError('BAD_OPTION', `${call}: end ${o.end} is before start ${o.start}`)
 }
 
-/** Adds the rows [from, end) of the blocks (rows before from are skipped); progress counts rows from o.start. */
+/** A slice of a block to add: its ids, vectors, size and the row after it. */
+interface Piece {
+  readonly ids: Float64Array
+  readonly x: Float32Array
+  readonly n: number
+  readonly end: number
+}
+
+/**
+ * Adds the rows [from, end) of the blocks (rows before from are skipped); progress counts
+ * rows from o.start. Where the index offers it (ENCODE_AHEAD), block i + 1 is read and
+ * encoded on the worker pool while block i commits on this thread.
+ */
 async function addBlocks(
   index: StreamTarget,
   blocks: AsyncIterable<VectorBlock>,
@@ -185,38 +203,66 @@ async function addBlocks(
   control: CallControl,
   firstBlockTrains: boolean,
 ): Promise<{ added: number; trained: boolean }> {
-  let added = 0
   let trained = false
-  let expect = from
   const total = end === undefined ? undefined : end - o.start
-  for await (const b of blocks) {
-    control.check()
-    if (b.start + b.n <= from) continue
-    if (b.start > expect) throw new VqInputError('BAD_VECTORS', `stream: block at row ${b.start} leaves a gap after row ${expect - 1}`)
-    if (b.x.length !== b.n * index.dim) {
-      throw new VqInputError(
-        'DIMENSION_MISMATCH',
-        `stream: block at row ${b.start} holds ${b.x.length} numbers for ${b.n} vectors of dimension ${index.dim}`,
-      )
+  async function* pieces(): AsyncGenerator<Piece> {
+    let expect = from
+    for await (const b of blocks) {
+      control.check()
+      if (b.start + b.n <= from) continue
+      if (b.start > expect) throw new VqInputError('BAD_VECTORS', `stream: block at row ${b.start} leaves a gap after row ${expect - 1}`)
+      if (b.x.length !== b.n * index.dim) {
+        throw new VqInputError(
+          'DIMENSION_MISMATCH',
+          `stream: block at row ${b.start} holds ${b.x.length} numbers for ${b.n} vectors of dimension ${index.dim}`,
+        )
+      }
+      const skip = Math.max(0, expect - b.start)
+      const stop = end === undefined ? b.n : Math.min(b.n, end - b.start)
+      if (stop <= skip) return
+      const x = skip === 0 && stop === b.n ? b.x : b.x.subarray(skip * index.dim, stop * index.dim)
+      const n = stop - skip
+      if (firstBlockTrains && !index.isTrained && o.train !== false) {
+        const { sample: _s, ...train } = o.train
+        o.onProgress?.({ phase: 'training', done: expect - o.start, total })
+        await index.train(x, { ...train, signal: o.signal })
+        trained = true
+      }
+      const ids = new Float64Array(n)
+      for (let i = 0; i < n; i++) ids[i] = o.idBase + b.start + skip + i
+      expect = b.start + stop
+      yield { ids, x, n, end: expect }
+      if (end !== undefined && expect >= end) return
     }
-    const skip = Math.max(0, expect - b.start)
-    const stop = end === undefined ? b.n : Math.min(b.n, end - b.start)
-    if (stop <= skip) break
-    const x = skip === 0 && stop === b.n ? b.x : b.x.subarray(skip * index.dim, stop * index.dim)
-    const n = stop - skip
-    if (firstBlockTrains && !index.isTrained && o.train !== false) {
-      const { sample: _s, ...train } = o.train
-      o.onProgress?.({ phase: 'training', done: expect - o.start, total })
-      await index.train(x, { ...train, signal: o.signal })
-      trained = true
+  }
+  let added = 0
+  const done = (p: Piece): void => {
+    added += p.n
+    o.onProgress?.({ phase: 'adding', done: p.end - o.start, total })
+  }
+  const ahead = index[ENCODE_AHEAD]?.()
+  const it = pieces()
+  if (!ahead) {
+    for await (const p of it) {
+      await index.add(p.ids, p.x, undefined, { signal: o.signal })
+      done(p)
     }
-    const ids = new Float64Array(n)
-    for (let i = 0; i < n; i++) ids[i] = o.idBase + b.start + skip + i
-    await index.add(ids, x, undefined, { signal: o.signal })
-    added += n
-    expect = b.start + stop
-    o.onProgress?.({ phase: 'adding', done: expect - o.start, total })
-    if (end !== undefined && expect >= end) break
+    return { added, trained }
+  }
+  let cur = await it.next()
+  let encoded = cur.done ? undefined : ahead.encode(cur.value.ids, cur.value.x, o.signal)
+  try {
+    while (!cur.done) {
+      const e = await encoded!
+      const piece = cur.value
+      cur = await it.next()
+      encoded = cur.done ? undefined : ahead.encode(cur.value.ids, cur.value.x, o.signal)
+      await ahead.commit(e as never, o.signal)
+      done(piece)
+    }
+  } finally {
+    // A failed commit leaves the next block's encoding in flight: let it settle unobserved.
+    encoded?.catch(() => undefined)
   }
   return { added, trained }
 }

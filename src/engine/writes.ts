@@ -103,7 +103,24 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
  * 'training' (once, before training), 'encoding' (done rising to total) and 'committing'
  * (once, before the commit); a callback that throws fails the call, nothing changed.
  */
-export async function addItems(state: IndexState, input: CheckedInput, upsert: boolean, o: ParsedAdd): Promise<void> {
+/** A batch encoded ahead of its add (streaming adds: the next block encodes while this one commits). */
+export interface EncodedAhead {
+  readonly input: CheckedInput
+  readonly batch: EncodedBatch
+}
+
+/**
+ * Encodes a checked batch with the current model, outside the write queue (encoding only
+ * reads the model); addItems(..., ahead) then commits it without encoding again, unless the
+ * model changed meanwhile (then it encodes again with the new one).
+ */
+export async function encodeAhead(state: IndexState, input: CheckedInput, signal: AbortSignal | undefined): Promise<EncodedAhead> {
+  state.requireTrained('adding vectors')
+  const control = new CallControl('add()', [signal])
+  return { input, batch: await encodeBatch(state, input, state.model, control, undefined) }
+}
+
+export async function addItems(state: IndexState, input: CheckedInput, upsert: boolean, o: ParsedAdd, ahead?: EncodedAhead): Promise<void> {
   const trainFirst = o.train
   const control = new CallControl(upsert ? 'upsert()' : 'add()', [o.signal, trainFirst?.signal])
   control.check()
@@ -121,7 +138,8 @@ export async function addItems(state: IndexState, input: CheckedInput, upsert: b
         tell('training', 0)
         trained = await trainModel(state, input.prepared, input.n, trainFirst, control)
       }
-      const batch = await encodeBatch(state, input, trained ?? state.model, control, encoding)
+      const model = trained ?? state.model
+      const batch = ahead && ahead.batch.model === model ? ahead.batch : await encodeBatch(state, input, model, control, encoding)
       encoding?.finish()
       tell('committing', input.n)
       return { trained, batch }
