@@ -18,9 +18,9 @@
  * then phase 2 on the calling thread.
  */
 
+import { SHARD_STATE } from './engine/internal.js'
 import { resolveBatch, resolveSearch } from './engine/options.js'
 import { searchMany, searchParams } from './engine/search.js'
-import { SHARD_STATE } from './engine/internal.js'
 import type { IndexState } from './engine/state.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
 import type { ListsView } from './ivf/inverted-lists.js'

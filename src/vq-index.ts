@@ -22,6 +22,7 @@
 import { exportIndex } from './engine/export.js'
 import { checkIdsOf, internalId, publicIds, showKey } from './engine/ids.js'
 import { getItem, listStats, memoryUsage, reconstruct } from './engine/inspect.js'
+import { ENCODE_AHEAD, SHARD_STATE } from './engine/internal.js'
 import { findItems, keywordSearch } from './engine/keywords.js'
 import { importIndex, loadState, refresh, removeCreated } from './engine/loader.js'
 import {
@@ -43,7 +44,6 @@ import {
 } from './engine/options.js'
 import { countItems, iterateItems, publicBatch, publicResult } from './engine/reads.js'
 import { searchMany, searchOne, searchParams } from './engine/search.js'
-import { ENCODE_AHEAD, SHARD_STATE } from './engine/internal.js'
 import { IndexState } from './engine/state.js'
 import { addFile, addStream, type StreamAddOptions, type StreamAddResult, type StreamTarget } from './engine/stream-add.js'
 import {

@@ -18,8 +18,8 @@ import { readVectorBlocks, readVectorRows, type VectorBlock, vectorFileInfo } fr
 import { MAX_ID } from '../limits.js'
 import type { AddOptions, Filter, IdKind, Metadata, TrainOptions } from '../types.js'
 import { CallControl } from '../util/cancel.js'
-import { ENCODE_AHEAD } from './internal.js'
 import { Rng } from '../util/random.js'
+import { ENCODE_AHEAD } from './internal.js'
 
 /** Options of addFile() and addStream(). */
 export interface StreamAddOptions {

@@ -13,7 +13,10 @@ it.each([1, 7, 1000, 5000])('blocks of %i rows give the in-memory set', async (b
   const o = { n: 2345, d: 9, nq: 77, seed: 4 }
   const want = syntheticMixture(o)
   const done: number[] = []
-  await writeSyntheticMixture(o, join(dir, `b${blockRows}.fvecs`), join(dir, `q${blockRows}.fvecs`), { blockRows, onBlock: (k) => done.push(k) })
+  await writeSyntheticMixture(o, join(dir, `b${blockRows}.fvecs`), join(dir, `q${blockRows}.fvecs`), {
+    blockRows,
+    onBlock: (k) => done.push(k),
+  })
   expect((await readFvecs(join(dir, `b${blockRows}.fvecs`))).data).toEqual(want.base)
   expect((await readFvecs(join(dir, `q${blockRows}.fvecs`))).data).toEqual(want.queries)
   expect(done.at(-1)).toBe(2345)
