@@ -43,7 +43,7 @@ import { VqIndex } from './vq-index.js'
 const BATCH_RETRIES = 5
 
 function stateOf(index: VqIndex<unknown, number>): IndexState {
-  return (index as unknown as { [SHARD_STATE](): IndexState })[SHARD_STATE]()
+  return (index as unknown as { [SHARD_STATE](): object })[SHARD_STATE]() as IndexState
 }
 
 /** True when two trained models hold the same arrays, bit for bit. */

@@ -281,8 +281,8 @@ export class VqIndex<M = Metadata, K extends Id = number> {
    * changed meanwhile), so that one block encodes while the one before commits.
    */
   [ENCODE_AHEAD](): {
-    encode: (ids: Float64Array, x: Float32Array, signal: AbortSignal | undefined) => Promise<EncodedAhead>
-    commit: (e: EncodedAhead, signal: AbortSignal | undefined) => Promise<void>
+    encode: (ids: Float64Array, x: Float32Array, signal: AbortSignal | undefined) => Promise<unknown>
+    commit: (e: never, signal: AbortSignal | undefined) => Promise<void>
   } {
     const s = this.#s
     return {
@@ -290,7 +290,7 @@ export class VqIndex<M = Metadata, K extends Id = number> {
         s.writable()
         return encodeAhead(s, checkInput(s, ids, x, undefined), signal)
       },
-      commit: (e, signal) => {
+      commit: (e: EncodedAhead, signal) => {
         s.writable()
         return addItems(s, e.input, false, parseAddOptions(signal ? { signal } : undefined, 'add'), e)
       },
@@ -298,7 +298,7 @@ export class VqIndex<M = Metadata, K extends Id = number> {
   }
 
   /** @internal The state, for VqShards (src/shards.ts), which searches several indexes as one. */
-  [SHARD_STATE](): IndexState {
+  [SHARD_STATE](): object {
     return this.#s
   }
 
