@@ -20,6 +20,7 @@
 
 import { SHARD_STATE } from './engine/internal.js'
 import { resolveBatch, resolveSearch } from './engine/options.js'
+import { batchResult } from './engine/reads.js'
 import { searchMany, searchParams } from './engine/search.js'
 import type { IndexState } from './engine/state.js'
 import { VqInputError, VqOptionError, VqStateError } from './errors.js'
@@ -63,11 +64,13 @@ function sameModel(a: IndexState, b: IndexState): boolean {
   return true
 }
 
-/** One candidate of phase 1: its first-stage distance, shard and label. */
+/** One candidate: its first-stage distance, shard and label (phase 1), then its id and exact distance (phase 2). */
 interface Candidate {
   dist: number
   shard: number
   label: number
+  id: number
+  exact: number
 }
 
 /** (distance, list, shard, offset): the order one index of all the shards' items would give. */
@@ -221,7 +224,7 @@ export class VqShards<M = Metadata> {
       views.push(s.lists.view())
       prepared.push(s.prepareQuery(query).slice())
       s.searcher.search(views[i]!, prepared[i]!, 0, p, labels, dist)
-      for (let j = 0; j < kc && labels[j]! >= 0; j++) found.push({ dist: dist[j]!, shard: i, label: labels[j]! })
+      for (let j = 0; j < kc && labels[j]! >= 0; j++) found.push({ dist: dist[j]!, shard: i, label: labels[j]!, id: -1, exact: Infinity })
     }
     const ids = new Float64Array(k)
     const distances = new Float32Array(k)
@@ -264,7 +267,7 @@ export class VqShards<M = Metadata> {
           for (let j = 0; j < kc; j++) {
             const label = r.ids[qi * kc + j]!
             if (label < 0) break
-            found.push({ dist: r.distances[qi * kc + j]!, shard: i, label })
+            found.push({ dist: r.distances[qi * kc + j]!, shard: i, label, id: -1, exact: Infinity })
           }
         }
         this.#finish(
@@ -279,22 +282,7 @@ export class VqShards<M = Metadata> {
         if (onProgress && ((qi + 1) % 256 === 0 || qi + 1 === nq)) onProgress({ done: qi + 1, total: nq })
       }
       const r = this.#public(ids, distances, resolved.includeMetadata, nq * k)
-      const row = (i: number): SearchResult<number, M> => ({
-        ids: r.ids.subarray(i * k, (i + 1) * k),
-        distances: r.distances.subarray(i * k, (i + 1) * k),
-        ...(r.metadata ? { metadata: r.metadata.slice(i * k, (i + 1) * k) } : {}),
-      })
-      return {
-        nq,
-        k,
-        ids: r.ids,
-        distances: r.distances,
-        ...(r.metadata ? { metadata: r.metadata } : {}),
-        row,
-        *[Symbol.iterator]() {
-          for (let i = 0; i < nq; i++) yield row(i)
-        },
-      } as unknown as BatchSearchResult<number, M>
+      return batchResult(nq, k, r.ids, r.distances, r.metadata) as BatchSearchResult<number, M>
     }
   }
 
@@ -339,11 +327,11 @@ export class VqShards<M = Metadata> {
         states[i]!.searcher.finishCandidates(views[i]!, labels, first, list.length, outI, outD)
       }
       list.forEach((c, j) => {
-        ;(c as Candidate & { id: number; exact: number }).id = outI[j]!
-        ;(c as Candidate & { id: number; exact: number }).exact = outD[j]!
+        c.id = outI[j]!
+        c.exact = outD[j]!
       })
     }
-    const ranked = found as (Candidate & { id: number; exact: number })[]
+    const ranked = found
     ranked.sort((a, b) => (a.exact !== b.exact ? a.exact - b.exact : byPlace(a, b)))
     for (let j = 0; j < k; j++) {
       const c = ranked[j]

@@ -249,7 +249,6 @@ export class VqIndex<M = Metadata, K extends Id = number> {
     source: VqIndex<any, K>,
     options?: ConnectionOptions,
   ): Promise<VqIndex<M, K>> {
-    checkPath(path)
     return await VqIndex.createFromModel<M, K>(path, source.exportModel(), options)
   }
 

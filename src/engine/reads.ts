@@ -76,8 +76,18 @@ export function publicBatch(
   r: { nq: number; k: number; ids: Float64Array; distances: Float32Array },
   includeMetadata: boolean,
 ): BatchSearchResult<Id, unknown> {
-  const { nq, k, distances } = r
-  const { ids, metadata } = publicResult(state, r.ids, distances, includeMetadata)
+  const { ids, metadata } = publicResult(state, r.ids, r.distances, includeMetadata)
+  return batchResult(r.nq, r.k, ids, r.distances, metadata)
+}
+
+/** A batch result of nq rows of k (public ids, distances, optional metadata) with row(i) and iteration by query. */
+export function batchResult(
+  nq: number,
+  k: number,
+  ids: Float64Array | string[],
+  distances: Float32Array,
+  metadata: unknown[] | undefined,
+): BatchSearchResult<Id, unknown> {
   const row = (i: number): SearchResult<Id, unknown> => {
     const rowIds = ids instanceof Float64Array ? ids.subarray(i * k, (i + 1) * k) : ids.slice(i * k, (i + 1) * k)
     const d = distances.subarray(i * k, (i + 1) * k)
