@@ -5,7 +5,7 @@
 // with a check that both return the same ids and distances).
 //
 //   npm run build && node bench/profile-search.mjs [--lib dist/src/index.js[,/tmp/base/dist/src/index.js]]
-//     [--set glove|synth1m] [--points 1:1,96:1,96:8] [--rounds 5] [--queries 1000] [--out file.json]
+//     [--set glove|synth1m] [--index file.vqlite] [--points 1:1,96:1,96:8] [--rounds 5] [--queries 1000] [--out file.json]
 //
 // --cpu-prof file.cpuprofile: a CPU profile of the timing rounds only; node --trace-gc shows every scavenge.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     queries: { type: 'string', default: '1000' },
     k: { type: 'string', default: '10' },
     out: { type: 'string' },
+    // Another index file of the set (its queries): e.g. a narrowed RFlat build.
+    index: { type: 'string' },
     // A CPU profile of the timing rounds only (not the open or the warm-up), written here.
     'cpu-prof': { type: 'string' },
     // Instruction counts instead of times: each build runs under callgrind with
@@ -134,6 +136,7 @@ async function callgrindMain() {
 }
 
 const set = await loadSet(args.set)
+if (args.index) set.path = resolve(args.index)
 const nq = Math.min(Number(args.queries), set.nq)
 const points = (args.points ?? set.points).split(',').map((s) => {
   const [nprobe, refineFactor] = s.split(':').map(Number)

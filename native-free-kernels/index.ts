@@ -16,7 +16,12 @@
  * variable as it is at that moment ('reference', 'ts' or 'wasm'; read once, here; later
  * changes to process.env are not seen), else 'wasm' where available, else 'ts'.
  *
- * Module-level state: that one reading of the environment; the backend objects themselves
+ * The WebAssembly backend runs one of two binaries of the same kernels, with identical
+ * results: relaxed SIMD where the engine has it (Node 22+), else plain SIMD (wasmVariant;
+ * VQLITE_WASM_RELAXED=0 keeps plain SIMD).
+ *
+ * Module-level state: that one reading of the environment (and wasm/index.ts's one of
+ * VQLITE_WASM_RELAXED); the backend objects themselves
  * (the reference and TypeScript backends are stateless constants; the WebAssembly backend
  * is one module instance per thread, made on first use, see wasm/index.ts); and
  * module-level scratch buffers used within one call only (ts/distance.ts, fp16.ts).
@@ -52,12 +57,12 @@ export { heapInit, heapPush, heapPushMany, heapSort } from './topk.js'
 export { tsKernels } from './ts/index.js'
 export type { F32, FastScan, FastScanMode, Kernels, LutScan, ResidentCodes, ResidentRef } from './types.js'
 /** WasmRuntime and createWasmKernels: kernels over a given compiled module (benches compare builds of kernels.wasm with them). */
-export { createWasmKernels, WasmRuntime, wasmAvailable } from './wasm/index.js'
+export { createWasmKernels, WasmRuntime, type WasmVariant, wasmAvailable, wasmVariant } from './wasm/index.js'
 
 /** Kernel backends by name. */
 export type KernelBackend = 'reference' | 'ts' | 'wasm'
 
-/** VQLITE_KERNELS when this module was loaded ('' when unset): the only reading of the environment. */
+/** VQLITE_KERNELS when this module was loaded ('' when unset): this module's reading of the environment (wasm/index.ts reads VQLITE_WASM_RELAXED). */
 const ENV_BACKEND = process.env['VQLITE_KERNELS'] ?? ''
 
 /**

@@ -145,6 +145,14 @@ export interface Kernels {
   /** out[i] = innerProduct(q[qOff..], x row i) for i < n. x: n*d; out: length >= n. */
   innerProductMany(q: F32, qOff: number, x: F32, n: number, d: number, out: F32): void
 
+  /**
+   * The p rows of x (n*d) nearest to q[qOff..qOff+d), nearest first (an IVF probe):
+   * mode 'l2' by l2sqrMany's distances, 'ip' by largest inner product, as distances
+   * -innerProductMany. Writes their distances to outDist and row numbers to outRow
+   * (length >= p), ties to the smaller row; 1 <= p <= n. The rows are usually pinned.
+   */
+  nearestRows(q: F32, qOff: number, x: F32, n: number, d: number, mode: FastScanMode, p: number, outDist: F32, outRow: Float64Array): void
+
   /** out[i] = squared norm of row i of x (n*d); out: length >= n. */
   normsL2sqr(x: F32, n: number, d: number, out: F32 | Float64Array): void
 

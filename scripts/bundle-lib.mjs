@@ -11,8 +11,9 @@
 // Layout rules the code relies on (checked by scripts/check-package.sh and the tests):
 // - worker.js sits in the same folder as the chunk holding the worker pool (src/parallel/pool.ts
 //   looks for `worker.js` beside itself), so every output is written flat into dist/lib;
-// - kernels.wasm sits beside the chunk holding its loader (native-free-kernels/wasm/index.ts
-//   reads `./kernels.wasm` relative to itself), so it is copied into dist/lib too.
+// - kernels.wasm and kernels-relaxed.wasm sit beside the chunk holding their loader
+//   (native-free-kernels/wasm/index.ts reads them relative to itself), so they are copied
+//   into dist/lib too.
 // The types stay tsc's declarations in dist/src and dist/native-free-kernels.
 import { copyFileSync } from 'node:fs'
 import { build } from 'esbuild'
@@ -37,4 +38,4 @@ await build({
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 })
-copyFileSync('native-free-kernels/wasm/kernels.wasm', 'dist/lib/kernels.wasm')
+for (const f of ['kernels.wasm', 'kernels-relaxed.wasm']) copyFileSync(`native-free-kernels/wasm/${f}`, `dist/lib/${f}`)

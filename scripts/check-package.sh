@@ -44,7 +44,7 @@ tar -tzf "$LIB_TGZ" >"$WORK/lib-files.txt"
 missing=""
 for f in package/package.json package/LICENSE package/README.md package/dist/lib/index.js package/dist/src/index.d.ts \
   package/dist/lib/text.js package/dist/lib/langchain.js package/dist/lib/kernels.js package/dist/lib/worker.js \
-  package/dist/lib/kernels.wasm package/dist/src/text/index.d.ts package/dist/native-free-kernels/index.d.ts; do
+  package/dist/lib/kernels.wasm package/dist/lib/kernels-relaxed.wasm package/dist/src/text/index.d.ts package/dist/native-free-kernels/index.d.ts; do
   grep -qx "$f" "$WORK/lib-files.txt" || missing="$missing $f"
 done
 stray=$(grep -E '^package/(dist/(bench|datasets|cli|test)/|src/|test/|bench/|datasets/|cli/|dist/(src|native-free-kernels)/.*\.js$)' "$WORK/lib-files.txt" | head -n 5 | tr '\n' ' ')

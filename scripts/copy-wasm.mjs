@@ -2,4 +2,5 @@
 import { copyFileSync, mkdirSync } from 'node:fs'
 
 mkdirSync('dist/native-free-kernels/wasm', { recursive: true })
-copyFileSync('native-free-kernels/wasm/kernels.wasm', 'dist/native-free-kernels/wasm/kernels.wasm')
+for (const f of ['kernels.wasm', 'kernels-relaxed.wasm'])
+  copyFileSync(`native-free-kernels/wasm/${f}`, `dist/native-free-kernels/wasm/${f}`)

@@ -68,6 +68,18 @@ export const referenceKernels: ReferenceKernels = {
   normsL2sqr(x, n, d, out) {
     for (let i = 0; i < n; i++) out[i] = innerProduct(x, i * d, x, i * d, d)
   },
+  nearestRows(q, qOff, x, n, d, mode, p, outDist, outRow) {
+    // Every row's float32 distance, sorted by (distance, row): the first p.
+    const rows = Array.from({ length: n }, (_, i) => {
+      const v = mode === 'l2' ? l2sqr(q, qOff, x, i * d, d) : -innerProduct(q, qOff, x, i * d, d)
+      return { i, v: Math.fround(v) }
+    })
+    rows.sort((a, b) => a.v - b.v || a.i - b.i)
+    for (let j = 0; j < p; j++) {
+      outDist[j] = rows[j]!.v
+      outRow[j] = rows[j]!.i
+    }
+  },
   innerProductMatrix(x, nx, y, ny, d, out) {
     for (let i = 0; i < nx; i++) {
       for (let j = 0; j < ny; j++) out[i * ny + j] = innerProduct(x, i * d, y, j * d, d)

@@ -1,9 +1,13 @@
 /** The plain-TypeScript backend: the fast kernels that run everywhere. */
 import { createReferenceLutScan } from '../reference/lutscan.js'
+import { nearestRowsVia } from '../topk.js'
 import type { Kernels } from '../types.js'
 import { innerProduct, innerProductMany, innerProductMatrix, l2sqr, l2sqrMany, nearestL2, normsL2sqr } from './distance.js'
 import { fp16Dot, fp16L2 } from './fp16.js'
 import { pqScan, pqTableIP, pqTableL2 } from './pq.js'
+
+/** nearestRows' distances (this thread's; used within one call). */
+let scratch = new Float32Array(0)
 
 /** The TypeScript backend (layouts as documented on Kernels in ../types.ts). */
 export const tsKernels: Kernels = {
@@ -13,6 +17,10 @@ export const tsKernels: Kernels = {
   l2sqrMany,
   innerProductMany,
   normsL2sqr,
+  nearestRows(q, qOff, x, n, d, mode, p, outDist, outRow) {
+    if (scratch.length < n) scratch = new Float32Array(n)
+    nearestRowsVia(mode === 'l2' ? l2sqrMany : innerProductMany, mode === 'ip', scratch, q, qOff, x, n, d, p, outDist, outRow)
+  },
   innerProductMatrix,
   nearestL2,
   pqTableL2,

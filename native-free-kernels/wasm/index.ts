@@ -42,6 +42,7 @@ interface Exports {
   release(ptr: number): void
   l2sqrMany(q: number, x: number, n: number, d: number, out: number): void
   innerProductMany(q: number, x: number, n: number, d: number, out: number): void
+  nearestRows(q: number, x: number, n: number, d: number, mode: number, p: number, dist: number, outD: number, outL: number): void
   panelize8(y: number, ny: number, d: number, yt: number): void
   innerProductMatrix(x: number, nx: number, yt: number, ny: number, d: number, out: number, acc: number): void
   nearestL2(
@@ -98,26 +99,53 @@ interface Exports {
   ): number
 }
 
-/** The outcome of compiling kernels.wasm: the module, or why there is none. */
-type Loaded = { readonly module: object; readonly reason: '' } | { readonly module: null; readonly reason: string }
+/** The outcome of compiling the kernels: the module and which binary, or why there is none. */
+type Loaded =
+  | { readonly module: object; readonly variant: WasmVariant; readonly reason: '' }
+  | { readonly module: null; readonly variant: null; readonly reason: string }
+
+/**
+ * Which binary of the kernels runs: 'relaxed-simd' (kernels-relaxed.wasm: the fast-scans'
+ * table lookups as relaxed SIMD swizzles, where the engine has relaxed SIMD: Node 22 and
+ * later, or Node 20 with --experimental-wasm-relaxed-simd) or 'simd' (kernels.wasm, plain
+ * SIMD). Both give identical results (see lookup16 in assembly/kernels.ts).
+ */
+export type WasmVariant = 'simd' | 'relaxed-simd'
 
 /** Compiled on the first call of load() (this thread's only compilation), then kept. */
 let loaded: Loaded | undefined
 
-function compile(): Loaded {
-  let bytes: Uint8Array
+/**
+ * VQLITE_WASM_RELAXED=0 keeps the plain SIMD binary where relaxed SIMD would run (read
+ * once, when this module loads; for comparing the two).
+ */
+const RELAXED_ALLOWED = process.env['VQLITE_WASM_RELAXED'] !== '0'
+
+function read(name: string): Uint8Array | null {
   try {
-    bytes = readFileSync(new URL('./kernels.wasm', import.meta.url))
+    return readFileSync(new URL(`./${name}`, import.meta.url))
   } catch {
-    return { module: null, reason: 'kernels.wasm is missing (run `npm run build:wasm`)' }
+    return null
   }
-  if (!WASM?.validate(bytes)) return { module: null, reason: 'this JavaScript engine does not support WebAssembly SIMD' }
-  return { module: new WASM.Module(bytes), reason: '' }
+}
+
+function compile(): Loaded {
+  const relaxed = RELAXED_ALLOWED ? read('kernels-relaxed.wasm') : null
+  if (relaxed && WASM?.validate(relaxed)) return { module: new WASM.Module(relaxed), variant: 'relaxed-simd', reason: '' }
+  const bytes = read('kernels.wasm')
+  if (!bytes) return { module: null, variant: null, reason: 'kernels.wasm is missing (run `npm run build:wasm`)' }
+  if (!WASM?.validate(bytes)) return { module: null, variant: null, reason: 'this JavaScript engine does not support WebAssembly SIMD' }
+  return { module: new WASM.Module(bytes), variant: 'simd', reason: '' }
 }
 
 function load(): Loaded {
   loaded ??= compile()
   return loaded
+}
+
+/** The binary of the kernels this thread runs, or null when WebAssembly SIMD is unavailable (see WasmVariant). */
+export function wasmVariant(): WasmVariant | null {
+  return load().variant
 }
 
 /** True when the WebAssembly SIMD backend can run here. */
@@ -402,6 +430,27 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
     },
     innerProductMany(q, qOff, xs, n, d, out) {
       many('ip', q, qOff, xs, n, d, out)
+    },
+    nearestRows(q, qOff, xs, n, d, mode, p, outDist, outRow) {
+      // Scratch: the query, the rows unless pinned, n distances, p distances and p rows.
+      const pinned = rt.pinnedAt(xs, n * d * 4) >= 0
+      // Offsets computed in place (no Frame object: this runs once per query).
+      const sq = 0
+      const sx = al(d * 4)
+      const sd = pinned ? sx : sx + al(n * d * 4)
+      const sod = sd + al(n * 4)
+      const sol = sod + al(p * 4)
+      const base = rt.scratch(sol + p * 8)
+      const px = operand(xs, n * d * 4, base, sx, true)
+      const f32 = rt.memF32
+      const qa = (base + sq) >>> 2
+      for (let t = 0; t < d; t++) f32[qa + t] = q[qOff + t]!
+      x.nearestRows(base + sq, px, n, d, mode === 'l2' ? 0 : 1, p, base + sd, base + sod, base + sol)
+      const oa = (base + sod) >>> 2
+      for (let j = 0; j < p; j++) outDist[j] = f32[oa + j]!
+      const f64 = rt.memF64
+      const la = (base + sol) >>> 3
+      for (let j = 0; j < p; j++) outRow[j] = f64[la + j]!
     },
     innerProductMatrix(xs, nx, y, ny, d, out) {
       if (nx === 0 || ny === 0) return

@@ -7,7 +7,6 @@
  * list, no centroid to subtract, probe distance 0.
  */
 import type { Kernels } from '../../native-free-kernels/index.js'
-import { heapInit, heapPushMany, heapSort } from '../../native-free-kernels/index.js'
 import { type AssignRequest, type KMeansOptions, trainKMeans, trainKMeansWith } from '../clustering/kmeans.js'
 import { VqOptionError } from '../errors.js'
 import { expectArray, type InnerMetric, type QuantizerState } from '../quantizers/quantizer.js'
@@ -132,15 +131,7 @@ export class CoarseQuantizer {
       outDist[0] = 0
       return 1
     }
-    const dist = this.#dist
-    if (this.metric === 'l2') this.#kernels.l2sqrMany(q, qOff, this.centroids, this.nlist, this.d, dist)
-    else {
-      this.#kernels.innerProductMany(q, qOff, this.centroids, this.nlist, this.d, dist)
-      for (let j = 0; j < this.nlist; j++) dist[j] = -dist[j]!
-    }
-    heapInit(p, outDist, outList)
-    heapPushMany(p, outDist, outList, dist, this.nlist, 0)
-    heapSort(p, outDist, outList)
+    this.#kernels.nearestRows(q, qOff, this.centroids, this.nlist, this.d, this.metric, p, outDist, outList)
     return p
   }
 

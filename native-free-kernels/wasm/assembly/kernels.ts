@@ -176,6 +176,39 @@ export function innerProductMany(q: usize, x: usize, n: i32, d: i32, out: usize)
 }
 
 /**
+ * The p rows of x (n rows of d floats) nearest to q, nearest first (Kernels.nearestRows):
+ * distances into dist (n floats of scratch) with l2sqrMany (mode 0) or as -innerProductMany
+ * (mode 1), then a bounded max-heap of p entries at outD (f32) / outL (f64) with the order
+ * of ../../topk.ts, sorted ascending. 1 <= p <= n.
+ */
+export function nearestRows(q: usize, x: usize, n: i32, d: i32, mode: i32, p: i32, dist: usize, outD: usize, outL: usize): void {
+  if (mode == 0) l2sqrMany(q, x, n, d, dist)
+  else {
+    innerProductMany(q, x, n, d, dist)
+    for (let i = 0; i < n; i++) store<f32>(dist + (<usize>i << 2), -load<f32>(dist + (<usize>i << 2)))
+  }
+  for (let i = 0; i < p; i++) {
+    store<f32>(outD + (<usize>i << 2), Infinity)
+    store<f64>(outL + (<usize>i << 3), -1)
+  }
+  let top: f32 = Infinity
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(dist + (<usize>i << 2))
+    if (v > top) continue
+    if (heapPush(p, outD, outL, v, <f64>i)) top = load<f32>(outD)
+  }
+  // Heap sort, as topk.ts heapSort: the root goes to the end, the last entry sifts down.
+  for (let end = p - 1; end > 0; end--) {
+    const e = <usize>end
+    const v = load<f32>(outD + (e << 2))
+    const l = load<f64>(outL + (e << 3))
+    store<f32>(outD + (e << 2), load<f32>(outD))
+    store<f64>(outL + (e << 3), load<f64>(outL))
+    siftDown(end, outD, outL, v, l)
+  }
+}
+
+/**
  * Transposes ny rows of d floats at y into yt, in panels of 8 rows: panel p holds, for
  * each t < d, the 8 floats y[8p + 0..8)[t] (rows past ny are zero). yt: ceil(ny/8)*8*d floats.
  */
@@ -427,6 +460,20 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
 }
 
 /**
+ * Byte i of t for each byte index i, every index below 16 (the callers mask them): the
+ * 16-entry table lookup of the fast-scans. Compiled twice (package.json build:wasm): plain
+ * SIMD's i8x16.swizzle, which an x86 engine must follow with a fix-up for indices above 15
+ * (an extra saturating add per lookup), and, in kernels-relaxed.wasm, relaxed SIMD's
+ * i8x16.relaxed_swizzle, a single pshufb; for indices below 16 both are defined to give the
+ * same bytes, so both binaries give identical results.
+ */
+// @ts-ignore: decorator
+@inline function lookup16(t: v128, i: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(t, i)
+  return i8x16.swizzle(t, i)
+}
+
+/**
  * The u16 sums of the 32 codes of the block at base (m sub-quantizers) compared with thr:
  * bit r of the result is set when code r's sum is <= thr.
  *
@@ -451,10 +498,10 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const w = v128.load(at, 16)
     const ta = v128.load(lt)
     const tb = v128.load(lt, 16)
-    const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
-    const rc = i8x16.swizzle(tb, v128.and(w, mask))
-    const rd = i8x16.swizzle(tb, v128.and(i16x8.shr_u(w, 4), mask))
+    const ra = lookup16(ta, v128.and(v, mask))
+    const rb = lookup16(ta, v128.and(i16x8.shr_u(v, 4), mask))
+    const rc = lookup16(tb, v128.and(w, mask))
+    const rd = lookup16(tb, v128.and(i16x8.shr_u(w, 4), mask))
     e0 = i16x8.add(e0, i16x8.add(ra, rc))
     o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
     e1 = i16x8.add(e1, i16x8.add(rb, rd))
@@ -463,8 +510,8 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
   if (j < m) {
     const v = v128.load(base + (<usize>j << 4))
     const ta = v128.load(lut + (<usize>j << 4))
-    const ra = i8x16.swizzle(ta, v128.and(v, mask))
-    const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), mask))
+    const ra = lookup16(ta, v128.and(v, mask))
+    const rb = lookup16(ta, v128.and(i16x8.shr_u(v, 4), mask))
     e0 = i16x8.add(e0, ra)
     o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
     e1 = i16x8.add(e1, rb)
@@ -486,10 +533,10 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
     const th = v128.load(lut + (<usize>m << 4), 16)
     const il = v128.and(v, mask)
     const ih = v128.and(i16x8.shr_u(v, 4), mask)
-    const ra = i8x16.swizzle(tl, il)
-    const rb = i8x16.swizzle(tl, ih)
-    const ha = i8x16.swizzle(th, il)
-    const hb = i8x16.swizzle(th, ih)
+    const ra = lookup16(tl, il)
+    const rb = lookup16(tl, ih)
+    const ha = lookup16(th, il)
+    const hb = lookup16(th, ih)
     const lowByte = i16x8.splat(0x00ff)
     const highByte = i16x8.splat(<i16>0xff00)
     e0 = i16x8.add(e0, i16x8.add(v128.and(ra, lowByte), i16x8.shl(ha, 8)))
@@ -536,6 +583,12 @@ export function fsTables(q: usize, cen: usize, mode: i32, centT: usize, m: i32, 
 /** Offers (d, l) to the heap of k entries at hd (f32) / hl (f64); true when it entered. */
 function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
   if (k == 0 || !worse(load<f32>(hd), load<f64>(hl), d, l)) return false
+  siftDown(k, hd, hl, d, l)
+  return true
+}
+
+/** Places (d, l) at the root of the heap of the first k entries and sifts it down. */
+function siftDown(k: i32, hd: usize, hl: usize, d: f32, l: f64): void {
   let i = 0
   while (true) {
     const left = 2 * i + 1
@@ -552,7 +605,6 @@ function heapPush(k: i32, hd: usize, hl: usize, d: f32, l: f64): bool {
   }
   store<f32>(hd + (<usize>i << 2), d)
   store<f64>(hl + (<usize>i << 3), l)
-  return true
 }
 
 /** fastScanThreshold of ../../reference/fastscan.ts: the byte-sum bound for a k-th distance `top`. */
@@ -890,10 +942,10 @@ export function lsSearch(
           const w = v128.load(at, 16)
           const ta = v128.load(lt)
           const tb = v128.load(lt, 16)
-          const ra = i8x16.swizzle(ta, v128.and(v, nib))
-          const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), nib))
-          const rc = i8x16.swizzle(tb, v128.and(w, nib))
-          const rd = i8x16.swizzle(tb, v128.and(i16x8.shr_u(w, 4), nib))
+          const ra = lookup16(ta, v128.and(v, nib))
+          const rb = lookup16(ta, v128.and(i16x8.shr_u(v, 4), nib))
+          const rc = lookup16(tb, v128.and(w, nib))
+          const rd = lookup16(tb, v128.and(i16x8.shr_u(w, 4), nib))
           e0 = i16x8.add(e0, i16x8.add(ra, rc))
           o0 = i16x8.add(o0, i16x8.add(i16x8.shr_u(ra, 8), i16x8.shr_u(rc, 8)))
           e1 = i16x8.add(e1, i16x8.add(rb, rd))
@@ -902,8 +954,8 @@ export function lsSearch(
         if (j < j1) {
           const v = v128.load(base + (<usize>j << 4))
           const ta = v128.load(lut + (<usize>j << 4))
-          const ra = i8x16.swizzle(ta, v128.and(v, nib))
-          const rb = i8x16.swizzle(ta, v128.and(i16x8.shr_u(v, 4), nib))
+          const ra = lookup16(ta, v128.and(v, nib))
+          const rb = lookup16(ta, v128.and(i16x8.shr_u(v, 4), nib))
           e0 = i16x8.add(e0, ra)
           o0 = i16x8.add(o0, i16x8.shr_u(ra, 8))
           e1 = i16x8.add(e1, rb)
