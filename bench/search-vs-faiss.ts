@@ -21,7 +21,7 @@
  *
  *   npm run build && node cli/dist/bench/search-vs-faiss.js --set glove|synth1m|both [--quick]
  *     [--lib /path/to/dist/src/index.js] [--rounds N] [--reuse-hnsw] [--skip-hnsw] [--skip-faiss]
- *     [--nprobe a,b] [--refine a,b] [--kfactor a,b] [--ef a,b] [--suffix=-baseline] [--note TEXT] [--wait-faiss SECONDS] [--omp-wait-policy PASSIVE|ACTIVE]
+ *     [--nprobe a,b] [--refine a,b] [--exact a,b] [--kfactor a,b] [--ef a,b] [--suffix=-baseline] [--note TEXT] [--wait-faiss SECONDS] [--omp-wait-policy PASSIVE|ACTIVE]
  *     [--vq-description IVF1024,RaBitQ,RFlat] [--faiss-factory IVF1024,RaBitQfs]   (another pair on the same set; vqlite points report rows read per query)
  *   node cli/dist/bench/search-vs-faiss.js --set both --prepare-only   # caches synth1m's data and
  *     ground truth and builds + caches hnswlib on glove100 (then run with --reuse-hnsw)
@@ -56,6 +56,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     nprobe: { type: 'string' },
     refine: { type: 'string' },
+    // Narrowed RFlat: exactFactor values to sweep (rows read exactly = k * exactFactor); default: the library's.
+    exact: { type: 'string' },
     kfactor: { type: 'string' },
     ef: { type: 'string' },
     'reuse-hnsw': { type: 'boolean', default: false },
@@ -245,7 +247,7 @@ interface Point {
 const knob = (p: Pick<Point, 'system' | 'params'>): string =>
   p.system === 'hnswlib'
     ? `ef ${p.params['ef']}`
-    : `nprobe ${p.params['nprobe']} ${p.system === 'faiss' ? 'k_factor' : 'refine'} ${p.params[p.system === 'faiss' ? 'kFactor' : 'refineFactor']}`
+    : `nprobe ${p.params['nprobe']} ${p.system === 'faiss' ? 'k_factor' : 'refine'} ${p.params[p.system === 'faiss' ? 'kFactor' : 'refineFactor']}${p.params['exactFactor'] === undefined ? '' : ` exact ${p.params['exactFactor']}`}`
 
 /** Times a single-thread, one-query-at-a-time pass; returns QPS and the ids found (nq x K). */
 function timedPass(s: SetSpec, search: (q: Float32Array) => ArrayLike<number>): { qps: number; found: Float64Array } {
@@ -435,28 +437,31 @@ async function runSet(s: SetSpec): Promise<void> {
     const nprobes = values.nprobe ? nums(values.nprobe) : s.nprobe
     for (const nprobe of nprobes) {
       for (const refineFactor of values.refine ? nums(values.refine) : s.refine) {
-        const opts = { nprobe, refineFactor }
-        const p: Point = {
-          system: 'vqlite',
-          params: opts,
-          recall10: Number.NaN,
-          qpsRounds: [],
-          qps: Number.NaN,
-          run: async (warm) => {
-            let rows = 0
-            const r = timedPass(s, (q) => {
-              const ids = index.search(q, K, opts).ids
-              if (warm) rows += index.lastSearchStats().rowsRead
-              return ids
-            })
-            if (warm) {
-              p.recall10 = recallAtK(r.found, K, s.gt, s.gtK, s.nq, K)
-              p.rowsRead = rows / s.nq
-            }
-            return r.qps
-          },
+        for (const exactFactor of values.exact ? nums(values.exact) : [undefined]) {
+          if (exactFactor !== undefined && exactFactor > refineFactor) continue
+          const opts: Record<string, number> = exactFactor === undefined ? { nprobe, refineFactor } : { nprobe, refineFactor, exactFactor }
+          const p: Point = {
+            system: 'vqlite',
+            params: opts,
+            recall10: Number.NaN,
+            qpsRounds: [],
+            qps: Number.NaN,
+            run: async (warm) => {
+              let rows = 0
+              const r = timedPass(s, (q) => {
+                const ids = index.search(q, K, opts).ids
+                if (warm) rows += index.lastSearchStats().rowsRead
+                return ids
+              })
+              if (warm) {
+                p.recall10 = recallAtK(r.found, K, s.gt, s.gtK, s.nq, K)
+                p.rowsRead = rows / s.nq
+              }
+              return r.qps
+            },
+          }
+          points.push(p)
         }
-        points.push(p)
       }
       if (faiss) {
         const f = faiss
