@@ -65,6 +65,7 @@ export class KeyTable {
    * crosses into JavaScript, not a row per key; no sort, and no reliance on row order).
    */
   keysOf(ids: ArrayLike<number>, n = ids.length): string[] {
+    if (n <= 0) return []
     let json: string
     if (n <= BOUND_KEYS) {
       // One search's k results: the ids bound one parameter each, beside their positions
