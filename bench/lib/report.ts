@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname } from 'node:path'
+import { wasmVariant } from 'vqlite/kernels'
 
 /**
  * recall@k: the mean over queries of |returned top-k ∩ true top-k| / k.
@@ -28,6 +29,9 @@ export function machineInfo(): Record<string, unknown> {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
     memGiB: Math.round(totalmem() / 2 ** 30),
+    // Which binary of the WebAssembly kernels this process runs (relaxed SIMD where the engine has it).
+    wasm: wasmVariant(),
+    execArgv: process.execArgv,
   }
 }
 
