@@ -18,12 +18,12 @@ import {
   fastScanPackedSize,
   heapInit,
   type Kernels,
-  packCodes,
   wasmAvailable,
 } from '../../native-free-kernels/index.js'
 import { WasmRuntime } from '../../native-free-kernels/wasm/index.js'
 import { Rng } from '../../src/util/random.js'
 import { randomVectors } from '../helpers/data.js'
+import { makeSegment } from '../helpers/lutscan.js'
 
 const WA = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean; Module: new (b: Uint8Array) => object } })
   .WebAssembly
@@ -101,15 +101,8 @@ run('kernels-relaxed.wasm against kernels.wasm', () => {
       const scans = [plain, relaxed].map((k) => k.createLutScan!(m))
       const sizes = [0, 1, 32, 33, 300, 1000]
       sizes.forEach((n, s) => {
-        const sub = Int32Array.from({ length: n * m }, () => rng.int(16))
-        const cs = Math.ceil(m / 2)
-        const codes = new Uint8Array(n * cs)
-        packCodes(sub, n, m, 4, codes)
-        const packed = new Uint8Array(fastScanPackedSize(n, m))
-        fastScanPack(codes, 0, cs, n, m, packed, 0)
-        const a = Float32Array.from({ length: n }, () => (rng.float() - 0.5) * 8)
-        const b = Float32Array.from({ length: n }, () => (rng.float() - 0.5) * 4)
-        for (const ls of scans) ls.setSegment(s, packed, n, a, b)
+        const g = makeSegment(n, m, rng)
+        for (const ls of scans) ls.setSegment(s, g.packed, n, g.a, g.b)
       })
       const segs = Int32Array.from(sizes, (_, s) => s)
       const tables = Uint8Array.from({ length: sizes.length * m * 16 }, () => rng.int(256))
