@@ -84,12 +84,17 @@ const dir = join(defaultCacheDir(), 'bench-string-ids')
 const files = { integer: join(dir, 'glove-int.vqlite'), string: join(dir, 'glove-str.vqlite') }
 const queriesFile = join(dir, 'queries.f32')
 
-/** Child: open one file, search the queries, report resident growth per vector. */
-async function child(kind: 'integer' | 'string'): Promise<void> {
-  // Only the queries (written by the parent): the base set must not be in this process.
+/** The children's queries (written by the parent): the base set must not be in their processes. */
+function childQueries(): { queries: Float32Array; d: number; nq: number } {
   const b = readFileSync(queriesFile)
   const queries = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
-  const g = { d: 100, nq: queries.length / 100 }
+  return { queries, d: 100, nq: queries.length / 100 }
+}
+
+/** Child: open one file, search the queries, report resident growth per vector. */
+async function child(kind: 'integer' | 'string'): Promise<void> {
+  const g = childQueries()
+  const queries = g.queries
   gc()
   const before = owned()
   const fileBefore = status('RssFile')
@@ -114,10 +119,7 @@ async function child(kind: 'integer' | 'string'): Promise<void> {
  * 0.98 from one run to the next on the same build.
  */
 async function qpsChild(kind: 'integer' | 'string'): Promise<void> {
-  const b = readFileSync(queriesFile)
-  const queries = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
-  const d = 100
-  const nq = queries.length / d
+  const { queries, d, nq } = childQueries()
   const ix = VqIndex.open(files[kind], { readonly: true, ids: 'any', threads: 0 })
   const pass = (): number => {
     const t = performance.now()

@@ -88,27 +88,3 @@ export function heapSort(k: number, dist: Float32Array, label: Float64Array): vo
     siftDown(end, dist, label, d, l)
   }
 }
-
-/**
- * Kernels.nearestRows on a backend's own one-to-many distances (many): into scratch
- * (length >= n), then the heap. Backends without a fused kernel use it.
- */
-export function nearestRowsVia(
-  many: (q: Float32Array, qOff: number, x: Float32Array, n: number, d: number, out: Float32Array) => void,
-  negate: boolean,
-  scratch: Float32Array,
-  q: Float32Array,
-  qOff: number,
-  x: Float32Array,
-  n: number,
-  d: number,
-  p: number,
-  outDist: Float32Array,
-  outRow: Float64Array,
-): void {
-  many(q, qOff, x, n, d, scratch)
-  if (negate) for (let j = 0; j < n; j++) scratch[j] = -scratch[j]!
-  heapInit(p, outDist, outRow)
-  heapPushMany(p, outDist, outRow, scratch, n, 0)
-  heapSort(p, outDist, outRow)
-}

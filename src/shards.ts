@@ -57,9 +57,7 @@ function sameModel(a: IndexState, b: IndexState): boolean {
     const p = x[name]!.data
     const q = y[name]!.data
     if (p.length !== q.length) return false
-    const pb = new Uint8Array(p.buffer, p.byteOffset, p.byteLength)
-    const qb = new Uint8Array(q.buffer, q.byteOffset, q.byteLength)
-    for (let i = 0; i < pb.length; i++) if (pb[i] !== qb[i]) return false
+    if (!Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(q.buffer, q.byteOffset, q.byteLength))) return false
   }
   return true
 }
@@ -169,7 +167,9 @@ export class VqShards<M = Metadata> {
   ): Promise<VqShards<M>> {
     const made: VqIndex<M, number>[] = []
     try {
-      for (const p of paths) made.push(await VqIndex.createLike<M, number>(p, source, options))
+      // One export of the model for all the files (createLike exports it per call).
+      const model = source.exportModel()
+      for (const p of paths) made.push(await VqIndex.createFromModel<M, number>(p, model, options))
       return VqShards.from(made)
     } catch (e) {
       for (const s of made) await s.close()
@@ -214,7 +214,8 @@ export class VqShards<M = Metadata> {
     const resolved = resolveSearch(k, options as SearchOptions | undefined)
     const kc = this.#candidateCount(k, resolved.refineFactor)
     const views: ListsView[] = []
-    const prepared: Float32Array[] = []
+    // The shards share the metric (from() checks it), so the query is prepared once for all.
+    const prepared = states[0]!.prepareQuery(query).slice()
     const found: Candidate[] = []
     const labels = new Float64Array(kc)
     const dist = new Float32Array(kc)
@@ -222,14 +223,14 @@ export class VqShards<M = Metadata> {
       const s = states[i]!
       const p = searchParams(s, { ...resolved, k: kc, refineFactor: 1, stage: 'candidates' })
       views.push(s.lists.view())
-      prepared.push(s.prepareQuery(query).slice())
-      s.searcher.search(views[i]!, prepared[i]!, 0, p, labels, dist)
+      s.searcher.search(views[i]!, prepared, 0, p, labels, dist)
       for (let j = 0; j < kc && labels[j]! >= 0; j++) found.push({ dist: dist[j]!, shard: i, label: labels[j]!, id: -1, exact: Infinity })
     }
     const ids = new Float64Array(k)
     const distances = new Float32Array(k)
-    this.#finish(found, kc, k, views, (i) => prepared[i]!, ids, distances)
-    return this.#public(ids, distances, resolved.includeMetadata, k)
+    const shardOf = new Int32Array(k)
+    this.#finish(found, kc, k, views, prepared, ids, distances, shardOf)
+    return this.#public(ids, distances, shardOf, resolved.includeMetadata, k)
   }
 
   /**
@@ -246,11 +247,12 @@ export class VqShards<M = Metadata> {
     const kc = this.#candidateCount(k, resolved.refineFactor)
     checkBatchResults(nq, kc * states.length)
     const o = { ...resolved, k: kc, refineFactor: 1, stage: 'candidates' as const }
+    // The shards share the metric (from() checks it), so the queries are prepared once for all.
+    const prepared = states[0]!.prepare(x, nq, 'queries')
     for (let attempt = 0; ; attempt++) {
       const views = states.map((s) => s.lists.view())
-      const prepared = states.map((s) => s.prepare(x, nq, 'queries'))
       const phase1 = await Promise.all(
-        states.map((s, i) => searchMany(s, prepared[i]!, nq, o, searchParams(s, o), s.pools.threadsFor(threads), { signal })),
+        states.map((s) => searchMany(s, prepared, nq, o, searchParams(s, o), s.pools.threadsFor(threads), { signal })),
       )
       if (states.some((s, i) => s.lists.view() !== views[i])) {
         if (attempt >= BATCH_RETRIES)
@@ -259,6 +261,7 @@ export class VqShards<M = Metadata> {
       }
       const ids = new Float64Array(nq * k)
       const distances = new Float32Array(nq * k)
+      const shardOf = new Int32Array(nq * k)
       const d = this.dim
       for (let qi = 0; qi < nq; qi++) {
         const found: Candidate[] = []
@@ -275,13 +278,14 @@ export class VqShards<M = Metadata> {
           kc,
           k,
           views,
-          (i) => prepared[i]!.subarray(qi * d, (qi + 1) * d),
+          prepared.subarray(qi * d, (qi + 1) * d),
           ids.subarray(qi * k, (qi + 1) * k),
           distances.subarray(qi * k, (qi + 1) * k),
+          shardOf.subarray(qi * k, (qi + 1) * k),
         )
         if (onProgress && ((qi + 1) % 256 === 0 || qi + 1 === nq)) onProgress({ done: qi + 1, total: nq })
       }
-      const r = this.#public(ids, distances, resolved.includeMetadata, nq * k)
+      const r = this.#public(ids, distances, shardOf, resolved.includeMetadata, nq * k)
       return batchResult(nq, k, r.ids, r.distances, r.metadata) as BatchSearchResult<number, M>
     }
   }
@@ -298,15 +302,19 @@ export class VqShards<M = Metadata> {
     return k * Math.max(1, Math.min(refineFactor, Math.ceil(this.size / k)))
   }
 
-  /** Phase 1's cut and phase 2 for one query: the k results into ids / distances (-1 / Infinity padded). */
+  /**
+   * Phase 1's cut and phase 2 for one (prepared) query: the k results into ids / distances
+   * (-1 / Infinity padded) and the shard of each into shardOf (-1 for padding).
+   */
   #finish(
     found: Candidate[],
     kc: number,
     k: number,
     views: readonly ListsView[],
-    query: (shard: number) => Float32Array,
+    query: Float32Array,
     ids: Float64Array,
     distances: Float32Array,
+    shardOf: Int32Array,
   ): void {
     found.sort(before)
     if (found.length > kc) found.length = kc
@@ -321,7 +329,7 @@ export class VqShards<M = Metadata> {
       const outD = new Float32Array(list.length)
       const outI = new Float64Array(list.length)
       if (refine) {
-        states[i]!.searcher.exactOf(views[i]!, query(i), 0, labels, list.length, outD, outI)
+        states[i]!.searcher.exactOf(views[i]!, query, 0, labels, list.length, outD, outI)
       } else {
         const first = Float32Array.from(list, (c) => c.dist)
         states[i]!.searcher.finishCandidates(views[i]!, labels, first, list.length, outI, outD)
@@ -337,18 +345,27 @@ export class VqShards<M = Metadata> {
       const c = ranked[j]
       ids[j] = c ? c.id : -1
       distances[j] = c ? c.exact : Infinity
+      shardOf[j] = c ? c.shard : -1
     }
   }
 
+  /** The results with their metadata when asked: one statement per shard for the ids it holds (shardOf). */
   #public(
     ids: Float64Array,
     distances: Float32Array,
+    shardOf: Int32Array,
     includeMetadata: boolean,
     n: number,
   ): { ids: Float64Array; distances: Float32Array; metadata?: (M | null)[] } {
     if (!includeMetadata) return { ids, distances }
-    const metadata: (M | null)[] = []
-    for (let j = 0; j < n; j++) metadata.push(ids[j]! < 0 ? null : (this.get(ids[j]!)?.metadata ?? null))
+    const metadata: (M | null)[] = new Array(n).fill(null)
+    const mine = new Float64Array(n)
+    this.#states.forEach((state, i) => {
+      for (let j = 0; j < n; j++) mine[j] = shardOf[j] === i ? ids[j]! : -1
+      state.store.metadataOf(mine, n).forEach((json, j) => {
+        if (json !== null) metadata[j] = JSON.parse(json) as M
+      })
+    })
     return { ids, distances, metadata }
   }
 }

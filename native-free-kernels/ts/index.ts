@@ -1,6 +1,6 @@
 /** The plain-TypeScript backend: the fast kernels that run everywhere. */
 import { createReferenceLutScan } from '../reference/lutscan.js'
-import { nearestRowsVia } from '../topk.js'
+import { heapInit, heapPushMany, heapSort } from '../topk.js'
 import type { Kernels } from '../types.js'
 import { innerProduct, innerProductMany, innerProductMatrix, l2sqr, l2sqrMany, nearestL2, normsL2sqr } from './distance.js'
 import { fp16Dot, fp16L2 } from './fp16.js'
@@ -19,7 +19,14 @@ export const tsKernels: Kernels = {
   normsL2sqr,
   nearestRows(q, qOff, x, n, d, mode, p, outDist, outRow) {
     if (scratch.length < n) scratch = new Float32Array(n)
-    nearestRowsVia(mode === 'l2' ? l2sqrMany : innerProductMany, mode === 'ip', scratch, q, qOff, x, n, d, p, outDist, outRow)
+    if (mode === 'l2') l2sqrMany(q, qOff, x, n, d, scratch)
+    else {
+      innerProductMany(q, qOff, x, n, d, scratch)
+      for (let j = 0; j < n; j++) scratch[j] = -scratch[j]!
+    }
+    heapInit(p, outDist, outRow)
+    heapPushMany(p, outDist, outRow, scratch, n, 0)
+    heapSort(p, outDist, outRow)
   },
   innerProductMatrix,
   nearestL2,

@@ -447,10 +447,9 @@ export function createWasmKernels(rt: WasmRuntime): Kernels {
       for (let t = 0; t < d; t++) f32[qa + t] = q[qOff + t]!
       x.nearestRows(base + sq, px, n, d, mode === 'l2' ? 0 : 1, p, base + sd, base + sod, base + sol)
       const oa = (base + sod) >>> 2
-      for (let j = 0; j < p; j++) outDist[j] = f32[oa + j]!
-      const f64 = rt.memF64
+      outDist.set(f32.subarray(oa, oa + p))
       const la = (base + sol) >>> 3
-      for (let j = 0; j < p; j++) outRow[j] = f64[la + j]!
+      outRow.set(rt.memF64.subarray(la, la + p))
     },
     innerProductMatrix(xs, nx, y, ny, d, out) {
       if (nx === 0 || ny === 0) return

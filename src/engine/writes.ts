@@ -83,26 +83,12 @@ export function train(state: IndexState, prepared: Float32Array, n: number, opti
     },
     (model) => {
       control.check() // the last point an abort is heeded: nothing below can fail before the commit
-      const lists = state.emptyLists(model)
-      const searcher = state.newSearcher(model)
-      state.commit('saving the trained model', (m) => {
-        state.store.writeArrays(storedArrays(model.exportArrays()))
-        return { ...m, trained: true, training: trainingRecord(n, options), codesGeneration: m.codesGeneration + 1 }
-      })
-      state.setModel(model, lists, searcher)
+      commitTrainedModel(state, model, trainingRecord(n, options))
     },
     queued(control),
   )
 }
 
-/**
- * Adds a batch (upsert: replacing the items of ids already stored, which move to the end of
- * the order). With `o.train` and an untrained index, every stage is first trained on the
- * batch, and the trained model and the items are committed in one transaction. o.signal
- * (and the training options' signal) cancels it up to the commit; o.onProgress is told
- * 'training' (once, before training), 'encoding' (done rising to total) and 'committing'
- * (once, before the commit); a callback that throws fails the call, nothing changed.
- */
 /** A batch encoded ahead of its add (streaming adds: the next block encodes while this one commits). */
 export interface EncodedAhead {
   readonly input: CheckedInput
@@ -120,6 +106,14 @@ export async function encodeAhead(state: IndexState, input: CheckedInput, signal
   return { input, batch: await encodeBatch(state, input, state.model, control, undefined) }
 }
 
+/**
+ * Adds a batch (upsert: replacing the items of ids already stored, which move to the end of
+ * the order). With `o.train` and an untrained index, every stage is first trained on the
+ * batch, and the trained model and the items are committed in one transaction. o.signal
+ * (and the training options' signal) cancels it up to the commit; o.onProgress is told
+ * 'training' (once, before training), 'encoding' (done rising to total) and 'committing'
+ * (once, before the commit); a callback that throws fails the call, nothing changed.
+ */
 export async function addItems(state: IndexState, input: CheckedInput, upsert: boolean, o: ParsedAdd, ahead?: EncodedAhead): Promise<void> {
   const trainFirst = o.train
   const control = new CallControl(upsert ? 'upsert()' : 'add()', [o.signal, trainFirst?.signal])
@@ -459,13 +453,21 @@ export function adoptModel(state: IndexState, arrays: Record<string, TrainedArra
     },
     (model) => {
       if (state.lists.count > 0) throw new VqStateError('NOT_EMPTY', 'vectors were added before the model was copied')
-      const lists = state.emptyLists(model)
-      const searcher = state.newSearcher(model)
-      state.commit('saving the trained model', (m) => {
-        state.store.writeArrays(storedArrays(model.exportArrays()))
-        return { ...m, trained: true, ...(record ? { training: record } : {}), codesGeneration: m.codesGeneration + 1 }
-      })
-      state.setModel(model, lists, searcher)
+      commitTrainedModel(state, model, record)
     },
   )
+}
+
+/**
+ * Commits a trained model into the empty index (its arrays, trained, the training record
+ * when known, a new codes generation) and installs it with empty lists (train, adoptModel).
+ */
+function commitTrainedModel(state: IndexState, model: IndexModel, record: TrainingRecord | undefined): void {
+  const lists = state.emptyLists(model)
+  const searcher = state.newSearcher(model)
+  state.commit('saving the trained model', (m) => {
+    state.store.writeArrays(storedArrays(model.exportArrays()))
+    return { ...m, trained: true, ...(record ? { training: record } : {}), codesGeneration: m.codesGeneration + 1 }
+  })
+  state.setModel(model, lists, searcher)
 }

@@ -202,17 +202,8 @@ export class Searcher {
       }
       return
     }
-    const cosineHalf = model.metric === 'cosine' && refine?.kind !== 'flat'
-    for (let j = 0; j < k; j++) {
-      const label = j < kc ? hl[j]! : -1
-      if (label < 0) {
-        outIds[j] = -1
-        outDist[j] = Infinity
-        continue
-      }
-      outIds[j] = lists.ids[slotOf(lists, label)]!
-      outDist[j] = cosineHalf ? hd[j]! / 2 : hd[j]!
-    }
+    // kc >= k: the heap holds at least the k slots published.
+    publish(lists, hl, hd, k, model.metric === 'cosine' && refine?.kind !== 'flat', outIds, outDist)
   }
 
   /**
@@ -237,16 +228,7 @@ export class Searcher {
     outIds: Float64Array,
     outDist: Float32Array,
   ): void {
-    const half = this.#model.metric === 'cosine'
-    for (let j = 0; j < n; j++) {
-      if (labels[j]! < 0) {
-        outIds[j] = -1
-        outDist[j] = Infinity
-      } else {
-        outIds[j] = lists.ids[slotOf(lists, labels[j]!)]!
-        outDist[j] = half ? dist[j]! / 2 : dist[j]!
-      }
-    }
+    publish(lists, labels, dist, n, this.#model.metric === 'cosine', outIds, outDist)
   }
 
   /** Heap buffers (and their views) for kc candidates. */
@@ -535,6 +517,31 @@ function gatherCodes(
     for (let b = cs; b < stride; b++) out[to + b] = 0
   }
   return touch
+}
+
+/**
+ * The public ids and distances of n sorted candidates (labels, internal distances): -1 /
+ * Infinity for empty slots, cosine's internal 2 (1 - cos) halved when half.
+ */
+function publish(
+  lists: ListsView,
+  labels: Float64Array,
+  dist: Float32Array,
+  n: number,
+  half: boolean,
+  outIds: Float64Array,
+  outDist: Float32Array,
+): void {
+  for (let j = 0; j < n; j++) {
+    const label = labels[j]!
+    if (label < 0) {
+      outIds[j] = -1
+      outDist[j] = Infinity
+    } else {
+      outIds[j] = lists.ids[slotOf(lists, label)]!
+      outDist[j] = half ? dist[j]! / 2 : dist[j]!
+    }
+  }
 }
 
 /** Arena slot of a candidate label (list * 2^32 + offset). */
